@@ -1,0 +1,95 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectConnection } from '@nestjs/mongoose';
+import { GridFSBucket, GridFSBucketReadStream, GridFSBucketWriteStream, ObjectId } from 'mongodb';
+import type { Connection, Types } from 'mongoose';
+import { finished } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import type { EnvironmentVariables } from '../config/environment.js';
+
+/** GridFS bucket holding answer audio: fs.files and fs.chunks. */
+export const AUDIO_BUCKET = 'fs';
+
+export interface AnswerAudioMetadata {
+  session_id: Types.ObjectId;
+  question_id: string;
+  user_id: string;
+  answer_id: string;
+  content_type: string;
+  upload_date: Date;
+  status: 'queued';
+}
+
+export interface StoredAudio {
+  fileId: Types.ObjectId;
+  sizeBytes: number;
+}
+
+/** All GridFS I/O for answer audio. Audio always moves as a stream, one chunk at a time. */
+@Injectable()
+export class AnswerAudioStore {
+  private readonly logger = new Logger(AnswerAudioStore.name);
+  private gridfs?: GridFSBucket;
+  private readonly chunkSizeBytes: number;
+
+  constructor(
+    @InjectConnection() private readonly connection: Connection,
+    config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.chunkSizeBytes = config.get('GRIDFS_CHUNK_SIZE_BYTES', { infer: true });
+  }
+
+  private bucket(): GridFSBucket {
+    if (!this.gridfs) {
+      const db = this.connection.db;
+      if (!db) throw new Error('MongoDB connection is not open');
+      this.gridfs = new GridFSBucket(db as never, { bucketName: AUDIO_BUCKET, chunkSizeBytes: this.chunkSizeBytes });
+    }
+    return this.gridfs;
+  }
+
+  /**
+   * Streams `source` into a new GridFS file with backpressure. If the source or the database fails,
+   * the partial file is removed before the error is rethrown, so nothing is left behind.
+   */
+  async save(source: Readable, filename: string, metadata: AnswerAudioMetadata): Promise<StoredAudio> {
+    const upload = this.bucket().openUploadStream(filename, { metadata, chunkSizeBytes: this.chunkSizeBytes });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        source.once('error', reject);
+        upload.once('error', reject);
+        upload.once('finish', resolve);
+        source.pipe(upload);
+      });
+    } catch (error) {
+      await this.discardPartial(source, upload);
+      throw error;
+    }
+    return { fileId: upload.id as unknown as Types.ObjectId, sizeBytes: upload.length };
+  }
+
+  openDownload(fileId: Types.ObjectId): GridFSBucketReadStream {
+    return this.bucket().openDownloadStream(fileId as unknown as ObjectId);
+  }
+
+  /** Deletes the file and every chunk of it; deleting a file that is already gone is not an error. */
+  async delete(fileId: Types.ObjectId): Promise<void> {
+    const id = fileId as unknown as ObjectId;
+    const db = this.connection.db!;
+    await db.collection(`${AUDIO_BUCKET}.files`).deleteOne({ _id: id });
+    await db.collection(`${AUDIO_BUCKET}.chunks`).deleteMany({ files_id: id });
+  }
+
+  private async discardPartial(source: Readable, upload: GridFSBucketWriteStream): Promise<void> {
+    source.unpipe(upload);
+    if (!upload.errored && !upload.writableFinished) {
+      // Let the chunk the driver may be inserting right now land before deleting, so that no chunk
+      // is written after the delete: close the file, then remove it whole.
+      upload.end();
+      await finished(upload).catch(() => undefined);
+    }
+    await this.delete(upload.id as unknown as Types.ObjectId).catch((error: Error) => {
+      this.logger.warn(`could not remove partial upload ${String(upload.id)}: ${error.message}; cleanup will`);
+    });
+  }
+}

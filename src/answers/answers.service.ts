@@ -1,0 +1,185 @@
+import {
+  ConflictException,
+  GoneException,
+  Injectable,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { Request } from 'express';
+import { Types } from 'mongoose';
+import { randomUUID } from 'node:crypto';
+import { toObjectId } from '../common/object-id.js';
+import type { EnvironmentVariables } from '../config/environment.js';
+import type { Answer, SessionRecord } from '../sessions/session.schema.js';
+import { answerStatusView } from '../sessions/session.view.js';
+import { SessionsService, SESSION_NOT_FOUND } from '../sessions/sessions.service.js';
+import { SessionStore } from '../sessions/session.store.js';
+import { AnswerAudioStore, StoredAudio } from './answer-audio.store.js';
+import { ANSWER_QUEUED, AnswerQueuedEvent } from './answer-events.js';
+import { AudioUploadReceiver } from './audio-upload.receiver.js';
+
+export const SESSION_ANALYZED =
+  'This session has already been analyzed; its answers can no longer be changed.';
+const QUESTION_NOT_FOUND = 'This session has no question with that id.';
+const NOTHING_UPLOADED = 'No answer has been uploaded for this question yet.';
+
+@Injectable()
+export class AnswersService {
+  private readonly logger = new Logger(AnswersService.name);
+  private readonly maxUploadBytes: number;
+
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly store: SessionStore,
+    private readonly audio: AnswerAudioStore,
+    private readonly receiver: AudioUploadReceiver,
+    private readonly events: EventEmitter2,
+    config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.maxUploadBytes = config.get('MAX_UPLOAD_BYTES', { infer: true });
+  }
+
+  /**
+   * Streams the request's audio into GridFS, then makes it the question's answer in one atomic
+   * update and queues it for transcription. A refused or broken upload leaves nothing stored.
+   */
+  async upload(userId: string, sessionId: string, questionId: string, req: Request) {
+    const session = await this.sessions.getOwned(sessionId, userId, { status: 1, questions: 1 });
+    this.assertOpenQuestion(session, questionId);
+
+    const incoming = this.receiver.receive(req, this.maxUploadBytes);
+    const { stream, format } = await incoming.audio;
+    const answerId = randomUUID();
+    const uploadStarted = new Date();
+    const stored = await this.audio.save(stream, `${sessionId}-${questionId}.${format.extension}`, {
+      session_id: session._id,
+      question_id: questionId,
+      user_id: userId,
+      answer_id: answerId,
+      content_type: format.contentType,
+      upload_date: uploadStarted,
+      status: 'queued',
+    });
+    try {
+      await incoming.done;
+    } catch (error) {
+      await this.audio.delete(stored.fileId);
+      throw error;
+    }
+
+    const now = new Date();
+    const answer: Answer = {
+      id: answerId,
+      question_id: questionId,
+      gridfs_file_id: stored.fileId,
+      transcription_status: 'queued',
+      transcript: null,
+      transcribed_at: null,
+      transcription_error: null,
+      attempts: 0,
+      created_at: now,
+      updated_at: now,
+      queued_at: now,
+      next_attempt_at: null,
+      claim_id: null,
+      lease_until: null,
+      audio: { format: format.extension, content_type: format.contentType, size_bytes: stored.sizeBytes },
+    };
+    const previous = await this.attach(session, userId, answer, stored);
+    if (previous?.gridfs_file_id) {
+      // The replaced audio is no longer referenced; if this delete is lost, cleanup finds the orphan.
+      await this.audio.delete(previous.gridfs_file_id).catch((error: Error) =>
+        this.logger.warn(`could not delete replaced audio ${String(previous.gridfs_file_id)}: ${error.message}`),
+      );
+    }
+    this.emitQueued(session._id, questionId, stored.fileId, now);
+    return {
+      status: 'processing',
+      message: 'Upload received; the answer is queued for transcription.',
+      file_id: String(stored.fileId),
+      transcription_status: 'queued',
+    };
+  }
+
+  async status(userId: string, sessionId: string, questionId: string) {
+    const session = await this.sessions.getOwned(sessionId, userId, { questions: 1, [`answers.${questionId}`]: 1 });
+    const answer = session.answers?.[questionId];
+    if (!answer) {
+      throw new NotFoundException(
+        session.questions.some((q) => q.question_id === questionId) ? NOTHING_UPLOADED : QUESTION_NOT_FOUND,
+      );
+    }
+    return answerStatusView(answer);
+  }
+
+  async sessionStatus(userId: string, sessionId: string) {
+    const session = await this.sessions.getOwned(sessionId, userId, { questions: 1, answers: 1 });
+    const summary = { total: session.questions.length, completed: 0, processing: 0, queued: 0, failed: 0, not_uploaded: 0 };
+    const answers = [];
+    for (const question of session.questions) {
+      const answer = session.answers?.[question.question_id];
+      if (!answer) {
+        summary.not_uploaded++;
+        continue;
+      }
+      summary[answer.transcription_status]++;
+      answers.push(answerStatusView(answer));
+    }
+    return { session_id: sessionId, summary, answers };
+  }
+
+  /** Queues a failed answer again (its audio is still stored). */
+  async retry(userId: string, sessionId: string, questionId: string) {
+    const now = new Date();
+    const before = await this.store.requeueFailed(toObjectId(sessionId), userId, questionId, now);
+    if (before) {
+      this.emitQueued(toObjectId(sessionId), questionId, before.gridfs_file_id!, now);
+      return {
+        status: 'processing',
+        message: 'The answer is queued for transcription again.',
+        file_id: String(before.gridfs_file_id),
+        transcription_status: 'queued',
+      };
+    }
+    const session = await this.sessions.getOwned(sessionId, userId, { status: 1, questions: 1, [`answers.${questionId}`]: 1 });
+    this.assertOpenQuestion(session, questionId);
+    const answer = session.answers?.[questionId];
+    if (!answer) throw new NotFoundException(NOTHING_UPLOADED);
+    if (answer.transcription_status !== 'failed') {
+      throw new ConflictException(
+        `Only a failed transcription can be retried; this one is ${answer.transcription_status}.`,
+      );
+    }
+    throw new GoneException('The audio for this answer is no longer stored; upload the answer again.');
+  }
+
+  private assertOpenQuestion(session: SessionRecord, questionId: string): void {
+    if (!session.questions.some((q) => q.question_id === questionId)) throw new NotFoundException(QUESTION_NOT_FOUND);
+    if (session.status !== 'in_progress') throw new ConflictException(SESSION_ANALYZED);
+  }
+
+  /** Swaps the new answer in; if the session changed meanwhile (analyzed, erased), the audio goes. */
+  private async attach(session: SessionRecord, userId: string, answer: Answer, stored: StoredAudio) {
+    let previous: Answer | null | undefined;
+    try {
+      previous = await this.store.replaceAnswer(session._id, userId, answer);
+    } catch (error) {
+      await this.audio.delete(stored.fileId).catch(() => undefined);
+      throw error;
+    }
+    if (previous === undefined) {
+      await this.audio.delete(stored.fileId);
+      const current = await this.store.findOwned(session._id, userId, { status: 1 });
+      if (!current) throw new NotFoundException(SESSION_NOT_FOUND);
+      throw new ConflictException(SESSION_ANALYZED);
+    }
+    return previous;
+  }
+
+  private emitQueued(sessionId: Types.ObjectId, questionId: string, fileId: Types.ObjectId, queuedAt: Date): void {
+    const event: AnswerQueuedEvent = { sessionId, questionId, fileId, queuedAt };
+    this.events.emit(ANSWER_QUEUED, event);
+  }
+}

@@ -1,0 +1,18 @@
+import { Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { CurrentUser } from '../auth/current-user.decorator.js';
+import { AnswerParams } from '../sessions/dto/session-params.dto.js';
+import { AnswersService } from './answers.service.js';
+
+@Controller('api/upload-answer')
+export class UploadController {
+  constructor(private readonly answers: AnswersService) {}
+
+  /** multipart/form-data with one file part named "audio"; streamed straight into GridFS. */
+  @Post(':sessionId/:questionId')
+  @HttpCode(202)
+  upload(@CurrentUser() user: AuthenticatedUser, @Param() params: AnswerParams, @Req() req: Request) {
+    return this.answers.upload(user.userId, params.sessionId, params.questionId, req);
+  }
+}

@@ -1,0 +1,89 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { Response } from 'express';
+
+/** Driver and mongoose errors that mean "the database is not reachable right now". */
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongooseServerSelectionError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'MongoPoolClearedError',
+]);
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (UNAVAILABLE_ERRORS.has(error.name)) return true;
+  // mongoose buffers commands while disconnected and then gives up with this message
+  return /buffering timed out|connection .* closed|not primary|NotWritablePrimary/i.test(error.message);
+}
+
+function httpErrorBody(status: number, message: string) {
+  return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
+}
+
+function messageOf(exception: HttpException): string {
+  const response = exception.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.map(String).join('; ');
+  if (typeof message === 'string') return message;
+  return exception.message;
+}
+
+/**
+ * Shapes every error as { statusCode, error, message } with a sentence a frontend developer can act
+ * on. Known infrastructure failures become 503/409; anything else is a bug and is logged as one.
+ */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ApiExceptionFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    const { status, body } = this.describe(exception);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (exception instanceof HttpException) {
+      const retryAfter = (exception.getResponse() as { retryAfter?: number }).retryAfter;
+      if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+    }
+    res.status(status).json(body);
+  }
+
+  private describe(exception: unknown): { status: number; body: ReturnType<typeof httpErrorBody> } {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      return { status, body: httpErrorBody(status, messageOf(exception)) };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn(`database unavailable: ${(exception as Error).message}`);
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        body: httpErrorBody(503, 'The database is temporarily unavailable; retry in a few seconds.'),
+      };
+    }
+    const bodyParserError = exception as { type?: string; status?: number; message?: string };
+    if (bodyParserError?.type === 'entity.parse.failed') {
+      return { status: 400, body: httpErrorBody(400, 'The request body is not valid JSON.') };
+    }
+    if (bodyParserError?.type === 'entity.too.large') {
+      return { status: 413, body: httpErrorBody(413, 'The request body is too large.') };
+    }
+    if (typeof bodyParserError?.status === 'number' && bodyParserError.status >= 400 && bodyParserError.status < 500) {
+      return {
+        status: bodyParserError.status,
+        body: httpErrorBody(bodyParserError.status, bodyParserError.message ?? 'Bad request.'),
+      };
+    }
+    if ((exception as { code?: number })?.code === 11000) {
+      return { status: 409, body: httpErrorBody(409, 'A conflicting write happened at the same time; retry the request.') };
+    }
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    return { status: 500, body: httpErrorBody(500, 'Internal server error.') };
+  }
+}

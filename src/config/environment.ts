@@ -1,0 +1,150 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+/**
+ * Every setting the server reads from its environment, validated once at boot.
+ * Secrets are never echoed back in error messages.
+ */
+export class EnvironmentVariables {
+  @IsIn(['development', 'production', 'test'], { message: 'NODE_ENV must be development, production or test' })
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt)
+  @IsInt({ message: 'PORT must be an integer from 0 to 65535' })
+  @Min(0, { message: 'PORT must be an integer from 0 to 65535' })
+  @Max(65535, { message: 'PORT must be an integer from 0 to 65535' })
+  PORT = 3000;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^mongodb(\+srv)?:\/\/\S+$/, { message: 'MONGODB_URI must start with mongodb:// or mongodb+srv://' })
+  MONGODB_URI?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'JWT_SECRET must be at least 16 characters long' })
+  JWT_SECRET?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString({ message: 'OPENAI_API_KEY must be a string' })
+  OPENAI_API_KEY?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'OPENAI_BASE_URL must be an http(s) URL, e.g. https://api.openai.com/v1' })
+  OPENAI_BASE_URL?: string;
+
+  @Matches(/^[\w.:-]{1,100}$/, { message: 'TRANSCRIPTION_MODEL must be a model name such as whisper-1' })
+  TRANSCRIPTION_MODEL = 'whisper-1';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^[a-z]{2}$/, { message: 'TRANSCRIPTION_LANGUAGE must be an ISO-639-1 code such as en' })
+  TRANSCRIPTION_LANGUAGE?: string;
+
+  @Transform(toInt)
+  @IsInt({ message: 'TRANSCRIPTION_CONCURRENCY must be an integer from 1 to 64' })
+  @Min(1, { message: 'TRANSCRIPTION_CONCURRENCY must be an integer from 1 to 64' })
+  @Max(64, { message: 'TRANSCRIPTION_CONCURRENCY must be an integer from 1 to 64' })
+  TRANSCRIPTION_CONCURRENCY = 4;
+
+  @Transform(toInt)
+  @IsInt({ message: 'TRANSCRIPTION_MAX_ATTEMPTS must be an integer from 1 to 20' })
+  @Min(1, { message: 'TRANSCRIPTION_MAX_ATTEMPTS must be an integer from 1 to 20' })
+  @Max(20, { message: 'TRANSCRIPTION_MAX_ATTEMPTS must be an integer from 1 to 20' })
+  TRANSCRIPTION_MAX_ATTEMPTS = 5;
+
+  @Transform(toInt)
+  @IsInt({ message: 'TRANSCRIPTION_TIMEOUT_MS must be an integer from 100 to 3600000' })
+  @Min(100, { message: 'TRANSCRIPTION_TIMEOUT_MS must be an integer from 100 to 3600000' })
+  @Max(3_600_000, { message: 'TRANSCRIPTION_TIMEOUT_MS must be an integer from 100 to 3600000' })
+  TRANSCRIPTION_TIMEOUT_MS = 300_000;
+
+  @Transform(toInt)
+  @IsInt({ message: 'TRANSCRIPTION_RETRY_BASE_MS must be an integer from 1 to 600000' })
+  @Min(1, { message: 'TRANSCRIPTION_RETRY_BASE_MS must be an integer from 1 to 600000' })
+  @Max(600_000, { message: 'TRANSCRIPTION_RETRY_BASE_MS must be an integer from 1 to 600000' })
+  TRANSCRIPTION_RETRY_BASE_MS = 2_000;
+
+  @Transform(toInt)
+  @IsInt({ message: 'TRANSCRIPTION_RETRY_MAX_MS must be an integer from 1 to 3600000' })
+  @Min(1, { message: 'TRANSCRIPTION_RETRY_MAX_MS must be an integer from 1 to 3600000' })
+  @Max(3_600_000, { message: 'TRANSCRIPTION_RETRY_MAX_MS must be an integer from 1 to 3600000' })
+  TRANSCRIPTION_RETRY_MAX_MS = 60_000;
+
+  @Transform(toInt)
+  @IsInt({ message: 'TRANSCRIPTION_LEASE_MS must be an integer from 1000 to 600000' })
+  @Min(1_000, { message: 'TRANSCRIPTION_LEASE_MS must be an integer from 1000 to 600000' })
+  @Max(600_000, { message: 'TRANSCRIPTION_LEASE_MS must be an integer from 1000 to 600000' })
+  TRANSCRIPTION_LEASE_MS = 30_000;
+
+  @Transform(toInt)
+  @IsInt({ message: 'TRANSCRIPTION_POLL_MS must be an integer from 100 to 600000' })
+  @Min(100, { message: 'TRANSCRIPTION_POLL_MS must be an integer from 100 to 600000' })
+  @Max(600_000, { message: 'TRANSCRIPTION_POLL_MS must be an integer from 100 to 600000' })
+  TRANSCRIPTION_POLL_MS = 5_000;
+
+  @Transform(toInt)
+  @IsInt({ message: 'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000' })
+  @Min(0, { message: 'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000' })
+  @Max(600_000, { message: 'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000' })
+  SHUTDOWN_GRACE_MS = 15_000;
+
+  @Transform(toInt)
+  @IsInt({ message: 'MAX_UPLOAD_BYTES must be an integer from 1024 to 17179869184 (16 GiB)' })
+  @Min(1024, { message: 'MAX_UPLOAD_BYTES must be an integer from 1024 to 17179869184 (16 GiB)' })
+  @Max(16 * 1024 ** 3, { message: 'MAX_UPLOAD_BYTES must be an integer from 1024 to 17179869184 (16 GiB)' })
+  MAX_UPLOAD_BYTES = 1024 ** 3;
+
+  @Transform(toInt)
+  @IsInt({ message: 'GRIDFS_CHUNK_SIZE_BYTES must be an integer from 16384 to 8388608' })
+  @Min(16 * 1024, { message: 'GRIDFS_CHUNK_SIZE_BYTES must be an integer from 16384 to 8388608' })
+  @Max(8 * 1024 * 1024, { message: 'GRIDFS_CHUNK_SIZE_BYTES must be an integer from 16384 to 8388608' })
+  GRIDFS_CHUNK_SIZE_BYTES = 255 * 1024;
+}
+
+export class ConfigurationError extends Error {}
+
+function firstMessage(errors: ValidationError[]): string {
+  for (const error of errors) {
+    const messages = Object.values(error.constraints ?? {});
+    if (messages.length > 0) return messages[0];
+  }
+  return 'invalid configuration';
+}
+
+/**
+ * Validates the raw environment and returns typed settings.
+ * Throws a ConfigurationError whose message is one line naming the variable.
+ */
+export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
+  const env = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
+  const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    throw new ConfigurationError(`Invalid configuration: ${firstMessage(errors)}.`);
+  }
+  if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+    throw new ConfigurationError('Invalid configuration: JWT_SECRET must be set when NODE_ENV=production.');
+  }
+  if (env.NODE_ENV === 'production' && !env.MONGODB_URI) {
+    throw new ConfigurationError('Invalid configuration: MONGODB_URI must be set when NODE_ENV=production.');
+  }
+  return env;
+}

@@ -1,0 +1,59 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
+import { AppModule } from './app.module.js';
+import { loadOrCreateDevJwtSecret, DEV_SECRET_FILE } from './config/dev-jwt-secret.js';
+import { ConfigurationError, validateEnvironment } from './config/environment.js';
+import { startEmbeddedMongo } from './database/embedded-mongo.js';
+
+const logger = new Logger('Bootstrap');
+
+function stop(line: string): never {
+  // One line on stderr, nothing else: the operator should see exactly what to fix.
+  process.stderr.write(line + '\n');
+  process.exit(1);
+}
+
+async function bootstrap(): Promise<void> {
+  let env;
+  try {
+    env = validateEnvironment(process.env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) stop(error.message);
+    throw error;
+  }
+
+  if (!env.MONGODB_URI) {
+    let embedded;
+    try {
+      embedded = await startEmbeddedMongo();
+    } catch (error) {
+      const reason = ((error as Error).message ?? String(error)).split('\n')[0].slice(0, 200);
+      stop(
+        `MONGODB_URI is not set and the embedded MongoDB could not start (${reason}); set MONGODB_URI, e.g. MONGODB_URI=mongodb://127.0.0.1:27017/voice_interviews`,
+      );
+    }
+    process.env.MONGODB_URI = embedded.uri;
+    logger.log(`MONGODB_URI is not set: using an embedded MongoDB at ${embedded.uri} with its data in .data/mongodb`);
+    process.once('exit', () => void embedded.stop());
+  }
+  if (!env.JWT_SECRET) {
+    process.env.JWT_SECRET = await loadOrCreateDevJwtSecret();
+    logger.warn(`JWT_SECRET is not set: using a development secret kept in ${DEV_SECRET_FILE} (never in production)`);
+  }
+
+  const app = await NestFactory.create(AppModule);
+  app.enableShutdownHooks();
+  const server = app.getHttpServer() as Server;
+  // Long recordings over slow links take a while; an idle connection does not.
+  server.requestTimeout = 60 * 60 * 1000;
+  server.headersTimeout = 60 * 1000;
+  server.timeout = 2 * 60 * 1000;
+  await app.listen(env.PORT);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : env.PORT;
+  logger.log(`listening on http://localhost:${port}`);
+}
+
+bootstrap().catch((error: Error) => stop(`Start-up failed: ${error.message.split('\n')[0]}`));

@@ -1,0 +1,137 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { HydratedDocument, Types } from 'mongoose';
+
+export const TRANSCRIPTION_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
+export type TranscriptionStatus = (typeof TRANSCRIPTION_STATUSES)[number];
+
+export const SESSION_STATUSES = ['in_progress', 'analyzed'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+@Schema({ _id: false })
+export class Question {
+  @Prop({ required: true })
+  question_id: string;
+
+  @Prop({ required: true })
+  text: string;
+
+  @Prop({ default: '' })
+  model_answer: string;
+}
+export const QuestionSchema = SchemaFactory.createForClass(Question);
+
+@Schema({ _id: false })
+export class AnswerAudio {
+  @Prop({ required: true })
+  format: string;
+
+  @Prop({ required: true })
+  content_type: string;
+
+  @Prop({ required: true })
+  size_bytes: number;
+}
+export const AnswerAudioSchema = SchemaFactory.createForClass(AnswerAudio);
+
+/**
+ * One recorded answer. Its transcription_status is the source of truth for the background job;
+ * claim_id and lease_until belong to whichever worker holds the processing claim.
+ */
+@Schema({ _id: false })
+export class Answer {
+  /** Changes with every upload, so an old job can never be mistaken for the current one. */
+  @Prop({ required: true })
+  id: string;
+
+  @Prop({ required: true })
+  question_id: string;
+
+  /** The audio in GridFS; null once transcribed (the audio is then deleted). */
+  @Prop({ type: Types.ObjectId, default: null })
+  gridfs_file_id: Types.ObjectId | null;
+
+  @Prop({ required: true, enum: TRANSCRIPTION_STATUSES })
+  transcription_status: TranscriptionStatus;
+
+  @Prop({ type: String, default: null })
+  transcript: string | null;
+
+  @Prop({ type: Date, default: null })
+  transcribed_at: Date | null;
+
+  @Prop({ type: String, default: null })
+  transcription_error: string | null;
+
+  @Prop({ default: 0 })
+  attempts: number;
+
+  @Prop({ required: true })
+  created_at: Date;
+
+  @Prop({ required: true })
+  updated_at: Date;
+
+  /** Upload time: jobs are started in this order. */
+  @Prop({ required: true })
+  queued_at: Date;
+
+  /** A retry waits until then; null means "now". */
+  @Prop({ type: Date, default: null })
+  next_attempt_at: Date | null;
+
+  @Prop({ type: String, default: null })
+  claim_id: string | null;
+
+  @Prop({ type: Date, default: null })
+  lease_until: Date | null;
+
+  @Prop({ type: AnswerAudioSchema, required: true })
+  audio: AnswerAudio;
+}
+export const AnswerSchema = SchemaFactory.createForClass(Answer);
+
+@Schema({ collection: 'interview_sessions', versionKey: false })
+export class InterviewSession {
+  _id: Types.ObjectId;
+
+  @Prop({ required: true })
+  user_id: string;
+
+  @Prop({ default: '' })
+  title: string;
+
+  @Prop({ type: [QuestionSchema], required: true })
+  questions: Question[];
+
+  @Prop({ type: Map, of: AnswerSchema, default: {} })
+  answers: Map<string, Answer>;
+
+  @Prop({ required: true, enum: SESSION_STATUSES, default: 'in_progress' })
+  status: SessionStatus;
+
+  @Prop({ required: true })
+  created_at: Date;
+
+  @Prop({ required: true })
+  updated_at: Date;
+
+  /** Bumped by every change to an answer's state; guards the work_due_at recomputation. */
+  @Prop({ default: 0 })
+  rev: number;
+
+  /**
+   * Never later than the moment any answer of this session next needs a worker (a queued answer
+   * becoming due, or a processing lease running out); absent when nothing is pending. Workers scan
+   * this indexed field instead of every answer of every session.
+   */
+  @Prop({ type: Date })
+  work_due_at?: Date;
+}
+
+export type InterviewSessionDocument = HydratedDocument<InterviewSession>;
+export const InterviewSessionSchema = SchemaFactory.createForClass(InterviewSession);
+InterviewSessionSchema.index({ user_id: 1, created_at: -1 });
+InterviewSessionSchema.index({ work_due_at: 1 }, { sparse: true });
+
+/** A session as read with lean(): answers is a plain object keyed by question_id. */
+export type SessionRecord = Omit<InterviewSession, 'answers'> & { answers: Record<string, Answer> };

@@ -1,0 +1,213 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model, Types } from 'mongoose';
+import { earliestDueAt } from './answer-state.js';
+import { Answer, InterviewSession, Question, SessionRecord } from './session.schema.js';
+
+const answerPath = (questionId: string) => `answers.${questionId}`;
+
+/** Prefixes every key of `fields` with the answer's path, for a $set. */
+function answerFields(questionId: string, fields: Partial<Answer>): Record<string, unknown> {
+  const prefix = answerPath(questionId);
+  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [`${prefix}.${key}`, value]));
+}
+
+export interface ClaimedAnswer {
+  session: Pick<SessionRecord, '_id' | 'user_id'>;
+  answer: Answer;
+}
+
+/**
+ * Every read and write of interview-session documents. Each change of an answer's state is one
+ * conditional single-document update, so concurrent requests, workers and instances cannot lose or
+ * double a change, and nothing needs a multi-document transaction.
+ */
+@Injectable()
+export class SessionStore {
+  constructor(@InjectModel(InterviewSession.name) private readonly sessions: Model<InterviewSession>) {}
+
+  async create(userId: string, title: string, questions: Question[], now = new Date()): Promise<SessionRecord> {
+    const [created] = await this.sessions.insertMany([
+      { user_id: userId, title, questions, answers: {}, status: 'in_progress', created_at: now, updated_at: now, rev: 0 },
+    ]);
+    return created.toObject({ flattenMaps: true }) as unknown as SessionRecord;
+  }
+
+  findOwned(sessionId: Types.ObjectId, userId: string, projection?: Record<string, 0 | 1>): Promise<SessionRecord | null> {
+    return this.sessions
+      .findOne({ _id: sessionId, user_id: userId }, projection)
+      .lean<SessionRecord>()
+      .exec();
+  }
+
+  /**
+   * Makes `answer` the current answer to the question, if the session is still open and has that
+   * question. Returns the previous answer (null if there was none), or undefined if nothing changed.
+   */
+  async replaceAnswer(sessionId: Types.ObjectId, userId: string, answer: Answer): Promise<Answer | null | undefined> {
+    const previous = await this.sessions
+      .findOneAndUpdate(
+        { _id: sessionId, user_id: userId, status: 'in_progress', 'questions.question_id': answer.question_id },
+        {
+          $set: { [answerPath(answer.question_id)]: answer, updated_at: answer.updated_at },
+          $inc: { rev: 1 },
+          $min: { work_due_at: answer.queued_at },
+        },
+        { returnDocument: 'before', projection: { [answerPath(answer.question_id)]: 1 } },
+      )
+      .lean<SessionRecord>()
+      .exec();
+    if (!previous) return undefined;
+    return previous.answers?.[answer.question_id] ?? null;
+  }
+
+  /**
+   * Takes the processing claim on an answer that is due (queued, or processing with a lapsed lease),
+   * only while it still points at `fileId`. Returns null if another worker, a re-upload or a
+   * withdrawal got there first.
+   */
+  async claim(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    fileId: Types.ObjectId,
+    claimId: string,
+    leaseUntil: Date,
+    now: Date,
+  ): Promise<ClaimedAnswer | null> {
+    const a = answerPath(questionId);
+    const claimed = await this.sessions
+      .findOneAndUpdate(
+        {
+          _id: sessionId,
+          [`${a}.gridfs_file_id`]: fileId,
+          $or: [
+            { [`${a}.transcription_status`]: 'queued', [`${a}.next_attempt_at`]: null },
+            { [`${a}.transcription_status`]: 'queued', [`${a}.next_attempt_at`]: { $lte: now } },
+            { [`${a}.transcription_status`]: 'processing', [`${a}.lease_until`]: { $lt: now } },
+          ],
+        },
+        {
+          $set: answerFields(questionId, {
+            transcription_status: 'processing',
+            claim_id: claimId,
+            lease_until: leaseUntil,
+            next_attempt_at: null,
+            updated_at: now,
+          }),
+          $inc: { [`${a}.attempts`]: 1, rev: 1 },
+          $min: { work_due_at: leaseUntil },
+        },
+        { returnDocument: 'after', projection: { user_id: 1, [a]: 1 } },
+      )
+      .lean<SessionRecord>()
+      .exec();
+    if (!claimed) return null;
+    return { session: { _id: claimed._id, user_id: claimed.user_id }, answer: claimed.answers[questionId] };
+  }
+
+  /** Extends a held claim. False means the claim is gone and the job must stop without writing. */
+  async renewLease(sessionId: Types.ObjectId, questionId: string, claimId: string, leaseUntil: Date): Promise<boolean> {
+    const a = answerPath(questionId);
+    const result = await this.sessions
+      .updateOne(
+        { _id: sessionId, [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId },
+        { $set: { [`${a}.lease_until`]: leaseUntil } },
+      )
+      .exec();
+    return result.matchedCount === 1;
+  }
+
+  /**
+   * Settles a held claim: completed, failed, or back to queued. Only the holder of the claim can do
+   * it, so a job whose answer was re-uploaded or withdrawn writes nothing.
+   * Returns the session's answers after the change, or null if the claim was no longer held.
+   */
+  async settleClaim(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    claimId: string,
+    fields: Partial<Answer>,
+    options: { attemptsDelta?: number; dueAt?: Date } = {},
+  ): Promise<Pick<SessionRecord, '_id' | 'rev' | 'answers'> | null> {
+    const a = answerPath(questionId);
+    const update: Record<string, unknown> = {
+      $set: {
+        ...answerFields(questionId, { ...fields, claim_id: null, lease_until: null }),
+        updated_at: fields.updated_at,
+      },
+      $inc: { rev: 1, ...(options.attemptsDelta ? { [`${a}.attempts`]: options.attemptsDelta } : {}) },
+    };
+    if (options.dueAt) update.$min = { work_due_at: options.dueAt };
+    return this.sessions
+      .findOneAndUpdate(
+        { _id: sessionId, [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId },
+        update,
+        { returnDocument: 'after', projection: { rev: 1, answers: 1 } },
+      )
+      .lean<SessionRecord>()
+      .exec();
+  }
+
+  /** Queues a failed answer again if its audio is still kept. Returns the answer as it was before. */
+  async requeueFailed(
+    sessionId: Types.ObjectId,
+    userId: string,
+    questionId: string,
+    now: Date,
+  ): Promise<Answer | null> {
+    const a = answerPath(questionId);
+    const before = await this.sessions
+      .findOneAndUpdate(
+        {
+          _id: sessionId,
+          user_id: userId,
+          status: 'in_progress',
+          [`${a}.transcription_status`]: 'failed',
+          [`${a}.gridfs_file_id`]: { $ne: null },
+        },
+        {
+          $set: {
+            ...answerFields(questionId, {
+              transcription_status: 'queued',
+              transcription_error: null,
+              attempts: 0,
+              next_attempt_at: null,
+              queued_at: now,
+              updated_at: now,
+            }),
+            updated_at: now,
+          },
+          $inc: { rev: 1 },
+          $min: { work_due_at: now },
+        },
+        { returnDocument: 'before', projection: { [a]: 1 } },
+      )
+      .lean<SessionRecord>()
+      .exec();
+    return before?.answers?.[questionId] ?? null;
+  }
+
+  /** Sessions that may have an answer needing a worker by `now`, earliest first. */
+  findDue(now: Date, limit: number): Promise<Pick<SessionRecord, '_id' | 'rev' | 'answers'>[]> {
+    return this.sessions
+      .find({ work_due_at: { $lte: now } }, { rev: 1, answers: 1 })
+      .sort({ work_due_at: 1 })
+      .limit(limit)
+      .lean<Pick<SessionRecord, '_id' | 'rev' | 'answers'>[]>()
+      .exec();
+  }
+
+  /**
+   * Sets work_due_at to exactly when this session next needs a worker, unless the session changed
+   * since it was read (then whoever changed it kept work_due_at early enough).
+   */
+  async refreshWorkDue(session: Pick<SessionRecord, '_id' | 'rev' | 'answers'>): Promise<void> {
+    const due = earliestDueAt(session.answers ?? {});
+    await this.sessions
+      .updateOne(
+        { _id: session._id, rev: session.rev },
+        due ? { $set: { work_due_at: due } } : { $unset: { work_due_at: '' } },
+      )
+      .exec();
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { InterviewSession, InterviewSessionSchema } from './session.schema.js';
+import { SessionStore } from './session.store.js';
+import { SessionsController } from './sessions.controller.js';
+import { SessionsService } from './sessions.service.js';
+
+@Module({
+  imports: [MongooseModule.forFeature([{ name: InterviewSession.name, schema: InterviewSessionSchema }])],
+  controllers: [SessionsController],
+  providers: [SessionsService, SessionStore],
+  exports: [SessionsService, SessionStore],
+})
+export class SessionsModule {}

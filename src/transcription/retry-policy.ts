@@ -1,0 +1,123 @@
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+
+export type FailureKind = 'transient' | 'permanent';
+
+/** A transcription attempt that did not produce text, with a sentence a person can act on. */
+export class TranscriptionFailure extends Error {
+  constructor(
+    message: string,
+    readonly kind: FailureKind,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'TranscriptionFailure';
+  }
+}
+
+export interface RetryPolicy {
+  baseMs: number;
+  maxMs: number;
+}
+
+/** Longest Retry-After we wait for before treating the provider's request as unreasonable. */
+const MAX_RETRY_AFTER_MS = 15 * 60 * 1000;
+
+function headerValue(headers: unknown, name: string): string | undefined {
+  if (!headers) return undefined;
+  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
+  const value = (headers as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Reads Retry-After (seconds or HTTP date) and retry-after-ms; undefined when absent or unusable. */
+export function parseRetryAfter(headers: unknown, now = Date.now()): number | undefined {
+  const ms = headerValue(headers, 'retry-after-ms');
+  if (ms && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.min(Number(ms), MAX_RETRY_AFTER_MS);
+  const value = headerValue(headers, 'retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.min(Number(value) * 1000, MAX_RETRY_AFTER_MS);
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return undefined;
+  return Math.min(Math.max(0, date - now), MAX_RETRY_AFTER_MS);
+}
+
+function providerMessage(error: APIError): string {
+  const raw = (error.error as { message?: unknown } | undefined)?.message ?? error.message;
+  return String(raw).replace(/\s+/g, ' ').slice(0, 300);
+}
+
+/** Sorts a provider or storage error into "try again later" and "this will never work". */
+export function classifyError(error: unknown): TranscriptionFailure {
+  if (error instanceof TranscriptionFailure) return error;
+  if (error instanceof APIConnectionTimeoutError) {
+    return new TranscriptionFailure('The transcription provider did not answer in time.', 'transient');
+  }
+  if (error instanceof APIError && typeof error.status === 'number') {
+    const status = error.status;
+    const detail = providerMessage(error);
+    if (status === 429) {
+      return new TranscriptionFailure(
+        `The transcription provider is rate limiting requests (429): ${detail}`,
+        'transient',
+        parseRetryAfter(error.headers),
+      );
+    }
+    if (status === 408 || status === 409 || status === 425 || status >= 500) {
+      return new TranscriptionFailure(
+        `The transcription provider failed (${status}): ${detail}`,
+        'transient',
+        parseRetryAfter(error.headers),
+      );
+    }
+    if (status === 401 || status === 403) {
+      return new TranscriptionFailure(
+        `The transcription provider refused the credentials (${status}); check OPENAI_API_KEY: ${detail}`,
+        'permanent',
+      );
+    }
+    if (status === 404) {
+      return new TranscriptionFailure(
+        `The transcription provider has no such model or endpoint (404); check TRANSCRIPTION_MODEL and OPENAI_BASE_URL: ${detail}`,
+        'permanent',
+      );
+    }
+    if (status === 413) {
+      return new TranscriptionFailure(
+        `The recording is too large for the transcription provider (413): ${detail}`,
+        'permanent',
+      );
+    }
+    return new TranscriptionFailure(
+      `The transcription provider rejected the audio (${status}): ${detail}`,
+      'permanent',
+    );
+  }
+  if (error instanceof APIConnectionError) {
+    const cause = (error as { cause?: unknown }).cause;
+    const reason = cause instanceof Error ? cause.message : error.message;
+    return new TranscriptionFailure(`Could not reach the transcription provider (${reason}).`, 'transient');
+  }
+  if (error instanceof SyntaxError) {
+    return new TranscriptionFailure('The transcription provider returned a malformed response.', 'transient');
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (/FileNotFound|file .* not found/i.test(message)) {
+    return new TranscriptionFailure('The audio for this answer is missing from storage; upload it again.', 'permanent');
+  }
+  return new TranscriptionFailure(`Transcription failed unexpectedly (${message.slice(0, 200)}).`, 'transient');
+}
+
+/**
+ * Exponential backoff with "equal jitter": half the exponential delay is fixed, half random, so
+ * retries spread out but never come back almost at once. A provider's Retry-After is a floor.
+ */
+export function retryDelayMs(
+  failure: TranscriptionFailure,
+  attempt: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): number {
+  const exponential = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = exponential / 2 + random() * (exponential / 2);
+  return Math.round(Math.max(jittered, failure.retryAfterMs ?? 0));
+}
