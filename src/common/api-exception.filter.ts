@@ -20,6 +20,17 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return /buffering timed out|connection .* closed|not primary|NotWritablePrimary/i.test(error.message);
 }
 
+/** Express's body parser errors, which Nest wraps in HttpExceptions with their own wording. */
+const BODY_PARSER_MESSAGES: Record<string, string> = {
+  'entity.parse.failed': 'The request body is not valid JSON.',
+  'entity.too.large': 'The request body is too large.',
+  'encoding.unsupported': 'The request body has an unsupported character encoding.',
+};
+
+function bodyParserType(cause: unknown): string {
+  return typeof (cause as { type?: unknown })?.type === 'string' ? (cause as { type: string }).type : '';
+}
+
 function httpErrorBody(status: number, message: string) {
   return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
 }
@@ -58,7 +69,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
   private describe(exception: unknown): { status: number; body: ReturnType<typeof httpErrorBody> } {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      return { status, body: httpErrorBody(status, messageOf(exception)) };
+      return { status, body: httpErrorBody(status, BODY_PARSER_MESSAGES[bodyParserType(exception.cause)] ?? messageOf(exception)) };
     }
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn(`database unavailable: ${(exception as Error).message}`);
@@ -67,13 +78,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
         body: httpErrorBody(503, 'The database is temporarily unavailable; retry in a few seconds.'),
       };
     }
-    const bodyParserError = exception as { type?: string; status?: number; message?: string };
-    if (bodyParserError?.type === 'entity.parse.failed') {
-      return { status: 400, body: httpErrorBody(400, 'The request body is not valid JSON.') };
-    }
-    if (bodyParserError?.type === 'entity.too.large') {
-      return { status: 413, body: httpErrorBody(413, 'The request body is too large.') };
-    }
+    const bodyParserError = exception as { status?: number; message?: string };
     if (typeof bodyParserError?.status === 'number' && bodyParserError.status >= 400 && bodyParserError.status < 500) {
       return {
         status: bodyParserError.status,

@@ -6,6 +6,9 @@ import { Answer, InterviewSession, Question, SessionRecord } from './session.sch
 
 const answerPath = (questionId: string) => `answers.${questionId}`;
 
+// findOneAndUpdate returns whole documents: FerretDB 1.x does not implement findAndModify's
+// "fields" projection, and a session is a few kilobytes of text.
+
 /** Prefixes every key of `fields` with the answer's path, for a $set. */
 function answerFields(questionId: string, fields: Partial<Answer>): Record<string, unknown> {
   const prefix = answerPath(questionId);
@@ -53,7 +56,7 @@ export class SessionStore {
           $inc: { rev: 1 },
           $min: { work_due_at: answer.queued_at },
         },
-        { returnDocument: 'before', projection: { [answerPath(answer.question_id)]: 1 } },
+        { returnDocument: 'before' },
       )
       .lean<SessionRecord>()
       .exec();
@@ -97,7 +100,7 @@ export class SessionStore {
           $inc: { [`${a}.attempts`]: 1, rev: 1 },
           $min: { work_due_at: leaseUntil },
         },
-        { returnDocument: 'after', projection: { user_id: 1, [a]: 1 } },
+        { returnDocument: 'after' },
       )
       .lean<SessionRecord>()
       .exec();
@@ -142,7 +145,7 @@ export class SessionStore {
       .findOneAndUpdate(
         { _id: sessionId, [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId },
         update,
-        { returnDocument: 'after', projection: { rev: 1, answers: 1 } },
+        { returnDocument: 'after' },
       )
       .lean<SessionRecord>()
       .exec();
@@ -180,7 +183,7 @@ export class SessionStore {
           $inc: { rev: 1 },
           $min: { work_due_at: now },
         },
-        { returnDocument: 'before', projection: { [a]: 1 } },
+        { returnDocument: 'before' },
       )
       .lean<SessionRecord>()
       .exec();

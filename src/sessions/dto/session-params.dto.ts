@@ -1,14 +1,12 @@
-import { IsString, Matches } from 'class-validator';
+import { Matches } from 'class-validator';
 import { QUESTION_ID_PATTERN, QUESTION_ID_RULE, SESSION_ID_RULE } from '../../common/ids.js';
 
 export class SessionParams {
-  @IsString()
   @Matches(/^[0-9a-f]{24}$/i, { message: `sessionId ${SESSION_ID_RULE}` })
   sessionId: string;
 }
 
 export class AnswerParams extends SessionParams {
-  @IsString()
   @Matches(QUESTION_ID_PATTERN, { message: `questionId ${QUESTION_ID_RULE}` })
   questionId: string;
 }

@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export const TEST_JWT_SECRET = 'test-secret-for-the-e2e-suite-0123456789';
+const MAIN = resolve(import.meta.dirname, '../../dist/main.js');
+
+export interface AppOptions {
+  mongodbUri: string;
+  openaiUrl?: string;
+  /** null starts the server without OPENAI_API_KEY. */
+  apiKey?: string | null;
+  env?: Record<string, string>;
+}
+
+/** Settings that make the pipeline quick enough to test without changing what it does. */
+const FAST_PIPELINE: Record<string, string> = {
+  TRANSCRIPTION_POLL_MS: '300',
+  TRANSCRIPTION_RETRY_BASE_MS: '50',
+  TRANSCRIPTION_RETRY_MAX_MS: '400',
+  TRANSCRIPTION_LEASE_MS: '3000',
+  TRANSCRIPTION_TIMEOUT_MS: '10000',
+  SHUTDOWN_GRACE_MS: '3000',
+};
+
+/** The built server (dist/main.js) as a real child process, as it runs in production. */
+export class AppProcess {
+  readonly logs: string[] = [];
+  url = '';
+  private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  private constructor(readonly proc: ChildProcess) {
+    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    const collect = (data: Buffer) => this.logs.push(...data.toString().split('\n').filter(Boolean));
+    proc.stdout!.on('data', collect);
+    proc.stderr!.on('data', collect);
+  }
+
+  static async start(options: AppOptions): Promise<AppProcess> {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      NO_COLOR: '1',
+      PORT: '0',
+      MONGODB_URI: options.mongodbUri,
+      JWT_SECRET: TEST_JWT_SECRET,
+      ...FAST_PIPELINE,
+      ...(options.openaiUrl ? { OPENAI_BASE_URL: options.openaiUrl } : {}),
+      ...(options.apiKey === null ? {} : { OPENAI_API_KEY: options.apiKey ?? 'sk-test-key' }),
+      ...options.env,
+    };
+    const app = new AppProcess(spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+    await app.waitForLog(/listening on http:\/\/localhost:(\d+)/, 30_000).then((match) => {
+      app.url = `http://127.0.0.1:${match[1]}`;
+    });
+    return app;
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  async waitForLog(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    for (;;) {
+      for (const line of this.logs) {
+        const match = line.match(pattern);
+        if (match) return match;
+      }
+      if (exited || Date.now() > deadline) {
+        throw new Error(`server never logged ${pattern} (${exited ? 'it exited' : 'timeout'}):\n${this.logs.join('\n')}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Resident and peak resident memory of the server process, in bytes (Linux). */
+  memory(): { rss: number; peak: number } {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000) {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.exited;
+    this.proc.kill(signal);
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
+    const result = await this.exited;
+    clearTimeout(timer);
+    return result;
+  }
+
+  kill() {
+    return this.stop('SIGKILL');
+  }
+}

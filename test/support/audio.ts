@@ -1,0 +1,75 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+
+function wavHeader(dataBytes: number, sampleRate: number, channels = 1, bitsPerSample = 16): Buffer {
+  const header = Buffer.alloc(44);
+  const blockAlign = (channels * bitsPerSample) / 8;
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + dataBytes, 4);
+  header.write('WAVE', 8);
+  header.write('fmt ', 12);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(channels, 22);
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * blockAlign, 28);
+  header.writeUInt16LE(blockAlign, 32);
+  header.writeUInt16LE(bitsPerSample, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(dataBytes, 40);
+  return header;
+}
+
+/** A real 16-bit mono PCM WAV of a sine tone; different tones give different bytes. */
+export function wavTone(seconds = 0.25, frequency = 440, sampleRate = 16_000): Buffer {
+  const samples = Math.round(seconds * sampleRate);
+  const data = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++) {
+    data.writeInt16LE(Math.round(Math.sin((2 * Math.PI * frequency * i) / sampleRate) * 12_000), i * 2);
+  }
+  return Buffer.concat([wavHeader(data.length, sampleRate), data]);
+}
+
+/**
+ * A WAV of `totalBytes` generated on the fly, chunk by chunk, so that a test can send hundreds of
+ * megabytes without holding them.
+ */
+export function streamingWav(totalBytes: number, chunkBytes = 256 * 1024): Readable {
+  const header = wavHeader(totalBytes - 44, 44_100, 2);
+  const pattern = Buffer.alloc(chunkBytes);
+  for (let i = 0; i < chunkBytes; i += 2) pattern.writeInt16LE(((i * 7919) % 20_000) - 10_000, i);
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent === 0) {
+        this.push(header);
+        sent = header.length;
+        return;
+      }
+      const remaining = totalBytes - sent;
+      if (remaining <= 0) {
+        this.push(null);
+        return;
+      }
+      const n = Math.min(remaining, chunkBytes);
+      sent += n;
+      this.push(n === chunkBytes ? pattern : pattern.subarray(0, n));
+    },
+  });
+}
+
+let workDir: string | undefined;
+
+/** The same tone encoded by ffmpeg into a browser recording format (ffmpeg from Debian). */
+export function encodedTone(format: 'webm' | 'ogg' | 'mp3' | 'm4a' | 'flac', frequency = 330): Buffer {
+  workDir ??= mkdtempSync(join(tmpdir(), 'vi-audio-'));
+  const source = join(workDir, `tone-${frequency}.wav`);
+  writeFileSync(source, wavTone(0.5, frequency));
+  const out = join(workDir, `tone-${frequency}.${format}`);
+  const codec = { webm: ['-c:a', 'libopus'], ogg: ['-c:a', 'libopus'], mp3: ['-c:a', 'libmp3lame'], m4a: ['-c:a', 'aac'], flac: ['-c:a', 'flac'] }[format];
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', source, ...codec, out]);
+  return readFileSync(out);
+}

@@ -1,0 +1,40 @@
+import { MongoClient, type Db } from 'mongodb';
+import { randomBytes } from 'node:crypto';
+
+/** A MongoDB URI for a fresh database of its own on the test server. */
+export function freshDatabaseUri(label: string): string {
+  const base = process.env.MONGODB_URI;
+  if (!base) throw new Error('MONGODB_URI is not set; the global setup should have set it');
+  const url = new URL(base);
+  url.pathname = `/t_${label.replace(/\W/g, '_').slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+  return url.toString();
+}
+
+export interface TestDatabase {
+  uri: string;
+  db: Db;
+  client: MongoClient;
+  drop(): Promise<void>;
+}
+
+export async function openTestDatabase(label: string): Promise<TestDatabase> {
+  const uri = freshDatabaseUri(label);
+  const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 10_000 });
+  const db = client.db();
+  return {
+    uri,
+    db,
+    client,
+    drop: async () => {
+      await db.dropDatabase().catch(() => undefined);
+      await client.close();
+    },
+  };
+}
+
+export async function gridfsCounts(db: Db): Promise<{ files: number; chunks: number }> {
+  return {
+    files: await db.collection('fs.files').countDocuments(),
+    chunks: await db.collection('fs.chunks').countDocuments(),
+  };
+}

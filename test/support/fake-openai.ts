@@ -1,0 +1,208 @@
+import busboy from 'busboy';
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** What the fake provider does with one transcription request. */
+export type Behavior =
+  | { kind: 'ok'; text?: string; delayMs?: number }
+  | { kind: 'status'; status: number; message?: string; headers?: Record<string, string>; delayMs?: number }
+  | { kind: 'stall' }
+  | { kind: 'reset' }
+  | { kind: 'malformed' }
+  | { kind: 'hold'; until: Promise<unknown> };
+
+export interface TranscriptionRequest {
+  questionId: string;
+  filename: string;
+  contentType: string;
+  model: string;
+  language?: string;
+  responseFormat?: string;
+  authorization?: string;
+  bytes: number;
+  sha256: string;
+  receivedAt: number;
+  /** Set when the request got a 200 with a transcript. */
+  answered: boolean;
+  status?: number;
+}
+
+/** The transcript the fake returns by default: derived from the audio bytes it received. */
+export function expectedTranscript(sha256: string): string {
+  return `transcript of ${sha256.slice(0, 16)}`;
+}
+
+export function sha256Of(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * A real HTTP server on 127.0.0.1 speaking OpenAI's /v1/audio/transcriptions wire format, reached by
+ * the app through the real openai SDK. Each question can be scripted to fail, stall or be slow.
+ */
+export class FakeOpenAI {
+  readonly requests: TranscriptionRequest[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  private server!: Server;
+  private readonly scripts = new Map<string, Behavior[]>();
+  private defaultBehavior: Behavior = { kind: 'ok' };
+  private readonly sockets = new Set<Socket>();
+  private readonly stalled = new Set<ServerResponse>();
+  url = '';
+
+  static async start(): Promise<FakeOpenAI> {
+    const fake = new FakeOpenAI();
+    fake.server = createServer((req, res) => void fake.handle(req, res));
+    fake.server.on('connection', (socket) => {
+      fake.sockets.add(socket);
+      socket.on('close', () => fake.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}/v1`;
+    return fake;
+  }
+
+  /** The next requests for `questionId` get these behaviours, in order; then the default. */
+  script(questionId: string, ...behaviors: Behavior[]): void {
+    this.scripts.set(questionId, [...(this.scripts.get(questionId) ?? []), ...behaviors]);
+  }
+
+  setDefault(behavior: Behavior): void {
+    this.defaultBehavior = behavior;
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.scripts.clear();
+    this.defaultBehavior = { kind: 'ok' };
+    this.maxInFlight = this.inFlight;
+  }
+
+  requestsFor(questionId: string): TranscriptionRequest[] {
+    return this.requests.filter((r) => r.questionId === questionId);
+  }
+
+  async waitFor(predicate: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error(`fake OpenAI: timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.stalled) res.destroy();
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST' || !req.url?.startsWith('/v1/audio/transcriptions')) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } }));
+      return;
+    }
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.on('close', () => this.inFlight--);
+    let record: TranscriptionRequest;
+    try {
+      record = await this.readUpload(req);
+    } catch (error) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: `bad multipart: ${(error as Error).message}` } }));
+      return;
+    }
+    this.requests.push(record);
+    if (!record.authorization?.startsWith('Bearer ')) {
+      return this.reply(res, record, 401, { error: { message: 'Missing API key', type: 'invalid_request_error' } });
+    }
+    const behavior = this.scripts.get(record.questionId)?.shift() ?? this.defaultBehavior;
+    await this.act(behavior, res, record);
+  }
+
+  private async act(behavior: Behavior, res: ServerResponse, record: TranscriptionRequest): Promise<void> {
+    switch (behavior.kind) {
+      case 'ok':
+        if (behavior.delayMs) await new Promise((r) => setTimeout(r, behavior.delayMs));
+        return this.reply(res, record, 200, { text: behavior.text ?? expectedTranscript(record.sha256) });
+      case 'hold':
+        await behavior.until;
+        return this.reply(res, record, 200, { text: expectedTranscript(record.sha256) });
+      case 'status':
+        if (behavior.delayMs) await new Promise((r) => setTimeout(r, behavior.delayMs));
+        return this.reply(
+          res,
+          record,
+          behavior.status,
+          { error: { message: behavior.message ?? `scripted ${behavior.status}`, type: 'server_error' } },
+          behavior.headers,
+        );
+      case 'stall':
+        this.stalled.add(res);
+        return;
+      case 'reset':
+        res.socket?.destroy();
+        return;
+      case 'malformed':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"text": "unterminated');
+        return;
+    }
+  }
+
+  private reply(
+    res: ServerResponse,
+    record: TranscriptionRequest,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    if (res.destroyed) return;
+    record.status = status;
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body), () => {
+      if (status === 200) record.answered = true;
+    });
+  }
+
+  private readUpload(req: IncomingMessage): Promise<TranscriptionRequest> {
+    return new Promise((resolve, reject) => {
+      const fields: Record<string, string> = {};
+      const hash = createHash('sha256');
+      let bytes = 0;
+      let filename = '';
+      let contentType = '';
+      const parser = busboy({ headers: req.headers });
+      parser.on('field', (name, value) => (fields[name] = value));
+      parser.on('file', (_name, file, info) => {
+        filename = info.filename;
+        contentType = info.mimeType;
+        file.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          hash.update(chunk);
+        });
+      });
+      parser.on('error', reject);
+      parser.on('close', () =>
+        resolve({
+          questionId: /^answer-(.+)\.[a-z0-9]+$/.exec(filename)?.[1] ?? filename,
+          filename,
+          contentType,
+          model: fields.model,
+          language: fields.language,
+          responseFormat: fields.response_format,
+          authorization: req.headers.authorization,
+          bytes,
+          sha256: hash.digest('hex'),
+          receivedAt: Date.now(),
+          answered: false,
+        }),
+      );
+      req.on('error', reject);
+      req.pipe(parser);
+    });
+  }
+}

@@ -1,0 +1,91 @@
+import { request } from 'node:http';
+import type { Readable } from 'node:stream';
+
+export interface RawResponse {
+  status: number;
+  body: any;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** One multipart/form-data part; `data` may be bytes or a stream. */
+export interface Part {
+  name: string;
+  filename?: string;
+  contentType?: string;
+  data: Uint8Array | string | Readable;
+}
+
+export function partHeader(boundary: string, part: Part): string {
+  const disposition = `form-data; name="${part.name}"${part.filename ? `; filename="${part.filename}"` : ''}`;
+  return `--${boundary}\r\nContent-Disposition: ${disposition}\r\n${part.contentType ? `Content-Type: ${part.contentType}\r\n` : ''}\r\n`;
+}
+
+/**
+ * Sends a hand-built request over node:http so that tests control every byte: streamed bodies with
+ * no Content-Length, truncated bodies, a client that disconnects mid-upload.
+ */
+export function rawRequest(
+  url: string,
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    /** Writes the body; the request is ended afterwards unless it returns 'abort'. */
+    write: (req: import('node:http').ClientRequest) => Promise<void | 'abort'>;
+  },
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'POST', headers: options.headers });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // keep text
+        }
+        resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
+      });
+    });
+    req.on('error', reject);
+    options
+      .write(req)
+      .then((outcome) => {
+        if (outcome === 'abort') {
+          req.destroy();
+          resolve({ status: 0, body: undefined, headers: {} });
+        } else {
+          req.end();
+        }
+      })
+      .catch(reject);
+  });
+}
+
+export async function writeAll(req: import('node:http').ClientRequest, data: Uint8Array | string | Readable) {
+  if (typeof data === 'string' || data instanceof Uint8Array) {
+    if (!req.write(data)) await new Promise((r) => req.once('drain', r));
+    return;
+  }
+  for await (const chunk of data) {
+    if (req.destroyed) return;
+    if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+  }
+}
+
+/** Streams a multipart body made of `parts`, with chunked transfer (no Content-Length). */
+export function multipartRequest(url: string, token: string, parts: Part[], boundary = 'test-boundary-7MA4YWxkTrZu0gW') {
+  return rawRequest(url, {
+    headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    write: async (req) => {
+      for (const part of parts) {
+        await writeAll(req, partHeader(boundary, part));
+        await writeAll(req, part.data);
+        await writeAll(req, '\r\n');
+      }
+      await writeAll(req, `--${boundary}--\r\n`);
+    },
+  });
+}
