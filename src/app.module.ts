@@ -7,6 +7,7 @@ import { AnswersModule } from './answers/answers.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ApiExceptionFilter } from './common/api-exception.filter.js';
 import { EnvironmentVariables, validateEnvironment } from './config/environment.js';
+import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { TranscriptionModule } from './transcription/transcription.module.js';
@@ -24,6 +25,7 @@ import { TranscriptionModule } from './transcription/transcription.module.js';
         autoIndex: true,
       }),
     }),
+    DatabaseModule,
     EventEmitterModule.forRoot(),
     AuthModule,
     SessionsModule,

@@ -11,6 +11,7 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongoNotConnectedError',
   'MongoTopologyClosedError',
   'MongoPoolClearedError',
+  'DocumentLockTimeout',
 ]);
 
 export function isDatabaseUnavailable(error: unknown): boolean {

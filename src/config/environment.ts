@@ -35,6 +35,9 @@ export class EnvironmentVariables {
   @Matches(/^mongodb(\+srv)?:\/\/\S+$/, { message: 'MONGODB_URI must start with mongodb:// or mongodb+srv://' })
   MONGODB_URI?: string;
 
+  @IsIn(['auto', 'on', 'off'], { message: 'MONGODB_DOCUMENT_LOCKS must be auto, on or off' })
+  MONGODB_DOCUMENT_LOCKS: 'auto' | 'on' | 'off' = 'auto';
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()

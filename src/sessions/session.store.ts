@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
+import { DocumentLocks } from '../database/document-locks.js';
 import { earliestDueAt } from './answer-state.js';
 import { Answer, InterviewSession, Question, SessionRecord } from './session.schema.js';
 
@@ -27,7 +28,15 @@ export interface ClaimedAnswer {
  */
 @Injectable()
 export class SessionStore {
-  constructor(@InjectModel(InterviewSession.name) private readonly sessions: Model<InterviewSession>) {}
+  constructor(
+    @InjectModel(InterviewSession.name) private readonly sessions: Model<InterviewSession>,
+    private readonly locks: DocumentLocks,
+  ) {}
+
+  /** Runs one write to a session exclusively where the server needs help with that (FerretDB). */
+  private write<T>(sessionId: Types.ObjectId, work: () => Promise<T>): Promise<T> {
+    return this.locks.withLock(`interview_sessions:${String(sessionId)}`, work);
+  }
 
   async create(userId: string, title: string, questions: Question[], now = new Date()): Promise<SessionRecord> {
     const [created] = await this.sessions.insertMany([
@@ -48,7 +57,8 @@ export class SessionStore {
    * question. Returns the previous answer (null if there was none), or undefined if nothing changed.
    */
   async replaceAnswer(sessionId: Types.ObjectId, userId: string, answer: Answer): Promise<Answer | null | undefined> {
-    const previous = await this.sessions
+    const previous = await this.write(sessionId, () =>
+      this.sessions
       .findOneAndUpdate(
         { _id: sessionId, user_id: userId, status: 'in_progress', 'questions.question_id': answer.question_id },
         {
@@ -59,7 +69,7 @@ export class SessionStore {
         { returnDocument: 'before' },
       )
       .lean<SessionRecord>()
-      .exec();
+      .exec());
     if (!previous) return undefined;
     return previous.answers?.[answer.question_id] ?? null;
   }
@@ -78,7 +88,8 @@ export class SessionStore {
     now: Date,
   ): Promise<ClaimedAnswer | null> {
     const a = answerPath(questionId);
-    const claimed = await this.sessions
+    const claimed = await this.write(sessionId, () =>
+      this.sessions
       .findOneAndUpdate(
         {
           _id: sessionId,
@@ -103,7 +114,7 @@ export class SessionStore {
         { returnDocument: 'after' },
       )
       .lean<SessionRecord>()
-      .exec();
+      .exec());
     if (!claimed) return null;
     return { session: { _id: claimed._id, user_id: claimed.user_id }, answer: claimed.answers[questionId] };
   }
@@ -111,12 +122,13 @@ export class SessionStore {
   /** Extends a held claim. False means the claim is gone and the job must stop without writing. */
   async renewLease(sessionId: Types.ObjectId, questionId: string, claimId: string, leaseUntil: Date): Promise<boolean> {
     const a = answerPath(questionId);
-    const result = await this.sessions
+    const result = await this.write(sessionId, () =>
+      this.sessions
       .updateOne(
         { _id: sessionId, [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId },
         { $set: { [`${a}.lease_until`]: leaseUntil } },
       )
-      .exec();
+      .exec());
     return result.matchedCount === 1;
   }
 
@@ -141,14 +153,15 @@ export class SessionStore {
       $inc: { rev: 1, ...(options.attemptsDelta ? { [`${a}.attempts`]: options.attemptsDelta } : {}) },
     };
     if (options.dueAt) update.$min = { work_due_at: options.dueAt };
-    return this.sessions
+    return this.write(sessionId, () =>
+      this.sessions
       .findOneAndUpdate(
         { _id: sessionId, [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId },
         update,
         { returnDocument: 'after' },
       )
       .lean<SessionRecord>()
-      .exec();
+      .exec());
   }
 
   /** Queues a failed answer again if its audio is still kept. Returns the answer as it was before. */
@@ -159,7 +172,8 @@ export class SessionStore {
     now: Date,
   ): Promise<Answer | null> {
     const a = answerPath(questionId);
-    const before = await this.sessions
+    const before = await this.write(sessionId, () =>
+      this.sessions
       .findOneAndUpdate(
         {
           _id: sessionId,
@@ -186,7 +200,7 @@ export class SessionStore {
         { returnDocument: 'before' },
       )
       .lean<SessionRecord>()
-      .exec();
+      .exec());
     return before?.answers?.[questionId] ?? null;
   }
 
@@ -206,11 +220,12 @@ export class SessionStore {
    */
   async refreshWorkDue(session: Pick<SessionRecord, '_id' | 'rev' | 'answers'>): Promise<void> {
     const due = earliestDueAt(session.answers ?? {});
-    await this.sessions
+    await this.write(session._id, () =>
+      this.sessions
       .updateOne(
         { _id: session._id, rev: session.rev },
         due ? { $set: { work_due_at: due } } : { $unset: { work_due_at: '' } },
       )
-      .exec();
+      .exec());
   }
 }

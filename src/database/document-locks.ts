@@ -1,0 +1,99 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectConnection } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EnvironmentVariables } from '../config/environment.js';
+
+const LOCKS = 'document_locks';
+/** A holder that crashed mid-write releases its lock after this long. Writes take milliseconds. */
+const LOCK_TTL_MS = 10_000;
+const ACQUIRE_TIMEOUT_MS = 15_000;
+
+export class DocumentLockTimeout extends Error {
+  override name = 'DocumentLockTimeout';
+}
+
+/**
+ * Makes a read-modify-write of one document exclusive on servers that do not apply conditional
+ * updates atomically.
+ *
+ * MongoDB applies each update to a single document atomically, so there this class does nothing.
+ * FerretDB 1.x does not: it runs findAndModify and update as a read followed by a whole-document
+ * write, so two concurrent `$set`s on one session lose one of them and two workers can both "win"
+ * the same conditional claim. Inserting a document with a given _id *is* atomic there, so on
+ * FerretDB (or with MONGODB_DOCUMENT_LOCKS=on) every write to a session runs under a lock document.
+ */
+@Injectable()
+export class DocumentLocks {
+  private readonly logger = new Logger(DocumentLocks.name);
+  private enabled?: Promise<boolean>;
+  /** Local queue per key, so that one process does not race itself for the database lock. */
+  private readonly local = new Map<string, Promise<unknown>>();
+
+  constructor(
+    @InjectConnection() private readonly connection: Connection,
+    private readonly config: ConfigService<EnvironmentVariables, true>,
+  ) {}
+
+  withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.local.get(key) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.withDatabaseLock(key, work));
+    const tail = run.catch(() => undefined);
+    this.local.set(key, tail);
+    void tail.then(() => {
+      if (this.local.get(key) === tail) this.local.delete(key);
+    });
+    return run;
+  }
+
+  private needed(): Promise<boolean> {
+    this.enabled ??= this.detect();
+    return this.enabled;
+  }
+
+  private async detect(): Promise<boolean> {
+    const setting = this.config.get('MONGODB_DOCUMENT_LOCKS', { infer: true });
+    if (setting !== 'auto') return setting === 'on';
+    try {
+      const info = await this.connection.db!.admin().command({ buildInfo: 1 });
+      const ferret = typeof info.ferretdbVersion === 'string';
+      if (ferret) this.logger.log(`FerretDB ${info.ferretdbVersion} detected: session writes take a document lock`);
+      return ferret;
+    } catch (error) {
+      this.enabled = undefined; // ask again next time
+      throw error;
+    }
+  }
+
+  private async withDatabaseLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+    if (!(await this.needed())) return work();
+    const locks = this.connection.db!.collection<{ _id: string; token: string; expires_at: Date }>(LOCKS);
+    const token = randomUUID();
+    const deadline = Date.now() + ACQUIRE_TIMEOUT_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await locks.insertOne({ _id: key, token, expires_at: new Date(Date.now() + LOCK_TTL_MS) });
+        break;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 11000) throw error;
+      }
+      const held = await locks.findOne({ _id: key });
+      if (held && held.expires_at.getTime() < Date.now()) {
+        this.logger.warn(`breaking an expired lock on ${key}`);
+        await locks.deleteOne({ _id: key, token: held.token });
+        continue;
+      }
+      if (Date.now() > deadline) throw new DocumentLockTimeout(`timed out waiting for the lock on ${key}`);
+      await sleep(Math.min(50, 2 + attempt * 2) * (0.5 + Math.random()));
+    }
+    try {
+      return await work();
+    } finally {
+      await locks.deleteOne({ _id: key, token }).catch((error: Error) => {
+        this.logger.warn(`could not release the lock on ${key}: ${error.message}; it expires by itself`);
+      });
+    }
+  }
+}

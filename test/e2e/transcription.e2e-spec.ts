@@ -1,0 +1,292 @@
+import { ObjectId } from 'mongodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ApiClient, tokenFor } from '../support/api.js';
+import { AppProcess } from '../support/app-process.js';
+import { wavTone } from '../support/audio.js';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+
+let db: TestDatabase;
+let fake: FakeOpenAI;
+let app: AppProcess;
+let alice: ApiClient;
+let tone = 700;
+/** Every upload gets audio of its own, so transcripts tell which bytes were transcribed. */
+const freshAudio = () => wavTone(0.2, tone++);
+
+beforeAll(async () => {
+  db = await openTestDatabase('transcription');
+  fake = await FakeOpenAI.start();
+  app = await AppProcess.start({
+    mongodbUri: db.uri,
+    openaiUrl: fake.url,
+    env: { TRANSCRIPTION_MODEL: 'gpt-4o-mini-transcribe', TRANSCRIPTION_LANGUAGE: 'en', TRANSCRIPTION_MAX_ATTEMPTS: '3' },
+  });
+  alice = new ApiClient(app.url, tokenFor('alice'));
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await fake?.close();
+  await db?.drop();
+});
+
+beforeEach(() => fake.reset());
+
+/** What GridFS still holds of one uploaded file (other tests' failed answers keep theirs). */
+async function fileCounts(fileId: string) {
+  const id = new ObjectId(fileId);
+  return {
+    files: await db.db.collection('fs.files').countDocuments({ _id: id }),
+    chunks: await db.db.collection('fs.chunks').countDocuments({ files_id: id }),
+  };
+}
+
+const sessionDoc = (id: string) => db.db.collection('interview_sessions').findOne({ _id: new ObjectId(id) });
+
+describe('the transcription pipeline', () => {
+  it('transcribes in the background, stores the transcript on the session and deletes the audio', async () => {
+    const sessionId = await alice.newSession(['q1', 'q2', 'q3']);
+    const audio = freshAudio();
+    const upload = await alice.upload(sessionId, 'q1', audio);
+    expect(upload.status).toBe(202);
+
+    const done = await alice.waitForAnswer(sessionId, 'q1');
+    expect(done).toEqual({
+      question_id: 'q1',
+      status: 'completed',
+      transcript: expectedTranscript(sha256Of(audio)),
+      transcribed_at: expect.any(String),
+      attempts: 1,
+    });
+    const [sent] = fake.requestsFor('q1');
+    expect(sent).toMatchObject({
+      model: 'gpt-4o-mini-transcribe',
+      language: 'en',
+      authorization: 'Bearer sk-test-key',
+      bytes: audio.length,
+      sha256: sha256Of(audio),
+      contentType: 'audio/wav',
+    });
+
+    const doc = await sessionDoc(sessionId);
+    expect(doc!.answers.q1).toMatchObject({
+      transcription_status: 'completed',
+      transcript: expectedTranscript(sha256Of(audio)),
+      gridfs_file_id: null,
+      transcription_error: null,
+      claim_id: null,
+      lease_until: null,
+      attempts: 1,
+    });
+    expect(doc!.answers.q1.transcribed_at).toBeInstanceOf(Date);
+    expect(doc!.work_due_at).toBeUndefined();
+    expect(await fileCounts(upload.body.file_id)).toEqual({ files: 0, chunks: 0 });
+
+    const summary = await alice.sessionStatus(sessionId);
+    expect(summary.status).toBe(200);
+    expect(summary.body).toEqual({
+      session_id: sessionId,
+      summary: { total: 3, completed: 1, processing: 0, queued: 0, failed: 0, not_uploaded: 2 },
+      answers: [done],
+    });
+
+    const full = await alice.request('GET', `/api/sessions/${sessionId}`);
+    expect(full.body.answers.q1).toMatchObject({ transcription_status: 'completed', gridfs_file_id: null, transcript: done.transcript });
+    expect(JSON.stringify(full.body)).not.toContain('claim_id');
+  });
+
+  it('answers 404 for the status of a question with no upload, and for a foreign session', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    const none = await alice.answerStatus(sessionId, 'q1');
+    expect(none.status).toBe(404);
+    expect(none.body.message).toBe('No answer has been uploaded for this question yet.');
+    expect((await alice.answerStatus(sessionId, 'zz')).status).toBe(404);
+    const bob = alice.as('bob');
+    expect((await bob.answerStatus(sessionId, 'q1')).status).toBe(404);
+    expect((await bob.sessionStatus(sessionId)).status).toBe(404);
+    expect((await alice.sessionStatus(sessionId)).body.summary).toEqual({
+      total: 1, completed: 0, processing: 0, queued: 0, failed: 0, not_uploaded: 1,
+    });
+  });
+
+  it('shows processing while the provider works', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    let release!: () => void;
+    fake.script('q1', { kind: 'hold', until: new Promise<void>((r) => (release = r)) });
+    await alice.upload(sessionId, 'q1', freshAudio());
+    await fake.waitFor(() => fake.requestsFor('q1').length === 1);
+    expect((await alice.answerStatus(sessionId, 'q1')).body).toEqual({ question_id: 'q1', status: 'processing', attempts: 1 });
+    expect((await alice.sessionStatus(sessionId)).body.summary.processing).toBe(1);
+    release();
+    expect((await alice.waitForAnswer(sessionId, 'q1')).status).toBe('completed');
+  });
+
+  it('retries transient failures (500, reset connection, malformed JSON) and then completes', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    fake.script('q1', { kind: 'status', status: 500 }, { kind: 'reset' });
+    const audio = freshAudio();
+    await alice.upload(sessionId, 'q1', audio);
+    const done = await alice.waitForAnswer(sessionId, 'q1');
+    expect(done).toMatchObject({ status: 'completed', attempts: 3, transcript: expectedTranscript(sha256Of(audio)) });
+    expect(done.error).toBeUndefined();
+    expect(fake.requestsFor('q1').map((r) => r.sha256)).toEqual(Array(3).fill(sha256Of(audio)));
+
+    const other = await alice.newSession(['q1']);
+    fake.script('q1', { kind: 'malformed' });
+    await alice.upload(other, 'q1', freshAudio());
+    expect(await alice.waitForAnswer(other, 'q1')).toMatchObject({ status: 'completed', attempts: 2 });
+  });
+
+  it('honours Retry-After on a 429', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    fake.script('q1', { kind: 'status', status: 429, headers: { 'retry-after': '1' } });
+    await alice.upload(sessionId, 'q1', freshAudio());
+    expect(await alice.waitForAnswer(sessionId, 'q1')).toMatchObject({ status: 'completed', attempts: 2 });
+    const [first, second] = fake.requestsFor('q1');
+    // the retry base in tests is 50 ms: only Retry-After explains a wait of a second
+    expect(second.receivedAt - first.receivedAt).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('gives up after TRANSCRIPTION_MAX_ATTEMPTS transient failures, keeping the audio', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    fake.script('q1', ...Array(3).fill({ kind: 'status', status: 503, message: 'overloaded' }));
+    const upload = await alice.upload(sessionId, 'q1', freshAudio());
+    const failed = await alice.waitForAnswer(sessionId, 'q1');
+    expect(failed).toEqual({
+      question_id: 'q1',
+      status: 'failed',
+      error: 'Gave up after 3 attempts: The transcription provider failed (503): overloaded',
+      attempts: 3,
+    });
+    expect(fake.requestsFor('q1')).toHaveLength(3);
+    expect(await db.db.collection('fs.files').findOne({ _id: new ObjectId(upload.body.file_id) })).not.toBeNull();
+  });
+
+  it('fails a permanent error at once with a readable error, and the retry endpoint queues it again', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    fake.script('q1', { kind: 'status', status: 400, message: 'Invalid file format.' });
+    const audio = freshAudio();
+    const upload = await alice.upload(sessionId, 'q1', audio);
+    const failed = await alice.waitForAnswer(sessionId, 'q1');
+    expect(failed).toEqual({
+      question_id: 'q1',
+      status: 'failed',
+      error: 'The transcription provider rejected the audio (400): Invalid file format.',
+      attempts: 1,
+    });
+    expect(fake.requestsFor('q1')).toHaveLength(1);
+    expect((await sessionDoc(sessionId))!.answers.q1.gridfs_file_id).toEqual(new ObjectId(upload.body.file_id));
+
+    const retry = await alice.request('POST', `/api/transcription-retry/${sessionId}/q1`);
+    expect(retry.status).toBe(202);
+    expect(retry.body).toMatchObject({ status: 'processing', transcription_status: 'queued', file_id: upload.body.file_id });
+    const done = await alice.waitForAnswer(sessionId, 'q1');
+    expect(done).toMatchObject({ status: 'completed', attempts: 1, transcript: expectedTranscript(sha256Of(audio)) });
+    expect(await fileCounts(upload.body.file_id)).toEqual({ files: 0, chunks: 0 });
+
+    const again = await alice.request('POST', `/api/transcription-retry/${sessionId}/q1`);
+    expect(again.status).toBe(409);
+    expect(again.body.message).toBe('Only a failed transcription can be retried; this one is completed.');
+  });
+
+  it('answers 404 to a retry with nothing uploaded and 410 when the audio is gone', async () => {
+    const sessionId = await alice.newSession(['q1', 'q2']);
+    expect((await alice.request('POST', `/api/transcription-retry/${sessionId}/q1`)).status).toBe(404);
+    expect((await alice.as('bob').request('POST', `/api/transcription-retry/${sessionId}/q1`)).status).toBe(404);
+
+    fake.script('q2', { kind: 'status', status: 400 });
+    const upload = await alice.upload(sessionId, 'q2', freshAudio());
+    await alice.waitForAnswer(sessionId, 'q2');
+    // what the retention cleanup does to the audio of an old failed answer
+    await db.db.collection('fs.files').deleteOne({ _id: new ObjectId(upload.body.file_id) });
+    await db.db.collection('fs.chunks').deleteMany({ files_id: new ObjectId(upload.body.file_id) });
+    await db.db.collection('interview_sessions').updateOne({ _id: new ObjectId(sessionId) }, { $set: { 'answers.q2.gridfs_file_id': null } });
+    const gone = await alice.request('POST', `/api/transcription-retry/${sessionId}/q2`);
+    expect(gone.status).toBe(410);
+    expect(gone.body.message).toBe('The audio for this answer is no longer stored; upload the answer again.');
+  });
+
+  it('replaces an answer re-uploaded while its first recording is being transcribed', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    let release!: () => void;
+    fake.script('q1', { kind: 'hold', until: new Promise<void>((r) => (release = r)) });
+    const oldAudio = freshAudio();
+    const newAudio = freshAudio();
+    const first = await alice.upload(sessionId, 'q1', oldAudio);
+    await fake.waitFor(() => fake.requestsFor('q1').length === 1);
+
+    const second = await alice.upload(sessionId, 'q1', newAudio);
+    expect(second.status).toBe(202);
+    expect((await alice.answerStatus(sessionId, 'q1')).body.status).toMatch(/queued|processing|completed/);
+    const done = await alice.waitForAnswer(sessionId, 'q1');
+    expect(done.transcript).toBe(expectedTranscript(sha256Of(newAudio)));
+    release(); // the old transcription now answers; it must not overwrite the new answer
+    await fake.waitFor(() => fake.requestsFor('q1').every((r) => r.answered), 5_000, 'the held request to finish');
+    await new Promise((r) => setTimeout(r, 300));
+    const doc = await sessionDoc(sessionId);
+    expect(doc!.answers.q1).toMatchObject({ transcription_status: 'completed', transcript: expectedTranscript(sha256Of(newAudio)), attempts: 1 });
+    expect(await fileCounts(first.body.file_id)).toEqual({ files: 0, chunks: 0 });
+    expect(await fileCounts(second.body.file_id)).toEqual({ files: 0, chunks: 0 });
+  });
+});
+
+describe('provider timeouts', () => {
+  it('retries a provider that hangs past TRANSCRIPTION_TIMEOUT_MS and fails readably at the last attempt', async () => {
+    const own = await openTestDatabase('timeout');
+    const slow = await AppProcess.start({
+      mongodbUri: own.uri,
+      openaiUrl: fake.url,
+      env: { TRANSCRIPTION_TIMEOUT_MS: '400', TRANSCRIPTION_MAX_ATTEMPTS: '2' },
+    });
+    try {
+      const api = new ApiClient(slow.url, tokenFor('carol'));
+      const sessionId = await api.newSession(['hang']);
+      fake.script('hang', { kind: 'stall' }, { kind: 'stall' });
+      await api.upload(sessionId, 'hang', freshAudio());
+      const failed = await api.waitForAnswer(sessionId, 'hang');
+      expect(failed).toEqual({
+        question_id: 'hang',
+        status: 'failed',
+        error: 'Gave up after 2 attempts: The transcription provider did not answer within 400 ms.',
+        attempts: 2,
+      });
+      const doc = await own.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
+      expect(doc!.answers.hang).toMatchObject({ claim_id: null, lease_until: null });
+    } finally {
+      await slow.stop();
+      await own.drop();
+    }
+  });
+});
+
+describe('without OPENAI_API_KEY', () => {
+  it('still accepts uploads, fails jobs naming the setting, and a retry works once the key is set', async () => {
+    const own = await openTestDatabase('nokey');
+    const keyless = await AppProcess.start({ mongodbUri: own.uri, openaiUrl: fake.url, apiKey: null });
+    const api = new ApiClient(keyless.url, tokenFor('dave'));
+    const sessionId = await api.newSession(['q1']);
+    const audio = freshAudio();
+    try {
+      expect((await api.upload(sessionId, 'q1', audio)).status).toBe(202);
+      const failed = await api.waitForAnswer(sessionId, 'q1');
+      expect(failed.status).toBe('failed');
+      expect(failed.error).toBe(
+        'OPENAI_API_KEY is not set, so the answer cannot be transcribed; set it, restart, and retry the answer.',
+      );
+      expect(fake.requestsFor('q1')).toHaveLength(0);
+    } finally {
+      await keyless.stop();
+    }
+    const keyed = await AppProcess.start({ mongodbUri: own.uri, openaiUrl: fake.url });
+    try {
+      const retry = await new ApiClient(keyed.url, tokenFor('dave')).request('POST', `/api/transcription-retry/${sessionId}/q1`);
+      expect(retry.status).toBe(202);
+      const done = await new ApiClient(keyed.url, tokenFor('dave')).waitForAnswer(sessionId, 'q1');
+      expect(done).toMatchObject({ status: 'completed', transcript: expectedTranscript(sha256Of(audio)) });
+    } finally {
+      await keyed.stop();
+      await own.drop();
+    }
+  });
+});
