@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { AppModule } from './app.module.js';
 import { loadOrCreateDevJwtSecret, DEV_SECRET_FILE } from './config/dev-jwt-secret.js';
 import { ConfigurationError, validateEnvironment } from './config/environment.js';
-import { startEmbeddedMongo } from './database/embedded-mongo.js';
+import { embeddedFailureReason, startEmbeddedMongo } from './database/embedded-mongo.js';
 
 const logger = new Logger('Bootstrap');
 
@@ -25,17 +25,18 @@ async function bootstrap(): Promise<void> {
   }
 
   if (!env.MONGODB_URI) {
+    logger.log('MONGODB_URI is not set: starting an embedded MongoDB with its data in .data/mongodb');
     let embedded;
     try {
       embedded = await startEmbeddedMongo();
     } catch (error) {
-      const reason = ((error as Error).message ?? String(error)).split('\n')[0].slice(0, 200);
       stop(
-        `MONGODB_URI is not set and the embedded MongoDB could not start (${reason}); set MONGODB_URI, e.g. MONGODB_URI=mongodb://127.0.0.1:27017/voice_interviews`,
+        `MONGODB_URI is not set and the embedded MongoDB could not be downloaded or started (${embeddedFailureReason(error)}); ` +
+          'set MONGODB_URI to a MongoDB server, e.g. MONGODB_URI=mongodb://127.0.0.1:27017/voice_interviews',
       );
     }
     process.env.MONGODB_URI = embedded.uri;
-    logger.log(`MONGODB_URI is not set: using an embedded MongoDB at ${embedded.uri} with its data in .data/mongodb`);
+    logger.log(`embedded MongoDB is running at ${embedded.uri}`);
     process.once('exit', () => void embedded.stop());
   }
   if (!env.JWT_SECRET) {

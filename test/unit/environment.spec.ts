@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { validateEnvironment } from '../../src/config/environment.js';
+
+describe('validateEnvironment', () => {
+  it('fills in documented defaults', () => {
+    const env = validateEnvironment({});
+    expect(env).toMatchObject({
+      NODE_ENV: 'development',
+      PORT: 3000,
+      TRANSCRIPTION_MODEL: 'whisper-1',
+      TRANSCRIPTION_CONCURRENCY: 4,
+      TRANSCRIPTION_MAX_ATTEMPTS: 5,
+      MAX_UPLOAD_BYTES: 1024 ** 3,
+      MONGODB_DOCUMENT_LOCKS: 'auto',
+    });
+    expect(env.MONGODB_URI).toBeUndefined();
+    expect(env.OPENAI_API_KEY).toBeUndefined();
+  });
+
+  it('converts numbers and treats empty strings as unset', () => {
+    const env = validateEnvironment({ PORT: '8080', OPENAI_API_KEY: '', TRANSCRIPTION_CONCURRENCY: ' 8 ' });
+    expect(env.PORT).toBe(8080);
+    expect(env.TRANSCRIPTION_CONCURRENCY).toBe(8);
+    expect(env.OPENAI_API_KEY).toBeUndefined();
+  });
+
+  it('never echoes a secret in its message', () => {
+    expect(() => validateEnvironment({ JWT_SECRET: 'tiny-secret' })).toThrow(
+      'Invalid configuration: JWT_SECRET must be at least 16 characters long.',
+    );
+  });
+
+  it('requires MONGODB_URI and JWT_SECRET in production', () => {
+    expect(() => validateEnvironment({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db/x' })).toThrow(/JWT_SECRET must be set/);
+    expect(() => validateEnvironment({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) })).toThrow(/MONGODB_URI must be set/);
+  });
+});

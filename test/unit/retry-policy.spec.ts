@@ -1,0 +1,79 @@
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import { describe, expect, it } from 'vitest';
+import { classifyError, parseRetryAfter, retryDelayMs, TranscriptionFailure } from '../../src/transcription/retry-policy.js';
+
+const apiError = (status: number, message = 'boom', headers: Record<string, string> = {}) =>
+  APIError.generate(status, { error: { message } }, undefined, new Headers(headers));
+
+describe('classifyError', () => {
+  it.each([408, 409, 425, 429, 500, 502, 503, 504])('treats HTTP %i as transient', (status) => {
+    expect(classifyError(apiError(status)).kind).toBe('transient');
+  });
+
+  it.each([
+    [400, 'The transcription provider rejected the audio (400): boom'],
+    [401, 'The transcription provider refused the credentials (401); check OPENAI_API_KEY: boom'],
+    [403, 'The transcription provider refused the credentials (403); check OPENAI_API_KEY: boom'],
+    [404, 'The transcription provider has no such model or endpoint (404); check TRANSCRIPTION_MODEL and OPENAI_BASE_URL: boom'],
+    [413, 'The recording is too large for the transcription provider (413): boom'],
+    [415, 'The transcription provider rejected the audio (415): boom'],
+    [422, 'The transcription provider rejected the audio (422): boom'],
+  ])('treats HTTP %i as permanent with a readable message', (status, message) => {
+    const failure = classifyError(apiError(status));
+    expect(failure.kind).toBe('permanent');
+    expect(failure.message).toBe(message);
+  });
+
+  it('keeps the Retry-After of a 429', () => {
+    const failure = classifyError(apiError(429, 'slow down', { 'retry-after': '7' }));
+    expect(failure).toMatchObject({ kind: 'transient', retryAfterMs: 7000 });
+    expect(failure.message).toBe('The transcription provider is rate limiting requests (429): slow down');
+  });
+
+  it('treats timeouts, connection errors and malformed JSON as transient', () => {
+    expect(classifyError(new APIConnectionTimeoutError()).kind).toBe('transient');
+    const reset = new APIConnectionError({ cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
+    expect(classifyError(reset)).toMatchObject({ kind: 'transient', message: 'Could not reach the transcription provider (socket hang up).' });
+    expect(classifyError(new SyntaxError('Unexpected end of JSON input')).kind).toBe('transient');
+  });
+
+  it('treats audio missing from GridFS as permanent', () => {
+    const failure = classifyError(new Error('FileNotFound: file 6500000000000000000000 was not found'));
+    expect(failure).toMatchObject({ kind: 'permanent', message: 'The audio for this answer is missing from storage; upload it again.' });
+  });
+
+  it('passes TranscriptionFailures through unchanged', () => {
+    const failure = new TranscriptionFailure('x', 'permanent');
+    expect(classifyError(failure)).toBe(failure);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads seconds, milliseconds and HTTP dates, and caps them at 15 minutes', () => {
+    expect(parseRetryAfter(new Headers({ 'retry-after': '3' }))).toBe(3000);
+    expect(parseRetryAfter(new Headers({ 'retry-after-ms': '250' }))).toBe(250);
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter(new Headers({ 'retry-after': 'Thu, 01 Jan 2026 00:00:05 GMT' }), now)).toBe(5000);
+    expect(parseRetryAfter(new Headers({ 'retry-after': '86400' }))).toBe(15 * 60 * 1000);
+    expect(parseRetryAfter(new Headers({ 'retry-after': 'soon' }))).toBeUndefined();
+    expect(parseRetryAfter(new Headers())).toBeUndefined();
+  });
+});
+
+describe('retryDelayMs', () => {
+  const policy = { baseMs: 1000, maxMs: 60_000 };
+  const transient = new TranscriptionFailure('x', 'transient');
+
+  it('doubles per attempt, with half of the delay random', () => {
+    expect(retryDelayMs(transient, 1, policy, () => 0)).toBe(500);
+    expect(retryDelayMs(transient, 1, policy, () => 1)).toBe(1000);
+    expect(retryDelayMs(transient, 3, policy, () => 0)).toBe(2000);
+    expect(retryDelayMs(transient, 3, policy, () => 1)).toBe(4000);
+  });
+
+  it('never exceeds the cap, and never undercuts a Retry-After', () => {
+    expect(retryDelayMs(transient, 30, policy, () => 1)).toBe(60_000);
+    const limited = new TranscriptionFailure('x', 'transient', 9000);
+    expect(retryDelayMs(limited, 1, policy, () => 1)).toBe(9000);
+  });
+});
