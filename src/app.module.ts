@@ -3,6 +3,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { MongooseModule } from '@nestjs/mongoose';
+import { AnalysisModule } from './analysis/analysis.module.js';
 import { AnswersModule } from './answers/answers.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ApiExceptionFilter } from './common/api-exception.filter.js';
@@ -31,6 +32,7 @@ import { TranscriptionModule } from './transcription/transcription.module.js';
     SessionsModule,
     AnswersModule,
     TranscriptionModule,
+    AnalysisModule,
     HealthModule,
   ],
   providers: [

@@ -15,6 +15,7 @@ import type { EnvironmentVariables } from '../config/environment.js';
 import type { Answer, SessionRecord } from '../sessions/session.schema.js';
 import { answerStatusView } from '../sessions/session.view.js';
 import { SessionsService, SESSION_NOT_FOUND } from '../sessions/sessions.service.js';
+import { SESSION_CHANGED, type SessionChangedEvent } from '../sessions/session-events.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { AnswerAudioStore, StoredAudio } from './answer-audio.store.js';
 import { ANSWER_QUEUED, AnswerQueuedEvent } from './answer-events.js';
@@ -22,6 +23,8 @@ import { AudioUploadReceiver } from './audio-upload.receiver.js';
 
 export const SESSION_ANALYZED =
   'This session has already been analyzed; its answers can no longer be changed.';
+const SESSION_ANALYZING = 'This session is being analyzed; its answers can no longer be changed.';
+const closedMessage = (status: string) => (status === 'analyzing' ? SESSION_ANALYZING : SESSION_ANALYZED);
 const QUESTION_NOT_FOUND = 'This session has no question with that id.';
 const NOTHING_UPLOADED = 'No answer has been uploaded for this question yet.';
 
@@ -157,7 +160,7 @@ export class AnswersService {
 
   private assertOpenQuestion(session: SessionRecord, questionId: string): void {
     if (!session.questions.some((q) => q.question_id === questionId)) throw new NotFoundException(QUESTION_NOT_FOUND);
-    if (session.status !== 'in_progress') throw new ConflictException(SESSION_ANALYZED);
+    if (session.status !== 'in_progress') throw new ConflictException(closedMessage(session.status));
   }
 
   /** Swaps the new answer in; if the session changed meanwhile (analyzed, erased), the audio goes. */
@@ -173,7 +176,7 @@ export class AnswersService {
       await this.audio.delete(stored.fileId);
       const current = await this.store.findOwned(session._id, userId, { status: 1 });
       if (!current) throw new NotFoundException(SESSION_NOT_FOUND);
-      throw new ConflictException(SESSION_ANALYZED);
+      throw new ConflictException(closedMessage(current.status));
     }
     return previous;
   }
@@ -181,5 +184,6 @@ export class AnswersService {
   private emitQueued(sessionId: Types.ObjectId, questionId: string, fileId: Types.ObjectId, queuedAt: Date): void {
     const event: AnswerQueuedEvent = { sessionId, questionId, fileId, queuedAt };
     this.events.emit(ANSWER_QUEUED, event);
+    this.events.emit(SESSION_CHANGED, { sessionId: String(sessionId) } satisfies SessionChangedEvent);
   }
 }

@@ -116,6 +116,41 @@ export class EnvironmentVariables {
   @Max(16 * 1024 ** 3, { message: 'MAX_UPLOAD_BYTES must be an integer from 1024 to 17179869184 (16 GiB)' })
   MAX_UPLOAD_BYTES = 1024 ** 3;
 
+  @Matches(/^[\w.:-]{1,100}$/, { message: 'SCORING_MODEL must be a chat model name such as gpt-4o-mini' })
+  SCORING_MODEL = 'gpt-4o-mini';
+
+  @Transform(toInt)
+  @IsInt({ message: 'SCORING_MAX_ATTEMPTS must be an integer from 1 to 10' })
+  @Min(1, { message: 'SCORING_MAX_ATTEMPTS must be an integer from 1 to 10' })
+  @Max(10, { message: 'SCORING_MAX_ATTEMPTS must be an integer from 1 to 10' })
+  SCORING_MAX_ATTEMPTS = 3;
+
+  @Transform(toInt)
+  @IsInt({ message: 'SCORING_TIMEOUT_MS must be an integer from 100 to 600000' })
+  @Min(100, { message: 'SCORING_TIMEOUT_MS must be an integer from 100 to 600000' })
+  @Max(600_000, { message: 'SCORING_TIMEOUT_MS must be an integer from 100 to 600000' })
+  SCORING_TIMEOUT_MS = 60_000;
+
+  @Transform(toInt)
+  @IsInt({ message: 'SESSION_WATCH_MS must be an integer from 50 to 60000' })
+  @Min(50, { message: 'SESSION_WATCH_MS must be an integer from 50 to 60000' })
+  @Max(60_000, { message: 'SESSION_WATCH_MS must be an integer from 50 to 60000' })
+  SESSION_WATCH_MS = 500;
+
+  @Transform(toInt)
+  @IsInt({ message: 'SSE_HEARTBEAT_MS must be an integer from 100 to 300000' })
+  @Min(100, { message: 'SSE_HEARTBEAT_MS must be an integer from 100 to 300000' })
+  @Max(300_000, { message: 'SSE_HEARTBEAT_MS must be an integer from 100 to 300000' })
+  SSE_HEARTBEAT_MS = 15_000;
+
+  @Matches(/^(\S+\s+){4,5}\S+$/, { message: 'CLEANUP_CRON must be a cron expression such as "0 3 * * *"' })
+  CLEANUP_CRON = '0 3 * * *';
+
+  @Transform(({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @Min(0, { message: 'AUDIO_RETENTION_HOURS must be a number of hours from 0 to 8760' })
+  @Max(8760, { message: 'AUDIO_RETENTION_HOURS must be a number of hours from 0 to 8760' })
+  AUDIO_RETENTION_HOURS = 24;
+
   @Transform(toInt)
   @IsInt({ message: 'GRIDFS_CHUNK_SIZE_BYTES must be an integer from 16384 to 8388608' })
   @Min(16 * 1024, { message: 'GRIDFS_CHUNK_SIZE_BYTES must be an integer from 16384 to 8388608' })

@@ -4,7 +4,7 @@ import { HydratedDocument, Types } from 'mongoose';
 export const TRANSCRIPTION_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
 export type TranscriptionStatus = (typeof TRANSCRIPTION_STATUSES)[number];
 
-export const SESSION_STATUSES = ['in_progress', 'analyzed'] as const;
+export const SESSION_STATUSES = ['in_progress', 'analyzing', 'analyzed'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
 @Schema({ _id: false })
@@ -87,8 +87,65 @@ export class Answer {
 
   @Prop({ type: AnswerAudioSchema, required: true })
   audio: AnswerAudio;
+
+  /** Set when the retention cleanup deleted the audio of a failed answer; retry then answers 410. */
+  @Prop({ type: Date, default: null })
+  audio_expired_at?: Date | null;
 }
 export const AnswerSchema = SchemaFactory.createForClass(Answer);
+
+export type ScoringMethod = 'llm' | 'local' | 'none';
+
+@Schema({ _id: false })
+export class ScoredAnswer {
+  @Prop({ required: true })
+  question_id: string;
+
+  @Prop({ required: true })
+  score: number;
+
+  @Prop({ type: [String], required: true })
+  feedback: string[];
+
+  @Prop({ default: '' })
+  model_answer: string;
+
+  @Prop({ type: String, default: null })
+  transcript: string | null;
+
+  @Prop({ default: false })
+  unanswered: boolean;
+
+  @Prop({ required: true })
+  method: ScoringMethod;
+}
+export const ScoredAnswerSchema = SchemaFactory.createForClass(ScoredAnswer);
+
+@Schema({ _id: false })
+export class Analysis {
+  @Prop({ required: true })
+  final_score: number;
+
+  @Prop({ required: true })
+  scored_count: number;
+
+  @Prop({ type: [ScoredAnswerSchema], required: true })
+  answers: ScoredAnswer[];
+
+  @Prop({ required: true })
+  analyzed_at: Date;
+}
+export const AnalysisSchema = SchemaFactory.createForClass(Analysis);
+
+@Schema({ _id: false })
+export class AnalysisClaim {
+  @Prop({ required: true })
+  id: string;
+
+  @Prop({ required: true })
+  until: Date;
+}
+export const AnalysisClaimSchema = SchemaFactory.createForClass(AnalysisClaim);
 
 @Schema({ collection: 'interview_sessions', versionKey: false })
 export class InterviewSession {
@@ -114,6 +171,13 @@ export class InterviewSession {
 
   @Prop({ required: true })
   updated_at: Date;
+
+  @Prop({ type: AnalysisSchema, default: null })
+  analysis: Analysis | null;
+
+  /** Held by the one request that scores the session; a crashed holder's claim lapses. */
+  @Prop({ type: AnalysisClaimSchema, default: null })
+  analysis_claim: AnalysisClaim | null;
 
   /** Bumped by every change to an answer's state; guards the work_due_at recomputation. */
   @Prop({ default: 0 })

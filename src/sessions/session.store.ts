@@ -3,7 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import { DocumentLocks } from '../database/document-locks.js';
 import { earliestDueAt } from './answer-state.js';
-import { Answer, InterviewSession, Question, SessionRecord } from './session.schema.js';
+import { Analysis, AnalysisClaim, Answer, InterviewSession, Question, SessionRecord } from './session.schema.js';
 
 const answerPath = (questionId: string) => `answers.${questionId}`;
 
@@ -50,6 +50,10 @@ export class SessionStore {
       .findOne({ _id: sessionId, user_id: userId }, projection)
       .lean<SessionRecord>()
       .exec();
+  }
+
+  findMany(sessionIds: Types.ObjectId[]): Promise<SessionRecord[]> {
+    return this.sessions.find({ _id: { $in: sessionIds } }).lean<SessionRecord[]>().exec();
   }
 
   /**
@@ -202,6 +206,59 @@ export class SessionStore {
       .lean<SessionRecord>()
       .exec());
     return before?.answers?.[questionId] ?? null;
+  }
+
+  /**
+   * Takes the right to score a session: only if nothing changed since `rev` was read (so every
+   * transcription is still settled) or a previous scorer's claim has lapsed.
+   */
+  claimAnalysis(
+    session: Pick<SessionRecord, '_id' | 'user_id' | 'rev' | 'status'>,
+    claim: AnalysisClaim,
+    now: Date,
+  ): Promise<SessionRecord | null> {
+    const filter: Record<string, unknown> =
+      session.status === 'analyzing'
+        ? { _id: session._id, user_id: session.user_id, status: 'analyzing', 'analysis_claim.until': { $lt: now } }
+        : { _id: session._id, user_id: session.user_id, status: 'in_progress', rev: session.rev };
+    return this.write(session._id, () =>
+      this.sessions
+        .findOneAndUpdate(
+          filter,
+          { $set: { status: 'analyzing', analysis_claim: claim, updated_at: now }, $inc: { rev: 1 } },
+          { returnDocument: 'after' },
+        )
+        .lean<SessionRecord>()
+        .exec(),
+    );
+  }
+
+  /** Stores the scores and closes the session, if `claimId` still holds the analysis claim. */
+  async saveAnalysis(sessionId: Types.ObjectId, claimId: string, analysis: Analysis): Promise<boolean> {
+    const result = await this.write(sessionId, () =>
+      this.sessions
+        .updateOne(
+          { _id: sessionId, status: 'analyzing', 'analysis_claim.id': claimId },
+          {
+            $set: { status: 'analyzed', analysis, analysis_claim: null, updated_at: analysis.analyzed_at },
+            $inc: { rev: 1 },
+          },
+        )
+        .exec(),
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /** Gives the session back (scoring failed), so that a later request can try again. */
+  async releaseAnalysis(sessionId: Types.ObjectId, claimId: string): Promise<void> {
+    await this.write(sessionId, () =>
+      this.sessions
+        .updateOne(
+          { _id: sessionId, status: 'analyzing', 'analysis_claim.id': claimId },
+          { $set: { status: 'in_progress', analysis_claim: null, updated_at: new Date() }, $inc: { rev: 1 } },
+        )
+        .exec(),
+    );
   }
 
   /** Sessions that may have an answer needing a worker by `now`, earliest first. */

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { InterviewSession, InterviewSessionSchema } from './session.schema.js';
+import { SessionChanges } from './session-changes.js';
 import { SessionStore } from './session.store.js';
 import { SessionsController } from './sessions.controller.js';
 import { SessionsService } from './sessions.service.js';
@@ -8,7 +9,7 @@ import { SessionsService } from './sessions.service.js';
 @Module({
   imports: [MongooseModule.forFeature([{ name: InterviewSession.name, schema: InterviewSessionSchema }])],
   controllers: [SessionsController],
-  providers: [SessionsService, SessionStore],
-  exports: [SessionsService, SessionStore],
+  providers: [SessionsService, SessionStore, SessionChanges],
+  exports: [SessionsService, SessionStore, SessionChanges],
 })
 export class SessionsModule {}

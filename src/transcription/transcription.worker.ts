@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { OnEvent } from '@nestjs/event-emitter';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import type { Types } from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,6 +9,7 @@ import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../answers/answer-events.
 import type { EnvironmentVariables } from '../config/environment.js';
 import { answerDueAt, isClaimable } from '../sessions/answer-state.js';
 import type { Answer } from '../sessions/session.schema.js';
+import { SESSION_CHANGED, type SessionChangedEvent } from '../sessions/session-events.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { classifyError, retryDelayMs, TranscriptionFailure, type RetryPolicy } from './retry-policy.js';
 import { Transcriber } from './transcriber.js';
@@ -57,6 +58,7 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
     private readonly sessions: SessionStore,
     private readonly audio: AnswerAudioStore,
     private readonly transcriber: Transcriber,
+    private readonly events: EventEmitter2,
     config: ConfigService<EnvironmentVariables, true>,
   ) {
     this.concurrency = config.get('TRANSCRIPTION_CONCURRENCY', { infer: true });
@@ -187,6 +189,7 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
         return null;
       });
     if (!claimed) return;
+    this.changed(job);
     const { answer } = claimed;
     if (answer.attempts > this.maxAttempts) {
       await this.fail(job, claimId, `Gave up after ${this.maxAttempts} attempts; the last one was interrupted.`);
@@ -216,6 +219,7 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
         this.logger.log(`dropped the transcript of ${job.key}: the answer changed while it was transcribed`);
         return;
       }
+      this.changed(job);
       this.logger.log(
         `transcribed session=${String(job.sessionId)} question=${job.questionId} attempt=${answer.attempts} in ${Date.now() - startedAt} ms`,
       );
@@ -230,6 +234,10 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
     } finally {
       clearInterval(renew);
     }
+  }
+
+  private changed(job: Job): void {
+    this.events.emit(SESSION_CHANGED, { sessionId: String(job.sessionId) } satisfies SessionChangedEvent);
   }
 
   private async transcribe(job: Job, answer: Answer, signal: AbortSignal): Promise<string> {
@@ -297,7 +305,10 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
           this.logger.warn(`could not schedule a retry of ${job.key}: ${e.message}; its lease will lapse`);
           return null;
         });
-      if (settled) this.offer({ ...job, dueAt: retryAt });
+      if (settled) {
+        this.changed(job);
+        this.offer({ ...job, dueAt: retryAt });
+      }
       return;
     }
     const message =
@@ -318,6 +329,8 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
         this.logger.warn(`could not record the failure of ${job.key}: ${e.message}; its lease will lapse`);
         return null;
       });
-    if (settled) await this.sessions.refreshWorkDue(settled).catch(() => undefined);
+    if (!settled) return;
+    this.changed(job);
+    await this.sessions.refreshWorkDue(settled).catch(() => undefined);
   }
 }

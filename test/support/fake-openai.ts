@@ -12,6 +12,20 @@ export type Behavior =
   | { kind: 'malformed' }
   | { kind: 'hold'; until: Promise<unknown> };
 
+/** What the fake does with one chat completion (the scorer's request). */
+export type ChatBehavior =
+  | { kind: 'score'; score?: number; feedback?: string[]; delayMs?: number }
+  | { kind: 'content'; content: string }
+  | { kind: 'refusal' }
+  | { kind: 'status'; status: number };
+
+export interface ChatRequest {
+  questionId: string;
+  model: string;
+  body: any;
+  receivedAt: number;
+}
+
 export interface TranscriptionRequest {
   questionId: string;
   filename: string;
@@ -43,6 +57,9 @@ export function sha256Of(data: Uint8Array): string {
  */
 export class FakeOpenAI {
   readonly requests: TranscriptionRequest[] = [];
+  readonly chatRequests: ChatRequest[] = [];
+  private readonly chatScripts = new Map<string, ChatBehavior[]>();
+  private chatDefault: ChatBehavior = { kind: 'score' };
   inFlight = 0;
   maxInFlight = 0;
   private server!: Server;
@@ -69,6 +86,15 @@ export class FakeOpenAI {
     this.scripts.set(questionId, [...(this.scripts.get(questionId) ?? []), ...behaviors]);
   }
 
+  /** The next chat completions about `questionId` get these behaviours, in order; then the default. */
+  scriptChat(questionId: string, ...behaviors: ChatBehavior[]): void {
+    this.chatScripts.set(questionId, [...(this.chatScripts.get(questionId) ?? []), ...behaviors]);
+  }
+
+  setChatDefault(behavior: ChatBehavior): void {
+    this.chatDefault = behavior;
+  }
+
   setDefault(behavior: Behavior): void {
     this.defaultBehavior = behavior;
   }
@@ -76,6 +102,9 @@ export class FakeOpenAI {
   reset(): void {
     this.requests.length = 0;
     this.scripts.clear();
+    this.chatRequests.length = 0;
+    this.chatScripts.clear();
+    this.chatDefault = { kind: 'score' };
     this.defaultBehavior = { kind: 'ok' };
     this.maxInFlight = this.inFlight;
   }
@@ -99,6 +128,7 @@ export class FakeOpenAI {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'POST' && req.url?.startsWith('/v1/chat/completions')) return this.handleChat(req, res);
     if (req.method !== 'POST' || !req.url?.startsWith('/v1/audio/transcriptions')) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } }));
@@ -153,6 +183,38 @@ export class FakeOpenAI {
     }
   }
 
+  private async handleChat(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = JSON.parse(Buffer.concat(chunks).toString());
+    const user = body.messages?.find((m: { role: string }) => m.role === 'user')?.content ?? '{}';
+    const questionId = JSON.parse(user).question_id ?? '';
+    this.chatRequests.push({ questionId, model: body.model, body, receivedAt: Date.now() });
+    const behavior = this.chatScripts.get(questionId)?.shift() ?? this.chatDefault;
+    const message = (content: string | null, refusal: string | null = null) => ({
+      id: 'chatcmpl-fake',
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: body.model,
+      choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content, refusal } }],
+    });
+    const send = (status: number, payload: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(payload));
+    };
+    switch (behavior.kind) {
+      case 'score':
+        if (behavior.delayMs) await new Promise((r) => setTimeout(r, behavior.delayMs));
+        return send(200, message(JSON.stringify({ score: behavior.score ?? 80, feedback: behavior.feedback ?? [`Fake feedback for ${questionId}.`] })));
+      case 'content':
+        return send(200, message(behavior.content));
+      case 'refusal':
+        return send(200, message(null, 'I cannot help with that.'));
+      case 'status':
+        return send(behavior.status, { error: { message: `scripted ${behavior.status}`, type: 'server_error' } });
+    }
+  }
+
   private reply(
     res: ServerResponse,
     record: TranscriptionRequest,
@@ -178,7 +240,7 @@ export class FakeOpenAI {
       const parser = busboy({ headers: req.headers });
       parser.on('field', (name, value) => (fields[name] = value));
       parser.on('file', (_name, file, info) => {
-        filename = info.filename;
+        filename = info.filename ?? '';
         contentType = info.mimeType;
         file.on('data', (chunk: Buffer) => {
           bytes += chunk.length;

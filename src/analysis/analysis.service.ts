@@ -1,0 +1,243 @@
+import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { randomUUID } from 'node:crypto';
+import type { EnvironmentVariables } from '../config/environment.js';
+import { SESSION_CHANGED, type SessionChangedEvent } from '../sessions/session-events.js';
+import { SessionChanges } from '../sessions/session-changes.js';
+import type { Analysis, ScoredAnswer, SessionRecord } from '../sessions/session.schema.js';
+import { SessionStore } from '../sessions/session.store.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { AnswerScorer } from './answer-scorer.js';
+
+/** How long one request may hold the right to score a session before another may take over. */
+const ANALYSIS_CLAIM_MS = 5 * 60 * 1000;
+const SCORING_PARALLELISM = 4;
+
+export interface AnalyzeOutcome {
+  httpStatus: 200 | 202 | 409;
+  retryAfter?: number;
+  body: Record<string, unknown>;
+}
+
+interface Pending {
+  queued: number;
+  processing: number;
+}
+
+function pendingOf(session: SessionRecord): Pending {
+  const pending = { queued: 0, processing: 0 };
+  for (const answer of Object.values(session.answers ?? {})) {
+    if (answer.transcription_status === 'queued') pending.queued++;
+    if (answer.transcription_status === 'processing') pending.processing++;
+  }
+  return pending;
+}
+
+const isSettled = (session: SessionRecord) => {
+  const pending = pendingOf(session);
+  return pending.queued + pending.processing === 0;
+};
+
+export function analysisView(analysis: Analysis) {
+  return {
+    status: 'success',
+    final_score: analysis.final_score,
+    scored_count: analysis.scored_count,
+    answers: analysis.answers.map((a) => ({
+      question_id: a.question_id,
+      score: a.score,
+      feedback: a.feedback,
+      model_answer: a.model_answer,
+      transcript: a.transcript,
+      ...(a.unanswered ? { unanswered: true } : {}),
+      scoring_method: a.method,
+    })),
+    unanswered: analysis.answers.filter((a) => a.unanswered).map((a) => a.question_id),
+    analyzed_at: analysis.analyzed_at.toISOString(),
+  };
+}
+
+/**
+ * The analyze gate: scores a session only once every transcription has settled, exactly once
+ * however many requests ask at the same moment, and returns the stored result ever after.
+ */
+@Injectable()
+export class AnalysisService {
+  private readonly logger = new Logger(AnalysisService.name);
+  private readonly concurrency: number;
+
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly store: SessionStore,
+    private readonly changes: SessionChanges,
+    private readonly scorer: AnswerScorer,
+    private readonly events: EventEmitter2,
+    config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.concurrency = config.get('TRANSCRIPTION_CONCURRENCY', { infer: true });
+  }
+
+  async analyze(userId: string, sessionId: string, waitSeconds: number, signal?: AbortSignal): Promise<AnalyzeOutcome> {
+    const waitUntil = Date.now() + waitSeconds * 1000;
+    let session = await this.sessions.getOwned(sessionId, userId);
+    for (let round = 0; round < 10; round++) {
+      if (session.status === 'analyzed' && session.analysis) {
+        return { httpStatus: 200, body: analysisView(session.analysis) };
+      }
+      if (!isSettled(session)) {
+        if (Date.now() < waitUntil && !signal?.aborted) {
+          session = await this.waitFor(session, (s) => isSettled(s) || s.status === 'analyzed', waitUntil, signal);
+          continue;
+        }
+        return this.pending(pendingOf(session));
+      }
+      if (session.status === 'analyzing' && session.analysis_claim && session.analysis_claim.until.getTime() > Date.now()) {
+        // another request is scoring right now: its result is ours too
+        session = await this.waitFor(
+          session,
+          (s) => s.status !== 'analyzing',
+          Math.max(session.analysis_claim.until.getTime(), waitUntil),
+          signal,
+        );
+        continue;
+      }
+      const failed = session.questions
+        .map((q) => session.answers?.[q.question_id])
+        .filter((a) => a?.transcription_status === 'failed');
+      if (failed.length > 0) {
+        return {
+          httpStatus: 409,
+          body: {
+            statusCode: 409,
+            error: 'Conflict',
+            status: 'transcription_failed',
+            message: `${failed.length} transcription(s) failed; upload those answers again or retry them with POST /api/transcription-retry/:sessionId/:questionId.`,
+            failed: failed.map((a) => ({ question_id: a!.question_id, error: a!.transcription_error })),
+          },
+        };
+      }
+      const claimId = randomUUID();
+      const claimed = await this.store.claimAnalysis(
+        session,
+        { id: claimId, until: new Date(Date.now() + ANALYSIS_CLAIM_MS) },
+        new Date(),
+      );
+      if (!claimed) {
+        session = await this.sessions.getOwned(sessionId, userId); // something changed: look again
+        continue;
+      }
+      this.changed(sessionId);
+      let analysis: Analysis;
+      try {
+        analysis = await this.score(claimed);
+      } catch (error) {
+        await this.store.releaseAnalysis(claimed._id, claimId).catch(() => undefined);
+        this.changed(sessionId);
+        throw error;
+      }
+      if (await this.store.saveAnalysis(claimed._id, claimId, analysis)) {
+        this.changed(sessionId);
+        this.logger.log(`analyzed session=${sessionId} final_score=${analysis.final_score} scored=${analysis.scored_count}`);
+        return { httpStatus: 200, body: analysisView(analysis) };
+      }
+      session = await this.sessions.getOwned(sessionId, userId);
+    }
+    throw new ServiceUnavailableException('The session kept changing while it was being analyzed; retry in a moment.');
+  }
+
+  private pending(pending: Pending): AnalyzeOutcome {
+    const waiting = pending.queued + pending.processing;
+    const retryAfter = Math.min(15, 2 + 2 * Math.ceil(pending.queued / this.concurrency));
+    return {
+      httpStatus: 202,
+      retryAfter,
+      body: {
+        status: 'transcription_pending',
+        message: `Waiting for ${waiting} transcription${waiting === 1 ? '' : 's'} to complete`,
+        pending_count: pending.queued,
+        processing_count: pending.processing,
+        retry_after: retryAfter,
+      },
+    };
+  }
+
+  /** Resolves with the session as soon as `done` holds for it, or as it is at `until`. */
+  private async waitFor(
+    session: SessionRecord,
+    done: (session: SessionRecord) => boolean,
+    until: number,
+    signal?: AbortSignal,
+  ): Promise<SessionRecord> {
+    const sessionId = String(session._id);
+    const changed = await new Promise<SessionRecord | null>((resolve) => {
+      let finished = false;
+      const finish = (value: SessionRecord | null) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        resolve(value);
+      };
+      const onAbort = () => finish(null);
+      const unsubscribe = this.changes.subscribe(sessionId, (s) => done(s) && finish(s));
+      const timer = setTimeout(() => finish(null), Math.max(0, until - Date.now()));
+      signal?.addEventListener('abort', onAbort);
+      // a change between our last read and the subscription would otherwise be missed
+      this.store.findOwned(session._id, session.user_id).then((s) => s && done(s) && finish(s), () => undefined);
+    });
+    return changed ?? (await this.sessions.getOwned(sessionId, session.user_id));
+  }
+
+  private async score(session: SessionRecord): Promise<Analysis> {
+    const answers: ScoredAnswer[] = new Array(session.questions.length);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < session.questions.length; i = next++) {
+        const question = session.questions[i];
+        const answer = session.answers?.[question.question_id];
+        if (!answer) {
+          answers[i] = {
+            question_id: question.question_id,
+            score: 0,
+            feedback: ['No answer was recorded for this question.'],
+            model_answer: question.model_answer,
+            transcript: null,
+            unanswered: true,
+            method: 'none',
+          };
+          continue;
+        }
+        const transcript = answer.transcript ?? '';
+        const scored = await this.scorer.score({
+          questionId: question.question_id,
+          question: question.text,
+          modelAnswer: question.model_answer,
+          transcript,
+        });
+        answers[i] = {
+          question_id: question.question_id,
+          score: scored.score,
+          feedback: scored.feedback,
+          model_answer: question.model_answer,
+          transcript,
+          unanswered: false,
+          method: scored.method,
+        };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SCORING_PARALLELISM, session.questions.length) }, worker));
+    const total = answers.reduce((sum, a) => sum + a.score, 0);
+    return {
+      final_score: Math.round((total / answers.length) * 10) / 10,
+      scored_count: answers.filter((a) => !a.unanswered).length,
+      answers,
+      analyzed_at: new Date(),
+    };
+  }
+
+  private changed(sessionId: string): void {
+    this.events.emit(SESSION_CHANGED, { sessionId } satisfies SessionChangedEvent);
+  }
+}

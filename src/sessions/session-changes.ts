@@ -1,0 +1,89 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { OnEvent } from '@nestjs/event-emitter';
+import type { EnvironmentVariables } from '../config/environment.js';
+import { toObjectId } from '../common/object-id.js';
+import { SESSION_CHANGED, type SessionChangedEvent } from './session-events.js';
+import type { SessionRecord } from './session.schema.js';
+import { SessionStore } from './session.store.js';
+
+export type SessionListener = (session: SessionRecord) => void;
+
+const BATCH = 500;
+
+/**
+ * Turns changes to watched sessions into callbacks, whichever server made them.
+ *
+ * Changes made by this process arrive as SESSION_CHANGED events and are delivered at once. Changes
+ * made by other instances are noticed by one watcher per process that re-reads the watched sessions
+ * every SESSION_WATCH_MS and compares their `rev` (FerretDB has neither change streams nor working
+ * tailable cursors). The watcher only runs while someone is listening, and costs one query per
+ * tick however many requests wait.
+ */
+@Injectable()
+export class SessionChanges implements OnModuleDestroy {
+  private readonly logger = new Logger(SessionChanges.name);
+  private readonly listeners = new Map<string, Set<SessionListener>>();
+  private readonly lastRev = new Map<string, number>();
+  private readonly intervalMs: number;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: SessionStore,
+    config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.intervalMs = config.get('SESSION_WATCH_MS', { infer: true });
+  }
+
+  /** Calls `listener` with the session after each change until the returned function is called. */
+  subscribe(sessionId: string, listener: SessionListener): () => void {
+    let set = this.listeners.get(sessionId);
+    if (!set) this.listeners.set(sessionId, (set = new Set()));
+    set.add(listener);
+    this.timer ??= setInterval(() => void this.refresh([...this.listeners.keys()]), this.intervalMs);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(sessionId) === set) {
+        this.listeners.delete(sessionId);
+        this.lastRev.delete(sessionId);
+      }
+      if (this.listeners.size === 0) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    };
+  }
+
+  @OnEvent(SESSION_CHANGED)
+  onLocalChange(event: SessionChangedEvent): void {
+    if (this.listeners.has(event.sessionId)) void this.refresh([event.sessionId]);
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  private async refresh(sessionIds: string[]): Promise<void> {
+    for (let i = 0; i < sessionIds.length; i += BATCH) {
+      let sessions: SessionRecord[];
+      try {
+        sessions = await this.store.findMany(sessionIds.slice(i, i + BATCH).map(toObjectId));
+      } catch (error) {
+        this.logger.warn(`could not read watched sessions: ${(error as Error).message}`);
+        return;
+      }
+      for (const session of sessions) {
+        const id = String(session._id);
+        if ((this.lastRev.get(id) ?? -1) >= session.rev) continue;
+        this.lastRev.set(id, session.rev);
+        for (const listener of this.listeners.get(id) ?? []) {
+          try {
+            listener(session);
+          } catch (error) {
+            this.logger.error(`session listener failed: ${(error as Error).message}`);
+          }
+        }
+      }
+    }
+  }
+}
