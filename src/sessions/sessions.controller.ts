@@ -1,14 +1,19 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { CreateSessionDto } from './dto/create-session.dto.js';
 import { SessionParams } from './dto/session-params.dto.js';
 import { sessionView } from './session.view.js';
+import { SessionEventStream } from './session-event-stream.js';
 import { SessionsService } from './sessions.service.js';
 
 @Controller('api/sessions')
 export class SessionsController {
-  constructor(private readonly sessions: SessionsService) {}
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly eventStream: SessionEventStream,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -21,5 +26,16 @@ export class SessionsController {
   @Get(':sessionId')
   async get(@CurrentUser() user: AuthenticatedUser, @Param() params: SessionParams) {
     return sessionView(await this.sessions.getOwned(params.sessionId, user.userId));
+  }
+
+  /** Server-Sent Events: the session's answers as they change, on whichever server they change. */
+  @Get(':sessionId/events')
+  events(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param() params: SessionParams,
+    @Req() req: Request,
+    @Res() res: Response,
+  ) {
+    return this.eventStream.open(user.userId, params.sessionId, req, res);
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { InterviewSession, InterviewSessionSchema } from './session.schema.js';
 import { SessionChanges } from './session-changes.js';
+import { SessionEventStream } from './session-event-stream.js';
 import { SessionStore } from './session.store.js';
 import { SessionsController } from './sessions.controller.js';
 import { SessionsService } from './sessions.service.js';
@@ -9,7 +10,7 @@ import { SessionsService } from './sessions.service.js';
 @Module({
   imports: [MongooseModule.forFeature([{ name: InterviewSession.name, schema: InterviewSessionSchema }])],
   controllers: [SessionsController],
-  providers: [SessionsService, SessionStore, SessionChanges],
+  providers: [SessionsService, SessionStore, SessionChanges, SessionEventStream],
   exports: [SessionsService, SessionStore, SessionChanges],
 })
 export class SessionsModule {}

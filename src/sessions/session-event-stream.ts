@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Request, Response } from 'express';
+import type { EnvironmentVariables } from '../config/environment.js';
+import { SessionChanges } from './session-changes.js';
+import type { SessionRecord } from './session.schema.js';
+import { answerStatusView } from './session.view.js';
+import { SessionsService } from './sessions.service.js';
+
+function summaryOf(session: SessionRecord) {
+  const summary = { total: session.questions.length, completed: 0, processing: 0, queued: 0, failed: 0, not_uploaded: 0 };
+  for (const question of session.questions) {
+    const answer = session.answers?.[question.question_id];
+    if (answer) summary[answer.transcription_status]++;
+    else summary.not_uploaded++;
+  }
+  return summary;
+}
+
+/** Fingerprint of what a client sees of one answer: an event is sent when it changes. */
+const seenAs = (session: SessionRecord, questionId: string) => {
+  const answer = session.answers?.[questionId];
+  return answer ? `${answer.id}:${answer.transcription_status}:${answer.attempts}` : '';
+};
+
+/**
+ * Server-Sent Events for one session's owner: a snapshot on connect, then one `answer` event per
+ * status change (with the transcript once completed), `ready` when nothing is left to transcribe,
+ * `analyzed` when scored, and heartbeat comments so that proxies keep the stream open.
+ */
+@Injectable()
+export class SessionEventStream {
+  private readonly heartbeatMs: number;
+
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly changes: SessionChanges,
+    config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.heartbeatMs = config.get('SSE_HEARTBEAT_MS', { infer: true });
+  }
+
+  async open(userId: string, sessionId: string, req: Request, res: Response): Promise<void> {
+    let current = await this.sessions.getOwned(sessionId, userId);
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    res.write('retry: 3000\n\n');
+
+    const pendingOf = (s: SessionRecord) => {
+      const summary = summaryOf(s);
+      return summary.queued + summary.processing;
+    };
+    const answered = (s: SessionRecord) => Object.keys(s.answers ?? {}).length > 0;
+    send('snapshot', {
+      session_id: sessionId,
+      status: current.status,
+      summary: summaryOf(current),
+      answers: current.questions.filter((q) => current.answers?.[q.question_id]).map((q) => answerStatusView(current.answers[q.question_id])),
+    });
+    let announcedReady = pendingOf(current) === 0 && answered(current);
+    if (announcedReady) send('ready', { session_id: sessionId, summary: summaryOf(current) });
+
+    const onChange = (next: SessionRecord) => {
+      for (const question of next.questions) {
+        const answer = next.answers?.[question.question_id];
+        if (answer && seenAs(next, question.question_id) !== seenAs(current, question.question_id)) {
+          send('answer', answerStatusView(answer));
+        }
+      }
+      const pending = pendingOf(next);
+      if (pending > 0) announcedReady = false;
+      else if (!announcedReady && answered(next)) {
+        announcedReady = true;
+        send('ready', { session_id: sessionId, summary: summaryOf(next) });
+      }
+      if (next.status === 'analyzed' && current.status !== 'analyzed') {
+        send('analyzed', { session_id: sessionId, final_score: next.analysis?.final_score ?? null });
+      }
+      current = next;
+    };
+    const unsubscribe = this.changes.subscribe(sessionId, onChange);
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), this.heartbeatMs);
+    req.once('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    });
+  }
+}

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ApiClient, tokenFor } from '../support/api.js';
+import { AppProcess } from '../support/app-process.js';
+import { wavTone } from '../support/audio.js';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { EventStreamClient } from '../support/sse.js';
+
+let db: TestDatabase;
+let fake: FakeOpenAI;
+let app: AppProcess;
+let alice: ApiClient;
+let tone = 3000;
+const freshAudio = () => wavTone(0.2, tone++);
+const streams: EventStreamClient[] = [];
+
+async function listen(server: AppProcess, sessionId: string, user = 'alice') {
+  const stream = await EventStreamClient.open(`${server.url}/api/sessions/${sessionId}/events`, tokenFor(user));
+  streams.push(stream);
+  return stream;
+}
+
+beforeAll(async () => {
+  db = await openTestDatabase('events');
+  fake = await FakeOpenAI.start();
+  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { SSE_HEARTBEAT_MS: '200', SESSION_WATCH_MS: '100' } });
+  alice = new ApiClient(app.url, tokenFor('alice'));
+});
+
+afterAll(async () => {
+  await Promise.all(streams.map((s) => s.close()));
+  await app?.stop();
+  await fake?.close();
+  await db?.drop();
+});
+
+beforeEach(() => fake.reset());
+
+describe('GET /api/sessions/:sessionId/events', () => {
+  it('is for the owner only', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    const anonymous = await EventStreamClient.open(`${app.url}/api/sessions/${sessionId}/events`);
+    expect(anonymous.status).toBe(401);
+    const foreign = await listen(app, sessionId, 'bob');
+    expect(foreign.status).toBe(404);
+  });
+
+  it('streams each status change, the transcript, readiness and heartbeats', async () => {
+    const sessionId = await alice.newSession(['q1', 'q2']);
+    const stream = await listen(app, sessionId);
+    expect(stream.status).toBe(200);
+    expect(stream.contentType).toMatch(/^text\/event-stream/);
+    await stream.waitFor((e) => e.some((x) => x.event === 'snapshot'));
+    expect(stream.named('snapshot')[0]).toEqual({
+      session_id: sessionId,
+      status: 'in_progress',
+      summary: { total: 2, completed: 0, processing: 0, queued: 0, failed: 0, not_uploaded: 2 },
+      answers: [],
+    });
+
+    let release!: () => void;
+    fake.script('q1', { kind: 'hold', until: new Promise<void>((r) => (release = r)) });
+    const audio = freshAudio();
+    await alice.upload(sessionId, 'q1', audio);
+    await stream.waitFor((e) => e.some((x) => x.event === 'answer' && x.data.status === 'processing'), 10_000, 'processing');
+    release();
+    await stream.waitFor((e) => e.some((x) => x.event === 'ready'), 10_000, 'ready');
+    const q1 = stream.named('answer').filter((a) => a.question_id === 'q1');
+    expect(q1.map((a) => a.status)).toEqual(expect.arrayContaining(['processing', 'completed']));
+    expect(q1.at(-1)).toEqual({
+      question_id: 'q1',
+      status: 'completed',
+      transcript: expectedTranscript(sha256Of(audio)),
+      transcribed_at: expect.any(String),
+      attempts: 1,
+    });
+    expect(stream.named('ready')[0]).toEqual({
+      session_id: sessionId,
+      summary: { total: 2, completed: 1, processing: 0, queued: 0, failed: 0, not_uploaded: 1 },
+    });
+
+    fake.script('q2', { kind: 'status', status: 400, message: 'unsupported' });
+    await alice.upload(sessionId, 'q2', freshAudio());
+    await stream.waitFor((e) => e.filter((x) => x.event === 'ready').length === 2, 10_000, 'second ready');
+    const q2 = stream.named('answer').filter((a) => a.question_id === 'q2');
+    expect(q2.at(-1)).toMatchObject({ status: 'failed', error: 'The transcription provider rejected the audio (400): unsupported' });
+    // heartbeats every SSE_HEARTBEAT_MS (200 ms here) keep proxies from closing an idle stream
+    await stream.waitFor(() => stream.comments.filter((c) => c === 'ping').length >= 2, 3_000, 'two heartbeats');
+  });
+
+  it('reports changes made on another server instance', async () => {
+    const other = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url });
+    try {
+      const sessionId = await alice.newSession(['q1']);
+      const stream = await listen(app, sessionId);
+      await stream.waitFor((e) => e.some((x) => x.event === 'snapshot'));
+      let release!: () => void;
+      fake.script('q1', { kind: 'hold', until: new Promise<void>((r) => (release = r)) });
+      await new ApiClient(other.url, tokenFor('alice')).upload(sessionId, 'q1', freshAudio());
+      await fake.waitFor(() => fake.requestsFor('q1').length === 1);
+      release();
+      await stream.waitFor((e) => e.some((x) => x.event === 'answer' && x.data.status === 'completed'), 10_000, 'completed');
+      await stream.waitFor((e) => e.some((x) => x.event === 'ready'), 10_000, 'ready');
+      expect(other.logs.some((l) => l.includes(`transcribed session=${sessionId}`))).toBe(true);
+
+      const analyzed = await alice.request('POST', `/api/analyze/${sessionId}`);
+      expect(analyzed.status).toBe(200);
+      await stream.waitFor((e) => e.some((x) => x.event === 'analyzed'), 10_000, 'analyzed');
+      expect(stream.named('analyzed')[0]).toEqual({ session_id: sessionId, final_score: analyzed.body.final_score });
+    } finally {
+      await other.stop();
+    }
+  });
+});
