@@ -74,10 +74,17 @@ export class AnswerAudioStore {
 
   /** Deletes the file and every chunk of it; deleting a file that is already gone is not an error. */
   async delete(fileId: Types.ObjectId): Promise<void> {
+    await this.deleteCounting(fileId);
+  }
+
+  /** Deletes the files document first, then the chunks: a crash in between leaves orphan chunks
+   * that the cleanup recognises, never a file whose chunks are missing. */
+  async deleteCounting(fileId: Types.ObjectId): Promise<{ files: number; chunks: number }> {
     const id = fileId as unknown as ObjectId;
     const db = this.connection.db!;
-    await db.collection(`${AUDIO_BUCKET}.files`).deleteOne({ _id: id });
-    await db.collection(`${AUDIO_BUCKET}.chunks`).deleteMany({ files_id: id });
+    const files = await db.collection(`${AUDIO_BUCKET}.files`).deleteOne({ _id: id });
+    const chunks = await db.collection(`${AUDIO_BUCKET}.chunks`).deleteMany({ files_id: id });
+    return { files: files.deletedCount, chunks: chunks.deletedCount };
   }
 
   private async discardPartial(source: Readable, upload: GridFSBucketWriteStream): Promise<void> {

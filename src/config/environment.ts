@@ -8,9 +8,23 @@ import {
   Max,
   Min,
   MinLength,
+  Validate,
   validateSync,
   ValidationError,
+  ValidatorConstraint,
+  type ValidatorConstraintInterface,
 } from 'class-validator';
+import { validateCronExpression } from 'cron';
+
+@ValidatorConstraint({ name: 'cronExpression' })
+class IsCronExpression implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && validateCronExpression(value).valid;
+  }
+  defaultMessage(): string {
+    return 'CLEANUP_CRON must be a cron expression such as "0 3 * * *" (minute hour day month weekday, UTC)';
+  }
+}
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
@@ -143,12 +157,13 @@ export class EnvironmentVariables {
   @Max(300_000, { message: 'SSE_HEARTBEAT_MS must be an integer from 100 to 300000' })
   SSE_HEARTBEAT_MS = 15_000;
 
-  @Matches(/^(\S+\s+){4,5}\S+$/, { message: 'CLEANUP_CRON must be a cron expression such as "0 3 * * *"' })
+  @Validate(IsCronExpression)
   CLEANUP_CRON = '0 3 * * *';
 
   @Transform(({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value)))
-  @Min(0, { message: 'AUDIO_RETENTION_HOURS must be a number of hours from 0 to 8760' })
-  @Max(8760, { message: 'AUDIO_RETENTION_HOURS must be a number of hours from 0 to 8760' })
+  // At least an hour: younger chunks may belong to an upload that is still streaming in.
+  @Min(1, { message: 'AUDIO_RETENTION_HOURS must be a number of hours from 1 to 8760' })
+  @Max(8760, { message: 'AUDIO_RETENTION_HOURS must be a number of hours from 1 to 8760' })
   AUDIO_RETENTION_HOURS = 24;
 
   @Transform(toInt)

@@ -261,6 +261,36 @@ export class SessionStore {
     );
   }
 
+  /**
+   * Lets a settled answer drop its audio pointer (the cleanup then deletes the file), only while it
+   * still points at `fileId` with `status`. A failed answer records when its audio expired.
+   */
+  async releaseAudio(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    fileId: Types.ObjectId,
+    status: 'completed' | 'failed',
+    now: Date,
+  ): Promise<boolean> {
+    const a = answerPath(questionId);
+    const result = await this.write(sessionId, () =>
+      this.sessions
+        .updateOne(
+          { _id: sessionId, [`${a}.transcription_status`]: status, [`${a}.gridfs_file_id`]: fileId },
+          {
+            $set: answerFields(questionId, {
+              gridfs_file_id: null,
+              updated_at: now,
+              ...(status === 'failed' ? { audio_expired_at: now } : {}),
+            }),
+            $inc: { rev: 1 },
+          },
+        )
+        .exec(),
+    );
+    return result.modifiedCount === 1;
+  }
+
   /** Sessions that may have an answer needing a worker by `now`, earliest first. */
   findDue(now: Date, limit: number): Promise<Pick<SessionRecord, '_id' | 'rev' | 'answers'>[]> {
     return this.sessions

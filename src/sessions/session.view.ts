@@ -23,6 +23,7 @@ function answerView(answer: Answer) {
     transcription_error: answer.transcription_error,
     attempts: answer.attempts,
     created_at: answer.created_at.toISOString(),
+    audio_expired_at: answer.audio_expired_at?.toISOString() ?? null,
     audio: answer.audio
       ? { format: answer.audio.format, content_type: answer.audio.content_type, size_bytes: answer.audio.size_bytes }
       : null,

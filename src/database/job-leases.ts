@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { InjectConnection } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { randomUUID } from 'node:crypto';
+import { DocumentLocks } from './document-locks.js';
+
+const LEASES = 'job_leases';
+
+export interface Lease {
+  name: string;
+  owner: string;
+}
+
+/** A named lease in MongoDB so that only one instance at a time runs a job (the nightly cleanup). */
+@Injectable()
+export class JobLeases {
+  constructor(
+    @InjectConnection() private readonly connection: Connection,
+    private readonly locks: DocumentLocks,
+  ) {}
+
+  private collection() {
+    return this.connection.db!.collection<{ _id: string; owner: string; until: Date }>(LEASES);
+  }
+
+  /** Takes the lease for `ttlMs` if nobody holds it (or the holder's lease lapsed); null otherwise. */
+  async acquire(name: string, ttlMs: number): Promise<Lease | null> {
+    const owner = randomUUID();
+    const now = new Date();
+    const until = new Date(now.getTime() + ttlMs);
+    return this.locks.withLock(`${LEASES}:${name}`, async () => {
+      try {
+        await this.collection().insertOne({ _id: name, owner, until });
+        return { name, owner };
+      } catch (error) {
+        if ((error as { code?: number }).code !== 11000) throw error;
+      }
+      const taken = await this.collection().findOneAndUpdate(
+        { _id: name, until: { $lt: now } },
+        { $set: { owner, until } },
+        { returnDocument: 'after' },
+      );
+      return taken ? { name, owner } : null;
+    });
+  }
+
+  async release(lease: Lease): Promise<void> {
+    await this.locks.withLock(`${LEASES}:${lease.name}`, () =>
+      this.collection().deleteOne({ _id: lease.name, owner: lease.owner }),
+    );
+  }
+}
