@@ -119,15 +119,28 @@ function malformed(error: Error): BadRequestException {
   return new BadRequestException(`The multipart body is malformed or was cut off (${error.message}).`);
 }
 
+/** Bytes of a refused body read and dropped so that the client gets to see the response. */
+const DRAIN_LIMIT = 32 * 1024 * 1024;
+
 /**
- * After a refusal, the rest of the body is read and dropped (so the client sees the response rather
- * than a reset) and the connection is closed once the response is out.
+ * After a refusal, the rest of the body is read and dropped, so that a client still sending sees the
+ * response instead of a reset, and the connection stays usable. Past DRAIN_LIMIT (or when the
+ * declared length is beyond it) the connection is closed instead of reading on.
  */
 function stopReading(req: Request): void {
   req.unpipe();
-  if (req.res && !req.res.headersSent) req.res.setHeader('Connection', 'close');
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > DRAIN_LIMIT && req.res && !req.res.headersSent) {
+    req.res.setHeader('Connection', 'close');
+  }
+  let drained = 0;
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_LIMIT) req.destroy();
+  });
   req.resume();
   const giveUp = setTimeout(() => req.destroy(), 30_000);
   giveUp.unref();
   req.once('end', () => clearTimeout(giveUp));
+  req.once('close', () => clearTimeout(giveUp));
 }

@@ -32,9 +32,9 @@ describe('a large upload', () => {
     const api = new ApiClient(app.url, tokenFor('alice'));
     const sessionId = await api.newSession(['long']);
     // warm up (modules loaded, connections open, code compiled) before taking the baseline
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 4; i++) {
       await multipartRequest(`${app.url}/api/upload-answer/${sessionId}/long`, tokenFor('alice'), [
-        { name: 'audio', filename: 'warm.wav', contentType: 'audio/wav', data: streamingWav(8 * 1024 * 1024) },
+        { name: 'audio', filename: 'warm.wav', contentType: 'audio/wav', data: streamingWav(16 * 1024 * 1024) },
       ]);
     }
     const before = app.memory();
@@ -54,7 +54,10 @@ describe('a large upload', () => {
     expect(res.status).toBe(202);
     const file = await db.db.collection('fs.files').findOne({ _id: new ObjectId(res.body.file_id) });
     expect(file!.length).toBe(SIZE);
-    // buffering the file would grow the server by its size; streaming keeps growth flat
-    expect(growthMb).toBeLessThan(32);
+    // Buffering the file would grow the server by at least its size (256 MB). Streaming keeps the
+    // growth to what the garbage collector lets float before it runs, which does not depend on the
+    // file's size: measured under 1 MB on an idle machine, 46 MB for both 256 MB and 1 GB with both
+    // cores busy, and up to 94 MB while the rest of this suite runs in parallel.
+    expect(growthMb).toBeLessThan(128);
   });
 });
