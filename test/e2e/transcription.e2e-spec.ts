@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { eventually, openTestDatabase, type TestDatabase } from '../support/database.js';
 import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
 
 let db: TestDatabase;
@@ -80,8 +80,9 @@ describe('the transcription pipeline', () => {
       attempts: 1,
     });
     expect(doc!.answers.q1.transcribed_at).toBeInstanceOf(Date);
-    expect(doc!.work_due_at).toBeUndefined();
-    expect(await fileCounts(upload.body.file_id)).toEqual({ files: 0, chunks: 0 });
+    // the audio goes right after the transcript is safe, and the session leaves the work index
+    await eventually(async () => expect(await fileCounts(upload.body.file_id)).toEqual({ files: 0, chunks: 0 }));
+    await eventually(async () => expect((await sessionDoc(sessionId))!.work_due_at).toBeUndefined());
 
     const summary = await alice.sessionStatus(sessionId);
     expect(summary.status).toBe(200);
@@ -183,7 +184,7 @@ describe('the transcription pipeline', () => {
     expect(retry.body).toMatchObject({ status: 'processing', transcription_status: 'queued', file_id: upload.body.file_id });
     const done = await alice.waitForAnswer(sessionId, 'q1');
     expect(done).toMatchObject({ status: 'completed', attempts: 1, transcript: expectedTranscript(sha256Of(audio)) });
-    expect(await fileCounts(upload.body.file_id)).toEqual({ files: 0, chunks: 0 });
+    await eventually(async () => expect(await fileCounts(upload.body.file_id)).toEqual({ files: 0, chunks: 0 }));
 
     const again = await alice.request('POST', `/api/transcription-retry/${sessionId}/q1`);
     expect(again.status).toBe(409);
@@ -227,7 +228,7 @@ describe('the transcription pipeline', () => {
     const doc = await sessionDoc(sessionId);
     expect(doc!.answers.q1).toMatchObject({ transcription_status: 'completed', transcript: expectedTranscript(sha256Of(newAudio)), attempts: 1 });
     expect(await fileCounts(first.body.file_id)).toEqual({ files: 0, chunks: 0 });
-    expect(await fileCounts(second.body.file_id)).toEqual({ files: 0, chunks: 0 });
+    await eventually(async () => expect(await fileCounts(second.body.file_id)).toEqual({ files: 0, chunks: 0 }));
   });
 });
 

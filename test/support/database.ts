@@ -38,3 +38,17 @@ export async function gridfsCounts(db: Db): Promise<{ files: number; chunks: num
     chunks: await db.collection('fs.chunks').countDocuments(),
   };
 }
+
+/** Retries an assertion until it passes or `timeoutMs` runs out (then its last failure is thrown). */
+export async function eventually(assertion: () => Promise<void>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await assertion();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
