@@ -13,11 +13,11 @@ import { randomUUID } from 'node:crypto';
 import { toObjectId } from '../common/object-id.js';
 import type { EnvironmentVariables } from '../config/environment.js';
 import type { Answer, SessionRecord } from '../sessions/session.schema.js';
-import { answerStatusView } from '../sessions/session.view.js';
+import { answerStatusView, transcriptionSummary } from '../sessions/session.view.js';
 import { SessionsService, SESSION_NOT_FOUND } from '../sessions/sessions.service.js';
 import { SESSION_CHANGED, type SessionChangedEvent } from '../sessions/session-events.js';
 import { SessionStore } from '../sessions/session.store.js';
-import { AnswerAudioStore, StoredAudio } from './answer-audio.store.js';
+import { AnswerAudioStore, StoredAudio } from '../audio/answer-audio.store.js';
 import { ANSWER_QUEUED, AnswerQueuedEvent } from './answer-events.js';
 import { AudioUploadReceiver } from './audio-upload.receiver.js';
 
@@ -65,10 +65,12 @@ export class AnswersService {
       upload_date: uploadStarted,
       status: 'queued',
     });
+    const sha256 = stream.sha256();
     try {
       await incoming.done;
+      await this.audio.recordChecksum(stored.fileId, sha256, stored.sizeBytes);
     } catch (error) {
-      await this.audio.delete(stored.fileId);
+      await this.audio.delete(stored.fileId).catch(() => undefined);
       throw error;
     }
 
@@ -88,7 +90,7 @@ export class AnswersService {
       next_attempt_at: null,
       claim_id: null,
       lease_until: null,
-      audio: { format: format.extension, content_type: format.contentType, size_bytes: stored.sizeBytes },
+      audio: { format: format.extension, content_type: format.contentType, size_bytes: stored.sizeBytes, sha256 },
     };
     const previous = await this.attach(session, userId, answer, stored);
     if (previous?.gridfs_file_id) {
@@ -103,6 +105,7 @@ export class AnswersService {
       message: 'Upload received; the answer is queued for transcription.',
       file_id: String(stored.fileId),
       transcription_status: 'queued',
+      sha256,
     };
   }
 
@@ -119,18 +122,22 @@ export class AnswersService {
 
   async sessionStatus(userId: string, sessionId: string) {
     const session = await this.sessions.getOwned(sessionId, userId, { questions: 1, answers: 1 });
-    const summary = { total: session.questions.length, completed: 0, processing: 0, queued: 0, failed: 0, not_uploaded: 0 };
-    const answers = [];
-    for (const question of session.questions) {
-      const answer = session.answers?.[question.question_id];
-      if (!answer) {
-        summary.not_uploaded++;
-        continue;
-      }
-      summary[answer.transcription_status]++;
-      answers.push(answerStatusView(answer));
+    const answers = session.questions
+      .filter((q) => session.answers?.[q.question_id])
+      .map((q) => answerStatusView(session.answers[q.question_id]));
+    return { session_id: sessionId, summary: transcriptionSummary(session), answers };
+  }
+
+  /** Withdraws an answer: its transcript and audio go, and a job still running on it writes nothing. */
+  async withdraw(userId: string, sessionId: string, questionId: string): Promise<void> {
+    const withdrawn = await this.store.withdrawAnswer(toObjectId(sessionId), userId, questionId, new Date());
+    if (!withdrawn) {
+      const session = await this.sessions.getOwned(sessionId, userId, { status: 1, questions: 1, [`answers.${questionId}`]: 1 });
+      this.assertOpenQuestion(session, questionId);
+      throw new NotFoundException(NOTHING_UPLOADED);
     }
-    return { session_id: sessionId, summary, answers };
+    if (withdrawn.gridfs_file_id) await this.audio.delete(withdrawn.gridfs_file_id);
+    this.events.emit(SESSION_CHANGED, { sessionId } satisfies SessionChangedEvent);
   }
 
   /** Queues a failed answer again (its audio is still stored). */

@@ -1,5 +1,6 @@
 import { BadRequestException, PayloadTooLargeException } from '@nestjs/common';
 import { Transform, TransformCallback } from 'node:stream';
+import { Sha256Meter } from '../common/sha256-meter.js';
 import { ACCEPTED_AUDIO_DESCRIPTION, AUDIO_SNIFF_BYTES, AudioFormat, detectAudioFormat } from './audio-format.js';
 
 /**
@@ -15,6 +16,7 @@ export class AudioGate extends Transform {
   private headBytes = 0;
   private sniffed = false;
   private total = 0;
+  private readonly meter = new Sha256Meter();
 
   constructor(private readonly maxBytes: number) {
     super();
@@ -30,8 +32,14 @@ export class AudioGate extends Transform {
     return this.total;
   }
 
+  /** SHA-256 of every byte that passed (call once the stream has ended). */
+  sha256(): string {
+    return this.meter.digest();
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.total += chunk.length;
+    this.meter.update(chunk);
     if (this.total > this.maxBytes) {
       callback(tooLarge(this.maxBytes));
       return;

@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Controller, Delete, HttpCode, Param, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
@@ -14,5 +14,12 @@ export class UploadController {
   @HttpCode(202)
   upload(@CurrentUser() user: AuthenticatedUser, @Param() params: AnswerParams, @Req() req: Request) {
     return this.answers.upload(user.userId, params.sessionId, params.questionId, req);
+  }
+
+  /** Withdraws the answer: audio and transcript are deleted. */
+  @Delete(':sessionId/:questionId')
+  @HttpCode(204)
+  async withdraw(@CurrentUser() user: AuthenticatedUser, @Param() params: AnswerParams): Promise<void> {
+    await this.answers.withdraw(user.userId, params.sessionId, params.questionId);
   }
 }

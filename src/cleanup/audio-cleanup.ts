@@ -3,10 +3,11 @@ import { ConfigService } from '@nestjs/config';
 import { InjectConnection } from '@nestjs/mongoose';
 import { ObjectId } from 'mongodb';
 import type { Connection, Types } from 'mongoose';
-import { AnswerAudioStore, AUDIO_BUCKET } from '../answers/answer-audio.store.js';
+import { AnswerAudioStore, AUDIO_BUCKET } from '../audio/answer-audio.store.js';
 import type { EnvironmentVariables } from '../config/environment.js';
 import { JobLeases } from '../database/job-leases.js';
 import type { SessionRecord } from '../sessions/session.schema.js';
+import { SessionEraser } from '../sessions/session-eraser.js';
 import { SessionStore } from '../sessions/session.store.js';
 
 export interface CleanupReport {
@@ -22,6 +23,10 @@ export interface CleanupReport {
   expired_failed_answers: number;
   /** Old audio kept because a queued or processing answer still needs it. */
   kept_in_use: number;
+  /** Erasures that a crash had interrupted, finished now. */
+  erasures_resumed: number;
+  /** Sessions older than SESSION_RETENTION_DAYS, erased now. */
+  sessions_erased: number;
 }
 
 const LEASE_NAME = 'audio-cleanup';
@@ -43,15 +48,19 @@ interface FileRow {
 export class AudioCleanup {
   private readonly logger = new Logger(AudioCleanup.name);
   private readonly retentionMs: number;
+  private readonly sessionRetentionMs?: number;
 
   constructor(
     @InjectConnection() private readonly connection: Connection,
     private readonly sessions: SessionStore,
     private readonly audio: AnswerAudioStore,
     private readonly leases: JobLeases,
+    private readonly eraser: SessionEraser,
     config: ConfigService<EnvironmentVariables, true>,
   ) {
     this.retentionMs = config.get('AUDIO_RETENTION_HOURS', { infer: true }) * 3_600_000;
+    const days = config.get('SESSION_RETENTION_DAYS', { infer: true });
+    this.sessionRetentionMs = days === undefined ? undefined : days * 86_400_000;
   }
 
   async run(now = new Date()): Promise<CleanupReport> {
@@ -64,6 +73,8 @@ export class AudioCleanup {
       orphan_chunk_groups: 0,
       expired_failed_answers: 0,
       kept_in_use: 0,
+      erasures_resumed: 0,
+      sessions_erased: 0,
     };
     const lease = await this.leases.acquire(LEASE_NAME, LEASE_MS);
     if (!lease) {
@@ -71,17 +82,48 @@ export class AudioCleanup {
       return { ...report, skipped: true };
     }
     try {
+      await this.eraseSessions(now, report);
       const cutoff = new Date(now.getTime() - this.retentionMs);
       await this.sweepOldFiles(cutoff, now, report);
       await this.sweepOrphanChunks(cutoff, report);
       this.logger.log(
         `audio cleanup: ${report.files_deleted} files, ${report.chunks_deleted} chunks, ${report.bytes_deleted} bytes deleted ` +
           `(${report.orphan_files} orphan files, ${report.orphan_chunk_groups} orphan chunk groups, ` +
-          `${report.expired_failed_answers} expired failed answers, ${report.kept_in_use} kept in use)`,
+          `${report.expired_failed_answers} expired failed answers, ${report.kept_in_use} kept in use); ` +
+          `sessions: ${report.erasures_resumed} erasures resumed, ${report.sessions_erased} erased for retention`,
       );
       return report;
     } finally {
       await this.leases.release(lease).catch(() => undefined);
+    }
+  }
+
+  /** Finishes erasures a crash interrupted, then erases sessions past SESSION_RETENTION_DAYS. */
+  private async eraseSessions(now: Date, report: CleanupReport): Promise<void> {
+    const count = (erased: { files: number; chunks: number }) => {
+      report.files_deleted += erased.files;
+      report.chunks_deleted += erased.chunks;
+    };
+    const seen = new Set<string>(); // a session that refuses to go is not tried again in this run
+    const next = async (kind: 'interrupted' | 'expired', cutoff: Date) =>
+      (await this.sessions.idsToErase(kind, cutoff, BATCH)).filter((id) => !seen.has(String(id)));
+    for (let ids; (ids = await next('interrupted', now)).length > 0; ) {
+      for (const id of ids) {
+        seen.add(String(id));
+        count(await this.eraser.finish(id));
+        report.erasures_resumed++;
+      }
+    }
+    if (this.sessionRetentionMs === undefined) return;
+    const cutoff = new Date(now.getTime() - this.sessionRetentionMs);
+    for (let ids; (ids = await next('expired', cutoff)).length > 0; ) {
+      for (const id of ids) {
+        seen.add(String(id));
+        if (await this.sessions.markErasing(id, undefined, now)) {
+          count(await this.eraser.finish(id));
+          report.sessions_erased++;
+        }
+      }
     }
   }
 

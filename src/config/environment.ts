@@ -167,6 +167,13 @@ export class EnvironmentVariables {
   AUDIO_RETENTION_HOURS = 24;
 
   @Transform(toInt)
+  @IsOptional()
+  @IsInt({ message: 'SESSION_RETENTION_DAYS must be a whole number of days from 1 to 36500 (or unset: keep forever)' })
+  @Min(1, { message: 'SESSION_RETENTION_DAYS must be a whole number of days from 1 to 36500 (or unset: keep forever)' })
+  @Max(36_500, { message: 'SESSION_RETENTION_DAYS must be a whole number of days from 1 to 36500 (or unset: keep forever)' })
+  SESSION_RETENTION_DAYS?: number;
+
+  @Transform(toInt)
   @IsInt({ message: 'GRIDFS_CHUNK_SIZE_BYTES must be an integer from 16384 to 8388608' })
   @Min(16 * 1024, { message: 'GRIDFS_CHUNK_SIZE_BYTES must be an integer from 16384 to 8388608' })
   @Max(8 * 1024 * 1024, { message: 'GRIDFS_CHUNK_SIZE_BYTES must be an integer from 16384 to 8388608' })

@@ -4,18 +4,9 @@ import type { Request, Response } from 'express';
 import type { EnvironmentVariables } from '../config/environment.js';
 import { SessionChanges } from './session-changes.js';
 import type { SessionRecord } from './session.schema.js';
-import { answerStatusView } from './session.view.js';
+import { answerStatusView, transcriptionSummary } from './session.view.js';
 import { SessionsService } from './sessions.service.js';
 
-function summaryOf(session: SessionRecord) {
-  const summary = { total: session.questions.length, completed: 0, processing: 0, queued: 0, failed: 0, not_uploaded: 0 };
-  for (const question of session.questions) {
-    const answer = session.answers?.[question.question_id];
-    if (answer) summary[answer.transcription_status]++;
-    else summary.not_uploaded++;
-  }
-  return summary;
-}
 
 /** Fingerprint of what a client sees of one answer: an event is sent when it changes. */
 const seenAs = (session: SessionRecord, questionId: string) => {
@@ -52,18 +43,18 @@ export class SessionEventStream {
     res.write('retry: 3000\n\n');
 
     const pendingOf = (s: SessionRecord) => {
-      const summary = summaryOf(s);
+      const summary = transcriptionSummary(s);
       return summary.queued + summary.processing;
     };
     const answered = (s: SessionRecord) => Object.keys(s.answers ?? {}).length > 0;
     send('snapshot', {
       session_id: sessionId,
       status: current.status,
-      summary: summaryOf(current),
+      summary: transcriptionSummary(current),
       answers: current.questions.filter((q) => current.answers?.[q.question_id]).map((q) => answerStatusView(current.answers[q.question_id])),
     });
     let announcedReady = pendingOf(current) === 0 && answered(current);
-    if (announcedReady) send('ready', { session_id: sessionId, summary: summaryOf(current) });
+    if (announcedReady) send('ready', { session_id: sessionId, summary: transcriptionSummary(current) });
 
     const onChange = (next: SessionRecord) => {
       for (const question of next.questions) {
@@ -76,7 +67,7 @@ export class SessionEventStream {
       if (pending > 0) announcedReady = false;
       else if (!announcedReady && answered(next)) {
         announcedReady = true;
-        send('ready', { session_id: sessionId, summary: summaryOf(next) });
+        send('ready', { session_id: sessionId, summary: transcriptionSummary(next) });
       }
       if (next.status === 'analyzed' && current.status !== 'analyzed') {
         send('analyzed', { session_id: sessionId, final_score: next.analysis?.final_score ?? null });

@@ -4,7 +4,7 @@ import { HydratedDocument, Types } from 'mongoose';
 export const TRANSCRIPTION_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
 export type TranscriptionStatus = (typeof TRANSCRIPTION_STATUSES)[number];
 
-export const SESSION_STATUSES = ['in_progress', 'analyzing', 'analyzed'] as const;
+export const SESSION_STATUSES = ['in_progress', 'analyzing', 'analyzed', 'erasing'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
 @Schema({ _id: false })
@@ -30,6 +30,10 @@ export class AnswerAudio {
 
   @Prop({ required: true })
   size_bytes: number;
+
+  /** Of the bytes as uploaded; the transcription job checks the stored audio against it. */
+  @Prop({ type: String })
+  sha256?: string;
 }
 export const AnswerAudioSchema = SchemaFactory.createForClass(AnswerAudio);
 
@@ -179,6 +183,10 @@ export class InterviewSession {
   @Prop({ type: AnalysisClaimSchema, default: null })
   analysis_claim: AnalysisClaim | null;
 
+  /** When an erasure began; a session in 'erasing' is invisible and the cleanup finishes it. */
+  @Prop({ type: Date, default: null })
+  erasing_since?: Date | null;
+
   /** Bumped by every change to an answer's state; guards the work_due_at recomputation. */
   @Prop({ default: 0 })
   rev: number;
@@ -194,7 +202,10 @@ export class InterviewSession {
 
 export type InterviewSessionDocument = HydratedDocument<InterviewSession>;
 export const InterviewSessionSchema = SchemaFactory.createForClass(InterviewSession);
-InterviewSessionSchema.index({ user_id: 1, created_at: -1 });
+InterviewSessionSchema.index({ user_id: 1, created_at: -1, _id: -1 });
+// retention and unfinished erasures are found across all users
+InterviewSessionSchema.index({ created_at: 1 });
+InterviewSessionSchema.index({ status: 1 });
 InterviewSessionSchema.index({ work_due_at: 1 }, { sparse: true });
 
 /** A session as read with lean(): answers is a plain object keyed by question_id. */

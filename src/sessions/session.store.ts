@@ -45,9 +45,10 @@ export class SessionStore {
     return created.toObject({ flattenMaps: true }) as unknown as SessionRecord;
   }
 
+  /** The user's session, unless it does not exist, is someone else's, or is being erased. */
   findOwned(sessionId: Types.ObjectId, userId: string, projection?: Record<string, 0 | 1>): Promise<SessionRecord | null> {
     return this.sessions
-      .findOne({ _id: sessionId, user_id: userId }, projection)
+      .findOne({ _id: sessionId, user_id: userId, status: { $ne: 'erasing' } }, projection)
       .lean<SessionRecord>()
       .exec();
   }
@@ -97,6 +98,7 @@ export class SessionStore {
       .findOneAndUpdate(
         {
           _id: sessionId,
+          status: { $ne: 'erasing' },
           [`${a}.gridfs_file_id`]: fileId,
           $or: [
             { [`${a}.transcription_status`]: 'queued', [`${a}.next_attempt_at`]: null },
@@ -289,6 +291,79 @@ export class SessionStore {
         .exec(),
     );
     return result.modifiedCount === 1;
+  }
+
+  /**
+   * A page of the user's sessions, newest first. `before` is the (created_at, _id) of the last
+   * session of the previous page, so sessions created meanwhile never shift the pages.
+   */
+  listOwned(
+    userId: string,
+    options: { limit: number; status?: string; before?: { createdAt: Date; id: Types.ObjectId } },
+  ): Promise<SessionRecord[]> {
+    const filter: Record<string, unknown> = {
+      user_id: userId,
+      status: options.status ?? { $ne: 'erasing' },
+    };
+    if (options.before) {
+      filter.$or = [
+        { created_at: { $lt: options.before.createdAt } },
+        { created_at: options.before.createdAt, _id: { $lt: options.before.id } },
+      ];
+    }
+    return this.sessions
+      .find(filter)
+      .sort({ created_at: -1, _id: -1 })
+      .limit(options.limit)
+      .lean<SessionRecord[]>()
+      .exec();
+  }
+
+  /** Removes one answer; returns it as it was, or undefined if the session could not take it. */
+  async withdrawAnswer(sessionId: Types.ObjectId, userId: string, questionId: string, now: Date): Promise<Answer | undefined> {
+    const a = answerPath(questionId);
+    const before = await this.write(sessionId, () =>
+      this.sessions
+        .findOneAndUpdate(
+          { _id: sessionId, user_id: userId, status: 'in_progress', [a]: { $exists: true } },
+          { $unset: { [a]: '' }, $set: { updated_at: now }, $inc: { rev: 1 } },
+          { returnDocument: 'before' },
+        )
+        .lean<SessionRecord>()
+        .exec(),
+    );
+    return before?.answers?.[questionId];
+  }
+
+  /**
+   * First step of an erasure: the session disappears for its owner and its jobs, at once. Returns
+   * null when there is no such session (for that user). Marking twice is harmless.
+   */
+  markErasing(sessionId: Types.ObjectId, userId: string | undefined, now: Date): Promise<SessionRecord | null> {
+    return this.write(sessionId, () =>
+      this.sessions
+        .findOneAndUpdate(
+          { _id: sessionId, ...(userId === undefined ? {} : { user_id: userId }) },
+          { $set: { status: 'erasing', erasing_since: now, updated_at: now }, $unset: { work_due_at: '' }, $inc: { rev: 1 } },
+          { returnDocument: 'after' },
+        )
+        .lean<SessionRecord>()
+        .exec(),
+    );
+  }
+
+  /** Last step of an erasure, once the session's audio is gone. */
+  async deleteErasing(sessionId: Types.ObjectId): Promise<boolean> {
+    const result = await this.write(sessionId, () => this.sessions.deleteOne({ _id: sessionId, status: 'erasing' }).exec());
+    return result.deletedCount === 1;
+  }
+
+  /** Ids of sessions whose erasure was interrupted, or that were created before `cutoff`. */
+  async idsToErase(kind: 'interrupted' | 'expired', cutoff: Date, limit: number): Promise<Types.ObjectId[]> {
+    const filter: Record<string, unknown> =
+      kind === 'interrupted' ? { status: 'erasing' } : { created_at: { $lt: cutoff }, status: { $ne: 'erasing' } };
+    const rows = await this.sessions.find(filter, { _id: 1 }).limit(limit).lean<{ _id: Types.ObjectId }[]>().exec();
+    return rows.map((r) => r._id);
   }
 
   /** Sessions that may have an answer needing a worker by `now`, earliest first. */

@@ -30,6 +30,82 @@ function answerView(answer: Answer) {
   };
 }
 
+export function transcriptionSummary(session: Pick<SessionRecord, 'questions' | 'answers'>) {
+  const summary = { total: session.questions.length, completed: 0, processing: 0, queued: 0, failed: 0, not_uploaded: 0 };
+  for (const question of session.questions) {
+    const answer = session.answers?.[question.question_id];
+    if (answer) summary[answer.transcription_status]++;
+    else summary.not_uploaded++;
+  }
+  return summary;
+}
+
+/** One line of the session list. */
+export function sessionSummaryView(session: SessionRecord) {
+  return {
+    session_id: String(session._id),
+    title: session.title,
+    status: session.status,
+    created_at: session.created_at.toISOString(),
+    updated_at: session.updated_at.toISOString(),
+    summary: transcriptionSummary(session),
+    final_score: session.analysis?.final_score ?? null,
+  };
+}
+
+/** Everything the service holds about a session, for a data-access request. Never audio. */
+export function sessionExport(session: SessionRecord) {
+  return {
+    format: 'voice-interview-session-export/1',
+    exported_at: new Date().toISOString(),
+    session: {
+      session_id: String(session._id),
+      user_id: session.user_id,
+      title: session.title,
+      status: session.status,
+      created_at: session.created_at.toISOString(),
+      updated_at: session.updated_at.toISOString(),
+      questions: session.questions.map((q) => ({ question_id: q.question_id, text: q.text, model_answer: q.model_answer })),
+      answers: session.questions
+        .filter((q) => session.answers?.[q.question_id])
+        .map((q) => {
+          const a = session.answers[q.question_id];
+          return {
+            question_id: a.question_id,
+            transcription_status: a.transcription_status,
+            transcript: a.transcript,
+            transcription_error: a.transcription_error,
+            transcribed_at: a.transcribed_at?.toISOString() ?? null,
+            attempts: a.attempts,
+            uploaded_at: a.created_at.toISOString(),
+            audio: {
+              format: a.audio.format,
+              content_type: a.audio.content_type,
+              size_bytes: a.audio.size_bytes,
+              sha256: a.audio.sha256 ?? null,
+              still_stored: a.gridfs_file_id !== null,
+              expired_at: a.audio_expired_at?.toISOString() ?? null,
+            },
+          };
+        }),
+      analysis: session.analysis
+        ? {
+            final_score: session.analysis.final_score,
+            scored_count: session.analysis.scored_count,
+            analyzed_at: session.analysis.analyzed_at.toISOString(),
+            answers: session.analysis.answers.map((a) => ({
+              question_id: a.question_id,
+              score: a.score,
+              feedback: a.feedback,
+              unanswered: a.unanswered,
+              scoring_method: a.method,
+            })),
+          }
+        : null,
+    },
+  };
+}
+
 export function sessionView(session: SessionRecord) {
   return {
     session_id: String(session._id),

@@ -1,6 +1,10 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { Types } from 'mongoose';
 import { toObjectId } from '../common/object-id.js';
 import type { CreateSessionDto } from './dto/create-session.dto.js';
+import type { ListSessionsQuery } from './dto/list-sessions.dto.js';
+import { SessionEraser } from './session-eraser.js';
+import { sessionSummaryView } from './session.view.js';
 import type { Question, SessionRecord } from './session.schema.js';
 import { SessionStore } from './session.store.js';
 
@@ -8,7 +12,28 @@ export const SESSION_NOT_FOUND = 'No interview session with this id exists for y
 
 @Injectable()
 export class SessionsService {
-  constructor(private readonly store: SessionStore) {}
+  constructor(
+    private readonly store: SessionStore,
+    private readonly eraser: SessionEraser,
+  ) {}
+
+  /** The caller's sessions, newest first, a page at a time. */
+  async list(userId: string, query: ListSessionsQuery) {
+    const limit = query.limit ?? 20;
+    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const page = await this.store.listOwned(userId, { limit: limit + 1, status: query.status, before });
+    const sessions = page.slice(0, limit);
+    const last = sessions.at(-1);
+    return {
+      sessions: sessions.map(sessionSummaryView),
+      next_cursor: page.length > limit && last ? encodeCursor(last.created_at, last._id) : null,
+    };
+  }
+
+  /** Erases the session and all of its audio; 404 when it is not the caller's. */
+  async erase(sessionId: string, userId: string): Promise<void> {
+    if (!(await this.eraser.erase(toObjectId(sessionId), userId))) throw new NotFoundException(SESSION_NOT_FOUND);
+  }
 
   create(userId: string, dto: CreateSessionDto): Promise<SessionRecord> {
     return this.store.create(userId, dto.title?.trim() ?? '', this.assignQuestionIds(dto));
@@ -41,4 +66,22 @@ export class SessionsService {
       return { question_id: id, text: question.text, model_answer: question.model_answer ?? '' };
     });
   }
+}
+
+const BAD_CURSOR = 'cursor is not valid; pass next_cursor from the previous page';
+
+function encodeCursor(createdAt: Date, id: Types.ObjectId): string {
+  return Buffer.from(JSON.stringify([createdAt.getTime(), String(id)])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: Types.ObjectId } {
+  try {
+    const [time, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
+    if (Number.isInteger(time) && typeof id === 'string' && /^[0-9a-f]{24}$/.test(id)) {
+      return { createdAt: new Date(time as number), id: new Types.ObjectId(id) };
+    }
+  } catch {
+    // reported below
+  }
+  throw new BadRequestException(BAD_CURSOR);
 }

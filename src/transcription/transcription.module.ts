@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { AnswersModule } from '../answers/answers.module.js';
+import { AudioStorageModule } from '../audio/audio-storage.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { Transcriber } from './transcriber.js';
 import { TranscriptionWorker } from './transcription.worker.js';
 
 @Module({
-  imports: [SessionsModule, AnswersModule],
+  imports: [SessionsModule, AudioStorageModule],
   providers: [Transcriber, TranscriptionWorker],
 })
 export class TranscriptionModule {}

@@ -3,8 +3,10 @@ import { ConfigService } from '@nestjs/config';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import type { Types } from 'mongoose';
 import { randomUUID } from 'node:crypto';
+import { Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AnswerAudioStore } from '../answers/answer-audio.store.js';
+import { Sha256Meter } from '../common/sha256-meter.js';
+import { AnswerAudioStore } from '../audio/answer-audio.store.js';
 import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../answers/answer-events.js';
 import type { EnvironmentVariables } from '../config/environment.js';
 import { answerDueAt, isClaimable } from '../sessions/answer-state.js';
@@ -244,16 +246,28 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
     const stream = this.audio.openDownload(job.fileId);
     let storageError: Error | undefined;
     stream.on('error', (error: Error) => (storageError = error));
+    const meter = new Sha256Meter();
+    const measured = stream.pipe(
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          meter.update(chunk);
+          callback(null, chunk);
+        },
+      }),
+    );
+    stream.on('error', (error: Error) => measured.destroy(error));
     const deadline = AbortSignal.timeout(this.transcriber.timeoutMs);
     try {
-      return await this.transcriber.transcribe(
+      const transcript = await this.transcriber.transcribe(
         {
-          stream,
+          stream: measured,
           filename: `answer-${job.questionId}.${answer.audio.format}`,
           contentType: answer.audio.content_type,
         },
         AbortSignal.any([signal, deadline]),
       );
+      this.verifyIntegrity(answer, meter);
+      return transcript;
     } catch (error) {
       if (signal.aborted) throw error;
       if (storageError) throw storageError;
@@ -266,6 +280,19 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
       throw error;
     } finally {
       stream.destroy();
+      measured.destroy();
+    }
+  }
+
+  /** The transcript only counts if the provider heard exactly the bytes that were uploaded. */
+  private verifyIntegrity(answer: Answer, meter: Sha256Meter): void {
+    const expected = answer.audio.sha256;
+    if (!expected) return; // stored before checksums existed
+    if (meter.bytes !== answer.audio.size_bytes || meter.digest() !== expected) {
+      throw new TranscriptionFailure(
+        'The stored audio failed its integrity check (SHA-256 mismatch); upload the answer again.',
+        'permanent',
+      );
     }
   }
 

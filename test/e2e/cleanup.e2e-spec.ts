@@ -104,6 +104,8 @@ describe('audio cleanup', () => {
       orphan_chunk_groups: 1,
       expired_failed_answers: 1,
       kept_in_use: 1,
+      erasures_resumed: 0,
+      sessions_erased: 0,
     });
 
     for (const kept of [needed, failedFresh, freshOrphan]) expect((await exists(db.db, kept)).file).toBe(true);
@@ -137,7 +139,8 @@ describe('audio cleanup', () => {
         env: { PATH: process.env.PATH ?? '', MONGODB_URI: own.uri, NO_COLOR: '1' },
       });
       expect(stdout).toBe(
-        'Deleted 1 files, 1 chunks, 10 bytes (orphan files: 1, orphan chunk groups: 0, expired failed answers: 0; kept in use: 0).\n',
+        'Deleted 1 files, 1 chunks, 10 bytes (orphan files: 1, orphan chunk groups: 0, expired failed answers: 0; kept in use: 0); ' +
+          'sessions erased: 0, erasures resumed: 0.\n',
       );
     } finally {
       await own.drop();
@@ -152,7 +155,7 @@ describe('audio cleanup', () => {
       const deadline = Date.now() + 10_000;
       while ((await exists(own.db, orphan)).file && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(await exists(own.db, orphan)).toEqual({ file: false, chunks: 0 });
-      expect(app.logs.some((l) => l.includes('audio cleanup: 1 files, 1 chunks, 1000 bytes deleted'))).toBe(true);
+      await app.waitForLog(/audio cleanup: 1 files, 1 chunks, 1000 bytes deleted/, 5_000);
     } finally {
       await app.stop();
       await own.drop();

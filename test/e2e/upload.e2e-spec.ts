@@ -62,6 +62,7 @@ describe('POST /api/upload-answer/:sessionId/:questionId', () => {
       message: expect.any(String),
       file_id: expect.stringMatching(/^[0-9a-f]{24}$/),
       transcription_status: 'queued',
+      sha256: sha256Of(audio),
     });
 
     const file = await db.db.collection('fs.files').findOne({ _id: new ObjectId(res.body.file_id) });
@@ -76,13 +77,15 @@ describe('POST /api/upload-answer/:sessionId/:questionId', () => {
       content_type: 'audio/wav',
       upload_date: expect.any(Date),
       status: 'queued',
+      sha256: sha256Of(audio),
+      size_bytes: audio.length,
     });
     const session = await sessions().findOne({ _id: new ObjectId(sessionId) });
     expect(session!.answers.q1).toMatchObject({
       question_id: 'q1',
       gridfs_file_id: new ObjectId(res.body.file_id),
       transcript: null,
-      audio: { format: 'wav', content_type: 'audio/wav', size_bytes: audio.length },
+      audio: { format: 'wav', content_type: 'audio/wav', size_bytes: audio.length, sha256: sha256Of(audio) },
     });
     expect(session!.answers.q1.id).toBe(file!.metadata.answer_id);
 

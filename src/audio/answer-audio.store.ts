@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectConnection } from '@nestjs/mongoose';
 import { GridFSBucket, GridFSBucketReadStream, GridFSBucketWriteStream, ObjectId } from 'mongodb';
@@ -27,7 +27,7 @@ export interface StoredAudio {
 
 /** All GridFS I/O for answer audio. Audio always moves as a stream, one chunk at a time. */
 @Injectable()
-export class AnswerAudioStore {
+export class AnswerAudioStore implements OnModuleInit {
   private readonly logger = new Logger(AnswerAudioStore.name);
   private gridfs?: GridFSBucket;
   private readonly chunkSizeBytes: number;
@@ -37,6 +37,14 @@ export class AnswerAudioStore {
     config: ConfigService<EnvironmentVariables, true>,
   ) {
     this.chunkSizeBytes = config.get('GRIDFS_CHUNK_SIZE_BYTES', { infer: true });
+  }
+
+  /** Erasing a session finds its audio by this field. */
+  async onModuleInit(): Promise<void> {
+    await this.connection.db
+      ?.collection(`${AUDIO_BUCKET}.files`)
+      .createIndex({ 'metadata.session_id': 1 })
+      .catch((error: Error) => this.logger.warn(`could not create the audio index: ${error.message}`));
   }
 
   private bucket(): GridFSBucket {
@@ -66,6 +74,22 @@ export class AnswerAudioStore {
       throw error;
     }
     return { fileId: upload.id as unknown as Types.ObjectId, sizeBytes: upload.length };
+  }
+
+  /** Adds the checksum computed while the file streamed in to its GridFS metadata. */
+  async recordChecksum(fileId: Types.ObjectId, sha256: string, sizeBytes: number): Promise<void> {
+    await this.connection.db!
+      .collection(`${AUDIO_BUCKET}.files`)
+      .updateOne({ _id: fileId as unknown as ObjectId }, { $set: { 'metadata.sha256': sha256, 'metadata.size_bytes': sizeBytes } });
+  }
+
+  /** Ids of every stored file that belongs to a session. */
+  async fileIdsOfSession(sessionId: Types.ObjectId): Promise<Types.ObjectId[]> {
+    const files = await this.connection.db!
+      .collection(`${AUDIO_BUCKET}.files`)
+      .find({ 'metadata.session_id': sessionId as unknown as ObjectId }, { projection: { _id: 1 } })
+      .toArray();
+    return files.map((f) => f._id as unknown as Types.ObjectId);
   }
 
   openDownload(fileId: Types.ObjectId): GridFSBucketReadStream {

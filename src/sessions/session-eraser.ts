@@ -1,0 +1,50 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { Types } from 'mongoose';
+import { AnswerAudioStore } from '../audio/answer-audio.store.js';
+import { SESSION_CHANGED, type SessionChangedEvent } from './session-events.js';
+import { SessionStore } from './session.store.js';
+
+export interface ErasureResult {
+  files: number;
+  chunks: number;
+}
+
+/**
+ * Erases a session and every byte of its audio, in steps that can be repeated after a crash:
+ * (1) mark it erasing, which hides it and stops its jobs from claiming or writing anything,
+ * (2) delete its GridFS files and chunks, (3) delete the document. The cleanup job finishes any
+ * erasure that a crash interrupted.
+ */
+@Injectable()
+export class SessionEraser {
+  private readonly logger = new Logger(SessionEraser.name);
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly audio: AnswerAudioStore,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  /** False when the session does not exist (or belongs to someone else). */
+  async erase(sessionId: Types.ObjectId, userId?: string): Promise<boolean> {
+    const marked = await this.store.markErasing(sessionId, userId, new Date());
+    if (!marked) return false;
+    this.events.emit(SESSION_CHANGED, { sessionId: String(sessionId) } satisfies SessionChangedEvent);
+    await this.finish(sessionId);
+    return true;
+  }
+
+  /** Steps 2 and 3 for a session already marked erasing. */
+  async finish(sessionId: Types.ObjectId): Promise<ErasureResult> {
+    const result = { files: 0, chunks: 0 };
+    for (const fileId of await this.audio.fileIdsOfSession(sessionId)) {
+      const deleted = await this.audio.deleteCounting(fileId);
+      result.files += deleted.files;
+      result.chunks += deleted.chunks;
+    }
+    await this.store.deleteErasing(sessionId);
+    this.logger.log(`erased session=${String(sessionId)} (${result.files} audio files, ${result.chunks} chunks)`);
+    return result;
+  }
+}
