@@ -51,6 +51,8 @@ async function bootstrap(): Promise<void> {
   server.requestTimeout = 60 * 60 * 1000;
   server.headersTimeout = 60 * 1000;
   server.timeout = 2 * 60 * 1000;
+  // longer than the idle timeout of common load balancers (60 s), so that they close first
+  server.keepAliveTimeout = 65 * 1000;
   await app.listen(env.PORT);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : env.PORT;

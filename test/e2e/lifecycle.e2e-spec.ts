@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor, type ApiResponse } from '../support/api.js';
 import { AppProcess, TEST_JWT_SECRET } from '../support/app-process.js';
 import { streamingWav, wavTone } from '../support/audio.js';
-import { eventually, gridfsCounts, openTestDatabase, type TestDatabase } from '../support/database.js';
+import { eventually, gridfsCounts, openTestDatabase, sessionSettled, type TestDatabase } from '../support/database.js';
 import { FakeOpenAI, sha256Of } from '../support/fake-openai.js';
 import { multipartRequest } from '../support/raw-http.js';
 
@@ -44,6 +44,8 @@ async function remains(sessionId: string, fileIds: string[] = []) {
   };
 }
 const NOTHING = { session: 0, files: 0, chunks: 0 };
+
+const settled = (sessionId: string) => sessionSettled(db.db, sessionId);
 
 describe('GET /api/sessions', () => {
   it('pages through the caller\'s sessions newest first, each once, while new ones are created', async () => {
@@ -175,6 +177,7 @@ describe('DELETE /api/sessions/:sessionId', () => {
     fake.script('q1', { kind: 'status', status: 400 });
     const upload = await alice.upload(sessionId, 'q1', freshAudio());
     await alice.waitForAnswer(sessionId, 'q1');
+    await settled(sessionId);
     // the state a crash right after the first step of an erasure leaves: marked, audio still there
     await db.db.collection('interview_sessions').updateOne({ _id: new ObjectId(sessionId) }, { $set: { status: 'erasing', erasing_since: new Date() } });
     expect((await alice.request('GET', `/api/sessions/${sessionId}`)).status).toBe(404);
@@ -212,6 +215,7 @@ describe('DELETE /api/upload-answer/:sessionId/:questionId', () => {
     expect((await alice.request('DELETE', `/api/upload-answer/${sessionId}/q1`)).status).toBe(404);
     expect((await alice.request('DELETE', `/api/upload-answer/${sessionId}/nope`)).status).toBe(404);
     expect((await alice.as('bob').request('DELETE', `/api/upload-answer/${sessionId}/q2`)).status).toBe(404);
+    await settled(sessionId);
     await db.db.collection('interview_sessions').updateOne({ _id: new ObjectId(sessionId) }, { $set: { status: 'analyzed' } });
     expect((await alice.request('DELETE', `/api/upload-answer/${sessionId}/q2`)).status).toBe(409);
   });
@@ -305,6 +309,7 @@ describe('retention (SESSION_RETENTION_DAYS)', () => {
       await api.upload(young, 'q1', freshAudio());
       await api.waitForAnswer(old, 'q1');
       await api.waitForAnswer(young, 'q1');
+      await sessionSettled(own.db, old);
       await own.db.collection('interview_sessions').updateOne({ _id: new ObjectId(old) }, { $set: { created_at: new Date(Date.now() - 40 * 86_400_000) } });
 
       const { stdout } = await promisify(execFile)(process.execPath, [CLEANUP, '--json'], {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { eventually, openTestDatabase, type TestDatabase } from '../support/database.js';
+import { eventually, openTestDatabase, sessionSettled, type TestDatabase } from '../support/database.js';
 import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
 
 let db: TestDatabase;
@@ -199,6 +199,7 @@ describe('the transcription pipeline', () => {
     fake.script('q2', { kind: 'status', status: 400 });
     const upload = await alice.upload(sessionId, 'q2', freshAudio());
     await alice.waitForAnswer(sessionId, 'q2');
+    await sessionSettled(db.db, sessionId);
     // what the retention cleanup does to the audio of an old failed answer
     await db.db.collection('fs.files').deleteOne({ _id: new ObjectId(upload.body.file_id) });
     await db.db.collection('fs.chunks').deleteMany({ files_id: new ObjectId(upload.body.file_id) });

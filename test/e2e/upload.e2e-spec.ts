@@ -211,18 +211,19 @@ describe('POST /api/upload-answer/:sessionId/:questionId', () => {
     const before = await alice.waitForAnswer(sessionId, 'q1');
     await waitForEmptyGridfs();
 
-    await rawRequest(`${app.url}/api/upload-answer/${sessionId}/q1`, {
+    const cut = await rawRequest(`${app.url}/api/upload-answer/${sessionId}/q1`, {
       headers: { authorization: `Bearer ${tokenFor('alice')}`, 'content-type': 'multipart/form-data; boundary=AbC' },
       write: async (req) => {
         await writeAll(req, partHeader('AbC', { name: 'audio', filename: 'a.wav', contentType: 'audio/wav', data: '' }));
         await writeAll(req, streamingWav(160 * 1024, 8 * 1024));
         // the server has stored part of it when the client goes away
-        const deadline = Date.now() + 5_000;
+        const deadline = Date.now() + 20_000;
         while ((await gridfsCounts(db.db)).chunks < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         expect((await gridfsCounts(db.db)).chunks).toBeGreaterThanOrEqual(5);
         return 'abort';
       },
-    });
+    }).catch((error: Error) => ({ status: -1, body: `${error.message}\n${app.logs.slice(-15).join('\n')}` }));
+    expect(cut.status, String(cut.body)).toBe(0);
     await waitForEmptyGridfs();
     expect(await alice.answerStatus(sessionId, 'q1')).toMatchObject({ status: 200, body: before });
   });

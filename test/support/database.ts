@@ -1,4 +1,4 @@
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, ObjectId, type Db } from 'mongodb';
 import { randomBytes } from 'node:crypto';
 
 /** A MongoDB URI for a fresh database of its own on the test server. */
@@ -51,4 +51,16 @@ export async function eventually(assertion: () => Promise<void>, timeoutMs = 5_0
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/**
+ * Waits until the server's last write to a session (the work-index refresh that follows a job) is
+ * done, before a test writes to the document itself: FerretDB applies updates as read-then-write,
+ * so a concurrent write from the server could otherwise undo the test's.
+ */
+export function sessionSettled(db: Db, sessionId: string): Promise<void> {
+  return eventually(async () => {
+    const doc = await db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
+    if (doc?.work_due_at !== undefined) throw new Error(`session ${sessionId} still has work due`);
+  });
 }

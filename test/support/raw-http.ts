@@ -34,7 +34,9 @@ export function rawRequest(
   },
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'POST', headers: options.headers });
+    // a fresh connection each time: a pooled one may be closed by the server's keep-alive timeout
+    // at the very moment it is reused, which would look like a reset caused by the request
+    const req = request(url, { method: options.method ?? 'POST', headers: options.headers, agent: false });
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -49,11 +51,15 @@ export function rawRequest(
         resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
       });
     });
-    req.on('error', reject);
+    let aborted = false;
+    req.on('error', (error) => {
+      if (!aborted) reject(error);
+    });
     options
       .write(req)
       .then((outcome) => {
         if (outcome === 'abort') {
+          aborted = true;
           req.destroy();
           resolve({ status: 0, body: undefined, headers: {} });
         } else {
