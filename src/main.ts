@@ -1,13 +1,18 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import helmet from 'helmet';
 import type { Server } from 'node:http';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
+import { requestDeadline } from './common/request-deadline.js';
 import { loadOrCreateDevJwtSecret, DEV_SECRET_FILE } from './config/dev-jwt-secret.js';
 import { ConfigurationError, validateEnvironment } from './config/environment.js';
 import { embeddedFailureReason, startEmbeddedMongo } from './database/embedded-mongo.js';
 
 const logger = new Logger('Bootstrap');
+/** Session bodies are text; 2 MB holds 200 questions with long model answers. */
+const JSON_BODY_LIMIT = '2mb';
 
 function stop(line: string): never {
   // One line on stderr, nothing else: the operator should see exactly what to fix.
@@ -44,13 +49,26 @@ async function bootstrap(): Promise<void> {
     logger.warn(`JWT_SECRET is not set: using a development secret kept in ${DEV_SECRET_FILE} (never in production)`);
   }
 
-  const app = await NestFactory.create(AppModule);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule);
   app.enableShutdownHooks();
+  app.use(helmet());
+  app.use(requestDeadline(env.HTTP_REQUEST_TIMEOUT_MS));
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  if (env.CORS_ORIGINS) {
+    app.enableCors({
+      origin: env.CORS_ORIGINS.split(',').map((origin) => origin.trim()),
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+      exposedHeaders: ['Retry-After', 'Content-Disposition'],
+      maxAge: 600,
+    });
+  }
   const server = app.getHttpServer() as Server;
-  // Long recordings over slow links take a while; an idle connection does not.
-  server.requestTimeout = 60 * 60 * 1000;
-  server.headersTimeout = 60 * 1000;
-  server.timeout = 2 * 60 * 1000;
+  // Long recordings over slow links take a while (HTTP_REQUEST_TIMEOUT_MS for the whole request);
+  // a connection that sends nothing for HTTP_IDLE_TIMEOUT_MS is closed, as are slow headers.
+  server.requestTimeout = env.HTTP_REQUEST_TIMEOUT_MS;
+  server.headersTimeout = Math.min(60 * 1000, env.HTTP_REQUEST_TIMEOUT_MS);
+  server.timeout = env.HTTP_IDLE_TIMEOUT_MS;
   // longer than the idle timeout of common load balancers (60 s), so that they close first
   server.keepAliveTimeout = 65 * 1000;
   await app.listen(env.PORT);

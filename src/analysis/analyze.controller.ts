@@ -1,7 +1,9 @@
-import { Controller, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Controller, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { SkipThrottle } from '@nestjs/throttler';
 import type { Response } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
+import { UserThrottlerGuard } from '../common/user-throttler.guard.js';
 import { SessionParams } from '../sessions/dto/session-params.dto.js';
 import { AnalysisService } from './analysis.service.js';
 import { AnalyzeQuery } from './dto/analyze-query.dto.js';
@@ -13,6 +15,8 @@ export class AnalyzeController {
   /** 200 with scores, 202 (Retry-After) while transcriptions run, 409 if any failed. */
   @Post(':sessionId')
   @HttpCode(200)
+  @UseGuards(UserThrottlerGuard)
+  @SkipThrottle({ uploads: true })
   async analyze(
     @CurrentUser() user: AuthenticatedUser,
     @Param() params: SessionParams,

@@ -1,7 +1,9 @@
-import { Controller, Delete, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Controller, Delete, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { SkipThrottle } from '@nestjs/throttler';
 import type { Request } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
+import { UserThrottlerGuard } from '../common/user-throttler.guard.js';
 import { AnswerParams } from '../sessions/dto/session-params.dto.js';
 import { AnswersService } from './answers.service.js';
 
@@ -12,6 +14,8 @@ export class UploadController {
   /** multipart/form-data with one file part named "audio"; streamed straight into GridFS. */
   @Post(':sessionId/:questionId')
   @HttpCode(202)
+  @UseGuards(UserThrottlerGuard)
+  @SkipThrottle({ analyze: true })
   upload(@CurrentUser() user: AuthenticatedUser, @Param() params: AnswerParams, @Req() req: Request) {
     return this.answers.upload(user.userId, params.sessionId, params.questionId, req);
   }

@@ -60,6 +60,51 @@ export class EnvironmentVariables {
 
   @Transform(emptyToUndefined)
   @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'JWT_JWKS_URI must be the http(s) URL of your identity provider\'s JWKS' })
+  JWT_JWKS_URI?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_ISSUER?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_AUDIENCE?: string;
+
+  /** Comma-separated origins allowed to call the API from a browser; unset: same origin only. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/[^,\s]+(,\s*https?:\/\/[^,\s]+)*$/, { message: 'CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com' })
+  CORS_ORIGINS?: string;
+
+  @Transform(toInt)
+  @IsInt({ message: 'RATE_LIMIT_UPLOADS_PER_MINUTE must be an integer from 1 to 100000' })
+  @Min(1, { message: 'RATE_LIMIT_UPLOADS_PER_MINUTE must be an integer from 1 to 100000' })
+  @Max(100_000, { message: 'RATE_LIMIT_UPLOADS_PER_MINUTE must be an integer from 1 to 100000' })
+  RATE_LIMIT_UPLOADS_PER_MINUTE = 120;
+
+  @Transform(toInt)
+  @IsInt({ message: 'RATE_LIMIT_ANALYZE_PER_MINUTE must be an integer from 1 to 100000' })
+  @Min(1, { message: 'RATE_LIMIT_ANALYZE_PER_MINUTE must be an integer from 1 to 100000' })
+  @Max(100_000, { message: 'RATE_LIMIT_ANALYZE_PER_MINUTE must be an integer from 1 to 100000' })
+  RATE_LIMIT_ANALYZE_PER_MINUTE = 60;
+
+  @Transform(toInt)
+  @IsInt({ message: 'HTTP_REQUEST_TIMEOUT_MS must be an integer from 1000 to 86400000' })
+  @Min(1000, { message: 'HTTP_REQUEST_TIMEOUT_MS must be an integer from 1000 to 86400000' })
+  @Max(86_400_000, { message: 'HTTP_REQUEST_TIMEOUT_MS must be an integer from 1000 to 86400000' })
+  HTTP_REQUEST_TIMEOUT_MS = 3_600_000;
+
+  @Transform(toInt)
+  @IsInt({ message: 'HTTP_IDLE_TIMEOUT_MS must be an integer from 1000 to 3600000' })
+  @Min(1000, { message: 'HTTP_IDLE_TIMEOUT_MS must be an integer from 1000 to 3600000' })
+  @Max(3_600_000, { message: 'HTTP_IDLE_TIMEOUT_MS must be an integer from 1000 to 3600000' })
+  HTTP_IDLE_TIMEOUT_MS = 120_000;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
   @IsString({ message: 'OPENAI_API_KEY must be a string' })
   OPENAI_API_KEY?: string;
 
@@ -200,7 +245,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   if (errors.length > 0) {
     throw new ConfigurationError(`Invalid configuration: ${firstMessage(errors)}.`);
   }
-  if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+  if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URI) {
     throw new ConfigurationError('Invalid configuration: JWT_SECRET must be set when NODE_ENV=production.');
   }
   if (env.NODE_ENV === 'production' && !env.MONGODB_URI) {
