@@ -54,10 +54,11 @@ describe('a large upload', () => {
     const file = await db.db.collection('fs.files').findOne({ _id: new ObjectId(res.body.file_id) });
     expect(file!.length).toBe(SIZE);
     // Buffering the file would grow the server by at least its size (256 MB). Streaming keeps the
-    // growth to the garbage the driver leaves until V8 collects it (external ArrayBuffers float up
-    // to ~80 MB, then drop), which does not depend on the file's size: measured under 1 MB after
-    // warm-up on an idle machine, and 46 MB for both 256 MB and 1 GB with both cores busy. This file
-    // runs on its own (npm run test:memory) so that the rest of the suite does not skew it.
-    expect(growthMb).toBeLessThan(64);
+    // growth to the garbage the driver leaves per chunk until V8 collects it, which does not depend
+    // on the file's size but does on GC timing: measured from under 1 MB (idle machine, after
+    // warm-up) to 46 MB (256 MB and 1 GB alike, both cores busy) and up to 115-186 MB on a machine
+    // loaded by other database clients. The bound sits below the file size with that margin; the
+    // tighter 32 MB target of the benchmarks issue needs the per-chunk garbage itself reduced.
+    expect(growthMb).toBeLessThan(200);
   });
 });
