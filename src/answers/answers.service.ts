@@ -56,19 +56,27 @@ export class AnswersService {
     const { stream, format } = await incoming.audio;
     const answerId = randomUUID();
     const uploadStarted = new Date();
-    const stored = await this.audio.save(stream, `${sessionId}-${questionId}.${format.extension}`, {
-      session_id: session._id,
-      question_id: questionId,
-      user_id: userId,
-      answer_id: answerId,
-      content_type: format.contentType,
-      upload_date: uploadStarted,
-      status: 'queued',
-    });
-    const sha256 = stream.sha256();
+    let sha256 = '';
+    const stored = await this.audio.save(
+      stream,
+      `${sessionId}-${questionId}.${format.extension}`,
+      {
+        session_id: session._id,
+        question_id: questionId,
+        user_id: userId,
+        answer_id: answerId,
+        content_type: format.contentType,
+        upload_date: uploadStarted,
+        status: 'queued',
+      },
+      (metadata) => {
+        sha256 = stream.sha256();
+        metadata.sha256 = sha256;
+        metadata.size_bytes = stream.bytesSeen;
+      },
+    );
     try {
       await incoming.done;
-      await this.audio.recordChecksum(stored.fileId, sha256, stored.sizeBytes);
     } catch (error) {
       await this.audio.delete(stored.fileId).catch(() => undefined);
       throw error;

@@ -18,6 +18,8 @@ export interface AnswerAudioMetadata {
   content_type: string;
   upload_date: Date;
   status: 'queued';
+  sha256?: string;
+  size_bytes?: number;
 }
 
 export interface StoredAudio {
@@ -59,9 +61,18 @@ export class AnswerAudioStore implements OnModuleInit {
   /**
    * Streams `source` into a new GridFS file with backpressure. If the source or the database fails,
    * the partial file is removed before the error is rethrown, so nothing is left behind.
+   * `onEnd` runs when the source has ended and before the files document is written, so that it
+   * can complete `metadata` (the checksum) without a second write: the driver writes the files
+   * document from the very metadata object it was given, once the stream is finished.
    */
-  async save(source: Readable, filename: string, metadata: AnswerAudioMetadata): Promise<StoredAudio> {
+  async save(
+    source: Readable,
+    filename: string,
+    metadata: AnswerAudioMetadata,
+    onEnd?: (metadata: AnswerAudioMetadata) => void,
+  ): Promise<StoredAudio> {
     const upload = this.bucket().openUploadStream(filename, { metadata, chunkSizeBytes: this.chunkSizeBytes });
+    if (onEnd) source.once('end', () => onEnd(metadata)); // registered before pipe(), so it runs first
     try {
       await new Promise<void>((resolve, reject) => {
         source.once('error', reject);
@@ -74,13 +85,6 @@ export class AnswerAudioStore implements OnModuleInit {
       throw error;
     }
     return { fileId: upload.id as unknown as Types.ObjectId, sizeBytes: upload.length };
-  }
-
-  /** Adds the checksum computed while the file streamed in to its GridFS metadata. */
-  async recordChecksum(fileId: Types.ObjectId, sha256: string, sizeBytes: number): Promise<void> {
-    await this.connection.db!
-      .collection(`${AUDIO_BUCKET}.files`)
-      .updateOne({ _id: fileId as unknown as ObjectId }, { $set: { 'metadata.sha256': sha256, 'metadata.size_bytes': sizeBytes } });
   }
 
   /** Ids of every stored file that belongs to a session. */

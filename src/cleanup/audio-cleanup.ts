@@ -48,6 +48,7 @@ interface FileRow {
 export class AudioCleanup {
   private readonly logger = new Logger(AudioCleanup.name);
   private readonly retentionMs: number;
+  private readonly maxUploadMs: number;
   private readonly sessionRetentionMs?: number;
 
   constructor(
@@ -59,6 +60,7 @@ export class AudioCleanup {
     config: ConfigService<EnvironmentVariables, true>,
   ) {
     this.retentionMs = config.get('AUDIO_RETENTION_HOURS', { infer: true }) * 3_600_000;
+    this.maxUploadMs = config.get('HTTP_REQUEST_TIMEOUT_MS', { infer: true });
     const days = config.get('SESSION_RETENTION_DAYS', { infer: true });
     this.sessionRetentionMs = days === undefined ? undefined : days * 86_400_000;
   }
@@ -85,7 +87,10 @@ export class AudioCleanup {
       await this.eraseSessions(now, report);
       const cutoff = new Date(now.getTime() - this.retentionMs);
       await this.sweepOldFiles(cutoff, now, report);
-      await this.sweepOrphanChunks(cutoff, report);
+      // Chunks without a files document belong to an upload still streaming in, or to one that
+      // died. No upload outlives HTTP_REQUEST_TIMEOUT_MS (the request deadline closes it), so
+      // chunk groups older than that, with a little slack for the last write, are garbage.
+      await this.sweepOrphanChunks(new Date(now.getTime() - this.maxUploadMs - 5_000), report);
       this.logger.log(
         `audio cleanup: ${report.files_deleted} files, ${report.chunks_deleted} chunks, ${report.bytes_deleted} bytes deleted ` +
           `(${report.orphan_files} orphan files, ${report.orphan_chunk_groups} orphan chunk groups, ` +
@@ -185,7 +190,7 @@ export class AudioCleanup {
     if (files > 0) report.bytes_deleted += file.length;
   }
 
-  /** Chunks whose files document is gone; younger ones may belong to an upload still streaming. */
+  /** Chunks whose files document is gone, started before `cutoff` (younger ones may be live). */
   private async sweepOrphanChunks(cutoff: Date, report: CleanupReport): Promise<void> {
     const chunks = this.db().collection(`${AUDIO_BUCKET}.chunks`);
     const ids = (await chunks.distinct('files_id', {

@@ -14,11 +14,17 @@ const UNAVAILABLE_ERRORS = new Set([
   'DocumentLockTimeout',
 ]);
 
-export function isDatabaseUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
+const UNAVAILABLE_MESSAGE =
+  /buffering timed out|SQLITE_BUSY|database is locked|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|connection (\d+ to \S+ )?closed|Server selection timed out|Topology is closed|not primary|NotWritablePrimary/i;
+
+/** True for errors (or errors wrapping errors) that mean "the database is not reachable now". */
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 4) return false;
   if (UNAVAILABLE_ERRORS.has(error.name)) return true;
-  // mongoose buffers commands while disconnected and then gives up with this message
-  return /buffering timed out|connection .* closed|not primary|NotWritablePrimary/i.test(error.message);
+  // drivers wrap the network error (a bulk write, for one, reports it as its own error)
+  if (error.name.startsWith('Mongo') && UNAVAILABLE_MESSAGE.test(error.message)) return true;
+  if (UNAVAILABLE_MESSAGE.test(error.message) && /mongo/i.test(error.stack ?? '')) return true;
+  return isDatabaseUnavailable((error as { cause?: unknown }).cause, depth + 1);
 }
 
 /** Express's body parser errors, which Nest wraps in HttpExceptions with their own wording. */

@@ -11,6 +11,24 @@ const LOCKS = 'document_locks';
 const LOCK_TTL_MS = 10_000;
 const ACQUIRE_TIMEOUT_MS = 15_000;
 
+/** FerretDB on SQLite answers a write that found the database file locked with this error. */
+const SQLITE_BUSY = /SQLITE_BUSY|database is locked/;
+
+/**
+ * Runs a write again when FerretDB's SQLite reported its file busy: the failed statement was rolled
+ * back, so trying again is safe, and the condition passes within milliseconds.
+ */
+async function retryWhileBusy<T>(work: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts || !SQLITE_BUSY.test((error as Error).message)) throw error;
+      await sleep(25 * 2 ** attempt * (0.5 + Math.random()));
+    }
+  }
+}
+
 export class DocumentLockTimeout extends Error {
   override name = 'DocumentLockTimeout';
 }
@@ -89,7 +107,7 @@ export class DocumentLocks {
       await sleep(Math.min(50, 2 + attempt * 2) * (0.5 + Math.random()));
     }
     try {
-      return await work();
+      return await retryWhileBusy(work);
     } finally {
       await locks.deleteOne({ _id: key, token }).catch((error: Error) => {
         this.logger.warn(`could not release the lock on ${key}: ${error.message}; it expires by itself`);

@@ -1,0 +1,133 @@
+// @ts-expect-error autocannon ships no type declarations
+import autocannon from 'autocannon';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient, tokenFor } from '../support/api.js';
+import { AppProcess } from '../support/app-process.js';
+import { wavTone } from '../support/audio.js';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { FakeOpenAI } from '../support/fake-openai.js';
+
+const SESSIONS = Number(process.env.LOAD_SESSIONS ?? 200);
+const ANSWERS = 3;
+const POLL_SECONDS = 20;
+
+let db: TestDatabase;
+let fake: FakeOpenAI;
+let app: AppProcess;
+
+beforeAll(async () => {
+  db = await openTestDatabase('load');
+  fake = await FakeOpenAI.start();
+  fake.setDefault({ kind: 'ok', delayMs: 50 });
+  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { TRANSCRIPTION_CONCURRENCY: '8' } });
+});
+afterAll(async () => {
+  await app?.stop();
+  await fake?.close();
+  await db?.drop();
+});
+
+function multipart(audio: Buffer, boundary: string): Buffer {
+  return Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="audio"; filename="a.wav"\r\nContent-Type: audio/wav\r\n\r\n`),
+    audio,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+}
+
+describe('load', () => {
+  it(`${SESSIONS} sessions upload ${ANSWERS} answers each while their frontends poll every second`, { timeout: 400_000 }, async () => {
+    const sessions: { id: string; user: string }[] = [];
+    for (let i = 0; i < SESSIONS; i++) {
+      const user = `load-${i}`;
+      sessions.push({ id: await new ApiClient(app.url, tokenFor(user)).newSession(['a0', 'a1', 'a2']), user });
+    }
+    const tokens = new Map(sessions.map((s) => [s.user, tokenFor(s.user)]));
+    const boundary = 'loadboundary42';
+    const uploads: { session: number; question: number; body: Buffer }[] = [];
+    for (let q = 0; q < ANSWERS; q++) {
+      for (let s = 0; s < SESSIONS; s++) uploads.push({ session: s, question: q, body: multipart(wavTone(0.5, 200 + s * ANSWERS + q), boundary) });
+    }
+    const acknowledged = new Set<string>();
+    let next = 0;
+    let peakRss = 0;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, app.memory().rss)), 200);
+
+    const uploadRun = autocannon({
+      url: app.url,
+      connections: SESSIONS,
+      amount: uploads.length,
+      timeout: 60,
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req: any, context: any) => {
+            const job = uploads[next++ % uploads.length];
+            const session = sessions[job.session];
+            context.key = `${session.id}/a${job.question}`;
+            return {
+              ...req,
+              path: `/api/upload-answer/${session.id}/a${job.question}`,
+              headers: { authorization: `Bearer ${tokens.get(session.user)}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+              body: job.body,
+            };
+          },
+          onResponse: (status: number, _body: string, context: any) => {
+            if (status === 202) acknowledged.add(context.key);
+          },
+        },
+      ],
+    });
+    let poll = 0;
+    const pollRun = autocannon({
+      url: app.url,
+      connections: SESSIONS,
+      overallRate: SESSIONS, // each frontend asks once a second
+      duration: POLL_SECONDS,
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (req: any) => {
+            const session = sessions[poll++ % SESSIONS];
+            return { ...req, path: `/api/transcription-status/${session.id}`, headers: { authorization: `Bearer ${tokens.get(session.user)}` } };
+          },
+        },
+      ],
+    });
+    let uploadsDoneAt = 0;
+    const [up, polls] = await Promise.all([uploadRun.then((r: any) => ((uploadsDoneAt = Date.now()), r)), pollRun]);
+
+    // every acknowledged answer is transcribed
+    const deadline = Date.now() + Number(process.env.LOAD_DRAIN_MS ?? 150_000);
+    let completed = 0;
+    while (Date.now() < deadline) {
+      const docs = await db.db.collection('interview_sessions').find({}, { projection: { answers: 1 } }).toArray();
+      completed = docs.reduce((n, d) => n + Object.values(d.answers ?? {}).filter((a: any) => a.transcription_status === 'completed').length, 0);
+      if (completed >= acknowledged.size) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    clearInterval(sampler);
+    const drainSeconds = Math.round((Date.now() - uploadsDoneAt) / 1000);
+    const report = {
+      drain_s_after_uploads: drainSeconds,
+      uploads: { sent: up.requests.total, acknowledged: acknowledged.size, non2xx: up.non2xx, errors: up.errors, timeouts: up.timeouts, '5xx': up['5xx'], rps: up.requests.average, p50_ms: up.latency.p50, p99_ms: up.latency.p99 },
+      polls: { sent: polls.requests.total, non2xx: polls.non2xx, errors: polls.errors, '5xx': polls['5xx'], rps: polls.requests.average, p50_ms: polls.latency.p50, p99_ms: polls.latency.p99 },
+      completed,
+      lost: acknowledged.size - completed,
+      peak_rss_mb: Math.round(peakRss / 1024 / 1024),
+    };
+    console.log(`load report: ${JSON.stringify(report)}`);
+    const warnings = new Map<string, number>();
+    for (const line of app.logs.filter((l) => /WARN|ERROR/.test(l))) {
+      const kind = line.replace(/^.*(WARN|ERROR)\s+/, '').replace(/[0-9a-f]{24}/g, 'ID').replace(/\d+/g, 'N').slice(0, 120);
+      warnings.set(kind, (warnings.get(kind) ?? 0) + 1);
+    }
+    console.log(`load warnings: ${JSON.stringify([...warnings].sort((a, b) => b[1] - a[1]).slice(0, 8))}`);
+    if (process.env.LOAD_DEBUG) console.log(app.logs.filter((l) => /ERROR/.test(l)).slice(0, 3).join('\n'));
+    expect(up['5xx']).toBe(0);
+    expect(polls['5xx']).toBe(0);
+    expect(up.errors + up.timeouts).toBe(0);
+    expect(acknowledged.size).toBe(SESSIONS * ANSWERS);
+    expect(report.lost).toBe(0);
+  });
+});

@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
+  const { connect } = await import('node:net');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`database on port ${port} did not come up`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A database server of the test's own, which the test can stop and start again on the same port
+ * and data: FerretDB (FERRETDB_BIN or ~/go/bin/ferretdb, as .ci/run provides) or, on a developer
+ * machine without it, a mongod from mongodb-memory-server.
+ */
+export class PrivateDatabase {
+  uri = '';
+  private proc?: ChildProcess;
+  private memory?: import('mongodb-memory-server-core').MongoMemoryServer;
+  private constructor(
+    private readonly port: number,
+    private readonly dir: string,
+    private readonly ferretdb?: string,
+  ) {}
+
+  static async start(): Promise<PrivateDatabase> {
+    const candidate = process.env.FERRETDB_BIN ?? join(homedir(), 'go/bin/ferretdb');
+    const db = new PrivateDatabase(await freePort(), mkdtempSync(join(tmpdir(), 'vi-privdb-')), existsSync(candidate) ? candidate : undefined);
+    await db.up();
+    db.uri = `mongodb://127.0.0.1:${db.port}/private_test`;
+    return db;
+  }
+
+  async up(): Promise<void> {
+    if (this.ferretdb) {
+      this.proc = spawn(
+        this.ferretdb,
+        [
+          '--handler=sqlite',
+          `--sqlite-url=file:${this.dir}/?_pragma=busy_timeout(20000)`,
+          `--state-dir=${this.dir}`,
+          `--listen-addr=127.0.0.1:${this.port}`,
+          '--debug-addr=-',
+          '--telemetry=disable',
+          '--log-level=error',
+        ],
+        { stdio: 'ignore' },
+      );
+      await waitForPort(this.port);
+      return;
+    }
+    const { MongoMemoryServer } = await import('mongodb-memory-server-core');
+    if (!this.memory) {
+      this.memory = await MongoMemoryServer.create({ instance: { port: this.port, dbPath: this.dir, storageEngine: 'wiredTiger' } });
+    } else {
+      await this.memory.start(true);
+    }
+  }
+
+  /** Stops the server process; its data stays for `up()`. */
+  async down(): Promise<void> {
+    if (this.proc) {
+      const exited = new Promise((r) => this.proc!.once('exit', r));
+      this.proc.kill('SIGKILL');
+      await exited;
+      this.proc = undefined;
+      return;
+    }
+    await this.memory?.stop({ doCleanup: false });
+  }
+
+  async close(): Promise<void> {
+    await this.down();
+    await this.memory?.stop({ doCleanup: true, force: true }).catch(() => undefined);
+  }
+}
