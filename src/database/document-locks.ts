@@ -92,7 +92,7 @@ export class DocumentLocks {
     const deadline = Date.now() + ACQUIRE_TIMEOUT_MS;
     for (let attempt = 0; ; attempt++) {
       try {
-        await locks.insertOne({ _id: key, token, expires_at: new Date(Date.now() + LOCK_TTL_MS) });
+        await retryWhileBusy(() => locks.insertOne({ _id: key, token, expires_at: new Date(Date.now() + LOCK_TTL_MS) }));
         break;
       } catch (error) {
         if ((error as { code?: number }).code !== 11000) throw error;
@@ -109,7 +109,7 @@ export class DocumentLocks {
     try {
       return await retryWhileBusy(work);
     } finally {
-      await locks.deleteOne({ _id: key, token }).catch((error: Error) => {
+      await retryWhileBusy(() => locks.deleteOne({ _id: key, token })).catch((error: Error) => {
         this.logger.warn(`could not release the lock on ${key}: ${error.message}; it expires by itself`);
       });
     }

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Request, Response } from 'express';
 import type { EnvironmentVariables } from '../config/environment.js';
@@ -20,8 +20,10 @@ const seenAs = (session: SessionRecord, questionId: string) => {
  * `analyzed` when scored, and heartbeat comments so that proxies keep the stream open.
  */
 @Injectable()
-export class SessionEventStream {
+export class SessionEventStream implements BeforeApplicationShutdown {
   private readonly heartbeatMs: number;
+  /** Open streams, ended on shutdown: an open stream would keep the HTTP server from closing. */
+  private readonly open = new Set<Response>();
 
   constructor(
     private readonly sessions: SessionsService,
@@ -31,7 +33,15 @@ export class SessionEventStream {
     this.heartbeatMs = config.get('SSE_HEARTBEAT_MS', { infer: true });
   }
 
-  async open(userId: string, sessionId: string, req: Request, res: Response): Promise<void> {
+  beforeApplicationShutdown(): void {
+    for (const res of this.open) {
+      res.write('event: shutdown\ndata: {}\n\n');
+      res.end();
+    }
+    this.open.clear();
+  }
+
+  async stream(userId: string, sessionId: string, req: Request, res: Response): Promise<void> {
     let current = await this.sessions.getOwned(sessionId, userId);
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -76,9 +86,11 @@ export class SessionEventStream {
     };
     const unsubscribe = this.changes.subscribe(sessionId, onChange);
     const heartbeat = setInterval(() => res.write(': ping\n\n'), this.heartbeatMs);
+    this.open.add(res);
     req.once('close', () => {
       clearInterval(heartbeat);
       unsubscribe();
+      this.open.delete(res);
     });
   }
 }

@@ -61,6 +61,6 @@ export class SessionsController {
     @Req() req: Request,
     @Res() res: Response,
   ) {
-    return this.eventStream.open(user.userId, params.sessionId, req, res);
+    return this.eventStream.stream(user.userId, params.sessionId, req, res);
   }
 }

@@ -111,4 +111,15 @@ describe('GET /api/sessions/:sessionId/events', () => {
       await other.stop();
     }
   });
+
+  it('ends open streams on SIGTERM so that the server can shut down', async () => {
+    const own = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url });
+    const sessionId = await new ApiClient(own.url, tokenFor('alice')).newSession(['q1']);
+    const stream = await listen(own, sessionId);
+    await stream.waitFor((e) => e.some((x) => x.event === 'snapshot'));
+    const started = Date.now();
+    await own.stop('SIGTERM', 15_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(stream.named('shutdown')).toHaveLength(1);
+  });
 });
