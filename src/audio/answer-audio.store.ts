@@ -1,11 +1,14 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectConnection } from '@nestjs/mongoose';
-import { GridFSBucket, GridFSBucketReadStream, GridFSBucketWriteStream, ObjectId } from 'mongodb';
+import { GridFSBucket, GridFSBucketWriteStream, ObjectId } from 'mongodb';
 import type { Connection, Types } from 'mongoose';
 import { finished } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { EnvironmentVariables } from '../config/environment.js';
+
+/** Chunks fetched per round trip when audio is read back (at 255 KB each, about 1 MB). */
+const DOWNLOAD_BATCH_CHUNKS = 4;
 
 /** GridFS bucket holding answer audio: fs.files and fs.chunks. */
 export const AUDIO_BUCKET = 'fs';
@@ -96,8 +99,30 @@ export class AnswerAudioStore implements OnModuleInit {
     return files.map((f) => f._id as unknown as Types.ObjectId);
   }
 
-  openDownload(fileId: Types.ObjectId): GridFSBucketReadStream {
-    return this.bucket().openDownloadStream(fileId as unknown as ObjectId);
+  /**
+   * The file's bytes, chunk by chunk in order. Reads a few chunks per round trip: the driver's own
+   * download stream takes the server's default batch (on FerretDB, megabytes per transcription).
+   * Content is verified by the caller against the stored SHA-256.
+   */
+  openDownload(fileId: Types.ObjectId): Readable {
+    const db = this.connection.db!;
+    const id = fileId as unknown as ObjectId;
+    async function* chunks() {
+      const file = await db.collection(`${AUDIO_BUCKET}.files`).findOne({ _id: id }, { projection: { length: 1 } });
+      if (!file) throw new Error(`FileNotFound: file ${String(id)} was not found`);
+      let expected = 0;
+      const cursor = db
+        .collection(`${AUDIO_BUCKET}.chunks`)
+        .find({ files_id: id }, { sort: { n: 1 }, batchSize: DOWNLOAD_BATCH_CHUNKS, projection: { n: 1, data: 1 } });
+      for await (const chunk of cursor) {
+        if (chunk.n !== expected) throw new Error(`ChunkIsMissing: chunk ${expected} of file ${String(id)} was not found`);
+        expected++;
+        const bytes = (chunk.data as { buffer: Uint8Array }).buffer;
+        yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      }
+      if (expected === 0 && file.length > 0) throw new Error(`ChunkIsMissing: file ${String(id)} has no chunks`);
+    }
+    return Readable.from(chunks(), { objectMode: false });
   }
 
   /** Deletes the file and every chunk of it; deleting a file that is already gone is not an error. */

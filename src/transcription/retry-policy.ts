@@ -101,7 +101,7 @@ export function classifyError(error: unknown): TranscriptionFailure {
     return new TranscriptionFailure('The transcription provider returned a malformed response.', 'transient');
   }
   const message = error instanceof Error ? error.message : String(error);
-  if (/FileNotFound|file .* not found/i.test(message)) {
+  if (/FileNotFound|ChunkIsMissing|file .* not found/i.test(message)) {
     return new TranscriptionFailure('The audio for this answer is missing from storage; upload it again.', 'permanent');
   }
   return new TranscriptionFailure(`Transcription failed unexpectedly (${message.slice(0, 200)}).`, 'transient');
