@@ -1,6 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
+import { createOpenAiClient } from '../common/openai-client.js';
 import type { EnvironmentVariables } from '../config/environment.js';
 
 export interface ScoreRequest {
@@ -43,24 +44,15 @@ export class UnusableScore extends Error {}
 /** Scores one answer with a chat completion and a JSON-schema structured output (openai SDK). */
 @Injectable()
 export class LlmScorer {
-  private readonly logger = new Logger(LlmScorer.name);
   private readonly client?: OpenAI;
   private readonly model: string;
   private readonly timeoutMs: number;
 
   constructor(config: ConfigService<EnvironmentVariables, true>) {
-    const apiKey = config.get('OPENAI_API_KEY', { infer: true });
     this.model = config.get('SCORING_MODEL', { infer: true });
     this.timeoutMs = config.get('SCORING_TIMEOUT_MS', { infer: true });
-    if (apiKey) {
-      this.client = new OpenAI({
-        apiKey,
-        baseURL: config.get('OPENAI_BASE_URL', { infer: true }),
-        // AnswerScorer owns the attempts (SCORING_MAX_ATTEMPTS), whatever made one fail
-        maxRetries: 0,
-        timeout: this.timeoutMs,
-      });
-    }
+    // AnswerScorer owns the attempts (SCORING_MAX_ATTEMPTS), whatever made one fail
+    this.client = createOpenAiClient(config, this.timeoutMs);
   }
 
   get available(): boolean {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import OpenAI, { toStreamingFile } from 'openai';
+import { createOpenAiClient } from '../common/openai-client.js';
 import type { Readable } from 'node:stream';
 import type { EnvironmentVariables } from '../config/environment.js';
 import { TranscriptionFailure } from './retry-policy.js';
@@ -21,19 +22,11 @@ export class Transcriber {
   readonly timeoutMs: number;
 
   constructor(config: ConfigService<EnvironmentVariables, true>) {
-    const apiKey = config.get('OPENAI_API_KEY', { infer: true });
     this.model = config.get('TRANSCRIPTION_MODEL', { infer: true });
     this.language = config.get('TRANSCRIPTION_LANGUAGE', { infer: true });
     this.timeoutMs = config.get('TRANSCRIPTION_TIMEOUT_MS', { infer: true });
-    if (apiKey) {
-      this.client = new OpenAI({
-        apiKey,
-        baseURL: config.get('OPENAI_BASE_URL', { infer: true }),
-        // Our own policy retries, re-reading the audio from GridFS: a streamed body cannot be replayed.
-        maxRetries: 0,
-        timeout: this.timeoutMs,
-      });
-    }
+    // the worker's retry policy retries, re-reading the audio from GridFS
+    this.client = createOpenAiClient(config, this.timeoutMs);
   }
 
   /** Streams the audio to the provider and returns the transcript text. */
