@@ -25,7 +25,8 @@ class CleanupCommandModule {}
 async function main(): Promise<void> {
   try {
     const env = validateEnvironment(process.env);
-    if (!env.MONGODB_URI) throw new ConfigurationError('Invalid configuration: set MONGODB_URI to the database to clean up.');
+    if (!env.MONGODB_URI)
+      throw new ConfigurationError('Invalid configuration: set MONGODB_URI to the database to clean up.');
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
     process.exit(1);

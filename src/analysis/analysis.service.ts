@@ -92,7 +92,11 @@ export class AnalysisService {
         }
         return this.pending(pendingOf(session));
       }
-      if (session.status === 'analyzing' && session.analysis_claim && session.analysis_claim.until.getTime() > Date.now()) {
+      if (
+        session.status === 'analyzing' &&
+        session.analysis_claim &&
+        session.analysis_claim.until.getTime() > Date.now()
+      ) {
         // another request is scoring right now: its result is ours too
         session = await this.waitFor(
           session,
@@ -138,7 +142,9 @@ export class AnalysisService {
       }
       if (await this.store.saveAnalysis(claimed._id, claimId, analysis)) {
         this.changed(sessionId);
-        this.logger.log(`analyzed session=${sessionId} final_score=${analysis.final_score} scored=${analysis.scored_count}`);
+        this.logger.log(
+          `analyzed session=${sessionId} final_score=${analysis.final_score} scored=${analysis.scored_count}`,
+        );
         return { httpStatus: 200, body: analysisView(analysis) };
       }
       session = await this.sessions.getOwned(sessionId, userId);
@@ -185,7 +191,10 @@ export class AnalysisService {
       const timer = setTimeout(() => finish(null), Math.max(0, until - Date.now()));
       signal?.addEventListener('abort', onAbort);
       // a change between our last read and the subscription would otherwise be missed
-      this.store.findOwned(session._id, session.user_id).then((s) => s && done(s) && finish(s), () => undefined);
+      this.store.findOwned(session._id, session.user_id).then(
+        (s) => s && done(s) && finish(s),
+        () => undefined,
+      );
     });
     return changed ?? (await this.sessions.getOwned(sessionId, session.user_id));
   }

@@ -19,7 +19,12 @@ export interface LlmScore {
 const SCORE_SCHEMA = {
   type: 'object',
   properties: {
-    score: { type: 'integer', minimum: 0, maximum: 100, description: 'How well the answer matches the model answer, 0-100' },
+    score: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 100,
+      description: 'How well the answer matches the model answer, 0-100',
+    },
     feedback: {
       type: 'array',
       items: { type: 'string' },
@@ -78,7 +83,10 @@ export class LlmScorer {
             }),
           },
         ],
-        response_format: { type: 'json_schema', json_schema: { name: 'answer_score', strict: true, schema: SCORE_SCHEMA } },
+        response_format: {
+          type: 'json_schema',
+          json_schema: { name: 'answer_score', strict: true, schema: SCORE_SCHEMA },
+        },
       },
       { timeout: this.timeoutMs },
     );

@@ -57,7 +57,10 @@ export function scoreLocally(question: string, modelAnswer: string, transcript: 
   const words = wordCount(transcript);
   if (words === 0) return { score: 0, feedback: ['The recording contains no recognisable speech.'] };
   if (reference.length === 0) {
-    return { score: 50, feedback: ['There is no model answer or question content to compare against; scored neutrally.'] };
+    return {
+      score: 50,
+      feedback: ['There is no model answer or question content to compare against; scored neutrally.'],
+    };
   }
   const saidSet = new Set(said);
   const covered = reference.filter((term) => saidSet.has(term));

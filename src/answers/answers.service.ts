@@ -1,10 +1,4 @@
-import {
-  ConflictException,
-  GoneException,
-  Injectable,
-  Logger,
-  NotFoundException,
-} from '@nestjs/common';
+import { ConflictException, GoneException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Request } from 'express';
@@ -21,8 +15,7 @@ import { AnswerAudioStore, StoredAudio } from '../audio/answer-audio.store.js';
 import { ANSWER_QUEUED, AnswerQueuedEvent } from './answer-events.js';
 import { AudioUploadReceiver } from './audio-upload.receiver.js';
 
-export const SESSION_ANALYZED =
-  'This session has already been analyzed; its answers can no longer be changed.';
+export const SESSION_ANALYZED = 'This session has already been analyzed; its answers can no longer be changed.';
 const SESSION_ANALYZING = 'This session is being analyzed; its answers can no longer be changed.';
 const closedMessage = (status: string) => (status === 'analyzing' ? SESSION_ANALYZING : SESSION_ANALYZED);
 const QUESTION_NOT_FOUND = 'This session has no question with that id.';
@@ -103,9 +96,11 @@ export class AnswersService {
     const previous = await this.attach(session, userId, answer, stored);
     if (previous?.gridfs_file_id) {
       // The replaced audio is no longer referenced; if this delete is lost, cleanup finds the orphan.
-      await this.audio.delete(previous.gridfs_file_id).catch((error: Error) =>
-        this.logger.warn(`could not delete replaced audio ${String(previous.gridfs_file_id)}: ${error.message}`),
-      );
+      await this.audio
+        .delete(previous.gridfs_file_id)
+        .catch((error: Error) =>
+          this.logger.warn(`could not delete replaced audio ${String(previous.gridfs_file_id)}: ${error.message}`),
+        );
     }
     this.emitQueued(session._id, questionId, stored.fileId, now);
     return {
@@ -140,7 +135,11 @@ export class AnswersService {
   async withdraw(userId: string, sessionId: string, questionId: string): Promise<void> {
     const withdrawn = await this.store.withdrawAnswer(toObjectId(sessionId), userId, questionId, new Date());
     if (!withdrawn) {
-      const session = await this.sessions.getOwned(sessionId, userId, { status: 1, questions: 1, [`answers.${questionId}`]: 1 });
+      const session = await this.sessions.getOwned(sessionId, userId, {
+        status: 1,
+        questions: 1,
+        [`answers.${questionId}`]: 1,
+      });
       this.assertOpenQuestion(session, questionId);
       throw new NotFoundException(NOTHING_UPLOADED);
     }
@@ -161,7 +160,11 @@ export class AnswersService {
         transcription_status: 'queued',
       };
     }
-    const session = await this.sessions.getOwned(sessionId, userId, { status: 1, questions: 1, [`answers.${questionId}`]: 1 });
+    const session = await this.sessions.getOwned(sessionId, userId, {
+      status: 1,
+      questions: 1,
+      [`answers.${questionId}`]: 1,
+    });
     this.assertOpenQuestion(session, questionId);
     const answer = session.answers?.[questionId];
     if (!answer) throw new NotFoundException(NOTHING_UPLOADED);

@@ -92,8 +92,8 @@ export class AnswerAudioStore implements OnModuleInit {
 
   /** Ids of every stored file that belongs to a session. */
   async fileIdsOfSession(sessionId: Types.ObjectId): Promise<Types.ObjectId[]> {
-    const files = await this.connection.db!
-      .collection(`${AUDIO_BUCKET}.files`)
+    const files = await this.connection
+      .db!.collection(`${AUDIO_BUCKET}.files`)
       .find({ 'metadata.session_id': sessionId as unknown as ObjectId }, { projection: { _id: 1 } })
       .toArray();
     return files.map((f) => f._id as unknown as Types.ObjectId);
@@ -115,7 +115,8 @@ export class AnswerAudioStore implements OnModuleInit {
         .collection(`${AUDIO_BUCKET}.chunks`)
         .find({ files_id: id }, { sort: { n: 1 }, batchSize: DOWNLOAD_BATCH_CHUNKS, projection: { n: 1, data: 1 } });
       for await (const chunk of cursor) {
-        if (chunk.n !== expected) throw new Error(`ChunkIsMissing: chunk ${expected} of file ${String(id)} was not found`);
+        if (chunk.n !== expected)
+          throw new Error(`ChunkIsMissing: chunk ${expected} of file ${String(id)} was not found`);
         expected++;
         const bytes = (chunk.data as { buffer: Uint8Array }).buffer;
         yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

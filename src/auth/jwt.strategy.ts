@@ -37,7 +37,14 @@ export class JwtStrategy extends PassportStrategy(Strategy) {
     const secret = config.get('JWT_SECRET', { infer: true });
     const jwksUri = config.get('JWT_JWKS_URI', { infer: true });
     const jwks = jwksUri
-      ? jwksRsa({ jwksUri, cache: true, cacheMaxAge: 10 * 60 * 1000, rateLimit: true, jwksRequestsPerMinute: 10, timeout: 5_000 })
+      ? jwksRsa({
+          jwksUri,
+          cache: true,
+          cacheMaxAge: 10 * 60 * 1000,
+          rateLimit: true,
+          jwksRequestsPerMinute: 10,
+          timeout: 5_000,
+        })
       : undefined;
     const algorithms = [...(secret ? ['HS256'] : []), ...(jwks ? ASYMMETRIC : [])];
     super({

@@ -112,7 +112,7 @@ export class AudioCleanup {
     const seen = new Set<string>(); // a session that refuses to go is not tried again in this run
     const next = async (kind: 'interrupted' | 'expired', cutoff: Date) =>
       (await this.sessions.idsToErase(kind, cutoff, BATCH)).filter((id) => !seen.has(String(id)));
-    for (let ids; (ids = await next('interrupted', now)).length > 0; ) {
+    for (let ids; (ids = await next('interrupted', now)).length > 0;) {
       for (const id of ids) {
         seen.add(String(id));
         count(await this.eraser.finish(id));
@@ -121,7 +121,7 @@ export class AudioCleanup {
     }
     if (this.sessionRetentionMs === undefined) return;
     const cutoff = new Date(now.getTime() - this.sessionRetentionMs);
-    for (let ids; (ids = await next('expired', cutoff)).length > 0; ) {
+    for (let ids; (ids = await next('expired', cutoff)).length > 0;) {
       for (const id of ids) {
         seen.add(String(id));
         if (await this.sessions.markErasing(id, undefined, now)) {
@@ -153,10 +153,19 @@ export class AudioCleanup {
   }
 
   private async settleBatch(files: FileRow[], now: Date, report: CleanupReport): Promise<void> {
-    const sessionIds = [...new Set(files.map((f) => f.metadata?.session_id).filter(Boolean).map(String))];
+    const sessionIds = [
+      ...new Set(
+        files
+          .map((f) => f.metadata?.session_id)
+          .filter(Boolean)
+          .map(String),
+      ),
+    ];
     const sessions = new Map<string, SessionRecord>();
     if (sessionIds.length > 0) {
-      for (const s of await this.sessions.findMany(sessionIds.map((id) => new ObjectId(id) as unknown as Types.ObjectId))) {
+      for (const s of await this.sessions.findMany(
+        sessionIds.map((id) => new ObjectId(id) as unknown as Types.ObjectId),
+      )) {
         sessions.set(String(s._id), s);
       }
     }
@@ -176,7 +185,13 @@ export class AudioCleanup {
       }
       // completed (a crash between writing the transcript and deleting the audio) or failed past
       // retention: the answer lets go of the file first, so it never points at deleted audio
-      const released = await this.sessions.releaseAudio(session!._id, questionId!, fileId, answer.transcription_status, now);
+      const released = await this.sessions.releaseAudio(
+        session!._id,
+        questionId!,
+        fileId,
+        answer.transcription_status,
+        now,
+      );
       if (!released) continue; // the answer changed meanwhile: look again next run
       if (answer.transcription_status === 'failed') report.expired_failed_answers++;
       await this.deleteFile(file, report);
@@ -199,9 +214,12 @@ export class AudioCleanup {
     for (let i = 0; i < ids.length; i += BATCH) {
       const slice = ids.slice(i, i + BATCH);
       const present = new Set(
-        (await this.db().collection(`${AUDIO_BUCKET}.files`).find({ _id: { $in: slice } }, { projection: { _id: 1 } }).toArray()).map(
-          (f) => String(f._id),
-        ),
+        (
+          await this.db()
+            .collection(`${AUDIO_BUCKET}.files`)
+            .find({ _id: { $in: slice } }, { projection: { _id: 1 } })
+            .toArray()
+        ).map((f) => String(f._id)),
       );
       for (const id of slice.filter((id) => !present.has(String(id)))) {
         let bytes = 0;

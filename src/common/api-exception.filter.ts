@@ -76,7 +76,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
   private describe(exception: unknown): { status: number; body: ReturnType<typeof httpErrorBody> } {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      return { status, body: httpErrorBody(status, BODY_PARSER_MESSAGES[bodyParserType(exception.cause)] ?? messageOf(exception)) };
+      return {
+        status,
+        body: httpErrorBody(status, BODY_PARSER_MESSAGES[bodyParserType(exception.cause)] ?? messageOf(exception)),
+      };
     }
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn(`database unavailable: ${(exception as Error).message}`);
@@ -93,7 +96,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
       };
     }
     if ((exception as { code?: number })?.code === 11000) {
-      return { status: 409, body: httpErrorBody(409, 'A conflicting write happened at the same time; retry the request.') };
+      return {
+        status: 409,
+        body: httpErrorBody(409, 'A conflicting write happened at the same time; retry the request.'),
+      };
     }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { status: 500, body: httpErrorBody(500, 'Internal server error.') };

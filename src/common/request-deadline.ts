@@ -11,7 +11,11 @@ export function requestDeadline(ms: number) {
       if (req.complete) return;
       if (!res.headersSent) {
         res.status(408).setHeader('Connection', 'close');
-        res.json({ statusCode: 408, error: 'Request Timeout', message: 'The request took too long to arrive; send it again.' });
+        res.json({
+          statusCode: 408,
+          error: 'Request Timeout',
+          message: 'The request took too long to arrive; send it again.',
+        });
       }
       setTimeout(() => req.socket.destroy(), 100).unref();
     }, ms);

@@ -8,7 +8,10 @@ export class UserThrottlerGuard extends ThrottlerGuard {
     return req.user?.userId ? `user:${req.user.userId}` : `ip:${req.ip}`;
   }
 
-  protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected override async throwThrottlingException(
+    _context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
     const seconds = Math.max(1, Math.ceil(detail.timeToBlockExpire));
     throw new HttpException(
       {

@@ -60,7 +60,7 @@ export class EnvironmentVariables {
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^https?:\/\/\S+$/, { message: 'JWT_JWKS_URI must be the http(s) URL of your identity provider\'s JWKS' })
+  @Matches(/^https?:\/\/\S+$/, { message: "JWT_JWKS_URI must be the http(s) URL of your identity provider's JWKS" })
   JWT_JWKS_URI?: string;
 
   @Transform(emptyToUndefined)
@@ -76,7 +76,9 @@ export class EnvironmentVariables {
   /** Comma-separated origins allowed to call the API from a browser; unset: same origin only. */
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^https?:\/\/[^,\s]+(,\s*https?:\/\/[^,\s]+)*$/, { message: 'CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com' })
+  @Matches(/^https?:\/\/[^,\s]+(,\s*https?:\/\/[^,\s]+)*$/, {
+    message: 'CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com',
+  })
   CORS_ORIGINS?: string;
 
   @Transform(toInt)
@@ -215,7 +217,9 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsInt({ message: 'SESSION_RETENTION_DAYS must be a whole number of days from 1 to 36500 (or unset: keep forever)' })
   @Min(1, { message: 'SESSION_RETENTION_DAYS must be a whole number of days from 1 to 36500 (or unset: keep forever)' })
-  @Max(36_500, { message: 'SESSION_RETENTION_DAYS must be a whole number of days from 1 to 36500 (or unset: keep forever)' })
+  @Max(36_500, {
+    message: 'SESSION_RETENTION_DAYS must be a whole number of days from 1 to 36500 (or unset: keep forever)',
+  })
   SESSION_RETENTION_DAYS?: number;
 
   @Transform(toInt)

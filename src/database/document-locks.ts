@@ -92,7 +92,9 @@ export class DocumentLocks {
     const deadline = Date.now() + ACQUIRE_TIMEOUT_MS;
     for (let attempt = 0; ; attempt++) {
       try {
-        await retryWhileBusy(() => locks.insertOne({ _id: key, token, expires_at: new Date(Date.now() + LOCK_TTL_MS) }));
+        await retryWhileBusy(() =>
+          locks.insertOne({ _id: key, token, expires_at: new Date(Date.now() + LOCK_TTL_MS) }),
+        );
         break;
       } catch (error) {
         if ((error as { code?: number }).code !== 11000) throw error;

@@ -15,8 +15,18 @@ export class HealthController {
     const database = await this.database.ping();
     if (!database.up) {
       res.status(503);
-      return { status: 'error', database: 'down', message: 'MongoDB is not answering.', uptime_s: Math.round(process.uptime()) };
+      return {
+        status: 'error',
+        database: 'down',
+        message: 'MongoDB is not answering.',
+        uptime_s: Math.round(process.uptime()),
+      };
     }
-    return { status: 'ok', database: 'up', database_latency_ms: database.latencyMs, uptime_s: Math.round(process.uptime()) };
+    return {
+      status: 'ok',
+      database: 'up',
+      database_latency_ms: database.latencyMs,
+      uptime_s: Math.round(process.uptime()),
+    };
   }
 }

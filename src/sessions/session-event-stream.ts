@@ -7,7 +7,6 @@ import type { SessionRecord } from './session.schema.js';
 import { answerStatusView, transcriptionSummary } from './session.view.js';
 import { SessionsService } from './sessions.service.js';
 
-
 /** Fingerprint of what a client sees of one answer: an event is sent when it changes. */
 const seenAs = (session: SessionRecord, questionId: string) => {
   const answer = session.answers?.[questionId];
@@ -61,7 +60,9 @@ export class SessionEventStream implements BeforeApplicationShutdown {
       session_id: sessionId,
       status: current.status,
       summary: transcriptionSummary(current),
-      answers: current.questions.filter((q) => current.answers?.[q.question_id]).map((q) => answerStatusView(current.answers[q.question_id])),
+      answers: current.questions
+        .filter((q) => current.answers?.[q.question_id])
+        .map((q) => answerStatusView(current.answers[q.question_id])),
     });
     let announcedReady = pendingOf(current) === 0 && answered(current);
     if (announcedReady) send('ready', { session_id: sessionId, summary: transcriptionSummary(current) });

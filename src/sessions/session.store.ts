@@ -40,13 +40,26 @@ export class SessionStore {
 
   async create(userId: string, title: string, questions: Question[], now = new Date()): Promise<SessionRecord> {
     const [created] = await this.sessions.insertMany([
-      { user_id: userId, title, questions, answers: {}, status: 'in_progress', created_at: now, updated_at: now, rev: 0 },
+      {
+        user_id: userId,
+        title,
+        questions,
+        answers: {},
+        status: 'in_progress',
+        created_at: now,
+        updated_at: now,
+        rev: 0,
+      },
     ]);
     return created.toObject({ flattenMaps: true }) as unknown as SessionRecord;
   }
 
   /** The user's session, unless it does not exist, is someone else's, or is being erased. */
-  findOwned(sessionId: Types.ObjectId, userId: string, projection?: Record<string, 0 | 1>): Promise<SessionRecord | null> {
+  findOwned(
+    sessionId: Types.ObjectId,
+    userId: string,
+    projection?: Record<string, 0 | 1>,
+  ): Promise<SessionRecord | null> {
     return this.sessions
       .findOne({ _id: sessionId, user_id: userId, status: { $ne: 'erasing' } }, projection)
       .lean<SessionRecord>()
@@ -54,7 +67,10 @@ export class SessionStore {
   }
 
   findMany(sessionIds: Types.ObjectId[]): Promise<SessionRecord[]> {
-    return this.sessions.find({ _id: { $in: sessionIds } }).lean<SessionRecord[]>().exec();
+    return this.sessions
+      .find({ _id: { $in: sessionIds } })
+      .lean<SessionRecord[]>()
+      .exec();
   }
 
   /**
@@ -64,17 +80,18 @@ export class SessionStore {
   async replaceAnswer(sessionId: Types.ObjectId, userId: string, answer: Answer): Promise<Answer | null | undefined> {
     const previous = await this.write(sessionId, () =>
       this.sessions
-      .findOneAndUpdate(
-        { _id: sessionId, user_id: userId, status: 'in_progress', 'questions.question_id': answer.question_id },
-        {
-          $set: { [answerPath(answer.question_id)]: answer, updated_at: answer.updated_at },
-          $inc: { rev: 1 },
-          $min: { work_due_at: answer.queued_at },
-        },
-        { returnDocument: 'before' },
-      )
-      .lean<SessionRecord>()
-      .exec());
+        .findOneAndUpdate(
+          { _id: sessionId, user_id: userId, status: 'in_progress', 'questions.question_id': answer.question_id },
+          {
+            $set: { [answerPath(answer.question_id)]: answer, updated_at: answer.updated_at },
+            $inc: { rev: 1 },
+            $min: { work_due_at: answer.queued_at },
+          },
+          { returnDocument: 'before' },
+        )
+        .lean<SessionRecord>()
+        .exec(),
+    );
     if (!previous) return undefined;
     return previous.answers?.[answer.question_id] ?? null;
   }
@@ -95,32 +112,33 @@ export class SessionStore {
     const a = answerPath(questionId);
     const claimed = await this.write(sessionId, () =>
       this.sessions
-      .findOneAndUpdate(
-        {
-          _id: sessionId,
-          status: { $ne: 'erasing' },
-          [`${a}.gridfs_file_id`]: fileId,
-          $or: [
-            { [`${a}.transcription_status`]: 'queued', [`${a}.next_attempt_at`]: null },
-            { [`${a}.transcription_status`]: 'queued', [`${a}.next_attempt_at`]: { $lte: now } },
-            { [`${a}.transcription_status`]: 'processing', [`${a}.lease_until`]: { $lt: now } },
-          ],
-        },
-        {
-          $set: answerFields(questionId, {
-            transcription_status: 'processing',
-            claim_id: claimId,
-            lease_until: leaseUntil,
-            next_attempt_at: null,
-            updated_at: now,
-          }),
-          $inc: { [`${a}.attempts`]: 1, rev: 1 },
-          $min: { work_due_at: leaseUntil },
-        },
-        { returnDocument: 'after' },
-      )
-      .lean<SessionRecord>()
-      .exec());
+        .findOneAndUpdate(
+          {
+            _id: sessionId,
+            status: { $ne: 'erasing' },
+            [`${a}.gridfs_file_id`]: fileId,
+            $or: [
+              { [`${a}.transcription_status`]: 'queued', [`${a}.next_attempt_at`]: null },
+              { [`${a}.transcription_status`]: 'queued', [`${a}.next_attempt_at`]: { $lte: now } },
+              { [`${a}.transcription_status`]: 'processing', [`${a}.lease_until`]: { $lt: now } },
+            ],
+          },
+          {
+            $set: answerFields(questionId, {
+              transcription_status: 'processing',
+              claim_id: claimId,
+              lease_until: leaseUntil,
+              next_attempt_at: null,
+              updated_at: now,
+            }),
+            $inc: { [`${a}.attempts`]: 1, rev: 1 },
+            $min: { work_due_at: leaseUntil },
+          },
+          { returnDocument: 'after' },
+        )
+        .lean<SessionRecord>()
+        .exec(),
+    );
     if (!claimed) return null;
     return { session: { _id: claimed._id, user_id: claimed.user_id }, answer: claimed.answers[questionId] };
   }
@@ -130,11 +148,12 @@ export class SessionStore {
     const a = answerPath(questionId);
     const result = await this.write(sessionId, () =>
       this.sessions
-      .updateOne(
-        { _id: sessionId, [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId },
-        { $set: { [`${a}.lease_until`]: leaseUntil } },
-      )
-      .exec());
+        .updateOne(
+          { _id: sessionId, [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId },
+          { $set: { [`${a}.lease_until`]: leaseUntil } },
+        )
+        .exec(),
+    );
     return result.matchedCount === 1;
   }
 
@@ -161,13 +180,14 @@ export class SessionStore {
     if (options.dueAt) update.$min = { work_due_at: options.dueAt };
     return this.write(sessionId, () =>
       this.sessions
-      .findOneAndUpdate(
-        { _id: sessionId, [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId },
-        update,
-        { returnDocument: 'after' },
-      )
-      .lean<SessionRecord>()
-      .exec());
+        .findOneAndUpdate(
+          { _id: sessionId, [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId },
+          update,
+          { returnDocument: 'after' },
+        )
+        .lean<SessionRecord>()
+        .exec(),
+    );
   }
 
   /** Queues a failed answer again if its audio is still kept. Returns the answer as it was before. */
@@ -180,33 +200,34 @@ export class SessionStore {
     const a = answerPath(questionId);
     const before = await this.write(sessionId, () =>
       this.sessions
-      .findOneAndUpdate(
-        {
-          _id: sessionId,
-          user_id: userId,
-          status: 'in_progress',
-          [`${a}.transcription_status`]: 'failed',
-          [`${a}.gridfs_file_id`]: { $ne: null },
-        },
-        {
-          $set: {
-            ...answerFields(questionId, {
-              transcription_status: 'queued',
-              transcription_error: null,
-              attempts: 0,
-              next_attempt_at: null,
-              queued_at: now,
-              updated_at: now,
-            }),
-            updated_at: now,
+        .findOneAndUpdate(
+          {
+            _id: sessionId,
+            user_id: userId,
+            status: 'in_progress',
+            [`${a}.transcription_status`]: 'failed',
+            [`${a}.gridfs_file_id`]: { $ne: null },
           },
-          $inc: { rev: 1 },
-          $min: { work_due_at: now },
-        },
-        { returnDocument: 'before' },
-      )
-      .lean<SessionRecord>()
-      .exec());
+          {
+            $set: {
+              ...answerFields(questionId, {
+                transcription_status: 'queued',
+                transcription_error: null,
+                attempts: 0,
+                next_attempt_at: null,
+                queued_at: now,
+                updated_at: now,
+              }),
+              updated_at: now,
+            },
+            $inc: { rev: 1 },
+            $min: { work_due_at: now },
+          },
+          { returnDocument: 'before' },
+        )
+        .lean<SessionRecord>()
+        .exec(),
+    );
     return before?.answers?.[questionId] ?? null;
   }
 
@@ -320,7 +341,12 @@ export class SessionStore {
   }
 
   /** Removes one answer; returns it as it was, or undefined if the session could not take it. */
-  async withdrawAnswer(sessionId: Types.ObjectId, userId: string, questionId: string, now: Date): Promise<Answer | undefined> {
+  async withdrawAnswer(
+    sessionId: Types.ObjectId,
+    userId: string,
+    questionId: string,
+    now: Date,
+  ): Promise<Answer | undefined> {
     const a = answerPath(questionId);
     const before = await this.write(sessionId, () =>
       this.sessions
@@ -344,7 +370,11 @@ export class SessionStore {
       this.sessions
         .findOneAndUpdate(
           { _id: sessionId, ...(userId === undefined ? {} : { user_id: userId }) },
-          { $set: { status: 'erasing', erasing_since: now, updated_at: now }, $unset: { work_due_at: '' }, $inc: { rev: 1 } },
+          {
+            $set: { status: 'erasing', erasing_since: now, updated_at: now },
+            $unset: { work_due_at: '' },
+            $inc: { rev: 1 },
+          },
           { returnDocument: 'after' },
         )
         .lean<SessionRecord>()
@@ -354,7 +384,9 @@ export class SessionStore {
 
   /** Last step of an erasure, once the session's audio is gone. */
   async deleteErasing(sessionId: Types.ObjectId): Promise<boolean> {
-    const result = await this.write(sessionId, () => this.sessions.deleteOne({ _id: sessionId, status: 'erasing' }).exec());
+    const result = await this.write(sessionId, () =>
+      this.sessions.deleteOne({ _id: sessionId, status: 'erasing' }).exec(),
+    );
     return result.deletedCount === 1;
   }
 
@@ -384,10 +416,11 @@ export class SessionStore {
     const due = earliestDueAt(session.answers ?? {});
     await this.write(session._id, () =>
       this.sessions
-      .updateOne(
-        { _id: session._id, rev: session.rev },
-        due ? { $set: { work_due_at: due } } : { $unset: { work_due_at: '' } },
-      )
-      .exec());
+        .updateOne(
+          { _id: session._id, rev: session.rev },
+          due ? { $set: { work_due_at: due } } : { $unset: { work_due_at: '' } },
+        )
+        .exec(),
+    );
   }
 }

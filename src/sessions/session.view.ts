@@ -31,7 +31,14 @@ function answerView(answer: Answer) {
 }
 
 export function transcriptionSummary(session: Pick<SessionRecord, 'questions' | 'answers'>) {
-  const summary = { total: session.questions.length, completed: 0, processing: 0, queued: 0, failed: 0, not_uploaded: 0 };
+  const summary = {
+    total: session.questions.length,
+    completed: 0,
+    processing: 0,
+    queued: 0,
+    failed: 0,
+    not_uploaded: 0,
+  };
   for (const question of session.questions) {
     const answer = session.answers?.[question.question_id];
     if (answer) summary[answer.transcription_status]++;
@@ -65,7 +72,11 @@ export function sessionExport(session: SessionRecord) {
       status: session.status,
       created_at: session.created_at.toISOString(),
       updated_at: session.updated_at.toISOString(),
-      questions: session.questions.map((q) => ({ question_id: q.question_id, text: q.text, model_answer: q.model_answer })),
+      questions: session.questions.map((q) => ({
+        question_id: q.question_id,
+        text: q.text,
+        model_answer: q.model_answer,
+      })),
       answers: session.questions
         .filter((q) => session.answers?.[q.question_id])
         .map((q) => {

@@ -10,7 +10,10 @@ import { SessionsController } from './sessions.controller.js';
 import { SessionsService } from './sessions.service.js';
 
 @Module({
-  imports: [MongooseModule.forFeature([{ name: InterviewSession.name, schema: InterviewSessionSchema }]), AudioStorageModule],
+  imports: [
+    MongooseModule.forFeature([{ name: InterviewSession.name, schema: InterviewSessionSchema }]),
+    AudioStorageModule,
+  ],
   controllers: [SessionsController],
   providers: [SessionsService, SessionStore, SessionChanges, SessionEventStream, SessionEraser],
   exports: [SessionsService, SessionStore, SessionChanges, SessionEraser],

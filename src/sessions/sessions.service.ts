@@ -51,7 +51,9 @@ export class SessionsService {
     for (const question of dto.questions) {
       if (question.question_id === undefined) continue;
       if (given.has(question.question_id)) {
-        throw new BadRequestException(`question_id "${question.question_id}" appears more than once; ids must be unique.`);
+        throw new BadRequestException(
+          `question_id "${question.question_id}" appears more than once; ids must be unique.`,
+        );
       }
       given.add(question.question_id);
     }

@@ -173,7 +173,9 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
   private start(job: Job): void {
     const abort = new AbortController();
     const done = this.run(job, abort)
-      .catch((error: Error) => this.logger.error(`transcription job ${job.key} crashed: ${error.stack ?? error.message}`))
+      .catch((error: Error) =>
+        this.logger.error(`transcription job ${job.key} crashed: ${error.stack ?? error.message}`),
+      )
       .finally(() => {
         this.running.delete(job.key);
         this.pump();
@@ -198,12 +200,15 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
       return;
     }
 
-    const renew = setInterval(() => {
-      this.sessions
-        .renewLease(job.sessionId, job.questionId, claimId, new Date(Date.now() + this.leaseMs))
-        .then((held) => held || abort.abort(LOST_CLAIM))
-        .catch((error: Error) => this.logger.warn(`could not renew lease on ${job.key}: ${error.message}`));
-    }, Math.max(250, Math.floor(this.leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        this.sessions
+          .renewLease(job.sessionId, job.questionId, claimId, new Date(Date.now() + this.leaseMs))
+          .then((held) => held || abort.abort(LOST_CLAIM))
+          .catch((error: Error) => this.logger.warn(`could not renew lease on ${job.key}: ${error.message}`));
+      },
+      Math.max(250, Math.floor(this.leaseMs / 3)),
+    );
 
     const startedAt = Date.now();
     try {
@@ -227,9 +232,11 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
       );
       // The transcript is safe first; the audio goes second. A crash in between leaves an orphan
       // file that no answer points to, which the cleanup job removes.
-      await this.audio.delete(job.fileId).catch((error: Error) =>
-        this.logger.warn(`could not delete transcribed audio ${String(job.fileId)}: ${error.message}`),
-      );
+      await this.audio
+        .delete(job.fileId)
+        .catch((error: Error) =>
+          this.logger.warn(`could not delete transcribed audio ${String(job.fileId)}: ${error.message}`),
+        );
       await this.sessions.refreshWorkDue(settled).catch(() => undefined);
     } catch (error) {
       await this.handleFailure(job, claimId, answer, abort.signal, error);
@@ -317,15 +324,18 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
     if (failure.kind === 'transient' && answer.attempts < this.maxAttempts) {
       const delay = retryDelayMs(failure, answer.attempts, this.retryPolicy);
       const retryAt = new Date(Date.now() + delay);
-      this.logger.warn(
-        `attempt ${answer.attempts} of ${job.key} failed, retrying in ${delay} ms: ${failure.message}`,
-      );
+      this.logger.warn(`attempt ${answer.attempts} of ${job.key} failed, retrying in ${delay} ms: ${failure.message}`);
       const settled = await this.sessions
         .settleClaim(
           job.sessionId,
           job.questionId,
           claimId,
-          { transcription_status: 'queued', next_attempt_at: retryAt, transcription_error: failure.message, updated_at: new Date() },
+          {
+            transcription_status: 'queued',
+            next_attempt_at: retryAt,
+            transcription_error: failure.message,
+            updated_at: new Date(),
+          },
           { dueAt: retryAt },
         )
         .catch((e: Error) => {

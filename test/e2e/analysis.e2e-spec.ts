@@ -34,12 +34,21 @@ afterAll(async () => {
 beforeEach(() => fake.reset());
 
 const QUESTIONS = [
-  { question_id: 'q1', text: 'What is a database index?', model_answer: 'A data structure that speeds up lookups at the cost of extra writes and storage.' },
-  { question_id: 'q2', text: 'What does HTTP 404 mean?', model_answer: 'The server cannot find the requested resource.' },
+  {
+    question_id: 'q1',
+    text: 'What is a database index?',
+    model_answer: 'A data structure that speeds up lookups at the cost of extra writes and storage.',
+  },
+  {
+    question_id: 'q2',
+    text: 'What does HTTP 404 mean?',
+    model_answer: 'The server cannot find the requested resource.',
+  },
   { question_id: 'q3', text: 'Why use TLS?', model_answer: 'To encrypt traffic and authenticate the server.' },
 ];
 
-const analyze = (api: ApiClient, sessionId: string, query = '') => api.request('POST', `/api/analyze/${sessionId}${query}`);
+const analyze = (api: ApiClient, sessionId: string, query = '') =>
+  api.request('POST', `/api/analyze/${sessionId}${query}`);
 
 describe('POST /api/analyze/:sessionId', () => {
   it('answers 202 with Retry-After while transcriptions are queued or processing', async () => {
@@ -66,7 +75,10 @@ describe('POST /api/analyze/:sessionId', () => {
     const sessionId = await seedSession(db.db, {
       userId: 'alice',
       questions: QUESTIONS,
-      answers: { q1: { status: 'completed', transcript: 'fine' }, q2: { status: 'failed', error: 'The transcription provider rejected the audio (400): bad' } },
+      answers: {
+        q1: { status: 'completed', transcript: 'fine' },
+        q2: { status: 'failed', error: 'The transcription provider rejected the audio (400): bad' },
+      },
     });
     const res = await analyze(alice, sessionId);
     expect(res.status).toBe(409);
@@ -81,7 +93,10 @@ describe('POST /api/analyze/:sessionId', () => {
     const sessionId = await seedSession(db.db, {
       userId: 'alice',
       questions: QUESTIONS,
-      answers: { q1: { status: 'completed', transcript: 'An index speeds up lookups.' }, q2: { status: 'completed', transcript: 'Not found.' } },
+      answers: {
+        q1: { status: 'completed', transcript: 'An index speeds up lookups.' },
+        q2: { status: 'completed', transcript: 'Not found.' },
+      },
     });
     fake.scriptChat('q1', { kind: 'score', score: 90, feedback: ['Accurate.', 'Mention write cost.'] });
     fake.scriptChat('q2', { kind: 'score', score: 61, feedback: ['Too short.'] });
@@ -92,9 +107,31 @@ describe('POST /api/analyze/:sessionId', () => {
       final_score: 50.3,
       scored_count: 2,
       answers: [
-        { question_id: 'q1', score: 90, feedback: ['Accurate.', 'Mention write cost.'], model_answer: QUESTIONS[0].model_answer, transcript: 'An index speeds up lookups.', scoring_method: 'llm' },
-        { question_id: 'q2', score: 61, feedback: ['Too short.'], model_answer: QUESTIONS[1].model_answer, transcript: 'Not found.', scoring_method: 'llm' },
-        { question_id: 'q3', score: 0, feedback: ['No answer was recorded for this question.'], model_answer: QUESTIONS[2].model_answer, transcript: null, unanswered: true, scoring_method: 'none' },
+        {
+          question_id: 'q1',
+          score: 90,
+          feedback: ['Accurate.', 'Mention write cost.'],
+          model_answer: QUESTIONS[0].model_answer,
+          transcript: 'An index speeds up lookups.',
+          scoring_method: 'llm',
+        },
+        {
+          question_id: 'q2',
+          score: 61,
+          feedback: ['Too short.'],
+          model_answer: QUESTIONS[1].model_answer,
+          transcript: 'Not found.',
+          scoring_method: 'llm',
+        },
+        {
+          question_id: 'q3',
+          score: 0,
+          feedback: ['No answer was recorded for this question.'],
+          model_answer: QUESTIONS[2].model_answer,
+          transcript: null,
+          unanswered: true,
+          scoring_method: 'none',
+        },
       ],
       unanswered: ['q3'],
       analyzed_at: expect.any(String),
@@ -102,11 +139,18 @@ describe('POST /api/analyze/:sessionId', () => {
     expect(fake.chatRequests.map((r) => r.questionId).sort()).toEqual(['q1', 'q2']);
     const request = fake.chatRequests[0].body;
     expect(request.model).toBe('gpt-test-scorer');
-    expect(request.response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'answer_score', strict: true } });
+    expect(request.response_format).toMatchObject({
+      type: 'json_schema',
+      json_schema: { name: 'answer_score', strict: true },
+    });
     expect(request.response_format.json_schema.schema.required).toEqual(['score', 'feedback']);
 
     const doc = await db.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
-    expect(doc).toMatchObject({ status: 'analyzed', analysis_claim: null, analysis: { final_score: 50.3, scored_count: 2 } });
+    expect(doc).toMatchObject({
+      status: 'analyzed',
+      analysis_claim: null,
+      analysis: { final_score: 50.3, scored_count: 2 },
+    });
 
     const again = await analyze(alice, sessionId);
     expect(again.status).toBe(200);
@@ -123,12 +167,25 @@ describe('POST /api/analyze/:sessionId', () => {
       userId: 'alice',
       questions: QUESTIONS.slice(0, 2),
       answers: {
-        q1: { status: 'completed', transcript: 'A data structure that speeds up lookups but costs extra writes and storage.' },
+        q1: {
+          status: 'completed',
+          transcript: 'A data structure that speeds up lookups but costs extra writes and storage.',
+        },
         q2: { status: 'completed', transcript: 'The server cannot find the resource.' },
       },
     });
-    fake.scriptChat('q1', { kind: 'content', content: 'Sure! Here is the score: 70' }, { kind: 'score', score: 150 }, { kind: 'score', score: 72 });
-    fake.scriptChat('q2', { kind: 'refusal' }, { kind: 'status', status: 500 }, { kind: 'content', content: '{"score": 50}' });
+    fake.scriptChat(
+      'q1',
+      { kind: 'content', content: 'Sure! Here is the score: 70' },
+      { kind: 'score', score: 150 },
+      { kind: 'score', score: 72 },
+    );
+    fake.scriptChat(
+      'q2',
+      { kind: 'refusal' },
+      { kind: 'status', status: 500 },
+      { kind: 'content', content: '{"score": 50}' },
+    );
     const res = await analyze(alice, sessionId);
     expect(res.status).toBe(200);
     const [q1, q2] = res.body.answers;
@@ -235,7 +292,10 @@ describe('without OPENAI_API_KEY', () => {
           userId: 'erin',
           questions: QUESTIONS.slice(0, 2),
           answers: {
-            q1: { status: 'completed', transcript: 'An index is a data structure that speeds up lookups, but it costs extra writes and storage.' },
+            q1: {
+              status: 'completed',
+              transcript: 'An index is a data structure that speeds up lookups, but it costs extra writes and storage.',
+            },
             q2: { status: 'completed', transcript: 'I enjoy hiking in the mountains on weekends.' },
           },
         });

@@ -29,21 +29,30 @@ async function runCleanup(uri: string) {
 }
 
 /** Stores a GridFS file of `bytes` with the metadata an upload would give it, `ageHours` old. */
-async function storeFile(target: Db, bytes: number, ageHours: number, meta: { session_id?: string; question_id?: string } = {}) {
+async function storeFile(
+  target: Db,
+  bytes: number,
+  ageHours: number,
+  meta: { session_id?: string; question_id?: string } = {},
+) {
   const bucket = new GridFSBucket(target);
   const upload = bucket.openUploadStream('answer.webm', {
     metadata: { ...meta, session_id: meta.session_id ? new ObjectId(meta.session_id) : undefined, status: 'queued' },
   });
-  await new Promise<void>((done, fail) => upload.end(Buffer.alloc(bytes, 7), (e?: Error | null) => (e ? fail(e) : done())));
-  await target.collection('fs.files').updateOne({ _id: upload.id }, { $set: { uploadDate: new Date(Date.now() - ageHours * HOUR) } });
+  await new Promise<void>((done, fail) =>
+    upload.end(Buffer.alloc(bytes, 7), (e?: Error | null) => (e ? fail(e) : done())),
+  );
+  await target
+    .collection('fs.files')
+    .updateOne({ _id: upload.id }, { $set: { uploadDate: new Date(Date.now() - ageHours * HOUR) } });
   return upload.id;
 }
 
 async function orphanChunks(target: Db, ageHours: number, count: number) {
   const filesId = ObjectId.createFromTime(Math.floor((Date.now() - ageHours * HOUR) / 1000));
-  await target.collection('fs.chunks').insertMany(
-    Array.from({ length: count }, (_, n) => ({ files_id: filesId, n, data: Buffer.alloc(1000, n) })),
-  );
+  await target
+    .collection('fs.chunks')
+    .insertMany(Array.from({ length: count }, (_, n) => ({ files_id: filesId, n, data: Buffer.alloc(1000, n) })));
   return filesId;
 }
 
@@ -56,7 +65,10 @@ describe('audio cleanup', () => {
   it('deletes exactly the audio nothing needs any more, once, even when two runs start together', async () => {
     const sessionId = await seedSession(db.db, {
       userId: 'alice',
-      questions: ['needed', 'leftover', 'crashed', 'failedOld', 'failedFresh'].map((id) => ({ question_id: id, text: id })),
+      questions: ['needed', 'leftover', 'crashed', 'failedOld', 'failedFresh'].map((id) => ({
+        question_id: id,
+        text: id,
+      })),
     });
     const on = (question_id: string) => ({ session_id: sessionId, question_id });
     const needed = await storeFile(db.db, 2 * CHUNK + 10, 48, on('needed'));
@@ -65,15 +77,28 @@ describe('audio cleanup', () => {
     const failedOld = await storeFile(db.db, 3 * CHUNK, 48, on('failedOld'));
     const failedFresh = await storeFile(db.db, 1000, 1, on('failedFresh'));
     const freshOrphan = await storeFile(db.db, 1000, 1, { session_id: new ObjectId().toHexString(), question_id: 'x' });
-    const oldOrphan = await storeFile(db.db, CHUNK + 3, 30, { session_id: new ObjectId().toHexString(), question_id: 'x' });
+    const oldOrphan = await storeFile(db.db, CHUNK + 3, 30, {
+      session_id: new ObjectId().toHexString(),
+      question_id: 'x',
+    });
     const oldChunks = await orphanChunks(db.db, 30, 4);
     const youngChunks = await orphanChunks(db.db, 0, 2); // an upload still streaming in
     const now = new Date();
     const answer = (status: string, fileId: ObjectId | null) => ({
-      id: new ObjectId().toHexString(), question_id: '', gridfs_file_id: fileId, transcription_status: status,
-      transcript: status === 'completed' ? 'text' : null, transcribed_at: null, attempts: 1,
+      id: new ObjectId().toHexString(),
+      question_id: '',
+      gridfs_file_id: fileId,
+      transcription_status: status,
+      transcript: status === 'completed' ? 'text' : null,
+      transcribed_at: null,
+      attempts: 1,
       transcription_error: status === 'failed' ? 'The transcription provider rejected the audio (400): bad' : null,
-      created_at: now, updated_at: now, queued_at: now, next_attempt_at: null, claim_id: null, lease_until: null,
+      created_at: now,
+      updated_at: now,
+      queued_at: now,
+      next_attempt_at: null,
+      claim_id: null,
+      lease_until: null,
       audio: { format: 'webm', content_type: 'audio/webm', size_bytes: 1 },
     });
     await db.db.collection('interview_sessions').updateOne(
@@ -93,7 +118,12 @@ describe('audio cleanup', () => {
     // thing is deleted once: the two reports add up to exactly the expected deletions.
     const runs = await Promise.all([runCleanup(db.uri), runCleanup(db.uri)]);
     const sum = (field: string) => runs.reduce((total, r) => total + r[field], 0);
-    const ran = Object.fromEntries(Object.keys(runs[0]).map((k) => [k, k === 'skipped' ? false : k === 'kept_in_use' ? runs[0].kept_in_use || runs[1].kept_in_use : sum(k)]));
+    const ran = Object.fromEntries(
+      Object.keys(runs[0]).map((k) => [
+        k,
+        k === 'skipped' ? false : k === 'kept_in_use' ? runs[0].kept_in_use || runs[1].kept_in_use : sum(k),
+      ]),
+    );
     expect(runs.filter((r) => !r.skipped && r.files_deleted > 0)).toHaveLength(1);
     expect(ran).toEqual({
       skipped: false,
@@ -115,16 +145,32 @@ describe('audio cleanup', () => {
       expect(await exists(db.db, gone)).toEqual({ file: false, chunks: 0 });
     }
     const doc = await db.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
-    expect(doc!.answers.failedOld).toMatchObject({ transcription_status: 'failed', gridfs_file_id: null, audio_expired_at: expect.any(Date) });
-    expect(doc!.answers.crashed).toMatchObject({ transcription_status: 'completed', gridfs_file_id: null, transcript: 'text' });
+    expect(doc!.answers.failedOld).toMatchObject({
+      transcription_status: 'failed',
+      gridfs_file_id: null,
+      audio_expired_at: expect.any(Date),
+    });
+    expect(doc!.answers.crashed).toMatchObject({
+      transcription_status: 'completed',
+      gridfs_file_id: null,
+      transcript: 'text',
+    });
     expect(doc!.answers.needed.gridfs_file_id).toEqual(needed);
 
-    expect(await runCleanup(db.uri)).toMatchObject({ skipped: false, files_deleted: 0, chunks_deleted: 0, kept_in_use: 1 });
+    expect(await runCleanup(db.uri)).toMatchObject({
+      skipped: false,
+      files_deleted: 0,
+      chunks_deleted: 0,
+      kept_in_use: 1,
+    });
 
     // a failed answer whose audio expired can no longer be retried
     const app = await AppProcess.start({ mongodbUri: db.uri, apiKey: null });
     try {
-      const res = await new ApiClient(app.url, tokenFor('alice')).request('POST', `/api/transcription-retry/${sessionId}/failedOld`);
+      const res = await new ApiClient(app.url, tokenFor('alice')).request(
+        'POST',
+        `/api/transcription-retry/${sessionId}/failedOld`,
+      );
       expect(res.status).toBe(410);
     } finally {
       await app.stop();

@@ -23,7 +23,11 @@ async function listen(server: AppProcess, sessionId: string, user = 'alice') {
 beforeAll(async () => {
   db = await openTestDatabase('events');
   fake = await FakeOpenAI.start();
-  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { SSE_HEARTBEAT_MS: '200', SESSION_WATCH_MS: '100' } });
+  app = await AppProcess.start({
+    mongodbUri: db.uri,
+    openaiUrl: fake.url,
+    env: { SSE_HEARTBEAT_MS: '200', SESSION_WATCH_MS: '100' },
+  });
   alice = new ApiClient(app.url, tokenFor('alice'));
 });
 
@@ -62,7 +66,11 @@ describe('GET /api/sessions/:sessionId/events', () => {
     fake.script('q1', { kind: 'hold', until: new Promise<void>((r) => (release = r)) });
     const audio = freshAudio();
     await alice.upload(sessionId, 'q1', audio);
-    await stream.waitFor((e) => e.some((x) => x.event === 'answer' && x.data.status === 'processing'), 10_000, 'processing');
+    await stream.waitFor(
+      (e) => e.some((x) => x.event === 'answer' && x.data.status === 'processing'),
+      10_000,
+      'processing',
+    );
     release();
     await stream.waitFor((e) => e.some((x) => x.event === 'ready'), 10_000, 'ready');
     const q1 = stream.named('answer').filter((a) => a.question_id === 'q1');
@@ -83,7 +91,10 @@ describe('GET /api/sessions/:sessionId/events', () => {
     await alice.upload(sessionId, 'q2', freshAudio());
     await stream.waitFor((e) => e.filter((x) => x.event === 'ready').length === 2, 10_000, 'second ready');
     const q2 = stream.named('answer').filter((a) => a.question_id === 'q2');
-    expect(q2.at(-1)).toMatchObject({ status: 'failed', error: 'The transcription provider rejected the audio (400): unsupported' });
+    expect(q2.at(-1)).toMatchObject({
+      status: 'failed',
+      error: 'The transcription provider rejected the audio (400): unsupported',
+    });
     // heartbeats every SSE_HEARTBEAT_MS (200 ms here) keep proxies from closing an idle stream
     await stream.waitFor(() => stream.comments.filter((c) => c === 'ping').length >= 2, 3_000, 'two heartbeats');
   });
@@ -99,7 +110,11 @@ describe('GET /api/sessions/:sessionId/events', () => {
       await new ApiClient(other.url, tokenFor('alice')).upload(sessionId, 'q1', freshAudio());
       await fake.waitFor(() => fake.requestsFor('q1').length === 1);
       release();
-      await stream.waitFor((e) => e.some((x) => x.event === 'answer' && x.data.status === 'completed'), 10_000, 'completed');
+      await stream.waitFor(
+        (e) => e.some((x) => x.event === 'answer' && x.data.status === 'completed'),
+        10_000,
+        'completed',
+      );
       await stream.waitFor((e) => e.some((x) => x.event === 'ready'), 10_000, 'ready');
       expect(other.logs.some((l) => l.includes(`transcribed session=${sessionId}`))).toBe(true);
 

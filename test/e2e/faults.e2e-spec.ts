@@ -72,10 +72,18 @@ describe('the database goes away and comes back', () => {
       expect((await api.answerStatus(sessionId, 'q1')).body.status).toBe('completed');
       const audio = freshAudio();
       expect((await api.upload(sessionId, 'q2', audio)).status).toBe(202);
-      expect(await api.waitForAnswer(sessionId, 'q2')).toMatchObject({ status: 'completed', transcript: expectedTranscript(sha256Of(audio)) });
+      expect(await api.waitForAnswer(sessionId, 'q2')).toMatchObject({
+        status: 'completed',
+        transcript: expectedTranscript(sha256Of(audio)),
+      });
       expect(app.proc.exitCode).toBeNull();
     } catch (error) {
-      console.log(started.map((a) => a.logs.filter((l) => /ERROR|WARN/.test(l)).join('\n')).join('\n---\n').slice(0, 4000));
+      console.log(
+        started
+          .map((a) => a.logs.filter((l) => /ERROR|WARN/.test(l)).join('\n'))
+          .join('\n---\n')
+          .slice(0, 4000),
+      );
       throw error;
     } finally {
       await database.close();
@@ -87,7 +95,12 @@ describe('crashes under load', () => {
   it('after a SIGKILL during uploads and transcriptions, every acknowledged answer completes once and cleanup leaves no orphan chunk', async () => {
     const db = await openTestDatabase('sigkill');
     try {
-      const env = { TRANSCRIPTION_LEASE_MS: '2000', HTTP_REQUEST_TIMEOUT_MS: '3000', GRIDFS_CHUNK_SIZE_BYTES: '16384', TRANSCRIPTION_CONCURRENCY: '2' };
+      const env = {
+        TRANSCRIPTION_LEASE_MS: '2000',
+        HTTP_REQUEST_TIMEOUT_MS: '3000',
+        GRIDFS_CHUNK_SIZE_BYTES: '16384',
+        TRANSCRIPTION_CONCURRENCY: '2',
+      };
       const first = await startApp(db.uri, env);
       const api = new ApiClient(first.url, tokenFor('alice'));
       const ids = Array.from({ length: 6 }, (_, i) => `q${i}`);
@@ -101,10 +114,19 @@ describe('crashes under load', () => {
       await fake.waitFor(() => fake.inFlight === 2, 10_000, 'two transcriptions running');
       const streaming = ['streaming1', 'streaming2'].map((id) =>
         multipartRequest(`${first.url}/api/upload-answer/${sessionId}/${id}`, tokenFor('alice'), [
-          { name: 'audio', filename: 'a.wav', contentType: 'audio/wav', data: streamingWav(32 * 1024 * 1024, 16 * 1024) },
+          {
+            name: 'audio',
+            filename: 'a.wav',
+            contentType: 'audio/wav',
+            data: streamingWav(32 * 1024 * 1024, 16 * 1024),
+          },
         ]).catch(() => ({ status: -1 })),
       );
-      await eventually(async () => expect(await db.db.collection('fs.chunks').countDocuments({ files_id: { $nin: await fileIds() } })).toBeGreaterThan(10));
+      await eventually(async () =>
+        expect(
+          await db.db.collection('fs.chunks').countDocuments({ files_id: { $nin: await fileIds() } }),
+        ).toBeGreaterThan(10),
+      );
       await first.kill();
       expect((await Promise.all(streaming)).every((r) => r.status !== 202)).toBe(true);
 
@@ -112,7 +134,10 @@ describe('crashes under load', () => {
       const second = await startApp(db.uri, env);
       const api2 = new ApiClient(second.url, tokenFor('alice'));
       for (const [id, audio] of acknowledged) {
-        expect(await api2.waitForAnswer(sessionId, id)).toMatchObject({ status: 'completed', transcript: expectedTranscript(sha256Of(audio)) });
+        expect(await api2.waitForAnswer(sessionId, id)).toMatchObject({
+          status: 'completed',
+          transcript: expectedTranscript(sha256Of(audio)),
+        });
       }
       const answered = fake.requests.filter((r) => r.answered);
       expect(answered).toHaveLength(acknowledged.size);
@@ -120,7 +145,12 @@ describe('crashes under load', () => {
 
       await new Promise((r) => setTimeout(r, 8_500)); // older than HTTP_REQUEST_TIMEOUT_MS + 5 s
       const { stdout } = await promisify(execFile)(process.execPath, [CLEANUP, '--json'], {
-        env: { PATH: process.env.PATH ?? '', MONGODB_URI: db.uri, JWT_SECRET: TEST_JWT_SECRET, HTTP_REQUEST_TIMEOUT_MS: '3000' },
+        env: {
+          PATH: process.env.PATH ?? '',
+          MONGODB_URI: db.uri,
+          JWT_SECRET: TEST_JWT_SECRET,
+          HTTP_REQUEST_TIMEOUT_MS: '3000',
+        },
       });
       expect(JSON.parse(stdout).orphan_chunk_groups).toBeGreaterThanOrEqual(1);
       expect(await db.db.collection('fs.chunks').countDocuments({ files_id: { $nin: await fileIds() } })).toBe(0);
@@ -130,7 +160,12 @@ describe('crashes under load', () => {
     }
 
     async function fileIds() {
-      return (await db.db.collection('fs.files').find({}, { projection: { _id: 1 } }).toArray()).map((f) => f._id as ObjectId);
+      return (
+        await db.db
+          .collection('fs.files')
+          .find({}, { projection: { _id: 1 } })
+          .toArray()
+      ).map((f) => f._id as ObjectId);
     }
   });
 
@@ -155,7 +190,10 @@ describe('crashes under load', () => {
       expect(acknowledged.length).toBeGreaterThan(0);
       const client = await MongoClient.connect(db.uri);
       try {
-        const doc = await client.db().collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
+        const doc = await client
+          .db()
+          .collection('interview_sessions')
+          .findOne({ _id: new ObjectId(sessionId) });
         for (const id of acknowledged) expect(doc!.answers[id], id).toBeDefined();
       } finally {
         await client.close();
@@ -165,7 +203,9 @@ describe('crashes under load', () => {
       const next = await startApp(db.uri);
       const api2 = new ApiClient(next.url, tokenFor('alice'));
       for (const id of acknowledged) expect((await api2.waitForAnswer(sessionId, id)).status).toBe('completed');
-      console.log(`SIGTERM during 50 uploads: ${acknowledged.length} acknowledged, all kept; ${results.filter((r) => r.status !== 202).length} refused or cut`);
+      console.log(
+        `SIGTERM during 50 uploads: ${acknowledged.length} acknowledged, all kept; ${results.filter((r) => r.status !== 202).length} refused or cut`,
+      );
     } finally {
       await db.drop();
     }

@@ -39,7 +39,9 @@ async function remains(sessionId: string, fileIds: string[] = []) {
   const ids = [...new Set([...files.map((f) => String(f._id)), ...fileIds])].map((f) => new ObjectId(f));
   return {
     session: await db.db.collection('interview_sessions').countDocuments({ _id: id }),
-    files: files.length + (await db.db.collection('fs.files').countDocuments({ _id: { $in: ids }, 'metadata.session_id': { $ne: id } })),
+    files:
+      files.length +
+      (await db.db.collection('fs.files').countDocuments({ _id: { $in: ids }, 'metadata.session_id': { $ne: id } })),
     chunks: await db.db.collection('fs.chunks').countDocuments({ files_id: { $in: ids } }),
   };
 }
@@ -48,7 +50,7 @@ const NOTHING = { session: 0, files: 0, chunks: 0 };
 const settled = (sessionId: string) => sessionSettled(db.db, sessionId);
 
 describe('GET /api/sessions', () => {
-  it('pages through the caller\'s sessions newest first, each once, while new ones are created', async () => {
+  it("pages through the caller's sessions newest first, each once, while new ones are created", async () => {
     const carol = alice.as('carol');
     const created: string[] = [];
     for (let i = 0; i < 7; i++) created.push(await carol.newSession([`q${i}`]));
@@ -84,7 +86,9 @@ describe('GET /api/sessions', () => {
     const dave = alice.as('dave');
     const open = await dave.newSession(['q1']);
     const done = await dave.newSession(['q1']);
-    await db.db.collection('interview_sessions').updateOne({ _id: new ObjectId(done) }, { $set: { status: 'analyzed' } });
+    await db.db
+      .collection('interview_sessions')
+      .updateOne({ _id: new ObjectId(done) }, { $set: { status: 'analyzed' } });
     const analyzed = await dave.request('GET', '/api/sessions?status=analyzed');
     expect(analyzed.body.sessions.map((s: { session_id: string }) => s.session_id)).toEqual([done]);
     const inProgress = await dave.request('GET', '/api/sessions?status=in_progress');
@@ -123,7 +127,11 @@ describe('DELETE /api/sessions/:sessionId', () => {
 
   it('erases a session while its answers are queued and being transcribed, and nothing is written back', async () => {
     const own = await openTestDatabase('erasing');
-    const slow = await AppProcess.start({ mongodbUri: own.uri, openaiUrl: fake.url, env: { TRANSCRIPTION_CONCURRENCY: '1', TRANSCRIPTION_LEASE_MS: '1000' } });
+    const slow = await AppProcess.start({
+      mongodbUri: own.uri,
+      openaiUrl: fake.url,
+      env: { TRANSCRIPTION_CONCURRENCY: '1', TRANSCRIPTION_LEASE_MS: '1000' },
+    });
     try {
       const api = new ApiClient(slow.url, tokenFor('alice'));
       const sessionId = await api.newSession(['busy', 'waiting']);
@@ -153,7 +161,11 @@ describe('DELETE /api/sessions/:sessionId', () => {
 
   it('erases a session while an upload into it is streaming; the upload leaves nothing behind', async () => {
     const own = await openTestDatabase('eraseupload');
-    const server = await AppProcess.start({ mongodbUri: own.uri, openaiUrl: fake.url, env: { GRIDFS_CHUNK_SIZE_BYTES: '16384' } });
+    const server = await AppProcess.start({
+      mongodbUri: own.uri,
+      openaiUrl: fake.url,
+      env: { GRIDFS_CHUNK_SIZE_BYTES: '16384' },
+    });
     try {
       const api = new ApiClient(server.url, tokenFor('alice'));
       const sessionId = await api.newSession(['q1']);
@@ -179,7 +191,9 @@ describe('DELETE /api/sessions/:sessionId', () => {
     await alice.waitForAnswer(sessionId, 'q1');
     await settled(sessionId);
     // the state a crash right after the first step of an erasure leaves: marked, audio still there
-    await db.db.collection('interview_sessions').updateOne({ _id: new ObjectId(sessionId) }, { $set: { status: 'erasing', erasing_since: new Date() } });
+    await db.db
+      .collection('interview_sessions')
+      .updateOne({ _id: new ObjectId(sessionId) }, { $set: { status: 'erasing', erasing_since: new Date() } });
     expect((await alice.request('GET', `/api/sessions/${sessionId}`)).status).toBe(404);
     expect((await remains(sessionId)).files).toBe(1);
 
@@ -216,7 +230,9 @@ describe('DELETE /api/upload-answer/:sessionId/:questionId', () => {
     expect((await alice.request('DELETE', `/api/upload-answer/${sessionId}/nope`)).status).toBe(404);
     expect((await alice.as('bob').request('DELETE', `/api/upload-answer/${sessionId}/q2`)).status).toBe(404);
     await settled(sessionId);
-    await db.db.collection('interview_sessions').updateOne({ _id: new ObjectId(sessionId) }, { $set: { status: 'analyzed' } });
+    await db.db
+      .collection('interview_sessions')
+      .updateOne({ _id: new ObjectId(sessionId) }, { $set: { status: 'analyzed' } });
     expect((await alice.request('DELETE', `/api/upload-answer/${sessionId}/q2`)).status).toBe(409);
   });
 });
@@ -243,10 +259,19 @@ describe('GET /api/sessions/:sessionId/export', () => {
             question_id: 'q1',
             transcription_status: 'completed',
             transcript: done.transcript,
-            audio: { format: 'wav', size_bytes: audio.length, sha256: sha256Of(audio), still_stored: false, expired_at: null },
+            audio: {
+              format: 'wav',
+              size_bytes: audio.length,
+              sha256: sha256Of(audio),
+              still_stored: false,
+              expired_at: null,
+            },
           },
         ],
-        analysis: { scored_count: 1, answers: [{ question_id: 'q1' }, { question_id: 'q2', unanswered: true, score: 0 }] },
+        analysis: {
+          scored_count: 1,
+          answers: [{ question_id: 'q1' }, { question_id: 'q2', unanswered: true, score: 0 }],
+        },
       },
     });
     expect(JSON.stringify(res.body)).not.toMatch(/gridfs|claim_id|"data"/);
@@ -310,7 +335,9 @@ describe('retention (SESSION_RETENTION_DAYS)', () => {
       await api.waitForAnswer(old, 'q1');
       await api.waitForAnswer(young, 'q1');
       await sessionSettled(own.db, old);
-      await own.db.collection('interview_sessions').updateOne({ _id: new ObjectId(old) }, { $set: { created_at: new Date(Date.now() - 40 * 86_400_000) } });
+      await own.db
+        .collection('interview_sessions')
+        .updateOne({ _id: new ObjectId(old) }, { $set: { created_at: new Date(Date.now() - 40 * 86_400_000) } });
 
       const { stdout } = await promisify(execFile)(process.execPath, [CLEANUP, '--json'], {
         env: { PATH: process.env.PATH ?? '', MONGODB_URI: own.uri, SESSION_RETENTION_DAYS: '30' },
@@ -319,7 +346,9 @@ describe('retention (SESSION_RETENTION_DAYS)', () => {
       expect(await own.db.collection('interview_sessions').countDocuments({ _id: new ObjectId(old) })).toBe(0);
       expect(await own.db.collection('fs.files').countDocuments({ 'metadata.session_id': new ObjectId(old) })).toBe(0);
       expect(await own.db.collection('interview_sessions').countDocuments({ _id: new ObjectId(young) })).toBe(1);
-      expect(await own.db.collection('fs.files').countDocuments({ 'metadata.session_id': new ObjectId(young) })).toBe(1);
+      expect(await own.db.collection('fs.files').countDocuments({ 'metadata.session_id': new ObjectId(young) })).toBe(
+        1,
+      );
     } finally {
       await server.stop();
       await own.drop();

@@ -29,125 +29,178 @@ afterAll(async () => {
 
 function multipart(audio: Buffer, boundary: string): Buffer {
   return Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="audio"; filename="a.wav"\r\nContent-Type: audio/wav\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="audio"; filename="a.wav"\r\nContent-Type: audio/wav\r\n\r\n`,
+    ),
     audio,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
 }
 
 describe('load', () => {
-  it(`${SESSIONS} sessions upload ${ANSWERS} answers each while their frontends poll every second`, { timeout: 900_000 }, async () => {
-    const sessions: { id: string; user: string }[] = [];
-    for (let i = 0; i < SESSIONS; i++) {
-      const user = `load-${i}`;
-      sessions.push({ id: await new ApiClient(app.url, tokenFor(user)).newSession(['a0', 'a1', 'a2']), user });
-    }
-    const tokens = new Map(sessions.map((s) => [s.user, tokenFor(s.user)]));
-    const boundary = 'loadboundary42';
-    const uploads: { session: number; question: number; body: Buffer }[] = [];
-    for (let q = 0; q < ANSWERS; q++) {
-      for (let s = 0; s < SESSIONS; s++) uploads.push({ session: s, question: q, body: multipart(wavTone(0.5, 200 + s * ANSWERS + q), boundary) });
-    }
-    const acknowledged = new Set<string>();
-    let next = 0;
-    let peakRss = 0;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, app.memory().rss)), 200);
+  it(
+    `${SESSIONS} sessions upload ${ANSWERS} answers each while their frontends poll every second`,
+    { timeout: 900_000 },
+    async () => {
+      const sessions: { id: string; user: string }[] = [];
+      for (let i = 0; i < SESSIONS; i++) {
+        const user = `load-${i}`;
+        sessions.push({ id: await new ApiClient(app.url, tokenFor(user)).newSession(['a0', 'a1', 'a2']), user });
+      }
+      const tokens = new Map(sessions.map((s) => [s.user, tokenFor(s.user)]));
+      const boundary = 'loadboundary42';
+      const uploads: { session: number; question: number; body: Buffer }[] = [];
+      for (let q = 0; q < ANSWERS; q++) {
+        for (let s = 0; s < SESSIONS; s++)
+          uploads.push({ session: s, question: q, body: multipart(wavTone(0.5, 200 + s * ANSWERS + q), boundary) });
+      }
+      const acknowledged = new Set<string>();
+      let next = 0;
+      let peakRss = 0;
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, app.memory().rss)), 200);
 
-    const uploadRun = autocannon({
-      url: app.url,
-      connections: SESSIONS,
-      amount: uploads.length,
-      timeout: 60,
-      requests: [
-        {
-          method: 'POST',
-          setupRequest: (req: any, context: any) => {
-            const job = uploads[next++ % uploads.length];
-            const session = sessions[job.session];
-            context.key = `${session.id}/a${job.question}`;
-            return {
-              ...req,
-              path: `/api/upload-answer/${session.id}/a${job.question}`,
-              headers: { authorization: `Bearer ${tokens.get(session.user)}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
-              body: job.body,
-            };
+      const uploadRun = autocannon({
+        url: app.url,
+        connections: SESSIONS,
+        amount: uploads.length,
+        timeout: 60,
+        requests: [
+          {
+            method: 'POST',
+            setupRequest: (req: any, context: any) => {
+              const job = uploads[next++ % uploads.length];
+              const session = sessions[job.session];
+              context.key = `${session.id}/a${job.question}`;
+              return {
+                ...req,
+                path: `/api/upload-answer/${session.id}/a${job.question}`,
+                headers: {
+                  authorization: `Bearer ${tokens.get(session.user)}`,
+                  'content-type': `multipart/form-data; boundary=${boundary}`,
+                },
+                body: job.body,
+              };
+            },
+            onResponse: (status: number, _body: string, context: any) => {
+              if (status === 202) acknowledged.add(context.key);
+            },
           },
-          onResponse: (status: number, _body: string, context: any) => {
-            if (status === 202) acknowledged.add(context.key);
+        ],
+      });
+      let poll = 0;
+      const pollRun = autocannon({
+        url: app.url,
+        connections: SESSIONS,
+        overallRate: SESSIONS, // each frontend asks once a second
+        duration: POLL_SECONDS,
+        requests: [
+          {
+            method: 'GET',
+            setupRequest: (req: any) => {
+              const session = sessions[poll++ % SESSIONS];
+              return {
+                ...req,
+                path: `/api/transcription-status/${session.id}`,
+                headers: { authorization: `Bearer ${tokens.get(session.user)}` },
+              };
+            },
           },
-        },
-      ],
-    });
-    let poll = 0;
-    const pollRun = autocannon({
-      url: app.url,
-      connections: SESSIONS,
-      overallRate: SESSIONS, // each frontend asks once a second
-      duration: POLL_SECONDS,
-      requests: [
-        {
-          method: 'GET',
-          setupRequest: (req: any) => {
-            const session = sessions[poll++ % SESSIONS];
-            return { ...req, path: `/api/transcription-status/${session.id}`, headers: { authorization: `Bearer ${tokens.get(session.user)}` } };
-          },
-        },
-      ],
-    });
-    let uploadsDoneAt = 0;
-    const [up, polls] = await Promise.all([uploadRun.then((r: any) => ((uploadsDoneAt = Date.now()), r)), pollRun]);
+        ],
+      });
+      let uploadsDoneAt = 0;
+      const [up, polls] = await Promise.all([uploadRun.then((r: any) => ((uploadsDoneAt = Date.now()), r)), pollRun]);
 
-    // Every acknowledged answer is stored: its answer is on the session, pointing at its audio, and
-    // the queue is being worked. LOAD_FULL_DRAIN=1 also waits until every one is transcribed (on
-    // FerretDB that takes minutes; RELIABILITY.md has the figures).
-    const stored = async () => {
-      const docs = await db.db.collection('interview_sessions').find({}, { projection: { answers: 1 } }).toArray();
-      const answers = new Map<string, any>();
-      for (const doc of docs) for (const [q, a] of Object.entries(doc.answers ?? {})) answers.set(`${String(doc._id)}/${q}`, a);
-      return answers;
-    };
-    let answers = await stored();
-    const missing = [...acknowledged].filter((key) => !answers.get(key));
-    // an answer not yet transcribed still has its audio (or was transcribed since it was read)
-    const pending = [...answers].filter(([, a]) => a.transcription_status !== 'completed');
-    const present = new Set(
-      (await db.db.collection('fs.files').find({ _id: { $in: pending.map(([, a]) => a.gridfs_file_id) } }, { projection: { _id: 1 } }).toArray()).map((f) => String(f._id)),
-    );
-    const withoutAudio = pending.filter(([, a]) => !present.has(String(a.gridfs_file_id))).map(([key]) => key);
-    const deadline = Date.now() + (process.env.LOAD_FULL_DRAIN ? 600_000 : 0);
-    let completed = [...answers.values()].filter((a) => a.transcription_status === 'completed').length;
-    while (completed < acknowledged.size && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 500));
-      answers = await stored();
-      completed = [...answers.values()].filter((a) => a.transcription_status === 'completed').length;
-    }
-    clearInterval(sampler);
-    const report = {
-      s_after_uploads: Math.round((Date.now() - uploadsDoneAt) / 1000),
-      uploads: { sent: up.requests.total, acknowledged: acknowledged.size, non2xx: up.non2xx, errors: up.errors, timeouts: up.timeouts, '5xx': up['5xx'], rps: up.requests.average, p50_ms: up.latency.p50, p99_ms: up.latency.p99 },
-      polls: { sent: polls.requests.total, non2xx: polls.non2xx, errors: polls.errors, '5xx': polls['5xx'], rps: polls.requests.average, p50_ms: polls.latency.p50, p99_ms: polls.latency.p99 },
-      completed,
-      still_queued_or_processing: acknowledged.size - completed,
-      lost: missing.length,
-      peak_rss_mb: Math.round(peakRss / 1024 / 1024),
-    };
-    console.log(`load report: ${JSON.stringify(report)}`);
-    const warnings = new Map<string, number>();
-    for (const line of app.logs.filter((l) => /WARN|ERROR/.test(l))) {
-      const kind = line.replace(/^.*(WARN|ERROR)\s+/, '').replace(/[0-9a-f]{24}/g, 'ID').replace(/\d+/g, 'N').slice(0, 120);
-      warnings.set(kind, (warnings.get(kind) ?? 0) + 1);
-    }
-    console.log(`load warnings: ${JSON.stringify([...warnings].sort((a, b) => b[1] - a[1]).slice(0, 8))}`);
-    if (process.env.LOAD_DEBUG) console.log(app.logs.filter((l) => /ERROR/.test(l)).slice(0, 3).join('\n'));
-    expect(up['5xx']).toBe(0);
-    expect(polls['5xx']).toBe(0);
-    expect(up.errors + up.timeouts).toBe(0);
-    expect(acknowledged.size).toBe(SESSIONS * ANSWERS);
-    expect(missing).toEqual([]);
-    const recheck = await stored();
-    expect(withoutAudio.filter((key) => recheck.get(key)?.transcription_status !== 'completed')).toEqual([]);
-    expect([...answers.values()].every((a) => ['queued', 'processing', 'completed'].includes(a.transcription_status))).toBe(true);
-    expect(completed).toBeGreaterThan(0);
-    if (process.env.LOAD_FULL_DRAIN) expect(completed).toBe(acknowledged.size);
-  });
+      // Every acknowledged answer is stored: its answer is on the session, pointing at its audio, and
+      // the queue is being worked. LOAD_FULL_DRAIN=1 also waits until every one is transcribed (on
+      // FerretDB that takes minutes; RELIABILITY.md has the figures).
+      const stored = async () => {
+        const docs = await db.db
+          .collection('interview_sessions')
+          .find({}, { projection: { answers: 1 } })
+          .toArray();
+        const answers = new Map<string, any>();
+        for (const doc of docs)
+          for (const [q, a] of Object.entries(doc.answers ?? {})) answers.set(`${String(doc._id)}/${q}`, a);
+        return answers;
+      };
+      let answers = await stored();
+      const missing = [...acknowledged].filter((key) => !answers.get(key));
+      // an answer not yet transcribed still has its audio (or was transcribed since it was read)
+      const pending = [...answers].filter(([, a]) => a.transcription_status !== 'completed');
+      const present = new Set(
+        (
+          await db.db
+            .collection('fs.files')
+            .find({ _id: { $in: pending.map(([, a]) => a.gridfs_file_id) } }, { projection: { _id: 1 } })
+            .toArray()
+        ).map((f) => String(f._id)),
+      );
+      const withoutAudio = pending.filter(([, a]) => !present.has(String(a.gridfs_file_id))).map(([key]) => key);
+      const deadline = Date.now() + (process.env.LOAD_FULL_DRAIN ? 600_000 : 0);
+      let completed = [...answers.values()].filter((a) => a.transcription_status === 'completed').length;
+      while (completed < acknowledged.size && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        answers = await stored();
+        completed = [...answers.values()].filter((a) => a.transcription_status === 'completed').length;
+      }
+      clearInterval(sampler);
+      const report = {
+        s_after_uploads: Math.round((Date.now() - uploadsDoneAt) / 1000),
+        uploads: {
+          sent: up.requests.total,
+          acknowledged: acknowledged.size,
+          non2xx: up.non2xx,
+          errors: up.errors,
+          timeouts: up.timeouts,
+          '5xx': up['5xx'],
+          rps: up.requests.average,
+          p50_ms: up.latency.p50,
+          p99_ms: up.latency.p99,
+        },
+        polls: {
+          sent: polls.requests.total,
+          non2xx: polls.non2xx,
+          errors: polls.errors,
+          '5xx': polls['5xx'],
+          rps: polls.requests.average,
+          p50_ms: polls.latency.p50,
+          p99_ms: polls.latency.p99,
+        },
+        completed,
+        still_queued_or_processing: acknowledged.size - completed,
+        lost: missing.length,
+        peak_rss_mb: Math.round(peakRss / 1024 / 1024),
+      };
+      console.log(`load report: ${JSON.stringify(report)}`);
+      const warnings = new Map<string, number>();
+      for (const line of app.logs.filter((l) => /WARN|ERROR/.test(l))) {
+        const kind = line
+          .replace(/^.*(WARN|ERROR)\s+/, '')
+          .replace(/[0-9a-f]{24}/g, 'ID')
+          .replace(/\d+/g, 'N')
+          .slice(0, 120);
+        warnings.set(kind, (warnings.get(kind) ?? 0) + 1);
+      }
+      console.log(`load warnings: ${JSON.stringify([...warnings].sort((a, b) => b[1] - a[1]).slice(0, 8))}`);
+      if (process.env.LOAD_DEBUG)
+        console.log(
+          app.logs
+            .filter((l) => /ERROR/.test(l))
+            .slice(0, 3)
+            .join('\n'),
+        );
+      expect(up['5xx']).toBe(0);
+      expect(polls['5xx']).toBe(0);
+      expect(up.errors + up.timeouts).toBe(0);
+      expect(acknowledged.size).toBe(SESSIONS * ANSWERS);
+      expect(missing).toEqual([]);
+      const recheck = await stored();
+      expect(withoutAudio.filter((key) => recheck.get(key)?.transcription_status !== 'completed')).toEqual([]);
+      expect(
+        [...answers.values()].every((a) => ['queued', 'processing', 'completed'].includes(a.transcription_status)),
+      ).toBe(true);
+      expect(completed).toBeGreaterThan(0);
+      if (process.env.LOAD_FULL_DRAIN) expect(completed).toBe(acknowledged.size);
+    },
+  );
 });

@@ -146,7 +146,12 @@ describe('graceful shutdown (SIGTERM)', () => {
     await app.stop('SIGTERM');
     expect(Date.now() - stoppedAt).toBeLessThan(5_000);
     const doc = await db.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
-    expect(doc!.answers.q1).toMatchObject({ transcription_status: 'queued', attempts: 0, claim_id: null, lease_until: null });
+    expect(doc!.answers.q1).toMatchObject({
+      transcription_status: 'queued',
+      attempts: 0,
+      claim_id: null,
+      lease_until: null,
+    });
 
     const next = await startApp();
     const done = await new ApiClient(next.url, tokenFor('alice')).waitForAnswer(sessionId, 'q1');

@@ -18,7 +18,12 @@ let alice: ApiClient;
 
 /** HS256 tokens carry the configured issuer and audience here, as every token must. */
 const localToken = (userId: string) =>
-  jwt.sign({ sub: userId }, TEST_JWT_SECRET, { algorithm: 'HS256', expiresIn: 600, issuer: jwks.issuer, audience: jwks.audience });
+  jwt.sign({ sub: userId }, TEST_JWT_SECRET, {
+    algorithm: 'HS256',
+    expiresIn: 600,
+    issuer: jwks.issuer,
+    audience: jwks.audience,
+  });
 const user = (userId: string) => new ApiClient(app.url, localToken(userId));
 
 beforeAll(async () => {
@@ -62,7 +67,11 @@ describe('defences', () => {
     const preflight = (origin: string) =>
       fetch(`${app.url}/api/sessions`, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type',
+        },
       });
     const allowed = await preflight('https://admin.example.test');
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://admin.example.test');
@@ -96,7 +105,9 @@ describe('defences', () => {
   });
 
   it('refuses a JSON body over the limit with 413', async () => {
-    const res = await alice.request('POST', '/api/sessions', { json: { questions: [{ text: 'x'.repeat(3 * 1024 * 1024) }] } });
+    const res = await alice.request('POST', '/api/sessions', {
+      json: { questions: [{ text: 'x'.repeat(3 * 1024 * 1024) }] },
+    });
     expect(res.status).toBe(413);
     expect(res.body.message).toBe('The request body is too large.');
   });
@@ -134,10 +145,22 @@ describe('defences', () => {
 
 describe('hostile bodies and parameters', () => {
   it.each([
-    ['prototype pollution', '{"__proto__": {"admin": true}, "questions": [{"text": "q"}]}', /__proto__ should not exist/],
-    ['constructor pollution', '{"constructor": {"prototype": {"admin": true}}, "questions": [{"text": "q"}]}', /constructor should not exist/],
+    [
+      'prototype pollution',
+      '{"__proto__": {"admin": true}, "questions": [{"text": "q"}]}',
+      /__proto__ should not exist/,
+    ],
+    [
+      'constructor pollution',
+      '{"constructor": {"prototype": {"admin": true}}, "questions": [{"text": "q"}]}',
+      /constructor should not exist/,
+    ],
     ['operator object as text', '{"questions": [{"text": {"$ne": null}}]}', /text must be a string/],
-    ['operator object as title', '{"title": {"$where": "sleep(1000)"}, "questions": [{"text": "q"}]}', /title must be a string/],
+    [
+      'operator object as title',
+      '{"title": {"$where": "sleep(1000)"}, "questions": [{"text": "q"}]}',
+      /title must be a string/,
+    ],
     ['a number as questions', '{"questions": 5}', /questions must be an array/],
   ])('refuses %s with a 400', async (_what, body, message) => {
     const res = await alice.request('POST', '/api/sessions', { body, headers: { 'content-type': 'application/json' } });
@@ -169,7 +192,12 @@ describe('hostile bodies and parameters', () => {
     const bob = user('fuzz');
     // (uploads here are mostly refused before the rate limit matters; 429 is an allowed answer)
     const sessionId = await bob.newSession(['q1']);
-    const id = fc.oneof(fc.string({ maxLength: 80 }), fc.constant(sessionId), fc.constant(new ObjectId().toHexString()), fc.stringMatching(/^[0-9a-f]{24}$/));
+    const id = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.constant(sessionId),
+      fc.constant(new ObjectId().toHexString()),
+      fc.stringMatching(/^[0-9a-f]{24}$/),
+    );
     const qid = fc.oneof(fc.string({ maxLength: 80 }), fc.constant('q1'), fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/));
     await fc.assert(
       fc.asyncProperty(id, qid, fc.uint8Array({ maxLength: 2048 }), fc.boolean(), async (s, q, bytes, asForm) => {
@@ -178,7 +206,10 @@ describe('hostile bodies and parameters', () => {
         expect(status.status).toBeLessThan(500);
         const upload = asForm
           ? await bob.upload(encodeURIComponent(s) || 'x', encodeURIComponent(q) || 'x', bytes)
-          : await bob.request('POST', `/api/upload-answer/${path}`, { body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+          : await bob.request('POST', `/api/upload-answer/${path}`, {
+              body: bytes,
+              headers: { 'content-type': 'application/octet-stream' },
+            });
         expect(upload.status).toBeLessThan(500);
         expect([202, 400, 404, 409, 413, 429]).toContain(upload.status);
       }),
@@ -207,7 +238,12 @@ describe('identity-provider tokens (JWKS)', () => {
       jwks.sign('rsa-1', { sub: 'x' }, { issuer: 'https://evil.example.test/' }),
       jwks.sign('rsa-1', { sub: 'x' }, { audience: 'someone-else' }),
       jwks.sign('rsa-1', { sub: 'x' }, { expiresIn: -5 }),
-      jwt.sign({ sub: 'x' }, jwks.key('rsa-1').privateKey, { algorithm: 'RS256', keyid: 'nope', issuer: jwks.issuer, audience: jwks.audience }),
+      jwt.sign({ sub: 'x' }, jwks.key('rsa-1').privateKey, {
+        algorithm: 'RS256',
+        keyid: 'nope',
+        issuer: jwks.issuer,
+        audience: jwks.audience,
+      }),
     ]) {
       expect((await as(token)).status).toBe(401);
     }
@@ -215,7 +251,10 @@ describe('identity-provider tokens (JWKS)', () => {
 
   it('refuses an HS256 token signed with the public key (algorithm confusion)', async () => {
     const pem = jwks.key('rsa-1').publicKey.export({ type: 'spki', format: 'pem' }) as string;
-    const forged = jwt.sign({ sub: 'x', iss: jwks.issuer, aud: jwks.audience }, pem, { algorithm: 'HS256', keyid: 'rsa-1' });
+    const forged = jwt.sign({ sub: 'x', iss: jwks.issuer, aud: jwks.audience }, pem, {
+      algorithm: 'HS256',
+      keyid: 'rsa-1',
+    });
     expect((await as(forged)).status).toBe(401);
   });
 
@@ -225,7 +264,11 @@ describe('identity-provider tokens (JWKS)', () => {
   });
 
   it('keeps HS256 tokens working beside it, issuer and audience checked too', async () => {
-    const ok = jwt.sign({ sub: 'local' }, TEST_JWT_SECRET, { algorithm: 'HS256', issuer: jwks.issuer, audience: jwks.audience });
+    const ok = jwt.sign({ sub: 'local' }, TEST_JWT_SECRET, {
+      algorithm: 'HS256',
+      issuer: jwks.issuer,
+      audience: jwks.audience,
+    });
     expect((await as(ok)).status).toBe(200);
     expect((await as(tokenFor('local'))).status).toBe(401); // no issuer, no audience
   });

@@ -56,7 +56,15 @@ describe('POST /api/sessions', () => {
     [{ questions: [{ text: 'ok', question_id: 'a.b' }] }, 'question_id must be 1 to 64 characters'],
     [{ questions: [{ text: 'ok', question_id: 'x'.repeat(65) }] }, 'question_id must be 1 to 64 characters'],
     [{ questions: [{ text: 'ok', question_id: { $gt: '' } }] }, 'question_id must be a string'],
-    [{ questions: [{ text: 'a', question_id: 'dup' }, { text: 'b', question_id: 'dup' }] }, 'question_id "dup" appears more than once'],
+    [
+      {
+        questions: [
+          { text: 'a', question_id: 'dup' },
+          { text: 'b', question_id: 'dup' },
+        ],
+      },
+      'question_id "dup" appears more than once',
+    ],
     [{ questions: [{ text: 'ok' }], owner: 'mallory' }, 'property owner should not exist'],
     [{ questions: 'nope' }, 'questions must be an array'],
   ])('refuses %j with a 400 that says why', async (body, message) => {
@@ -122,8 +130,16 @@ describe('authentication', () => {
     ['expired', tokenFor('alice', { expiresIn: -10 }), 'The bearer token has expired; sign in again.'],
     ['not yet valid', tokenFor('alice', { notBefore: 3600 }), 'The bearer token is not valid yet.'],
     ['alg none', jwt.sign({ sub: 'alice' }, '', { algorithm: 'none' }), 'The bearer token is invalid.'],
-    ['HS512 instead of HS256', jwt.sign({ sub: 'alice' }, TEST_JWT_SECRET, { algorithm: 'HS512' }), 'The bearer token is invalid.'],
-    ['no sub', jwt.sign({ name: 'alice' }, TEST_JWT_SECRET, { algorithm: 'HS256' }), 'The token has no usable "sub" claim; it must name the user.'],
+    [
+      'HS512 instead of HS256',
+      jwt.sign({ sub: 'alice' }, TEST_JWT_SECRET, { algorithm: 'HS512' }),
+      'The bearer token is invalid.',
+    ],
+    [
+      'no sub',
+      jwt.sign({ name: 'alice' }, TEST_JWT_SECRET, { algorithm: 'HS256' }),
+      'The token has no usable "sub" claim; it must name the user.',
+    ],
   ])('refuses a %s token', async (_what, token, message) => {
     const res = await post(token);
     expect(res.status).toBe(401);

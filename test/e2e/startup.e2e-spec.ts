@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 
 const MAIN = resolve(import.meta.dirname, '../../dist/main.js');
 
-function run(env: Record<string, string>, cwd = process.cwd()): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  env: Record<string, string>,
+  cwd = process.cwd(),
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, [MAIN], {
       cwd,
@@ -30,13 +33,31 @@ describe('start-up configuration', () => {
 
   it.each([
     [{ PORT: 'eighty' }, 'Invalid configuration: PORT must be an integer from 0 to 65535.'],
-    [{ TRANSCRIPTION_CONCURRENCY: '0' }, 'Invalid configuration: TRANSCRIPTION_CONCURRENCY must be an integer from 1 to 64.'],
-    [{ TRANSCRIPTION_MAX_ATTEMPTS: '2.5' }, 'Invalid configuration: TRANSCRIPTION_MAX_ATTEMPTS must be an integer from 1 to 20.'],
-    [{ MAX_UPLOAD_BYTES: '-1' }, 'Invalid configuration: MAX_UPLOAD_BYTES must be an integer from 1024 to 17179869184 (16 GiB).'],
-    [{ MONGODB_URI: 'localhost:27017' }, 'Invalid configuration: MONGODB_URI must start with mongodb:// or mongodb+srv://.'],
-    [{ OPENAI_BASE_URL: 'not a url' }, 'Invalid configuration: OPENAI_BASE_URL must be an http(s) URL, e.g. https://api.openai.com/v1.'],
+    [
+      { TRANSCRIPTION_CONCURRENCY: '0' },
+      'Invalid configuration: TRANSCRIPTION_CONCURRENCY must be an integer from 1 to 64.',
+    ],
+    [
+      { TRANSCRIPTION_MAX_ATTEMPTS: '2.5' },
+      'Invalid configuration: TRANSCRIPTION_MAX_ATTEMPTS must be an integer from 1 to 20.',
+    ],
+    [
+      { MAX_UPLOAD_BYTES: '-1' },
+      'Invalid configuration: MAX_UPLOAD_BYTES must be an integer from 1024 to 17179869184 (16 GiB).',
+    ],
+    [
+      { MONGODB_URI: 'localhost:27017' },
+      'Invalid configuration: MONGODB_URI must start with mongodb:// or mongodb+srv://.',
+    ],
+    [
+      { OPENAI_BASE_URL: 'not a url' },
+      'Invalid configuration: OPENAI_BASE_URL must be an http(s) URL, e.g. https://api.openai.com/v1.',
+    ],
     [{ JWT_SECRET: 'short' }, 'Invalid configuration: JWT_SECRET must be at least 16 characters long.'],
-    [{ NODE_ENV: 'production', JWT_SECRET: '' }, 'Invalid configuration: JWT_SECRET must be set when NODE_ENV=production.'],
+    [
+      { NODE_ENV: 'production', JWT_SECRET: '' },
+      'Invalid configuration: JWT_SECRET must be set when NODE_ENV=production.',
+    ],
   ])('stops on %j with one line naming the variable', async (env, line) => {
     const result = await run({ ...base, ...env });
     expect(result.code).toBe(1);
@@ -57,8 +78,12 @@ describe('start-up configuration', () => {
       cwd,
     );
     expect(result.code).toBe(1);
-    expect(result.stdout.split('\n')[0]).toContain('MONGODB_URI is not set: starting an embedded MongoDB with its data in .data/mongodb');
+    expect(result.stdout.split('\n')[0]).toContain(
+      'MONGODB_URI is not set: starting an embedded MongoDB with its data in .data/mongodb',
+    );
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^MONGODB_URI is not set and the embedded MongoDB could not be downloaded or started \(.+\); set MONGODB_URI to a MongoDB server/);
+    expect(result.stderr).toMatch(
+      /^MONGODB_URI is not set and the embedded MongoDB could not be downloaded or started \(.+\); set MONGODB_URI to a MongoDB server/,
+    );
   });
 });

@@ -20,7 +20,11 @@ beforeAll(async () => {
   app = await AppProcess.start({
     mongodbUri: db.uri,
     openaiUrl: fake.url,
-    env: { TRANSCRIPTION_MODEL: 'gpt-4o-mini-transcribe', TRANSCRIPTION_LANGUAGE: 'en', TRANSCRIPTION_MAX_ATTEMPTS: '3' },
+    env: {
+      TRANSCRIPTION_MODEL: 'gpt-4o-mini-transcribe',
+      TRANSCRIPTION_LANGUAGE: 'en',
+      TRANSCRIPTION_MAX_ATTEMPTS: '3',
+    },
   });
   alice = new ApiClient(app.url, tokenFor('alice'));
 });
@@ -93,7 +97,11 @@ describe('the transcription pipeline', () => {
     });
 
     const full = await alice.request('GET', `/api/sessions/${sessionId}`);
-    expect(full.body.answers.q1).toMatchObject({ transcription_status: 'completed', gridfs_file_id: null, transcript: done.transcript });
+    expect(full.body.answers.q1).toMatchObject({
+      transcription_status: 'completed',
+      gridfs_file_id: null,
+      transcript: done.transcript,
+    });
     expect(JSON.stringify(full.body)).not.toContain('claim_id');
   });
 
@@ -107,7 +115,12 @@ describe('the transcription pipeline', () => {
     expect((await bob.answerStatus(sessionId, 'q1')).status).toBe(404);
     expect((await bob.sessionStatus(sessionId)).status).toBe(404);
     expect((await alice.sessionStatus(sessionId)).body.summary).toEqual({
-      total: 1, completed: 0, processing: 0, queued: 0, failed: 0, not_uploaded: 1,
+      total: 1,
+      completed: 0,
+      processing: 0,
+      queued: 0,
+      failed: 0,
+      not_uploaded: 1,
     });
   });
 
@@ -117,7 +130,11 @@ describe('the transcription pipeline', () => {
     fake.script('q1', { kind: 'hold', until: new Promise<void>((r) => (release = r)) });
     await alice.upload(sessionId, 'q1', freshAudio());
     await fake.waitFor(() => fake.requestsFor('q1').length === 1);
-    expect((await alice.answerStatus(sessionId, 'q1')).body).toEqual({ question_id: 'q1', status: 'processing', attempts: 1 });
+    expect((await alice.answerStatus(sessionId, 'q1')).body).toEqual({
+      question_id: 'q1',
+      status: 'processing',
+      attempts: 1,
+    });
     expect((await alice.sessionStatus(sessionId)).body.summary.processing).toBe(1);
     release();
     expect((await alice.waitForAnswer(sessionId, 'q1')).status).toBe('completed');
@@ -181,7 +198,11 @@ describe('the transcription pipeline', () => {
 
     const retry = await alice.request('POST', `/api/transcription-retry/${sessionId}/q1`);
     expect(retry.status).toBe(202);
-    expect(retry.body).toMatchObject({ status: 'processing', transcription_status: 'queued', file_id: upload.body.file_id });
+    expect(retry.body).toMatchObject({
+      status: 'processing',
+      transcription_status: 'queued',
+      file_id: upload.body.file_id,
+    });
     const done = await alice.waitForAnswer(sessionId, 'q1');
     expect(done).toMatchObject({ status: 'completed', attempts: 1, transcript: expectedTranscript(sha256Of(audio)) });
     await eventually(async () => expect(await fileCounts(upload.body.file_id)).toEqual({ files: 0, chunks: 0 }));
@@ -203,7 +224,9 @@ describe('the transcription pipeline', () => {
     // what the retention cleanup does to the audio of an old failed answer
     await db.db.collection('fs.files').deleteOne({ _id: new ObjectId(upload.body.file_id) });
     await db.db.collection('fs.chunks').deleteMany({ files_id: new ObjectId(upload.body.file_id) });
-    await db.db.collection('interview_sessions').updateOne({ _id: new ObjectId(sessionId) }, { $set: { 'answers.q2.gridfs_file_id': null } });
+    await db.db
+      .collection('interview_sessions')
+      .updateOne({ _id: new ObjectId(sessionId) }, { $set: { 'answers.q2.gridfs_file_id': null } });
     const gone = await alice.request('POST', `/api/transcription-retry/${sessionId}/q2`);
     expect(gone.status).toBe(410);
     expect(gone.body.message).toBe('The audio for this answer is no longer stored; upload the answer again.');
@@ -227,7 +250,11 @@ describe('the transcription pipeline', () => {
     await fake.waitFor(() => fake.requestsFor('q1').every((r) => r.answered), 5_000, 'the held request to finish');
     await new Promise((r) => setTimeout(r, 300));
     const doc = await sessionDoc(sessionId);
-    expect(doc!.answers.q1).toMatchObject({ transcription_status: 'completed', transcript: expectedTranscript(sha256Of(newAudio)), attempts: 1 });
+    expect(doc!.answers.q1).toMatchObject({
+      transcription_status: 'completed',
+      transcript: expectedTranscript(sha256Of(newAudio)),
+      attempts: 1,
+    });
     expect(await fileCounts(first.body.file_id)).toEqual({ files: 0, chunks: 0 });
     await eventually(async () => expect(await fileCounts(second.body.file_id)).toEqual({ files: 0, chunks: 0 }));
   });
@@ -282,7 +309,10 @@ describe('without OPENAI_API_KEY', () => {
     }
     const keyed = await AppProcess.start({ mongodbUri: own.uri, openaiUrl: fake.url });
     try {
-      const retry = await new ApiClient(keyed.url, tokenFor('dave')).request('POST', `/api/transcription-retry/${sessionId}/q1`);
+      const retry = await new ApiClient(keyed.url, tokenFor('dave')).request(
+        'POST',
+        `/api/transcription-retry/${sessionId}/q1`,
+      );
       expect(retry.status).toBe(202);
       const done = await new ApiClient(keyed.url, tokenFor('dave')).waitForAnswer(sessionId, 'q1');
       expect(done).toMatchObject({ status: 'completed', transcript: expectedTranscript(sha256Of(audio)) });

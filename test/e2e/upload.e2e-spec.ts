@@ -96,17 +96,23 @@ describe('POST /api/upload-answer/:sessionId/:questionId', () => {
     await waitForEmptyGridfs();
   });
 
-  it.each(['webm', 'ogg', 'mp3', 'm4a', 'flac'] as const)('accepts a %s recording and sends it on as one', async (format) => {
-    const audio = encodedTone(format, 300 + format.length);
-    const sessionId = await alice.newSession(['q1']);
-    const res = await alice.upload(sessionId, 'q1', audio, { filename: 'blob', contentType: 'application/octet-stream' });
-    expect(res.status).toBe(202);
-    const done = await alice.waitForAnswer(sessionId, 'q1');
-    expect(done).toMatchObject({ status: 'completed', transcript: expectedTranscript(sha256Of(audio)) });
-    const [sent] = fake.requestsFor('q1');
-    expect(sent.filename).toBe(`answer-q1.${format === 'ogg' ? 'ogg' : format}`);
-    expect(sent.bytes).toBe(audio.length);
-  });
+  it.each(['webm', 'ogg', 'mp3', 'm4a', 'flac'] as const)(
+    'accepts a %s recording and sends it on as one',
+    async (format) => {
+      const audio = encodedTone(format, 300 + format.length);
+      const sessionId = await alice.newSession(['q1']);
+      const res = await alice.upload(sessionId, 'q1', audio, {
+        filename: 'blob',
+        contentType: 'application/octet-stream',
+      });
+      expect(res.status).toBe(202);
+      const done = await alice.waitForAnswer(sessionId, 'q1');
+      expect(done).toMatchObject({ status: 'completed', transcript: expectedTranscript(sha256Of(audio)) });
+      const [sent] = fake.requestsFor('q1');
+      expect(sent.filename).toBe(`answer-q1.${format === 'ogg' ? 'ogg' : format}`);
+      expect(sent.bytes).toBe(audio.length);
+    },
+  );
 
   it('refuses uploads without a valid token (401), for unknown or foreign sessions and questions (404)', async () => {
     const sessionId = await alice.newSession(['q1']);
@@ -132,14 +138,31 @@ describe('POST /api/upload-answer/:sessionId/:questionId', () => {
     });
 
     const cases: [string, () => Promise<{ status: number; body: any }>, RegExp][] = [
-      ['no audio field', () => alice.upload(sessionId, 'q1', wavTone(0.1), { field: 'file' }), /Unexpected file field "file"/],
+      [
+        'no audio field',
+        () => alice.upload(sessionId, 'q1', wavTone(0.1), { field: 'file' }),
+        /Unexpected file field "file"/,
+      ],
       ['an empty file', () => alice.upload(sessionId, 'q1', new Uint8Array(0)), /The "audio" file is empty/],
       [
         'a text file renamed .webm',
-        () => alice.upload(sessionId, 'q1', new TextEncoder().encode('hello, I am not audio at all '.repeat(50)), { filename: 'x.webm', contentType: 'audio/webm' }),
+        () =>
+          alice.upload(sessionId, 'q1', new TextEncoder().encode('hello, I am not audio at all '.repeat(50)), {
+            filename: 'x.webm',
+            contentType: 'audio/webm',
+          }),
         /not a supported audio recording/,
       ],
-      ['a PNG image', () => alice.upload(sessionId, 'q1', Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex')), /not a supported audio recording/],
+      [
+        'a PNG image',
+        () =>
+          alice.upload(
+            sessionId,
+            'q1',
+            Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex'),
+          ),
+        /not a supported audio recording/,
+      ],
       [
         'JSON instead of multipart',
         () => alice.request('POST', `/api/upload-answer/${sessionId}/q1`, { json: { audio: 'AAAA' } }),
@@ -147,7 +170,11 @@ describe('POST /api/upload-answer/:sessionId/:questionId', () => {
       ],
       [
         'multipart without a boundary',
-        () => alice.request('POST', `/api/upload-answer/${sessionId}/q1`, { body: 'abc', headers: { 'content-type': 'multipart/form-data' } }),
+        () =>
+          alice.request('POST', `/api/upload-answer/${sessionId}/q1`, {
+            body: 'abc',
+            headers: { 'content-type': 'multipart/form-data' },
+          }),
         /multipart\/form-data \(with a boundary\)/,
       ],
       [
@@ -163,15 +190,28 @@ describe('POST /api/upload-answer/:sessionId/:questionId', () => {
         'a body cut off before its closing boundary',
         () =>
           rawRequest(`${app.url}/api/upload-answer/${sessionId}/q1`, {
-            headers: { authorization: `Bearer ${tokenFor('alice')}`, 'content-type': 'multipart/form-data; boundary=XyZ' },
+            headers: {
+              authorization: `Bearer ${tokenFor('alice')}`,
+              'content-type': 'multipart/form-data; boundary=XyZ',
+            },
             write: async (req) => {
-              await writeAll(req, partHeader('XyZ', { name: 'audio', filename: 'a.wav', contentType: 'audio/wav', data: '' }));
+              await writeAll(
+                req,
+                partHeader('XyZ', { name: 'audio', filename: 'a.wav', contentType: 'audio/wav', data: '' }),
+              );
               await writeAll(req, wavTone(0.2, 250));
             },
           }),
         /malformed or was cut off/,
       ],
-      ['no file at all', () => multipartRequest(`${app.url}/api/upload-answer/${sessionId}/q1`, tokenFor('alice'), [{ name: 'note', data: 'hi' }]), /No "audio" file part found/],
+      [
+        'no file at all',
+        () =>
+          multipartRequest(`${app.url}/api/upload-answer/${sessionId}/q1`, tokenFor('alice'), [
+            { name: 'note', data: 'hi' },
+          ]),
+        /No "audio" file part found/,
+      ],
     ];
 
     it.each(cases)('%s', async (_what, send, message) => {
@@ -214,11 +254,15 @@ describe('POST /api/upload-answer/:sessionId/:questionId', () => {
     const cut = await rawRequest(`${app.url}/api/upload-answer/${sessionId}/q1`, {
       headers: { authorization: `Bearer ${tokenFor('alice')}`, 'content-type': 'multipart/form-data; boundary=AbC' },
       write: async (req) => {
-        await writeAll(req, partHeader('AbC', { name: 'audio', filename: 'a.wav', contentType: 'audio/wav', data: '' }));
+        await writeAll(
+          req,
+          partHeader('AbC', { name: 'audio', filename: 'a.wav', contentType: 'audio/wav', data: '' }),
+        );
         await writeAll(req, streamingWav(160 * 1024, 8 * 1024));
         // the server has stored part of it when the client goes away
         const deadline = Date.now() + 20_000;
-        while ((await gridfsCounts(db.db)).chunks < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        while ((await gridfsCounts(db.db)).chunks < 5 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
         expect((await gridfsCounts(db.db)).chunks).toBeGreaterThanOrEqual(5);
         return 'abort';
       },

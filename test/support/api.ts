@@ -28,8 +28,15 @@ export class ApiClient {
     return new ApiClient(this.baseUrl, tokenFor(userId));
   }
 
-  async request<T = any>(method: string, path: string, init: { json?: unknown; body?: RequestInit["body"]; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
-    const headers: Record<string, string> = { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...init.headers };
+  async request<T = any>(
+    method: string,
+    path: string,
+    init: { json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = {
+      ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+      ...init.headers,
+    };
     let body = init.body;
     if (init.json !== undefined) {
       headers['content-type'] = 'application/json';
@@ -52,14 +59,20 @@ export class ApiClient {
 
   /** Creates a session and returns its id, failing loudly if that did not work. */
   async newSession(questionIds: string[]): Promise<string> {
-    const res = await this.createSession(questionIds.map((id) => ({ question_id: id, text: `Question ${id}?`, model_answer: `Answer ${id}` })));
+    const res = await this.createSession(
+      questionIds.map((id) => ({ question_id: id, text: `Question ${id}?`, model_answer: `Answer ${id}` })),
+    );
     if (res.status !== 201) throw new Error(`could not create a session: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.session_id;
   }
 
   upload(sessionId: string, questionId: string, audio: Uint8Array, options: UploadOptions = {}) {
     const form = new FormData();
-    form.append(options.field ?? 'audio', new Blob([audio], { type: options.contentType ?? 'audio/webm' }), options.filename ?? 'answer.webm');
+    form.append(
+      options.field ?? 'audio',
+      new Blob([audio], { type: options.contentType ?? 'audio/webm' }),
+      options.filename ?? 'answer.webm',
+    );
     return this.request('POST', `/api/upload-answer/${sessionId}/${questionId}`, { body: form });
   }
 

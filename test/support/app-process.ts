@@ -70,7 +70,9 @@ export class AppProcess {
         if (match) return match;
       }
       if (exited || Date.now() > deadline) {
-        throw new Error(`server never logged ${pattern} (${exited ? 'it exited' : 'timeout'}):\n${this.logs.join('\n')}`);
+        throw new Error(
+          `server never logged ${pattern} (${exited ? 'it exited' : 'timeout'}):\n${this.logs.join('\n')}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 25));
     }

@@ -69,7 +69,13 @@ export function encodedTone(format: 'webm' | 'ogg' | 'mp3' | 'm4a' | 'flac', fre
   const source = join(workDir, `tone-${frequency}.wav`);
   writeFileSync(source, wavTone(0.5, frequency));
   const out = join(workDir, `tone-${frequency}.${format}`);
-  const codec = { webm: ['-c:a', 'libopus'], ogg: ['-c:a', 'libopus'], mp3: ['-c:a', 'libmp3lame'], m4a: ['-c:a', 'aac'], flac: ['-c:a', 'flac'] }[format];
+  const codec = {
+    webm: ['-c:a', 'libopus'],
+    ogg: ['-c:a', 'libopus'],
+    mp3: ['-c:a', 'libmp3lame'],
+    m4a: ['-c:a', 'aac'],
+    flac: ['-c:a', 'flac'],
+  }[format];
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', source, ...codec, out]);
   return readFileSync(out);
 }

@@ -131,7 +131,9 @@ export class FakeOpenAI {
     if (req.method === 'POST' && req.url?.startsWith('/v1/chat/completions')) return this.handleChat(req, res);
     if (req.method !== 'POST' || !req.url?.startsWith('/v1/audio/transcriptions')) {
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } }));
+      res.end(
+        JSON.stringify({ error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } }),
+      );
       return;
     }
     this.inFlight++;
@@ -205,7 +207,15 @@ export class FakeOpenAI {
     switch (behavior.kind) {
       case 'score':
         if (behavior.delayMs) await new Promise((r) => setTimeout(r, behavior.delayMs));
-        return send(200, message(JSON.stringify({ score: behavior.score ?? 80, feedback: behavior.feedback ?? [`Fake feedback for ${questionId}.`] })));
+        return send(
+          200,
+          message(
+            JSON.stringify({
+              score: behavior.score ?? 80,
+              feedback: behavior.feedback ?? [`Fake feedback for ${questionId}.`],
+            }),
+          ),
+        );
       case 'content':
         return send(200, message(behavior.content));
       case 'refusal':

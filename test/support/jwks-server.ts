@@ -28,7 +28,12 @@ export class JwksServer {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
-          keys: jwks.keys.map((k) => ({ ...k.publicKey.export({ format: 'jwk' }), kid: k.kid, alg: k.alg, use: 'sig' })),
+          keys: jwks.keys.map((k) => ({
+            ...k.publicKey.export({ format: 'jwk' }),
+            kid: k.kid,
+            alg: k.alg,
+            use: 'sig',
+          })),
         }),
       );
     });
@@ -40,7 +45,9 @@ export class JwksServer {
   /** Publishes a new key (and drops the old ones unless `keep`). */
   rotate(kid: string, alg: 'RS256' | 'ES256', keep = false): void {
     const pair =
-      alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      alg === 'RS256'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ec', { namedCurve: 'P-256' });
     this.keys = [...(keep ? this.keys : []), { kid, alg, ...pair }];
   }
 

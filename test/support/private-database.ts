@@ -47,7 +47,11 @@ export class PrivateDatabase {
 
   static async start(): Promise<PrivateDatabase> {
     const candidate = process.env.FERRETDB_BIN ?? join(homedir(), 'go/bin/ferretdb');
-    const db = new PrivateDatabase(await freePort(), mkdtempSync(join(tmpdir(), 'vi-privdb-')), existsSync(candidate) ? candidate : undefined);
+    const db = new PrivateDatabase(
+      await freePort(),
+      mkdtempSync(join(tmpdir(), 'vi-privdb-')),
+      existsSync(candidate) ? candidate : undefined,
+    );
     await db.up();
     db.uri = `mongodb://127.0.0.1:${db.port}/private_test`;
     return db;
@@ -73,7 +77,9 @@ export class PrivateDatabase {
     }
     const { MongoMemoryServer } = await import('mongodb-memory-server-core');
     if (!this.memory) {
-      this.memory = await MongoMemoryServer.create({ instance: { port: this.port, dbPath: this.dir, storageEngine: 'wiredTiger' } });
+      this.memory = await MongoMemoryServer.create({
+        instance: { port: this.port, dbPath: this.dir, storageEngine: 'wiredTiger' },
+      });
     } else {
       await this.memory.start(true);
     }

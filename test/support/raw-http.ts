@@ -82,7 +82,12 @@ export async function writeAll(req: import('node:http').ClientRequest, data: Uin
 }
 
 /** Streams a multipart body made of `parts`, with chunked transfer (no Content-Length). */
-export function multipartRequest(url: string, token: string, parts: Part[], boundary = 'test-boundary-7MA4YWxkTrZu0gW') {
+export function multipartRequest(
+  url: string,
+  token: string,
+  parts: Part[],
+  boundary = 'test-boundary-7MA4YWxkTrZu0gW',
+) {
   return rawRequest(url, {
     headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
     write: async (req) => {

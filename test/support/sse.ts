@@ -57,7 +57,8 @@ export class EventStreamClient {
   async waitFor(predicate: (events: ServerSentEvent[]) => boolean, timeoutMs = 15_000, what = 'events'): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.events)) {
-      if (Date.now() > deadline) throw new Error(`SSE: timed out waiting for ${what}; got ${JSON.stringify(this.events)}`);
+      if (Date.now() > deadline)
+        throw new Error(`SSE: timed out waiting for ${what}; got ${JSON.stringify(this.events)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -31,7 +31,11 @@ describe('validateEnvironment', () => {
   });
 
   it('requires MONGODB_URI and JWT_SECRET in production', () => {
-    expect(() => validateEnvironment({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db/x' })).toThrow(/JWT_SECRET must be set/);
-    expect(() => validateEnvironment({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) })).toThrow(/MONGODB_URI must be set/);
+    expect(() => validateEnvironment({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db/x' })).toThrow(
+      /JWT_SECRET must be set/,
+    );
+    expect(() => validateEnvironment({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) })).toThrow(
+      /MONGODB_URI must be set/,
+    );
   });
 });

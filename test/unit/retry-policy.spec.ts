@@ -1,6 +1,11 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import { classifyError, parseRetryAfter, retryDelayMs, TranscriptionFailure } from '../../src/transcription/retry-policy.js';
+import {
+  classifyError,
+  parseRetryAfter,
+  retryDelayMs,
+  TranscriptionFailure,
+} from '../../src/transcription/retry-policy.js';
 
 const apiError = (status: number, message = 'boom', headers: Record<string, string> = {}) =>
   APIError.generate(status, { error: { message } }, undefined, new Headers(headers));
@@ -14,7 +19,10 @@ describe('classifyError', () => {
     [400, 'The transcription provider rejected the audio (400): boom'],
     [401, 'The transcription provider refused the credentials (401); check OPENAI_API_KEY: boom'],
     [403, 'The transcription provider refused the credentials (403); check OPENAI_API_KEY: boom'],
-    [404, 'The transcription provider has no such model or endpoint (404); check TRANSCRIPTION_MODEL and OPENAI_BASE_URL: boom'],
+    [
+      404,
+      'The transcription provider has no such model or endpoint (404); check TRANSCRIPTION_MODEL and OPENAI_BASE_URL: boom',
+    ],
     [413, 'The recording is too large for the transcription provider (413): boom'],
     [415, 'The transcription provider rejected the audio (415): boom'],
     [422, 'The transcription provider rejected the audio (422): boom'],
@@ -33,13 +41,19 @@ describe('classifyError', () => {
   it('treats timeouts, connection errors and malformed JSON as transient', () => {
     expect(classifyError(new APIConnectionTimeoutError()).kind).toBe('transient');
     const reset = new APIConnectionError({ cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
-    expect(classifyError(reset)).toMatchObject({ kind: 'transient', message: 'Could not reach the transcription provider (socket hang up).' });
+    expect(classifyError(reset)).toMatchObject({
+      kind: 'transient',
+      message: 'Could not reach the transcription provider (socket hang up).',
+    });
     expect(classifyError(new SyntaxError('Unexpected end of JSON input')).kind).toBe('transient');
   });
 
   it('treats audio missing from GridFS as permanent', () => {
     const failure = classifyError(new Error('FileNotFound: file 6500000000000000000000 was not found'));
-    expect(failure).toMatchObject({ kind: 'permanent', message: 'The audio for this answer is missing from storage; upload it again.' });
+    expect(failure).toMatchObject({
+      kind: 'permanent',
+      message: 'The audio for this answer is missing from storage; upload it again.',
+    });
   });
 
   it('passes TranscriptionFailures through unchanged', () => {
