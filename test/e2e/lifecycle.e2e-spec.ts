@@ -205,6 +205,58 @@ describe('DELETE /api/sessions/:sessionId', () => {
   });
 });
 
+describe('an erasure cut short by SIGKILL', () => {
+  it('is finished by the cleanup after a restart: no document, file or chunk of the session remains', async () => {
+    const own = await openTestDatabase('erasekill');
+    const server = await AppProcess.start({
+      mongodbUri: own.uri,
+      openaiUrl: fake.url,
+      env: { GRIDFS_CHUNK_SIZE_BYTES: '16384' },
+    });
+    try {
+      const api = new ApiClient(server.url, tokenFor('alice'));
+      const ids = Array.from({ length: 30 }, (_, i) => `q${i}`);
+      const sessionId = await api.newSession(ids);
+      fake.setDefault({ kind: 'status', status: 400 }); // failed answers keep their audio
+      for (const id of ids)
+        expect((await api.upload(sessionId, id, wavTone(0.5, 6000 + ids.indexOf(id)))).status).toBe(202);
+      for (const id of ids) await api.waitForAnswer(sessionId, id);
+      const fileIds = (
+        await own.db
+          .collection('fs.files')
+          .find({}, { projection: { _id: 1 } })
+          .toArray()
+      ).map((f) => f._id);
+      expect(fileIds).toHaveLength(30);
+
+      const erasing = api.request('DELETE', `/api/sessions/${sessionId}`).catch(() => undefined);
+      await eventually(
+        async () => expect(await own.db.collection('fs.files').countDocuments({})).toBeLessThan(30),
+        10_000,
+      );
+      await server.kill();
+      await erasing;
+      const left = await own.db.collection('fs.files').countDocuments({});
+      const doc = await own.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
+      console.log(`erasure killed half way: ${left} of 30 files left, document ${doc ? doc.status : 'gone'}`);
+
+      const { stdout } = await promisify(execFile)(process.execPath, [CLEANUP, '--json'], {
+        env: { PATH: process.env.PATH ?? '', MONGODB_URI: own.uri, JWT_SECRET: TEST_JWT_SECRET },
+      });
+      expect(JSON.parse(stdout).skipped).toBe(false);
+      expect(await own.db.collection('interview_sessions').countDocuments({ _id: new ObjectId(sessionId) })).toBe(0);
+      expect(
+        await own.db.collection('fs.files').countDocuments({ 'metadata.session_id': new ObjectId(sessionId) }),
+      ).toBe(0);
+      expect(await own.db.collection('fs.chunks').countDocuments({ files_id: { $in: fileIds } })).toBe(0);
+    } finally {
+      fake.setDefault({ kind: 'ok' });
+      await server.kill();
+      await own.drop();
+    }
+  });
+});
+
 describe('DELETE /api/upload-answer/:sessionId/:questionId', () => {
   it('withdraws one answer with its audio and transcript, stopping its job', async () => {
     const sessionId = await alice.newSession(['q1', 'q2']);
