@@ -131,13 +131,17 @@ export class AnswerAudioStore implements OnModuleInit {
     await this.deleteCounting(fileId);
   }
 
-  /** Deletes the files document first, then the chunks: a crash in between leaves orphan chunks
-   * that the cleanup recognises, never a file whose chunks are missing. */
+  /**
+   * Deletes the chunks first, then the files document. The files document is the only record of
+   * whose audio the chunks are (session, question), so a crash in between must leave it: the
+   * cleanup and a resumed erasure find the file by it and finish the job. Nobody reads a file while
+   * it is deleted except a job whose result is already void, and the SHA-256 check refuses it.
+   */
   async deleteCounting(fileId: Types.ObjectId): Promise<{ files: number; chunks: number }> {
     const id = fileId as unknown as ObjectId;
     const db = this.connection.db!;
-    const files = await db.collection(`${AUDIO_BUCKET}.files`).deleteOne({ _id: id });
     const chunks = await db.collection(`${AUDIO_BUCKET}.chunks`).deleteMany({ files_id: id });
+    const files = await db.collection(`${AUDIO_BUCKET}.files`).deleteOne({ _id: id });
     return { files: files.deletedCount, chunks: chunks.deletedCount };
   }
 
