@@ -6,6 +6,7 @@ import type { EnvironmentVariables } from '../config/environment.js';
 import { SESSION_CHANGED, type SessionChangedEvent } from '../sessions/session-events.js';
 import { SessionChanges } from '../sessions/session-changes.js';
 import type { Analysis, ScoredAnswer, SessionRecord } from '../sessions/session.schema.js';
+import { transcriptionSummary } from '../sessions/session.view.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { AnswerScorer } from './answer-scorer.js';
@@ -20,23 +21,11 @@ export interface AnalyzeOutcome {
   body: Record<string, unknown>;
 }
 
-interface Pending {
-  queued: number;
-  processing: number;
-}
-
-function pendingOf(session: SessionRecord): Pending {
-  const pending = { queued: 0, processing: 0 };
-  for (const answer of Object.values(session.answers ?? {})) {
-    if (answer.transcription_status === 'queued') pending.queued++;
-    if (answer.transcription_status === 'processing') pending.processing++;
-  }
-  return pending;
-}
+type Pending = Pick<ReturnType<typeof transcriptionSummary>, 'queued' | 'processing'>;
 
 const isSettled = (session: SessionRecord) => {
-  const pending = pendingOf(session);
-  return pending.queued + pending.processing === 0;
+  const { queued, processing } = transcriptionSummary(session);
+  return queued + processing === 0;
 };
 
 export function analysisView(analysis: Analysis) {
@@ -90,7 +79,7 @@ export class AnalysisService {
           session = await this.waitFor(session, (s) => isSettled(s) || s.status === 'analyzed', waitUntil, signal);
           continue;
         }
-        return this.pending(pendingOf(session));
+        return this.pending(transcriptionSummary(session));
       }
       if (
         session.status === 'analyzing' &&

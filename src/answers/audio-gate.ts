@@ -15,7 +15,6 @@ export class AudioGate extends Transform {
   private head: Buffer[] = [];
   private headBytes = 0;
   private sniffed = false;
-  private total = 0;
   private readonly meter = new Sha256Meter();
 
   constructor(private readonly maxBytes: number) {
@@ -29,7 +28,7 @@ export class AudioGate extends Transform {
   }
 
   get bytesSeen(): number {
-    return this.total;
+    return this.meter.bytes;
   }
 
   /** SHA-256 of every byte that passed (call once the stream has ended). */
@@ -38,9 +37,8 @@ export class AudioGate extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.total += chunk.length;
     this.meter.update(chunk);
-    if (this.total > this.maxBytes) {
+    if (this.meter.bytes > this.maxBytes) {
       callback(tooLarge(this.maxBytes));
       return;
     }
@@ -62,7 +60,7 @@ export class AudioGate extends Transform {
       callback();
       return;
     }
-    if (this.total === 0) {
+    if (this.meter.bytes === 0) {
       callback(new BadRequestException('The "audio" file is empty; record an answer and upload it again.'));
       return;
     }

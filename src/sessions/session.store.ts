@@ -16,11 +16,6 @@ function answerFields(questionId: string, fields: Partial<Answer>): Record<strin
   return Object.fromEntries(Object.entries(fields).map(([key, value]) => [`${prefix}.${key}`, value]));
 }
 
-export interface ClaimedAnswer {
-  session: Pick<SessionRecord, '_id' | 'user_id'>;
-  answer: Answer;
-}
-
 /**
  * Every read and write of interview-session documents. Each change of an answer's state is one
  * conditional single-document update, so concurrent requests, workers and instances cannot lose or
@@ -108,7 +103,7 @@ export class SessionStore {
     claimId: string,
     leaseUntil: Date,
     now: Date,
-  ): Promise<ClaimedAnswer | null> {
+  ): Promise<Answer | null> {
     const a = answerPath(questionId);
     const claimed = await this.write(sessionId, () =>
       this.sessions
@@ -139,8 +134,7 @@ export class SessionStore {
         .lean<SessionRecord>()
         .exec(),
     );
-    if (!claimed) return null;
-    return { session: { _id: claimed._id, user_id: claimed.user_id }, answer: claimed.answers[questionId] };
+    return claimed?.answers[questionId] ?? null;
   }
 
   /** Extends a held claim. False means the claim is gone and the job must stop without writing. */

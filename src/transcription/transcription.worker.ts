@@ -186,15 +186,14 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
   private async run(job: Job, abort: AbortController): Promise<void> {
     const claimId = randomUUID();
     const now = new Date();
-    const claimed = await this.sessions
+    const answer = await this.sessions
       .claim(job.sessionId, job.questionId, job.fileId, claimId, new Date(now.getTime() + this.leaseMs), now)
       .catch((error: Error) => {
         this.logger.warn(`could not claim ${job.key}: ${error.message}; it stays queued`);
         return null;
       });
-    if (!claimed) return;
+    if (!answer) return;
     this.changed(job);
-    const { answer } = claimed;
     if (answer.attempts > this.maxAttempts) {
       await this.fail(job, claimId, `Gave up after ${this.maxAttempts} attempts; the last one was interrupted.`);
       return;

@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { GridFSBucket, ObjectId, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess, TEST_JWT_SECRET } from '../support/app-process.js';
+import { AppProcess } from '../support/app-process.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { cleanupOutput, runCleanup } from '../support/cleanup-command.js';
 import { seedSession } from '../support/factories.js';
 
-const CLEANUP = resolve(import.meta.dirname, '../../dist/cleanup.js');
 const HOUR = 3_600_000;
 const CHUNK = 255 * 1024;
 
@@ -20,13 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.drop();
 });
-
-async function runCleanup(uri: string) {
-  const { stdout } = await promisify(execFile)(process.execPath, [CLEANUP, '--json'], {
-    env: { PATH: process.env.PATH ?? '', MONGODB_URI: uri, JWT_SECRET: TEST_JWT_SECRET, NO_COLOR: '1' },
-  });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
-}
 
 /** Stores a GridFS file of `bytes` with the metadata an upload would give it, `ageHours` old. */
 async function storeFile(
@@ -181,10 +171,7 @@ describe('audio cleanup', () => {
     const own = await openTestDatabase('cleanuptext');
     try {
       await storeFile(own.db, 10, 48, { session_id: new ObjectId().toHexString(), question_id: 'q' });
-      const { stdout } = await promisify(execFile)(process.execPath, [CLEANUP], {
-        env: { PATH: process.env.PATH ?? '', MONGODB_URI: own.uri, NO_COLOR: '1' },
-      });
-      expect(stdout).toBe(
+      expect(await cleanupOutput(own.uri, {}, false)).toBe(
         'Deleted 1 files, 1 chunks, 10 bytes (orphan files: 1, orphan chunk groups: 0, expired failed answers: 0; kept in use: 0); ' +
           'sessions erased: 0, erasures resumed: 0.\n',
       );

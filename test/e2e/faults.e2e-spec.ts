@@ -1,17 +1,14 @@
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { MongoClient, ObjectId } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess, TEST_JWT_SECRET } from '../support/app-process.js';
+import { AppProcess } from '../support/app-process.js';
 import { streamingWav, wavTone } from '../support/audio.js';
+import { runCleanup } from '../support/cleanup-command.js';
 import { eventually, openTestDatabase } from '../support/database.js';
 import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
 import { PrivateDatabase } from '../support/private-database.js';
 import { multipartRequest } from '../support/raw-http.js';
 
-const CLEANUP = resolve(import.meta.dirname, '../../dist/cleanup.js');
 let fake: FakeOpenAI;
 let tone = 5000;
 const freshAudio = () => wavTone(0.2, tone++);
@@ -144,15 +141,9 @@ describe('crashes under load', () => {
       expect(new Set(answered.map((r) => r.sha256)).size).toBe(acknowledged.size);
 
       await new Promise((r) => setTimeout(r, 8_500)); // older than HTTP_REQUEST_TIMEOUT_MS + 5 s
-      const { stdout } = await promisify(execFile)(process.execPath, [CLEANUP, '--json'], {
-        env: {
-          PATH: process.env.PATH ?? '',
-          MONGODB_URI: db.uri,
-          JWT_SECRET: TEST_JWT_SECRET,
-          HTTP_REQUEST_TIMEOUT_MS: '3000',
-        },
-      });
-      expect(JSON.parse(stdout).orphan_chunk_groups).toBeGreaterThanOrEqual(1);
+      expect(
+        (await runCleanup(db.uri, { HTTP_REQUEST_TIMEOUT_MS: '3000' })).orphan_chunk_groups,
+      ).toBeGreaterThanOrEqual(1);
       expect(await db.db.collection('fs.chunks').countDocuments({ files_id: { $nin: await fileIds() } })).toBe(0);
       await eventually(async () => expect(await db.db.collection('fs.files').countDocuments({})).toBe(0));
     } finally {

@@ -1,16 +1,12 @@
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor, type ApiResponse } from '../support/api.js';
-import { AppProcess, TEST_JWT_SECRET } from '../support/app-process.js';
+import { AppProcess } from '../support/app-process.js';
 import { streamingWav, wavTone } from '../support/audio.js';
+import { runCleanup } from '../support/cleanup-command.js';
 import { eventually, gridfsCounts, openTestDatabase, sessionSettled, type TestDatabase } from '../support/database.js';
 import { FakeOpenAI, sha256Of } from '../support/fake-openai.js';
 import { multipartRequest } from '../support/raw-http.js';
-
-const CLEANUP = resolve(import.meta.dirname, '../../dist/cleanup.js');
 
 let db: TestDatabase;
 let fake: FakeOpenAI;
@@ -197,10 +193,7 @@ describe('DELETE /api/sessions/:sessionId', () => {
     expect((await alice.request('GET', `/api/sessions/${sessionId}`)).status).toBe(404);
     expect((await remains(sessionId)).files).toBe(1);
 
-    const { stdout } = await promisify(execFile)(process.execPath, [CLEANUP, '--json'], {
-      env: { PATH: process.env.PATH ?? '', MONGODB_URI: db.uri, JWT_SECRET: TEST_JWT_SECRET },
-    });
-    expect(JSON.parse(stdout)).toMatchObject({ erasures_resumed: 1, files_deleted: 1 });
+    expect(await runCleanup(db.uri)).toMatchObject({ erasures_resumed: 1, files_deleted: 1 });
     expect(await remains(sessionId, [upload.body.file_id])).toEqual(NOTHING);
   });
 });
@@ -240,10 +233,7 @@ describe('an erasure cut short by SIGKILL', () => {
       const doc = await own.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
       console.log(`erasure killed half way: ${left} of 30 files left, document ${doc ? doc.status : 'gone'}`);
 
-      const { stdout } = await promisify(execFile)(process.execPath, [CLEANUP, '--json'], {
-        env: { PATH: process.env.PATH ?? '', MONGODB_URI: own.uri, JWT_SECRET: TEST_JWT_SECRET },
-      });
-      expect(JSON.parse(stdout).skipped).toBe(false);
+      expect((await runCleanup(own.uri)).skipped).toBe(false);
       expect(await own.db.collection('interview_sessions').countDocuments({ _id: new ObjectId(sessionId) })).toBe(0);
       expect(
         await own.db.collection('fs.files').countDocuments({ 'metadata.session_id': new ObjectId(sessionId) }),
@@ -391,10 +381,10 @@ describe('retention (SESSION_RETENTION_DAYS)', () => {
         .collection('interview_sessions')
         .updateOne({ _id: new ObjectId(old) }, { $set: { created_at: new Date(Date.now() - 40 * 86_400_000) } });
 
-      const { stdout } = await promisify(execFile)(process.execPath, [CLEANUP, '--json'], {
-        env: { PATH: process.env.PATH ?? '', MONGODB_URI: own.uri, SESSION_RETENTION_DAYS: '30' },
+      expect(await runCleanup(own.uri, { SESSION_RETENTION_DAYS: '30' })).toMatchObject({
+        sessions_erased: 1,
+        files_deleted: 1,
       });
-      expect(JSON.parse(stdout)).toMatchObject({ sessions_erased: 1, files_deleted: 1 });
       expect(await own.db.collection('interview_sessions').countDocuments({ _id: new ObjectId(old) })).toBe(0);
       expect(await own.db.collection('fs.files').countDocuments({ 'metadata.session_id': new ObjectId(old) })).toBe(0);
       expect(await own.db.collection('interview_sessions').countDocuments({ _id: new ObjectId(young) })).toBe(1);
