@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
@@ -13,35 +13,56 @@ import { StrictValidationPipe } from './common/strict-validation.pipe.js';
 import { type EnvironmentVariables, validateEnvironment } from './config/environment.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { LoggingModule } from './logging/logging.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { QueueApiModule } from './queue/queue-api.module.js';
+import { QueueModule } from './queue/queue.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { TranscriptionModule } from './transcription/transcription.module.js';
 
-@Module({
-  imports: [
-    ConfigModule.forRoot({ isGlobal: true, cache: true, validate: validateEnvironment }),
-    DatabaseModule,
-    EventEmitterModule.forRoot(),
-    ScheduleModule.forRoot(),
-    ThrottlerModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<EnvironmentVariables, true>) => ({
-        throttlers: [
-          { name: 'uploads', ttl: 60_000, limit: config.get('RATE_LIMIT_UPLOADS_PER_MINUTE', { infer: true }) },
-          { name: 'analyze', ttl: 60_000, limit: config.get('RATE_LIMIT_ANALYZE_PER_MINUTE', { infer: true }) },
-        ],
-      }),
-    }),
-    AuthModule,
-    SessionsModule,
-    AnswersModule,
-    TranscriptionModule,
-    AnalysisModule,
-    CleanupModule,
-    HealthModule,
-  ],
-  providers: [
-    { provide: APP_FILTER, useClass: ApiExceptionFilter },
-    { provide: APP_PIPE, useClass: StrictValidationPipe },
-  ],
-})
-export class AppModule {}
+export type Role = EnvironmentVariables['ROLE'];
+
+/** What serves the HTTP API: sessions, uploads, status, analysis. */
+const API_MODULES: Type[] = [SessionsModule, AnswersModule, AnalysisModule, QueueApiModule];
+/** What does the background work: transcription and the nightly cleanup. */
+const WORKER_MODULES: Type[] = [TranscriptionModule, CleanupModule];
+
+@Module({})
+export class AppModule {
+  /**
+   * ROLE=api serves the API and never transcribes; ROLE=worker transcribes and serves only /health
+   * and /metrics; ROLE=all (the default) does both. Instances of any role share work through
+   * atomic claims in MongoDB.
+   */
+  static forRole(role: Role): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, cache: true, validate: validateEnvironment }),
+        LoggingModule,
+        DatabaseModule,
+        EventEmitterModule.forRoot(),
+        ScheduleModule.forRoot(),
+        ThrottlerModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<EnvironmentVariables, true>) => ({
+            throttlers: [
+              { name: 'uploads', ttl: 60_000, limit: config.get('RATE_LIMIT_UPLOADS_PER_MINUTE', { infer: true }) },
+              { name: 'analyze', ttl: 60_000, limit: config.get('RATE_LIMIT_ANALYZE_PER_MINUTE', { infer: true }) },
+            ],
+          }),
+        }),
+        AuthModule,
+        MetricsModule,
+        QueueModule,
+        HealthModule,
+        ...(role === 'worker' ? [] : API_MODULES),
+        ...(role === 'api' ? [] : WORKER_MODULES),
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        { provide: APP_PIPE, useClass: StrictValidationPipe },
+      ],
+    };
+  }
+}

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
 import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
@@ -9,8 +9,9 @@ import { requestDeadline } from './common/request-deadline.js';
 import { loadOrCreateDevJwtSecret, DEV_SECRET_FILE } from './config/dev-jwt-secret.js';
 import { ConfigurationError, validateEnvironment } from './config/environment.js';
 import { embeddedFailureReason, startEmbeddedMongo } from './database/embedded-mongo.js';
+import { rootLogger } from './logging/root-logger.js';
+import { serveOpenApi } from './openapi.js';
 
-const logger = new Logger('Bootstrap');
 /** Session bodies are text; 2 MB holds 200 questions with long model answers. */
 const JSON_BODY_LIMIT = '2mb';
 
@@ -29,8 +30,9 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
 
+  const logger = rootLogger().child({ context: 'Bootstrap' });
   if (!env.MONGODB_URI) {
-    logger.log('MONGODB_URI is not set: starting an embedded MongoDB with its data in .data/mongodb');
+    logger.info('MONGODB_URI is not set: starting an embedded MongoDB with its data in .data/mongodb');
     let embedded;
     try {
       embedded = await startEmbeddedMongo();
@@ -41,7 +43,7 @@ async function bootstrap(): Promise<void> {
       );
     }
     process.env.MONGODB_URI = embedded.uri;
-    logger.log(`embedded MongoDB is running at ${embedded.uri}`);
+    logger.info(`embedded MongoDB is running at ${embedded.uri}`);
     process.once('exit', () => void embedded.stop());
   }
   if (!env.JWT_SECRET) {
@@ -49,7 +51,8 @@ async function bootstrap(): Promise<void> {
     logger.warn(`JWT_SECRET is not set: using a development secret kept in ${DEV_SECRET_FILE} (never in production)`);
   }
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRole(env.ROLE), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   app.use(helmet());
   app.use(requestDeadline(env.HTTP_REQUEST_TIMEOUT_MS));
@@ -58,11 +61,12 @@ async function bootstrap(): Promise<void> {
     app.enableCors({
       origin: env.CORS_ORIGINS.split(',').map((origin) => origin.trim()),
       methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
-      exposedHeaders: ['Retry-After', 'Content-Disposition'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'X-Request-Id'],
+      exposedHeaders: ['Retry-After', 'Content-Disposition', 'X-Request-Id'],
       maxAge: 600,
     });
   }
+  if (env.ROLE !== 'worker') serveOpenApi(app);
   const server = app.getHttpServer() as Server;
   // Long recordings over slow links take a while (HTTP_REQUEST_TIMEOUT_MS for the whole request);
   // a connection that sends nothing for HTTP_IDLE_TIMEOUT_MS is closed, as are slow headers.
@@ -74,7 +78,7 @@ async function bootstrap(): Promise<void> {
   await app.listen(env.PORT);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : env.PORT;
-  logger.log(`listening on http://localhost:${port}`);
+  logger.info(`listening on http://localhost:${port} (ROLE=${env.ROLE})`);
 }
 
 bootstrap().catch((error: Error) => stop(`Start-up failed: ${error.message.split('\n')[0]}`));

@@ -1,3 +1,4 @@
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Controller, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { Response } from 'express';
@@ -8,6 +9,8 @@ import { SessionParams } from '../sessions/dto/session-params.dto.js';
 import { AnalysisService } from './analysis.service.js';
 import { AnalyzeQuery } from './dto/analyze-query.dto.js';
 
+@ApiTags('analysis')
+@ApiBearerAuth()
 @Controller('api/analyze')
 export class AnalyzeController {
   constructor(private readonly analysis: AnalysisService) {}
@@ -17,6 +20,9 @@ export class AnalyzeController {
   @HttpCode(200)
   @UseGuards(UserThrottlerGuard)
   @SkipThrottle({ uploads: true })
+  @ApiOkResponse({ description: "Scored: the final score and each answer's score, feedback and transcript." })
+  @ApiAcceptedResponse({ description: 'Transcriptions still running; ask again after Retry-After seconds.' })
+  @ApiResponse({ status: 409, description: 'A transcription failed; retry or re-upload that answer first.' })
   async analyze(
     @CurrentUser() user: AuthenticatedUser,
     @Param() params: SessionParams,

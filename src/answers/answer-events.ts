@@ -8,4 +8,5 @@ export interface AnswerQueuedEvent {
   questionId: string;
   fileId: Types.ObjectId;
   queuedAt: Date;
+  requestId?: string | null;
 }

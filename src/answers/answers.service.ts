@@ -12,6 +12,7 @@ import { SessionsService, SESSION_NOT_FOUND } from '../sessions/sessions.service
 import { SESSION_CHANGED, type SessionChangedEvent } from '../sessions/session-events.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { AnswerAudioStore, StoredAudio } from '../audio/answer-audio.store.js';
+import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { ANSWER_QUEUED, AnswerQueuedEvent } from './answer-events.js';
 import { AudioUploadReceiver } from './audio-upload.receiver.js';
 
@@ -32,6 +33,7 @@ export class AnswersService {
     private readonly audio: AnswerAudioStore,
     private readonly receiver: AudioUploadReceiver,
     private readonly events: EventEmitter2,
+    private readonly metrics: ServiceMetrics,
     config: ConfigService<EnvironmentVariables, true>,
   ) {
     this.maxUploadBytes = config.get('MAX_UPLOAD_BYTES', { infer: true });
@@ -42,6 +44,18 @@ export class AnswersService {
    * update and queues it for transcription. A refused or broken upload leaves nothing stored.
    */
   async upload(userId: string, sessionId: string, questionId: string, req: Request) {
+    try {
+      const accepted = await this.receiveAndQueue(userId, sessionId, questionId, req);
+      this.metrics.uploads.inc({ outcome: 'accepted' });
+      this.metrics.uploadBytes.inc(accepted.size_bytes);
+      return accepted.response;
+    } catch (error) {
+      this.metrics.uploads.inc({ outcome: 'rejected' });
+      throw error;
+    }
+  }
+
+  private async receiveAndQueue(userId: string, sessionId: string, questionId: string, req: Request) {
     const session = await this.sessions.getOwned(sessionId, userId, { status: 1, questions: 1 });
     this.assertOpenQuestion(session, questionId);
 
@@ -92,6 +106,7 @@ export class AnswersService {
       claim_id: null,
       lease_until: null,
       audio: { format: format.extension, content_type: format.contentType, size_bytes: stored.sizeBytes, sha256 },
+      request_id: (req as Request & { id?: string }).id ?? null,
     };
     const previous = await this.attach(session, userId, answer, stored);
     if (previous?.gridfs_file_id) {
@@ -102,13 +117,16 @@ export class AnswersService {
           this.logger.warn(`could not delete replaced audio ${String(previous.gridfs_file_id)}: ${error.message}`),
         );
     }
-    this.emitQueued(session._id, questionId, stored.fileId, now);
+    this.emitQueued(session._id, questionId, stored.fileId, now, answer.request_id);
     return {
-      status: 'processing',
-      message: 'Upload received; the answer is queued for transcription.',
-      file_id: String(stored.fileId),
-      transcription_status: 'queued',
-      sha256,
+      size_bytes: stored.sizeBytes,
+      response: {
+        status: 'processing',
+        message: 'Upload received; the answer is queued for transcription.',
+        file_id: String(stored.fileId),
+        transcription_status: 'queued',
+        sha256,
+      },
     };
   }
 
@@ -152,7 +170,7 @@ export class AnswersService {
     const now = new Date();
     const before = await this.store.requeueFailed(toObjectId(sessionId), userId, questionId, now);
     if (before) {
-      this.emitQueued(toObjectId(sessionId), questionId, before.gridfs_file_id!, now);
+      this.emitQueued(toObjectId(sessionId), questionId, before.gridfs_file_id!, now, before.request_id);
       return {
         status: 'processing',
         message: 'The answer is queued for transcription again.',
@@ -199,8 +217,14 @@ export class AnswersService {
     return previous;
   }
 
-  private emitQueued(sessionId: Types.ObjectId, questionId: string, fileId: Types.ObjectId, queuedAt: Date): void {
-    const event: AnswerQueuedEvent = { sessionId, questionId, fileId, queuedAt };
+  private emitQueued(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    fileId: Types.ObjectId,
+    queuedAt: Date,
+    requestId?: string | null,
+  ): void {
+    const event: AnswerQueuedEvent = { sessionId, questionId, fileId, queuedAt, requestId };
     this.events.emit(ANSWER_QUEUED, event);
     this.events.emit(SESSION_CHANGED, { sessionId: String(sessionId) } satisfies SessionChangedEvent);
   }

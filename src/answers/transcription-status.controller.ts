@@ -1,9 +1,12 @@
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { AnswerParams, SessionParams } from '../sessions/dto/session-params.dto.js';
 import { AnswersService } from './answers.service.js';
 
+@ApiTags('answers')
+@ApiBearerAuth()
 @Controller('api')
 export class TranscriptionStatusController {
   constructor(private readonly answers: AnswersService) {}

@@ -1,3 +1,4 @@
+import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Controller, Delete, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { Request } from 'express';
@@ -7,6 +8,8 @@ import { UserThrottlerGuard } from '../common/user-throttler.guard.js';
 import { AnswerParams } from '../sessions/dto/session-params.dto.js';
 import { AnswersService } from './answers.service.js';
 
+@ApiTags('answers')
+@ApiBearerAuth()
 @Controller('api/upload-answer')
 export class UploadController {
   constructor(private readonly answers: AnswersService) {}
@@ -14,6 +17,16 @@ export class UploadController {
   /** multipart/form-data with one file part named "audio"; streamed straight into GridFS. */
   @Post(':sessionId/:questionId')
   @HttpCode(202)
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    description:
+      'One file part named "audio" (webm, ogg, wav, mp3, m4a, flac...); the content is checked, not the name.',
+    schema: { type: 'object', required: ['audio'], properties: { audio: { type: 'string', format: 'binary' } } },
+  })
+  @ApiAcceptedResponse({ description: 'Stored and queued for transcription.' })
+  @ApiResponse({ status: 413, description: 'Larger than MAX_UPLOAD_BYTES.' })
+  @ApiResponse({ status: 415, description: 'Not audio, or a format the provider cannot read.' })
+  @ApiResponse({ status: 409, description: 'The session is analyzed or being analyzed.' })
   @UseGuards(UserThrottlerGuard)
   @SkipThrottle({ analyze: true })
   upload(@CurrentUser() user: AuthenticatedUser, @Param() params: AnswerParams, @Req() req: Request) {

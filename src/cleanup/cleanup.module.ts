@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AudioStorageModule } from '../audio/audio-storage.module.js';
-import { SessionsModule } from '../sessions/sessions.module.js';
+import { SessionDataModule } from '../sessions/session-data.module.js';
 import { AudioCleanup } from './audio-cleanup.js';
 import { CleanupScheduler } from './cleanup.scheduler.js';
 
 @Module({
-  imports: [SessionsModule, AudioStorageModule],
+  imports: [SessionDataModule, AudioStorageModule],
   providers: [AudioCleanup, CleanupScheduler],
   exports: [AudioCleanup],
 })
@@ -13,7 +13,7 @@ export class CleanupModule {}
 
 /** For `npm run cleanup`: the cleanup alone, without its schedule. */
 @Module({
-  imports: [SessionsModule, AudioStorageModule],
+  imports: [SessionDataModule, AudioStorageModule],
   providers: [AudioCleanup],
   exports: [AudioCleanup],
 })

@@ -3,7 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import type { EnvironmentVariables } from '../config/environment.js';
-import { AudioCleanup } from './audio-cleanup.js';
+import { ServiceMetrics } from '../metrics/service-metrics.js';
+import { AudioCleanup, type CleanupReport } from './audio-cleanup.js';
 
 /** Runs the audio cleanup on CLEANUP_CRON (UTC); the lease keeps it to one instance per run. */
 @Injectable()
@@ -14,7 +15,20 @@ export class CleanupScheduler implements OnApplicationBootstrap {
     private readonly cleanup: AudioCleanup,
     private readonly registry: SchedulerRegistry,
     private readonly config: ConfigService<EnvironmentVariables, true>,
+    private readonly metrics: ServiceMetrics,
   ) {}
+
+  private count(report: CleanupReport): void {
+    this.metrics.cleanupRuns.inc({ outcome: report.skipped ? 'skipped' : 'completed' });
+    if (report.skipped) return;
+    const deleted = this.metrics.cleanupDeleted;
+    deleted.inc({ kind: 'files' }, report.files_deleted);
+    deleted.inc({ kind: 'bytes' }, report.bytes_deleted);
+    deleted.inc({ kind: 'orphan_files' }, report.orphan_files);
+    deleted.inc({ kind: 'orphan_chunk_groups' }, report.orphan_chunk_groups);
+    deleted.inc({ kind: 'expired_failed_answers' }, report.expired_failed_answers);
+    deleted.inc({ kind: 'sessions_erased' }, report.sessions_erased);
+  }
 
   onApplicationBootstrap(): void {
     const expression = this.config.get('CLEANUP_CRON', { infer: true });
@@ -24,8 +38,9 @@ export class CleanupScheduler implements OnApplicationBootstrap {
       waitForCompletion: true,
       onTick: async () => {
         try {
-          await this.cleanup.run();
+          this.count(await this.cleanup.run());
         } catch (error) {
+          this.metrics.cleanupRuns.inc({ outcome: 'error' });
           this.logger.error(`audio cleanup failed: ${(error as Error).message}; the next run starts over`);
         }
       },

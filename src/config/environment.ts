@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import {
+  IsBoolean,
   IsIn,
   IsInt,
   IsOptional,
@@ -28,6 +29,8 @@ class IsCronExpression implements ValidatorConstraintInterface {
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
+const toBoolean = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : value === 'true' ? true : value === 'false' ? false : value;
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 /**
@@ -43,6 +46,22 @@ export class EnvironmentVariables {
   @Min(0, { message: 'PORT must be an integer from 0 to 65535' })
   @Max(65535, { message: 'PORT must be an integer from 0 to 65535' })
   PORT = 3000;
+
+  /** api serves HTTP and never transcribes; worker transcribes and serves only /health and /metrics. */
+  @IsIn(['api', 'worker', 'all'], { message: 'ROLE must be api, worker or all' })
+  ROLE: 'api' | 'worker' | 'all' = 'all';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], {
+    message: 'LOG_LEVEL must be fatal, error, warn, info, debug or trace',
+  })
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' = 'info';
+
+  /** When set, GET /metrics asks for "Authorization: Bearer <METRICS_TOKEN>". */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters long' })
+  METRICS_TOKEN?: string;
 
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -80,6 +99,46 @@ export class EnvironmentVariables {
     message: 'CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com',
   })
   CORS_ORIGINS?: string;
+
+  /** Signs webhook events (HMAC-SHA256); sessions may only carry a webhook_url when it is set. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'WEBHOOK_SECRET must be at least 16 characters long' })
+  WEBHOOK_SECRET?: string;
+
+  @Transform(toInt)
+  @IsInt({ message: 'WEBHOOK_MAX_RETRIES must be an integer from 0 to 30' })
+  @Min(0, { message: 'WEBHOOK_MAX_RETRIES must be an integer from 0 to 30' })
+  @Max(30, { message: 'WEBHOOK_MAX_RETRIES must be an integer from 0 to 30' })
+  WEBHOOK_MAX_RETRIES = 8;
+
+  @Transform(toInt)
+  @IsInt({ message: 'WEBHOOK_TIMEOUT_MS must be an integer from 100 to 120000' })
+  @Min(100, { message: 'WEBHOOK_TIMEOUT_MS must be an integer from 100 to 120000' })
+  @Max(120_000, { message: 'WEBHOOK_TIMEOUT_MS must be an integer from 100 to 120000' })
+  WEBHOOK_TIMEOUT_MS = 10_000;
+
+  /** The first retry waits this long; each next one twice as long (with jitter), up to an hour. */
+  @Transform(toInt)
+  @IsInt({ message: 'WEBHOOK_RETRY_BASE_MS must be an integer from 10 to 3600000' })
+  @Min(10, { message: 'WEBHOOK_RETRY_BASE_MS must be an integer from 10 to 3600000' })
+  @Max(3_600_000, { message: 'WEBHOOK_RETRY_BASE_MS must be an integer from 10 to 3600000' })
+  WEBHOOK_RETRY_BASE_MS = 10_000;
+
+  @Transform(toInt)
+  @IsInt({ message: 'WEBHOOK_POLL_MS must be an integer from 50 to 600000' })
+  @Min(50, { message: 'WEBHOOK_POLL_MS must be an integer from 50 to 600000' })
+  @Max(600_000, { message: 'WEBHOOK_POLL_MS must be an integer from 50 to 600000' })
+  WEBHOOK_POLL_MS = 5_000;
+
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'WEBHOOK_ALLOW_HTTP must be true or false' })
+  WEBHOOK_ALLOW_HTTP = false;
+
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'WEBHOOK_ALLOW_PRIVATE must be true or false' })
+  WEBHOOK_ALLOW_PRIVATE = false;
 
   @Transform(toInt)
   @IsInt({ message: 'RATE_LIMIT_UPLOADS_PER_MINUTE must be an integer from 1 to 100000' })

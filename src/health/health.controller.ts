@@ -1,8 +1,10 @@
+import { ApiTags } from '@nestjs/swagger';
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Public } from '../auth/public.decorator.js';
 import { DatabaseProbe } from './database.probe.js';
 
+@ApiTags('operations')
 @Controller('health')
 export class HealthController {
   constructor(private readonly database: DatabaseProbe) {}

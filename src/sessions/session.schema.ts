@@ -92,6 +92,10 @@ export class Answer {
   @Prop({ type: AnswerAudioSchema, required: true })
   audio: AnswerAudio;
 
+  /** The id of the upload request (X-Request-Id); the transcription job logs under it too. */
+  @Prop({ type: String, default: null })
+  request_id?: string | null;
+
   /** Set when the retention cleanup deleted the audio of a failed answer; retry then answers 410. */
   @Prop({ type: Date, default: null })
   audio_expired_at?: Date | null;

@@ -392,6 +392,14 @@ export class SessionStore {
     return rows.map((r) => r._id);
   }
 
+  /** Every session with an answer still to transcribe (work_due_at is set exactly for those). */
+  pendingSessions(): AsyncIterable<Pick<SessionRecord, '_id' | 'answers'>> {
+    return this.sessions
+      .find({ work_due_at: { $exists: true } }, { answers: 1 })
+      .lean<Pick<SessionRecord, '_id' | 'answers'>>()
+      .cursor({ batchSize: 500 });
+  }
+
   /** Sessions that may have an answer needing a worker by `now`, earliest first. */
   findDue(now: Date, limit: number): Promise<Pick<SessionRecord, '_id' | 'rev' | 'answers'>[]> {
     return this.sessions

@@ -1,3 +1,4 @@
+import { ApiBearerAuth, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
@@ -9,6 +10,8 @@ import { sessionExport, sessionView } from './session.view.js';
 import { SessionEventStream } from './session-event-stream.js';
 import { SessionsService } from './sessions.service.js';
 
+@ApiTags('sessions')
+@ApiBearerAuth()
 @Controller('api/sessions')
 export class SessionsController {
   constructor(
@@ -55,6 +58,7 @@ export class SessionsController {
 
   /** Server-Sent Events: the session's answers as they change, on whichever server they change. */
   @Get(':sessionId/events')
+  @ApiProduces('text/event-stream')
   events(
     @CurrentUser() user: AuthenticatedUser,
     @Param() params: SessionParams,

@@ -4,6 +4,7 @@ import OpenAI, { toStreamingFile } from 'openai';
 import { createOpenAiClient } from '../common/openai-client.js';
 import type { Readable } from 'node:stream';
 import type { EnvironmentVariables } from '../config/environment.js';
+import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { TranscriptionFailure } from './retry-policy.js';
 
 export interface AudioForTranscription {
@@ -21,7 +22,10 @@ export class Transcriber {
   private readonly language?: string;
   readonly timeoutMs: number;
 
-  constructor(config: ConfigService<EnvironmentVariables, true>) {
+  constructor(
+    config: ConfigService<EnvironmentVariables, true>,
+    private readonly metrics: ServiceMetrics,
+  ) {
     this.model = config.get('TRANSCRIPTION_MODEL', { infer: true });
     this.language = config.get('TRANSCRIPTION_LANGUAGE', { infer: true });
     this.timeoutMs = config.get('TRANSCRIPTION_TIMEOUT_MS', { infer: true });
@@ -37,15 +41,24 @@ export class Transcriber {
         'permanent',
       );
     }
-    const result = await this.client.audio.transcriptions.create(
-      {
-        file: toStreamingFile(audio.stream, audio.filename, { type: audio.contentType }),
-        model: this.model,
-        response_format: 'json',
-        ...(this.language ? { language: this.language } : {}),
-      },
-      { signal, maxRetries: 0, timeout: this.timeoutMs },
-    );
+    const end = this.metrics.providerSeconds.startTimer();
+    const result = await this.client.audio.transcriptions
+      .create(
+        {
+          file: toStreamingFile(audio.stream, audio.filename, { type: audio.contentType }),
+          model: this.model,
+          response_format: 'json',
+          ...(this.language ? { language: this.language } : {}),
+        },
+        { signal, maxRetries: 0, timeout: this.timeoutMs },
+      )
+      .then(
+        (answer) => (end({ outcome: 'ok' }), answer),
+        (error: unknown) => {
+          end({ outcome: 'error' });
+          throw error;
+        },
+      );
     if (typeof result?.text !== 'string') {
       throw new TranscriptionFailure('The transcription provider answered without any text.', 'transient');
     }

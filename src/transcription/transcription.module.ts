@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AudioStorageModule } from '../audio/audio-storage.module.js';
-import { SessionsModule } from '../sessions/sessions.module.js';
+import { SessionDataModule } from '../sessions/session-data.module.js';
 import { Transcriber } from './transcriber.js';
 import { TranscriptionWorker } from './transcription.worker.js';
 
 @Module({
-  imports: [SessionsModule, AudioStorageModule],
+  imports: [SessionDataModule, AudioStorageModule],
   providers: [Transcriber, TranscriptionWorker],
 })
 export class TranscriptionModule {}

@@ -15,6 +15,8 @@ import { SESSION_CHANGED, type SessionChangedEvent } from '../sessions/session-e
 import { SessionStore } from '../sessions/session.store.js';
 import { classifyError, retryDelayMs, TranscriptionFailure, type RetryPolicy } from './retry-policy.js';
 import { Transcriber } from './transcriber.js';
+import { ServiceMetrics } from '../metrics/service-metrics.js';
+import { PinoLogger } from 'nestjs-pino';
 
 interface Job {
   key: string;
@@ -25,6 +27,8 @@ interface Job {
   queuedAt: Date;
   /** Not before then (a retry's backoff, or a lease that has yet to lapse). */
   dueAt: Date;
+  /** Of the upload request: the job's log lines carry it. */
+  requestId?: string | null;
 }
 
 /** Why a running job was told to stop. */
@@ -61,6 +65,8 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
     private readonly audio: AnswerAudioStore,
     private readonly transcriber: Transcriber,
     private readonly events: EventEmitter2,
+    private readonly metrics: ServiceMetrics,
+    private readonly log: PinoLogger,
     config: ConfigService<EnvironmentVariables, true>,
   ) {
     this.concurrency = config.get('TRANSCRIPTION_CONCURRENCY', { infer: true });
@@ -130,6 +136,7 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
           fileId: answer.gridfs_file_id,
           queuedAt: answer.queued_at,
           dueAt: answerDueAt(answer)!,
+          requestId: answer.request_id,
         });
       }
       if (!offered) await this.sessions.refreshWorkDue(session).catch(() => undefined);
@@ -172,7 +179,10 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
 
   private start(job: Job): void {
     const abort = new AbortController();
-    const done = this.run(job, abort)
+    const bindings = { req_id: job.requestId ?? undefined, job: job.key };
+    // a fresh logging context: the job outlives the request (or timer) that started it
+    const done = this.log
+      .runInContext(() => this.run(job, abort), { bindings })
       .catch((error: Error) =>
         this.logger.error(`transcription job ${job.key} crashed: ${error.stack ?? error.message}`),
       )
@@ -222,10 +232,13 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
         updated_at: new Date(),
       });
       if (!settled) {
+        this.metrics.transcriptions.inc({ outcome: 'dropped' });
         this.logger.log(`dropped the transcript of ${job.key}: the answer changed while it was transcribed`);
         return;
       }
       this.changed(job);
+      this.metrics.transcriptions.inc({ outcome: 'completed' });
+      this.metrics.transcriptionSeconds.observe((Date.now() - answer.queued_at.getTime()) / 1000);
       this.logger.log(
         `transcribed session=${String(job.sessionId)} question=${job.questionId} attempt=${answer.attempts} in ${Date.now() - startedAt} ms`,
       );
@@ -308,6 +321,7 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
       return;
     }
     if (signal.reason === SHUTTING_DOWN) {
+      this.metrics.transcriptions.inc({ outcome: 'released' });
       await this.sessions
         .settleClaim(
           job.sessionId,
@@ -342,6 +356,8 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
           return null;
         });
       if (settled) {
+        this.metrics.transcriptions.inc({ outcome: 'retry' });
+        this.metrics.transcriptionRetries.inc();
         this.changed(job);
         this.offer({ ...job, dueAt: retryAt });
       }
@@ -366,6 +382,7 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
         return null;
       });
     if (!settled) return;
+    this.metrics.transcriptions.inc({ outcome: 'failed' });
     this.changed(job);
     await this.sessions.refreshWorkDue(settled).catch(() => undefined);
   }

@@ -77,7 +77,7 @@ describe('the database goes away and comes back', () => {
     } catch (error) {
       console.log(
         started
-          .map((a) => a.logs.filter((l) => /ERROR|WARN/.test(l)).join('\n'))
+          .map((a) => a.problems().join('\n'))
           .join('\n---\n')
           .slice(0, 4000),
       );

@@ -173,9 +173,8 @@ describe('load', () => {
       };
       console.log(`load report: ${JSON.stringify(report)}`);
       const warnings = new Map<string, number>();
-      for (const line of app.logs.filter((l) => /WARN|ERROR/.test(l))) {
-        const kind = line
-          .replace(/^.*(WARN|ERROR)\s+/, '')
+      for (const entry of app.entries().filter((e) => e.level === 'warn' || e.level === 'error')) {
+        const kind = `${entry.level} ${entry.msg}`
           .replace(/[0-9a-f]{24}/g, 'ID')
           .replace(/\d+/g, 'N')
           .slice(0, 120);
@@ -184,8 +183,9 @@ describe('load', () => {
       console.log(`load warnings: ${JSON.stringify([...warnings].sort((a, b) => b[1] - a[1]).slice(0, 8))}`);
       if (process.env.LOAD_DEBUG)
         console.log(
-          app.logs
-            .filter((l) => /ERROR/.test(l))
+          app
+            .problems()
+            .filter((l) => l.includes('"level":"error"'))
             .slice(0, 3)
             .join('\n'),
         );

@@ -54,6 +54,10 @@ describe('start-up configuration', () => {
       'Invalid configuration: OPENAI_BASE_URL must be an http(s) URL, e.g. https://api.openai.com/v1.',
     ],
     [{ JWT_SECRET: 'short' }, 'Invalid configuration: JWT_SECRET must be at least 16 characters long.'],
+    [{ ROLE: 'both' }, 'Invalid configuration: ROLE must be api, worker or all.'],
+    [{ LOG_LEVEL: 'verbose' }, 'Invalid configuration: LOG_LEVEL must be fatal, error, warn, info, debug or trace.'],
+    [{ WEBHOOK_ALLOW_HTTP: 'yes' }, 'Invalid configuration: WEBHOOK_ALLOW_HTTP must be true or false.'],
+    [{ WEBHOOK_SECRET: 'short' }, 'Invalid configuration: WEBHOOK_SECRET must be at least 16 characters long.'],
     [
       { NODE_ENV: 'production', JWT_SECRET: '' },
       'Invalid configuration: JWT_SECRET must be set when NODE_ENV=production.',

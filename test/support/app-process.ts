@@ -5,6 +5,14 @@ import { resolve } from 'node:path';
 export const TEST_JWT_SECRET = 'test-secret-for-the-e2e-suite-0123456789';
 const MAIN = resolve(import.meta.dirname, '../../dist/main.js');
 
+export interface LogEntry {
+  level: string;
+  msg: string;
+  context?: string;
+  req_id?: string;
+  [field: string]: unknown;
+}
+
 export interface AppOptions {
   mongodbUri: string;
   openaiUrl?: string;
@@ -54,6 +62,23 @@ export class AppProcess {
       app.url = `http://127.0.0.1:${match[1]}`;
     });
     return app;
+  }
+
+  /** The server's JSON log lines, parsed (lines that are not JSON, e.g. a crash trace, are skipped). */
+  entries(): LogEntry[] {
+    return this.logs.flatMap((line) => {
+      try {
+        const entry = JSON.parse(line) as LogEntry;
+        return typeof entry === 'object' && entry && typeof entry.msg === 'string' ? [entry] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Warning and error lines, and anything that is not a JSON log line (a crash on stderr). */
+  problems(): string[] {
+    return this.logs.filter((line) => !line.startsWith('{') || /"level":"(warn|error|fatal)"/.test(line));
   }
 
   get pid(): number {

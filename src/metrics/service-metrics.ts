@@ -1,0 +1,91 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** Provider calls take seconds; long recordings take minutes. */
+const LONG_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export type TranscriptionOutcome = 'completed' | 'failed' | 'retry' | 'released' | 'dropped';
+
+/**
+ * Every Prometheus metric the service exports, in one registry of its own (not prom-client's
+ * global one, so two apps in one process, as in tests, never collide).
+ */
+@Injectable()
+export class ServiceMetrics {
+  readonly registry = new Registry();
+
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP requests by method, route pattern and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: HTTP_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly uploads = new Counter({
+    name: 'interview_uploads_total',
+    help: 'Answer uploads by outcome (accepted, rejected).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly uploadBytes = new Counter({
+    name: 'interview_upload_bytes_total',
+    help: 'Bytes of answer audio accepted and stored.',
+    registers: [this.registry],
+  });
+
+  readonly transcriptions = new Counter({
+    name: 'interview_transcriptions_total',
+    help: 'Transcription attempts by outcome: completed, failed (for good), retry (scheduled again), released (handed back at shutdown), dropped (the answer changed meanwhile).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly transcriptionRetries = new Counter({
+    name: 'interview_transcription_retries_total',
+    help: 'Transient transcription failures that were scheduled for another attempt.',
+    registers: [this.registry],
+  });
+
+  readonly transcriptionSeconds = new Histogram({
+    name: 'interview_transcription_seconds',
+    help: 'From upload to transcript stored, for completed answers.',
+    buckets: LONG_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly providerSeconds = new Histogram({
+    name: 'interview_provider_request_seconds',
+    help: 'Calls to the transcription provider by outcome (ok, error).',
+    labelNames: ['outcome'] as const,
+    buckets: LONG_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly cleanupRuns = new Counter({
+    name: 'interview_cleanup_runs_total',
+    help: 'Audio cleanup runs by outcome (completed, skipped: another instance held the lease, error).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cleanupDeleted = new Counter({
+    name: 'interview_cleanup_deleted_total',
+    help: 'What the audio cleanup removed, by kind (files, bytes, orphan_files, orphan_chunk_groups, expired_failed_answers, sessions_erased).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookDeliveries = new Counter({
+    name: 'interview_webhook_attempts_total',
+    help: 'Webhook delivery attempts by outcome (delivered, retry, failed).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { AudioStorageModule } from '../audio/audio-storage.module.js';
+import { SessionChanges } from './session-changes.js';
+import { SessionEraser } from './session-eraser.js';
+import { InterviewSession, InterviewSessionSchema } from './session.schema.js';
+import { SessionStore } from './session.store.js';
+
+/**
+ * The session documents without their HTTP API: what workers (transcription, cleanup) need, so a
+ * ROLE=worker process can use them without serving /api/sessions.
+ */
+@Module({
+  imports: [
+    MongooseModule.forFeature([{ name: InterviewSession.name, schema: InterviewSessionSchema }]),
+    AudioStorageModule,
+  ],
+  providers: [SessionStore, SessionChanges, SessionEraser],
+  exports: [SessionStore, SessionChanges, SessionEraser],
+})
+export class SessionDataModule {}
