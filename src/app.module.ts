@@ -19,13 +19,14 @@ import { QueueApiModule } from './queue/queue-api.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { TranscriptionModule } from './transcription/transcription.module.js';
+import { WebhookDeliveryModule } from './webhooks/webhooks.module.js';
 
 export type Role = EnvironmentVariables['ROLE'];
 
 /** What serves the HTTP API: sessions, uploads, status, analysis. */
 const API_MODULES: Type[] = [SessionsModule, AnswersModule, AnalysisModule, QueueApiModule];
-/** What does the background work: transcription and the nightly cleanup. */
-const WORKER_MODULES: Type[] = [TranscriptionModule, CleanupModule];
+/** What does the background work: transcription, webhook delivery and the nightly cleanup. */
+const WORKER_MODULES: Type[] = [TranscriptionModule, CleanupModule, WebhookDeliveryModule];
 
 @Module({})
 export class AppModule {

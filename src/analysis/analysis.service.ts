@@ -9,6 +9,7 @@ import type { Analysis, ScoredAnswer, SessionRecord } from '../sessions/session.
 import { transcriptionSummary } from '../sessions/session.view.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { AnswerScorer } from './answer-scorer.js';
 
 /** How long one request may hold the right to score a session before another may take over. */
@@ -62,6 +63,7 @@ export class AnalysisService {
     private readonly changes: SessionChanges,
     private readonly scorer: AnswerScorer,
     private readonly events: EventEmitter2,
+    private readonly webhooks: WebhookOutbox,
     config: ConfigService<EnvironmentVariables, true>,
   ) {
     this.concurrency = config.get('TRANSCRIPTION_CONCURRENCY', { infer: true });
@@ -131,6 +133,7 @@ export class AnalysisService {
       }
       if (await this.store.saveAnalysis(claimed._id, claimId, analysis)) {
         this.changed(sessionId);
+        await this.webhooks.sessionAnalyzed(claimed, analysis);
         this.logger.log(
           `analyzed session=${sessionId} final_score=${analysis.final_score} scored=${analysis.scored_count}`,
         );

@@ -5,6 +5,7 @@ import { SessionChanges } from './session-changes.js';
 import { SessionEraser } from './session-eraser.js';
 import { InterviewSession, InterviewSessionSchema } from './session.schema.js';
 import { SessionStore } from './session.store.js';
+import { WebhookEventsModule } from '../webhooks/webhooks.module.js';
 
 /**
  * The session documents without their HTTP API: what workers (transcription, cleanup) need, so a
@@ -14,8 +15,9 @@ import { SessionStore } from './session.store.js';
   imports: [
     MongooseModule.forFeature([{ name: InterviewSession.name, schema: InterviewSessionSchema }]),
     AudioStorageModule,
+    WebhookEventsModule,
   ],
   providers: [SessionStore, SessionChanges, SessionEraser],
-  exports: [SessionStore, SessionChanges, SessionEraser],
+  exports: [SessionStore, SessionChanges, SessionEraser, WebhookEventsModule],
 })
 export class SessionDataModule {}

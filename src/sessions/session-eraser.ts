@@ -4,6 +4,7 @@ import type { Types } from 'mongoose';
 import { AnswerAudioStore } from '../audio/answer-audio.store.js';
 import { SESSION_CHANGED, type SessionChangedEvent } from './session-events.js';
 import { SessionStore } from './session.store.js';
+import { WebhookDeliveryStore } from '../webhooks/webhook-delivery.store.js';
 
 export interface ErasureResult {
   files: number;
@@ -24,6 +25,7 @@ export class SessionEraser {
     private readonly store: SessionStore,
     private readonly audio: AnswerAudioStore,
     private readonly events: EventEmitter2,
+    private readonly webhooks: WebhookDeliveryStore,
   ) {}
 
   /** False when the session does not exist (or belongs to someone else). */
@@ -43,6 +45,7 @@ export class SessionEraser {
       result.files += deleted.files;
       result.chunks += deleted.chunks;
     }
+    await this.webhooks.deleteForSession(sessionId);
     await this.store.deleteErasing(sessionId);
     this.logger.log(`erased session=${String(sessionId)} (${result.files} audio files, ${result.chunks} chunks)`);
     return result;

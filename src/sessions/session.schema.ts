@@ -165,6 +165,10 @@ export class InterviewSession {
   @Prop({ default: '' })
   title: string;
 
+  /** Receives signed events (transcriptions.completed, transcription.failed, session.analyzed). */
+  @Prop({ type: String, default: null })
+  webhook_url?: string | null;
+
   @Prop({ type: [QuestionSchema], required: true })
   questions: Question[];
 

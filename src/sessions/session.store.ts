@@ -33,12 +33,19 @@ export class SessionStore {
     return this.locks.withLock(`interview_sessions:${String(sessionId)}`, work);
   }
 
-  async create(userId: string, title: string, questions: Question[], now = new Date()): Promise<SessionRecord> {
+  async create(
+    userId: string,
+    title: string,
+    questions: Question[],
+    webhookUrl: string | null = null,
+    now = new Date(),
+  ): Promise<SessionRecord> {
     const [created] = await this.sessions.insertMany([
       {
         user_id: userId,
         title,
         questions,
+        webhook_url: webhookUrl,
         answers: {},
         status: 'in_progress',
         created_at: now,
@@ -162,7 +169,7 @@ export class SessionStore {
     claimId: string,
     fields: Partial<Answer>,
     options: { attemptsDelta?: number; dueAt?: Date } = {},
-  ): Promise<Pick<SessionRecord, '_id' | 'rev' | 'answers'> | null> {
+  ): Promise<SessionRecord | null> {
     const a = answerPath(questionId);
     const update: Record<string, unknown> = {
       $set: {

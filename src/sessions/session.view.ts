@@ -69,6 +69,7 @@ export function sessionExport(session: SessionRecord) {
       session_id: String(session._id),
       user_id: session.user_id,
       title: session.title,
+      webhook_url: session.webhook_url ?? null,
       status: session.status,
       created_at: session.created_at.toISOString(),
       updated_at: session.updated_at.toISOString(),
@@ -122,6 +123,7 @@ export function sessionView(session: SessionRecord) {
     session_id: String(session._id),
     title: session.title,
     status: session.status,
+    webhook_url: session.webhook_url ?? null,
     questions: session.questions.map((q) => ({
       question_id: q.question_id,
       text: q.text,

@@ -51,6 +51,12 @@ export class SessionsController {
     return sessionExport(session);
   }
 
+  /** Webhook events of this session and every attempt to deliver them (status code, error, time). */
+  @Get(':sessionId/webhook-deliveries')
+  webhookDeliveries(@CurrentUser() user: AuthenticatedUser, @Param() params: SessionParams) {
+    return this.sessions.webhookDeliveries(params.sessionId, user.userId);
+  }
+
   @Get(':sessionId')
   async get(@CurrentUser() user: AuthenticatedUser, @Param() params: SessionParams) {
     return sessionView(await this.sessions.getOwned(params.sessionId, user.userId));

@@ -7,6 +7,8 @@ import { SessionEraser } from './session-eraser.js';
 import { sessionSummaryView } from './session.view.js';
 import type { Question, SessionRecord } from './session.schema.js';
 import { SessionStore } from './session.store.js';
+import { WebhookDeliveryStore } from '../webhooks/webhook-delivery.store.js';
+import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.js';
 
 export const SESSION_NOT_FOUND = 'No interview session with this id exists for your account.';
 
@@ -15,6 +17,8 @@ export class SessionsService {
   constructor(
     private readonly store: SessionStore,
     private readonly eraser: SessionEraser,
+    private readonly webhookUrls: WebhookUrlPolicy,
+    private readonly webhookStore: WebhookDeliveryStore,
   ) {}
 
   /** The caller's sessions, newest first, a page at a time. */
@@ -35,8 +39,33 @@ export class SessionsService {
     if (!(await this.eraser.erase(toObjectId(sessionId), userId))) throw new NotFoundException(SESSION_NOT_FOUND);
   }
 
-  create(userId: string, dto: CreateSessionDto): Promise<SessionRecord> {
-    return this.store.create(userId, dto.title?.trim() ?? '', this.assignQuestionIds(dto));
+  async create(userId: string, dto: CreateSessionDto): Promise<SessionRecord> {
+    const questions = this.assignQuestionIds(dto);
+    const webhookUrl = dto.webhook_url === undefined ? null : await this.webhookUrls.assertAcceptable(dto.webhook_url);
+    return this.store.create(userId, dto.title?.trim() ?? '', questions, webhookUrl);
+  }
+
+  /** Every stored webhook event of the caller's session, with each delivery attempt. */
+  async webhookDeliveries(sessionId: string, userId: string) {
+    const session = await this.getOwned(sessionId, userId, { _id: 1 });
+    const deliveries = await this.webhookStore.forSession(session._id);
+    return {
+      deliveries: deliveries.map((d) => ({
+        id: d._id,
+        event: d.event,
+        url: d.url,
+        status: d.status,
+        created_at: d.created_at.toISOString(),
+        delivered_at: d.delivered_at?.toISOString() ?? null,
+        next_attempt_at: d.status === 'pending' ? (d.next_attempt_at?.toISOString() ?? null) : null,
+        attempts: d.attempts.map((a) => ({
+          at: a.at.toISOString(),
+          status_code: a.status_code,
+          error: a.error,
+          duration_ms: a.duration_ms,
+        })),
+      })),
+    };
   }
 
   /** The caller's session; another user's session is reported exactly like a missing one. */

@@ -17,6 +17,7 @@ import { classifyError, retryDelayMs, TranscriptionFailure, type RetryPolicy } f
 import { Transcriber } from './transcriber.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { PinoLogger } from 'nestjs-pino';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 
 interface Job {
   key: string;
@@ -67,6 +68,7 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
     private readonly events: EventEmitter2,
     private readonly metrics: ServiceMetrics,
     private readonly log: PinoLogger,
+    private readonly webhooks: WebhookOutbox,
     config: ConfigService<EnvironmentVariables, true>,
   ) {
     this.concurrency = config.get('TRANSCRIPTION_CONCURRENCY', { infer: true });
@@ -239,6 +241,7 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
       this.changed(job);
       this.metrics.transcriptions.inc({ outcome: 'completed' });
       this.metrics.transcriptionSeconds.observe((Date.now() - answer.queued_at.getTime()) / 1000);
+      await this.webhooks.answerCompleted(settled);
       this.logger.log(
         `transcribed session=${String(job.sessionId)} question=${job.questionId} attempt=${answer.attempts} in ${Date.now() - startedAt} ms`,
       );
@@ -384,6 +387,7 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
     if (!settled) return;
     this.metrics.transcriptions.inc({ outcome: 'failed' });
     this.changed(job);
+    await this.webhooks.answerFailed(settled, job.questionId);
     await this.sessions.refreshWorkDue(settled).catch(() => undefined);
   }
 }

@@ -5,6 +5,7 @@ import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
 import { eventually, gridfsCounts, openTestDatabase, type TestDatabase } from '../support/database.js';
 import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 let fake: FakeOpenAI;
 let db: TestDatabase;
@@ -48,11 +49,26 @@ const transcribedLines = (app: AppProcess) => app.entries().filter((e) => e.msg.
 
 describe('ROLE=api and ROLE=worker', () => {
   it('one api and two workers, as separate processes, transcribe every answer exactly once', async () => {
-    const workerEnv = { ROLE: 'worker', TRANSCRIPTION_CONCURRENCY: '2', TRANSCRIPTION_POLL_MS: '100' };
-    const [api, w1, w2] = await Promise.all([startApp({ ROLE: 'api' }), startApp(workerEnv), startApp(workerEnv)]);
+    const hooks = {
+      WEBHOOK_SECRET: 'webhook-secret-for-tests-0123456789',
+      WEBHOOK_ALLOW_HTTP: 'true',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      WEBHOOK_POLL_MS: '100',
+    };
+    const workerEnv = { ...hooks, ROLE: 'worker', TRANSCRIPTION_CONCURRENCY: '2', TRANSCRIPTION_POLL_MS: '100' };
+    const [api, w1, w2] = await Promise.all([
+      startApp({ ...hooks, ROLE: 'api' }),
+      startApp(workerEnv),
+      startApp(workerEnv),
+    ]);
+    const receiver = await WebhookReceiver.start();
     const client = new ApiClient(api.url, tokenFor('alice'));
     const ids = Array.from({ length: 16 }, (_, i) => `q${i}`);
-    const sessionId = await client.newSession(ids);
+    const created = await client.request('POST', '/api/sessions', {
+      json: { webhook_url: receiver.url, questions: ids.map((id) => ({ question_id: id, text: `Question ${id}?` })) },
+    });
+    expect(created.status).toBe(201);
+    const sessionId: string = created.body.session_id;
     fake.setDefault({ kind: 'ok', delayMs: 80 });
     const audio = ids.map(() => freshAudio());
     const uploads = await Promise.all(ids.map((id, i) => client.upload(sessionId, id, audio[i])));
@@ -75,6 +91,12 @@ describe('ROLE=api and ROLE=worker', () => {
     expect(transcribedLines(w1).length).toBeGreaterThan(0);
     expect(transcribedLines(w2).length).toBeGreaterThan(0);
     await eventually(async () => expect(await gridfsCounts(db.db)).toEqual({ files: 0, chunks: 0 }));
+
+    // the workers deliver the session's webhook, once between them
+    await receiver.waitFor(1, 'transcriptions.completed');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(receiver.received).toHaveLength(1);
+    await receiver.close();
   });
 
   it('an api instance alone never transcribes; a worker started later picks the answers up', async () => {

@@ -36,6 +36,15 @@ export class CreateSessionDto {
   @IsString({ message: 'title must be a string' })
   title?: string;
 
+  /**
+   * https URL that receives signed events about this session (see the README's webhooks section).
+   * @example https://example.com/hooks/interviews
+   */
+  @IsOptional()
+  @MaxLength(2048, { message: 'webhook_url must be at most 2048 characters' })
+  @IsString({ message: 'webhook_url must be a string' })
+  webhook_url?: string;
+
   @ValidateNested({ each: true })
   @Type(() => QuestionInputDto)
   @ArrayMaxSize(200, { message: 'questions must contain at most 200 questions' })

@@ -1,0 +1,105 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { EnvironmentVariables } from '../config/environment.js';
+import { WebhookUrlPolicy } from './webhook-url-policy.js';
+
+export interface SendResult {
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+  /** Seconds the receiver asked us to wait (Retry-After on 429/503). */
+  retryAfterS?: number;
+}
+
+/** Responses are read only this far: a receiver has no business sending us megabytes. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/**
+ * Signature over `${timestamp}.${rawBody}`: binding the timestamp lets receivers refuse replays
+ * (reject timestamps older than a few minutes) without trusting an unsigned header.
+ */
+export function signWebhook(secret: string, timestamp: number, body: string): string {
+  return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/** POSTs one signed event. The only place webhook HTTP happens. */
+@Injectable()
+export class WebhookSender {
+  private readonly secret: string;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly policy: WebhookUrlPolicy,
+    config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.secret = config.get('WEBHOOK_SECRET', { infer: true }) ?? '';
+    this.timeoutMs = config.get('WEBHOOK_TIMEOUT_MS', { infer: true });
+  }
+
+  async send(url: string, id: string, event: string, body: string): Promise<SendResult> {
+    const started = Date.now();
+    const target = new URL(url);
+    try {
+      await this.policy.assertDeliverable(target.hostname);
+    } catch (error) {
+      return { statusCode: null, error: (error as Error).message, durationMs: Date.now() - started };
+    }
+    return this.post(target, id, event, body, started);
+  }
+
+  private post(target: URL, id: string, event: string, body: string, started: number): Promise<SendResult> {
+    const timestamp = Math.floor(started / 1000);
+    const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (result: Omit<SendResult, 'durationMs'>) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ ...result, durationMs: Date.now() - started });
+      };
+      const req = request(
+        target,
+        {
+          method: 'POST',
+          // every connection's address is checked here, after DNS, whatever it resolved to before
+          lookup: this.policy.lookup,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            'user-agent': 'voice-interview-webhooks/1',
+            'x-webhook-id': id,
+            'x-webhook-event': event,
+            'x-webhook-timestamp': String(timestamp),
+            'x-webhook-signature': signWebhook(this.secret, timestamp, body),
+          },
+          agent: false,
+        },
+        (res) => {
+          let read = 0;
+          res.on('data', (chunk: Buffer) => {
+            read += chunk.length;
+            if (read > MAX_RESPONSE_BYTES) res.destroy();
+          });
+          res.on('close', () => {
+            const status = res.statusCode ?? null;
+            const retryAfter = Number(res.headers['retry-after']);
+            finish({
+              statusCode: status,
+              error: status !== null && status >= 200 && status < 300 ? null : `HTTP ${status}`,
+              ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterS: retryAfter } : {}),
+            });
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        req.destroy(new Error(`no response within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      req.on('error', (error) => finish({ statusCode: null, error: error.message }));
+      req.end(body);
+    });
+  }
+}

@@ -1,0 +1,306 @@
+import { createHmac } from 'node:crypto';
+import { ObjectId } from 'mongodb';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ApiClient, tokenFor } from '../support/api.js';
+import { AppProcess } from '../support/app-process.js';
+import { wavTone } from '../support/audio.js';
+import { eventually, openTestDatabase, type TestDatabase } from '../support/database.js';
+import { FakeOpenAI } from '../support/fake-openai.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
+
+const SECRET = 'webhook-secret-for-tests-0123456789';
+/** Receiving on 127.0.0.1 over http needs both escape hatches; production keeps them off. */
+const WEBHOOK_ENV = {
+  WEBHOOK_SECRET: SECRET,
+  WEBHOOK_ALLOW_HTTP: 'true',
+  WEBHOOK_ALLOW_PRIVATE: 'true',
+  WEBHOOK_RETRY_BASE_MS: '100',
+  WEBHOOK_POLL_MS: '100',
+  WEBHOOK_TIMEOUT_MS: '1000',
+};
+
+let fake: FakeOpenAI;
+let db: TestDatabase;
+let receiver: WebhookReceiver;
+let tone = 3100;
+const freshAudio = () => wavTone(0.2, tone++);
+const started: AppProcess[] = [];
+
+async function startApp(env: Record<string, string> = {}) {
+  const app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { ...WEBHOOK_ENV, ...env } });
+  started.push(app);
+  return app;
+}
+
+function createWithWebhook(api: ApiClient, url: string) {
+  return api.request('POST', '/api/sessions', { json: { questions: [{ text: 'Why?' }], webhook_url: url } });
+}
+
+beforeAll(async () => {
+  fake = await FakeOpenAI.start();
+});
+afterAll(async () => {
+  await fake?.close();
+});
+beforeEach(async () => {
+  fake.reset();
+  db = await openTestDatabase('webhooks');
+  receiver = await WebhookReceiver.start();
+});
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((app) => app.kill()));
+  await receiver.close();
+  await db.drop();
+});
+
+async function newHookedSession(api: ApiClient, ids: string[], url = receiver.url): Promise<string> {
+  const res = await api.request('POST', '/api/sessions', {
+    json: {
+      webhook_url: url,
+      questions: ids.map((id) => ({ question_id: id, text: `Question ${id}?`, model_answer: `Answer ${id}` })),
+    },
+  });
+  expect(res.status).toBe(201);
+  return res.body.session_id;
+}
+
+describe('events', () => {
+  it('posts transcriptions.completed once all questions are transcribed, then session.analyzed, signed', async () => {
+    const app = await startApp();
+    const api = new ApiClient(app.url, tokenFor('alice'));
+    const sessionId = await newHookedSession(api, ['q1', 'q2']);
+    expect((await api.request('GET', `/api/sessions/${sessionId}`)).body.webhook_url).toBe(receiver.url);
+
+    await api.upload(sessionId, 'q1', freshAudio());
+    await api.waitForAnswer(sessionId, 'q1');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.received).toHaveLength(0); // q2 is still unanswered
+
+    await api.upload(sessionId, 'q2', freshAudio());
+    const [completed] = await receiver.waitFor(1, 'transcriptions.completed');
+    expect(completed.json).toMatchObject({
+      type: 'transcriptions.completed',
+      data: { session_id: sessionId, user_id: 'alice' },
+    });
+    expect(completed.json.data.answers.map((a: { question_id: string }) => a.question_id)).toEqual(['q1', 'q2']);
+    expect(completed.body).not.toContain('transcript of'); // ids and times, never transcripts
+
+    const analyzed = await api.request('POST', `/api/analyze/${sessionId}`);
+    expect(analyzed.status).toBe(200);
+    const [event] = await receiver.waitFor(1, 'session.analyzed');
+    expect(event.json.data).toMatchObject({
+      session_id: sessionId,
+      final_score: analyzed.body.final_score,
+      scored_count: 2,
+    });
+
+    for (const delivery of receiver.received) {
+      const timestamp = Number(delivery.headers['x-webhook-timestamp']);
+      expect(Math.abs(timestamp - Date.now() / 1000)).toBeLessThan(60);
+      const expected = createHmac('sha256', SECRET).update(`${timestamp}.${delivery.body}`).digest('hex');
+      expect(delivery.headers['x-webhook-signature']).toBe(`v1=${expected}`);
+      expect(delivery.headers['x-webhook-id']).toBe(delivery.json.id);
+      expect(delivery.headers['x-webhook-event']).toBe(delivery.json.type);
+      expect(delivery.headers['content-type']).toBe('application/json');
+    }
+    expect(receiver.received).toHaveLength(2);
+
+    const log = await api.request('GET', `/api/sessions/${sessionId}/webhook-deliveries`);
+    expect(log.status).toBe(200);
+    expect(log.body.deliveries.map((d: any) => [d.event, d.status, d.attempts.length])).toEqual([
+      ['transcriptions.completed', 'delivered', 1],
+      ['session.analyzed', 'delivered', 1],
+    ]);
+    expect(log.body.deliveries[0].attempts[0]).toMatchObject({ status_code: 200, error: null });
+    expect((await api.as('mallory').request('GET', `/api/sessions/${sessionId}/webhook-deliveries`)).status).toBe(404);
+  });
+
+  it('posts transcription.failed when an answer fails for good', async () => {
+    const app = await startApp();
+    const api = new ApiClient(app.url, tokenFor('alice'));
+    const sessionId = await newHookedSession(api, ['q1']);
+    fake.script('q1', { kind: 'status', status: 400, message: 'Audio file is corrupt' });
+    await api.upload(sessionId, 'q1', freshAudio());
+    const [failed] = await receiver.waitFor(1, 'transcription.failed');
+    expect(failed.json.data).toMatchObject({ session_id: sessionId, question_id: 'q1', attempts: 1 });
+    expect(failed.json.data.error).toContain('Audio file is corrupt');
+  });
+});
+
+describe('delivery', () => {
+  it('retries with growing backoff and records every attempt', async () => {
+    const app = await startApp();
+    const api = new ApiClient(app.url, tokenFor('alice'));
+    const sessionId = await newHookedSession(api, ['q1']);
+    receiver.script({ status: 500 }, { status: 503 }, { status: 500 });
+    await api.upload(sessionId, 'q1', freshAudio());
+    const received = await receiver.waitFor(4);
+    expect(new Set(received.map((r) => r.json.id)).size).toBe(1); // the same event each time
+    expect(new Set(received.map((r) => r.body)).size).toBe(1); // byte for byte
+    const gaps = received.slice(1).map((r, i) => r.receivedAt - received[i].receivedAt);
+    // base 100 ms doubling with ±20 % jitter: ~100, ~200, ~400 (plus the poll interval)
+    expect(gaps[0]).toBeGreaterThanOrEqual(75);
+    expect(gaps[2]).toBeGreaterThan(gaps[0]);
+
+    await eventually(async () => {
+      const log = await api.request('GET', `/api/sessions/${sessionId}/webhook-deliveries`);
+      const [delivery] = log.body.deliveries;
+      expect(delivery.status).toBe('delivered');
+      expect(delivery.attempts.map((a: any) => [a.status_code, a.error])).toEqual([
+        [500, 'HTTP 500'],
+        [503, 'HTTP 503'],
+        [500, 'HTTP 500'],
+        [200, null],
+      ]);
+    });
+  });
+
+  it('gives up after WEBHOOK_MAX_RETRIES, and records a timeout as an error', async () => {
+    const app = await startApp({ WEBHOOK_MAX_RETRIES: '2', WEBHOOK_TIMEOUT_MS: '300' });
+    const api = new ApiClient(app.url, tokenFor('alice'));
+    const sessionId = await newHookedSession(api, ['q1']);
+    receiver.script({ stall: true }, { status: 502 }, { status: 502 }, { status: 200 });
+    await api.upload(sessionId, 'q1', freshAudio());
+    await receiver.waitFor(3);
+    await eventually(async () => {
+      const [delivery] = (await api.request('GET', `/api/sessions/${sessionId}/webhook-deliveries`)).body.deliveries;
+      expect(delivery.status).toBe('failed');
+      expect(delivery.attempts.map((a: any) => [a.status_code, a.error])).toEqual([
+        [null, 'no response within 300 ms'],
+        [502, 'HTTP 502'],
+        [502, 'HTTP 502'],
+      ]);
+    });
+    await new Promise((r) => setTimeout(r, 800));
+    expect(receiver.received).toHaveLength(3);
+  });
+
+  it('keeps pending deliveries across a crash and delivers them after the restart', async () => {
+    const port = Number(new URL(receiver.url).port);
+    await receiver.close(); // the receiver is down: connection refused
+    const first = await startApp({ WEBHOOK_RETRY_BASE_MS: '60000' });
+    const api = new ApiClient(first.url, tokenFor('alice'));
+    const sessionId = await newHookedSession(api, ['q1']);
+    await api.upload(sessionId, 'q1', freshAudio());
+    const deliveries = db.db.collection('webhook_deliveries');
+    await eventually(async () => {
+      const stored = await deliveries.findOne({ session_id: new ObjectId(sessionId) });
+      expect(stored?.attempts).toHaveLength(1);
+      expect(stored?.attempts[0]).toMatchObject({ status_code: null, error: expect.stringContaining('ECONNREFUSED') });
+    });
+    await first.kill();
+    // due now: the next instance delivers at once instead of waiting out the minute
+    await deliveries.updateOne({ session_id: new ObjectId(sessionId) }, { $set: { next_attempt_at: new Date() } });
+
+    receiver = await WebhookReceiver.start(port);
+    await startApp();
+    const [event] = await receiver.waitFor(1, 'transcriptions.completed');
+    expect(event.json.data.session_id).toBe(sessionId);
+    await eventually(async () =>
+      expect(await deliveries.findOne({ session_id: new ObjectId(sessionId) })).toMatchObject({
+        status: 'delivered',
+        attempts: [{ status_code: null }, { status_code: 200, error: null }],
+      }),
+    );
+  });
+
+  it('checks the address again at every delivery: names when connecting (DNS rebinding), literal IPs before', async () => {
+    const app = await startApp({ WEBHOOK_ALLOW_PRIVATE: 'false' });
+    const api = new ApiClient(app.url, tokenFor('alice'));
+    const port = new URL(receiver.url).port;
+    const urls = { named: `http://localhost:${port}/hooks`, literal: `http://127.0.0.1:${port}/hooks` };
+    for (const [question, url] of Object.entries(urls)) {
+      const sessionId = await api.newSession([question]);
+      // as if the name had been re-pointed at this host after the session was created
+      await db.db
+        .collection('interview_sessions')
+        .updateOne({ _id: new ObjectId(sessionId) }, { $set: { webhook_url: url } });
+      await api.upload(sessionId, question, freshAudio());
+      await api.waitForAnswer(sessionId, question);
+      await eventually(async () => {
+        const stored = await db.db.collection('webhook_deliveries').findOne({ session_id: new ObjectId(sessionId) });
+        expect(stored?.attempts?.[0]?.status_code).toBeNull();
+        expect(stored?.attempts?.[0]?.error).toMatch(
+          question === 'named'
+            ? /^localhost resolves to (127\.0\.0\.1|::1), which is not public$/
+            : /^127\.0\.0\.1 resolves to 127\.0\.0\.1, which is not public$/,
+        );
+      });
+    }
+    expect(receiver.received).toHaveLength(0);
+  });
+
+  it('erasing a session deletes its webhook events', async () => {
+    const app = await startApp();
+    const api = new ApiClient(app.url, tokenFor('alice'));
+    const sessionId = await newHookedSession(api, ['q1']);
+    await api.upload(sessionId, 'q1', freshAudio());
+    await receiver.waitFor(1);
+    expect(await db.db.collection('webhook_deliveries').countDocuments()).toBe(1);
+    expect((await api.request('DELETE', `/api/sessions/${sessionId}`)).status).toBe(204);
+    expect(await db.db.collection('webhook_deliveries').countDocuments()).toBe(0);
+  });
+});
+
+describe('webhook_url at session creation', () => {
+  // one server with the production rules (https only, public addresses only) for the whole table
+  it.each([
+    ['http://example.com/hook', 'webhook_url must use https.'],
+    ['ftp://example.com/hook', 'webhook_url must use https.'],
+    ['not a url', 'webhook_url must be an absolute URL, e.g. https://example.com/hooks/interviews.'],
+    ['https://user:pw@example.com/hook', 'webhook_url must not carry a user name or password; put secrets elsewhere.'],
+    [
+      'https://127.0.0.1/hook',
+      'webhook_url must point to a public address: 127.0.0.1 resolves to 127.0.0.1, which is not public.',
+    ],
+    [
+      'https://localhost/hook',
+      /^webhook_url must point to a public address: localhost resolves to (127\.0\.0\.1|::1), which is not public\.$/,
+    ],
+    [
+      'https://10.1.2.3/hook',
+      'webhook_url must point to a public address: 10.1.2.3 resolves to 10.1.2.3, which is not public.',
+    ],
+    [
+      'https://192.168.0.10/hook',
+      'webhook_url must point to a public address: 192.168.0.10 resolves to 192.168.0.10, which is not public.',
+    ],
+    [
+      'https://169.254.169.254/latest/meta-data',
+      'webhook_url must point to a public address: 169.254.169.254 resolves to 169.254.169.254, which is not public.',
+    ],
+    ['https://[::1]/hook', 'webhook_url must point to a public address: ::1 resolves to ::1, which is not public.'],
+    [
+      'https://[fd00:ec2::254]/hook',
+      'webhook_url must point to a public address: fd00:ec2::254 resolves to fd00:ec2::254, which is not public.',
+    ],
+    [
+      'https://[::ffff:127.0.0.1]/hook',
+      'webhook_url must point to a public address: ::ffff:7f00:1 resolves to ::ffff:7f00:1, which is not public.',
+    ],
+  ] as const)('refuses %s', async (url, message) => {
+    strictDb ??= await openTestDatabase('webhooks-strict');
+    strict ??= await AppProcess.start({
+      mongodbUri: strictDb.uri,
+      env: { ...WEBHOOK_ENV, WEBHOOK_ALLOW_HTTP: 'false', WEBHOOK_ALLOW_PRIVATE: 'false' },
+    });
+    const res = await createWithWebhook(new ApiClient(strict.url, tokenFor('alice')), url);
+    expect(res.status).toBe(400);
+    if (typeof message === 'string') expect(res.body.message).toBe(message);
+    else expect(res.body.message).toMatch(message);
+  });
+
+  it('refuses any webhook_url when the server has no WEBHOOK_SECRET', async () => {
+    const app = await startApp({ WEBHOOK_SECRET: '' });
+    const res = await createWithWebhook(new ApiClient(app.url, tokenFor('alice')), 'https://example.com/hook');
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('webhook_url cannot be used: this server has no WEBHOOK_SECRET configured.');
+  });
+});
+
+let strict: AppProcess | undefined;
+let strictDb: TestDatabase | undefined;
+afterAll(async () => {
+  await strict?.kill();
+  await strictDb?.drop();
+});
