@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import {
+  IsBoolean,
   IsIn,
   IsInt,
   IsOptional,
@@ -72,6 +73,16 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsString()
   JWT_AUDIENCE?: string;
+
+  /**
+   * Development sign-in: POST /api/auth/dev-token mints a token for any user id. Refused whenever
+   * NODE_ENV=production, whatever this says.
+   */
+  @Transform(({ value }: { value: unknown }) =>
+    value === undefined || value === '' ? false : value === 'true' ? true : value === 'false' ? false : value,
+  )
+  @IsBoolean({ message: 'AUTH_DEV_LOGIN must be true or false' })
+  AUTH_DEV_LOGIN = false;
 
   /** Comma-separated origins allowed to call the API from a browser; unset: same origin only. */
   @Transform(emptyToUndefined)
