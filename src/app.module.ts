@@ -15,6 +15,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { TranscriptionModule } from './transcription/transcription.module.js';
+import { webAppModules } from './web-app/web-app.module.js';
 
 @Module({
   imports: [
@@ -38,6 +39,7 @@ import { TranscriptionModule } from './transcription/transcription.module.js';
     AnalysisModule,
     CleanupModule,
     HealthModule,
+    ...webAppModules(),
   ],
   providers: [
     { provide: APP_FILTER, useClass: ApiExceptionFilter },
