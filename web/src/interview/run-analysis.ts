@@ -2,7 +2,8 @@ import type { ApiClient } from '../api/api-client';
 import { ApiError } from '../api/api-error';
 import type { AnalysisFailed, AnalysisPending, AnalysisResult } from '../api/types';
 
-export type AnalysisEnd = { kind: 'scored'; result: AnalysisResult } | { kind: 'failed'; failed: AnalysisFailed['failed'] };
+export type AnalysisEnd =
+  { kind: 'scored'; result: AnalysisResult } | { kind: 'failed'; failed: AnalysisFailed['failed'] };
 
 export interface AnalysisOptions {
   api: Pick<ApiClient, 'analyze'>;

@@ -7,7 +7,10 @@ import type { AnswerProgress } from './answer-indicator';
 import { UploadQueue, type UploadState } from './upload-queue';
 
 function isStatusView(value: unknown): value is AnswerStatusView {
-  return typeof (value as AnswerStatusView)?.question_id === 'string' && typeof (value as AnswerStatusView)?.status === 'string';
+  return (
+    typeof (value as AnswerStatusView)?.question_id === 'string' &&
+    typeof (value as AnswerStatusView)?.status === 'string'
+  );
 }
 
 /**

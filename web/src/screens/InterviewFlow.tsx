@@ -90,7 +90,12 @@ export function InterviewFlow({ api, session, title, onStartAnother }: Props) {
         <section className="card">
           <h2>Almost done</h2>
           <ErrorNotice message={phase.message} />
-          <button type="button" className="button button--primary" onClick={() => void analyze()} disabled={failedUploads}>
+          <button
+            type="button"
+            className="button button--primary"
+            onClick={() => void analyze()}
+            disabled={failedUploads}
+          >
             Finish again
           </button>
         </section>

@@ -37,7 +37,12 @@ export function QuestionScreen({ question, number, total, onAnswered }: Props) {
       </h2>
       <RecorderControls recorder={recorder} />
       <div className="question__actions">
-        <button type="button" className="button button--primary" onClick={() => void next()} disabled={recorder.phase === 'starting'}>
+        <button
+          type="button"
+          className="button button--primary"
+          onClick={() => void next()}
+          disabled={recorder.phase === 'starting'}
+        >
           {last ? 'Finish interview' : 'Next question'}
         </button>
       </div>
