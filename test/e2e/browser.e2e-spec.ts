@@ -98,6 +98,15 @@ describe('the web app in headless Chromium', () => {
       await page.getByText(`Question ${n} of 3`).waitFor();
       // focus moves to the new question so that keyboard and screen reader users start there
       expect(await heading.evaluate((h) => h === document.activeElement)).toBe(true);
+      if (n === 2) {
+        // stop, listen back (a blob: URL the CSP must allow), then record again
+        await recordFor(800);
+        await page.getByRole('button', { name: 'Stop recording' }).click();
+        await page.getByText('Answer recorded. Listen back, record again, or go on.').waitFor();
+        const playback = page.getByLabel('Your recorded answer');
+        await expect.poll(() => playback.evaluate((audio: HTMLAudioElement) => audio.readyState)).toBeGreaterThan(0);
+        await screenshot('04-recorded-listen-back');
+      }
       await recordFor(1500);
       if (n === 1) await screenshot('03-recording');
       startedAt.push(Date.now());
@@ -105,17 +114,17 @@ describe('the web app in headless Chromium', () => {
       if (n < 3) {
         // the next question shows at once: no waiting for the upload
         await page.getByText(`Question ${n + 1} of 3`).waitFor({ timeout: 1500 });
-        if (n === 2) await screenshot('04-next-question-while-uploading');
+        if (n === 2) await screenshot('05-next-question-while-uploading');
       }
     }
 
     await page.getByRole('heading', { name: 'Analyzing...' }).waitFor();
     await page.getByText('Waiting for 1 answer to be transcribed.').waitFor({ timeout: 20_000 });
-    await screenshot('05-analyzing');
+    await screenshot('06-analyzing');
     releaseLastTranscript();
 
     await page.getByRole('heading', { name: 'Your results' }).waitFor({ timeout: 30_000 });
-    await screenshot('06-results', true);
+    await screenshot('07-results', true);
     expect(await page.getByTestId('final-score').textContent()).toBe('72');
     const results = page.locator('.result');
     expect(await results.count()).toBe(3);
