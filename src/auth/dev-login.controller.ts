@@ -1,7 +1,8 @@
-import { Body, Controller, ForbiddenException, Get, HttpCode, Logger, NotFoundException, Post } from '@nestjs/common';
+import { Body, Controller, ForbiddenException, Get, HttpCode, Logger, Post, UseGuards } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import jwt from 'jsonwebtoken';
 import type { EnvironmentVariables } from '../config/environment.js';
+import { DevLoginGuard } from './dev-login.guard.js';
 import { DevTokenDto } from './dto/dev-token.dto.js';
 import { Public } from './public.decorator.js';
 
@@ -39,17 +40,8 @@ export class DevLoginController {
   @Public()
   @Post('dev-token')
   @HttpCode(201)
+  @UseGuards(DevLoginGuard)
   devToken(@Body() dto: DevTokenDto) {
-    if (this.production) {
-      throw new ForbiddenException(
-        'Development sign-in is refused when NODE_ENV=production; use a token from your identity provider.',
-      );
-    }
-    if (!this.enabled) {
-      throw new NotFoundException(
-        'Development sign-in is disabled; start the server with AUTH_DEV_LOGIN=true to use it.',
-      );
-    }
     const secret = this.config.get('JWT_SECRET', { infer: true }) ?? process.env.JWT_SECRET;
     if (!secret) {
       throw new ForbiddenException('Development sign-in needs JWT_SECRET to sign tokens with; set it and restart.');

@@ -56,6 +56,8 @@ describe('development sign-in', () => {
       'Development sign-in is disabled; start the server with AUTH_DEV_LOGIN=true to use it.',
     );
     expect(res.body.token).toBeUndefined();
+    // disabled means disabled, whatever the body: no validation hints either
+    expect((await api.request('POST', '/api/auth/dev-token', { json: {} })).status).toBe(404);
   });
 
   it('is refused when NODE_ENV=production even with AUTH_DEV_LOGIN=true', async () => {
