@@ -97,14 +97,16 @@ describe('the web app in headless Chromium', () => {
       const heading = page.getByRole('heading', { level: 2 });
       await page.getByText(`Question ${n} of 3`).waitFor();
       // focus moves to the new question so that keyboard and screen reader users start there
-      expect(await heading.evaluate((h) => h === document.activeElement)).toBe(true);
+      expect(await heading.evaluate((h) => h === h.ownerDocument.activeElement)).toBe(true);
       if (n === 2) {
         // stop, listen back (a blob: URL the CSP must allow), then record again
         await recordFor(800);
         await page.getByRole('button', { name: 'Stop recording' }).click();
         await page.getByText('Answer recorded. Listen back, record again, or go on.').waitFor();
         const playback = page.getByLabel('Your recorded answer');
-        await expect.poll(() => playback.evaluate((audio: HTMLAudioElement) => audio.readyState)).toBeGreaterThan(0);
+        await expect
+          .poll(() => playback.evaluate((audio) => (audio as unknown as { readyState: number }).readyState))
+          .toBeGreaterThan(0);
         await screenshot('04-recorded-listen-back');
       }
       await recordFor(1500);

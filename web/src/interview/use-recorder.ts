@@ -49,7 +49,7 @@ export function useRecorder() {
     setPhase('starting');
     let stream: MediaStream;
     try {
-      if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error('no getUserMedia'), { name: 'x' });
+      if (!navigator.mediaDevices?.getUserMedia) throw new DOMException('no getUserMedia', 'NotSupportedError');
       stream = await navigator.mediaDevices.getUserMedia({ audio: true });
     } catch (cause) {
       setError(microphoneErrorSentence(cause));
