@@ -27,7 +27,11 @@ let browser: BrowserContext;
 let page: Page;
 const browserProblems: string[] = [];
 
+/** Saves a screenshot, after checking that nothing makes the phone-sized page scroll sideways. */
 async function screenshot(name: string, fullPage = false) {
+  // a string, because the server's tsconfig has no DOM types; it runs in the page
+  const widths = await page.evaluate<number[]>('[innerWidth, document.documentElement.scrollWidth]');
+  expect(widths[1], `${name}: the page is wider than the screen`).toBeLessThanOrEqual(widths[0]);
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
 }
 

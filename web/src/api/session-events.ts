@@ -70,6 +70,8 @@ export async function followSessionEvents(
           for (const event of parser.push(value)) onEvent(event);
         }
       } else {
+        // signed out, or the session is gone: nothing will change that by asking again
+        if (res.status === 401 || res.status === 404) return;
         const status = await api.sessionStatus(sessionId);
         onEvent({ event: 'snapshot', data: status });
       }
