@@ -65,6 +65,27 @@ describe('InterviewFlow', () => {
     expect(audio.size).toBeGreaterThan(0);
   });
 
+  it('can be answered with the keyboard alone', async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (url: string) => {
+        if (url.endsWith('/events')) return openStream();
+        if (url.includes('/upload-answer/')) return jsonResponse(202, { status: 'processing' });
+        throw new Error(`unexpected ${url}`);
+      }),
+    );
+    render(<InterviewFlow api={new ApiClient('T')} session={session} title="Set" onStartAnother={vi.fn()} />);
+    await userEvent.tab();
+    expect(document.activeElement?.textContent).toBe('Record answer');
+    await userEvent.keyboard('{Enter}');
+    await screen.findByRole('button', { name: 'Stop recording' });
+    await userEvent.tab();
+    expect(document.activeElement?.textContent).toBe('Next question');
+    await userEvent.keyboard('{Enter}');
+    expect(document.activeElement).toBe(await screen.findByRole('heading', { name: 'Question text 2?' }));
+    await waitFor(() => expect(screen.getByTestId('status-q1').textContent).toBe('Queued'));
+  });
+
   it('finishes: waits for the last transcription showing how many remain, then shows the results', async () => {
     let analyzeCalls = 0;
     vi.stubGlobal(
