@@ -53,6 +53,11 @@ describe('UploadQueue', () => {
     expect(uploadAnswer).toHaveBeenCalledTimes(4);
     expect(sleeps).toEqual([100, 200, 250]);
     expect(states.at(-1)?.[1]).toMatchObject({ phase: 'failed' });
+    expect(queue.failedQuestions()).toEqual(['q1']);
+    uploadAnswer.mockResolvedValueOnce({ status: 'processing' });
+    queue.enqueue('q1', new Blob(['a']));
+    await queue.settled();
+    expect(queue.failedQuestions()).toEqual([]);
   });
 
   it('honours Retry-After as a floor', () => {

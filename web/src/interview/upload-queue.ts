@@ -28,6 +28,7 @@ export function retryDelayMs(attempt: number, policy: UploadPolicy, retryAfterSe
  */
 export class UploadQueue {
   private readonly latest = new Map<string, number>();
+  private readonly gaveUp = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
   private generation = 0;
 
@@ -43,8 +44,14 @@ export class UploadQueue {
   enqueue(questionId: string, recording: Blob): void {
     const ticket = ++this.generation;
     this.latest.set(questionId, ticket);
+    this.gaveUp.delete(questionId);
     const run = this.run(questionId, recording, ticket).finally(() => this.inFlight.delete(run));
     this.inFlight.add(run);
+  }
+
+  /** Questions whose latest recording could not be uploaded (until it is enqueued again). */
+  failedQuestions(): string[] {
+    return [...this.gaveUp];
   }
 
   /** Resolves when every upload started so far has succeeded or given up. */
@@ -65,6 +72,7 @@ export class UploadQueue {
         if (!current()) return;
         const apiError = error instanceof ApiError ? error : new ApiError('The upload failed unexpectedly.', 0);
         if (!apiError.isTransient || attempt >= this.policy.maxAttempts) {
+          this.gaveUp.add(questionId);
           this.onState(questionId, { phase: 'failed', message: `Upload failed: ${apiError.message}` });
           return;
         }

@@ -102,7 +102,11 @@ export function useAnswerProgress(api: ApiClient, sessionId: string) {
     [],
   );
 
-  const uploadsSettled = useCallback(() => queue.settled(), [queue]);
+  /** Waits for every upload to succeed or give up; returns the questions whose upload gave up. */
+  const settleUploads = useCallback(async () => {
+    await queue.settled();
+    return queue.failedQuestions();
+  }, [queue]);
 
-  return { progress, submit, retry, waitForChange, uploadsSettled };
+  return { progress, submit, retry, waitForChange, settleUploads };
 }

@@ -86,6 +86,34 @@ describe('InterviewFlow', () => {
     await waitFor(() => expect(screen.getByTestId('status-q1').textContent).toBe('Queued'));
   });
 
+  it('does not ask for scores while an answer could not be uploaded, and offers to retry it', async () => {
+    const fetch = vi.fn(async (url: string) => {
+      if (url.endsWith('/events')) return openStream();
+      if (url.endsWith('/q3')) {
+        return jsonResponse(413, {
+          statusCode: 413,
+          error: 'Payload Too Large',
+          message: 'The recording is too long.',
+        });
+      }
+      if (url.includes('/upload-answer/')) return jsonResponse(202, { status: 'processing' });
+      throw new Error(`unexpected ${url}`);
+    });
+    vi.stubGlobal('fetch', fetch);
+    render(<InterviewFlow api={new ApiClient('T')} session={session} title="Set" onStartAnother={vi.fn()} />);
+    await userEvent.click(screen.getByRole('button', { name: 'Next question' }));
+    await userEvent.click(await screen.findByRole('button', { name: 'Next question' }));
+    await recordAndPress('Finish interview');
+
+    expect((await screen.findByRole('alert')).textContent).toBe(
+      'One answer could not be uploaded. Retry it below, then finish again.',
+    );
+    expect(screen.getByText('Upload failed: The recording is too long.')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Finish again' })).toHaveProperty('disabled', true);
+    expect(screen.getByRole('button', { name: 'Retry question 3' })).toBeTruthy();
+    expect(fetch.mock.calls.map(([url]) => url)).not.toContainEqual(expect.stringContaining('/api/analyze/'));
+  });
+
   it('finishes: waits for the last transcription showing how many remain, then shows the results', async () => {
     let analyzeCalls = 0;
     vi.stubGlobal(

@@ -24,9 +24,15 @@ interface Props {
   onStartAnother: () => void;
 }
 
+function retrySentence(count: number, what: 'uploaded' | 'transcribed'): string {
+  return count === 1
+    ? `One answer could not be ${what}. Retry it below, then finish again.`
+    : `${count} answers could not be ${what}. Retry them below, then finish again.`;
+}
+
 /** One interview from the first question to the results. */
 export function InterviewFlow({ api, session, title, onStartAnother }: Props) {
-  const { progress, submit, retry, waitForChange, uploadsSettled } = useAnswerProgress(api, session.session_id);
+  const { progress, submit, retry, waitForChange, settleUploads } = useAnswerProgress(api, session.session_id);
   const [phase, setPhase] = useState<Phase>({ name: 'answering', index: 0 });
   const [remaining, setRemaining] = useState<number | null>(null);
   const questions = session.questions;
@@ -38,7 +44,11 @@ export function InterviewFlow({ api, session, title, onStartAnother }: Props) {
     setPhase({ name: 'analyzing' });
     setRemaining(liveRemaining.current || null);
     // the server would score without an answer still uploading, and then refuse it: wait for uploads
-    await uploadsSettled();
+    const notUploaded = await settleUploads();
+    if (notUploaded.length > 0) {
+      setPhase({ name: 'needs-retry', message: retrySentence(notUploaded.length, 'uploaded') });
+      return;
+    }
     try {
       const end = await runAnalysis({
         api,
@@ -47,18 +57,14 @@ export function InterviewFlow({ api, session, title, onStartAnother }: Props) {
         waitForChange,
       });
       if (end.kind === 'scored') setPhase({ name: 'results', result: end.result });
-      else
-        setPhase({
-          name: 'needs-retry',
-          message: `${end.failed.length === 1 ? 'One answer' : `${end.failed.length} answers`} could not be transcribed. Retry ${end.failed.length === 1 ? 'it' : 'them'}, then finish again.`,
-        });
+      else setPhase({ name: 'needs-retry', message: retrySentence(end.failed.length, 'transcribed') });
     } catch (error) {
       setPhase({
         name: 'needs-retry',
         message: error instanceof ApiError ? error.message : 'The analysis could not be requested; try again.',
       });
     }
-  }, [api, session.session_id, uploadsSettled, waitForChange]);
+  }, [api, session.session_id, settleUploads, waitForChange]);
 
   // while the app waits on the server, keep the count in step with the live stream
   useEffect(() => {
