@@ -19,12 +19,14 @@ import { QueueApiModule } from './queue/queue-api.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { TranscriptionModule } from './transcription/transcription.module.js';
+import { WebAppModule } from './web-app/web-app.module.js';
 import { WebhookDeliveryModule } from './webhooks/webhooks.module.js';
+import { DevLoginModule } from './auth/dev-login.module.js';
 
 export type Role = EnvironmentVariables['ROLE'];
 
-/** What serves the HTTP API: sessions, uploads, status, analysis. */
-const API_MODULES: Type[] = [SessionsModule, AnswersModule, AnalysisModule, QueueApiModule];
+/** What serves the HTTP API: sessions, uploads, status, analysis, development sign-in. */
+const API_MODULES: Type[] = [SessionsModule, AnswersModule, AnalysisModule, QueueApiModule, DevLoginModule];
 /** What does the background work: transcription, webhook delivery and the nightly cleanup. */
 const WORKER_MODULES: Type[] = [TranscriptionModule, CleanupModule, WebhookDeliveryModule];
 
@@ -57,7 +59,7 @@ export class AppModule {
         MetricsModule,
         QueueModule,
         HealthModule,
-        ...(role === 'worker' ? [] : API_MODULES),
+        ...(role === 'worker' ? [] : [...API_MODULES, WebAppModule.forBuiltApp()]),
         ...(role === 'api' ? [] : WORKER_MODULES),
       ],
       providers: [

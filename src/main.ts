@@ -54,7 +54,14 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRole(env.ROLE), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
-  app.use(helmet());
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        // helmet's defaults, plus blob: media so that the web app can play back a recording
+        directives: { 'media-src': ["'self'", 'blob:'] },
+      },
+    }),
+  );
   app.use(requestDeadline(env.HTTP_REQUEST_TIMEOUT_MS));
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   if (env.CORS_ORIGINS) {

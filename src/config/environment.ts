@@ -92,6 +92,14 @@ export class EnvironmentVariables {
   @IsString()
   JWT_AUDIENCE?: string;
 
+  /**
+   * Development sign-in: POST /api/auth/dev-token mints a token for any user id. Refused whenever
+   * NODE_ENV=production, whatever this says.
+   */
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'AUTH_DEV_LOGIN must be true or false' })
+  AUTH_DEV_LOGIN = false;
+
   /** Comma-separated origins allowed to call the API from a browser; unset: same origin only. */
   @Transform(emptyToUndefined)
   @IsOptional()

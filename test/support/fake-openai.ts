@@ -10,7 +10,7 @@ export type Behavior =
   | { kind: 'stall' }
   | { kind: 'reset' }
   | { kind: 'malformed' }
-  | { kind: 'hold'; until: Promise<unknown> };
+  | { kind: 'hold'; until: Promise<unknown>; text?: string };
 
 /** What the fake does with one chat completion (the scorer's request). */
 export type ChatBehavior =
@@ -162,7 +162,7 @@ export class FakeOpenAI {
         return this.reply(res, record, 200, { text: behavior.text ?? expectedTranscript(record.sha256) });
       case 'hold':
         await behavior.until;
-        return this.reply(res, record, 200, { text: expectedTranscript(record.sha256) });
+        return this.reply(res, record, 200, { text: behavior.text ?? expectedTranscript(record.sha256) });
       case 'status':
         if (behavior.delayMs) await new Promise((r) => setTimeout(r, behavior.delayMs));
         return this.reply(

@@ -38,4 +38,12 @@ describe('validateEnvironment', () => {
       /MONGODB_URI must be set/,
     );
   });
+  it('reads AUTH_DEV_LOGIN as a boolean, off by default', () => {
+    expect(validateEnvironment({}).AUTH_DEV_LOGIN).toBe(false);
+    expect(validateEnvironment({ AUTH_DEV_LOGIN: 'true' }).AUTH_DEV_LOGIN).toBe(true);
+    expect(validateEnvironment({ AUTH_DEV_LOGIN: 'false' }).AUTH_DEV_LOGIN).toBe(false);
+    expect(() => validateEnvironment({ AUTH_DEV_LOGIN: 'yes' })).toThrow(
+      'Invalid configuration: AUTH_DEV_LOGIN must be true or false.',
+    );
+  });
 });

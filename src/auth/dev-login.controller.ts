@@ -1,0 +1,52 @@
+import { Body, Controller, ForbiddenException, Get, HttpCode, Logger, Post, UseGuards } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import jwt from 'jsonwebtoken';
+import type { EnvironmentVariables } from '../config/environment.js';
+import { DevLoginGuard } from './dev-login.guard.js';
+import { DevTokenDto } from './dto/dev-token.dto.js';
+import { Public } from './public.decorator.js';
+
+/** Dev tokens last a working day: long enough for a session, short enough to be obviously temporary. */
+const DEV_TOKEN_TTL_SECONDS = 8 * 60 * 60;
+
+/**
+ * Sign-in for development and tests: with AUTH_DEV_LOGIN=true anyone can get a token for any user
+ * id, so it is refused whenever NODE_ENV=production. Real deployments hand the app a token from
+ * their identity provider instead.
+ */
+@Controller('api/auth')
+export class DevLoginController {
+  private readonly logger = new Logger(DevLoginController.name);
+  private readonly enabled: boolean;
+  private readonly production: boolean;
+
+  constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {
+    this.enabled = config.get('AUTH_DEV_LOGIN', { infer: true });
+    this.production = config.get('NODE_ENV', { infer: true }) === 'production';
+    if (this.enabled && this.production) {
+      this.logger.warn('AUTH_DEV_LOGIN=true is ignored because NODE_ENV=production');
+    } else if (this.enabled) {
+      this.logger.warn('AUTH_DEV_LOGIN=true: POST /api/auth/dev-token signs anyone in (development only)');
+    }
+  }
+
+  /** What the web app needs to know before it can sign in; no secrets. */
+  @Public()
+  @Get('config')
+  authConfig() {
+    return { dev_login: this.enabled && !this.production };
+  }
+
+  @Public()
+  @Post('dev-token')
+  @HttpCode(201)
+  @UseGuards(DevLoginGuard)
+  devToken(@Body() dto: DevTokenDto) {
+    const secret = this.config.get('JWT_SECRET', { infer: true }) ?? process.env.JWT_SECRET;
+    if (!secret) {
+      throw new ForbiddenException('Development sign-in needs JWT_SECRET to sign tokens with; set it and restart.');
+    }
+    const token = jwt.sign({ sub: dto.user_id }, secret, { algorithm: 'HS256', expiresIn: DEV_TOKEN_TTL_SECONDS });
+    return { token, user_id: dto.user_id, expires_in: DEV_TOKEN_TTL_SECONDS };
+  }
+}

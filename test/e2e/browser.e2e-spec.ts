@@ -1,0 +1,182 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ObjectId } from 'mongodb';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppProcess } from '../support/app-process.js';
+import { launchChromiumWithMicrophone, spokenWav } from '../support/browser.js';
+import { eventually, openTestDatabase, type TestDatabase } from '../support/database.js';
+import { FakeOpenAI } from '../support/fake-openai.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const SCREENSHOTS = join(ROOT, 'test-artifacts/browser');
+const WEB_APP = join(ROOT, 'web/dist/index.html');
+
+/** What the fake provider "hears" for each question, and how its fake scorer grades it. */
+const HEARD = {
+  q1: '401 means you are not authenticated, 403 means you are not allowed.',
+  q2: 'An index lets the database find documents without scanning the collection.',
+  q3: 'Doing it twice has the same effect as doing it once, so retries are safe.',
+};
+const SCORES = { q1: 90, q2: 70, q3: 55 };
+
+let db: TestDatabase;
+let fake: FakeOpenAI;
+let app: AppProcess;
+let browser: BrowserContext;
+let page: Page;
+const browserProblems: string[] = [];
+
+/** Saves a screenshot, after checking that nothing makes the phone-sized page scroll sideways. */
+async function screenshot(name: string, fullPage = false) {
+  // a string, because the server's tsconfig has no DOM types; it runs in the page
+  const widths = await page.evaluate<number[]>('[innerWidth, document.documentElement.scrollWidth]');
+  expect(widths[1], `${name}: the page is wider than the screen`).toBeLessThanOrEqual(widths[0]);
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
+}
+
+async function recordFor(ms: number) {
+  await page.getByRole('button', { name: /^Record answer$|^Record again$/ }).click();
+  await page.getByText(/^Recording… \d+ s$/).waitFor();
+  await page.waitForTimeout(ms);
+}
+
+beforeAll(async () => {
+  if (!existsSync(WEB_APP)) throw new Error(`${WEB_APP} is missing: run npm run build (it builds web/ too)`);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  db = await openTestDatabase('browser');
+  fake = await FakeOpenAI.start();
+  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { AUTH_DEV_LOGIN: 'true' } });
+  browser = await launchChromiumWithMicrophone(
+    spokenWav('An index lets the database find documents without reading every one of them.'),
+  );
+  page = browser.pages()[0] ?? (await browser.newPage());
+  // a CSP violation or a script error shows up here, not as a failed assertion
+  page.on('console', (message) => message.type() === 'error' && browserProblems.push(message.text()));
+  page.on('pageerror', (error) => browserProblems.push(error.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  await fake?.close();
+  await db?.drop();
+});
+
+describe('the web app in headless Chromium', () => {
+  it('serves the app at / and its routes, and leaves /api and /health to the server', async () => {
+    const index = await fetch(`${app.url}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await index.text()).toContain('<div id="root"></div>');
+    const appRoute = await fetch(`${app.url}/interview/anything`);
+    expect(appRoute.status).toBe(200);
+    expect(await appRoute.text()).toContain('<div id="root"></div>');
+    const unknownApi = await fetch(`${app.url}/api/no-such-thing`);
+    expect(unknownApi.status).toBe(404);
+    expect(await unknownApi.json()).toMatchObject({ statusCode: 404 });
+    expect((await fetch(`${app.url}/health`)).headers.get('content-type')).toMatch(/json/);
+  });
+
+  it('signs in, answers three questions without waiting, finishes and shows the scores', async () => {
+    let releaseLastTranscript!: () => void;
+    fake.script('q1', { kind: 'ok', text: HEARD.q1, delayMs: 300 });
+    fake.script('q2', { kind: 'ok', text: HEARD.q2, delayMs: 300 });
+    fake.script('q3', { kind: 'hold', text: HEARD.q3, until: new Promise<void>((r) => (releaseLastTranscript = r)) });
+    for (const [id, score] of Object.entries(SCORES)) {
+      fake.scriptChat(id, { kind: 'score', score, feedback: [`Feedback on ${id}: name the trade-off.`] });
+    }
+
+    // the first upload of question 1 dies on the network: the app must try again by itself
+    const uploadAttempts: string[] = [];
+    await page.route('**/api/upload-answer/**', async (route) => {
+      const questionId = route.request().url().split('/').pop()!;
+      uploadAttempts.push(questionId);
+      if (questionId === 'q1' && uploadAttempts.filter((id) => id === 'q1').length === 1) {
+        await route.abort('connectionreset');
+      } else {
+        await route.continue();
+      }
+    });
+
+    await page.goto(app.url);
+    await page.getByLabel('User name').fill('dana');
+    await screenshot('01-sign-in');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+
+    await page.getByRole('heading', { name: 'Choose an interview' }).waitFor();
+    await screenshot('02-choose-interview');
+    await page.getByRole('button', { name: 'Start interview' }).click();
+
+    const startedAt: number[] = [];
+    for (let n = 1; n <= 3; n++) {
+      const heading = page.getByRole('heading', { level: 2 });
+      await page.getByText(`Question ${n} of 3`).waitFor();
+      // focus moves to the new question so that keyboard and screen reader users start there
+      expect(await heading.evaluate((h) => h === h.ownerDocument.activeElement)).toBe(true);
+      if (n === 2) {
+        // stop, listen back (a blob: URL the CSP must allow), then record again
+        await recordFor(800);
+        await page.getByRole('button', { name: 'Stop recording' }).click();
+        await page.getByText('Answer recorded. Listen back, record again, or go on.').waitFor();
+        const playback = page.getByLabel('Your recorded answer');
+        await expect
+          .poll(() => playback.evaluate((audio) => (audio as unknown as { readyState: number }).readyState))
+          .toBeGreaterThan(0);
+        await screenshot('04-recorded-listen-back');
+      }
+      await recordFor(1500);
+      if (n === 1) await screenshot('03-recording');
+      startedAt.push(Date.now());
+      await page.getByRole('button', { name: n < 3 ? 'Next question' : 'Finish interview' }).click();
+      if (n < 3) {
+        // the next question shows at once: no waiting for the upload
+        await page.getByText(`Question ${n + 1} of 3`).waitFor({ timeout: 1500 });
+        if (n === 2) await screenshot('05-next-question-while-uploading');
+      }
+    }
+
+    await page.getByRole('heading', { name: 'Analyzing...' }).waitFor();
+    await page.getByText('Waiting for 1 answer to be transcribed.').waitFor({ timeout: 20_000 });
+    await screenshot('06-analyzing');
+    releaseLastTranscript();
+
+    await page.getByRole('heading', { name: 'Your results' }).waitFor({ timeout: 30_000 });
+    await screenshot('07-results', true);
+    expect(await page.getByTestId('final-score').textContent()).toBe('72');
+    const results = page.locator('.result');
+    expect(await results.count()).toBe(3);
+    for (const [index, id] of (['q1', 'q2', 'q3'] as const).entries()) {
+      const result = results.nth(index);
+      await expect.poll(() => result.textContent()).toContain(`Score ${SCORES[id]} / 100`);
+      expect(await result.textContent()).toContain(HEARD[id]);
+      expect(await result.textContent()).toContain(`Feedback on ${id}: name the trade-off.`);
+      expect(await result.getByRole('heading', { name: 'Model answer' }).count()).toBe(1);
+    }
+
+    expect(uploadAttempts.filter((id) => id === 'q1')).toHaveLength(2);
+    // what the browser recorded reached the provider as WebM/Opus, one upload per question
+    const uploads = fake.requests.filter((r) => r.status === 200);
+    expect(uploads.map((r) => r.questionId).sort()).toEqual(['q1', 'q2', 'q3']);
+    for (const upload of uploads) {
+      expect(upload.filename).toMatch(/\.webm$/);
+      expect(upload.bytes).toBeGreaterThan(2_000);
+    }
+
+    const session = await db.db.collection('interview_sessions').findOne({ user_id: 'dana' });
+    expect(session?.status).toBe('analyzed');
+    for (const id of ['q1', 'q2', 'q3'] as const) {
+      expect(session?.answers[id]).toMatchObject({ transcription_status: 'completed', transcript: HEARD[id] });
+    }
+    const sessionId = String(session?._id);
+    await eventually(async () => {
+      const files = await db.db.collection('fs.files').find({ 'metadata.session_id': sessionId }).toArray();
+      expect(files).toEqual([]);
+      expect(await db.db.collection('fs.files').countDocuments()).toBe(0);
+      expect(await db.db.collection('fs.chunks').countDocuments()).toBe(0);
+    }, 10_000);
+    expect(ObjectId.isValid(sessionId)).toBe(true);
+    // the one network error the test caused itself is the only thing the page complained about
+    expect(browserProblems).toEqual([expect.stringMatching(/ERR_CONNECTION_RESET/)]);
+  }, 120_000);
+});

@@ -1,0 +1,61 @@
+import { useEffect, useMemo, useState } from 'react';
+import { ApiClient, devLoginEnabled } from './api/api-client';
+import type { CreatedSession } from './api/types';
+import { InterviewFlow } from './screens/InterviewFlow';
+import { QuestionSetPicker } from './screens/QuestionSetPicker';
+import { SignInScreen } from './screens/SignInScreen';
+
+declare global {
+  interface Window {
+    /** A host page that embeds the app signs the candidate in by setting this before the app loads. */
+    __INTERVIEW_TOKEN__?: string;
+  }
+}
+
+/** The token a host page handed over: window.__INTERVIEW_TOKEN__ or #token=… (removed from the address bar). */
+export function tokenFromHostPage(): string | null {
+  if (typeof window.__INTERVIEW_TOKEN__ === 'string' && window.__INTERVIEW_TOKEN__) return window.__INTERVIEW_TOKEN__;
+  const fromFragment = new URLSearchParams(window.location.hash.slice(1)).get('token');
+  if (fromFragment) {
+    // keep the token out of history and out of anything the candidate copies from the address bar
+    window.history.replaceState(null, '', window.location.pathname + window.location.search);
+    return fromFragment;
+  }
+  return null;
+}
+
+export function App() {
+  const [token, setToken] = useState<string | null>(() => tokenFromHostPage());
+  const [devLogin, setDevLogin] = useState<boolean | null>(null);
+  const [interview, setInterview] = useState<{ session: CreatedSession; title: string } | null>(null);
+  const api = useMemo(() => (token ? new ApiClient(token) : null), [token]);
+
+  useEffect(() => {
+    if (!token) void devLoginEnabled().then(setDevLogin);
+  }, [token]);
+
+  if (!api) {
+    if (devLogin === null) return <p className="loading">Loading…</p>;
+    return (
+      <main>
+        <SignInScreen devLogin={devLogin} onSignedIn={setToken} />
+      </main>
+    );
+  }
+  if (!interview) {
+    return (
+      <main>
+        <QuestionSetPicker api={api} onStarted={(session, title) => setInterview({ session, title })} />
+      </main>
+    );
+  }
+  return (
+    <InterviewFlow
+      key={interview.session.session_id}
+      api={api}
+      session={interview.session}
+      title={interview.title}
+      onStartAnother={() => setInterview(null)}
+    />
+  );
+}

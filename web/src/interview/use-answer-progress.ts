@@ -1,0 +1,112 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { ApiClient } from '../api/api-client';
+import { ApiError } from '../api/api-error';
+import { followSessionEvents, type ServerSentEvent } from '../api/session-events';
+import type { AnswerStatusView } from '../api/types';
+import type { AnswerProgress } from './answer-indicator';
+import { UploadQueue, type UploadState } from './upload-queue';
+
+function isStatusView(value: unknown): value is AnswerStatusView {
+  return (
+    typeof (value as AnswerStatusView)?.question_id === 'string' &&
+    typeof (value as AnswerStatusView)?.status === 'string'
+  );
+}
+
+/**
+ * Every answer's progress in one session: uploads run in the background through an UploadQueue,
+ * transcription states arrive on the live event stream. `waitForChange` lets the analysis wait for
+ * the next change instead of polling blindly.
+ */
+export function useAnswerProgress(api: ApiClient, sessionId: string) {
+  const [progress, setProgress] = useState<Record<string, AnswerProgress>>({});
+  const recordings = useRef(new Map<string, Blob>());
+  const changeListeners = useRef(new Set<() => void>());
+
+  const update = useCallback((questionId: string, change: (previous: AnswerProgress) => AnswerProgress) => {
+    setProgress((all) => ({ ...all, [questionId]: change(all[questionId] ?? {}) }));
+  }, []);
+
+  const queue = useMemo(
+    () =>
+      new UploadQueue(api, sessionId, (questionId, upload: UploadState) =>
+        update(questionId, (previous) => ({
+          ...previous,
+          upload,
+          retryError: undefined,
+          // a new upload replaces the answer: what was said about the old one no longer applies
+          transcription: upload.phase === 'uploading' ? undefined : previous.transcription,
+        })),
+      ),
+    [api, sessionId, update],
+  );
+
+  useEffect(() => {
+    const stop = new AbortController();
+    const onEvent = (event: ServerSentEvent) => {
+      const data = event.data as { answers?: unknown[] };
+      const views =
+        event.event === 'snapshot' && Array.isArray(data?.answers)
+          ? data.answers.filter(isStatusView)
+          : event.event === 'answer' && isStatusView(event.data)
+            ? [event.data]
+            : [];
+      for (const view of views) update(view.question_id, (previous) => ({ ...previous, transcription: view }));
+      for (const listener of changeListeners.current) listener();
+    };
+    void followSessionEvents(api, sessionId, onEvent, stop.signal);
+    return () => stop.abort();
+  }, [api, sessionId, update]);
+
+  const submit = useCallback(
+    (questionId: string, recording: Blob) => {
+      recordings.current.set(questionId, recording);
+      queue.enqueue(questionId, recording);
+    },
+    [queue],
+  );
+
+  const retry = useCallback(
+    async (questionId: string, failedPart: 'upload' | 'transcription') => {
+      const recording = recordings.current.get(questionId);
+      if (failedPart === 'upload' && recording) return queue.enqueue(questionId, recording);
+      try {
+        await api.retryTranscription(sessionId, questionId);
+        update(questionId, (previous) => ({
+          ...previous,
+          retryError: undefined,
+          transcription: previous.transcription && { ...previous.transcription, status: 'queued' },
+        }));
+      } catch (error) {
+        // 410: the server no longer has the audio; the copy kept here can be sent again
+        if (error instanceof ApiError && error.status === 410 && recording) return queue.enqueue(questionId, recording);
+        const message = error instanceof ApiError ? error.message : 'The retry could not be sent.';
+        update(questionId, (previous) => ({ ...previous, retryError: message }));
+      }
+    },
+    [api, queue, sessionId, update],
+  );
+
+  /** Resolves on the next status change, or after `ms` at the latest. */
+  const waitForChange = useCallback(
+    (ms: number) =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          changeListeners.current.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        changeListeners.current.add(done);
+      }),
+    [],
+  );
+
+  /** Waits for every upload to succeed or give up; returns the questions whose upload gave up. */
+  const settleUploads = useCallback(async () => {
+    await queue.settled();
+    return queue.failedQuestions();
+  }, [queue]);
+
+  return { progress, submit, retry, waitForChange, settleUploads };
+}
