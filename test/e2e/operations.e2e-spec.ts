@@ -125,6 +125,8 @@ describe('ROLE=api and ROLE=worker', () => {
       ['GET', '/api/sessions'],
       ['GET', '/api/queue/stats'],
       ['GET', '/docs-json'],
+      ['GET', '/api/auth/config'],
+      ['GET', '/'],
     ]) {
       expect((await client.request(method, path, { json: method === 'POST' ? {} : undefined })).status).toBe(404);
     }
