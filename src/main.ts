@@ -46,7 +46,8 @@ async function bootstrap(): Promise<void> {
     logger.info(`embedded MongoDB is running at ${embedded.uri}`);
     process.once('exit', () => void embedded.stop());
   }
-  if (!env.JWT_SECRET) {
+  // with an identity provider's JWKS and no JWT_SECRET, only that provider's tokens are accepted
+  if (!env.JWT_SECRET && !env.JWT_JWKS_URI) {
     process.env.JWT_SECRET = await loadOrCreateDevJwtSecret();
     logger.warn(`JWT_SECRET is not set: using a development secret kept in ${DEV_SECRET_FILE} (never in production)`);
   }

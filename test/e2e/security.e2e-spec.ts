@@ -263,6 +263,22 @@ describe('identity-provider tokens (JWKS)', () => {
     expect((await as(jwks.sign('rsa-2', { sub: 'rotated' }))).status).toBe(200);
   });
 
+  it('with JWKS and no JWT_SECRET, accepts only the identity provider\'s tokens (no development secret)', async () => {
+    const idpOnly = await AppProcess.start({
+      mongodbUri: db.uri,
+      openaiUrl: fake.url,
+      env: { JWT_SECRET: '', JWT_JWKS_URI: jwks.url },
+    });
+    try {
+      const call = (token: string) => new ApiClient(idpOnly.url, token).request('GET', '/api/sessions');
+      expect((await call(jwks.sign('rsa-1', { sub: 'idp-user' }))).status).toBe(200);
+      expect((await call(tokenFor('local'))).status).toBe(401);
+      expect(idpOnly.logs.some((line) => line.includes('JWT_SECRET is not set'))).toBe(false);
+    } finally {
+      await idpOnly.stop();
+    }
+  });
+
   it('keeps HS256 tokens working beside it, issuer and audience checked too', async () => {
     const ok = jwt.sign({ sub: 'local' }, TEST_JWT_SECRET, {
       algorithm: 'HS256',
