@@ -263,7 +263,7 @@ describe('identity-provider tokens (JWKS)', () => {
     expect((await as(jwks.sign('rsa-2', { sub: 'rotated' }))).status).toBe(200);
   });
 
-  it('with JWKS and no JWT_SECRET, accepts only the identity provider\'s tokens (no development secret)', async () => {
+  it("with JWKS and no JWT_SECRET, accepts only the identity provider's tokens (no development secret)", async () => {
     const idpOnly = await AppProcess.start({
       mongodbUri: db.uri,
       openaiUrl: fake.url,
