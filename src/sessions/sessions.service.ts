@@ -36,7 +36,7 @@ export class SessionsService {
   }
 
   create(userId: string, dto: CreateSessionDto): Promise<SessionRecord> {
-    return this.store.create(userId, dto.title?.trim() ?? '', this.assignQuestionIds(dto));
+    return this.store.create(userId, dto.title?.trim() ?? '', this.assignQuestionIds(dto), dto.language ?? null);
   }
 
   /** The caller's session; another user's session is reported exactly like a missing one. */

@@ -133,6 +133,8 @@ describe('the transcription pipeline', () => {
     expect((await alice.answerStatus(sessionId, 'q1')).body).toEqual({
       question_id: 'q1',
       status: 'processing',
+      // a recording sent whole has no pieces to count until it is done
+      progress: 0,
       attempts: 1,
     });
     expect((await alice.sessionStatus(sessionId)).body.summary.processing).toBe(1);

@@ -36,6 +36,11 @@ export class CreateSessionDto {
   @IsString({ message: 'title must be a string' })
   title?: string;
 
+  @IsOptional()
+  @Matches(/^[a-z]{2}$/, { message: 'language must be an ISO-639-1 code of two lowercase letters, such as en or de' })
+  @IsString({ message: 'language must be a string' })
+  language?: string;
+
   @ValidateNested({ each: true })
   @Type(() => QuestionInputDto)
   @ArrayMaxSize(200, { message: 'questions must contain at most 200 questions' })
