@@ -74,6 +74,7 @@ describe('a 30-minute recording', () => {
       const uploadStarted = Date.now();
       const upload = await uploadWav(alice, sessionId, 'long', seconds);
       const uploadMs = Date.now() - uploadStarted;
+      const peakAfterUpload = app.memory().peak;
       expect(upload.status).toBe(202);
       const done = await alice.waitForAnswer(sessionId, 'long', ['completed', 'failed'], 200_000);
       const transcribeMs = Date.now() - uploadStarted - uploadMs;
@@ -81,11 +82,15 @@ describe('a 30-minute recording', () => {
       await events.close();
 
       const pieces = fake.requestsFor('long').sort((a, b) => a.piece! - b.piece!);
+      const updates = events.named('answer').filter((a) => a.question_id === 'long');
+      const progress: number[] = updates.filter((a) => a.status === 'processing').map((a) => a.progress);
       console.log(
         `30-minute WAV: ${speechLikeWavBytes(seconds)} bytes uploaded in ${(uploadMs / 1000).toFixed(1)} s, ` +
           `transcribed in ${(transcribeMs / 1000).toFixed(1)} s as ${pieces.length} pieces ` +
           `(${pieces.map((p) => `${p.bytes} B/${p.durationSeconds?.toFixed(1)} s`).join(', ')}), ` +
-          `server RSS ${(rssBefore / 1024 / 1024).toFixed(0)} MB before, peak ${(peakRss / 1024 / 1024).toFixed(0)} MB`,
+          `server RSS ${(rssBefore / 1024 / 1024).toFixed(0)} MB before, peak ${(peakAfterUpload / 1024 / 1024).toFixed(0)} MB ` +
+          `after the upload and ${(peakRss / 1024 / 1024).toFixed(0)} MB after the transcription; ` +
+          `progress on SSE: ${progress.join(', ')}`,
       );
 
       expect(done.status).toBe('completed');
@@ -123,8 +128,6 @@ describe('a 30-minute recording', () => {
       expect(Math.abs(segments.at(-1)!.end - seconds)).toBeLessThan(1);
 
       // progress rose monotonically while processing, then the answer completed
-      const updates = events.named('answer').filter((a) => a.question_id === 'long');
-      const progress = updates.filter((a) => a.status === 'processing').map((a) => a.progress);
       expect(progress[0]).toBe(0);
       expect(progress.length).toBeGreaterThanOrEqual(3);
       for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeGreaterThanOrEqual(progress[i - 1]);
@@ -288,5 +291,82 @@ describe('without ffmpeg', () => {
         'install ffmpeg (or set FFMPEG_PATH), then retry the answer.',
     });
     expect(fake.requestsFor('long')).toHaveLength(0);
+  });
+});
+
+describe('a server killed half way through the pieces', () => {
+  let own: TestDatabase;
+  const servers: AppProcess[] = [];
+  const start = async () => {
+    const server = await AppProcess.start({
+      mongodbUri: own.uri,
+      openaiUrl: fake.url,
+      env: {
+        TMPDIR: appTmp,
+        TRANSCRIPTION_MAX_FILE_BYTES: String(2 * 1024 * 1024),
+        TRANSCRIPTION_PIECE_SECONDS: '30',
+        TRANSCRIPTION_PIECE_CONCURRENCY: '2',
+        TRANSCRIPTION_LEASE_MS: '3000',
+      },
+    });
+    servers.push(server);
+    return server;
+  };
+
+  beforeAll(async () => {
+    own = await openTestDatabase('long-resume');
+  });
+
+  afterAll(async () => {
+    for (const server of servers) await server.stop();
+    await own?.drop();
+  });
+
+  it('leaves the finished pieces in the database, and the next server sends only the missing ones', async () => {
+    const first = await start();
+    const api = new ApiClient(first.url, tokenFor('alice'));
+    const sessionId = await api.newSession(['q3']);
+    let release!: () => void;
+    fake.script('q3/part-002', { kind: 'hold', until: new Promise<void>((r) => (release = r)) });
+    expect((await uploadWav(api, sessionId, 'q3', 120)).status).toBe(202);
+
+    // every piece but the held one is transcribed and stored
+    const doc = () => own.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
+    let pieces: { done: boolean }[] = [];
+    await expect
+      .poll(
+        async () => {
+          pieces = (await doc())!.answers.q3.pieces ?? [];
+          return pieces.length > 0 && pieces.filter((p) => p.done).length === pieces.length - 1;
+        },
+        { timeout: 60_000, interval: 100 },
+      )
+      .toBe(true);
+    expect(pieces[2].done).toBe(false);
+    const progress = (await doc())!.answers.q3.progress;
+    expect(progress).toBe(Math.floor(((pieces.length - 1) * 100) / pieces.length));
+    expect(workDirs(appTmp).some((d) => d.startsWith(`${WORK_DIR_PREFIX}${first.pid}-`))).toBe(true);
+
+    await first.kill();
+    const second = await start();
+    // the dead server's temp directory is swept at start-up
+    expect(workDirs(appTmp).some((d) => d.startsWith(`${WORK_DIR_PREFIX}${first.pid}-`))).toBe(false);
+    const done = await new ApiClient(second.url, tokenFor('alice')).waitForAnswer(
+      sessionId,
+      'q3',
+      ['completed', 'failed'],
+      60_000,
+    );
+    release(); // only now: the dead server's request must not count as answered
+    expect(done.status).toBe('completed');
+    expect(done.attempts).toBe(2);
+
+    const sent = fake.requestsFor('q3');
+    const perPiece = Array.from({ length: pieces.length }, (_, i) => sent.filter((r) => r.piece === i).length);
+    // the held piece twice (the dead server's request and the new one), every other piece once
+    expect(perPiece).toEqual(pieces.map((_, i) => (i === 2 ? 2 : 1)));
+    const answered = sent.filter((r) => r.status === 200).sort((a, b) => a.piece! - b.piece!);
+    expect(answered.map((r) => r.piece)).toEqual(pieces.map((_, i) => i));
+    expect(done.transcript).toBe(answered.map((r) => expectedTranscript(r.sha256)).join(' '));
   });
 });
