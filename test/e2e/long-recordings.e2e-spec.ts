@@ -167,14 +167,14 @@ describe('pieces that fail', () => {
   beforeAll(async () => {
     // a database of its own, so that the first server never takes these jobs over
     own = await openTestDatabase('long-pieces');
-    // a low limit makes a 2-minute recording "large": it is cut into pieces of at most 30 s
+    // a low limit makes a 1-minute recording (10.6 MB) "large": it is cut into pieces of at most 15 s
     small = await AppProcess.start({
       mongodbUri: own.uri,
       openaiUrl: fake.url,
       env: {
         TMPDIR: appTmp,
-        TRANSCRIPTION_MAX_FILE_BYTES: String(2 * 1024 * 1024),
-        TRANSCRIPTION_PIECE_SECONDS: '30',
+        TRANSCRIPTION_MAX_FILE_BYTES: String(1024 * 1024),
+        TRANSCRIPTION_PIECE_SECONDS: '15',
         TRANSCRIPTION_MAX_ATTEMPTS: '3',
         TRANSCRIPTION_PIECE_CONCURRENCY: '2',
         // a loaded machine must not make a lease lapse: this is about pieces, not leases
@@ -192,7 +192,7 @@ describe('pieces that fail', () => {
   it('retries a piece that fails transiently alone, and completes', async () => {
     const sessionId = await api.newSession(['q1']);
     fake.script('q1/part-001', { kind: 'status', status: 503 }, { kind: 'reset' });
-    expect((await uploadWav(api, sessionId, 'q1', 120)).status).toBe(202);
+    expect((await uploadWav(api, sessionId, 'q1', 60)).status).toBe(202);
     const done = await api.waitForAnswer(sessionId, 'q1', ['completed', 'failed'], 60_000);
     expect(done.status).toBe('completed');
     expect(done.attempts).toBe(1);
@@ -209,8 +209,8 @@ describe('pieces that fail', () => {
     const retried = sent.filter((r) => r.piece === 1);
     expect(new Set(retried.map((r) => r.sha256)).size).toBe(1); // the same bytes each time
     for (const r of sent) {
-      expect(r.bytes).toBeLessThan(2 * 1024 * 1024);
-      expect(r.durationSeconds).toBeLessThanOrEqual(31);
+      expect(r.bytes).toBeLessThan(1024 * 1024);
+      expect(r.durationSeconds).toBeLessThanOrEqual(15.1);
     }
     const answered = sent.filter((r) => r.status === 200).sort((a, b) => a.piece! - b.piece!);
     expect(done.transcript).toBe(answered.map((r) => expectedTranscript(r.sha256)).join(' '));
@@ -223,7 +223,7 @@ describe('pieces that fail', () => {
       status: 400,
       message: 'Audio file might be corrupted or unsupported',
     });
-    expect((await uploadWav(api, sessionId, 'q2', 120)).status).toBe(202);
+    expect((await uploadWav(api, sessionId, 'q2', 60)).status).toBe(202);
     const failed = await api.waitForAnswer(sessionId, 'q2', ['completed', 'failed'], 60_000);
     expect(failed.status).toBe('failed');
     expect(fake.requestsFor('q2').filter((r) => r.piece === 2)).toHaveLength(1);
@@ -303,8 +303,8 @@ describe('a server killed half way through the pieces', () => {
       openaiUrl: fake.url,
       env: {
         TMPDIR: appTmp,
-        TRANSCRIPTION_MAX_FILE_BYTES: String(2 * 1024 * 1024),
-        TRANSCRIPTION_PIECE_SECONDS: '30',
+        TRANSCRIPTION_MAX_FILE_BYTES: String(1024 * 1024),
+        TRANSCRIPTION_PIECE_SECONDS: '15',
         TRANSCRIPTION_PIECE_CONCURRENCY: '2',
         TRANSCRIPTION_LEASE_MS: '3000',
       },
@@ -328,7 +328,7 @@ describe('a server killed half way through the pieces', () => {
     const sessionId = await api.newSession(['q3']);
     let release!: () => void;
     fake.script('q3/part-002', { kind: 'hold', until: new Promise<void>((r) => (release = r)) });
-    expect((await uploadWav(api, sessionId, 'q3', 120)).status).toBe(202);
+    expect((await uploadWav(api, sessionId, 'q3', 60)).status).toBe(202);
 
     // every piece but the held one is transcribed and stored
     const doc = () => own.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
