@@ -97,7 +97,7 @@ export class LargeRecordingTranscriber {
         job.changed();
       }
       this.logger.log(
-        `answer ${job.questionId}: ${job.answer.audio.size_bytes} bytes → ${compressedBytes} bytes of Opus, ` +
+        `session=${String(job.sessionId)} question=${job.questionId}: ${job.answer.audio.size_bytes} bytes → ${compressedBytes} bytes of Opus, ` +
           `${duration.toFixed(1)} s in ${pieces.length} piece(s)` +
           (resumable ? `, ${pieces.filter((p) => p.done).length} already transcribed` : ''),
       );
@@ -234,7 +234,9 @@ export class LargeRecordingTranscriber {
           );
         }
         const delay = retryDelayMs(failure, attempt, this.retryPolicy);
-        this.logger.warn(`${name} of answer ${job.questionId}: attempt ${attempt} failed, retrying in ${delay} ms`);
+        this.logger.warn(
+          `${name} of session=${String(job.sessionId)} question=${job.questionId}: attempt ${attempt} failed, retrying in ${delay} ms: ${failure.message}`,
+        );
         await sleep(delay, undefined, { signal }).catch(() => {
           throw signal.reason;
         });
