@@ -32,8 +32,8 @@ export class AudioTools implements OnApplicationBootstrap {
   private readonly logger = new Logger(AudioTools.name);
   readonly ffmpegPath: string;
   readonly ffprobePath: string;
-  /** Set by the start-up check; undefined until then. */
-  private usable?: boolean;
+  /** Whether the last check could run both. */
+  private usable = false;
 
   constructor(config: ConfigService<EnvironmentVariables, true>) {
     this.ffmpegPath = config.get('FFMPEG_PATH', { infer: true });
@@ -67,9 +67,15 @@ export class AudioTools implements OnApplicationBootstrap {
     'This recording is larger than the transcription provider accepts and must be compressed first, which needs ffmpeg; ' +
     'install ffmpeg (or set FFMPEG_PATH), then retry the answer.';
 
-  /** True unless the start-up check found ffmpeg or ffprobe missing. */
-  get available(): boolean {
-    return this.usable !== false;
+  /**
+   * Whether ffmpeg and ffprobe can be run. Once found they are trusted; while missing they are
+   * looked for again each time, so that installing ffmpeg and retrying the answer needs no restart.
+   */
+  async available(): Promise<boolean> {
+    if (this.usable) return true;
+    const [ffmpeg, ffprobe] = await Promise.all([this.version(this.ffmpegPath), this.version(this.ffprobePath)]);
+    this.usable = ffmpeg !== undefined && ffprobe !== undefined;
+    return this.usable;
   }
 
   private version(command: string): Promise<string | undefined> {

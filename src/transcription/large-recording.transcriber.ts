@@ -70,7 +70,7 @@ export class LargeRecordingTranscriber {
   }
 
   async transcribe(job: LargeRecordingJob, signal: AbortSignal): Promise<TranscriptionResult> {
-    if (!this.tools.available) throw new TranscriptionFailure(AudioTools.MISSING, 'permanent');
+    if (!(await this.tools.available())) throw new TranscriptionFailure(AudioTools.MISSING, 'permanent');
     this.transcriber.assertConfigured();
     const dir = await createWorkDirectory();
     try {

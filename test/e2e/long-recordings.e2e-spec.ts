@@ -1,5 +1,5 @@
 import { ObjectId } from 'mongodb';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -252,13 +252,16 @@ describe('without ffmpeg', () => {
   let bare: AppProcess;
   let api: ApiClient;
   let own: TestDatabase;
+  /** FFMPEG_PATH points here; empty until the test "installs" ffmpeg. */
+  let bin: string;
 
   beforeAll(async () => {
     own = await openTestDatabase('long-bare');
+    bin = mkdtempSync(join(tmpdir(), 'long-recordings-bin-'));
     bare = await AppProcess.start({
       mongodbUri: own.uri,
       openaiUrl: fake.url,
-      env: { TMPDIR: appTmp, FFMPEG_PATH: '/nonexistent/ffmpeg', TRANSCRIPTION_MAX_FILE_BYTES: String(1024 * 1024) },
+      env: { TMPDIR: appTmp, FFMPEG_PATH: join(bin, 'ffmpeg'), TRANSCRIPTION_MAX_FILE_BYTES: String(1024 * 1024) },
     });
     api = new ApiClient(bare.url, tokenFor('alice'));
   });
@@ -266,13 +269,14 @@ describe('without ffmpeg', () => {
   afterAll(async () => {
     await bare?.stop();
     await own?.drop();
+    if (bin) rmSync(bin, { recursive: true, force: true });
   });
 
-  it('warns once at start-up, still transcribes small recordings, and fails large ones saying ffmpeg is needed', async () => {
+  it('warns once at start-up, transcribes small recordings, fails large ones saying ffmpeg is needed until it is installed', async () => {
     const warnings = bare.logs.filter((line) => line.includes('cannot be run'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(
-      'ffmpeg (FFMPEG_PATH=/nonexistent/ffmpeg) and ffprobe (FFPROBE_PATH=/nonexistent/ffprobe) cannot be run: ' +
+      `ffmpeg (FFMPEG_PATH=${bin}/ffmpeg) and ffprobe (FFPROBE_PATH=${bin}/ffprobe) cannot be run: ` +
         'recordings over TRANSCRIPTION_MAX_FILE_BYTES will fail to transcribe until ffmpeg is installed',
     );
 
@@ -291,6 +295,15 @@ describe('without ffmpeg', () => {
         'install ffmpeg (or set FFMPEG_PATH), then retry the answer.',
     });
     expect(fake.requestsFor('long')).toHaveLength(0);
+
+    // once ffmpeg is installed, retrying the answer works without a restart
+    symlinkSync('/usr/bin/ffmpeg', join(bin, 'ffmpeg'));
+    symlinkSync('/usr/bin/ffprobe', join(bin, 'ffprobe'));
+    expect((await api.request('POST', `/api/transcription-retry/${sessionId}/long`)).status).toBe(202);
+    const retried = await api.waitForAnswer(sessionId, 'long', ['completed', 'failed'], 30_000);
+    expect(retried).toMatchObject({ status: 'completed', language: 'english' });
+    expect(fake.requestsFor('long').length).toBeGreaterThanOrEqual(1);
+    expect(bare.logs.filter((line) => line.includes('cannot be run'))).toHaveLength(1);
   });
 });
 
