@@ -196,6 +196,38 @@ export class EnvironmentVariables {
   @Max(64, { message: 'TRANSCRIPTION_CONCURRENCY must be an integer from 1 to 64' })
   TRANSCRIPTION_CONCURRENCY = 4;
 
+  /** The provider refuses larger files (OpenAI: 25 MB); larger recordings are compressed and split. */
+  @Transform(toInt)
+  @IsInt({ message: 'TRANSCRIPTION_MAX_FILE_BYTES must be an integer from 65536 to 1073741824' })
+  @Min(64 * 1024, { message: 'TRANSCRIPTION_MAX_FILE_BYTES must be an integer from 65536 to 1073741824' })
+  @Max(1024 ** 3, { message: 'TRANSCRIPTION_MAX_FILE_BYTES must be an integer from 65536 to 1073741824' })
+  TRANSCRIPTION_MAX_FILE_BYTES = 26_214_400;
+
+  /** Longest piece a compressed recording is cut into (at a silence near this length). */
+  @Transform(toInt)
+  @IsInt({ message: 'TRANSCRIPTION_PIECE_SECONDS must be an integer from 10 to 1400' })
+  @Min(10, { message: 'TRANSCRIPTION_PIECE_SECONDS must be an integer from 10 to 1400' })
+  @Max(1400, { message: 'TRANSCRIPTION_PIECE_SECONDS must be an integer from 10 to 1400' })
+  TRANSCRIPTION_PIECE_SECONDS = 600;
+
+  /** Pieces of one recording sent to the provider at the same time. */
+  @Transform(toInt)
+  @IsInt({ message: 'TRANSCRIPTION_PIECE_CONCURRENCY must be an integer from 1 to 16' })
+  @Min(1, { message: 'TRANSCRIPTION_PIECE_CONCURRENCY must be an integer from 1 to 16' })
+  @Max(16, { message: 'TRANSCRIPTION_PIECE_CONCURRENCY must be an integer from 1 to 16' })
+  TRANSCRIPTION_PIECE_CONCURRENCY = 3;
+
+  /** The ffmpeg executable (a name looked up on PATH, or a path). */
+  @IsString({ message: 'FFMPEG_PATH must be a path or a command name' })
+  @MinLength(1, { message: 'FFMPEG_PATH must be a path or a command name' })
+  FFMPEG_PATH = 'ffmpeg';
+
+  /** The ffprobe executable; unset: the ffprobe next to FFMPEG_PATH. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString({ message: 'FFPROBE_PATH must be a path or a command name' })
+  FFPROBE_PATH?: string;
+
   @Transform(toInt)
   @IsInt({ message: 'TRANSCRIPTION_MAX_ATTEMPTS must be an integer from 1 to 20' })
   @Min(1, { message: 'TRANSCRIPTION_MAX_ATTEMPTS must be an integer from 1 to 20' })

@@ -10,7 +10,7 @@ import { SessionsService } from './sessions.service.js';
 /** Fingerprint of what a client sees of one answer: an event is sent when it changes. */
 const seenAs = (session: SessionRecord, questionId: string) => {
   const answer = session.answers?.[questionId];
-  return answer ? `${answer.id}:${answer.transcription_status}:${answer.attempts}` : '';
+  return answer ? `${answer.id}:${answer.transcription_status}:${answer.attempts}:${answer.progress ?? 0}` : '';
 };
 
 /**

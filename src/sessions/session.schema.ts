@@ -37,6 +37,48 @@ export class AnswerAudio {
 }
 export const AnswerAudioSchema = SchemaFactory.createForClass(AnswerAudio);
 
+/** A stretch of a transcript with its time in the recording, as the provider returned it. */
+@Schema({ _id: false })
+export class TranscriptSegment {
+  @Prop({ required: true })
+  start: number;
+
+  @Prop({ required: true })
+  end: number;
+
+  @Prop({ required: true })
+  text: string;
+}
+export const TranscriptSegmentSchema = SchemaFactory.createForClass(TranscriptSegment);
+
+/**
+ * One piece of a recording too large to send whole: where it lies in the compressed recording and,
+ * once the provider transcribed it, its result. Kept while the answer is unfinished, so that a retry
+ * or a restarted job only sends the pieces still missing.
+ */
+@Schema({ _id: false })
+export class AnswerPiece {
+  @Prop({ required: true })
+  start_seconds: number;
+
+  @Prop({ required: true })
+  end_seconds: number;
+
+  @Prop({ default: false })
+  done: boolean;
+
+  @Prop({ type: String, default: null })
+  text: string | null;
+
+  @Prop({ type: String, default: null })
+  language: string | null;
+
+  /** Relative to the piece's start. */
+  @Prop({ type: [TranscriptSegmentSchema], default: null })
+  segments: TranscriptSegment[] | null;
+}
+export const AnswerPieceSchema = SchemaFactory.createForClass(AnswerPiece);
+
 /**
  * One recorded answer. Its transcription_status is the source of truth for the background job;
  * claim_id and lease_until belong to whichever worker holds the processing claim.
@@ -95,6 +137,24 @@ export class Answer {
   /** The id of the upload request (X-Request-Id); the transcription job logs under it too. */
   @Prop({ type: String, default: null })
   request_id?: string | null;
+  /** Language the provider detected (or was told), as the provider names it. */
+  @Prop({ type: String, default: null })
+  language?: string | null;
+
+  @Prop({ type: Number, default: null })
+  duration_seconds?: number | null;
+
+  /** Timed stretches of the transcript, when the provider returns them (whisper-1). */
+  @Prop({ type: [TranscriptSegmentSchema], default: null })
+  segments?: TranscriptSegment[] | null;
+
+  /** 0–100 by pieces transcribed, while a recording split into pieces is worked on. */
+  @Prop({ type: Number, default: null })
+  progress?: number | null;
+
+  /** The pieces of a recording over the provider's size limit; null when sent whole. */
+  @Prop({ type: [AnswerPieceSchema], default: null })
+  pieces?: AnswerPiece[] | null;
 
   /** Set when the retention cleanup deleted the audio of a failed answer; retry then answers 410. */
   @Prop({ type: Date, default: null })
@@ -171,6 +231,10 @@ export class InterviewSession {
 
   @Prop({ type: [QuestionSchema], required: true })
   questions: Question[];
+
+  /** ISO-639-1 code passed to the transcription provider; null: the provider detects it. */
+  @Prop({ type: String, default: null })
+  language?: string | null;
 
   @Prop({ type: Map, of: AnswerSchema, default: {} })
   answers: Map<string, Answer>;

@@ -3,7 +3,15 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import { DocumentLocks } from '../database/document-locks.js';
 import { earliestDueAt } from './answer-state.js';
-import { Analysis, AnalysisClaim, Answer, InterviewSession, Question, SessionRecord } from './session.schema.js';
+import {
+  Analysis,
+  AnalysisClaim,
+  Answer,
+  AnswerPiece,
+  InterviewSession,
+  Question,
+  SessionRecord,
+} from './session.schema.js';
 
 const answerPath = (questionId: string) => `answers.${questionId}`;
 
@@ -38,6 +46,7 @@ export class SessionStore {
     title: string,
     questions: Question[],
     webhookUrl: string | null = null,
+    language: string | null = null,
     now = new Date(),
   ): Promise<SessionRecord> {
     const [created] = await this.sessions.insertMany([
@@ -46,6 +55,7 @@ export class SessionStore {
         title,
         questions,
         webhook_url: webhookUrl,
+        language,
         answers: {},
         status: 'in_progress',
         created_at: now,
@@ -110,7 +120,7 @@ export class SessionStore {
     claimId: string,
     leaseUntil: Date,
     now: Date,
-  ): Promise<Answer | null> {
+  ): Promise<{ answer: Answer; sessionLanguage: string | null } | null> {
     const a = answerPath(questionId);
     const claimed = await this.write(sessionId, () =>
       this.sessions
@@ -141,7 +151,8 @@ export class SessionStore {
         .lean<SessionRecord>()
         .exec(),
     );
-    return claimed?.answers[questionId] ?? null;
+    const answer = claimed?.answers[questionId];
+    return answer ? { answer, sessionLanguage: claimed.language ?? null } : null;
   }
 
   /** Extends a held claim. False means the claim is gone and the job must stop without writing. */
@@ -152,6 +163,58 @@ export class SessionStore {
         .updateOne(
           { _id: sessionId, [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId },
           { $set: { [`${a}.lease_until`]: leaseUntil } },
+        )
+        .exec(),
+    );
+    return result.matchedCount === 1;
+  }
+
+  /**
+   * Records how a recording too large to send whole is cut, while `claimId` holds the claim.
+   * False means the claim is gone.
+   */
+  async recordPieces(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    claimId: string,
+    pieces: AnswerPiece[],
+    progress: number,
+  ): Promise<boolean> {
+    const a = answerPath(questionId);
+    const result = await this.write(sessionId, () =>
+      this.sessions
+        .updateOne(
+          { _id: sessionId, [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId },
+          { $set: { [`${a}.pieces`]: pieces, [`${a}.progress`]: progress }, $inc: { rev: 1 } },
+        )
+        .exec(),
+    );
+    return result.matchedCount === 1;
+  }
+
+  /**
+   * Stores one transcribed piece and raises the answer's progress (never lowers it: pieces finish
+   * in any order), while `claimId` holds the claim. False means the claim is gone.
+   */
+  async recordPiece(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    claimId: string,
+    index: number,
+    piece: AnswerPiece,
+    progress: number,
+  ): Promise<boolean> {
+    const a = answerPath(questionId);
+    const result = await this.write(sessionId, () =>
+      this.sessions
+        .updateOne(
+          {
+            _id: sessionId,
+            [`${a}.transcription_status`]: 'processing',
+            [`${a}.claim_id`]: claimId,
+            [`${a}.pieces.${index}`]: { $exists: true },
+          },
+          { $set: { [`${a}.pieces.${index}`]: piece }, $max: { [`${a}.progress`]: progress }, $inc: { rev: 1 } },
         )
         .exec(),
     );

@@ -8,9 +8,16 @@ export function answerStatusView(answer: Answer) {
     ...(answer.transcript !== null ? { transcript: answer.transcript } : {}),
     ...(answer.transcription_error !== null ? { error: answer.transcription_error } : {}),
     ...(answer.transcribed_at ? { transcribed_at: answer.transcribed_at.toISOString() } : {}),
+    ...(answer.transcription_status === 'processing' ? { progress: answer.progress ?? 0 } : {}),
+    ...(answer.language ? { language: answer.language } : {}),
+    ...(typeof answer.duration_seconds === 'number' ? { duration_seconds: answer.duration_seconds } : {}),
     attempts: answer.attempts,
   };
 }
+
+/** Segments are only in the full views: a long answer has hundreds, too many for every status poll. */
+const segmentsView = (answer: Answer) =>
+  answer.segments?.map((s) => ({ start: s.start, end: s.end, text: s.text })) ?? null;
 
 function answerView(answer: Answer) {
   return {
@@ -21,6 +28,10 @@ function answerView(answer: Answer) {
     transcript: answer.transcript,
     transcribed_at: answer.transcribed_at?.toISOString() ?? null,
     transcription_error: answer.transcription_error,
+    progress: answer.transcription_status === 'processing' ? (answer.progress ?? 0) : null,
+    language: answer.language ?? null,
+    duration_seconds: answer.duration_seconds ?? null,
+    segments: segmentsView(answer),
     attempts: answer.attempts,
     created_at: answer.created_at.toISOString(),
     audio_expired_at: answer.audio_expired_at?.toISOString() ?? null,
@@ -71,6 +82,7 @@ export function sessionExport(session: SessionRecord) {
       title: session.title,
       webhook_url: session.webhook_url ?? null,
       status: session.status,
+      language: session.language ?? null,
       created_at: session.created_at.toISOString(),
       updated_at: session.updated_at.toISOString(),
       questions: session.questions.map((q) => ({
@@ -87,6 +99,9 @@ export function sessionExport(session: SessionRecord) {
             transcription_status: a.transcription_status,
             transcript: a.transcript,
             transcription_error: a.transcription_error,
+            language: a.language ?? null,
+            duration_seconds: a.duration_seconds ?? null,
+            segments: segmentsView(a),
             transcribed_at: a.transcribed_at?.toISOString() ?? null,
             attempts: a.attempts,
             uploaded_at: a.created_at.toISOString(),
@@ -124,6 +139,7 @@ export function sessionView(session: SessionRecord) {
     title: session.title,
     status: session.status,
     webhook_url: session.webhook_url ?? null,
+    language: session.language ?? null,
     questions: session.questions.map((q) => ({
       question_id: q.question_id,
       text: q.text,

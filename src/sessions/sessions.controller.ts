@@ -24,7 +24,13 @@ export class SessionsController {
   async create(@CurrentUser() user: AuthenticatedUser, @Body() dto: CreateSessionDto) {
     const session = await this.sessions.create(user.userId, dto);
     const view = sessionView(session);
-    return { session_id: view.session_id, questions: view.questions, status: view.status, created_at: view.created_at };
+    return {
+      session_id: view.session_id,
+      questions: view.questions,
+      language: view.language,
+      status: view.status,
+      created_at: view.created_at,
+    };
   }
 
   @Get()

@@ -42,7 +42,7 @@ export class SessionsService {
   async create(userId: string, dto: CreateSessionDto): Promise<SessionRecord> {
     const questions = this.assignQuestionIds(dto);
     const webhookUrl = dto.webhook_url === undefined ? null : await this.webhookUrls.assertAcceptable(dto.webhook_url);
-    return this.store.create(userId, dto.title?.trim() ?? '', questions, webhookUrl);
+    return this.store.create(userId, dto.title?.trim() ?? '', questions, webhookUrl, dto.language ?? null);
   }
 
   /** Every stored webhook event of the caller's session, with each delivery attempt. */

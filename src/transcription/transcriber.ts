@@ -14,6 +14,17 @@ export interface AudioForTranscription {
   contentType: string;
 }
 
+export interface TranscriptionResult {
+  text: string;
+  /** As the provider detected and names it (whisper-1 says "english"); null when it does not say. */
+  language: string | null;
+  duration_seconds: number | null;
+  segments: { start: number; end: number; text: string }[] | null;
+}
+
+/** Only whisper models answer with timed segments (verbose_json); the gpt-4o ones give text. */
+const hasVerboseJson = (model: string) => model.startsWith('whisper');
+
 /** The one place that talks to the transcription provider, through the official openai SDK. */
 @Injectable()
 export class Transcriber {
@@ -33,35 +44,57 @@ export class Transcriber {
     this.client = createOpenAiClient(config, this.timeoutMs);
   }
 
-  /** Streams the audio to the provider and returns the transcript text. */
-  async transcribe(audio: AudioForTranscription, signal: AbortSignal): Promise<string> {
+  /** Fails at once, before any audio is read, when nothing could be transcribed anyway. */
+  assertConfigured(): void {
     if (!this.client) {
       throw new TranscriptionFailure(
         'OPENAI_API_KEY is not set, so the answer cannot be transcribed; set it, restart, and retry the answer.',
         'permanent',
       );
     }
+  }
+
+  /**
+   * Streams the audio to the provider and returns the transcript. `language` (ISO-639-1) is the
+   * session's; without it TRANSCRIPTION_LANGUAGE, and without that the provider detects it.
+   */
+  async transcribe(
+    audio: AudioForTranscription,
+    signal: AbortSignal,
+    language?: string | null,
+  ): Promise<TranscriptionResult> {
+    this.assertConfigured();
+    const spoken = language ?? this.language;
+    const verbose = hasVerboseJson(this.model);
     const end = this.metrics.providerSeconds.startTimer();
-    const result = await this.client.audio.transcriptions
-      .create(
-        {
-          file: toStreamingFile(audio.stream, audio.filename, { type: audio.contentType }),
-          model: this.model,
-          response_format: 'json',
-          ...(this.language ? { language: this.language } : {}),
-        },
-        { signal, maxRetries: 0, timeout: this.timeoutMs },
-      )
-      .then(
-        (answer) => (end({ outcome: 'ok' }), answer),
-        (error: unknown) => {
-          end({ outcome: 'error' });
-          throw error;
-        },
-      );
+    const result = (await this.client!.audio.transcriptions.create(
+      {
+        file: toStreamingFile(audio.stream, audio.filename, { type: audio.contentType }),
+        model: this.model,
+        response_format: verbose ? 'verbose_json' : 'json',
+        ...(spoken ? { language: spoken } : {}),
+      },
+      { signal, maxRetries: 0, timeout: this.timeoutMs },
+    ).then(
+      (answer) => (end({ outcome: 'ok' }), answer),
+      (error: unknown) => {
+        end({ outcome: 'error' });
+        throw error;
+      },
+    )) as { text?: unknown; language?: unknown; duration?: unknown; segments?: unknown };
     if (typeof result?.text !== 'string') {
       throw new TranscriptionFailure('The transcription provider answered without any text.', 'transient');
     }
-    return result.text.trim();
+    const segments = Array.isArray(result.segments)
+      ? (result.segments as { start?: unknown; end?: unknown; text?: unknown }[])
+          .filter((s) => typeof s.start === 'number' && typeof s.end === 'number' && typeof s.text === 'string')
+          .map((s) => ({ start: s.start as number, end: s.end as number, text: (s.text as string).trim() }))
+      : null;
+    return {
+      text: result.text.trim(),
+      language: typeof result.language === 'string' && result.language ? result.language : null,
+      duration_seconds: typeof result.duration === 'number' ? result.duration : null,
+      segments,
+    };
   }
 }

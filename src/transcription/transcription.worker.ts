@@ -14,7 +14,9 @@ import type { Answer } from '../sessions/session.schema.js';
 import { SESSION_CHANGED, type SessionChangedEvent } from '../sessions/session-events.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { classifyError, retryDelayMs, TranscriptionFailure, type RetryPolicy } from './retry-policy.js';
-import { Transcriber } from './transcriber.js';
+import { LargeRecordingTranscriber } from './large-recording.transcriber.js';
+import { Transcriber, type TranscriptionResult } from './transcriber.js';
+import { sweepWorkDirectories } from './work-directory.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { PinoLogger } from 'nestjs-pino';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
@@ -65,6 +67,7 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
     private readonly sessions: SessionStore,
     private readonly audio: AnswerAudioStore,
     private readonly transcriber: Transcriber,
+    private readonly largeRecordings: LargeRecordingTranscriber,
     private readonly events: EventEmitter2,
     private readonly metrics: ServiceMetrics,
     private readonly log: PinoLogger,
@@ -82,7 +85,9 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
     };
   }
 
-  onApplicationBootstrap(): void {
+  /** Clears what crashed jobs left in the temp directory before any job of this process starts. */
+  async onApplicationBootstrap(): Promise<void> {
+    await sweepWorkDirectories();
     this.scheduleScan(0);
   }
 
@@ -198,13 +203,14 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
   private async run(job: Job, abort: AbortController): Promise<void> {
     const claimId = randomUUID();
     const now = new Date();
-    const answer = await this.sessions
+    const claimed = await this.sessions
       .claim(job.sessionId, job.questionId, job.fileId, claimId, new Date(now.getTime() + this.leaseMs), now)
       .catch((error: Error) => {
         this.logger.warn(`could not claim ${job.key}: ${error.message}; it stays queued`);
         return null;
       });
-    if (!answer) return;
+    if (!claimed) return;
+    const { answer, sessionLanguage } = claimed;
     this.changed(job);
     if (answer.attempts > this.maxAttempts) {
       await this.fail(job, claimId, `Gave up after ${this.maxAttempts} attempts; the last one was interrupted.`);
@@ -223,10 +229,29 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
 
     const startedAt = Date.now();
     try {
-      const transcript = await this.transcribe(job, answer, abort.signal);
+      const result =
+        answer.audio.size_bytes > this.largeRecordings.maxFileBytes
+          ? await this.largeRecordings.transcribe(
+              {
+                ...job,
+                claimId,
+                answer,
+                language: sessionLanguage,
+                loseClaim: () => abort.abort(LOST_CLAIM),
+                changed: () => this.changed(job),
+              },
+              abort.signal,
+            )
+          : await this.transcribe(job, answer, sessionLanguage, abort.signal);
       const settled = await this.sessions.settleClaim(job.sessionId, job.questionId, claimId, {
         transcription_status: 'completed',
-        transcript,
+        transcript: result.text,
+        language: result.language,
+        duration_seconds: result.duration_seconds,
+        segments: result.segments,
+        // the pieces' results are in the transcript now
+        pieces: null,
+        progress: null,
         transcribed_at: new Date(),
         transcription_error: null,
         gridfs_file_id: null,
@@ -264,7 +289,13 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
     this.events.emit(SESSION_CHANGED, { sessionId: String(job.sessionId) } satisfies SessionChangedEvent);
   }
 
-  private async transcribe(job: Job, answer: Answer, signal: AbortSignal): Promise<string> {
+  /** Sends the stored audio as it is, straight from GridFS. */
+  private async transcribe(
+    job: Job,
+    answer: Answer,
+    language: string | null,
+    signal: AbortSignal,
+  ): Promise<TranscriptionResult> {
     const stream = this.audio.openDownload(job.fileId);
     let storageError: Error | undefined;
     stream.on('error', (error: Error) => (storageError = error));
@@ -280,16 +311,17 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
     stream.on('error', (error: Error) => measured.destroy(error));
     const deadline = AbortSignal.timeout(this.transcriber.timeoutMs);
     try {
-      const transcript = await this.transcriber.transcribe(
+      const result = await this.transcriber.transcribe(
         {
           stream: measured,
           filename: `answer-${job.questionId}.${answer.audio.format}`,
           contentType: answer.audio.content_type,
         },
         AbortSignal.any([signal, deadline]),
+        language,
       );
       this.verifyIntegrity(answer, meter);
-      return transcript;
+      return result;
     } catch (error) {
       if (signal.aborted) throw error;
       if (storageError) throw storageError;

@@ -80,6 +80,9 @@ describe('GET /api/sessions/:sessionId/events', () => {
       status: 'completed',
       transcript: expectedTranscript(sha256Of(audio)),
       transcribed_at: expect.any(String),
+      // whisper-1 (the default model) answers verbose_json; the fake's duration of 6444 bytes of PCM
+      language: 'english',
+      duration_seconds: 0.2,
       attempts: 1,
     });
     expect(stream.named('ready')[0]).toEqual({

@@ -33,7 +33,8 @@ describe('POST /api/sessions', () => {
       'Backend interview',
     );
     expect(res.status).toBe(201);
-    expect(Object.keys(res.body).sort()).toEqual(['created_at', 'questions', 'session_id', 'status']);
+    expect(Object.keys(res.body).sort()).toEqual(['created_at', 'language', 'questions', 'session_id', 'status']);
+    expect(res.body.language).toBeNull(); // the provider detects it
     expect(res.body.session_id).toMatch(/^[0-9a-f]{24}$/);
     expect(res.body.status).toBe('in_progress');
     expect(Date.parse(res.body.created_at)).toBeGreaterThan(Date.now() - 60_000);

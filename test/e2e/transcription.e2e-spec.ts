@@ -133,6 +133,8 @@ describe('the transcription pipeline', () => {
     expect((await alice.answerStatus(sessionId, 'q1')).body).toEqual({
       question_id: 'q1',
       status: 'processing',
+      // a recording sent whole has no pieces to count until it is done
+      progress: 0,
       attempts: 1,
     });
     expect((await alice.sessionStatus(sessionId)).body.summary.processing).toBe(1);
@@ -154,6 +156,33 @@ describe('the transcription pipeline', () => {
     fake.script('q1', { kind: 'malformed' });
     await alice.upload(other, 'q1', freshAudio());
     expect(await alice.waitForAnswer(other, 'q1')).toMatchObject({ status: 'completed', attempts: 2 });
+  });
+
+  it("passes the session's language to the provider instead of TRANSCRIPTION_LANGUAGE, and validates it", async () => {
+    const created = await alice.request('POST', '/api/sessions', {
+      json: { language: 'de', questions: [{ question_id: 'q1', text: 'Wie geht es?' }] },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.language).toBe('de');
+    await alice.upload(created.body.session_id, 'q1', freshAudio());
+    expect((await alice.waitForAnswer(created.body.session_id, 'q1')).status).toBe('completed');
+    expect(fake.requestsFor('q1').map((r) => [r.language, r.responseFormat])).toEqual([['de', 'json']]);
+    const doc = await sessionDoc(created.body.session_id);
+    expect(doc!.language).toBe('de');
+    // gpt-4o models answer text only: nothing else is made up
+    expect(doc!.answers.q1).toMatchObject({ language: null, duration_seconds: null, segments: null });
+
+    for (const language of ['english', 'EN', 'e', 42]) {
+      const refused = await alice.request('POST', '/api/sessions', {
+        json: { language, questions: [{ text: 'Question?' }] },
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.message).toBe(
+        typeof language === 'string'
+          ? 'language must be an ISO-639-1 code of two lowercase letters, such as en or de'
+          : 'language must be a string',
+      );
+    }
   });
 
   it('honours Retry-After on a 429', async () => {

@@ -79,3 +79,58 @@ export function encodedTone(format: 'webm' | 'ogg' | 'mp3' | 'm4a' | 'flac', fre
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', source, ...codec, out]);
   return readFileSync(out);
 }
+
+/** Lengths (seconds) of the "utterances" and pauses of speechLikeWav, cycled through. */
+const UTTERANCES = [4.2, 6.8, 3.1, 8.4, 5.5, 2.6, 7.3];
+const PAUSES = [0.9, 1.6, 0.7, 2.2, 1.1];
+
+/**
+ * A 16-bit 44.1 kHz stereo WAV of `seconds`, generated chunk by chunk: gliding, amplitude-modulated
+ * tones a few seconds long (a rough stand-in for speech) separated by silent pauses, so that a
+ * splitter looking for pauses finds some. About 10.6 MB per minute, never held in memory.
+ */
+export function speechLikeWav(seconds: number, sampleRate = 44_100): Readable {
+  const channels = 2;
+  const frames = Math.round(seconds * sampleRate);
+  const header = wavHeader(frames * channels * 2, sampleRate, channels);
+  const framesPerChunk = 16_384;
+  let frame = 0;
+  let turn = 0;
+  let stretchEnd = Math.round(UTTERANCES[0] * sampleRate);
+  let speaking = true;
+  let sentHeader = false;
+  return new Readable({
+    read() {
+      if (!sentHeader) {
+        sentHeader = true;
+        this.push(header);
+        return;
+      }
+      if (frame >= frames) {
+        this.push(null);
+        return;
+      }
+      const n = Math.min(framesPerChunk, frames - frame);
+      const chunk = Buffer.alloc(n * channels * 2);
+      for (let i = 0; i < n; i++, frame++) {
+        if (frame >= stretchEnd) {
+          speaking = !speaking;
+          if (speaking) turn++;
+          const length = speaking ? UTTERANCES[turn % UTTERANCES.length] : PAUSES[turn % PAUSES.length];
+          stretchEnd = frame + Math.round(length * sampleRate);
+        }
+        if (!speaking) continue;
+        const t = frame / sampleRate;
+        const pitch = 140 + 60 * Math.sin(2 * Math.PI * 0.3 * t) + (turn % 5) * 20;
+        const envelope = 0.55 + 0.45 * Math.sin(2 * Math.PI * 4 * t);
+        const sample = Math.round(Math.sin(2 * Math.PI * pitch * t) * envelope * 9_000);
+        chunk.writeInt16LE(sample, i * 4);
+        chunk.writeInt16LE(sample, i * 4 + 2);
+      }
+      this.push(chunk);
+    },
+  });
+}
+
+/** Bytes of speechLikeWav(seconds). */
+export const speechLikeWavBytes = (seconds: number, sampleRate = 44_100) => 44 + Math.round(seconds * sampleRate) * 4;

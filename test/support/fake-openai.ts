@@ -1,5 +1,11 @@
 import busboy from 'busboy';
-import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -28,6 +34,8 @@ export interface ChatRequest {
 
 export interface TranscriptionRequest {
   questionId: string;
+  /** Which piece of a split recording this is (from the file name), or undefined for a whole one. */
+  piece?: number;
   filename: string;
   contentType: string;
   model: string;
@@ -36,6 +44,8 @@ export interface TranscriptionRequest {
   authorization?: string;
   bytes: number;
   sha256: string;
+  /** The received audio's duration as ffprobe reads it, when the fake was started with probeAudio. */
+  durationSeconds?: number;
   receivedAt: number;
   /** Set when the request got a 200 with a transcript. */
   answered: boolean;
@@ -45,6 +55,15 @@ export interface TranscriptionRequest {
 /** The transcript the fake returns by default: derived from the audio bytes it received. */
 export function expectedTranscript(sha256: string): string {
   return `transcript of ${sha256.slice(0, 16)}`;
+}
+
+/** What the real endpoint allows per file (and what it answers above it). */
+export const OPENAI_MAX_FILE_BYTES = 26_214_400;
+
+export interface FakeOpenAIOptions {
+  /** ffprobe every received file and record its duration (costs a process per request). */
+  probeAudio?: boolean;
+  maxFileBytes?: number;
 }
 
 export function sha256Of(data: Uint8Array): string {
@@ -68,9 +87,13 @@ export class FakeOpenAI {
   private readonly sockets = new Set<Socket>();
   private readonly stalled = new Set<ServerResponse>();
   url = '';
+  private probeAudio = false;
+  private maxFileBytes = OPENAI_MAX_FILE_BYTES;
 
-  static async start(): Promise<FakeOpenAI> {
+  static async start(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
     const fake = new FakeOpenAI();
+    fake.probeAudio = options.probeAudio ?? false;
+    fake.maxFileBytes = options.maxFileBytes ?? OPENAI_MAX_FILE_BYTES;
     fake.server = createServer((req, res) => void fake.handle(req, res));
     fake.server.on('connection', (socket) => {
       fake.sockets.add(socket);
@@ -81,7 +104,10 @@ export class FakeOpenAI {
     return fake;
   }
 
-  /** The next requests for `questionId` get these behaviours, in order; then the default. */
+  /**
+   * The next requests for `questionId` get these behaviours, in order; then the default.
+   * `q1/part-002` scripts only the third piece of a split recording of q1.
+   */
   script(questionId: string, ...behaviors: Behavior[]): void {
     this.scripts.set(questionId, [...(this.scripts.get(questionId) ?? []), ...behaviors]);
   }
@@ -151,7 +177,22 @@ export class FakeOpenAI {
     if (!record.authorization?.startsWith('Bearer ')) {
       return this.reply(res, record, 401, { error: { message: 'Missing API key', type: 'invalid_request_error' } });
     }
-    const behavior = this.scripts.get(record.questionId)?.shift() ?? this.defaultBehavior;
+    if (record.bytes > this.maxFileBytes) {
+      // the real endpoint's answer to an oversized file
+      return this.reply(res, record, 413, {
+        error: {
+          message: `Maximum content size limit (${this.maxFileBytes}) exceeded (${record.bytes} bytes read)`,
+          type: 'server_error',
+          param: null,
+          code: null,
+        },
+      });
+    }
+    const pieceKey = `${record.questionId}/part-${String(record.piece).padStart(3, '0')}`;
+    const behavior =
+      (record.piece !== undefined ? this.scripts.get(pieceKey)?.shift() : undefined) ??
+      this.scripts.get(record.questionId)?.shift() ??
+      this.defaultBehavior;
     await this.act(behavior, res, record);
   }
 
@@ -159,10 +200,10 @@ export class FakeOpenAI {
     switch (behavior.kind) {
       case 'ok':
         if (behavior.delayMs) await new Promise((r) => setTimeout(r, behavior.delayMs));
-        return this.reply(res, record, 200, { text: behavior.text ?? expectedTranscript(record.sha256) });
+        return this.reply(res, record, 200, this.transcription(record, behavior.text));
       case 'hold':
         await behavior.until;
-        return this.reply(res, record, 200, { text: behavior.text ?? expectedTranscript(record.sha256) });
+        return this.reply(res, record, 200, this.transcription(record, behavior.text));
       case 'status':
         if (behavior.delayMs) await new Promise((r) => setTimeout(r, behavior.delayMs));
         return this.reply(
@@ -183,6 +224,23 @@ export class FakeOpenAI {
         res.end('{"text": "unterminated');
         return;
     }
+  }
+
+  /**
+   * The body of a 200: {text} for json; for verbose_json also language, duration and one segment
+   * per started 30 s of audio (duration from ffprobe with probeAudio, else as if 16 kHz 16-bit PCM).
+   */
+  private transcription(record: TranscriptionRequest, text = expectedTranscript(record.sha256)) {
+    if (record.responseFormat !== 'verbose_json') return { text };
+    const duration = record.durationSeconds ?? Math.round((record.bytes / 32_000) * 100) / 100;
+    const count = Math.max(1, Math.ceil(duration / 30));
+    const segments = Array.from({ length: count }, (_, i) => ({
+      id: i,
+      start: i * 30,
+      end: Math.min(duration, (i + 1) * 30),
+      text: ` ${text} [${i}]`,
+    }));
+    return { task: 'transcribe', language: 'english', duration, text, segments };
   }
 
   private async handleChat(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -240,13 +298,15 @@ export class FakeOpenAI {
     });
   }
 
-  private readUpload(req: IncomingMessage): Promise<TranscriptionRequest> {
-    return new Promise((resolve, reject) => {
+  private async readUpload(req: IncomingMessage): Promise<TranscriptionRequest> {
+    const copy = this.probeAudio ? join(tmpdir(), `fake-openai-${randomBytes(6).toString('hex')}`) : undefined;
+    const record = await new Promise<TranscriptionRequest>((resolve, reject) => {
       const fields: Record<string, string> = {};
       const hash = createHash('sha256');
       let bytes = 0;
       let filename = '';
       let contentType = '';
+      let written: Promise<unknown> = Promise.resolve();
       const parser = busboy({ headers: req.headers });
       parser.on('field', (name, value) => (fields[name] = value));
       parser.on('file', (_name, file, info) => {
@@ -256,25 +316,48 @@ export class FakeOpenAI {
           bytes += chunk.length;
           hash.update(chunk);
         });
+        if (copy) {
+          const out = createWriteStream(copy);
+          file.pipe(out);
+          written = finished(out);
+        }
       });
       parser.on('error', reject);
-      parser.on('close', () =>
-        resolve({
-          questionId: /^answer-(.+)\.[a-z0-9]+$/.exec(filename)?.[1] ?? filename,
-          filename,
-          contentType,
-          model: fields.model,
-          language: fields.language,
-          responseFormat: fields.response_format,
-          authorization: req.headers.authorization,
-          bytes,
-          sha256: hash.digest('hex'),
-          receivedAt: Date.now(),
-          answered: false,
-        }),
-      );
+      parser.on('close', () => {
+        const name = /^answer-(.+?)(?:-part-(\d+))?\.[a-z0-9]+$/.exec(filename);
+        void written.then(() =>
+          resolve({
+            questionId: name?.[1] ?? filename,
+            piece: name?.[2] === undefined ? undefined : Number(name[2]),
+            filename,
+            contentType,
+            model: fields.model,
+            language: fields.language,
+            responseFormat: fields.response_format,
+            authorization: req.headers.authorization,
+            bytes,
+            sha256: hash.digest('hex'),
+            receivedAt: Date.now(),
+            answered: false,
+          }),
+        );
+      });
       req.on('error', reject);
       req.pipe(parser);
     });
+    if (copy) {
+      record.durationSeconds = await probeDuration(copy);
+      await rm(copy, { force: true });
+    }
+    return record;
   }
+}
+
+function probeDuration(file: string): Promise<number | undefined> {
+  return new Promise((resolve) =>
+    execFile('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], (error, out) => {
+      const seconds = Number(String(out).trim());
+      resolve(error || !Number.isFinite(seconds) ? undefined : seconds);
+    }),
+  );
 }

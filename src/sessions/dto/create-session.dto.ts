@@ -44,6 +44,10 @@ export class CreateSessionDto {
   @MaxLength(2048, { message: 'webhook_url must be at most 2048 characters' })
   @IsString({ message: 'webhook_url must be a string' })
   webhook_url?: string;
+  @IsOptional()
+  @Matches(/^[a-z]{2}$/, { message: 'language must be an ISO-639-1 code of two lowercase letters, such as en or de' })
+  @IsString({ message: 'language must be a string' })
+  language?: string;
 
   @ValidateNested({ each: true })
   @Type(() => QuestionInputDto)
