@@ -79,6 +79,12 @@ describe('a 30-minute recording', () => {
       const done = await alice.waitForAnswer(sessionId, 'long', ['completed', 'failed'], 200_000);
       const transcribeMs = Date.now() - uploadStarted - uploadMs;
       const peakRss = app.memory().peak; // the kernel's high-water mark: no sample can miss the peak
+      // the stream may report the completion a moment after the status endpoint does
+      await events.waitFor(
+        () => events.named('answer').some((a) => a.question_id === 'long' && a.status === done.status),
+        10_000,
+        'the completed answer on the event stream',
+      );
       await events.close();
 
       const pieces = fake.requestsFor('long').sort((a, b) => a.piece! - b.piece!);
