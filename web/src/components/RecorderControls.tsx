@@ -24,7 +24,13 @@ export function RecorderControls({ recorder }: { recorder: Recorder }) {
             Stop recording
           </button>
         ) : (
-          <button type="button" className="button" disabled={phase === 'starting'} onClick={() => void start()}>
+          // aria-disabled, not disabled: a disabled button drops keyboard focus while the microphone starts
+          <button
+            type="button"
+            className="button"
+            aria-disabled={phase === 'starting'}
+            onClick={() => phase !== 'starting' && void start()}
+          >
             {recording ? 'Record again' : 'Record answer'}
           </button>
         )}
