@@ -151,8 +151,10 @@ describe('a 30-minute recording', () => {
         language: 'english',
       });
       expect(workDirs(appTmp).filter((d) => !d.startsWith(`${WORK_DIR_PREFIX}${process.pid}-`))).toEqual([]);
-      // streaming keeps the server's growth far below the recording's 318 MB
-      expect(peakRss - rssBefore).toBeLessThan(160 * 1024 * 1024);
+      // Streaming keeps the server's growth below the recording's 318 MB: holding the file (or one
+      // copy of it) anywhere would cross this line. The high-water mark also counts garbage that V8
+      // collects lazily on a loaded machine (measured growth 70-170 MB), hence the margin.
+      expect(peakRss - rssBefore).toBeLessThan(256 * 1024 * 1024);
     },
   );
 });

@@ -105,13 +105,16 @@ describe('events', () => {
     }
     expect(receiver.received).toHaveLength(2);
 
-    const log = await api.request('GET', `/api/sessions/${sessionId}/webhook-deliveries`);
-    expect(log.status).toBe(200);
-    expect(log.body.deliveries.map((d: any) => [d.event, d.status, d.attempts.length])).toEqual([
-      ['transcriptions.completed', 'delivered', 1],
-      ['session.analyzed', 'delivered', 1],
-    ]);
-    expect(log.body.deliveries[0].attempts[0]).toMatchObject({ status_code: 200, error: null });
+    // the attempt is recorded once the receiver's answer is in, a moment after it received the event
+    await eventually(async () => {
+      const log = await api.request('GET', `/api/sessions/${sessionId}/webhook-deliveries`);
+      expect(log.status).toBe(200);
+      expect(log.body.deliveries.map((d: any) => [d.event, d.status, d.attempts.length])).toEqual([
+        ['transcriptions.completed', 'delivered', 1],
+        ['session.analyzed', 'delivered', 1],
+      ]);
+      expect(log.body.deliveries[0].attempts[0]).toMatchObject({ status_code: 200, error: null });
+    });
     expect((await api.as('mallory').request('GET', `/api/sessions/${sessionId}/webhook-deliveries`)).status).toBe(404);
   });
 
