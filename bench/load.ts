@@ -24,6 +24,7 @@ export interface LoadOptions {
 /** Runs autocannon in this process; a non-2xx answer counts as a failure. */
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const base = new URL(options.url);
+  const started = performance.now();
   const result = await autocannon({
     url: base.origin,
     connections: options.connections,
@@ -39,10 +40,12 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
       },
     ],
   });
+  // autocannon's own duration is in whole seconds: too coarse for short runs
+  const seconds = (performance.now() - started) / 1000;
   return {
     p50: result.latency.p50,
     p99: result.latency.p99,
-    requestsPerSecond: result['2xx'] / result.duration,
+    requestsPerSecond: result['2xx'] / seconds,
     total: result.requests.total,
     failures: result.non2xx + result.errors + result.timeouts,
   };

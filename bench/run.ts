@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     const tried = [64 * 1024, 255 * 1024, 1 * MB, 4 * MB];
     const sizes = [ctx.chunkSizeBytes, ...tried.filter((s) => s !== ctx.chunkSizeBytes)];
     tables.push(
-      await chunkSizeSweep(ctx, db, quick ? sizes.slice(0, 2) : sizes, (size) =>
+      await chunkSizeSweep(ctx, db, quick ? [ctx.chunkSizeBytes, 1 * MB] : sizes, (size) =>
         track(startService(uri('main'), { ROLE: 'api', GRIDFS_CHUNK_SIZE_BYTES: String(size) })),
       ),
     );

@@ -17,6 +17,12 @@ export function rssOf(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
+/** CPU time (user + system) a process has used so far, in seconds (Linux). */
+export function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 /** Samples a process's RSS every 50 ms until stopped; returns the highest sample. */
 export function sampleRss(pid: number): () => number {
   let peak = rssOf(pid);
