@@ -123,8 +123,9 @@ export function scaleTable(ctx: BenchContext, small: number[][], large: number[]
     title: `Status and analyze latency with 10 and with ${sessions.toLocaleString('en-US')} sessions in the collection`,
     method:
       `One connection, ${ctx.quick ? 200 : 500} requests per run, ${reps(ctx, 3, 2)} repetition(s), first with 10 ` +
-      `sessions in the collection, then after inserting ${(sessions - 10).toLocaleString('en-US')} more (copies of ` +
-      'the measured session under other users). The measured session has 10 queued answers.',
+      `sessions in the collection, then with ${sessions.toLocaleString('en-US')} (copies of the first measured ` +
+      'session under other users, then a new one). The measured session is each time the newest (the last in the ' +
+      'collection) and has 10 queued answers.',
     columns: [
       { label: 'status p50 (ms)', digits: 2 },
       { label: 'status p99 (ms)', digits: 2 },

@@ -137,7 +137,7 @@ export async function concurrentSmallUploads(
   answers: FreshAnswers,
 ): Promise<BenchTable> {
   const body = await multipartWav(1 * MB);
-  const amount = ctx.quick ? 128 : 256;
+  const amount = ctx.quick ? 64 : 128;
   const repetitions = reps(ctx, 3, 1);
   const p50 = new Map(targets.map((t) => [t.name, [] as number[]]));
   const p99 = new Map(targets.map((t) => [t.name, [] as number[]]));
