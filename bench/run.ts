@@ -33,7 +33,7 @@ const want = (group: string) => !only || only.includes(group);
 const TRANSCRIPTION_CONCURRENCY = 4;
 const SCALE_SESSIONS = 10_000;
 /** The whole run is bounded: past this the bench stops its servers and fails. */
-const TIME_LIMIT_MS = Number(process.env.BENCH_TIME_LIMIT_MS ?? 25 * 60_000);
+const TIME_LIMIT_MS = Number(process.env.BENCH_TIME_LIMIT_MS ?? 30 * 60_000);
 
 const started = new Date();
 const log = (message: string) =>
@@ -110,13 +110,18 @@ async function main(): Promise<void> {
   log(`${quick ? 'quick' : 'full'} run on ${database}; chunk size ${ctx.chunkSizeBytes} bytes`);
   const fake = await FakeOpenAI.start();
   const tables: BenchTable[] = [];
+  // the report is rewritten after every benchmark, so a run stopped by its time limit keeps what it measured
+  const push = (table: BenchTable) => {
+    tables.push(table);
+    writeReport(database, tables, false);
+  };
 
   // 1. the whole pipeline, worker included; it also leaves a session with 10 transcribed answers
   log('pipeline latency');
   const worker = await track(
     startService(uri('main'), { ROLE: 'all', TRANSCRIPTION_CONCURRENCY: String(TRANSCRIPTION_CONCURRENCY) }, fake.url),
   );
-  if (want('pipeline')) tables.push(await pipelineLatency(ctx, db, worker, fake, TRANSCRIPTION_CONCURRENCY));
+  if (want('pipeline')) push(await pipelineLatency(ctx, db, worker, fake, TRANSCRIPTION_CONCURRENCY));
   const transcribed = await tenAnswerSession(worker, 'bench-reader');
   for (;;) {
     const res = await new ApiClient(worker.url, tokenFor('bench-reader')).sessionStatus(transcribed);
@@ -134,19 +139,19 @@ async function main(): Promise<void> {
   if (want('reads')) {
     log('status reads');
     const status = { route: 'status', sessionId: transcribed, userId: 'bench-reader' } as const;
-    tables.push(await statusThroughput(ctx, [service, raw, naive], status));
+    push(await statusThroughput(ctx, [service, raw, naive], status));
     log('analyze while pending');
     const analyze = { route: 'analyze', sessionId: pending, userId: 'bench-analyst' } as const;
-    for (const connections of [1, 16]) tables.push(await analyzePending(ctx, [service, raw], analyze, connections));
+    for (const connections of [1, 16]) push(await analyzePending(ctx, [service, raw], analyze, connections));
   }
   if (want('uploads')) {
     const answers = await FreshAnswers.create(service, 64, 40);
     log('1 MB uploads × 64');
-    tables.push(await concurrentSmallUploads(ctx, db, [service, raw, naive], answers));
+    push(await concurrentSmallUploads(ctx, db, [service, raw, naive], answers));
     log('large upload throughput');
-    tables.push(await largeUploadThroughput(ctx, db, [service, raw, naive], answers));
+    push(await largeUploadThroughput(ctx, db, [service, raw, naive], answers));
     log('large upload memory');
-    tables.push(await uploadMemory(ctx, db, [service, raw, naive], answers));
+    push(await uploadMemory(ctx, db, [service, raw, naive], answers));
   }
   await stop(service, raw, naive);
 
@@ -155,7 +160,7 @@ async function main(): Promise<void> {
     log('chunk sizes');
     const tried = [64 * 1024, 255 * 1024, 1 * MB, 4 * MB];
     const sizes = [ctx.chunkSizeBytes, ...tried.filter((s) => s !== ctx.chunkSizeBytes)];
-    tables.push(
+    push(
       await chunkSizeSweep(ctx, db, quick ? [ctx.chunkSizeBytes, 1 * MB] : sizes, (size) =>
         track(startService(uri('main'), { ROLE: 'api', GRIDFS_CHUNK_SIZE_BYTES: String(size) })),
       ),
@@ -163,16 +168,16 @@ async function main(): Promise<void> {
   }
 
   // 4. indexes: the same reads with 10 and with 10,000 sessions in the collection
-  if (want('scale')) await scaleBenchmark(ctx, uri, tables);
+  if (want('scale')) await scaleBenchmark(ctx, uri, push);
 
   await db.dropDatabase().catch(() => undefined);
   await client.close();
   await fake.close();
-  await writeReport(database, tables);
+  writeReport(database, tables, true);
 }
 
 /** Status and analyze latency with 10 sessions in the collection, then with SCALE_SESSIONS. */
-async function scaleBenchmark(ctx: BenchContext, uri: (database: string) => string, tables: BenchTable[]) {
+async function scaleBenchmark(ctx: BenchContext, uri: (database: string) => string, push: (table: BenchTable) => void) {
   log('10 vs 10,000 sessions');
   const scaleClient = await MongoClient.connect(uri('scale'));
   const scaleDb = scaleClient.db();
@@ -194,27 +199,33 @@ async function scaleBenchmark(ctx: BenchContext, uri: (database: string) => stri
     await scaleDb.collection('interview_sessions').insertMany(batch);
     done += batch.length;
   }
-  const newest = await tenAnswerSession(scaled, 'bench-scale');
+  // inserted like the others: ten uploads through the API would each update a session on a
+  // server that (FerretDB) decodes all 10,000 for that, and the reads are what is measured here
+  const newestId = new ObjectId();
+  await scaleDb.collection('interview_sessions').insertOne({ ...template, _id: newestId, created_at: new Date() });
+  const newest = String(newestId);
   const large = await scaleLatency(ctx, scaled, { sessionId: newest, userId: 'bench-scale' });
-  tables.push(scaleTable(ctx, small, large, SCALE_SESSIONS));
+  push(scaleTable(ctx, small, large, SCALE_SESSIONS));
   await stop(scaled);
   await scaleDb.dropDatabase().catch(() => undefined);
   await scaleClient.close();
 }
 
-async function writeReport(database: string, tables: BenchTable[]): Promise<void> {
+function writeReport(database: string, tables: BenchTable[], complete: boolean): void {
   const report = renderReport(
     {
       startedAt: started,
       finishedAt: new Date(),
-      mode: quick ? 'quick mode: smaller files, shorter runs, fewer repetitions' : 'full run',
+      mode:
+        (quick ? 'quick mode: smaller files, shorter runs, fewer repetitions' : 'full run') +
+        (complete ? '' : '; INCOMPLETE: the run stopped before its last benchmark'),
       database,
       notesFile: join(ROOT, 'bench/NOTES.md'),
     },
     tables,
   );
   writeFileSync(output, report);
-  log(`wrote ${output}`);
+  if (complete) log(`wrote ${output}`);
 }
 
 main()
