@@ -4,6 +4,13 @@ import { Sha256Meter } from '../common/sha256-meter.js';
 import { ACCEPTED_AUDIO_DESCRIPTION, AUDIO_SNIFF_BYTES, AudioFormat, detectAudioFormat } from './audio-format.js';
 
 /**
+ * Bytes the gate may hold ready for GridFS. The driver writes one chunk at a time and takes no more
+ * input until the database has acknowledged it; without this read-ahead, parsing and hashing the
+ * next chunk waited for that round trip instead of overlapping it (about one default chunk).
+ */
+const READ_AHEAD_BYTES = 256 * 1024;
+
+/**
  * Passes an upload through unchanged while (1) holding back only its first bytes until they are
  * recognised as an accepted audio container and (2) failing the stream with 413 the moment it
  * grows past the size limit. Memory use is bounded by the sniffed head, whatever the file size.
@@ -18,7 +25,7 @@ export class AudioGate extends Transform {
   private readonly meter = new Sha256Meter();
 
   constructor(private readonly maxBytes: number) {
-    super();
+    super({ readableHighWaterMark: READ_AHEAD_BYTES });
     this.format = new Promise<AudioFormat>((resolve, reject) => {
       this.resolveFormat = resolve;
       this.rejectFormat = reject;

@@ -1,9 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export const TEST_JWT_SECRET = 'test-secret-for-the-e2e-suite-0123456789';
-const MAIN = resolve(import.meta.dirname, '../../dist/main.js');
+/** The project root: the nearest folder holding package.json (the bench runs this file compiled elsewhere). */
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+const MAIN = join(projectRoot(import.meta.dirname), 'dist/main.js');
 
 export interface LogEntry {
   level: string;

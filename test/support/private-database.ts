@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,5 +100,6 @@ export class PrivateDatabase {
   async close(): Promise<void> {
     await this.down();
     await this.memory?.stop({ doCleanup: true, force: true }).catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

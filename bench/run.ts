@@ -1,0 +1,238 @@
+/**
+ * `npm run bench`: every benchmark and its baselines in one run, against one database on 127.0.0.1
+ * (MONGODB_URI's server if given, otherwise a FerretDB or mongod of its own), then BENCHMARKS.md.
+ * BENCH_QUICK=1 (or --quick) runs shorter, smaller and once, for development, and writes
+ * dist-bench/BENCHMARKS.quick.md instead.
+ */
+import { MongoClient, ObjectId, type Db } from 'mongodb';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiClient, tokenFor } from '../test/support/api.js';
+import { wavTone } from '../test/support/audio.js';
+import { FakeOpenAI } from '../test/support/fake-openai.js';
+import { PrivateDatabase } from '../test/support/private-database.js';
+import { MB, type BenchContext } from './context.js';
+import {
+  chunkSizeSweep,
+  concurrentSmallUploads,
+  FreshAnswers,
+  largeUploadThroughput,
+  uploadMemory,
+} from './benchmarks/uploads.js';
+import { pipelineLatency } from './benchmarks/pipeline.js';
+import { analyzePending, scaleLatency, scaleTable, statusThroughput } from './benchmarks/reads.js';
+import { renderReport, type BenchTable } from './report.js';
+import { startBaseline, startService, type Target } from './servers.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const output = process.env.BENCH_OUT ?? join(ROOT, quick ? 'dist-bench/BENCHMARKS.quick.md' : 'BENCHMARKS.md');
+/** BENCH_ONLY=pipeline,reads,uploads,chunks,scale runs only those groups (for development). */
+const only = process.env.BENCH_ONLY?.split(',');
+const want = (group: string) => !only || only.includes(group);
+const TRANSCRIPTION_CONCURRENCY = 4;
+const SCALE_SESSIONS = 10_000;
+/** The whole run is bounded: past this the bench stops its servers and fails. */
+const TIME_LIMIT_MS = Number(process.env.BENCH_TIME_LIMIT_MS ?? 30 * 60_000);
+
+const started = new Date();
+const log = (message: string) =>
+  console.log(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)} s] ${message}`);
+const running = new Set<Target>();
+let privateDb: PrivateDatabase | undefined;
+
+async function track<T extends Target>(target: Promise<T>): Promise<T> {
+  const t = await target;
+  running.add(t);
+  return t;
+}
+
+async function stop(...targets: Target[]): Promise<void> {
+  for (const t of targets) {
+    running.delete(t);
+    await t.stop();
+  }
+}
+
+async function shutdown(): Promise<void> {
+  await Promise.all([...running].map((t) => t.stop().catch(() => undefined)));
+  await privateDb?.close().catch(() => undefined);
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`bench: over its ${TIME_LIMIT_MS / 60_000} min limit; stopping`);
+  void shutdown().finally(() => process.exit(1));
+}, TIME_LIMIT_MS);
+watchdog.unref();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void shutdown().finally(() => process.exit(130)));
+}
+
+/** The service's own default chunk size, read from its built configuration so the two never drift. */
+async function serviceChunkSize(): Promise<number> {
+  const { EnvironmentVariables } = await import(join(ROOT, 'dist/config/environment.js'));
+  return Number(process.env.GRIDFS_CHUNK_SIZE_BYTES ?? new EnvironmentVariables().GRIDFS_CHUNK_SIZE_BYTES);
+}
+
+async function describeDatabase(db: Db): Promise<string> {
+  const info = await db.admin().command({ buildInfo: 1 });
+  return info.ferretdbVersion ? `FerretDB ${info.ferretdbVersion} (SQLite backend)` : `MongoDB ${info.version}`;
+}
+
+/** Uploads 10 small answers to a new 10-question session; returns its id. */
+async function tenAnswerSession(service: Target, userId: string): Promise<string> {
+  const api = new ApiClient(service.url, tokenFor(userId));
+  const questions = Array.from({ length: 10 }, (_, i) => `q${i + 1}`);
+  const sessionId = await api.newSession(questions);
+  for (const [i, q] of questions.entries()) {
+    const res = await api.upload(sessionId, q, wavTone(0.5, 200 + i * 40), { filename: `${q}.wav` });
+    if (res.status !== 202) throw new Error(`seeding ${q}: ${res.status}`);
+  }
+  return sessionId;
+}
+
+async function main(): Promise<void> {
+  let base = process.env.MONGODB_URI;
+  if (!base) {
+    privateDb = await PrivateDatabase.start();
+    base = privateDb.uri;
+  }
+  const suffix = Date.now().toString(36);
+  const uri = (database: string) => {
+    const url = new URL(base!);
+    url.pathname = `/bench_${database}_${suffix}`;
+    return url.toString();
+  };
+  const ctx: BenchContext = { quick, uri, chunkSizeBytes: await serviceChunkSize(), log };
+  const client = await MongoClient.connect(uri('main'));
+  const db = client.db();
+  const database = await describeDatabase(db);
+  log(`${quick ? 'quick' : 'full'} run on ${database}; chunk size ${ctx.chunkSizeBytes} bytes`);
+  const fake = await FakeOpenAI.start();
+  const tables: BenchTable[] = [];
+  // the report is rewritten after every benchmark, so a run stopped by its time limit keeps what it measured
+  const push = (table: BenchTable) => {
+    tables.push(table);
+    writeReport(database, tables, false);
+  };
+
+  // 1. the whole pipeline, worker included; it also leaves a session with 10 transcribed answers
+  log('pipeline latency');
+  const worker = await track(
+    startService(uri('main'), { ROLE: 'all', TRANSCRIPTION_CONCURRENCY: String(TRANSCRIPTION_CONCURRENCY) }, fake.url),
+  );
+  if (want('pipeline')) push(await pipelineLatency(ctx, db, worker, fake, TRANSCRIPTION_CONCURRENCY));
+  const transcribed = await tenAnswerSession(worker, 'bench-reader');
+  for (;;) {
+    const res = await new ApiClient(worker.url, tokenFor('bench-reader')).sessionStatus(transcribed);
+    if (res.body.summary?.completed === 10) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await stop(worker);
+
+  // 2. the API alone (no worker, so answers stay queued) next to both baselines
+  const service = await track(startService(uri('main'), { ROLE: 'api' }));
+  const raw = await track(startBaseline('raw driver', 'raw-driver', uri('main'), ctx.chunkSizeBytes));
+  const naive = await track(startBaseline('naive (multer memory)', 'naive-multer', uri('main'), ctx.chunkSizeBytes));
+  const pending = await tenAnswerSession(service, 'bench-analyst');
+
+  if (want('reads')) {
+    log('status reads');
+    const status = { route: 'status', sessionId: transcribed, userId: 'bench-reader' } as const;
+    push(await statusThroughput(ctx, [service, raw, naive], status));
+    log('analyze while pending');
+    const analyze = { route: 'analyze', sessionId: pending, userId: 'bench-analyst' } as const;
+    for (const connections of [1, 16]) push(await analyzePending(ctx, [service, raw], analyze, connections));
+  }
+  if (want('uploads')) {
+    const answers = await FreshAnswers.create(service, 64, 40);
+    log('1 MB uploads × 64');
+    push(await concurrentSmallUploads(ctx, db, [service, raw, naive], answers));
+    log('large upload throughput');
+    push(await largeUploadThroughput(ctx, db, [service, raw, naive], answers));
+    log('large upload memory');
+    push(await uploadMemory(ctx, db, [service, raw, naive], answers));
+  }
+  await stop(service, raw, naive);
+
+  // 3. chunk sizes: the one in use first, then the others tried
+  if (want('chunks')) {
+    log('chunk sizes');
+    const tried = [64 * 1024, 255 * 1024, 1 * MB, 4 * MB];
+    const sizes = [ctx.chunkSizeBytes, ...tried.filter((s) => s !== ctx.chunkSizeBytes)];
+    push(
+      await chunkSizeSweep(ctx, db, quick ? [ctx.chunkSizeBytes, 1 * MB] : sizes, (size) =>
+        track(startService(uri('main'), { ROLE: 'api', GRIDFS_CHUNK_SIZE_BYTES: String(size) })),
+      ),
+    );
+  }
+
+  // 4. indexes: the same reads with 10 and with 10,000 sessions in the collection
+  if (want('scale')) await scaleBenchmark(ctx, uri, push);
+
+  await db.dropDatabase().catch(() => undefined);
+  await client.close();
+  await fake.close();
+  writeReport(database, tables, true);
+}
+
+/** Status and analyze latency with 10 sessions in the collection, then with SCALE_SESSIONS. */
+async function scaleBenchmark(ctx: BenchContext, uri: (database: string) => string, push: (table: BenchTable) => void) {
+  log('10 vs 10,000 sessions');
+  const scaleClient = await MongoClient.connect(uri('scale'));
+  const scaleDb = scaleClient.db();
+  const scaled = await track(startService(uri('scale'), { ROLE: 'api' }));
+  // the measured session is always the newest, i.e. the last in the collection: a server that
+  // scans (FerretDB on SQLite does, even for _id) then reads every session before finding it
+  const api = new ApiClient(scaled.url, tokenFor('bench-scale-other'));
+  for (let i = 0; i < 9; i++) await api.newSession(['q1']);
+  const first = await tenAnswerSession(scaled, 'bench-scale');
+  const small = await scaleLatency(ctx, scaled, { sessionId: first, userId: 'bench-scale' });
+  const template = await scaleDb.collection('interview_sessions').findOne({ _id: new ObjectId(first) });
+  for (let done = 10; done < SCALE_SESSIONS - 1;) {
+    const batch = Array.from({ length: Math.min(500, SCALE_SESSIONS - 1 - done) }, (_, i) => ({
+      ...template,
+      _id: new ObjectId(),
+      user_id: `bench-scale-${done + i}`,
+      created_at: new Date(Date.now() - (done + i) * 1000),
+    }));
+    await scaleDb.collection('interview_sessions').insertMany(batch);
+    done += batch.length;
+  }
+  // inserted like the others: ten uploads through the API would each update a session on a
+  // server that (FerretDB) decodes all 10,000 for that, and the reads are what is measured here
+  const newestId = new ObjectId();
+  await scaleDb.collection('interview_sessions').insertOne({ ...template, _id: newestId, created_at: new Date() });
+  const newest = String(newestId);
+  const large = await scaleLatency(ctx, scaled, { sessionId: newest, userId: 'bench-scale' });
+  push(scaleTable(ctx, small, large, SCALE_SESSIONS));
+  await stop(scaled);
+  await scaleDb.dropDatabase().catch(() => undefined);
+  await scaleClient.close();
+}
+
+function writeReport(database: string, tables: BenchTable[], complete: boolean): void {
+  const report = renderReport(
+    {
+      startedAt: started,
+      finishedAt: new Date(),
+      mode:
+        (quick ? 'quick mode: smaller files, shorter runs, fewer repetitions' : 'full run') +
+        (complete ? '' : '; INCOMPLETE: the run stopped before its last benchmark'),
+      database,
+      notesFile: join(ROOT, 'bench/NOTES.md'),
+    },
+    tables,
+  );
+  writeFileSync(output, report);
+  if (complete) log(`wrote ${output}`);
+}
+
+main()
+  .then(shutdown)
+  .then(() => process.exit(0))
+  .catch(async (error: Error) => {
+    console.error(error);
+    await shutdown();
+    process.exit(1);
+  });
