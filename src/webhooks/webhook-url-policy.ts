@@ -52,6 +52,11 @@ export function isNonPublicAddress(address: string): boolean {
   return BLOCKED.check(address, 'ipv6');
 }
 
+/** URL.hostname keeps the brackets of an IPv6 literal ("[::1]"); DNS and isIP want them off. */
+function unbracketed(hostname: string): string {
+  return hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
 export class WebhookAddressRefused extends Error {
   override name = 'WebhookAddressRefused';
 }
@@ -122,13 +127,14 @@ export class WebhookUrlPolicy {
    * checked here; host names are checked by `lookup` itself, at connection time.
    */
   async assertDeliverable(hostname: string): Promise<void> {
-    if (isIP(hostname.replace(/^\[(.*)\]$/, '$1'))) await this.resolvePublic(hostname);
+    if (isIP(unbracketed(hostname))) await this.resolvePublic(hostname);
   }
 
   private async resolvePublic(hostname: string): Promise<LookupAddress[]> {
-    const host = hostname.replace(/^\[(.*)\]$/, '$1');
-    const addresses: LookupAddress[] = isIP(host)
-      ? [{ address: host, family: isIP(host) }]
+    const host = unbracketed(hostname);
+    const family = isIP(host);
+    const addresses: LookupAddress[] = family
+      ? [{ address: host, family }]
       : await new Promise((resolve, reject) =>
           dnsLookup(host, { all: true, verbatim: true }, (error, found) => (error ? reject(error) : resolve(found))),
         );
