@@ -64,9 +64,10 @@ describe('load', () => {
         connections: SESSIONS,
         amount: uploads.length,
         // seconds a client waits for its 202: FerretDB serialises the writes, so with 200 uploads in
-        // flight the last ones wait long (p99 35-37 s in earlier runs, 52-67 s on this week's
-        // machine, where the code of that time measured the same); what is asserted is that none is lost
-        timeout: 120,
+        // flight the last ones wait long (p99 35-37 s in earlier runs, 52-80 s on this week's
+        // machine, where the code of that time measured the same, one upload once past 120 s);
+        // what is asserted is that none is lost or refused
+        timeout: 300,
         requests: [
           {
             method: 'POST',
