@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import { DocumentLocks } from '../database/document-locks.js';
@@ -30,11 +30,20 @@ function answerFields(questionId: string, fields: Partial<Answer>): Record<strin
  * double a change, and nothing needs a multi-document transaction.
  */
 @Injectable()
-export class SessionStore {
+export class SessionStore implements OnModuleInit {
+  private readonly logger = new Logger(SessionStore.name);
+
   constructor(
     @InjectModel(InterviewSession.name) private readonly sessions: Model<InterviewSession>,
     private readonly locks: DocumentLocks,
   ) {}
+
+  /** Waits for mongoose to create the collection and its indexes before any request (see ensureCollection). */
+  async onModuleInit(): Promise<void> {
+    await this.sessions
+      .init()
+      .catch((error: Error) => this.logger.warn(`could not create the session indexes: ${error.message}`));
+  }
 
   /** Runs one write to a session exclusively where the server needs help with that (FerretDB). */
   private write<T>(sessionId: Types.ObjectId, work: () => Promise<T>): Promise<T> {
@@ -91,14 +100,17 @@ export class SessionStore {
   }
 
   /**
-   * Makes `answer` the current answer to the question, if the session is still open and has that
-   * question. Returns the previous answer (null if there was none), or undefined if nothing changed.
+   * Makes `answer` the current answer to the question, if the session is still open. The caller has
+   * checked that the session has the question (questions never change after creation): a filter
+   * through the questions array would match nothing on FerretDB's PostgreSQL backend, whose
+   * updates ignore documents matched through an array. Returns the previous answer (null if there
+   * was none), or undefined if nothing changed.
    */
   async replaceAnswer(sessionId: Types.ObjectId, userId: string, answer: Answer): Promise<Answer | null | undefined> {
     const previous = await this.write(sessionId, () =>
       this.sessions
         .findOneAndUpdate(
-          { _id: sessionId, user_id: userId, status: 'in_progress', 'questions.question_id': answer.question_id },
+          { _id: sessionId, user_id: userId, status: 'in_progress' },
           {
             $set: { [answerPath(answer.question_id)]: answer, updated_at: answer.updated_at },
             $inc: { rev: 1 },
@@ -213,12 +225,8 @@ export class SessionStore {
     const result = await this.write(sessionId, () =>
       this.sessions
         .updateOne(
-          {
-            _id: sessionId,
-            [`${a}.transcription_status`]: 'processing',
-            [`${a}.claim_id`]: claimId,
-            [`${a}.pieces.${index}`]: { $exists: true },
-          },
+          // the claim fences this: only its holder changes the pieces, which it read after claiming
+          { _id: sessionId, [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId },
           { $set: { [`${a}.pieces.${index}`]: piece }, $max: { [`${a}.progress`]: progress }, $inc: { rev: 1 } },
         )
         .exec(),
