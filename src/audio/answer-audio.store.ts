@@ -6,6 +6,7 @@ import type { Connection, Types } from 'mongoose';
 import { finished } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { EnvironmentVariables } from '../config/environment.js';
+import { ensureCollection } from '../database/ensure-collection.js';
 
 /** Chunks fetched per round trip when audio is read back (at 255 KB each, about 1 MB). */
 const DOWNLOAD_BATCH_CHUNKS = 4;
@@ -44,12 +45,20 @@ export class AnswerAudioStore implements OnModuleInit {
     this.chunkSizeBytes = config.get('GRIDFS_CHUNK_SIZE_BYTES', { infer: true });
   }
 
-  /** Erasing a session finds its audio by this field. */
+  /**
+   * Both GridFS collections with the indexes the driver would otherwise create on the first upload
+   * (see ensureCollection), and the one erasure finds a session's audio by.
+   */
   async onModuleInit(): Promise<void> {
-    await this.connection.db
-      ?.collection(`${AUDIO_BUCKET}.files`)
-      .createIndex({ 'metadata.session_id': 1 })
-      .catch((error: Error) => this.logger.warn(`could not create the audio index: ${error.message}`));
+    const db = this.connection.db;
+    if (!db) return;
+    await Promise.all([
+      ensureCollection(db, `${AUDIO_BUCKET}.files`, [
+        { key: { filename: 1, uploadDate: 1 } },
+        { key: { 'metadata.session_id': 1 } },
+      ]),
+      ensureCollection(db, `${AUDIO_BUCKET}.chunks`, [{ key: { files_id: 1, n: 1 }, unique: true }]),
+    ]).catch((error: Error) => this.logger.warn(`could not create the audio collections: ${error.message}`));
   }
 
   private bucket(): GridFSBucket {

@@ -1,10 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EnvironmentVariables } from '../config/environment.js';
+import { ensureCollection } from './ensure-collection.js';
 
 const LOCKS = 'document_locks';
 /** A holder that crashed mid-write releases its lock after this long. Writes take milliseconds. */
@@ -44,7 +45,7 @@ export class DocumentLockTimeout extends Error {
  * FerretDB (or with MONGODB_DOCUMENT_LOCKS=on) every write to a session runs under a lock document.
  */
 @Injectable()
-export class DocumentLocks {
+export class DocumentLocks implements OnModuleInit {
   private readonly logger = new Logger(DocumentLocks.name);
   private enabled?: Promise<boolean>;
   /** Local queue per key, so that one process does not race itself for the database lock. */
@@ -54,6 +55,14 @@ export class DocumentLocks {
     @InjectConnection() private readonly connection: Connection,
     private readonly config: ConfigService<EnvironmentVariables, true>,
   ) {}
+
+  /** The lock collection exists before the first write needs it (see ensureCollection). */
+  async onModuleInit(): Promise<void> {
+    if (!(await this.needed().catch(() => false))) return;
+    await ensureCollection(this.connection.db!, LOCKS).catch((error: Error) =>
+      this.logger.warn(`could not create ${LOCKS}: ${error.message}`),
+    );
+  }
 
   withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = this.local.get(key) ?? Promise.resolve();

@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import { DocumentLocks } from './document-locks.js';
+import { ensureCollection } from './ensure-collection.js';
 
 const LEASES = 'job_leases';
 
@@ -13,11 +14,16 @@ export interface Lease {
 
 /** A named lease in MongoDB so that only one instance at a time runs a job (the nightly cleanup). */
 @Injectable()
-export class JobLeases {
+export class JobLeases implements OnModuleInit {
   constructor(
     @InjectConnection() private readonly connection: Connection,
     private readonly locks: DocumentLocks,
   ) {}
+
+  /** Created at start-up, not by the first cleanup (see ensureCollection). */
+  async onModuleInit(): Promise<void> {
+    await ensureCollection(this.connection.db!, LEASES).catch(() => undefined); // the database may be down at boot
+  }
 
   private collection() {
     return this.connection.db!.collection<{ _id: string; owner: string; until: Date }>(LEASES);

@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection, Types } from 'mongoose';
 import { DocumentLocks } from '../database/document-locks.js';
+import { ensureCollection } from '../database/ensure-collection.js';
 
 export const WEBHOOK_EVENTS = ['transcriptions.completed', 'session.analyzed', 'transcription.failed'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
@@ -47,9 +48,10 @@ export class WebhookDeliveryStore implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    await this.collection()
-      .createIndexes([{ key: { status: 1, next_attempt_at: 1 } }, { key: { session_id: 1 } }])
-      .catch(() => undefined); // the database may be down at boot; indexes are created next start
+    await ensureCollection(this.connection.db!, DELIVERIES, [
+      { key: { status: 1, next_attempt_at: 1 } },
+      { key: { session_id: 1 } },
+    ]).catch(() => undefined); // the database may be down at boot; indexes are created next start
   }
 
   /** Stores the event once: a second enqueue of the same id is a no-op. */
