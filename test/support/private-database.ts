@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ferretdbArgs, ferretdbBinary, ferretHandler, PostgresDatabase } from './ferretdb.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -32,13 +33,15 @@ async function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
 
 /**
  * A database server of the test's own, which the test can stop and start again on the same port
- * and data: FerretDB (FERRETDB_BIN or ~/go/bin/ferretdb, as .ci/run provides) or, on a developer
- * machine without it, a mongod from mongodb-memory-server.
+ * and data: FerretDB (FERRETDB_BIN, or what .ci/ferretdb.sh built) on the backend FERRETDB_HANDLER
+ * names (PostgreSQL: a database of its own there, dropped by close()) or, on a developer machine
+ * without FerretDB, a mongod from mongodb-memory-server.
  */
 export class PrivateDatabase {
   uri = '';
   private proc?: ChildProcess;
   private memory?: import('mongodb-memory-server-core').MongoMemoryServer;
+  private postgres?: PostgresDatabase;
   private constructor(
     private readonly port: number,
     private readonly dir: string,
@@ -46,32 +49,24 @@ export class PrivateDatabase {
   ) {}
 
   static async start(): Promise<PrivateDatabase> {
-    const candidate = process.env.FERRETDB_BIN ?? join(homedir(), 'go/bin/ferretdb');
-    const db = new PrivateDatabase(
-      await freePort(),
-      mkdtempSync(join(tmpdir(), 'vi-privdb-')),
-      existsSync(candidate) ? candidate : undefined,
-    );
+    const db = new PrivateDatabase(await freePort(), mkdtempSync(join(tmpdir(), 'vi-privdb-')), ferretdbBinary());
     await db.up();
     db.uri = `mongodb://127.0.0.1:${db.port}/private_test`;
     return db;
   }
 
+  /** What runs underneath, for reports. */
+  get description(): string {
+    if (!this.ferretdb) return 'mongod (mongodb-memory-server)';
+    return `FerretDB on ${ferretHandler() === 'postgresql' ? 'PostgreSQL' : 'SQLite'}`;
+  }
+
   async up(): Promise<void> {
     if (this.ferretdb) {
-      this.proc = spawn(
-        this.ferretdb,
-        [
-          '--handler=sqlite',
-          `--sqlite-url=file:${this.dir}/?_pragma=busy_timeout(20000)`,
-          `--state-dir=${this.dir}`,
-          `--listen-addr=127.0.0.1:${this.port}`,
-          '--debug-addr=-',
-          '--telemetry=disable',
-          '--log-level=error',
-        ],
-        { stdio: 'ignore' },
-      );
+      const handler = ferretHandler();
+      if (handler === 'postgresql') this.postgres ??= await PostgresDatabase.create();
+      const args = ferretdbArgs(handler, { port: this.port, stateDir: this.dir, postgresUrl: this.postgres?.url });
+      this.proc = spawn(this.ferretdb, args, { stdio: 'ignore' });
       await waitForPort(this.port);
       return;
     }
@@ -100,6 +95,7 @@ export class PrivateDatabase {
   async close(): Promise<void> {
     await this.down();
     await this.memory?.stop({ doCleanup: true, force: true }).catch(() => undefined);
+    await this.postgres?.drop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
