@@ -39,7 +39,15 @@ function formatSpread(s: Spread, digits: number): string {
   return `${formatNumber(s.median, digits)} (${formatNumber(s.min, digits)}–${formatNumber(s.max, digits)})`;
 }
 
-export function renderTable(table: BenchTable): string {
+/** Another backend's run of the same benchmarks. */
+export interface Comparison {
+  label: string;
+  tables: BenchTable[];
+}
+
+const verdictText = (t: BenchTable) => `${t.verdict}${t.verdictDetail ? ` (${t.verdictDetail})` : ''}`;
+
+export function renderTable(table: BenchTable, other?: { label: string; table: BenchTable }): string {
   const ratio = table.ratioColumn;
   const header = ['', ...table.columns.map((c) => c.label)];
   if (ratio !== undefined) header.push(`service ÷ this (${table.columns[ratio].label})`);
@@ -51,10 +59,17 @@ export function renderTable(table: BenchTable): string {
     if (ratio !== undefined) cells.push(formatNumber(serviceMedian / spread(row.cells[ratio]).median, 2));
     lines.push(`| ${row.name} | ${cells.join(' | ')} |`);
   }
-  lines.push(
-    '',
-    `Target: ${table.target} — **${table.verdict}**${table.verdictDetail ? ` (${table.verdictDetail})` : ''}.`,
-  );
+  // where the other backend's verdict differs, its rows stand below for comparison
+  const changed = other && other.table.verdict !== table.verdict;
+  if (changed) {
+    for (const row of other.table.rows) {
+      const cells = row.cells.map((values, i) => formatSpread(spread(values), table.columns[i]?.digits ?? 1));
+      if (ratio !== undefined) cells.push('');
+      lines.push(`| ${row.name}, on ${other.label} | ${cells.join(' | ')} |`);
+    }
+  }
+  lines.push('', `Target: ${table.target} — **${verdictText(table)}**.`);
+  if (changed) lines.push(`On ${other.label}: **${verdictText(other.table)}**.`);
   return lines.join('\n');
 }
 
@@ -66,10 +81,19 @@ export interface RunInfo {
   notesFile: string;
 }
 
-export function renderReport(info: RunInfo, tables: BenchTable[]): string {
+export function renderReport(info: RunInfo, tables: BenchTable[], comparison?: Comparison): string {
   const cpu = cpus();
   const minutes = (info.finishedAt.getTime() - info.startedAt.getTime()) / 60_000;
-  const summary = tables.map((t) => `| ${t.title} | ${t.target} | ${t.verdict} |`);
+  const counterpart = (t: BenchTable) => comparison?.tables.find((o) => o.title === t.title);
+  const summary = tables.map((t) => {
+    const row = `| ${t.title} | ${t.target} | ${t.verdict} |`;
+    if (!comparison) return row;
+    const o = counterpart(t);
+    return `${row} ${!o ? 'not measured' : o.verdict === t.verdict ? 'same' : `**${o.verdict}**`} |`;
+  });
+  const summaryHeader = comparison
+    ? [`| benchmark | target | verdict | on ${comparison.label} |`, '| --- | --- | --- | --- |']
+    : ['| benchmark | target | verdict |', '| --- | --- | --- |'];
   const notes = existsSync(info.notesFile) ? readFileSync(info.notesFile, 'utf8').trim() : '';
   return [
     '# Benchmarks',
@@ -85,13 +109,22 @@ export function renderReport(info: RunInfo, tables: BenchTable[]): string {
     '',
     '## Summary',
     '',
-    '| benchmark | target | verdict |',
-    '| --- | --- | --- |',
+    ...summaryHeader,
     ...summary,
     '',
+    ...(comparison
+      ? [
+          `Where ${comparison.label} gives another verdict, its figures (from its own full run, ` +
+            '`FERRETDB_HANDLER=sqlite npm run bench`) stand below the table.',
+          '',
+        ]
+      : []),
     '## Results',
     '',
-    ...tables.flatMap((t) => [renderTable(t), '']),
+    ...tables.flatMap((t) => {
+      const o = counterpart(t);
+      return [renderTable(t, o && comparison ? { label: comparison.label, table: o } : undefined), ''];
+    }),
     notes ? notes + '\n' : '',
   ].join('\n');
 }

@@ -1,12 +1,16 @@
 /**
  * `npm run bench`: every benchmark and its baselines in one run, against one database on 127.0.0.1
- * (MONGODB_URI's server if given, otherwise a FerretDB or mongod of its own), then BENCHMARKS.md.
- * BENCH_QUICK=1 (or --quick) runs shorter, smaller and once, for development, and writes
- * dist-bench/BENCHMARKS.quick.md instead.
+ * (MONGODB_URI's server if given, otherwise a FerretDB of its own on FERRETDB_HANDLER's backend,
+ * PostgreSQL by default, or a mongod), then BENCHMARKS.md. BENCH_QUICK=1 (or --quick) runs
+ * shorter, smaller and once, for development, and writes dist-bench/BENCHMARKS.quick.md instead.
+ * Each full run also keeps its tables in bench/results/<backend>.json; the PostgreSQL report shows
+ * the SQLite run's figures wherever the backend changes a verdict (FERRETDB_HANDLER=sqlite npm
+ * run bench makes that run, and writes dist-bench/BENCHMARKS.sqlite.md).
  */
 import { MongoClient, ObjectId, type Db } from 'mongodb';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ferretHandler } from '../test/support/ferretdb.js';
 import { ApiClient, tokenFor } from '../test/support/api.js';
 import { wavTone } from '../test/support/audio.js';
 import { FakeOpenAI } from '../test/support/fake-openai.js';
@@ -26,7 +30,12 @@ import { startBaseline, startService, type Target } from './servers.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-const output = process.env.BENCH_OUT ?? join(ROOT, quick ? 'dist-bench/BENCHMARKS.quick.md' : 'BENCHMARKS.md');
+/** Which backend the report is for: the report of record is PostgreSQL's. */
+const backend = ferretHandler();
+const output =
+  process.env.BENCH_OUT ??
+  join(ROOT, quick ? 'dist-bench/BENCHMARKS.quick.md' : backend === 'sqlite' ? 'dist-bench/BENCHMARKS.sqlite.md' : 'BENCHMARKS.md');
+const resultsFile = (of: string) => join(ROOT, 'bench/results', `${of}.json`);
 /** BENCH_ONLY=pipeline,reads,uploads,chunks,scale runs only those groups (for development). */
 const only = process.env.BENCH_ONLY?.split(',');
 const want = (group: string) => !only || only.includes(group);
@@ -76,7 +85,9 @@ async function serviceChunkSize(): Promise<number> {
 
 async function describeDatabase(db: Db): Promise<string> {
   const info = await db.admin().command({ buildInfo: 1 });
-  return info.ferretdbVersion ? `FerretDB ${info.ferretdbVersion} (SQLite backend)` : `MongoDB ${info.version}`;
+  // FerretDB does not say which backend it runs on; FERRETDB_HANDLER chose it (or describes MONGODB_URI's)
+  const on = backend === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+  return info.ferretdbVersion ? `FerretDB ${info.ferretdbVersion} (${on} backend)` : `MongoDB ${info.version}`;
 }
 
 /** Uploads 10 small answers to a new 10-question session; returns its id. */
@@ -211,7 +222,18 @@ async function scaleBenchmark(ctx: BenchContext, uri: (database: string) => stri
   await scaleClient.close();
 }
 
+/** The SQLite run's tables, next to which the PostgreSQL report shows changed verdicts. */
+function comparison(): { label: string; tables: BenchTable[] } | undefined {
+  if (quick || backend !== 'postgresql' || !existsSync(resultsFile('sqlite'))) return undefined;
+  const saved = JSON.parse(readFileSync(resultsFile('sqlite'), 'utf8')) as { database: string; tables: BenchTable[] };
+  return { label: saved.database.replace(/^FerretDB \S+ \((\w+) backend\)$/, 'FerretDB/$1'), tables: saved.tables };
+}
+
 function writeReport(database: string, tables: BenchTable[], complete: boolean): void {
+  if (complete && !quick) {
+    mkdirSync(dirname(resultsFile(backend)), { recursive: true });
+    writeFileSync(resultsFile(backend), JSON.stringify({ database, at: started, tables }, null, 1) + '\n');
+  }
   const report = renderReport(
     {
       startedAt: started,
@@ -223,6 +245,7 @@ function writeReport(database: string, tables: BenchTable[], complete: boolean):
       notesFile: join(ROOT, 'bench/NOTES.md'),
     },
     tables,
+    comparison(),
   );
   writeFileSync(output, report);
   if (complete) log(`wrote ${output}`);
