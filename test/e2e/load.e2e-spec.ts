@@ -40,7 +40,7 @@ function multipart(audio: Buffer, boundary: string): Buffer {
 describe('load', () => {
   it(
     `${SESSIONS} sessions upload ${ANSWERS} answers each while their frontends poll every second`,
-    { timeout: 900_000 },
+    { timeout: 900_000 + Number(process.env.LOAD_DRAIN_TIMEOUT_S ?? 0) * 1000 },
     async () => {
       const sessions: { id: string; user: string }[] = [];
       for (let i = 0; i < SESSIONS; i++) {
@@ -140,7 +140,9 @@ describe('load', () => {
         ).map((f) => String(f._id)),
       );
       const withoutAudio = pending.filter(([, a]) => !present.has(String(a.gridfs_file_id))).map(([key]) => key);
-      const deadline = Date.now() + (process.env.LOAD_FULL_DRAIN ? 600_000 : 0);
+      // LOAD_DRAIN_TIMEOUT_S: FerretDB on SQLite needs longer than the default to drain 600 answers
+      const drainMs = Number(process.env.LOAD_DRAIN_TIMEOUT_S ?? 600) * 1000;
+      const deadline = Date.now() + (process.env.LOAD_FULL_DRAIN ? drainMs : 0);
       let completed = [...answers.values()].filter((a) => a.transcription_status === 'completed').length;
       while (completed < acknowledged.size && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 500));
