@@ -1,0 +1,17 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { QueueStatsReader, type QueueStats } from './queue-stats.js';
+
+@ApiTags('queue')
+@ApiBearerAuth()
+@Controller('api/queue')
+export class QueueController {
+  constructor(private readonly reader: QueueStatsReader) {}
+
+  /** Answers waiting for or in transcription across all sessions and instances (no user data). */
+  @Get('stats')
+  @ApiOkResponse({ description: 'Counts by status and the age of the oldest waiting answer.' })
+  stats(): Promise<QueueStats> {
+    return this.reader.read();
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { SessionDataModule } from '../../sessions/session-data.module.js';
+import { QueueGauges } from './queue-gauges.js';
+import { QueueStatsReader } from './queue-stats.js';
+import { TranscriptionQueue } from './transcription-queue.js';
+import { WorkIndex } from './work-index.js';
+
+/** The transcription queue in the session documents: claims, leases, due work and its statistics. */
+@Module({
+  imports: [SessionDataModule],
+  providers: [TranscriptionQueue, WorkIndex, QueueStatsReader, QueueGauges],
+  exports: [TranscriptionQueue, WorkIndex, QueueStatsReader],
+})
+export class QueueModule {}

@@ -1,0 +1,227 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
+import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
+import type { AnswerPiece } from '../queue/answer-queue-state.schema.js';
+import { TranscriptionQueue } from '../queue/transcription-queue.js';
+import { classifyError, retryDelayMs, TranscriptionFailure, type RetryPolicy } from '../retry-policy.js';
+import { AudioTools } from './audio-tools.js';
+import { planPieces } from './piece-plan.js';
+import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './recording-transcriber.js';
+import { TranscriptionProvider, type TranscriptionResult } from './transcription-provider.js';
+import { verifiedAudio } from './verified-audio.js';
+import { createWorkDirectory, removeWorkDirectory } from './work-directory.js';
+
+const clock = (seconds: number) => {
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+};
+
+/**
+ * Transcribes a recording over the provider's size limit: copies it from GridFS to a temporary
+ * file (checking its SHA-256 on the way), re-encodes it to mono 16 kHz Opus, cuts that at pauses
+ * into pieces the provider accepts, and transcribes the pieces a few at a time. Each finished piece
+ * is stored on the answer at once, so a failed piece is retried alone and a restarted job only
+ * sends the pieces still missing.
+ */
+@Injectable()
+export class LargeRecordingTranscriber implements RecordingTranscriber {
+  private readonly logger = new Logger(LargeRecordingTranscriber.name);
+  private readonly maxFileBytes: number;
+  private readonly maxPieceSeconds: number;
+  private readonly pieceConcurrency: number;
+  private readonly maxAttempts: number;
+  private readonly retryPolicy: RetryPolicy;
+
+  constructor(
+    private readonly audio: AnswerAudioStore,
+    private readonly queue: TranscriptionQueue,
+    private readonly provider: TranscriptionProvider,
+    private readonly tools: AudioTools,
+    @Inject(transcriptionSettings.KEY) settings: TranscriptionSettings,
+  ) {
+    this.maxFileBytes = settings.maxFileBytes;
+    this.maxPieceSeconds = settings.pieceSeconds;
+    this.pieceConcurrency = settings.pieceConcurrency;
+    this.maxAttempts = settings.maxAttempts;
+    this.retryPolicy = settings.retry;
+  }
+
+  async transcribe(job: TranscriptionTask, signal: AbortSignal): Promise<TranscriptionResult> {
+    if (!(await this.tools.available())) throw new TranscriptionFailure(AudioTools.MISSING, 'permanent');
+    this.provider.assertConfigured();
+    const dir = await createWorkDirectory();
+    try {
+      const format = /^[a-z0-9]{1,10}$/.test(job.answer.audio.format) ? job.answer.audio.format : 'bin';
+      const source = join(dir, `source.${format}`);
+      await this.download(job, source, signal);
+      const compressed = join(dir, 'compressed.ogg');
+      const silences = await this.tools.compress(source, compressed, signal);
+      await rm(source);
+      const duration = await this.tools.durationSeconds(compressed, signal);
+      const compressedBytes = (await stat(compressed)).size;
+
+      let pieces = job.answer.pieces ?? [];
+      const resumable = pieces.length > 0 && Math.abs(pieces.at(-1)!.end_seconds - duration) < 1;
+      if (!resumable) {
+        pieces = planPieces(duration, compressedBytes, silences, {
+          maxBytes: this.maxFileBytes,
+          maxSeconds: this.maxPieceSeconds,
+        }).map((p) => ({ ...p, done: false, text: null, language: null, segments: null }));
+        if (!(await this.queue.recordPieces(job.sessionId, job.questionId, job.claimId, pieces, 0))) {
+          throw new ClaimLost();
+        }
+      }
+      this.logger.log(
+        `session=${String(job.sessionId)} question=${job.questionId}: ${job.answer.audio.size_bytes} bytes → ${compressedBytes} bytes of Opus, ` +
+          `${duration.toFixed(1)} s in ${pieces.length} piece(s)` +
+          (resumable ? `, ${pieces.filter((p) => p.done).length} already transcribed` : ''),
+      );
+
+      const piecesDir = join(dir, 'pieces');
+      await mkdir(piecesDir);
+      const files = await this.tools.split(
+        compressed,
+        pieces.slice(1).map((p) => p.start_seconds),
+        piecesDir,
+        signal,
+      );
+      await rm(compressed);
+      await this.transcribePieces(job, pieces, files, signal);
+      return joinPieces(pieces, duration);
+    } finally {
+      await removeWorkDirectory(dir);
+    }
+  }
+
+  /** GridFS to a temporary file, one chunk at a time, checking the bytes against the upload's SHA-256. */
+  private async download(job: TranscriptionTask, target: string, signal: AbortSignal): Promise<void> {
+    const stored = this.audio.openDownload(job.fileId);
+    const checked = verifiedAudio(stored, job.answer.audio);
+    await pipeline(stored, checked.stream, createWriteStream(target), { signal }).catch((error: unknown) => {
+      throw signal.aborted ? signal.reason : error;
+    });
+    checked.verify();
+  }
+
+  /** Sends the pieces not yet transcribed, at most TRANSCRIPTION_PIECE_CONCURRENCY at a time. */
+  private async transcribePieces(
+    job: TranscriptionTask,
+    pieces: AnswerPiece[],
+    files: string[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    const pending = pieces.flatMap((p, index) => (p.done ? [] : [index]));
+    let done = pieces.length - pending.length;
+    const stopOthers = new AbortController();
+    const shared = AbortSignal.any([signal, stopOthers.signal]);
+    let next = 0;
+    const lane = async () => {
+      while (next < pending.length && !shared.aborted) {
+        const index = pending[next++];
+        const result = await this.transcribePiece(job, pieces, index, files[index], shared);
+        pieces[index] = {
+          ...pieces[index],
+          done: true,
+          text: result.text,
+          language: result.language,
+          segments: result.segments,
+        };
+        done++;
+        const progress = Math.floor((done * 100) / pieces.length);
+        const held = await this.queue.recordPiece(
+          job.sessionId,
+          job.questionId,
+          job.claimId,
+          index,
+          pieces[index],
+          progress,
+        );
+        if (!held) throw new ClaimLost();
+      }
+    };
+    const lanes = Array.from({ length: Math.min(this.pieceConcurrency, pending.length) }, lane);
+    try {
+      await Promise.all(lanes);
+    } catch (error) {
+      // one piece failed for good: stop the others, and let them end before their files go
+      stopOthers.abort();
+      await Promise.allSettled(lanes);
+      throw signal.aborted ? signal.reason : error;
+    }
+  }
+
+  /** One piece, retried alone on transient failures; a piece that cannot be transcribed fails the answer. */
+  private async transcribePiece(
+    job: TranscriptionTask,
+    pieces: AnswerPiece[],
+    index: number,
+    file: string,
+    signal: AbortSignal,
+  ): Promise<TranscriptionResult> {
+    const piece = pieces[index];
+    const name = `Piece ${index + 1} of ${pieces.length} (${clock(piece.start_seconds)}–${clock(piece.end_seconds)})`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.provider.transcribeWithin(
+          {
+            stream: createReadStream(file),
+            filename: `answer-${job.questionId}-part-${String(index).padStart(3, '0')}.ogg`,
+            contentType: 'audio/ogg',
+          },
+          signal,
+          job.language,
+        );
+      } catch (error) {
+        if (signal.aborted) throw signal.reason ?? error;
+        const failure = classifyError(error);
+        if (failure.kind === 'permanent') {
+          throw new TranscriptionFailure(`${name} could not be transcribed: ${failure.message}`, 'permanent');
+        }
+        if (attempt >= this.maxAttempts) {
+          throw new TranscriptionFailure(
+            `${name} could not be transcribed after ${attempt} attempts: ${failure.message}`,
+            'permanent',
+          );
+        }
+        const delay = retryDelayMs(failure, attempt, this.retryPolicy);
+        this.logger.warn(
+          `${name} of session=${String(job.sessionId)} question=${job.questionId}: attempt ${attempt} failed, retrying in ${delay} ms: ${failure.message}`,
+        );
+        await sleep(delay, undefined, { signal }).catch(() => {
+          throw signal.reason;
+        });
+      }
+    }
+  }
+}
+
+/** The pieces' results as one transcript, with segment times counted from the recording's start. */
+function joinPieces(pieces: AnswerPiece[], duration: number): TranscriptionResult {
+  const languages = new Map<string, number>();
+  for (const p of pieces) if (p.language) languages.set(p.language, (languages.get(p.language) ?? 0) + 1);
+  const language = [...languages.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
+  const timed = pieces.every((p) => Array.isArray(p.segments));
+  const ms = (t: number) => Math.round(t * 1000) / 1000;
+  return {
+    text: pieces
+      .map((p) => p.text ?? '')
+      .filter(Boolean)
+      .join(' '),
+    language,
+    duration_seconds: ms(duration),
+    segments: timed
+      ? pieces.flatMap((p) =>
+          p.segments!.map((s) => ({
+            start: ms(p.start_seconds + s.start),
+            end: ms(p.start_seconds + s.end),
+            text: s.text,
+          })),
+        )
+      : null,
+  };
+}
