@@ -1,5 +1,4 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
-import { ConfigModule, ConfigService } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
@@ -10,13 +9,15 @@ import { AuthModule } from './auth/auth.module.js';
 import { CleanupModule } from './cleanup/cleanup.module.js';
 import { ApiExceptionFilter } from './common/api-exception.filter.js';
 import { StrictValidationPipe } from './common/strict-validation.pipe.js';
-import { type EnvironmentVariables, validateEnvironment } from './config/environment.js';
+import type { EnvironmentVariables } from './config/environment.js';
+import { httpSettings, type HttpSettings } from './config/settings.js';
+import { SettingsModule } from './config/settings.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
-import { QueueApiModule } from './queue/queue-api.module.js';
-import { QueueModule } from './queue/queue.module.js';
+import { QueueApiModule } from './transcription/queue/queue-api.module.js';
+import { QueueModule } from './transcription/queue/queue.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { TranscriptionModule } from './transcription/transcription.module.js';
 import { WebAppModule } from './web-app/web-app.module.js';
@@ -41,17 +42,17 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot({ isGlobal: true, cache: true, validate: validateEnvironment }),
+        SettingsModule,
         LoggingModule,
         DatabaseModule,
         EventEmitterModule.forRoot(),
         ScheduleModule.forRoot(),
         ThrottlerModule.forRootAsync({
-          inject: [ConfigService],
-          useFactory: (config: ConfigService<EnvironmentVariables, true>) => ({
+          inject: [httpSettings.KEY],
+          useFactory: (http: HttpSettings) => ({
             throttlers: [
-              { name: 'uploads', ttl: 60_000, limit: config.get('RATE_LIMIT_UPLOADS_PER_MINUTE', { infer: true }) },
-              { name: 'analyze', ttl: 60_000, limit: config.get('RATE_LIMIT_ANALYZE_PER_MINUTE', { infer: true }) },
+              { name: 'uploads', ttl: 60_000, limit: http.uploadsPerMinute },
+              { name: 'analyze', ttl: 60_000, limit: http.analyzePerMinute },
             ],
           }),
         }),

@@ -1,20 +1,15 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { NestFactory } from '@nestjs/core';
 import { AudioCleanup } from './cleanup/audio-cleanup.js';
 import { CleanupOnceModule } from './cleanup/cleanup.module.js';
 import { ConfigurationError, validateEnvironment } from './config/environment.js';
+import { SettingsModule } from './config/settings.module.js';
 import { DatabaseModule } from './database/database.module.js';
 
 @Module({
-  imports: [
-    ConfigModule.forRoot({ isGlobal: true, cache: true, validate: validateEnvironment }),
-    DatabaseModule,
-    EventEmitterModule.forRoot(),
-    CleanupOnceModule,
-  ],
+  imports: [SettingsModule, DatabaseModule, EventEmitterModule.forRoot(), CleanupOnceModule],
 })
 class CleanupCommandModule {}
 

@@ -1,15 +1,15 @@
-import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import { EventEmitter2 } from '@nestjs/event-emitter';
+import { Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { EnvironmentVariables } from '../config/environment.js';
-import { SESSION_CHANGED, type SessionChangedEvent } from '../sessions/session-events.js';
+import { scoringSettings, type ScoringSettings } from '../config/settings.js';
+import { Clock } from '../database/clock.js';
 import { SessionChanges } from '../sessions/session-changes.js';
-import type { Analysis, ScoredAnswer, SessionRecord } from '../sessions/session.schema.js';
+import type { SessionRecord } from '../sessions/session.schema.js';
 import { transcriptionSummary } from '../sessions/session.view.js';
-import { SessionStore } from '../sessions/session.store.js';
+import { SessionRepository } from '../sessions/session.repository.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
+import { AnalysisRepository } from './analysis.repository.js';
+import type { Analysis, ScoredAnswer } from './analysis.schema.js';
 import { AnswerScorer } from './answer-scorer.js';
 
 /** How long one request may hold the right to score a session before another may take over. */
@@ -55,19 +55,17 @@ export function analysisView(analysis: Analysis) {
 @Injectable()
 export class AnalysisService {
   private readonly logger = new Logger(AnalysisService.name);
-  private readonly concurrency: number;
 
   constructor(
     private readonly sessions: SessionsService,
-    private readonly store: SessionStore,
+    private readonly sessionRecords: SessionRepository,
+    private readonly analyses: AnalysisRepository,
     private readonly changes: SessionChanges,
     private readonly scorer: AnswerScorer,
-    private readonly events: EventEmitter2,
     private readonly webhooks: WebhookOutbox,
-    config: ConfigService<EnvironmentVariables, true>,
-  ) {
-    this.concurrency = config.get('TRANSCRIPTION_CONCURRENCY', { infer: true });
-  }
+    private readonly clock: Clock,
+    @Inject(scoringSettings.KEY) private readonly settings: ScoringSettings,
+  ) {}
 
   async analyze(userId: string, sessionId: string, waitSeconds: number, signal?: AbortSignal): Promise<AnalyzeOutcome> {
     const waitUntil = Date.now() + waitSeconds * 1000;
@@ -86,7 +84,7 @@ export class AnalysisService {
       if (
         session.status === 'analyzing' &&
         session.analysis_claim &&
-        session.analysis_claim.until.getTime() > Date.now()
+        session.analysis_claim.until.getTime() > this.clock.nowMs()
       ) {
         // another request is scoring right now: its result is ours too
         session = await this.waitFor(
@@ -113,26 +111,24 @@ export class AnalysisService {
         };
       }
       const claimId = randomUUID();
-      const claimed = await this.store.claimAnalysis(
+      const now = this.clock.now();
+      const claimed = await this.analyses.claim(
         session,
-        { id: claimId, until: new Date(Date.now() + ANALYSIS_CLAIM_MS) },
-        new Date(),
+        { id: claimId, until: new Date(now.getTime() + ANALYSIS_CLAIM_MS) },
+        now,
       );
       if (!claimed) {
         session = await this.sessions.getOwned(sessionId, userId); // something changed: look again
         continue;
       }
-      this.changed(sessionId);
       let analysis: Analysis;
       try {
         analysis = await this.score(claimed);
       } catch (error) {
-        await this.store.releaseAnalysis(claimed._id, claimId).catch(() => undefined);
-        this.changed(sessionId);
+        await this.analyses.release(claimed._id, claimId, this.clock.now()).catch(() => undefined);
         throw error;
       }
-      if (await this.store.saveAnalysis(claimed._id, claimId, analysis)) {
-        this.changed(sessionId);
+      if (await this.analyses.save(claimed._id, claimId, analysis)) {
         await this.webhooks.sessionAnalyzed(claimed, analysis);
         this.logger.log(
           `analyzed session=${sessionId} final_score=${analysis.final_score} scored=${analysis.scored_count}`,
@@ -146,7 +142,7 @@ export class AnalysisService {
 
   private pending(pending: Pending): AnalyzeOutcome {
     const waiting = pending.queued + pending.processing;
-    const retryAfter = Math.min(15, 2 + 2 * Math.ceil(pending.queued / this.concurrency));
+    const retryAfter = Math.min(15, 2 + 2 * Math.ceil(pending.queued / this.settings.concurrency));
     return {
       httpStatus: 202,
       retryAfter,
@@ -183,7 +179,7 @@ export class AnalysisService {
       const timer = setTimeout(() => finish(null), Math.max(0, until - Date.now()));
       signal?.addEventListener('abort', onAbort);
       // a change between our last read and the subscription would otherwise be missed
-      this.store.findOwned(session._id, session.user_id).then(
+      this.sessionRecords.findOwned(session._id, session.user_id).then(
         (s) => s && done(s) && finish(s),
         () => undefined,
       );
@@ -234,11 +230,7 @@ export class AnalysisService {
       final_score: Math.round((total / answers.length) * 10) / 10,
       scored_count: answers.filter((a) => !a.unanswered).length,
       answers,
-      analyzed_at: new Date(),
+      analyzed_at: this.clock.now(),
     };
-  }
-
-  private changed(sessionId: string): void {
-    this.events.emit(SESSION_CHANGED, { sessionId } satisfies SessionChangedEvent);
   }
 }

@@ -1,7 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { EnvironmentVariables } from '../config/environment.js';
-import type { ScoringMethod } from '../sessions/session.schema.js';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { scoringSettings, type ScoringSettings } from '../config/settings.js';
+import type { ScoringMethod } from './analysis.schema.js';
 import { LlmScorer, type ScoreRequest } from './llm-scorer.js';
 import { scoreLocally } from './local-scorer.js';
 
@@ -22,9 +21,9 @@ export class AnswerScorer {
 
   constructor(
     private readonly llm: LlmScorer,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(scoringSettings.KEY) settings: ScoringSettings,
   ) {
-    this.maxAttempts = config.get('SCORING_MAX_ATTEMPTS', { infer: true });
+    this.maxAttempts = settings.maxAttempts;
   }
 
   async score(request: ScoreRequest): Promise<AnswerScore> {

@@ -1,8 +1,7 @@
-import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable } from '@nestjs/common';
 import type OpenAI from 'openai';
 import { createOpenAiClient } from '../common/openai-client.js';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { providerSettings, scoringSettings, type ProviderSettings, type ScoringSettings } from '../config/settings.js';
 
 export interface ScoreRequest {
   questionId: string;
@@ -53,11 +52,14 @@ export class LlmScorer {
   private readonly model: string;
   private readonly timeoutMs: number;
 
-  constructor(config: ConfigService<EnvironmentVariables, true>) {
-    this.model = config.get('SCORING_MODEL', { infer: true });
-    this.timeoutMs = config.get('SCORING_TIMEOUT_MS', { infer: true });
+  constructor(
+    @Inject(scoringSettings.KEY) settings: ScoringSettings,
+    @Inject(providerSettings.KEY) provider: ProviderSettings,
+  ) {
+    this.model = settings.model;
+    this.timeoutMs = settings.timeoutMs;
     // AnswerScorer owns the attempts (SCORING_MAX_ATTEMPTS), whatever made one fail
-    this.client = createOpenAiClient(config, this.timeoutMs);
+    this.client = createOpenAiClient(provider, this.timeoutMs);
   }
 
   get available(): boolean {

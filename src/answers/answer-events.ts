@@ -8,5 +8,7 @@ export interface AnswerQueuedEvent {
   questionId: string;
   fileId: Types.ObjectId;
   queuedAt: Date;
+  /** Not before then (a retry's backoff); unset: at once. */
+  dueAt?: Date;
   requestId?: string | null;
 }

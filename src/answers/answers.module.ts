@@ -1,13 +1,15 @@
 import { Module } from '@nestjs/common';
 import { AudioStorageModule } from '../audio/audio-storage.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
+import { AnswerDataModule } from './answer-data.module.js';
 import { AnswersService } from './answers.service.js';
-import { AudioUploadReceiver } from './audio-upload.receiver.js';
+import { AudioUploadReceiver } from './intake/audio-upload.receiver.js';
 import { TranscriptionStatusController } from './transcription-status.controller.js';
 import { UploadController } from './upload.controller.js';
 
+/** Uploading, withdrawing and retrying answers, and their transcription status. */
 @Module({
-  imports: [SessionsModule, AudioStorageModule],
+  imports: [SessionsModule, AnswerDataModule, AudioStorageModule],
   controllers: [UploadController, TranscriptionStatusController],
   providers: [AnswersService, AudioUploadReceiver],
 })

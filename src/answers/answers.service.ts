@@ -1,20 +1,19 @@
-import { ConflictException, GoneException, Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import { EventEmitter2 } from '@nestjs/event-emitter';
+import { ConflictException, GoneException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { Request } from 'express';
-import { Types } from 'mongoose';
 import { randomUUID } from 'node:crypto';
-import { toObjectId } from '../common/object-id.js';
-import type { EnvironmentVariables } from '../config/environment.js';
-import type { Answer, SessionRecord } from '../sessions/session.schema.js';
-import { answerStatusView, transcriptionSummary } from '../sessions/session.view.js';
-import { SessionsService, SESSION_NOT_FOUND } from '../sessions/sessions.service.js';
-import { SESSION_CHANGED, type SessionChangedEvent } from '../sessions/session-events.js';
-import { SessionStore } from '../sessions/session.store.js';
 import { AnswerAudioStore, StoredAudio } from '../audio/answer-audio.store.js';
+import { toObjectId } from '../common/object-id.js';
+import { storageSettings, type StorageSettings } from '../config/settings.js';
+import { Clock } from '../database/clock.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
-import { ANSWER_QUEUED, AnswerQueuedEvent } from './answer-events.js';
-import { AudioUploadReceiver } from './audio-upload.receiver.js';
+import type { SessionRecord } from '../sessions/session.schema.js';
+import { answerStatusView, transcriptionSummary } from '../sessions/session.view.js';
+import { SessionRepository } from '../sessions/session.repository.js';
+import { SessionsService, SESSION_NOT_FOUND } from '../sessions/sessions.service.js';
+import { freshQueueState } from '../transcription/queue/answer-queue-state.schema.js';
+import { AnswerRepository } from './answer.repository.js';
+import type { Answer } from './answer.schema.js';
+import { AudioUploadReceiver } from './intake/audio-upload.receiver.js';
 
 export const SESSION_ANALYZED = 'This session has already been analyzed; its answers can no longer be changed.';
 const SESSION_ANALYZING = 'This session is being analyzed; its answers can no longer be changed.';
@@ -25,19 +24,17 @@ const NOTHING_UPLOADED = 'No answer has been uploaded for this question yet.';
 @Injectable()
 export class AnswersService {
   private readonly logger = new Logger(AnswersService.name);
-  private readonly maxUploadBytes: number;
 
   constructor(
     private readonly sessions: SessionsService,
-    private readonly store: SessionStore,
+    private readonly sessionRecords: SessionRepository,
+    private readonly answers: AnswerRepository,
     private readonly audio: AnswerAudioStore,
     private readonly receiver: AudioUploadReceiver,
-    private readonly events: EventEmitter2,
     private readonly metrics: ServiceMetrics,
-    config: ConfigService<EnvironmentVariables, true>,
-  ) {
-    this.maxUploadBytes = config.get('MAX_UPLOAD_BYTES', { infer: true });
-  }
+    private readonly clock: Clock,
+    @Inject(storageSettings.KEY) private readonly settings: StorageSettings,
+  ) {}
 
   /**
    * Streams the request's audio into GridFS, then makes it the question's answer in one atomic
@@ -59,10 +56,10 @@ export class AnswersService {
     const session = await this.sessions.getOwned(sessionId, userId, { status: 1, questions: 1 });
     this.assertOpenQuestion(session, questionId);
 
-    const incoming = this.receiver.receive(req, this.maxUploadBytes);
+    const incoming = this.receiver.receive(req, this.settings.maxUploadBytes);
     const { stream, format } = await incoming.audio;
     const answerId = randomUUID();
-    const uploadStarted = new Date();
+    const uploadStarted = this.clock.now();
     let sha256 = '';
     const stored = await this.audio.save(
       stream,
@@ -89,7 +86,7 @@ export class AnswersService {
       throw error;
     }
 
-    const now = new Date();
+    const now = this.clock.now();
     const answer: Answer = {
       id: answerId,
       question_id: questionId,
@@ -98,13 +95,9 @@ export class AnswersService {
       transcript: null,
       transcribed_at: null,
       transcription_error: null,
-      attempts: 0,
       created_at: now,
       updated_at: now,
-      queued_at: now,
-      next_attempt_at: null,
-      claim_id: null,
-      lease_until: null,
+      ...freshQueueState(now),
       audio: { format: format.extension, content_type: format.contentType, size_bytes: stored.sizeBytes, sha256 },
       request_id: (req as Request & { id?: string }).id ?? null,
     };
@@ -117,7 +110,6 @@ export class AnswersService {
           this.logger.warn(`could not delete replaced audio ${String(previous.gridfs_file_id)}: ${error.message}`),
         );
     }
-    this.emitQueued(session._id, questionId, stored.fileId, now, answer.request_id);
     return {
       size_bytes: stored.sizeBytes,
       response: {
@@ -151,7 +143,7 @@ export class AnswersService {
 
   /** Withdraws an answer: its transcript and audio go, and a job still running on it writes nothing. */
   async withdraw(userId: string, sessionId: string, questionId: string): Promise<void> {
-    const withdrawn = await this.store.withdrawAnswer(toObjectId(sessionId), userId, questionId, new Date());
+    const withdrawn = await this.answers.withdraw(toObjectId(sessionId), userId, questionId, this.clock.now());
     if (!withdrawn) {
       const session = await this.sessions.getOwned(sessionId, userId, {
         status: 1,
@@ -162,15 +154,12 @@ export class AnswersService {
       throw new NotFoundException(NOTHING_UPLOADED);
     }
     if (withdrawn.gridfs_file_id) await this.audio.delete(withdrawn.gridfs_file_id);
-    this.events.emit(SESSION_CHANGED, { sessionId } satisfies SessionChangedEvent);
   }
 
   /** Queues a failed answer again (its audio is still stored). */
   async retry(userId: string, sessionId: string, questionId: string) {
-    const now = new Date();
-    const before = await this.store.requeueFailed(toObjectId(sessionId), userId, questionId, now);
+    const before = await this.answers.requeueFailed(toObjectId(sessionId), userId, questionId, this.clock.now());
     if (before) {
-      this.emitQueued(toObjectId(sessionId), questionId, before.gridfs_file_id!, now, before.request_id);
       return {
         status: 'processing',
         message: 'The answer is queued for transcription again.',
@@ -203,29 +192,17 @@ export class AnswersService {
   private async attach(session: SessionRecord, userId: string, answer: Answer, stored: StoredAudio) {
     let previous: Answer | null | undefined;
     try {
-      previous = await this.store.replaceAnswer(session._id, userId, answer);
+      previous = await this.answers.replace(session._id, userId, answer);
     } catch (error) {
       await this.audio.delete(stored.fileId).catch(() => undefined);
       throw error;
     }
     if (previous === undefined) {
       await this.audio.delete(stored.fileId);
-      const current = await this.store.findOwned(session._id, userId, { status: 1 });
+      const current = await this.sessionRecords.findOwned(session._id, userId, { status: 1 });
       if (!current) throw new NotFoundException(SESSION_NOT_FOUND);
       throw new ConflictException(closedMessage(current.status));
     }
     return previous;
-  }
-
-  private emitQueued(
-    sessionId: Types.ObjectId,
-    questionId: string,
-    fileId: Types.ObjectId,
-    queuedAt: Date,
-    requestId?: string | null,
-  ): void {
-    const event: AnswerQueuedEvent = { sessionId, questionId, fileId, queuedAt, requestId };
-    this.events.emit(ANSWER_QUEUED, event);
-    this.events.emit(SESSION_CHANGED, { sessionId: String(sessionId) } satisfies SessionChangedEvent);
   }
 }

@@ -1,11 +1,10 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import { GridFSBucket, GridFSBucketWriteStream, ObjectId } from 'mongodb';
 import type { Connection, Types } from 'mongoose';
 import { finished } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { storageSettings, type StorageSettings } from '../config/settings.js';
 import { ensureCollection } from '../database/ensure-collection.js';
 
 /** Chunks fetched per round trip when audio is read back (at 255 KB each, about 1 MB). */
@@ -26,12 +25,22 @@ export interface AnswerAudioMetadata {
   size_bytes?: number;
 }
 
+/** What the cleanup needs to know of a stored file. */
+export interface StoredFileRow {
+  _id: ObjectId;
+  length: number;
+  metadata?: { session_id?: ObjectId; question_id?: string };
+}
+
 export interface StoredAudio {
   fileId: Types.ObjectId;
   sizeBytes: number;
 }
 
-/** All GridFS I/O for answer audio. Audio always moves as a stream, one chunk at a time. */
+/**
+ * All GridFS I/O for answer audio, the cleanup's queries included. Audio always moves as a stream,
+ * one chunk at a time.
+ */
 @Injectable()
 export class AnswerAudioStore implements OnModuleInit {
   private readonly logger = new Logger(AnswerAudioStore.name);
@@ -40,9 +49,9 @@ export class AnswerAudioStore implements OnModuleInit {
 
   constructor(
     @InjectConnection() private readonly connection: Connection,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(storageSettings.KEY) settings: StorageSettings,
   ) {
-    this.chunkSizeBytes = config.get('GRIDFS_CHUNK_SIZE_BYTES', { infer: true });
+    this.chunkSizeBytes = settings.chunkSizeBytes;
   }
 
   /**
@@ -133,6 +142,54 @@ export class AnswerAudioStore implements OnModuleInit {
       if (expected === 0 && file.length > 0) throw new Error(`ChunkIsMissing: file ${String(id)} has no chunks`);
     }
     return Readable.from(chunks(), { objectMode: false });
+  }
+
+  /** Files uploaded before `cutoff`, a batch at a time. */
+  filesUploadedBefore(cutoff: Date, batchSize: number): AsyncIterable<StoredFileRow> {
+    return this.files()
+      .find({ uploadDate: { $lt: cutoff } }, { projection: { _id: 1, length: 1, metadata: 1 } })
+      .batchSize(batchSize) as unknown as AsyncIterable<StoredFileRow>;
+  }
+
+  /**
+   * Ids of chunk groups started before `cutoff` (an ObjectId holds its creation time) that have no
+   * files document: uploads cut off by a crash. Younger ones may belong to an upload still streaming.
+   */
+  async orphanChunkGroups(cutoff: Date, batchSize: number): Promise<ObjectId[]> {
+    const ids = (await this.chunks().distinct('files_id', {
+      files_id: { $lt: ObjectId.createFromTime(Math.floor(cutoff.getTime() / 1000)) },
+    })) as ObjectId[];
+    const orphans: ObjectId[] = [];
+    for (let i = 0; i < ids.length; i += batchSize) {
+      const slice = ids.slice(i, i + batchSize);
+      const present = new Set(
+        (
+          await this.files()
+            .find({ _id: { $in: slice } }, { projection: { _id: 1 } })
+            .toArray()
+        ).map((f) => String(f._id)),
+      );
+      orphans.push(...slice.filter((id) => !present.has(String(id))));
+    }
+    return orphans;
+  }
+
+  /** Deletes one chunk group; returns how many chunks and bytes went. */
+  async deleteChunkGroup(fileId: ObjectId): Promise<{ chunks: number; bytes: number }> {
+    let bytes = 0;
+    for await (const chunk of this.chunks().find({ files_id: fileId }, { projection: { data: 1 } })) {
+      bytes += (chunk.data as { buffer?: Uint8Array })?.buffer?.length ?? 0;
+    }
+    const { deletedCount } = await this.chunks().deleteMany({ files_id: fileId });
+    return { chunks: deletedCount, bytes: deletedCount > 0 ? bytes : 0 };
+  }
+
+  private files() {
+    return this.connection.db!.collection(`${AUDIO_BUCKET}.files`);
+  }
+
+  private chunks() {
+    return this.connection.db!.collection(`${AUDIO_BUCKET}.chunks`);
   }
 
   /** Deletes the file and every chunk of it; deleting a file that is already gone is not an error. */

@@ -1,7 +1,6 @@
-import { Body, Controller, ForbiddenException, Get, HttpCode, Logger, Post, UseGuards } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Body, Controller, ForbiddenException, Get, HttpCode, Inject, Logger, Post, UseGuards } from '@nestjs/common';
 import jwt from 'jsonwebtoken';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { authSettings, type AuthSettings } from '../config/settings.js';
 import { DevLoginGuard } from './dev-login.guard.js';
 import { DevTokenDto } from './dto/dev-token.dto.js';
 import { Public } from './public.decorator.js';
@@ -20,9 +19,9 @@ export class DevLoginController {
   private readonly enabled: boolean;
   private readonly production: boolean;
 
-  constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {
-    this.enabled = config.get('AUTH_DEV_LOGIN', { infer: true });
-    this.production = config.get('NODE_ENV', { infer: true }) === 'production';
+  constructor(@Inject(authSettings.KEY) private readonly settings: AuthSettings) {
+    this.enabled = settings.devLogin;
+    this.production = settings.production;
     if (this.enabled && this.production) {
       this.logger.warn('AUTH_DEV_LOGIN=true is ignored because NODE_ENV=production');
     } else if (this.enabled) {
@@ -42,7 +41,7 @@ export class DevLoginController {
   @HttpCode(201)
   @UseGuards(DevLoginGuard)
   devToken(@Body() dto: DevTokenDto) {
-    const secret = this.config.get('JWT_SECRET', { infer: true }) ?? process.env.JWT_SECRET;
+    const secret = this.settings.jwtSecret;
     if (!secret) {
       throw new ForbiddenException('Development sign-in needs JWT_SECRET to sign tokens with; set it and restart.');
     }

@@ -1,6 +1,5 @@
-import { CanActivate, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { CanActivate, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { authSettings, type AuthSettings } from '../config/settings.js';
 
 /**
  * Lets a request reach development sign-in only when AUTH_DEV_LOGIN=true and NODE_ENV is not
@@ -9,15 +8,15 @@ import type { EnvironmentVariables } from '../config/environment.js';
  */
 @Injectable()
 export class DevLoginGuard implements CanActivate {
-  constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {}
+  constructor(@Inject(authSettings.KEY) private readonly settings: AuthSettings) {}
 
   canActivate(): boolean {
-    if (this.config.get('NODE_ENV', { infer: true }) === 'production') {
+    if (this.settings.production) {
       throw new ForbiddenException(
         'Development sign-in is refused when NODE_ENV=production; use a token from your identity provider.',
       );
     }
-    if (!this.config.get('AUTH_DEV_LOGIN', { infer: true })) {
+    if (!this.settings.devLogin) {
       throw new NotFoundException(
         'Development sign-in is disabled; start the server with AUTH_DEV_LOGIN=true to use it.',
       );

@@ -1,9 +1,8 @@
-import { Injectable, UnauthorizedException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import jwksRsa from 'jwks-rsa';
 import { ExtractJwt, Strategy } from 'passport-jwt';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { authSettings, type AuthSettings } from '../config/settings.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
 
 interface JwtPayload {
@@ -33,9 +32,9 @@ function algorithmOf(rawJwt: string): string | undefined {
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy) {
-  constructor(config: ConfigService<EnvironmentVariables, true>) {
-    const secret = config.get('JWT_SECRET', { infer: true });
-    const jwksUri = config.get('JWT_JWKS_URI', { infer: true });
+  constructor(@Inject(authSettings.KEY) settings: AuthSettings) {
+    const secret = settings.jwtSecret;
+    const jwksUri = settings.jwksUri;
     const jwks = jwksUri
       ? jwksRsa({
           jwksUri,
@@ -51,8 +50,8 @@ export class JwtStrategy extends PassportStrategy(Strategy) {
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       algorithms: algorithms as never,
       ignoreExpiration: false,
-      issuer: config.get('JWT_ISSUER', { infer: true }),
-      audience: config.get('JWT_AUDIENCE', { infer: true }),
+      issuer: settings.issuer,
+      audience: settings.audience,
       secretOrKeyProvider: (_req: unknown, rawJwt: string, done: (error: Error | null, key?: string) => void) => {
         const alg = algorithmOf(rawJwt);
         if (alg === 'HS256' && secret) return done(null, secret);

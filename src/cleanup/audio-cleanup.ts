@@ -1,14 +1,14 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import { InjectConnection } from '@nestjs/mongoose';
-import { ObjectId } from 'mongodb';
-import type { Connection, Types } from 'mongoose';
-import { AnswerAudioStore, AUDIO_BUCKET } from '../audio/answer-audio.store.js';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Types } from 'mongoose';
+import { toObjectId } from '../common/object-id.js';
+import { AnswerRepository } from '../answers/answer.repository.js';
+import { AnswerAudioStore, type StoredFileRow } from '../audio/answer-audio.store.js';
+import { cleanupSettings, type CleanupSettings } from '../config/settings.js';
+import { Clock } from '../database/clock.js';
 import { JobLeases } from '../database/job-leases.js';
 import type { SessionRecord } from '../sessions/session.schema.js';
-import { SessionEraser } from '../sessions/session-eraser.js';
-import { SessionStore } from '../sessions/session.store.js';
+import { SessionRepository } from '../sessions/session.repository.js';
+import { SessionRetention } from './session-retention.js';
 
 export interface CleanupReport {
   skipped: boolean;
@@ -33,12 +33,6 @@ const LEASE_NAME = 'audio-cleanup';
 const LEASE_MS = 30 * 60 * 1000;
 const BATCH = 200;
 
-interface FileRow {
-  _id: ObjectId;
-  length: number;
-  metadata?: { session_id?: ObjectId; question_id?: string };
-}
-
 /**
  * Deletes GridFS audio that has outlived its purpose: older than AUDIO_RETENTION_HOURS and not
  * needed by a queued or processing answer. Safe to run again after dying half way, and only one
@@ -47,25 +41,17 @@ interface FileRow {
 @Injectable()
 export class AudioCleanup {
   private readonly logger = new Logger(AudioCleanup.name);
-  private readonly retentionMs: number;
-  private readonly maxUploadMs: number;
-  private readonly sessionRetentionMs?: number;
-
   constructor(
-    @InjectConnection() private readonly connection: Connection,
-    private readonly sessions: SessionStore,
+    private readonly sessions: SessionRepository,
+    private readonly answers: AnswerRepository,
     private readonly audio: AnswerAudioStore,
     private readonly leases: JobLeases,
-    private readonly eraser: SessionEraser,
-    config: ConfigService<EnvironmentVariables, true>,
-  ) {
-    this.retentionMs = config.get('AUDIO_RETENTION_HOURS', { infer: true }) * 3_600_000;
-    this.maxUploadMs = config.get('HTTP_REQUEST_TIMEOUT_MS', { infer: true });
-    const days = config.get('SESSION_RETENTION_DAYS', { infer: true });
-    this.sessionRetentionMs = days === undefined ? undefined : days * 86_400_000;
-  }
+    private readonly retention: SessionRetention,
+    private readonly clock: Clock,
+    @Inject(cleanupSettings.KEY) private readonly settings: CleanupSettings,
+  ) {}
 
-  async run(now = new Date()): Promise<CleanupReport> {
+  async run(now = this.clock.now()): Promise<CleanupReport> {
     const report: CleanupReport = {
       skipped: false,
       files_deleted: 0,
@@ -84,13 +70,17 @@ export class AudioCleanup {
       return { ...report, skipped: true };
     }
     try {
-      await this.eraseSessions(now, report);
-      const cutoff = new Date(now.getTime() - this.retentionMs);
+      const erased = await this.retention.eraseSessions(now);
+      report.files_deleted += erased.files;
+      report.chunks_deleted += erased.chunks;
+      report.erasures_resumed += erased.resumed;
+      report.sessions_erased += erased.expired;
+      const cutoff = new Date(now.getTime() - this.settings.audioRetentionMs);
       await this.sweepOldFiles(cutoff, now, report);
       // Chunks without a files document belong to an upload still streaming in, or to one that
       // died. No upload outlives HTTP_REQUEST_TIMEOUT_MS (the request deadline closes it), so
       // chunk groups older than that, with a little slack for the last write, are garbage.
-      await this.sweepOrphanChunks(new Date(now.getTime() - this.maxUploadMs - 5_000), report);
+      await this.sweepOrphanChunks(new Date(now.getTime() - this.settings.maxUploadMs - 5_000), report);
       this.logger.log(
         `audio cleanup: ${report.files_deleted} files, ${report.chunks_deleted} chunks, ${report.bytes_deleted} bytes deleted ` +
           `(${report.orphan_files} orphan files, ${report.orphan_chunk_groups} orphan chunk groups, ` +
@@ -103,46 +93,9 @@ export class AudioCleanup {
     }
   }
 
-  /** Finishes erasures a crash interrupted, then erases sessions past SESSION_RETENTION_DAYS. */
-  private async eraseSessions(now: Date, report: CleanupReport): Promise<void> {
-    const count = (erased: { files: number; chunks: number }) => {
-      report.files_deleted += erased.files;
-      report.chunks_deleted += erased.chunks;
-    };
-    const seen = new Set<string>(); // a session that refuses to go is not tried again in this run
-    const next = async (kind: 'interrupted' | 'expired', cutoff: Date) =>
-      (await this.sessions.idsToErase(kind, cutoff, BATCH)).filter((id) => !seen.has(String(id)));
-    for (let ids; (ids = await next('interrupted', now)).length > 0;) {
-      for (const id of ids) {
-        seen.add(String(id));
-        count(await this.eraser.finish(id));
-        report.erasures_resumed++;
-      }
-    }
-    if (this.sessionRetentionMs === undefined) return;
-    const cutoff = new Date(now.getTime() - this.sessionRetentionMs);
-    for (let ids; (ids = await next('expired', cutoff)).length > 0;) {
-      for (const id of ids) {
-        seen.add(String(id));
-        if (await this.sessions.markErasing(id, undefined, now)) {
-          count(await this.eraser.finish(id));
-          report.sessions_erased++;
-        }
-      }
-    }
-  }
-
-  private db() {
-    return this.connection.db!;
-  }
-
   private async sweepOldFiles(cutoff: Date, now: Date, report: CleanupReport): Promise<void> {
-    const cursor = this.db()
-      .collection<FileRow>(`${AUDIO_BUCKET}.files`)
-      .find({ uploadDate: { $lt: cutoff } }, { projection: { _id: 1, length: 1, metadata: 1 } })
-      .batchSize(BATCH);
-    let batch: FileRow[] = [];
-    for await (const file of cursor) {
+    let batch: StoredFileRow[] = [];
+    for await (const file of this.audio.filesUploadedBefore(cutoff, BATCH)) {
       batch.push(file);
       if (batch.length === BATCH) {
         await this.settleBatch(batch, now, report);
@@ -152,7 +105,7 @@ export class AudioCleanup {
     if (batch.length > 0) await this.settleBatch(batch, now, report);
   }
 
-  private async settleBatch(files: FileRow[], now: Date, report: CleanupReport): Promise<void> {
+  private async settleBatch(files: StoredFileRow[], now: Date, report: CleanupReport): Promise<void> {
     const sessionIds = [
       ...new Set(
         files
@@ -163,9 +116,7 @@ export class AudioCleanup {
     ];
     const sessions = new Map<string, SessionRecord>();
     if (sessionIds.length > 0) {
-      for (const s of await this.sessions.findMany(
-        sessionIds.map((id) => new ObjectId(id) as unknown as Types.ObjectId),
-      )) {
+      for (const s of await this.sessions.findMany(sessionIds.map(toObjectId))) {
         sessions.set(String(s._id), s);
       }
     }
@@ -185,7 +136,7 @@ export class AudioCleanup {
       }
       // completed (a crash between writing the transcript and deleting the audio) or failed past
       // retention: the answer lets go of the file first, so it never points at deleted audio
-      const released = await this.sessions.releaseAudio(
+      const released = await this.answers.releaseAudio(
         session!._id,
         questionId!,
         fileId,
@@ -198,7 +149,7 @@ export class AudioCleanup {
     }
   }
 
-  private async deleteFile(file: FileRow, report: CleanupReport): Promise<void> {
+  private async deleteFile(file: StoredFileRow, report: CleanupReport): Promise<void> {
     const { files, chunks } = await this.audio.deleteCounting(file._id as unknown as Types.ObjectId);
     report.files_deleted += files;
     report.chunks_deleted += chunks;
@@ -207,31 +158,12 @@ export class AudioCleanup {
 
   /** Chunks whose files document is gone, started before `cutoff` (younger ones may be live). */
   private async sweepOrphanChunks(cutoff: Date, report: CleanupReport): Promise<void> {
-    const chunks = this.db().collection(`${AUDIO_BUCKET}.chunks`);
-    const ids = (await chunks.distinct('files_id', {
-      files_id: { $lt: ObjectId.createFromTime(Math.floor(cutoff.getTime() / 1000)) },
-    })) as ObjectId[];
-    for (let i = 0; i < ids.length; i += BATCH) {
-      const slice = ids.slice(i, i + BATCH);
-      const present = new Set(
-        (
-          await this.db()
-            .collection(`${AUDIO_BUCKET}.files`)
-            .find({ _id: { $in: slice } }, { projection: { _id: 1 } })
-            .toArray()
-        ).map((f) => String(f._id)),
-      );
-      for (const id of slice.filter((id) => !present.has(String(id)))) {
-        let bytes = 0;
-        for await (const chunk of chunks.find({ files_id: id }, { projection: { data: 1 } })) {
-          bytes += (chunk.data as { length?: number; buffer?: Uint8Array })?.buffer?.length ?? 0;
-        }
-        const { deletedCount } = await chunks.deleteMany({ files_id: id });
-        if (deletedCount > 0) {
-          report.orphan_chunk_groups++;
-          report.chunks_deleted += deletedCount;
-          report.bytes_deleted += bytes;
-        }
+    for (const id of await this.audio.orphanChunkGroups(cutoff, BATCH)) {
+      const { chunks, bytes } = await this.audio.deleteChunkGroup(id);
+      if (chunks > 0) {
+        report.orphan_chunk_groups++;
+        report.chunks_deleted += chunks;
+        report.bytes_deleted += bytes;
       }
     }
   }

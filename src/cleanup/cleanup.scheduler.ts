@@ -1,8 +1,7 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { cleanupSettings, type CleanupSettings } from '../config/settings.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { AudioCleanup, type CleanupReport } from './audio-cleanup.js';
 
@@ -14,7 +13,7 @@ export class CleanupScheduler implements OnApplicationBootstrap {
   constructor(
     private readonly cleanup: AudioCleanup,
     private readonly registry: SchedulerRegistry,
-    private readonly config: ConfigService<EnvironmentVariables, true>,
+    @Inject(cleanupSettings.KEY) private readonly settings: CleanupSettings,
     private readonly metrics: ServiceMetrics,
   ) {}
 
@@ -31,7 +30,7 @@ export class CleanupScheduler implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
-    const expression = this.config.get('CLEANUP_CRON', { infer: true });
+    const expression = this.settings.cron;
     const job = CronJob.from({
       cronTime: expression,
       timeZone: 'UTC',

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -11,6 +12,7 @@ import {
   MinLength,
   Validate,
   validateSync,
+  type ValidationArguments,
   ValidationError,
   ValidatorConstraint,
   type ValidatorConstraintInterface,
@@ -34,6 +36,20 @@ const toBoolean = ({ value }: { value: unknown }) =>
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 /**
+ * An integer setting within [min, max]; every way it can be wrong gets the one message, which
+ * names the variable: "<NAME> must be an integer from <min> to <max>" unless `message` says more.
+ */
+function IntegerSetting(min: number, max: number, message?: string): PropertyDecorator {
+  const text = (args: ValidationArguments) => message ?? `${args.property} must be an integer from ${min} to ${max}`;
+  return applyDecorators(
+    Transform(toInt),
+    IsInt({ message: text }),
+    Min(min, { message: text }),
+    Max(max, { message: text }),
+  );
+}
+
+/**
  * Every setting the server reads from its environment, validated once at boot.
  * Secrets are never echoed back in error messages.
  */
@@ -41,10 +57,7 @@ export class EnvironmentVariables {
   @IsIn(['development', 'production', 'test'], { message: 'NODE_ENV must be development, production or test' })
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
-  @Transform(toInt)
-  @IsInt({ message: 'PORT must be an integer from 0 to 65535' })
-  @Min(0, { message: 'PORT must be an integer from 0 to 65535' })
-  @Max(65535, { message: 'PORT must be an integer from 0 to 65535' })
+  @IntegerSetting(0, 65535)
   PORT = 3000;
 
   /** api serves HTTP and never transcribes; worker transcribes and serves only /health and /metrics. */
@@ -115,29 +128,17 @@ export class EnvironmentVariables {
   @MinLength(16, { message: 'WEBHOOK_SECRET must be at least 16 characters long' })
   WEBHOOK_SECRET?: string;
 
-  @Transform(toInt)
-  @IsInt({ message: 'WEBHOOK_MAX_RETRIES must be an integer from 0 to 30' })
-  @Min(0, { message: 'WEBHOOK_MAX_RETRIES must be an integer from 0 to 30' })
-  @Max(30, { message: 'WEBHOOK_MAX_RETRIES must be an integer from 0 to 30' })
+  @IntegerSetting(0, 30)
   WEBHOOK_MAX_RETRIES = 8;
 
-  @Transform(toInt)
-  @IsInt({ message: 'WEBHOOK_TIMEOUT_MS must be an integer from 100 to 120000' })
-  @Min(100, { message: 'WEBHOOK_TIMEOUT_MS must be an integer from 100 to 120000' })
-  @Max(120_000, { message: 'WEBHOOK_TIMEOUT_MS must be an integer from 100 to 120000' })
+  @IntegerSetting(100, 120_000)
   WEBHOOK_TIMEOUT_MS = 10_000;
 
   /** The first retry waits this long; each next one twice as long (with jitter), up to an hour. */
-  @Transform(toInt)
-  @IsInt({ message: 'WEBHOOK_RETRY_BASE_MS must be an integer from 10 to 3600000' })
-  @Min(10, { message: 'WEBHOOK_RETRY_BASE_MS must be an integer from 10 to 3600000' })
-  @Max(3_600_000, { message: 'WEBHOOK_RETRY_BASE_MS must be an integer from 10 to 3600000' })
+  @IntegerSetting(10, 3_600_000)
   WEBHOOK_RETRY_BASE_MS = 10_000;
 
-  @Transform(toInt)
-  @IsInt({ message: 'WEBHOOK_POLL_MS must be an integer from 50 to 600000' })
-  @Min(50, { message: 'WEBHOOK_POLL_MS must be an integer from 50 to 600000' })
-  @Max(600_000, { message: 'WEBHOOK_POLL_MS must be an integer from 50 to 600000' })
+  @IntegerSetting(50, 600_000)
   WEBHOOK_POLL_MS = 5_000;
 
   @Transform(toBoolean)
@@ -148,28 +149,16 @@ export class EnvironmentVariables {
   @IsBoolean({ message: 'WEBHOOK_ALLOW_PRIVATE must be true or false' })
   WEBHOOK_ALLOW_PRIVATE = false;
 
-  @Transform(toInt)
-  @IsInt({ message: 'RATE_LIMIT_UPLOADS_PER_MINUTE must be an integer from 1 to 100000' })
-  @Min(1, { message: 'RATE_LIMIT_UPLOADS_PER_MINUTE must be an integer from 1 to 100000' })
-  @Max(100_000, { message: 'RATE_LIMIT_UPLOADS_PER_MINUTE must be an integer from 1 to 100000' })
+  @IntegerSetting(1, 100_000)
   RATE_LIMIT_UPLOADS_PER_MINUTE = 120;
 
-  @Transform(toInt)
-  @IsInt({ message: 'RATE_LIMIT_ANALYZE_PER_MINUTE must be an integer from 1 to 100000' })
-  @Min(1, { message: 'RATE_LIMIT_ANALYZE_PER_MINUTE must be an integer from 1 to 100000' })
-  @Max(100_000, { message: 'RATE_LIMIT_ANALYZE_PER_MINUTE must be an integer from 1 to 100000' })
+  @IntegerSetting(1, 100_000)
   RATE_LIMIT_ANALYZE_PER_MINUTE = 60;
 
-  @Transform(toInt)
-  @IsInt({ message: 'HTTP_REQUEST_TIMEOUT_MS must be an integer from 1000 to 86400000' })
-  @Min(1000, { message: 'HTTP_REQUEST_TIMEOUT_MS must be an integer from 1000 to 86400000' })
-  @Max(86_400_000, { message: 'HTTP_REQUEST_TIMEOUT_MS must be an integer from 1000 to 86400000' })
+  @IntegerSetting(1000, 86_400_000)
   HTTP_REQUEST_TIMEOUT_MS = 3_600_000;
 
-  @Transform(toInt)
-  @IsInt({ message: 'HTTP_IDLE_TIMEOUT_MS must be an integer from 1000 to 3600000' })
-  @Min(1000, { message: 'HTTP_IDLE_TIMEOUT_MS must be an integer from 1000 to 3600000' })
-  @Max(3_600_000, { message: 'HTTP_IDLE_TIMEOUT_MS must be an integer from 1000 to 3600000' })
+  @IntegerSetting(1000, 3_600_000)
   HTTP_IDLE_TIMEOUT_MS = 120_000;
 
   @Transform(emptyToUndefined)
@@ -190,31 +179,19 @@ export class EnvironmentVariables {
   @Matches(/^[a-z]{2}$/, { message: 'TRANSCRIPTION_LANGUAGE must be an ISO-639-1 code such as en' })
   TRANSCRIPTION_LANGUAGE?: string;
 
-  @Transform(toInt)
-  @IsInt({ message: 'TRANSCRIPTION_CONCURRENCY must be an integer from 1 to 64' })
-  @Min(1, { message: 'TRANSCRIPTION_CONCURRENCY must be an integer from 1 to 64' })
-  @Max(64, { message: 'TRANSCRIPTION_CONCURRENCY must be an integer from 1 to 64' })
+  @IntegerSetting(1, 64)
   TRANSCRIPTION_CONCURRENCY = 4;
 
   /** The provider refuses larger files (OpenAI: 25 MB); larger recordings are compressed and split. */
-  @Transform(toInt)
-  @IsInt({ message: 'TRANSCRIPTION_MAX_FILE_BYTES must be an integer from 65536 to 1073741824' })
-  @Min(64 * 1024, { message: 'TRANSCRIPTION_MAX_FILE_BYTES must be an integer from 65536 to 1073741824' })
-  @Max(1024 ** 3, { message: 'TRANSCRIPTION_MAX_FILE_BYTES must be an integer from 65536 to 1073741824' })
+  @IntegerSetting(64 * 1024, 1024 ** 3)
   TRANSCRIPTION_MAX_FILE_BYTES = 26_214_400;
 
   /** Longest piece a compressed recording is cut into (at a silence near this length). */
-  @Transform(toInt)
-  @IsInt({ message: 'TRANSCRIPTION_PIECE_SECONDS must be an integer from 10 to 1400' })
-  @Min(10, { message: 'TRANSCRIPTION_PIECE_SECONDS must be an integer from 10 to 1400' })
-  @Max(1400, { message: 'TRANSCRIPTION_PIECE_SECONDS must be an integer from 10 to 1400' })
+  @IntegerSetting(10, 1400)
   TRANSCRIPTION_PIECE_SECONDS = 600;
 
   /** Pieces of one recording sent to the provider at the same time. */
-  @Transform(toInt)
-  @IsInt({ message: 'TRANSCRIPTION_PIECE_CONCURRENCY must be an integer from 1 to 16' })
-  @Min(1, { message: 'TRANSCRIPTION_PIECE_CONCURRENCY must be an integer from 1 to 16' })
-  @Max(16, { message: 'TRANSCRIPTION_PIECE_CONCURRENCY must be an integer from 1 to 16' })
+  @IntegerSetting(1, 16)
   TRANSCRIPTION_PIECE_CONCURRENCY = 3;
 
   /** The ffmpeg executable (a name looked up on PATH, or a path). */
@@ -228,79 +205,43 @@ export class EnvironmentVariables {
   @IsString({ message: 'FFPROBE_PATH must be a path or a command name' })
   FFPROBE_PATH?: string;
 
-  @Transform(toInt)
-  @IsInt({ message: 'TRANSCRIPTION_MAX_ATTEMPTS must be an integer from 1 to 20' })
-  @Min(1, { message: 'TRANSCRIPTION_MAX_ATTEMPTS must be an integer from 1 to 20' })
-  @Max(20, { message: 'TRANSCRIPTION_MAX_ATTEMPTS must be an integer from 1 to 20' })
+  @IntegerSetting(1, 20)
   TRANSCRIPTION_MAX_ATTEMPTS = 5;
 
-  @Transform(toInt)
-  @IsInt({ message: 'TRANSCRIPTION_TIMEOUT_MS must be an integer from 100 to 3600000' })
-  @Min(100, { message: 'TRANSCRIPTION_TIMEOUT_MS must be an integer from 100 to 3600000' })
-  @Max(3_600_000, { message: 'TRANSCRIPTION_TIMEOUT_MS must be an integer from 100 to 3600000' })
+  @IntegerSetting(100, 3_600_000)
   TRANSCRIPTION_TIMEOUT_MS = 300_000;
 
-  @Transform(toInt)
-  @IsInt({ message: 'TRANSCRIPTION_RETRY_BASE_MS must be an integer from 1 to 600000' })
-  @Min(1, { message: 'TRANSCRIPTION_RETRY_BASE_MS must be an integer from 1 to 600000' })
-  @Max(600_000, { message: 'TRANSCRIPTION_RETRY_BASE_MS must be an integer from 1 to 600000' })
+  @IntegerSetting(1, 600_000)
   TRANSCRIPTION_RETRY_BASE_MS = 2_000;
 
-  @Transform(toInt)
-  @IsInt({ message: 'TRANSCRIPTION_RETRY_MAX_MS must be an integer from 1 to 3600000' })
-  @Min(1, { message: 'TRANSCRIPTION_RETRY_MAX_MS must be an integer from 1 to 3600000' })
-  @Max(3_600_000, { message: 'TRANSCRIPTION_RETRY_MAX_MS must be an integer from 1 to 3600000' })
+  @IntegerSetting(1, 3_600_000)
   TRANSCRIPTION_RETRY_MAX_MS = 60_000;
 
-  @Transform(toInt)
-  @IsInt({ message: 'TRANSCRIPTION_LEASE_MS must be an integer from 1000 to 600000' })
-  @Min(1_000, { message: 'TRANSCRIPTION_LEASE_MS must be an integer from 1000 to 600000' })
-  @Max(600_000, { message: 'TRANSCRIPTION_LEASE_MS must be an integer from 1000 to 600000' })
+  @IntegerSetting(1_000, 600_000)
   TRANSCRIPTION_LEASE_MS = 30_000;
 
-  @Transform(toInt)
-  @IsInt({ message: 'TRANSCRIPTION_POLL_MS must be an integer from 100 to 600000' })
-  @Min(100, { message: 'TRANSCRIPTION_POLL_MS must be an integer from 100 to 600000' })
-  @Max(600_000, { message: 'TRANSCRIPTION_POLL_MS must be an integer from 100 to 600000' })
+  @IntegerSetting(100, 600_000)
   TRANSCRIPTION_POLL_MS = 5_000;
 
-  @Transform(toInt)
-  @IsInt({ message: 'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000' })
-  @Min(0, { message: 'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000' })
-  @Max(600_000, { message: 'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000' })
+  @IntegerSetting(0, 600_000)
   SHUTDOWN_GRACE_MS = 15_000;
 
-  @Transform(toInt)
-  @IsInt({ message: 'MAX_UPLOAD_BYTES must be an integer from 1024 to 17179869184 (16 GiB)' })
-  @Min(1024, { message: 'MAX_UPLOAD_BYTES must be an integer from 1024 to 17179869184 (16 GiB)' })
-  @Max(16 * 1024 ** 3, { message: 'MAX_UPLOAD_BYTES must be an integer from 1024 to 17179869184 (16 GiB)' })
+  @IntegerSetting(1024, 16 * 1024 ** 3, 'MAX_UPLOAD_BYTES must be an integer from 1024 to 17179869184 (16 GiB)')
   MAX_UPLOAD_BYTES = 1024 ** 3;
 
   @Matches(/^[\w.:-]{1,100}$/, { message: 'SCORING_MODEL must be a chat model name such as gpt-4o-mini' })
   SCORING_MODEL = 'gpt-4o-mini';
 
-  @Transform(toInt)
-  @IsInt({ message: 'SCORING_MAX_ATTEMPTS must be an integer from 1 to 10' })
-  @Min(1, { message: 'SCORING_MAX_ATTEMPTS must be an integer from 1 to 10' })
-  @Max(10, { message: 'SCORING_MAX_ATTEMPTS must be an integer from 1 to 10' })
+  @IntegerSetting(1, 10)
   SCORING_MAX_ATTEMPTS = 3;
 
-  @Transform(toInt)
-  @IsInt({ message: 'SCORING_TIMEOUT_MS must be an integer from 100 to 600000' })
-  @Min(100, { message: 'SCORING_TIMEOUT_MS must be an integer from 100 to 600000' })
-  @Max(600_000, { message: 'SCORING_TIMEOUT_MS must be an integer from 100 to 600000' })
+  @IntegerSetting(100, 600_000)
   SCORING_TIMEOUT_MS = 60_000;
 
-  @Transform(toInt)
-  @IsInt({ message: 'SESSION_WATCH_MS must be an integer from 50 to 60000' })
-  @Min(50, { message: 'SESSION_WATCH_MS must be an integer from 50 to 60000' })
-  @Max(60_000, { message: 'SESSION_WATCH_MS must be an integer from 50 to 60000' })
+  @IntegerSetting(50, 60_000)
   SESSION_WATCH_MS = 500;
 
-  @Transform(toInt)
-  @IsInt({ message: 'SSE_HEARTBEAT_MS must be an integer from 100 to 300000' })
-  @Min(100, { message: 'SSE_HEARTBEAT_MS must be an integer from 100 to 300000' })
-  @Max(300_000, { message: 'SSE_HEARTBEAT_MS must be an integer from 100 to 300000' })
+  @IntegerSetting(100, 300_000)
   SSE_HEARTBEAT_MS = 15_000;
 
   @Validate(IsCronExpression)
@@ -312,19 +253,15 @@ export class EnvironmentVariables {
   @Max(8760, { message: 'AUDIO_RETENTION_HOURS must be a number of hours from 1 to 8760' })
   AUDIO_RETENTION_HOURS = 24;
 
-  @Transform(toInt)
   @IsOptional()
-  @IsInt({ message: 'SESSION_RETENTION_DAYS must be a whole number of days from 1 to 36500 (or unset: keep forever)' })
-  @Min(1, { message: 'SESSION_RETENTION_DAYS must be a whole number of days from 1 to 36500 (or unset: keep forever)' })
-  @Max(36_500, {
-    message: 'SESSION_RETENTION_DAYS must be a whole number of days from 1 to 36500 (or unset: keep forever)',
-  })
+  @IntegerSetting(
+    1,
+    36_500,
+    'SESSION_RETENTION_DAYS must be a whole number of days from 1 to 36500 (or unset: keep forever)',
+  )
   SESSION_RETENTION_DAYS?: number;
 
-  @Transform(toInt)
-  @IsInt({ message: 'GRIDFS_CHUNK_SIZE_BYTES must be an integer from 16384 to 8388608' })
-  @Min(16 * 1024, { message: 'GRIDFS_CHUNK_SIZE_BYTES must be an integer from 16384 to 8388608' })
-  @Max(8 * 1024 * 1024, { message: 'GRIDFS_CHUNK_SIZE_BYTES must be an integer from 16384 to 8388608' })
+  @IntegerSetting(16 * 1024, 8 * 1024 * 1024)
   GRIDFS_CHUNK_SIZE_BYTES = 255 * 1024;
 }
 

@@ -1,18 +1,18 @@
 import { Global, Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { MongooseModule } from '@nestjs/mongoose';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { databaseSettings, type DatabaseSettings } from '../config/settings.js';
+import { Clock } from './clock.js';
 import { DocumentLocks } from './document-locks.js';
 import { JobLeases } from './job-leases.js';
 
-/** The MongoDB connection and the small coordination primitives built on it. */
+/** The MongoDB connection, the clock, and the small coordination primitives built on them. */
 @Global()
 @Module({
   imports: [
     MongooseModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<EnvironmentVariables, true>) => ({
-        uri: config.get('MONGODB_URI', { infer: true }),
+      inject: [databaseSettings.KEY],
+      useFactory: (settings: DatabaseSettings) => ({
+        uri: settings.uri,
         serverSelectionTimeoutMS: 5_000,
         // Fail requests fast while the database is away instead of queueing them in memory.
         bufferCommands: false,
@@ -20,7 +20,7 @@ import { JobLeases } from './job-leases.js';
       }),
     }),
   ],
-  providers: [DocumentLocks, JobLeases],
-  exports: [DocumentLocks, JobLeases],
+  providers: [Clock, DocumentLocks, JobLeases],
+  exports: [Clock, DocumentLocks, JobLeases],
 })
 export class DatabaseModule {}

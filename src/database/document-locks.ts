@@ -1,10 +1,9 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { databaseSettings, type DatabaseSettings } from '../config/settings.js';
 import { ensureCollection } from './ensure-collection.js';
 
 const LOCKS = 'document_locks';
@@ -53,7 +52,7 @@ export class DocumentLocks implements OnModuleInit {
 
   constructor(
     @InjectConnection() private readonly connection: Connection,
-    private readonly config: ConfigService<EnvironmentVariables, true>,
+    @Inject(databaseSettings.KEY) private readonly settings: DatabaseSettings,
   ) {}
 
   /** The lock collection exists before the first write needs it (see ensureCollection). */
@@ -81,7 +80,7 @@ export class DocumentLocks implements OnModuleInit {
   }
 
   private async detect(): Promise<boolean> {
-    const setting = this.config.get('MONGODB_DOCUMENT_LOCKS', { infer: true });
+    const setting = this.settings.documentLocks;
     if (setting !== 'auto') return setting === 'on';
     try {
       const info = await this.connection.db!.admin().command({ buildInfo: 1 });

@@ -1,10 +1,9 @@
-import { Controller, Get, Header, Headers, UnauthorizedException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Controller, Get, Header, Headers, Inject, UnauthorizedException } from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { timingSafeEqual } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { Public } from '../auth/public.decorator.js';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { metricsSettings, type MetricsSettings } from '../config/settings.js';
 import { ServiceMetrics } from './service-metrics.js';
 
 /** Prometheus scrape endpoint; open, or behind METRICS_TOKEN when that is set. */
@@ -15,9 +14,9 @@ export class MetricsController {
 
   constructor(
     private readonly metrics: ServiceMetrics,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(metricsSettings.KEY) settings: MetricsSettings,
   ) {
-    const token = config.get('METRICS_TOKEN', { infer: true });
+    const token = settings.token;
     this.token = token ? Buffer.from(`Bearer ${token}`) : undefined;
   }
 

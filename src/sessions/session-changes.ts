@@ -1,11 +1,10 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import type { EnvironmentVariables } from '../config/environment.js';
 import { toObjectId } from '../common/object-id.js';
+import { liveSettings, type LiveSettings } from '../config/settings.js';
 import { SESSION_CHANGED, type SessionChangedEvent } from './session-events.js';
 import type { SessionRecord } from './session.schema.js';
-import { SessionStore } from './session.store.js';
+import { SessionRepository } from './session.repository.js';
 
 export type SessionListener = (session: SessionRecord) => void;
 
@@ -29,10 +28,10 @@ export class SessionChanges implements OnModuleDestroy {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly store: SessionStore,
-    config: ConfigService<EnvironmentVariables, true>,
+    private readonly sessions: SessionRepository,
+    @Inject(liveSettings.KEY) settings: LiveSettings,
   ) {
-    this.intervalMs = config.get('SESSION_WATCH_MS', { infer: true });
+    this.intervalMs = settings.watchMs;
   }
 
   /** Calls `listener` with the session after each change until the returned function is called. */
@@ -65,14 +64,14 @@ export class SessionChanges implements OnModuleDestroy {
 
   private async refresh(sessionIds: string[]): Promise<void> {
     for (let i = 0; i < sessionIds.length; i += BATCH) {
-      let sessions: SessionRecord[];
+      let found: SessionRecord[];
       try {
-        sessions = await this.store.findMany(sessionIds.slice(i, i + BATCH).map(toObjectId));
+        found = await this.sessions.findMany(sessionIds.slice(i, i + BATCH).map(toObjectId));
       } catch (error) {
         this.logger.warn(`could not read watched sessions: ${(error as Error).message}`);
         return;
       }
-      for (const session of sessions) {
+      for (const session of found) {
         const id = String(session._id);
         if ((this.lastRev.get(id) ?? -1) >= session.rev) continue;
         this.lastRev.set(id, session.rev);

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AudioStorageModule } from '../audio/audio-storage.module.js';
-import { SessionChanges } from './session-changes.js';
-import { SessionEraser } from './session-eraser.js';
-import { InterviewSession, InterviewSessionSchema } from './session.schema.js';
-import { SessionStore } from './session.store.js';
 import { WebhookEventsModule } from '../webhooks/webhooks.module.js';
+import { SessionChanges } from './session-changes.js';
+import { SessionDocuments } from './session-documents.js';
+import { SessionEraser } from './session-eraser.js';
+import { SessionRepository } from './session.repository.js';
+import { InterviewSession, InterviewSessionSchema } from './session.schema.js';
 
 /**
  * The session documents without their HTTP API: what workers (transcription, cleanup) need, so a
@@ -17,7 +18,7 @@ import { WebhookEventsModule } from '../webhooks/webhooks.module.js';
     AudioStorageModule,
     WebhookEventsModule,
   ],
-  providers: [SessionStore, SessionChanges, SessionEraser],
-  exports: [SessionStore, SessionChanges, SessionEraser, WebhookEventsModule],
+  providers: [SessionDocuments, SessionRepository, SessionChanges, SessionEraser],
+  exports: [SessionDocuments, SessionRepository, SessionChanges, SessionEraser, WebhookEventsModule],
 })
 export class SessionDataModule {}

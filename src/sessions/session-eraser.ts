@@ -1,10 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Types } from 'mongoose';
 import { AnswerAudioStore } from '../audio/answer-audio.store.js';
-import { SESSION_CHANGED, type SessionChangedEvent } from './session-events.js';
-import { SessionStore } from './session.store.js';
+import { Clock } from '../database/clock.js';
 import { WebhookDeliveryStore } from '../webhooks/webhook-delivery.store.js';
+import { SessionRepository } from './session.repository.js';
 
 export interface ErasureResult {
   files: number;
@@ -22,17 +21,16 @@ export class SessionEraser {
   private readonly logger = new Logger(SessionEraser.name);
 
   constructor(
-    private readonly store: SessionStore,
+    private readonly sessions: SessionRepository,
     private readonly audio: AnswerAudioStore,
-    private readonly events: EventEmitter2,
     private readonly webhooks: WebhookDeliveryStore,
+    private readonly clock: Clock,
   ) {}
 
   /** False when the session does not exist (or belongs to someone else). */
   async erase(sessionId: Types.ObjectId, userId?: string): Promise<boolean> {
-    const marked = await this.store.markErasing(sessionId, userId, new Date());
+    const marked = await this.sessions.markErasing(sessionId, userId, this.clock.now());
     if (!marked) return false;
-    this.events.emit(SESSION_CHANGED, { sessionId: String(sessionId) } satisfies SessionChangedEvent);
     await this.finish(sessionId);
     return true;
   }
@@ -46,7 +44,7 @@ export class SessionEraser {
       result.chunks += deleted.chunks;
     }
     await this.webhooks.deleteForSession(sessionId);
-    await this.store.deleteErasing(sessionId);
+    await this.sessions.deleteErasing(sessionId);
     this.logger.log(`erased session=${String(sessionId)} (${result.files} audio files, ${result.chunks} chunks)`);
     return result;
   }

@@ -1,7 +1,6 @@
-import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { liveSettings, type LiveSettings } from '../config/settings.js';
 import { SessionChanges } from './session-changes.js';
 import type { SessionRecord } from './session.schema.js';
 import { answerStatusView, transcriptionSummary } from './session.view.js';
@@ -27,9 +26,9 @@ export class SessionEventStream implements BeforeApplicationShutdown {
   constructor(
     private readonly sessions: SessionsService,
     private readonly changes: SessionChanges,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(liveSettings.KEY) settings: LiveSettings,
   ) {
-    this.heartbeatMs = config.get('SSE_HEARTBEAT_MS', { infer: true });
+    this.heartbeatMs = settings.heartbeatMs;
   }
 
   beforeApplicationShutdown(): void {

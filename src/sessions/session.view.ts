@@ -1,4 +1,5 @@
-import type { Answer, SessionRecord } from './session.schema.js';
+import type { Answer } from '../answers/answer.schema.js';
+import type { SessionRecord } from './session.schema.js';
 
 /** What clients see of one answer's transcription (the status endpoints' per-question object). */
 export function answerStatusView(answer: Answer) {

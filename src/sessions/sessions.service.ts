@@ -5,27 +5,30 @@ import type { CreateSessionDto } from './dto/create-session.dto.js';
 import type { ListSessionsQuery } from './dto/list-sessions.dto.js';
 import { SessionEraser } from './session-eraser.js';
 import { sessionSummaryView } from './session.view.js';
-import type { Question, SessionRecord } from './session.schema.js';
-import { SessionStore } from './session.store.js';
+import { Clock } from '../database/clock.js';
+import { webhookDeliveriesView } from '../webhooks/webhook-deliveries.view.js';
 import { WebhookDeliveryStore } from '../webhooks/webhook-delivery.store.js';
 import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.js';
+import type { Question, SessionRecord } from './session.schema.js';
+import { SessionRepository } from './session.repository.js';
 
 export const SESSION_NOT_FOUND = 'No interview session with this id exists for your account.';
 
 @Injectable()
 export class SessionsService {
   constructor(
-    private readonly store: SessionStore,
+    private readonly repository: SessionRepository,
     private readonly eraser: SessionEraser,
     private readonly webhookUrls: WebhookUrlPolicy,
     private readonly webhookStore: WebhookDeliveryStore,
+    private readonly clock: Clock,
   ) {}
 
   /** The caller's sessions, newest first, a page at a time. */
   async list(userId: string, query: ListSessionsQuery) {
     const limit = query.limit ?? 20;
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const page = await this.store.listOwned(userId, { limit: limit + 1, status: query.status, before });
+    const page = await this.repository.listOwned(userId, { limit: limit + 1, status: query.status, before });
     const sessions = page.slice(0, limit);
     const last = sessions.at(-1);
     return {
@@ -42,35 +45,22 @@ export class SessionsService {
   async create(userId: string, dto: CreateSessionDto): Promise<SessionRecord> {
     const questions = this.assignQuestionIds(dto);
     const webhookUrl = dto.webhook_url === undefined ? null : await this.webhookUrls.assertAcceptable(dto.webhook_url);
-    return this.store.create(userId, dto.title?.trim() ?? '', questions, webhookUrl, dto.language ?? null);
+    return this.repository.create(
+      userId,
+      { title: dto.title?.trim() ?? '', questions, webhookUrl, language: dto.language ?? null },
+      this.clock.now(),
+    );
   }
 
   /** Every stored webhook event of the caller's session, with each delivery attempt. */
   async webhookDeliveries(sessionId: string, userId: string) {
     const session = await this.getOwned(sessionId, userId, { _id: 1 });
-    const deliveries = await this.webhookStore.forSession(session._id);
-    return {
-      deliveries: deliveries.map((d) => ({
-        id: d._id,
-        event: d.event,
-        url: d.url,
-        status: d.status,
-        created_at: d.created_at.toISOString(),
-        delivered_at: d.delivered_at?.toISOString() ?? null,
-        next_attempt_at: d.status === 'pending' ? (d.next_attempt_at?.toISOString() ?? null) : null,
-        attempts: d.attempts.map((a) => ({
-          at: a.at.toISOString(),
-          status_code: a.status_code,
-          error: a.error,
-          duration_ms: a.duration_ms,
-        })),
-      })),
-    };
+    return webhookDeliveriesView(await this.webhookStore.forSession(session._id));
   }
 
   /** The caller's session; another user's session is reported exactly like a missing one. */
   async getOwned(sessionId: string, userId: string, projection?: Record<string, 0 | 1>): Promise<SessionRecord> {
-    const session = await this.store.findOwned(toObjectId(sessionId), userId, projection);
+    const session = await this.repository.findOwned(toObjectId(sessionId), userId, projection);
     if (!session) throw new NotFoundException(SESSION_NOT_FOUND);
     return session;
   }

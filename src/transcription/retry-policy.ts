@@ -1,4 +1,5 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import { backoffMs } from '../common/backoff.js';
 
 export type FailureKind = 'transient' | 'permanent';
 
@@ -117,7 +118,5 @@ export function retryDelayMs(
   policy: RetryPolicy,
   random: () => number = Math.random,
 ): number {
-  const exponential = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
-  const jittered = exponential / 2 + random() * (exponential / 2);
-  return Math.round(Math.max(jittered, failure.retryAfterMs ?? 0));
+  return backoffMs(attempt, { ...policy, jitter: [0.5, 1] }, failure.retryAfterMs ?? 0, random);
 }

@@ -1,13 +1,25 @@
 import { Module } from '@nestjs/common';
 import { AudioStorageModule } from '../audio/audio-storage.module.js';
 import { SessionDataModule } from '../sessions/session-data.module.js';
-import { AudioTools } from './audio-tools.js';
-import { LargeRecordingTranscriber } from './large-recording.transcriber.js';
-import { Transcriber } from './transcriber.js';
+import { QueueModule } from './queue/queue.module.js';
+import { TranscribeAnswerJob } from './transcribe-answer.job.js';
+import { AudioTools } from './transcribers/audio-tools.js';
+import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
+import { TranscriptionProvider } from './transcribers/transcription-provider.js';
+import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
 import { TranscriptionWorker } from './transcription.worker.js';
 
+/** Background transcription: on worker (and all) instances. */
 @Module({
-  imports: [SessionDataModule, AudioStorageModule],
-  providers: [AudioTools, Transcriber, LargeRecordingTranscriber, TranscriptionWorker],
+  imports: [SessionDataModule, QueueModule, AudioStorageModule],
+  providers: [
+    AudioTools,
+    TranscriptionProvider,
+    WholeRecordingTranscriber,
+    LargeRecordingTranscriber,
+    TranscribeAnswerJob,
+    TranscriptionWorker,
+  ],
+  exports: [TranscriptionWorker, TranscribeAnswerJob],
 })
 export class TranscriptionModule {}

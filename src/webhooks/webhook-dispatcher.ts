@@ -1,9 +1,9 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { backoffMs } from '../common/backoff.js';
+import { webhookSettings, type WebhookSettings } from '../config/settings.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { WEBHOOK_ENQUEUED } from './webhook-outbox.js';
 import { WebhookDeliveryStore, type WebhookDelivery } from './webhook-delivery.store.js';
@@ -16,9 +16,8 @@ const MAX_BACKOFF_MS = 6 * 60 * 60 * 1000;
 
 /** Attempt n (1-based) failed: wait base·2^(n-1), ±20 % jitter, at most six hours (or what Retry-After asks). */
 export function webhookRetryDelayMs(attempt: number, baseMs: number, retryAfterS?: number): number {
-  const exponential = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** (attempt - 1)) * (0.8 + Math.random() * 0.4);
   const asked = retryAfterS === undefined ? 0 : Math.min(MAX_BACKOFF_MS, retryAfterS * 1000);
-  return Math.round(Math.max(exponential, asked));
+  return backoffMs(attempt, { baseMs, maxMs: MAX_BACKOFF_MS, jitter: [0.8, 1.2] }, asked);
 }
 
 /**
@@ -29,9 +28,6 @@ export function webhookRetryDelayMs(attempt: number, baseMs: number, retryAfterS
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
-  private readonly maxRetries: number;
-  private readonly baseMs: number;
-  private readonly pollMs: number;
   private readonly leaseMs: number;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -43,12 +39,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     private readonly sender: WebhookSender,
     private readonly metrics: ServiceMetrics,
     private readonly log: PinoLogger,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(webhookSettings.KEY) private readonly settings: WebhookSettings,
   ) {
-    this.maxRetries = config.get('WEBHOOK_MAX_RETRIES', { infer: true });
-    this.baseMs = config.get('WEBHOOK_RETRY_BASE_MS', { infer: true });
-    this.pollMs = config.get('WEBHOOK_POLL_MS', { infer: true });
-    this.leaseMs = config.get('WEBHOOK_TIMEOUT_MS', { infer: true }) + 30_000;
+    this.leaseMs = settings.timeoutMs + 30_000;
   }
 
   onApplicationBootstrap(): void {
@@ -80,7 +73,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
             this.again = false;
             this.schedule(0);
           } else {
-            this.schedule(this.pollMs);
+            this.schedule(this.settings.pollMs);
           }
         });
     }, delayMs);
@@ -131,13 +124,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       this.logger.log(`webhook ${delivery.event} ${id} delivered (HTTP ${result.statusCode}, attempt ${number})`);
       return;
     }
-    if (number > this.maxRetries) {
+    if (number > this.settings.maxRetries) {
       await this.deliveries.settle(id, claimId, attempt, { status: 'failed', next_attempt_at: null });
       this.metrics.webhookDeliveries.inc({ outcome: 'failed' });
       this.logger.warn(`webhook ${delivery.event} ${id} given up after ${number} attempts: ${result.error}`);
       return;
     }
-    const delay = webhookRetryDelayMs(number, this.baseMs, retryAfterOf(result));
+    const delay = webhookRetryDelayMs(number, this.settings.retryBaseMs, retryAfterOf(result));
     await this.deliveries.settle(id, claimId, attempt, {
       status: 'pending',
       next_attempt_at: new Date(Date.now() + delay),

@@ -1,13 +1,31 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { createHash } from 'node:crypto';
-import type { SessionRecord } from '../sessions/session.schema.js';
+import type { Types } from 'mongoose';
 import { WebhookDeliveryStore, type WebhookEventType } from './webhook-delivery.store.js';
 
 /** In-process nudge: a delivery was stored, look now. The stored row is what counts. */
 export const WEBHOOK_ENQUEUED = 'webhook.enqueued';
 
-type SessionFacts = Pick<SessionRecord, '_id' | 'user_id' | 'questions' | 'answers'> & { webhook_url?: string | null };
+/** What an event needs of a session: webhooks know sessions only by this shape, never by import. */
+export interface SessionFacts {
+  _id: Types.ObjectId;
+  user_id: string;
+  webhook_url?: string | null;
+  questions: { question_id: string }[];
+  answers: Record<
+    string,
+    {
+      id: string;
+      question_id: string;
+      transcription_status: string;
+      transcribed_at: Date | null;
+      transcription_error: string | null;
+      attempts: number;
+      updated_at: Date;
+    }
+  >;
+}
 
 /**
  * Turns session milestones into stored webhook events. Each event's id is derived from what it

@@ -1,9 +1,8 @@
-import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable } from '@nestjs/common';
 import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { webhookSettings, type WebhookSettings } from '../config/settings.js';
 import { WebhookUrlPolicy } from './webhook-url-policy.js';
 
 export interface SendResult {
@@ -33,10 +32,10 @@ export class WebhookSender {
 
   constructor(
     private readonly policy: WebhookUrlPolicy,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(webhookSettings.KEY) settings: WebhookSettings,
   ) {
-    this.secret = config.get('WEBHOOK_SECRET', { infer: true }) ?? '';
-    this.timeoutMs = config.get('WEBHOOK_TIMEOUT_MS', { infer: true });
+    this.secret = settings.secret ?? '';
+    this.timeoutMs = settings.timeoutMs;
   }
 
   async send(url: string, id: string, event: string, body: string): Promise<SendResult> {

@@ -1,8 +1,7 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import type { EnvironmentVariables } from '../config/environment.js';
+import { webhookSettings, type WebhookSettings } from '../config/settings.js';
 
 /**
  * Addresses a webhook must never reach unless WEBHOOK_ALLOW_PRIVATE=true: this host, private
@@ -70,10 +69,10 @@ export class WebhookUrlPolicy {
   private readonly allowPrivate: boolean;
   readonly enabled: boolean;
 
-  constructor(config: ConfigService<EnvironmentVariables, true>) {
-    this.allowHttp = config.get('WEBHOOK_ALLOW_HTTP', { infer: true });
-    this.allowPrivate = config.get('WEBHOOK_ALLOW_PRIVATE', { infer: true });
-    this.enabled = Boolean(config.get('WEBHOOK_SECRET', { infer: true }));
+  constructor(@Inject(webhookSettings.KEY) settings: WebhookSettings) {
+    this.allowHttp = settings.allowHttp;
+    this.allowPrivate = settings.allowPrivate;
+    this.enabled = Boolean(settings.secret);
   }
 
   /** For session creation: a 400 with a sentence the frontend developer can act on. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planPieces } from '../../src/transcription/piece-plan.js';
+import { planPieces } from '../../src/transcription/transcribers/piece-plan.js';
 
 const MB = 1024 * 1024;
 

@@ -8,7 +8,7 @@ import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
 import type { AnswerPiece } from '../queue/answer-queue-state.schema.js';
 import { TranscriptionQueue } from '../queue/transcription-queue.js';
-import { classifyError, retryDelayMs, TranscriptionFailure, type RetryPolicy } from '../retry-policy.js';
+import { classifyError, retryDelayMs, TranscriptionFailure } from '../retry-policy.js';
 import { AudioTools } from './audio-tools.js';
 import { planPieces } from './piece-plan.js';
 import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './recording-transcriber.js';
@@ -31,25 +31,14 @@ const clock = (seconds: number) => {
 @Injectable()
 export class LargeRecordingTranscriber implements RecordingTranscriber {
   private readonly logger = new Logger(LargeRecordingTranscriber.name);
-  private readonly maxFileBytes: number;
-  private readonly maxPieceSeconds: number;
-  private readonly pieceConcurrency: number;
-  private readonly maxAttempts: number;
-  private readonly retryPolicy: RetryPolicy;
 
   constructor(
     private readonly audio: AnswerAudioStore,
     private readonly queue: TranscriptionQueue,
     private readonly provider: TranscriptionProvider,
     private readonly tools: AudioTools,
-    @Inject(transcriptionSettings.KEY) settings: TranscriptionSettings,
-  ) {
-    this.maxFileBytes = settings.maxFileBytes;
-    this.maxPieceSeconds = settings.pieceSeconds;
-    this.pieceConcurrency = settings.pieceConcurrency;
-    this.maxAttempts = settings.maxAttempts;
-    this.retryPolicy = settings.retry;
-  }
+    @Inject(transcriptionSettings.KEY) private readonly settings: TranscriptionSettings,
+  ) {}
 
   async transcribe(job: TranscriptionTask, signal: AbortSignal): Promise<TranscriptionResult> {
     if (!(await this.tools.available())) throw new TranscriptionFailure(AudioTools.MISSING, 'permanent');
@@ -69,8 +58,8 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
       const resumable = pieces.length > 0 && Math.abs(pieces.at(-1)!.end_seconds - duration) < 1;
       if (!resumable) {
         pieces = planPieces(duration, compressedBytes, silences, {
-          maxBytes: this.maxFileBytes,
-          maxSeconds: this.maxPieceSeconds,
+          maxBytes: this.settings.maxFileBytes,
+          maxSeconds: this.settings.pieceSeconds,
         }).map((p) => ({ ...p, done: false, text: null, language: null, segments: null }));
         if (!(await this.queue.recordPieces(job.sessionId, job.questionId, job.claimId, pieces, 0))) {
           throw new ClaimLost();
@@ -144,7 +133,7 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
         if (!held) throw new ClaimLost();
       }
     };
-    const lanes = Array.from({ length: Math.min(this.pieceConcurrency, pending.length) }, lane);
+    const lanes = Array.from({ length: Math.min(this.settings.pieceConcurrency, pending.length) }, lane);
     try {
       await Promise.all(lanes);
     } catch (error) {
@@ -182,13 +171,13 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
         if (failure.kind === 'permanent') {
           throw new TranscriptionFailure(`${name} could not be transcribed: ${failure.message}`, 'permanent');
         }
-        if (attempt >= this.maxAttempts) {
+        if (attempt >= this.settings.maxAttempts) {
           throw new TranscriptionFailure(
             `${name} could not be transcribed after ${attempt} attempts: ${failure.message}`,
             'permanent',
           );
         }
-        const delay = retryDelayMs(failure, attempt, this.retryPolicy);
+        const delay = retryDelayMs(failure, attempt, this.settings.retry);
         this.logger.warn(
           `${name} of session=${String(job.sessionId)} question=${job.questionId}: attempt ${attempt} failed, retrying in ${delay} ms: ${failure.message}`,
         );

@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import type { Types } from 'mongoose';
+import { SessionDocuments } from '../sessions/session-documents.js';
+import type { SessionRecord } from '../sessions/session.schema.js';
+import type { Analysis, AnalysisClaim } from './analysis.schema.js';
+
+/** The right to score a session, and the stored result. */
+@Injectable()
+export class AnalysisRepository {
+  constructor(private readonly documents: SessionDocuments) {}
+
+  /**
+   * Takes the right to score a session: only if nothing changed since `rev` was read (so every
+   * transcription is still settled) or a previous scorer's claim has lapsed.
+   */
+  claim(
+    session: Pick<SessionRecord, '_id' | 'user_id' | 'rev' | 'status'>,
+    claim: AnalysisClaim,
+    now: Date,
+  ): Promise<SessionRecord | null> {
+    const filter: Record<string, unknown> =
+      session.status === 'analyzing'
+        ? { user_id: session.user_id, status: 'analyzing', 'analysis_claim.until': { $lt: now } }
+        : { user_id: session.user_id, status: 'in_progress', rev: session.rev };
+    return this.documents.findOneAndUpdate(
+      session._id,
+      filter,
+      { $set: { status: 'analyzing', analysis_claim: claim, updated_at: now }, $inc: { rev: 1 } },
+      'after',
+    );
+  }
+
+  /** Stores the scores and closes the session, if `claimId` still holds the analysis claim. */
+  save(sessionId: Types.ObjectId, claimId: string, analysis: Analysis): Promise<boolean> {
+    return this.documents.updateOne(
+      sessionId,
+      { status: 'analyzing', 'analysis_claim.id': claimId },
+      {
+        $set: { status: 'analyzed', analysis, analysis_claim: null, updated_at: analysis.analyzed_at },
+        $inc: { rev: 1 },
+      },
+    );
+  }
+
+  /** Gives the session back (scoring failed), so that a later request can try again. */
+  async release(sessionId: Types.ObjectId, claimId: string, now: Date): Promise<void> {
+    await this.documents.updateOne(
+      sessionId,
+      { status: 'analyzing', 'analysis_claim.id': claimId },
+      { $set: { status: 'in_progress', analysis_claim: null, updated_at: now }, $inc: { rev: 1 } },
+    );
+  }
+}

@@ -1,0 +1,90 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { Types } from 'mongoose';
+import { AnswerQueueState, AnswerQueueStateSchema } from '../transcription/queue/answer-queue-state.schema.js';
+import { TranscriptSegment, TranscriptSegmentSchema } from './transcript-segment.schema.js';
+
+export const TRANSCRIPTION_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
+export type TranscriptionStatus = (typeof TRANSCRIPTION_STATUSES)[number];
+
+@Schema({ _id: false })
+export class AnswerAudio {
+  @Prop({ required: true })
+  format: string;
+
+  @Prop({ required: true })
+  content_type: string;
+
+  @Prop({ required: true })
+  size_bytes: number;
+
+  /** Of the bytes as uploaded; the transcription job checks the stored audio against it. */
+  @Prop({ type: String })
+  sha256?: string;
+}
+export const AnswerAudioSchema = SchemaFactory.createForClass(AnswerAudio);
+
+/** The transcription queue's fields (claim, lease, retry time, pieces) are part of every answer. */
+export interface Answer extends AnswerQueueState {}
+
+/**
+ * One recorded answer. Its transcription_status is the source of truth for the background job;
+ * the queue's own fields are declared in AnswerQueueState.
+ */
+@Schema({ _id: false })
+export class Answer {
+  /** Changes with every upload, so an old job can never be mistaken for the current one. */
+  @Prop({ required: true })
+  id: string;
+
+  @Prop({ required: true })
+  question_id: string;
+
+  /** The audio in GridFS; null once transcribed (the audio is then deleted). */
+  @Prop({ type: Types.ObjectId, default: null })
+  gridfs_file_id: Types.ObjectId | null;
+
+  @Prop({ type: String, required: true, enum: TRANSCRIPTION_STATUSES })
+  transcription_status: TranscriptionStatus;
+
+  @Prop({ type: String, default: null })
+  transcript: string | null;
+
+  @Prop({ type: Date, default: null })
+  transcribed_at: Date | null;
+
+  @Prop({ type: String, default: null })
+  transcription_error: string | null;
+
+  @Prop({ required: true })
+  created_at: Date;
+
+  @Prop({ required: true })
+  updated_at: Date;
+
+  @Prop({ type: AnswerAudioSchema, required: true })
+  audio: AnswerAudio;
+
+  /** The id of the upload request (X-Request-Id); the transcription job logs under it too. */
+  @Prop({ type: String, default: null })
+  request_id?: string | null;
+
+  /** Language the provider detected (or was told), as the provider names it. */
+  @Prop({ type: String, default: null })
+  language?: string | null;
+
+  @Prop({ type: Number, default: null })
+  duration_seconds?: number | null;
+
+  /** Timed stretches of the transcript, when the provider returns them (whisper-1). */
+  @Prop({ type: [TranscriptSegmentSchema], default: null })
+  segments?: TranscriptSegment[] | null;
+
+  /** 0–100 by pieces transcribed, while a recording split into pieces is worked on. */
+  @Prop({ type: Number, default: null })
+  progress?: number | null;
+
+  /** Set when the retention cleanup deleted the audio of a failed answer; retry then answers 410. */
+  @Prop({ type: Date, default: null })
+  audio_expired_at?: Date | null;
+}
+export const AnswerSchema = SchemaFactory.createForClass(Answer).add(AnswerQueueStateSchema);

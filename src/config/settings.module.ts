@@ -1,0 +1,11 @@
+import { ConfigModule } from '@nestjs/config';
+import { validateEnvironment } from './environment.js';
+import { ALL_SETTINGS } from './settings.js';
+
+/** The validated environment and every domain's settings, available everywhere. */
+export const SettingsModule = ConfigModule.forRoot({
+  isGlobal: true,
+  cache: true,
+  validate: validateEnvironment,
+  load: ALL_SETTINGS,
+});

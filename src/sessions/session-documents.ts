@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { InjectModel } from '@nestjs/mongoose';
+import type { Model, QueryFilter, Types, UpdateQuery } from 'mongoose';
+import { DocumentLocks } from '../database/document-locks.js';
+import { SESSION_CHANGED, type SessionChangedEvent } from './session-events.js';
+import { InterviewSession, type SessionRecord } from './session.schema.js';
+
+type Filter = QueryFilter<InterviewSession>;
+type Update = UpdateQuery<InterviewSession>;
+
+/** A write bumps `rev` exactly when it changes what clients see of the session. */
+const bumpsRev = (update: Update) => typeof (update.$inc as Record<string, unknown> | undefined)?.rev === 'number';
+
+/**
+ * The one way to write an interview-session document. Each write is a single conditional update
+ * (the expected state in the filter), made exclusive by the document lock where the server needs
+ * that (FerretDB), and read back lean. A write that bumps `rev` is announced as SESSION_CHANGED
+ * here, so that no write can forget to tell live clients of this process.
+ *
+ * No filter may reach into an array: FerretDB on PostgreSQL matches nothing then (README).
+ * findOneAndUpdate returns whole documents: FerretDB 1.x does not implement findAndModify's
+ * "fields" projection, and a session is a few kilobytes of text.
+ */
+@Injectable()
+export class SessionDocuments {
+  constructor(
+    @InjectModel(InterviewSession.name) readonly model: Model<InterviewSession>,
+    private readonly locks: DocumentLocks,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  /** The session as it was before (`before`) or is after (`after`) the update; null if the filter matched nothing. */
+  async findOneAndUpdate(
+    sessionId: Types.ObjectId,
+    filter: Filter,
+    update: Update,
+    returnDocument: 'before' | 'after',
+  ): Promise<SessionRecord | null> {
+    const result = await this.locked(sessionId, () =>
+      this.model
+        .findOneAndUpdate({ ...filter, _id: sessionId }, update, { returnDocument })
+        .lean<SessionRecord>()
+        .exec(),
+    );
+    if (result && bumpsRev(update)) this.announce(sessionId);
+    return result;
+  }
+
+  /** Whether the filter matched (and so the update was applied). */
+  async updateOne(sessionId: Types.ObjectId, filter: Filter, update: Update): Promise<boolean> {
+    const result = await this.locked(sessionId, () =>
+      this.model.updateOne({ ...filter, _id: sessionId }, update).exec(),
+    );
+    const matched = result.matchedCount === 1;
+    if (matched && bumpsRev(update)) this.announce(sessionId);
+    return matched;
+  }
+
+  async deleteOne(sessionId: Types.ObjectId, filter: Filter): Promise<boolean> {
+    const result = await this.locked(sessionId, () => this.model.deleteOne({ ...filter, _id: sessionId }).exec());
+    return result.deletedCount === 1;
+  }
+
+  /** Runs one write to a session exclusively where the server needs help with that (FerretDB). */
+  private locked<T>(sessionId: Types.ObjectId, work: () => Promise<T>): Promise<T> {
+    return this.locks.withLock(`interview_sessions:${String(sessionId)}`, work);
+  }
+
+  private announce(sessionId: Types.ObjectId): void {
+    this.events.emit(SESSION_CHANGED, { sessionId: String(sessionId) } satisfies SessionChangedEvent);
+  }
+}

@@ -1,0 +1,125 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import type { Types } from 'mongoose';
+import { SessionDocuments } from './session-documents.js';
+import type { Question, SessionRecord } from './session.schema.js';
+
+/** Sessions as a whole: creation, lookup, the owner's list, and the steps of an erasure. */
+@Injectable()
+export class SessionRepository implements OnModuleInit {
+  private readonly logger = new Logger(SessionRepository.name);
+
+  constructor(private readonly documents: SessionDocuments) {}
+
+  /** Waits for mongoose to create the collection and its indexes before any request (see ensureCollection). */
+  async onModuleInit(): Promise<void> {
+    await this.documents.model
+      .init()
+      .catch((error: Error) => this.logger.warn(`could not create the session indexes: ${error.message}`));
+  }
+
+  async create(
+    userId: string,
+    fields: { title: string; questions: Question[]; webhookUrl: string | null; language: string | null },
+    now: Date,
+  ): Promise<SessionRecord> {
+    const [created] = await this.documents.model.insertMany([
+      {
+        user_id: userId,
+        title: fields.title,
+        questions: fields.questions,
+        webhook_url: fields.webhookUrl,
+        language: fields.language,
+        answers: {},
+        status: 'in_progress',
+        created_at: now,
+        updated_at: now,
+        rev: 0,
+      },
+    ]);
+    return created.toObject({ flattenMaps: true }) as unknown as SessionRecord;
+  }
+
+  /**
+   * The session if `userId` owns it and it is not being erased. Only _id is in the filter; owner and
+   * status are checked here. FerretDB on SQLite evaluates an _id-only filter inside SQLite, but for
+   * any other filter reads and decodes every document of the collection (explain: filterPushdown
+   * false), which made each status or analyze call slower the more sessions exist. On MongoDB both
+   * filters are one _id index lookup.
+   */
+  async findOwned(
+    sessionId: Types.ObjectId,
+    userId: string,
+    projection?: Record<string, 0 | 1>,
+  ): Promise<SessionRecord | null> {
+    const fields = projection ? { ...projection, user_id: 1, status: 1 } : undefined;
+    const session = await this.documents.model.findOne({ _id: sessionId }, fields).lean<SessionRecord>().exec();
+    return session && session.user_id === userId && session.status !== 'erasing' ? session : null;
+  }
+
+  findMany(sessionIds: Types.ObjectId[]): Promise<SessionRecord[]> {
+    return this.documents.model
+      .find({ _id: { $in: sessionIds } })
+      .lean<SessionRecord[]>()
+      .exec();
+  }
+
+  /**
+   * A page of the user's sessions, newest first. `before` is the (created_at, _id) of the last
+   * session of the previous page, so sessions created meanwhile never shift the pages.
+   */
+  listOwned(
+    userId: string,
+    options: { limit: number; status?: string; before?: { createdAt: Date; id: Types.ObjectId } },
+  ): Promise<SessionRecord[]> {
+    const filter: Record<string, unknown> = {
+      user_id: userId,
+      status: options.status ?? { $ne: 'erasing' },
+    };
+    if (options.before) {
+      filter.$or = [
+        { created_at: { $lt: options.before.createdAt } },
+        { created_at: options.before.createdAt, _id: { $lt: options.before.id } },
+      ];
+    }
+    return this.documents.model
+      .find(filter)
+      .sort({ created_at: -1, _id: -1 })
+      .limit(options.limit)
+      .lean<SessionRecord[]>()
+      .exec();
+  }
+
+  /**
+   * First step of an erasure: the session disappears for its owner and its jobs, at once. Returns
+   * null when there is no such session (for that user). Marking twice is harmless.
+   */
+  markErasing(sessionId: Types.ObjectId, userId: string | undefined, now: Date): Promise<SessionRecord | null> {
+    return this.documents.findOneAndUpdate(
+      sessionId,
+      userId === undefined ? {} : { user_id: userId },
+      {
+        $set: { status: 'erasing', erasing_since: now, updated_at: now },
+        $unset: { work_due_at: '' },
+        $inc: { rev: 1 },
+      },
+      'after',
+    );
+  }
+
+  /** Last step of an erasure, once the session's audio is gone. */
+  deleteErasing(sessionId: Types.ObjectId): Promise<boolean> {
+    return this.documents.deleteOne(sessionId, { status: 'erasing' });
+  }
+
+  /** Ids of sessions whose erasure was interrupted, or that were created before `cutoff`. */
+  async idsToErase(kind: 'interrupted' | 'expired', cutoff: Date, limit: number): Promise<Types.ObjectId[]> {
+    const filter: Record<string, unknown> =
+      kind === 'interrupted' ? { status: 'erasing' } : { created_at: { $lt: cutoff }, status: { $ne: 'erasing' } };
+    const rows = await this.documents.model
+      .find(filter, { _id: 1 })
+      .limit(limit)
+      .lean<{ _id: Types.ObjectId }[]>()
+      .exec();
+    return rows.map((r) => r._id);
+  }
+}

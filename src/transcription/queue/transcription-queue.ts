@@ -1,0 +1,240 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { Types } from 'mongoose';
+import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../../answers/answer-events.js';
+import { answerFields, answerPath } from '../../answers/answer.repository.js';
+import type { Answer } from '../../answers/answer.schema.js';
+import { SessionDocuments } from '../../sessions/session-documents.js';
+import type { SessionRecord } from '../../sessions/session.schema.js';
+import type { AnswerPiece } from './answer-queue-state.schema.js';
+import { WorkIndex } from './work-index.js';
+
+/** What a finished transcription stores on its answer. */
+export interface TranscriptFields {
+  transcript: string;
+  language: string | null;
+  duration_seconds: number | null;
+  segments: { start: number; end: number; text: string }[] | null;
+}
+
+export interface Claimed {
+  answer: Answer;
+  sessionLanguage: string | null;
+}
+
+/**
+ * The transcription queue. The session documents are the queue: an answer is claimed (queued or
+ * lapsed → processing, with a lease) by one conditional update that names the file it must still
+ * point at, and settled by another that only the claim's holder can make. Every settling write
+ * leaves the session's work_due_at exact (WorkIndex).
+ */
+@Injectable()
+export class TranscriptionQueue {
+  constructor(
+    private readonly documents: SessionDocuments,
+    private readonly workIndex: WorkIndex,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  /**
+   * Takes the processing claim on an answer that is due (queued, or processing with a lapsed lease),
+   * only while it still points at `fileId`. Returns null if another worker, a re-upload or a
+   * withdrawal got there first.
+   */
+  async claim(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    fileId: Types.ObjectId,
+    claimId: string,
+    leaseUntil: Date,
+    now: Date,
+  ): Promise<Claimed | null> {
+    const a = answerPath(questionId);
+    const claimed = await this.documents.findOneAndUpdate(
+      sessionId,
+      {
+        status: { $ne: 'erasing' },
+        [`${a}.gridfs_file_id`]: fileId,
+        $or: [
+          { [`${a}.transcription_status`]: 'queued', [`${a}.next_attempt_at`]: null },
+          { [`${a}.transcription_status`]: 'queued', [`${a}.next_attempt_at`]: { $lte: now } },
+          { [`${a}.transcription_status`]: 'processing', [`${a}.lease_until`]: { $lt: now } },
+        ],
+      },
+      {
+        $set: answerFields(questionId, {
+          transcription_status: 'processing',
+          claim_id: claimId,
+          lease_until: leaseUntil,
+          next_attempt_at: null,
+          updated_at: now,
+        }),
+        $inc: { [`${a}.attempts`]: 1, rev: 1 },
+        $min: { work_due_at: leaseUntil },
+      },
+      'after',
+    );
+    const answer = claimed?.answers[questionId];
+    return answer ? { answer, sessionLanguage: claimed.language ?? null } : null;
+  }
+
+  /** Extends a held claim. False means the claim is gone and the job must stop without writing. */
+  renewLease(sessionId: Types.ObjectId, questionId: string, claimId: string, leaseUntil: Date): Promise<boolean> {
+    const a = answerPath(questionId);
+    return this.documents.updateOne(sessionId, this.held(questionId, claimId), {
+      $set: { [`${a}.lease_until`]: leaseUntil },
+    });
+  }
+
+  /** Records how a recording too large to send whole is cut, while `claimId` holds the claim. */
+  recordPieces(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    claimId: string,
+    pieces: AnswerPiece[],
+    progress: number,
+  ): Promise<boolean> {
+    const a = answerPath(questionId);
+    return this.documents.updateOne(sessionId, this.held(questionId, claimId), {
+      $set: { [`${a}.pieces`]: pieces, [`${a}.progress`]: progress },
+      $inc: { rev: 1 },
+    });
+  }
+
+  /**
+   * Stores one transcribed piece and raises the answer's progress (never lowers it: pieces finish
+   * in any order), while `claimId` holds the claim. The claim fences this: only its holder changes
+   * the pieces, which it read after claiming.
+   */
+  recordPiece(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    claimId: string,
+    index: number,
+    piece: AnswerPiece,
+    progress: number,
+  ): Promise<boolean> {
+    const a = answerPath(questionId);
+    return this.documents.updateOne(sessionId, this.held(questionId, claimId), {
+      $set: { [`${a}.pieces.${index}`]: piece },
+      $max: { [`${a}.progress`]: progress },
+      $inc: { rev: 1 },
+    });
+  }
+
+  /** Stores the transcript and lets go of the audio. Null when the claim was no longer held. */
+  complete(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    claimId: string,
+    result: TranscriptFields,
+    now: Date,
+  ): Promise<SessionRecord | null> {
+    return this.settle(sessionId, questionId, claimId, {
+      transcription_status: 'completed',
+      ...result,
+      // the pieces' results are in the transcript now
+      pieces: null,
+      progress: null,
+      transcribed_at: now,
+      transcription_error: null,
+      gridfs_file_id: null,
+      next_attempt_at: null,
+      updated_at: now,
+    });
+  }
+
+  /** Back to queued until `retryAt`, keeping the reason for the status view; announced as ANSWER_QUEUED. */
+  async retryLater(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    claimId: string,
+    reason: string,
+    retryAt: Date,
+    now: Date,
+  ): Promise<SessionRecord | null> {
+    const settled = await this.settle(
+      sessionId,
+      questionId,
+      claimId,
+      { transcription_status: 'queued', next_attempt_at: retryAt, transcription_error: reason, updated_at: now },
+      { dueAt: retryAt },
+    );
+    const answer = settled?.answers[questionId];
+    if (answer?.gridfs_file_id) {
+      const event: AnswerQueuedEvent = {
+        sessionId,
+        questionId,
+        fileId: answer.gridfs_file_id,
+        queuedAt: answer.queued_at,
+        dueAt: retryAt,
+        requestId: answer.request_id,
+      };
+      this.events.emit(ANSWER_QUEUED, event);
+    }
+    return settled;
+  }
+
+  /** Shutting down: back to queued at once, the attempt given back. */
+  handBack(sessionId: Types.ObjectId, questionId: string, claimId: string, now: Date): Promise<SessionRecord | null> {
+    return this.settle(
+      sessionId,
+      questionId,
+      claimId,
+      { transcription_status: 'queued', next_attempt_at: null, updated_at: now },
+      { attemptsDelta: -1, dueAt: now },
+    );
+  }
+
+  /** Failed for good; the audio stays for a retry until the retention cleanup takes it. */
+  fail(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    claimId: string,
+    message: string,
+    now: Date,
+  ): Promise<SessionRecord | null> {
+    return this.settle(sessionId, questionId, claimId, {
+      transcription_status: 'failed',
+      transcription_error: message,
+      next_attempt_at: null,
+      updated_at: now,
+    });
+  }
+
+  private held(questionId: string, claimId: string) {
+    const a = answerPath(questionId);
+    return { [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId };
+  }
+
+  /**
+   * Settles a held claim. Only the holder of the claim can do it, so a job whose answer was
+   * re-uploaded or withdrawn writes nothing. Returns the session after the change, or null if the
+   * claim was no longer held; the work index is then brought up to date (best effort: it only
+   * ever errs early, and a scan corrects it).
+   */
+  private async settle(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    claimId: string,
+    fields: Partial<Answer>,
+    options: { attemptsDelta?: number; dueAt?: Date } = {},
+  ): Promise<SessionRecord | null> {
+    const a = answerPath(questionId);
+    const settled = await this.documents.findOneAndUpdate(
+      sessionId,
+      this.held(questionId, claimId),
+      {
+        $set: {
+          ...answerFields(questionId, { ...fields, claim_id: null, lease_until: null }),
+          updated_at: fields.updated_at,
+        },
+        $inc: { rev: 1, ...(options.attemptsDelta ? { [`${a}.attempts`]: options.attemptsDelta } : {}) },
+        ...(options.dueAt ? { $min: { work_due_at: options.dueAt } } : {}),
+      },
+      'after',
+    );
+    if (settled) await this.workIndex.refresh(settled).catch(() => undefined);
+    return settled;
+  }
+}

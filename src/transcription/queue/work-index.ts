@@ -1,0 +1,87 @@
+import { Injectable } from '@nestjs/common';
+import type { Types } from 'mongoose';
+import { SessionDocuments } from '../../sessions/session-documents.js';
+import type { SessionRecord } from '../../sessions/session.schema.js';
+import { answerDueAt, earliestDueAt, isClaimable } from './due-work.js';
+
+/** An answer that needs a worker (now, or at `dueAt`). */
+export interface DueAnswer {
+  sessionId: Types.ObjectId;
+  questionId: string;
+  fileId: Types.ObjectId;
+  queuedAt: Date;
+  dueAt: Date;
+  requestId?: string | null;
+}
+
+/** Sessions read per scan for due work. */
+const SCAN_BATCH = 100;
+
+/**
+ * work_due_at, an indexed field on each session: never later than when any of its answers next
+ * needs a worker (a queued answer becoming due, a processing lease running out), absent when none
+ * will. Workers scan it instead of every answer of every session.
+ */
+@Injectable()
+export class WorkIndex {
+  constructor(private readonly documents: SessionDocuments) {}
+
+  /**
+   * Answers that need a worker by `now` (new uploads elsewhere, retries, lapsed leases), and those
+   * of the same sessions that will later. A session found with nothing claimable now gets its
+   * work_due_at corrected, so that it is not read again before it is due.
+   */
+  async findDueAnswers(now: Date): Promise<DueAnswer[]> {
+    const due: DueAnswer[] = [];
+    for (const session of await this.findDue(now, SCAN_BATCH)) {
+      let claimable = false; // then work_due_at must stay where it is
+      for (const [questionId, answer] of Object.entries(session.answers ?? {})) {
+        const dueAt = answerDueAt(answer);
+        if (!answer.gridfs_file_id || !dueAt) continue;
+        if (answer.transcription_status === 'processing' && !isClaimable(answer, now)) continue;
+        claimable ||= isClaimable(answer, now);
+        due.push({
+          sessionId: session._id,
+          questionId,
+          fileId: answer.gridfs_file_id,
+          queuedAt: answer.queued_at,
+          dueAt,
+          requestId: answer.request_id,
+        });
+      }
+      if (!claimable) await this.refresh(session).catch(() => undefined);
+    }
+    return due;
+  }
+
+  /** Sessions that may have an answer needing a worker by `now`, earliest first. */
+  findDue(now: Date, limit: number): Promise<Pick<SessionRecord, '_id' | 'rev' | 'answers'>[]> {
+    return this.documents.model
+      .find({ work_due_at: { $lte: now } }, { rev: 1, answers: 1 })
+      .sort({ work_due_at: 1 })
+      .limit(limit)
+      .lean<Pick<SessionRecord, '_id' | 'rev' | 'answers'>[]>()
+      .exec();
+  }
+
+  /** Every session with an answer still to transcribe (work_due_at is set exactly for those). */
+  pendingSessions(): AsyncIterable<Pick<SessionRecord, '_id' | 'answers'>> {
+    return this.documents.model
+      .find({ work_due_at: { $exists: true } }, { answers: 1 })
+      .lean<Pick<SessionRecord, '_id' | 'answers'>>()
+      .cursor({ batchSize: 500 });
+  }
+
+  /**
+   * Sets work_due_at to exactly when this session next needs a worker, unless the session changed
+   * since it was read (then whoever changed it kept work_due_at early enough).
+   */
+  async refresh(session: Pick<SessionRecord, '_id' | 'rev' | 'answers'>): Promise<void> {
+    const due = earliestDueAt(session.answers ?? {});
+    await this.documents.updateOne(
+      session._id,
+      { rev: session.rev },
+      due ? { $set: { work_due_at: due } } : { $unset: { work_due_at: '' } },
+    );
+  }
+}

@@ -1,0 +1,174 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { randomUUID } from 'node:crypto';
+import type { Answer } from '../answers/answer.schema.js';
+import { AnswerAudioStore } from '../audio/answer-audio.store.js';
+import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
+import { Clock } from '../database/clock.js';
+import { ServiceMetrics } from '../metrics/service-metrics.js';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
+import { LOST_CLAIM, SHUTTING_DOWN, type JobSource, type SchedulableJob, type StartedJob } from './job-scheduler.js';
+import { TranscriptionQueue } from './queue/transcription-queue.js';
+import { WorkIndex, type DueAnswer } from './queue/work-index.js';
+import { classifyError, retryDelayMs } from './retry-policy.js';
+import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
+import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './transcribers/recording-transcriber.js';
+import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
+
+/** One answer's transcription, as the scheduler sees it. */
+export type AnswerJob = DueAnswer & SchedulableJob;
+
+export function answerJob(due: DueAnswer): AnswerJob {
+  return { ...due, key: `${String(due.sessionId)}/${due.questionId}/${String(due.fileId)}`, order: due.queuedAt };
+}
+
+/**
+ * Transcribing one answer: claim it, pick a transcriber (sent whole, or compressed and split when
+ * over the provider's size limit), store the transcript, delete the audio; or, when it fails, try
+ * again later, hand it back on shutdown, or fail it for good. The claim fences every write: a job
+ * whose claim was taken over or whose answer was replaced writes nothing.
+ */
+@Injectable()
+export class TranscribeAnswerJob implements JobSource<AnswerJob> {
+  /** Every line about transcription work carries the one context operators filter by. */
+  private readonly logger = new Logger('TranscriptionWorker');
+
+  constructor(
+    private readonly queue: TranscriptionQueue,
+    private readonly workIndex: WorkIndex,
+    private readonly audio: AnswerAudioStore,
+    private readonly whole: WholeRecordingTranscriber,
+    private readonly large: LargeRecordingTranscriber,
+    private readonly webhooks: WebhookOutbox,
+    private readonly metrics: ServiceMetrics,
+    private readonly log: PinoLogger,
+    private readonly clock: Clock,
+    @Inject(transcriptionSettings.KEY) private readonly settings: TranscriptionSettings,
+  ) {}
+
+  async findDue(now: Date): Promise<AnswerJob[]> {
+    return (await this.workIndex.findDueAnswers(now)).map(answerJob);
+  }
+
+  /** Its own logging context, with the upload's request id: the job outlives that request. */
+  inContext(job: AnswerJob, work: () => Promise<void>): Promise<void> {
+    return this.log.runInContext(work, { bindings: { req_id: job.requestId ?? undefined, job: job.key } });
+  }
+
+  async claim(job: AnswerJob): Promise<StartedJob | null> {
+    const claimId = randomUUID();
+    const now = this.clock.now();
+    const claimed = await this.queue
+      .claim(job.sessionId, job.questionId, job.fileId, claimId, this.leaseFrom(now), now)
+      .catch((error: Error) => {
+        this.logger.warn(`could not claim ${job.key}: ${error.message}; it stays queued`);
+        return null;
+      });
+    if (!claimed) return null;
+    const task: TranscriptionTask = { ...job, claimId, answer: claimed.answer, language: claimed.sessionLanguage };
+    return {
+      renew: () => this.queue.renewLease(job.sessionId, job.questionId, claimId, this.leaseFrom(this.clock.now())),
+      run: (signal) => this.run(job, task, signal),
+    };
+  }
+
+  private leaseFrom(now: Date): Date {
+    return new Date(now.getTime() + this.settings.leaseMs);
+  }
+
+  private transcriberFor(answer: Answer): RecordingTranscriber {
+    return answer.audio.size_bytes > this.settings.maxFileBytes ? this.large : this.whole;
+  }
+
+  private async run(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal): Promise<void> {
+    const { answer } = task;
+    if (answer.attempts > this.settings.maxAttempts) {
+      await this.fail(job, task, `Gave up after ${this.settings.maxAttempts} attempts; the last one was interrupted.`);
+      return;
+    }
+    const startedAt = this.clock.nowMs();
+    try {
+      const result = await this.transcriberFor(answer).transcribe(task, signal);
+      const settled = await this.queue.complete(
+        job.sessionId,
+        job.questionId,
+        task.claimId,
+        {
+          transcript: result.text,
+          language: result.language,
+          duration_seconds: result.duration_seconds,
+          segments: result.segments,
+        },
+        this.clock.now(),
+      );
+      if (!settled) {
+        this.metrics.transcriptions.inc({ outcome: 'dropped' });
+        this.logger.log(`dropped the transcript of ${job.key}: the answer changed while it was transcribed`);
+        return;
+      }
+      this.metrics.transcriptions.inc({ outcome: 'completed' });
+      this.metrics.transcriptionSeconds.observe((this.clock.nowMs() - answer.queued_at.getTime()) / 1000);
+      await this.webhooks.answerCompleted(settled);
+      this.logger.log(
+        `transcribed session=${String(job.sessionId)} question=${job.questionId} attempt=${answer.attempts} in ${this.clock.nowMs() - startedAt} ms`,
+      );
+      // The transcript is safe first; the audio goes second. A crash in between leaves an orphan
+      // file that no answer points to, which the cleanup job removes.
+      await this.audio
+        .delete(job.fileId)
+        .catch((error: Error) =>
+          this.logger.warn(`could not delete transcribed audio ${String(job.fileId)}: ${error.message}`),
+        );
+    } catch (error) {
+      await this.handleFailure(job, task, signal, error);
+    }
+  }
+
+  private async handleFailure(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal, error: unknown) {
+    if (signal.reason === LOST_CLAIM || error instanceof ClaimLost) {
+      this.logger.log(`stopped ${job.key}: its claim was taken over or the answer was replaced`);
+      return;
+    }
+    if (signal.reason === SHUTTING_DOWN) {
+      this.metrics.transcriptions.inc({ outcome: 'released' });
+      await this.queue
+        .handBack(job.sessionId, job.questionId, task.claimId, this.clock.now())
+        .catch((e: Error) => this.logger.warn(`could not release ${job.key}: ${e.message}; its lease will lapse`));
+      return;
+    }
+    const failure = classifyError(error);
+    const attempts = task.answer.attempts;
+    if (failure.kind === 'transient' && attempts < this.settings.maxAttempts) {
+      const delay = retryDelayMs(failure, attempts, this.settings.retry);
+      const now = this.clock.now();
+      this.logger.warn(`attempt ${attempts} of ${job.key} failed, retrying in ${delay} ms: ${failure.message}`);
+      const settled = await this.queue
+        .retryLater(job.sessionId, job.questionId, task.claimId, failure.message, new Date(now.getTime() + delay), now)
+        .catch((e: Error) => {
+          this.logger.warn(`could not schedule a retry of ${job.key}: ${e.message}; its lease will lapse`);
+          return null;
+        });
+      if (settled) {
+        this.metrics.transcriptions.inc({ outcome: 'retry' });
+        this.metrics.transcriptionRetries.inc();
+      }
+      return;
+    }
+    const message =
+      failure.kind === 'transient' ? `Gave up after ${attempts} attempts: ${failure.message}` : failure.message;
+    await this.fail(job, task, message);
+  }
+
+  private async fail(job: AnswerJob, task: TranscriptionTask, message: string): Promise<void> {
+    this.logger.warn(`transcription of ${job.key} failed: ${message}`);
+    const settled = await this.queue
+      .fail(job.sessionId, job.questionId, task.claimId, message, this.clock.now())
+      .catch((e: Error) => {
+        this.logger.warn(`could not record the failure of ${job.key}: ${e.message}; its lease will lapse`);
+        return null;
+      });
+    if (!settled) return;
+    this.metrics.transcriptions.inc({ outcome: 'failed' });
+    await this.webhooks.answerFailed(settled, job.questionId);
+  }
+}
