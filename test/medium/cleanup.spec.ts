@@ -1,0 +1,149 @@
+import { ObjectId, type Db } from 'mongodb';
+import { Types } from 'mongoose';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AnswerAudioStore } from '../../src/audio/answer-audio.store.js';
+import { AudioCleanup } from '../../src/cleanup/audio-cleanup.js';
+import { CleanupOnceModule } from '../../src/cleanup/cleanup.module.js';
+import { SessionRepository } from '../../src/sessions/session.repository.js';
+import { seedSession } from '../support/factories.js';
+import { startMedium, type MediumApp } from '../support/medium.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+let app: MediumApp;
+let cleanup: AudioCleanup;
+let store: AnswerAudioStore;
+
+beforeAll(async () => {
+  app = await startMedium('cleanup', {
+    imports: [CleanupOnceModule],
+    env: { AUDIO_RETENTION_HOURS: '24', SESSION_RETENTION_DAYS: '30', HTTP_REQUEST_TIMEOUT_MS: '60000' },
+  });
+  cleanup = app.get(AudioCleanup);
+  store = app.get(AnswerAudioStore);
+});
+afterAll(() => app?.close());
+beforeEach(async () => {
+  for (const name of ['interview_sessions', 'fs.files', 'fs.chunks']) await app.db.collection(name).deleteMany({});
+});
+
+/** Stores a file as an upload at `uploadedAt` would have (GridFS stamps uploadDate with the real time). */
+async function storedFile(db: Db, uploadedAt: Date, metadata: Record<string, unknown> = {}): Promise<Types.ObjectId> {
+  const { fileId } = await store.save(Readable.from([Buffer.alloc(1000, 7)]), 'a.wav', {
+    session_id: new Types.ObjectId(),
+    question_id: 'q1',
+    user_id: 'alice',
+    answer_id: 'a',
+    content_type: 'audio/wav',
+    upload_date: uploadedAt,
+    status: 'queued',
+    ...metadata,
+  } as never);
+  await db.collection('fs.files').updateOne({ _id: fileId }, { $set: { uploadDate: uploadedAt } });
+  return fileId;
+}
+
+const fileExists = async (id: Types.ObjectId) =>
+  (await app.db.collection('fs.files').countDocuments({ _id: id })) === 1;
+
+describe('the audio cleanup, with the clock moved instead of waiting', () => {
+  it('deletes audio past AUDIO_RETENTION_HOURS that nothing needs, and keeps younger audio', async () => {
+    const now = app.clock.now();
+    const old = await storedFile(app.db, new Date(now.getTime() - 25 * HOUR));
+    const young = await storedFile(app.db, new Date(now.getTime() - 23 * HOUR));
+    const report = await cleanup.run(now);
+    expect(report).toMatchObject({ skipped: false, files_deleted: 1, orphan_files: 1, bytes_deleted: 1000 });
+    expect(await fileExists(old)).toBe(false);
+    expect(await fileExists(young)).toBe(true);
+    expect(await app.db.collection('fs.chunks').countDocuments({ files_id: old })).toBe(0);
+
+    // a day later the younger file is past retention too
+    const later = await cleanup.run(app.clock.advance(DAY));
+    expect(later).toMatchObject({ files_deleted: 1, orphan_files: 1 });
+    expect(await fileExists(young)).toBe(false);
+  });
+
+  it("keeps old audio a queued answer still needs, and expires a failed answer's audio", async () => {
+    const now = app.clock.now();
+    const queuedFile = new ObjectId();
+    const failedFile = new ObjectId();
+    const sessionId = await seedSession(app.db, {
+      userId: 'alice',
+      questions: [
+        { question_id: 'q1', text: 'one' },
+        { question_id: 'q2', text: 'two' },
+      ],
+      answers: {
+        q1: { status: 'queued', fileId: queuedFile },
+        q2: { status: 'failed', fileId: failedFile, error: 'x' },
+      },
+    });
+    const session = new Types.ObjectId(sessionId);
+    const uploadedAt = new Date(now.getTime() - 48 * HOUR);
+    const q1File = await storedFile(app.db, uploadedAt, { session_id: session, question_id: 'q1' });
+    const q2File = await storedFile(app.db, uploadedAt, { session_id: session, question_id: 'q2' });
+    await app.db
+      .collection('interview_sessions')
+      .updateOne(
+        { _id: session },
+        { $set: { 'answers.q1.gridfs_file_id': q1File, 'answers.q2.gridfs_file_id': q2File } },
+      );
+    const report = await cleanup.run(now);
+    expect(report).toMatchObject({ kept_in_use: 1, expired_failed_answers: 1, files_deleted: 1 });
+    expect(await fileExists(q1File)).toBe(true);
+    expect(await fileExists(q2File)).toBe(false);
+    const doc = (await app.db.collection('interview_sessions').findOne({ _id: session }))!;
+    expect(doc.answers.q2).toMatchObject({ gridfs_file_id: null, audio_expired_at: now });
+    expect(doc.answers.q1.gridfs_file_id).toEqual(q1File);
+  });
+
+  it('removes chunks left without a files document once no upload can still be writing them', async () => {
+    const now = app.clock.now();
+    const orphan = ObjectId.createFromTime(Math.floor((now.getTime() - 2 * 60_000) / 1000));
+    const live = ObjectId.createFromTime(Math.floor((now.getTime() - 10_000) / 1000));
+    for (const id of [orphan, live]) {
+      await app.db.collection('fs.chunks').insertOne({ files_id: id, n: 0, data: Buffer.alloc(500) });
+    }
+    const report = await cleanup.run(now);
+    expect(report).toMatchObject({ orphan_chunk_groups: 1, chunks_deleted: 1, bytes_deleted: 500 });
+    expect(await app.db.collection('fs.chunks').countDocuments({ files_id: orphan })).toBe(0);
+    expect(await app.db.collection('fs.chunks').countDocuments({ files_id: live })).toBe(1);
+  });
+});
+
+describe('session retention', () => {
+  it('erases sessions older than SESSION_RETENTION_DAYS with their audio, keeps younger ones, finishes interrupted erasures', async () => {
+    const sessions = app.get(SessionRepository);
+    const now = app.clock.now();
+    const create = (ageMs: number) =>
+      sessions.create(
+        'alice',
+        {
+          title: '',
+          questions: [{ question_id: 'q1', text: 'Q', model_answer: '' }],
+          webhookUrl: null,
+          language: null,
+        },
+        new Date(now.getTime() - ageMs),
+      );
+    const old = await create(31 * DAY);
+    const young = await create(29 * DAY);
+    const interrupted = await create(DAY);
+    await sessions.markErasing(interrupted._id, 'alice', now);
+    const oldAudio = await storedFile(app.db, now, { session_id: old._id });
+
+    const report = await cleanup.run(now);
+    expect(report).toMatchObject({ sessions_erased: 1, erasures_resumed: 1 });
+    const left = await app.db
+      .collection('interview_sessions')
+      .find({}, { projection: { _id: 1 } })
+      .toArray();
+    expect(left.map((s) => String(s._id))).toEqual([String(young._id)]);
+    expect(await fileExists(oldAudio)).toBe(false);
+
+    const month = await cleanup.run(app.clock.advance(2 * DAY));
+    expect(month.sessions_erased).toBe(1);
+    expect(await app.db.collection('interview_sessions').countDocuments()).toBe(0);
+  });
+});

@@ -1,0 +1,196 @@
+import { ObjectId } from 'mongodb';
+import { Types } from 'mongoose';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
+import { AnswerRepository } from '../../src/answers/answer.repository.js';
+import type { Answer } from '../../src/answers/answer.schema.js';
+import { QueueModule } from '../../src/transcription/queue/queue.module.js';
+import { freshQueueState } from '../../src/transcription/queue/answer-queue-state.schema.js';
+import { TranscriptionQueue } from '../../src/transcription/queue/transcription-queue.js';
+import { WorkIndex } from '../../src/transcription/queue/work-index.js';
+import { SessionRepository } from '../../src/sessions/session.repository.js';
+import { startMedium, type MediumApp } from '../support/medium.js';
+
+const LEASE_MS = 30_000;
+let app: MediumApp;
+let queue: TranscriptionQueue;
+let workIndex: WorkIndex;
+let sessions: SessionRepository;
+let answers: AnswerRepository;
+
+beforeAll(async () => {
+  app = await startMedium('queue', { imports: [QueueModule, AnswerDataModule] });
+  queue = app.get(TranscriptionQueue);
+  workIndex = app.get(WorkIndex);
+  sessions = app.get(SessionRepository);
+  answers = app.get(AnswerRepository);
+});
+afterAll(() => app?.close());
+
+let sessionId: Types.ObjectId;
+let fileId: Types.ObjectId;
+
+/** A fresh session with one queued answer pointing at a (pretend) file. */
+async function queuedAnswer(questionId = 'q1'): Promise<Answer> {
+  const now = app.clock.now();
+  const session = await sessions.create(
+    'alice',
+    {
+      title: 't',
+      questions: [{ question_id: questionId, text: 'Q?', model_answer: '' }],
+      webhookUrl: null,
+      language: 'en',
+    },
+    now,
+  );
+  sessionId = session._id;
+  fileId = new Types.ObjectId();
+  const answer: Answer = {
+    id: new ObjectId().toHexString(),
+    question_id: questionId,
+    gridfs_file_id: fileId,
+    transcription_status: 'queued',
+    transcript: null,
+    transcribed_at: null,
+    transcription_error: null,
+    created_at: now,
+    updated_at: now,
+    ...freshQueueState(now),
+    audio: { format: 'wav', content_type: 'audio/wav', size_bytes: 100 },
+  };
+  expect(await answers.replace(sessionId, 'alice', answer)).toBeNull();
+  return answer;
+}
+
+/** Due answers of this test's session (earlier tests leave theirs in the collection). */
+const dueHere = async (now: Date) =>
+  (await workIndex.findDueAnswers(now)).filter((d) => String(d.sessionId) === String(sessionId));
+const stored = async () => (await app.db.collection('interview_sessions').findOne({ _id: sessionId }))!;
+const leaseFrom = (now: Date) => new Date(now.getTime() + LEASE_MS);
+
+describe('claims', () => {
+  beforeEach(() => queuedAnswer());
+
+  it('takes a queued answer once: processing with a lease and one attempt', async () => {
+    const now = app.clock.now();
+    const claimed = await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(now), now);
+    expect(claimed?.answer).toMatchObject({ transcription_status: 'processing', claim_id: 'claim-a', attempts: 1 });
+    expect(claimed?.sessionLanguage).toBe('en');
+    expect(await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now)).toBeNull();
+    const doc = await stored();
+    expect(doc.answers.q1).toMatchObject({ claim_id: 'claim-a', lease_until: leaseFrom(now), attempts: 1 });
+    expect(doc.work_due_at).toEqual(now); // the upload's due time, earlier than the lease
+  });
+
+  it('refuses a claim for audio the answer no longer points at (a re-upload)', async () => {
+    const now = app.clock.now();
+    expect(await queue.claim(sessionId, 'q1', new Types.ObjectId(), 'claim-a', leaseFrom(now), now)).toBeNull();
+    expect((await stored()).answers.q1.transcription_status).toBe('queued');
+  });
+
+  it('lets another worker take over only once the lease has lapsed', async () => {
+    const start = app.clock.now();
+    await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(start), start);
+    let now = app.clock.advance(LEASE_MS); // exactly at the lease's end: still held
+    expect(await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now)).toBeNull();
+    now = app.clock.advance(1);
+    const taken = await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now);
+    expect(taken?.answer).toMatchObject({ claim_id: 'claim-b', attempts: 2 });
+  });
+
+  it('keeps a renewed claim past its first lease', async () => {
+    const start = app.clock.now();
+    await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(start), start);
+    const renewedAt = app.clock.advance(LEASE_MS / 2);
+    expect(await queue.renewLease(sessionId, 'q1', 'claim-a', leaseFrom(renewedAt))).toBe(true);
+    const now = app.clock.advance(LEASE_MS); // past the first lease, inside the renewed one
+    expect(await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now)).toBeNull();
+    expect(await queue.renewLease(sessionId, 'q1', 'claim-b', leaseFrom(now))).toBe(false);
+  });
+});
+
+describe('settling', () => {
+  beforeEach(() => queuedAnswer());
+
+  it('lets only the holder settle: a worker whose lease lapsed and was taken over writes nothing', async () => {
+    const start = app.clock.now();
+    await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(start), start);
+    const now = app.clock.advance(LEASE_MS + 1);
+    await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now);
+    const result = { transcript: 'late', language: null, duration_seconds: null, segments: null };
+    expect(await queue.complete(sessionId, 'q1', 'claim-a', result, now)).toBeNull();
+    expect(await queue.fail(sessionId, 'q1', 'claim-a', 'nope', now)).toBeNull();
+    expect((await stored()).answers.q1).toMatchObject({
+      transcription_status: 'processing',
+      claim_id: 'claim-b',
+      transcript: null,
+    });
+
+    const done = await queue.complete(sessionId, 'q1', 'claim-b', { ...result, transcript: 'hello' }, now);
+    expect(done?.answers.q1).toMatchObject({
+      transcription_status: 'completed',
+      transcript: 'hello',
+      transcribed_at: now,
+      gridfs_file_id: null,
+      claim_id: null,
+      lease_until: null,
+      attempts: 2,
+    });
+    // nothing is left to do, so the session leaves the work index
+    expect((await stored()).work_due_at).toBeUndefined();
+  });
+
+  it('schedules a retry: not claimable before its time, claimable after', async () => {
+    const start = app.clock.now();
+    await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(start), start);
+    const retryAt = new Date(start.getTime() + 5_000);
+    await queue.retryLater(sessionId, 'q1', 'claim-a', 'The provider failed (503).', retryAt, start);
+    const doc = await stored();
+    expect(doc.answers.q1).toMatchObject({
+      transcription_status: 'queued',
+      next_attempt_at: retryAt,
+      transcription_error: 'The provider failed (503).',
+      claim_id: null,
+      attempts: 1,
+    });
+    expect(doc.work_due_at).toEqual(retryAt);
+
+    let now = app.clock.advance(4_999);
+    expect(await dueHere(now)).toEqual([]);
+    expect(await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now)).toBeNull();
+    now = app.clock.advance(1);
+    expect(await dueHere(now)).toEqual([
+      expect.objectContaining({ sessionId, questionId: 'q1', fileId, dueAt: retryAt }),
+    ]);
+    expect((await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now))?.answer.attempts).toBe(2);
+  });
+
+  it('hands work back on shutdown with the attempt given back, due at once', async () => {
+    const start = app.clock.now();
+    await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(start), start);
+    const now = app.clock.advance(1_000);
+    await queue.handBack(sessionId, 'q1', 'claim-a', now);
+    const doc = await stored();
+    expect(doc.answers.q1).toMatchObject({
+      transcription_status: 'queued',
+      attempts: 0,
+      claim_id: null,
+      next_attempt_at: null,
+    });
+    expect(doc.work_due_at).toEqual(start); // queued_at: due since the upload
+  });
+});
+
+describe('the work index', () => {
+  it('finds a lapsed processing answer, and corrects a session scanned too early', async () => {
+    await queuedAnswer();
+    const start = app.clock.now();
+    await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(start), start);
+    // work_due_at is still the upload time; a scan now finds nothing claimable and moves it to the lease's end
+    const early = app.clock.advance(1_000);
+    expect(await dueHere(early)).toEqual([]);
+    expect((await stored()).work_due_at).toEqual(leaseFrom(start));
+    const late = app.clock.advance(LEASE_MS);
+    expect(await dueHere(late)).toEqual([expect.objectContaining({ questionId: 'q1', dueAt: leaseFrom(start) })]);
+  });
+});
