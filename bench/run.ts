@@ -10,7 +10,7 @@
 import { MongoClient, ObjectId, type Db } from 'mongodb';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ferretHandler } from '../test/support/ferretdb.js';
+import { addPostgresIndexes, ferretHandler } from '../test/support/ferretdb.js';
 import { ApiClient, tokenFor } from '../test/support/api.js';
 import { wavTone } from '../test/support/audio.js';
 import { FakeOpenAI } from '../test/support/fake-openai.js';
@@ -34,7 +34,14 @@ const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1
 const backend = ferretHandler();
 const output =
   process.env.BENCH_OUT ??
-  join(ROOT, quick ? 'dist-bench/BENCHMARKS.quick.md' : backend === 'sqlite' ? 'dist-bench/BENCHMARKS.sqlite.md' : 'BENCHMARKS.md');
+  join(
+    ROOT,
+    quick
+      ? 'dist-bench/BENCHMARKS.quick.md'
+      : backend === 'sqlite'
+        ? 'dist-bench/BENCHMARKS.sqlite.md'
+        : 'BENCHMARKS.md',
+  );
 const resultsFile = (of: string) => join(ROOT, 'bench/results', `${of}.json`);
 /** BENCH_ONLY=pipeline,reads,uploads,chunks,scale runs only those groups (for development). */
 const only = process.env.BENCH_ONLY?.split(',');
@@ -216,7 +223,13 @@ async function scaleBenchmark(ctx: BenchContext, uri: (database: string) => stri
   await scaleDb.collection('interview_sessions').insertOne({ ...template, _id: newestId, created_at: new Date() });
   const newest = String(newestId);
   const large = await scaleLatency(ctx, scaled, { sessionId: newest, userId: 'bench-scale' });
-  push(scaleTable(ctx, small, large, SCALE_SESSIONS));
+  // FerretDB on PostgreSQL: the same reads once README's GIN indexes exist (its own cannot serve them)
+  let indexed: number[][] | undefined;
+  if (privateDb?.postgresUrl) {
+    await addPostgresIndexes(privateDb.postgresUrl, scaleDb.databaseName);
+    indexed = await scaleLatency(ctx, scaled, { sessionId: newest, userId: 'bench-scale' });
+  }
+  push(scaleTable(ctx, small, large, SCALE_SESSIONS, indexed));
   await stop(scaled);
   await scaleDb.dropDatabase().catch(() => undefined);
   await scaleClient.close();
@@ -229,26 +242,87 @@ function comparison(): { label: string; tables: BenchTable[] } | undefined {
   return { label: saved.database.replace(/^FerretDB \S+ \((\w+) backend\)$/, 'FerretDB/$1'), tables: saved.tables };
 }
 
-function writeReport(database: string, tables: BenchTable[], complete: boolean): void {
-  if (complete && !quick) {
-    mkdirSync(dirname(resultsFile(backend)), { recursive: true });
-    writeFileSync(resultsFile(backend), JSON.stringify({ database, at: started, tables }, null, 1) + '\n');
+interface SavedRun {
+  database: string;
+  at: string;
+  finished?: string;
+  /** Set when some tables come from a later BENCH_ONLY run. */
+  merged?: string[];
+  tables: BenchTable[];
+}
+
+/**
+ * A full run replaces bench/results/<backend>.json; a BENCH_ONLY run replaces only its own tables
+ * in it (the others keep their run's figures), and the report says so.
+ */
+function saveResults(database: string, tables: BenchTable[]): SavedRun {
+  const file = resultsFile(backend);
+  const now = new Date().toISOString();
+  let run: SavedRun = { database, at: started.toISOString(), finished: now, tables };
+  if (only && existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedRun;
+    const fresh = new Map(tables.map((t) => [t.title, t]));
+    run = {
+      ...saved,
+      merged: [...(saved.merged ?? []), `${only.join(',')} on ${started.toISOString().slice(0, 16)} UTC`],
+      tables: [
+        ...saved.tables.map((t) => fresh.get(t.title) ?? t),
+        ...tables.filter((t) => !saved.tables.some((o) => o.title === t.title)),
+      ],
+    };
   }
-  const report = renderReport(
-    {
-      startedAt: started,
-      finishedAt: new Date(),
-      mode:
-        (quick ? 'quick mode: smaller files, shorter runs, fewer repetitions' : 'full run') +
-        (complete ? '' : '; INCOMPLETE: the run stopped before its last benchmark'),
-      database,
-      notesFile: join(ROOT, 'bench/NOTES.md'),
-    },
-    tables,
-    comparison(),
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(run, null, 1) + '\n');
+  return run;
+}
+
+function writeReport(database: string, tables: BenchTable[], complete: boolean): void {
+  const run = complete && !quick ? saveResults(database, tables) : undefined;
+  const merged = run?.merged?.length ? `; tables re-measured later by BENCH_ONLY: ${run.merged.join('; ')}` : '';
+  writeFileSync(
+    output,
+    renderReport(
+      {
+        startedAt: run ? new Date(run.at) : started,
+        finishedAt: run?.finished && !merged ? new Date(run.finished) : new Date(),
+        mode:
+          (quick ? 'quick mode: smaller files, shorter runs, fewer repetitions' : 'full run') +
+          (complete ? '' : '; INCOMPLETE: the run stopped before its last benchmark') +
+          merged,
+        database,
+        notesFile: join(ROOT, 'bench/NOTES.md'),
+      },
+      run?.tables ?? tables,
+      comparison(),
+    ),
   );
-  writeFileSync(output, report);
   if (complete) log(`wrote ${output}`);
+}
+
+/** BENCH_REPORT_ONLY=1: BENCHMARKS.md again from the saved tables and bench/NOTES.md, measuring nothing. */
+function reportOnly(): void {
+  const saved = JSON.parse(readFileSync(resultsFile(backend), 'utf8')) as SavedRun;
+  const merged = saved.merged?.length ? `; tables re-measured later by BENCH_ONLY: ${saved.merged.join('; ')}` : '';
+  writeFileSync(
+    output,
+    renderReport(
+      {
+        startedAt: new Date(saved.at),
+        finishedAt: new Date(saved.finished ?? saved.at),
+        mode: `full run${merged}`,
+        database: saved.database,
+        notesFile: join(ROOT, 'bench/NOTES.md'),
+      },
+      saved.tables,
+      comparison(),
+    ),
+  );
+  console.log(`wrote ${output} from ${resultsFile(backend)}`);
+}
+
+if (process.env.BENCH_REPORT_ONLY === '1') {
+  reportOnly();
+  process.exit(0);
 }
 
 main()

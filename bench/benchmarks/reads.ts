@@ -117,9 +117,23 @@ export async function scaleLatency(ctx: BenchContext, service: Target, spec: Omi
   return [s.map((r) => r.p50), s.map((r) => r.p99), a.map((r) => r.p50), a.map((r) => r.p99)];
 }
 
-export function scaleTable(ctx: BenchContext, small: number[][], large: number[][], sessions: number): BenchTable {
-  const ratio = (i: number) => spread(large[i]).median / spread(small[i]).median;
-  const worst = Math.max(ratio(0), ratio(2));
+/**
+ * `indexed`, when given, is the same large collection after scripts/ferretdb-postgresql-indexes.sql
+ * (FerretDB on PostgreSQL): the verdict is then judged on it, as README advises that deployment.
+ */
+export function scaleTable(
+  ctx: BenchContext,
+  small: number[][],
+  large: number[][],
+  sessions: number,
+  indexed?: number[][],
+): BenchTable {
+  const ratioOf = (rows: number[][], i: number) => spread(rows[i]).median / spread(small[i]).median;
+  const judged = indexed ?? large;
+  const worst = Math.max(ratioOf(judged, 0), ratioOf(judged, 2));
+  const detail = (rows: number[][]) =>
+    `status p50 ×${ratioOf(rows, 0).toFixed(2)}, analyze p50 ×${ratioOf(rows, 2).toFixed(2)}`;
+  const count = sessions.toLocaleString('en-US');
   return {
     title: `Status and analyze latency with 10 and with ${sessions.toLocaleString('en-US')} sessions in the collection`,
     method:
@@ -135,10 +149,13 @@ export function scaleTable(ctx: BenchContext, small: number[][], large: number[]
     ],
     rows: [
       { name: '10 sessions', cells: small },
-      { name: `${sessions.toLocaleString('en-US')} sessions`, cells: large },
+      { name: `${count} sessions`, cells: large },
+      ...(indexed ? [{ name: `${count} sessions, with the PostgreSQL GIN indexes (scripts/)`, cells: indexed }] : []),
     ],
     target: 'no worse than with 10 sessions by more than 20 % (p50)',
     verdict: worst <= 1.2 ? 'met' : 'missed',
-    verdictDetail: `status p50 ×${ratio(0).toFixed(2)}, analyze p50 ×${ratio(2).toFixed(2)}`,
+    verdictDetail: indexed
+      ? `with the GIN indexes ${detail(indexed)}; with FerretDB's own indexes only ${detail(large)}`
+      : detail(large),
   };
 }

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -68,6 +68,23 @@ export class PostgresDatabase {
   async drop(): Promise<void> {
     await psql(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`);
   }
+}
+
+/** The project root: the nearest folder holding package.json (the bench runs this file compiled elsewhere). */
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+/**
+ * Runs scripts/ferretdb-postgresql-indexes.sql (what README advises for production on FerretDB's
+ * PostgreSQL backend) for MongoDB database `mongoDb` in the PostgreSQL database at `postgresUrl`.
+ */
+export async function addPostgresIndexes(postgresUrl: string, mongoDb: string): Promise<void> {
+  const script = join(projectRoot(import.meta.dirname), 'scripts/ferretdb-postgresql-indexes.sql');
+  await run('psql', [postgresUrl, '-q', '-v', `db=${mongoDb}`, '-f', script], { timeout: 600_000 });
 }
 
 /** FerretDB's command line for `handler`, listening on 127.0.0.1:`port`. */

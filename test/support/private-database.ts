@@ -55,6 +55,11 @@ export class PrivateDatabase {
     return db;
   }
 
+  /** FerretDB's PostgreSQL database, when it runs on PostgreSQL. */
+  get postgresUrl(): string | undefined {
+    return this.postgres?.url;
+  }
+
   /** What runs underneath, for reports. */
   get description(): string {
     if (!this.ferretdb) return 'mongod (mongodb-memory-server)';
