@@ -284,7 +284,7 @@ function writeReport(database: string, tables: BenchTable[], complete: boolean):
     renderReport(
       {
         startedAt: run ? new Date(run.at) : started,
-        finishedAt: run?.finished && !merged ? new Date(run.finished) : new Date(),
+        finishedAt: run?.finished ? new Date(run.finished) : new Date(),
         mode:
           (quick ? 'quick mode: smaller files, shorter runs, fewer repetitions' : 'full run') +
           (complete ? '' : '; INCOMPLETE: the run stopped before its last benchmark') +
