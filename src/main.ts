@@ -9,6 +9,7 @@ import { requestDeadline } from './common/request-deadline.js';
 import { loadOrCreateDevJwtSecret, DEV_SECRET_FILE } from './config/dev-jwt-secret.js';
 import { ConfigurationError, validateEnvironment } from './config/environment.js';
 import { embeddedFailureReason, startEmbeddedMongo } from './database/embedded-mongo.js';
+import { assignRequestId } from './logging/request-id.js';
 import { rootLogger } from './logging/root-logger.js';
 import { serveOpenApi } from './openapi.js';
 
@@ -55,6 +56,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRole(env.ROLE), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  app.use(assignRequestId);
   app.use(
     helmet({
       contentSecurityPolicy: {

@@ -1,5 +1,60 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, getSchemaPath, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { ProblemView } from './common/dto/problem.dto.js';
+import { PROBLEM_JSON } from './common/problem-details.js';
+
+type Responses = Record<string, { description: string; headers?: object; content?: Record<string, object> }>;
+type Operation = { security?: unknown[]; requestBody?: unknown; responses: Responses };
+
+/** Errors any route can answer, besides the ones each route declares. */
+const EVERY_ROUTE: Record<string, string> = {
+  '500': 'A bug: the server logs it; the problem says nothing more.',
+  '503': 'The database is unreachable for the moment; retry in a few seconds.',
+};
+/** And a route that takes a body. */
+const WITH_BODY: Record<string, string> = {
+  '400': 'The body is not valid (malformed JSON, a wrong field, a missing one); `detail` says which.',
+  '408': 'The body did not arrive within HTTP_REQUEST_TIMEOUT_MS.',
+  '413': 'The body is too large.',
+};
+
+const REQUEST_ID = {
+  'X-Request-Id': {
+    description: "The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID.",
+    required: true,
+    schema: { type: 'string' },
+  },
+};
+
+/**
+ * What holds for every route, added to the document generated from the controllers: errors are
+ * RFC 9457 problems (application/problem+json), every route may answer 500 and 503 (and 400, 408
+ * and 413 when it takes a body), routes with a bearer token answer 401 without one, and every
+ * response carries X-Request-Id.
+ */
+export function applyConventions(document: OpenAPIObject): OpenAPIObject {
+  const problem = { schema: { $ref: getSchemaPath(ProblemView) } };
+  for (const path of Object.values(document.paths)) {
+    for (const operation of Object.values(path) as Operation[]) {
+      if (!operation?.responses) continue;
+      const common = {
+        ...EVERY_ROUTE,
+        ...(operation.requestBody ? WITH_BODY : {}),
+        ...(operation.security?.length ? { '401': 'No valid bearer token.' } : {}),
+      };
+      for (const [status, description] of Object.entries(common)) {
+        operation.responses[status] ??= { description };
+      }
+      for (const [status, response] of Object.entries(operation.responses)) {
+        response.headers = { ...REQUEST_ID, ...response.headers };
+        if (Number(status) < 400) continue;
+        const declared = Object.values(response.content ?? {})[0] as { schema?: object } | undefined;
+        response.content = { [PROBLEM_JSON]: declared?.schema ? { schema: declared.schema } : problem };
+      }
+    }
+  }
+  return document;
+}
 
 /**
  * The OpenAPI document, generated from the controllers and DTOs (the @nestjs/swagger compiler
@@ -11,13 +66,13 @@ export function serveOpenApi(app: INestApplication): void {
     .setTitle('Voice interview API')
     .setDescription(
       'Sessions, answer uploads (multipart, streamed into GridFS), background transcription status, ' +
-        'live events (SSE), analysis and erasure. Every route but /health and /metrics needs a bearer JWT.',
+        'live events (SSE), analysis and erasure. Every route but /health, /metrics and /api/auth needs a ' +
+        'bearer JWT. Errors are RFC 9457 problem details (application/problem+json).',
     )
     .setVersion(process.env.npm_package_version ?? '0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-    .addSecurityRequirements('bearer')
     .build();
-  const document = SwaggerModule.createDocument(app, config);
+  const document = applyConventions(SwaggerModule.createDocument(app, config, { extraModels: [ProblemView] }));
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',

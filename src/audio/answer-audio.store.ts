@@ -108,6 +108,12 @@ export class AnswerAudioStore implements OnModuleInit {
     return { fileId: upload.id as unknown as Types.ObjectId, sizeBytes: upload.length };
   }
 
+  /** For readiness: reads one files document and one chunk id, so both collections answer. */
+  async probe(signal?: AbortSignal): Promise<void> {
+    const options = { projection: { _id: 1 }, maxTimeMS: 2_000, signal };
+    await Promise.all([this.files().findOne({}, options), this.chunks().findOne({}, options)]);
+  }
+
   /** Ids of every stored file that belongs to a session. */
   async fileIdsOfSession(sessionId: Types.ObjectId): Promise<Types.ObjectId[]> {
     const files = await this.connection

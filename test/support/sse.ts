@@ -1,3 +1,5 @@
+import { checkResponse } from './openapi-check.js';
+
 export interface ServerSentEvent {
   event: string;
   data: any;
@@ -21,7 +23,11 @@ export class EventStreamClient {
     client.status = res.status;
     client.contentType = res.headers.get('content-type') ?? '';
     if (res.ok && res.body) client.done = client.read(res.body);
-    else await res.text();
+    const text = res.ok ? undefined : await res.text();
+    await checkResponse('GET', url, { status: res.status, headers: res.headers, text }).catch((error: Error) => {
+      client.abort.abort();
+      throw error;
+    });
     return client;
   }
 
