@@ -11,6 +11,10 @@ const EVERY_ROUTE: Record<string, string> = {
   '500': 'A bug: the server logs it; the problem says nothing more.',
   '503': 'The database is unreachable for the moment; retry in a few seconds.',
 };
+/** Answered by Node's HTTP server before the request reaches the service: no body, no X-Request-Id. */
+const BEFORE_THE_SERVICE: Record<string, string> = {
+  '431': "A request header over Node's limit (16 KB in all); answered by the HTTP server itself, without a body.",
+};
 /** And a route that takes a body. */
 const WITH_BODY: Record<string, string> = {
   '400': 'The body is not valid (malformed JSON, a wrong field, a missing one); `detail` says which.',
@@ -29,8 +33,8 @@ const REQUEST_ID = {
 /**
  * What holds for every route, added to the document generated from the controllers: errors are
  * RFC 9457 problems (application/problem+json), every route may answer 500 and 503 (and 400, 408
- * and 413 when it takes a body), routes with a bearer token answer 401 without one, and every
- * response carries X-Request-Id.
+ * and 413 when it takes a body), routes with a bearer token answer 401 without one, every
+ * response the service makes carries X-Request-Id, and Node's own 431 is listed too.
  */
 export function applyConventions(document: OpenAPIObject): OpenAPIObject {
   const problem = { schema: { $ref: getSchemaPath(ProblemView) } };
@@ -48,8 +52,13 @@ export function applyConventions(document: OpenAPIObject): OpenAPIObject {
       for (const [status, response] of Object.entries(operation.responses)) {
         response.headers = { ...REQUEST_ID, ...response.headers };
         if (Number(status) < 400) continue;
-        const declared = Object.values(response.content ?? {})[0] as { schema?: object } | undefined;
-        response.content = { [PROBLEM_JSON]: declared?.schema ? { schema: declared.schema } : problem };
+        // a problem declared as JSON is served as problem+json; other bodies (a failed health check) stay
+        const declared = Object.values(response.content ?? {})[0] as { schema?: { $ref?: string } } | undefined;
+        if (!declared) response.content = { [PROBLEM_JSON]: problem };
+        else if (declared.schema?.$ref?.endsWith('ProblemView')) response.content = { [PROBLEM_JSON]: declared };
+      }
+      for (const [status, description] of Object.entries(BEFORE_THE_SERVICE)) {
+        operation.responses[status] = { description };
       }
     }
   }

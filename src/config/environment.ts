@@ -18,6 +18,17 @@ import {
   type ValidatorConstraintInterface,
 } from 'class-validator';
 import { validateCronExpression } from 'cron';
+import { WEBHOOK_SECRET_RULE, webhookSigningKeys } from './webhook-secrets.js';
+
+@ValidatorConstraint({ name: 'webhookSecrets' })
+class IsWebhookSecrets implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && webhookSigningKeys(value) !== undefined;
+  }
+  defaultMessage(): string {
+    return WEBHOOK_SECRET_RULE;
+  }
+}
 
 @ValidatorConstraint({ name: 'cronExpression' })
 class IsCronExpression implements ValidatorConstraintInterface {
@@ -121,12 +132,24 @@ export class EnvironmentVariables {
   })
   CORS_ORIGINS?: string;
 
-  /** Signs webhook events (HMAC-SHA256); sessions may only carry a webhook_url when it is set. */
+  /**
+   * Standard Webhooks secrets (whsec_…) that sign every event; several, separated by spaces, while
+   * one is rotated. Sessions may only carry a webhook_url when it is set.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Validate(IsWebhookSecrets)
+  WEBHOOK_SECRET?: string;
+
+  /**
+   * Deprecated, for one release: when set, deliveries also carry the earlier X-Webhook-* headers,
+   * signed with this (the earlier WEBHOOK_SECRET), for receivers not yet moved to the standard.
+   */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
-  @MinLength(16, { message: 'WEBHOOK_SECRET must be at least 16 characters long' })
-  WEBHOOK_SECRET?: string;
+  @MinLength(16, { message: 'WEBHOOK_LEGACY_SECRET must be at least 16 characters long' })
+  WEBHOOK_LEGACY_SECRET?: string;
 
   @IntegerSetting(0, 30)
   WEBHOOK_MAX_RETRIES = 8;
@@ -287,6 +310,11 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   }
   if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URI) {
     throw new ConfigurationError('Invalid configuration: JWT_SECRET must be set when NODE_ENV=production.');
+  }
+  if (env.WEBHOOK_LEGACY_SECRET && !env.WEBHOOK_SECRET) {
+    throw new ConfigurationError(
+      'Invalid configuration: WEBHOOK_LEGACY_SECRET only adds the old headers; set WEBHOOK_SECRET (whsec_…) as well.',
+    );
   }
   if (env.NODE_ENV === 'production' && !env.MONGODB_URI) {
     throw new ConfigurationError('Invalid configuration: MONGODB_URI must be set when NODE_ENV=production.');

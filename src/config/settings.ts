@@ -1,5 +1,6 @@
 import { type ConfigType, registerAs } from '@nestjs/config';
 import { validateEnvironment } from './environment.js';
+import { webhookSigningKeys } from './webhook-secrets.js';
 
 /**
  * The validated environment, split into one typed settings object per domain. Each class injects
@@ -101,6 +102,9 @@ export const webhookSettings = registerAs('webhooks', () => {
   const e = env();
   return {
     secret: e.WEBHOOK_SECRET,
+    /** Decoded from WEBHOOK_SECRET: every delivery is signed with each. */
+    signingKeys: e.WEBHOOK_SECRET ? (webhookSigningKeys(e.WEBHOOK_SECRET) ?? []) : [],
+    legacySecret: e.WEBHOOK_LEGACY_SECRET,
     maxRetries: e.WEBHOOK_MAX_RETRIES,
     timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,

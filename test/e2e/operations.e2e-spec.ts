@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
@@ -12,6 +13,7 @@ let db: TestDatabase;
 let tone = 2400;
 const freshAudio = () => wavTone(0.2, tone++);
 const started: AppProcess[] = [];
+const WEBHOOK_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
 async function startApp(env: Record<string, string> = {}) {
   const app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env });
@@ -50,7 +52,7 @@ const transcribedLines = (app: AppProcess) => app.entries().filter((e) => e.msg.
 describe('ROLE=api and ROLE=worker', () => {
   it('one api and two workers, as separate processes, transcribe every answer exactly once', async () => {
     const hooks = {
-      WEBHOOK_SECRET: 'webhook-secret-for-tests-0123456789',
+      WEBHOOK_SECRET: WEBHOOK_SECRET,
       WEBHOOK_ALLOW_HTTP: 'true',
       WEBHOOK_ALLOW_PRIVATE: 'true',
       WEBHOOK_POLL_MS: '100',
@@ -61,7 +63,7 @@ describe('ROLE=api and ROLE=worker', () => {
       startApp(workerEnv),
       startApp(workerEnv),
     ]);
-    const receiver = await WebhookReceiver.start();
+    const receiver = await WebhookReceiver.start({ secret: WEBHOOK_SECRET });
     const client = new ApiClient(api.url, tokenFor('alice'));
     const ids = Array.from({ length: 16 }, (_, i) => `q${i}`);
     const created = await client.request('POST', '/api/sessions', {
@@ -96,6 +98,7 @@ describe('ROLE=api and ROLE=worker', () => {
     await receiver.waitFor(1, 'transcriptions.completed');
     await new Promise((r) => setTimeout(r, 1_000));
     expect(receiver.received).toHaveLength(1);
+    expect(receiver.received[0].refused).toBeNull();
     await receiver.close();
   });
 
