@@ -62,7 +62,7 @@ function headerOf(headers: ReceivedResponse['headers'], name: string): string | 
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-class DocumentChecker {
+export class DocumentChecker {
   private readonly ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
   private readonly validators = new WeakMap<Schema, ValidateFunction>();
   private readonly routes: { pattern: RegExp; path: string; literal: number }[];
