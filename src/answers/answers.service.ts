@@ -10,6 +10,7 @@ import type { SessionRecord } from '../sessions/session.schema.js';
 import { answerStatusView, transcriptionSummary } from '../sessions/session.view.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { SessionsService, SESSION_NOT_FOUND } from '../sessions/sessions.service.js';
+import { currentTraceParent, withSpan } from '../tracing/spans.js';
 import { freshQueueState } from '../transcription/queue/answer-queue-state.schema.js';
 import { AnswerRepository } from './answer.repository.js';
 import type { RetryAcceptedView, UploadAcceptedView } from './dto/answer-views.dto.js';
@@ -44,7 +45,15 @@ export class AnswersService {
    */
   async upload(userId: string, sessionId: string, questionId: string, req: Request): Promise<UploadAcceptedView> {
     try {
-      const accepted = await this.receiveAndQueue(userId, sessionId, questionId, req);
+      const accepted = await withSpan(
+        'answer.upload',
+        { 'interview.session_id': sessionId, 'interview.question_id': questionId },
+        async (span) => {
+          const result = await this.receiveAndQueue(userId, sessionId, questionId, req);
+          span.setAttribute('interview.audio.size_bytes', result.size_bytes);
+          return result;
+        },
+      );
       this.metrics.uploads.inc({ outcome: 'accepted' });
       this.metrics.uploadBytes.inc(accepted.size_bytes);
       return accepted.response;
@@ -102,6 +111,7 @@ export class AnswersService {
       ...freshQueueState(now),
       audio: { format: format.extension, content_type: format.contentType, size_bytes: stored.sizeBytes, sha256 },
       request_id: (req as Request & { id?: string }).id ?? null,
+      trace_context: currentTraceParent(),
     };
     const previous = await this.attach(session, userId, answer, stored);
     if (previous?.gridfs_file_id) {

@@ -6,6 +6,7 @@ import { finished } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { storageSettings, type StorageSettings } from '../config/settings.js';
 import { ensureCollection } from '../database/ensure-collection.js';
+import { withSpan } from '../tracing/spans.js';
 
 /** Chunks fetched per round trip when audio is read back (at 255 KB each, about 1 MB). */
 const DOWNLOAD_BATCH_CHUNKS = 4;
@@ -87,6 +88,19 @@ export class AnswerAudioStore implements OnModuleInit {
    * document from the very metadata object it was given, once the stream is finished.
    */
   async save(
+    source: Readable,
+    filename: string,
+    metadata: AnswerAudioMetadata,
+    onEnd?: (metadata: AnswerAudioMetadata) => void,
+  ): Promise<StoredAudio> {
+    return withSpan('gridfs.write', { 'db.system.name': 'mongodb', 'gridfs.bucket': AUDIO_BUCKET }, async (span) => {
+      const stored = await this.write(source, filename, metadata, onEnd);
+      span.setAttribute('gridfs.size_bytes', stored.sizeBytes);
+      return stored;
+    });
+  }
+
+  private async write(
     source: Readable,
     filename: string,
     metadata: AnswerAudioMetadata,

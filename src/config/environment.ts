@@ -286,6 +286,31 @@ export class EnvironmentVariables {
 
   @IntegerSetting(16 * 1024, 8 * 1024 * 1024)
   GRIDFS_CHUNK_SIZE_BYTES = 255 * 1024;
+
+  /** The OTLP collector: tracing is on only when this (or the traces-only one) is set. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, {
+    message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be the http(s) URL of an OTLP collector, e.g. http://localhost:4318',
+  })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, {
+    message: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be the http(s) URL of an OTLP traces endpoint',
+  })
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(['http/protobuf', 'http/json', 'grpc'], {
+    message: 'OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf, http/json or grpc',
+  })
+  OTEL_EXPORTER_OTLP_PROTOCOL?: 'http/protobuf' | 'http/json' | 'grpc';
+
+  @Matches(/^\S{1,100}$/, { message: 'OTEL_SERVICE_NAME must be a name without spaces, e.g. voice-interview-backend' })
+  OTEL_SERVICE_NAME = 'voice-interview-backend';
 }
 
 export class ConfigurationError extends Error {}

@@ -114,6 +114,15 @@ export const webhookSettings = registerAs('webhooks', () => {
   };
 });
 
+/** OpenTelemetry tracing, started in main.ts before the application; the SDK reads the other OTEL_* itself. */
+export const tracingSettings = registerAs('tracing', () => {
+  const e = env();
+  return {
+    enabled: Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+    serviceName: e.OTEL_SERVICE_NAME,
+  };
+});
+
 /** Every domain's settings, for ConfigModule.forRoot({ load }). */
 export const ALL_SETTINGS = [
   databaseSettings,
@@ -127,6 +136,7 @@ export const ALL_SETTINGS = [
   liveSettings,
   cleanupSettings,
   webhookSettings,
+  tracingSettings,
 ];
 
 export type DatabaseSettings = ConfigType<typeof databaseSettings>;
@@ -140,3 +150,4 @@ export type ScoringSettings = ConfigType<typeof scoringSettings>;
 export type LiveSettings = ConfigType<typeof liveSettings>;
 export type CleanupSettings = ConfigType<typeof cleanupSettings>;
 export type WebhookSettings = ConfigType<typeof webhookSettings>;
+export type TracingSettings = ConfigType<typeof tracingSettings>;
