@@ -60,7 +60,8 @@ function messageOf(exception: HttpException): string {
 
 /**
  * Shapes every error as an RFC 9457 problem (application/problem+json) whose `detail`, and
- * `message` as before, is a sentence a frontend developer can act on. Known infrastructure failures become 503/409; anything else is a bug and is logged as one.
+ * `message` as before, is a sentence a frontend developer can act on. Known infrastructure
+ * failures become 503/409; anything else is a bug and is logged as one.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import type { ProblemView } from './dto/problem.dto.js';
 
 /** RFC 9457's media type: every error response carries it. */
 export const PROBLEM_JSON = 'application/problem+json';
@@ -13,18 +14,6 @@ export const GENERIC_PROBLEM = 'about:blank';
 export const PROBLEM_TYPES = {
   transcriptionFailed: '/problems/transcription-failed',
 } as const;
-
-export interface ProblemDetails {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  /** The same three fields every error had before problem details: clients read them still. */
-  statusCode: number;
-  error: string;
-  message: string;
-  [extension: string]: unknown;
-}
 
 /**
  * An RFC 9457 problem: `type`, `title`, `status` and `detail` (the sentence to show), plus the
@@ -42,5 +31,5 @@ export function problemDetails(status: number, detail: string, extensions: Recor
     error: phrase,
     message: detail,
     ...members,
-  } satisfies ProblemDetails;
+  } satisfies ProblemView;
 }

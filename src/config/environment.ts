@@ -1,9 +1,7 @@
-import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsIn,
-  IsInt,
   IsOptional,
   IsString,
   Matches,
@@ -12,53 +10,12 @@ import {
   MinLength,
   Validate,
   validateSync,
-  type ValidationArguments,
   ValidationError,
-  ValidatorConstraint,
-  type ValidatorConstraintInterface,
 } from 'class-validator';
-import { validateCronExpression } from 'cron';
-import { WEBHOOK_SECRET_RULE, webhookSigningKeys } from './webhook-secrets.js';
+import { emptyToUndefined, IntegerSetting, IsCronExpression, IsWebhookSecrets, toBoolean } from './setting-rules.js';
 
-@ValidatorConstraint({ name: 'webhookSecrets' })
-class IsWebhookSecrets implements ValidatorConstraintInterface {
-  validate(value: unknown): boolean {
-    return typeof value === 'string' && webhookSigningKeys(value) !== undefined;
-  }
-  defaultMessage(): string {
-    return WEBHOOK_SECRET_RULE;
-  }
-}
-
-@ValidatorConstraint({ name: 'cronExpression' })
-class IsCronExpression implements ValidatorConstraintInterface {
-  validate(value: unknown): boolean {
-    return typeof value === 'string' && validateCronExpression(value).valid;
-  }
-  defaultMessage(): string {
-    return 'CLEANUP_CRON must be a cron expression such as "0 3 * * *" (minute hour day month weekday, UTC)';
-  }
-}
-
-const toInt = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
-const toBoolean = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : value === 'true' ? true : value === 'false' ? false : value;
-const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
-
-/**
- * An integer setting within [min, max]; every way it can be wrong gets the one message, which
- * names the variable: "<NAME> must be an integer from <min> to <max>" unless `message` says more.
- */
-function IntegerSetting(min: number, max: number, message?: string): PropertyDecorator {
-  const text = (args: ValidationArguments) => message ?? `${args.property} must be an integer from ${min} to ${max}`;
-  return applyDecorators(
-    Transform(toInt),
-    IsInt({ message: text }),
-    Min(min, { message: text }),
-    Max(max, { message: text }),
-  );
-}
+const OTLP_URL = /^https?:\/\/\S+$/;
+const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 
 /**
  * Every setting the server reads from its environment, validated once at boot.
@@ -287,29 +244,23 @@ export class EnvironmentVariables {
   @IntegerSetting(16 * 1024, 8 * 1024 * 1024)
   GRIDFS_CHUNK_SIZE_BYTES = 255 * 1024;
 
-  /** The OTLP collector: tracing is on only when this (or the traces-only one) is set. */
+  /** An OTLP collector (or its traces endpoint): tracing is on only when one is set. */
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^https?:\/\/\S+$/, {
-    message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be the http(s) URL of an OTLP collector, e.g. http://localhost:4318',
-  })
+  @Matches(OTLP_URL, { message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL, e.g. http://localhost:4318' })
   OTEL_EXPORTER_OTLP_ENDPOINT?: string;
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^https?:\/\/\S+$/, {
-    message: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be the http(s) URL of an OTLP traces endpoint',
-  })
+  @Matches(OTLP_URL, { message: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http(s) URL' })
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @IsIn(['http/protobuf', 'http/json', 'grpc'], {
-    message: 'OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf, http/json or grpc',
-  })
-  OTEL_EXPORTER_OTLP_PROTOCOL?: 'http/protobuf' | 'http/json' | 'grpc';
+  @IsIn(OTLP_PROTOCOLS, { message: `OTEL_EXPORTER_OTLP_PROTOCOL must be ${OTLP_PROTOCOLS.join(', ')}` })
+  OTEL_EXPORTER_OTLP_PROTOCOL?: (typeof OTLP_PROTOCOLS)[number];
 
-  @Matches(/^\S{1,100}$/, { message: 'OTEL_SERVICE_NAME must be a name without spaces, e.g. voice-interview-backend' })
+  @Matches(/^\S{1,100}$/, { message: 'OTEL_SERVICE_NAME must be a name without spaces' })
   OTEL_SERVICE_NAME = 'voice-interview-backend';
 }
 

@@ -15,9 +15,9 @@ const MISNAMED_DEFAULTS = [
 export type TranscriptionOutcome = 'completed' | 'failed' | 'retry' | 'released' | 'dropped';
 
 /**
- * Every Prometheus metric the service exports, named by Prometheus's conventions (base units in the
- * name: _seconds, _bytes; counters end in _total; checked by promtool in the tests), in one registry of its own (not prom-client's
- * global one, so two apps in one process, as in tests, never collide).
+ * Every Prometheus metric the service exports, named by Prometheus's conventions (base units in
+ * the name: _seconds, _bytes; _total on counters only; checked by promtool in the tests), in one
+ * registry of its own (not prom-client's global one, so two apps in one process never collide).
  */
 @Injectable()
 export class ServiceMetrics {

@@ -94,6 +94,8 @@ describe('ROLE=api and ROLE=worker', () => {
         transcript: expectedTranscript(sha256Of(audio[i])),
       });
     }
+    // each job logs a moment after the status it wrote became visible
+    await eventually(async () => expect(transcribedLines(w1).length + transcribedLines(w2).length).toBe(16));
     expect(transcribedLines(api)).toHaveLength(0);
     expect(transcribedLines(w1).length + transcribedLines(w2).length).toBe(16);
     expect(transcribedLines(w1).length).toBeGreaterThan(0);
@@ -155,6 +157,10 @@ describe('GET /metrics', () => {
     expect((await client.upload(sessionId, 'nope', freshAudio())).status).toBe(404);
     await client.waitForAnswer(sessionId, 'q1');
     await client.waitForAnswer(sessionId, 'q2');
+    // a job counts its outcome a moment after the status it wrote became visible
+    await eventually(async () =>
+      expect(sample((await scrape(app)).text, 'interview_transcriptions_total{outcome="completed"}')).toBe(2),
+    );
 
     const { status, text, type } = await scrape(app);
     expect(status).toBe(200);
