@@ -31,13 +31,20 @@ const REQUEST_ID = {
 };
 
 /**
- * What holds for every route, added to the document generated from the controllers: errors are
+ * What holds for every route, added to the document generated from the controllers: times are
+ * date-time strings, errors are
  * RFC 9457 problems (application/problem+json), every route may answer 500 and 503 (and 400, 408
  * and 413 when it takes a body), routes with a bearer token answer 401 without one, every
  * response the service makes carries X-Request-Id, and Node's own 431 is listed too.
  */
 export function applyConventions(document: OpenAPIObject): OpenAPIObject {
   const problem = { schema: { $ref: getSchemaPath(ProblemView) } };
+  // every time the API sends is an ISO 8601 string in a field named *_at (or `at`)
+  for (const schema of Object.values(document.components?.schemas ?? {}) as { properties?: object }[]) {
+    for (const [name, property] of Object.entries(schema.properties ?? {}) as [string, { type?: string }][]) {
+      if (/(^|_)at$/.test(name) && property.type === 'string') Object.assign(property, { format: 'date-time' });
+    }
+  }
   for (const path of Object.values(document.paths)) {
     for (const operation of Object.values(path) as Operation[]) {
       if (!operation?.responses) continue;

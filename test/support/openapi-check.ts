@@ -135,6 +135,19 @@ export class DocumentChecker {
     }
   }
 
+  /** An event of the live stream: its data against the component the route's description names. */
+  checkEvent(event: string, data: unknown): void {
+    const name = STREAM_EVENTS[event];
+    if (name === undefined)
+      throw new Error(`OpenAPI: the event stream sent "${event}", which the document does not describe`);
+    if (!name) return;
+    if (!this.document.components?.schemas?.[name]) throw new Error(`OpenAPI: the document has no schema ${name}`);
+    const validate = this.validatorFor({ $ref: `#/components/schemas/${name}` });
+    if (!validate(data)) {
+      throw new Error(`OpenAPI: the "${event}" event does not match ${name}: ${this.ajv.errorsText(validate.errors)}`);
+    }
+  }
+
   private validatorFor(schema: Schema): ValidateFunction {
     let validate = this.validators.get(schema);
     if (!validate) {
@@ -144,6 +157,15 @@ export class DocumentChecker {
     return validate;
   }
 }
+
+/** The live stream's events and the schema each one's data has (null: `{}`, nothing to check). */
+const STREAM_EVENTS: Record<string, string | null> = {
+  snapshot: 'SnapshotEventView',
+  answer: 'AnswerStatusView',
+  ready: 'ReadyEventView',
+  analyzed: 'AnalyzedEventView',
+  shutdown: null,
+};
 
 /** Per server: its document's checker, or null for a server that serves none (ROLE=worker). */
 const checkers = new Map<string, Promise<DocumentChecker | null>>();
@@ -159,6 +181,13 @@ function checkerFor(origin: string): Promise<DocumentChecker | null> {
     checker.catch(() => checkers.delete(origin));
   }
   return checker;
+}
+
+/** Throws when an event of GET /api/sessions/:sessionId/events is not what the document describes. */
+export async function checkStreamEvent(url: string, event: string, data: unknown): Promise<void> {
+  if (!process.env.VITEST) return;
+  const checker = await checkerFor(new URL(url).origin).catch(() => null);
+  checker?.checkEvent(event, data);
 }
 
 /** Throws when the response is not what the server's own OpenAPI document says it answers. */

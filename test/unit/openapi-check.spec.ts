@@ -29,6 +29,11 @@ const document = {
         properties: { id: { type: 'string' }, note: { type: 'string', nullable: true } },
         required: ['id', 'note'],
       },
+      AnswerStatusView: {
+        type: 'object',
+        properties: { question_id: { type: 'string' }, status: { type: 'string', enum: ['queued', 'completed'] } },
+        required: ['question_id', 'status'],
+      },
       ProblemView: {
         type: 'object',
         properties: { type: { type: 'string' }, status: { type: 'number' } },
@@ -77,5 +82,16 @@ describe('DocumentChecker', () => {
     ],
   ])('refuses %s', (_what, run, message) => {
     expect(run).toThrow(message);
+  });
+
+  it("holds the live stream's events to their schemas", () => {
+    const checker = new DocumentChecker(document);
+    expect(() => checker.checkEvent('answer', { question_id: 'q1', status: 'completed' })).not.toThrow();
+    expect(() => checker.checkEvent('answer', { question_id: 'q1', status: 'done' })).toThrow(
+      /must be equal to one of/,
+    );
+    expect(() => checker.checkEvent('answer', { question_id: 'q1', status: 'queued', x: 1 })).toThrow(/additional/);
+    expect(() => checker.checkEvent('progress', {})).toThrow(/does not describe/);
+    expect(() => checker.checkEvent('snapshot', {})).toThrow(/no schema SnapshotEventView/);
   });
 });
