@@ -34,7 +34,7 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
 
-  const tracing = startTracing(tracingSettings());
+  const tracing = await startTracing(tracingSettings());
   const logger = rootLogger().child({ context: 'Bootstrap' });
   if (!env.MONGODB_URI) {
     logger.info('MONGODB_URI is not set: starting an embedded MongoDB with its data in .data/mongodb');
