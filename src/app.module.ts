@@ -19,6 +19,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { QueueApiModule } from './transcription/queue/queue-api.module.js';
 import { QueueModule } from './transcription/queue/queue.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
+import { TracingModule } from './tracing/tracing.module.js';
 import { TranscriptionModule } from './transcription/transcription.module.js';
 import { WebAppModule } from './web-app/web-app.module.js';
 import { WebhookDeliveryModule } from './webhooks/webhooks.module.js';
@@ -44,6 +45,7 @@ export class AppModule {
       imports: [
         SettingsModule,
         LoggingModule,
+        TracingModule,
         DatabaseModule,
         EventEmitterModule.forRoot(),
         ScheduleModule.forRoot(),

@@ -9,8 +9,12 @@ import { requestDeadline } from './common/request-deadline.js';
 import { loadOrCreateDevJwtSecret, DEV_SECRET_FILE } from './config/dev-jwt-secret.js';
 import { ConfigurationError, validateEnvironment } from './config/environment.js';
 import { embeddedFailureReason, startEmbeddedMongo } from './database/embedded-mongo.js';
+import { assignRequestId } from './logging/request-id.js';
 import { rootLogger } from './logging/root-logger.js';
 import { serveOpenApi } from './openapi.js';
+import { tracingSettings } from './config/settings.js';
+import { traceRequests } from './tracing/http-tracing.js';
+import { startTracing } from './tracing/tracing.js';
 
 /** Session bodies are text; 2 MB holds 200 questions with long model answers. */
 const JSON_BODY_LIMIT = '2mb';
@@ -30,6 +34,7 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
 
+  const tracing = await startTracing(tracingSettings());
   const logger = rootLogger().child({ context: 'Bootstrap' });
   if (!env.MONGODB_URI) {
     logger.info('MONGODB_URI is not set: starting an embedded MongoDB with its data in .data/mongodb');
@@ -55,6 +60,8 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRole(env.ROLE), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  app.use(assignRequestId);
+  if (tracing) app.use(traceRequests());
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -86,7 +93,7 @@ async function bootstrap(): Promise<void> {
   await app.listen(env.PORT);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : env.PORT;
-  logger.info(`listening on http://localhost:${port} (ROLE=${env.ROLE})`);
+  logger.info(`listening on http://localhost:${port} (ROLE=${env.ROLE}${tracing ? ', tracing to OTLP' : ''})`);
 }
 
 bootstrap().catch((error: Error) => stop(`Start-up failed: ${error.message.split('\n')[0]}`));

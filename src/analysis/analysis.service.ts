@@ -1,5 +1,6 @@
-import { Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { PROBLEM_TYPES } from '../common/problem-details.js';
 import { scoringSettings, type ScoringSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { SessionChanges } from '../sessions/session-changes.js';
@@ -9,6 +10,7 @@ import { SessionRepository } from '../sessions/session.repository.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { AnalysisRepository } from './analysis.repository.js';
+import type { AnalysisPendingView, AnalysisResultView } from './dto/analysis-views.dto.js';
 import type { Analysis, ScoredAnswer } from './analysis.schema.js';
 import { AnswerScorer } from './answer-scorer.js';
 
@@ -17,9 +19,9 @@ const ANALYSIS_CLAIM_MS = 5 * 60 * 1000;
 const SCORING_PARALLELISM = 4;
 
 export interface AnalyzeOutcome {
-  httpStatus: 200 | 202 | 409;
+  httpStatus: 200 | 202;
   retryAfter?: number;
-  body: Record<string, unknown>;
+  body: AnalysisResultView | AnalysisPendingView;
 }
 
 type Pending = Pick<ReturnType<typeof transcriptionSummary>, 'queued' | 'processing'>;
@@ -29,7 +31,7 @@ const isSettled = (session: SessionRecord) => {
   return queued + processing === 0;
 };
 
-export function analysisView(analysis: Analysis) {
+export function analysisView(analysis: Analysis): AnalysisResultView {
   return {
     status: 'success',
     final_score: analysis.final_score,
@@ -99,16 +101,12 @@ export class AnalysisService {
         .map((q) => session.answers?.[q.question_id])
         .filter((a) => a?.transcription_status === 'failed');
       if (failed.length > 0) {
-        return {
-          httpStatus: 409,
-          body: {
-            statusCode: 409,
-            error: 'Conflict',
-            status: 'transcription_failed',
-            message: `${failed.length} transcription(s) failed; upload those answers again or retry them with POST /api/transcription-retry/:sessionId/:questionId.`,
-            failed: failed.map((a) => ({ question_id: a!.question_id, error: a!.transcription_error })),
-          },
-        };
+        throw new ConflictException({
+          type: PROBLEM_TYPES.transcriptionFailed,
+          title: 'A transcription failed',
+          message: `${failed.length} transcription(s) failed; upload those answers again or retry them with POST /api/transcription-retry/:sessionId/:questionId.`,
+          failed: failed.map((a) => ({ question_id: a!.question_id, error: a!.transcription_error })),
+        });
       }
       const claimId = randomUUID();
       const now = this.clock.now();

@@ -11,4 +11,5 @@ export interface AnswerQueuedEvent {
   /** Not before then (a retry's backoff); unset: at once. */
   dueAt?: Date;
   requestId?: string | null;
+  traceContext?: string | null;
 }

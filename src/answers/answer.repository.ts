@@ -137,6 +137,7 @@ export class AnswerRepository {
       fileId: answer.gridfs_file_id!,
       queuedAt: answer.queued_at,
       requestId: answer.request_id,
+      traceContext: answer.trace_context,
     };
     this.events.emit(ANSWER_QUEUED, event);
   }

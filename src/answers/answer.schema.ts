@@ -68,6 +68,10 @@ export class Answer {
   @Prop({ type: String, default: null })
   request_id?: string | null;
 
+  /** The upload's trace (W3C traceparent), so that its transcription joins it; null without tracing. */
+  @Prop({ type: String, default: null })
+  trace_context?: string | null;
+
   /** Language the provider detected (or was told), as the provider names it. */
   @Prop({ type: String, default: null })
   language?: string | null;

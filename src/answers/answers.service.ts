@@ -10,8 +10,11 @@ import type { SessionRecord } from '../sessions/session.schema.js';
 import { answerStatusView, transcriptionSummary } from '../sessions/session.view.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { SessionsService, SESSION_NOT_FOUND } from '../sessions/sessions.service.js';
+import { currentTraceParent, withSpan } from '../tracing/spans.js';
 import { freshQueueState } from '../transcription/queue/answer-queue-state.schema.js';
 import { AnswerRepository } from './answer.repository.js';
+import type { RetryAcceptedView, UploadAcceptedView } from './dto/answer-views.dto.js';
+import type { AnswerStatusView, SessionTranscriptionStatusView } from '../sessions/dto/session-views.dto.js';
 import type { Answer } from './answer.schema.js';
 import { AudioUploadReceiver } from './intake/audio-upload.receiver.js';
 
@@ -40,9 +43,17 @@ export class AnswersService {
    * Streams the request's audio into GridFS, then makes it the question's answer in one atomic
    * update and queues it for transcription. A refused or broken upload leaves nothing stored.
    */
-  async upload(userId: string, sessionId: string, questionId: string, req: Request) {
+  async upload(userId: string, sessionId: string, questionId: string, req: Request): Promise<UploadAcceptedView> {
     try {
-      const accepted = await this.receiveAndQueue(userId, sessionId, questionId, req);
+      const accepted = await withSpan(
+        'answer.upload',
+        { 'interview.session_id': sessionId, 'interview.question_id': questionId },
+        async (span) => {
+          const result = await this.receiveAndQueue(userId, sessionId, questionId, req);
+          span.setAttribute('interview.audio.size_bytes', result.size_bytes);
+          return result;
+        },
+      );
       this.metrics.uploads.inc({ outcome: 'accepted' });
       this.metrics.uploadBytes.inc(accepted.size_bytes);
       return accepted.response;
@@ -100,6 +111,7 @@ export class AnswersService {
       ...freshQueueState(now),
       audio: { format: format.extension, content_type: format.contentType, size_bytes: stored.sizeBytes, sha256 },
       request_id: (req as Request & { id?: string }).id ?? null,
+      trace_context: currentTraceParent(),
     };
     const previous = await this.attach(session, userId, answer, stored);
     if (previous?.gridfs_file_id) {
@@ -110,19 +122,17 @@ export class AnswersService {
           this.logger.warn(`could not delete replaced audio ${String(previous.gridfs_file_id)}: ${error.message}`),
         );
     }
-    return {
-      size_bytes: stored.sizeBytes,
-      response: {
-        status: 'processing',
-        message: 'Upload received; the answer is queued for transcription.',
-        file_id: String(stored.fileId),
-        transcription_status: 'queued',
-        sha256,
-      },
+    const response: UploadAcceptedView = {
+      status: 'processing',
+      message: 'Upload received; the answer is queued for transcription.',
+      file_id: String(stored.fileId),
+      transcription_status: 'queued',
+      sha256,
     };
+    return { size_bytes: stored.sizeBytes, response };
   }
 
-  async status(userId: string, sessionId: string, questionId: string) {
+  async status(userId: string, sessionId: string, questionId: string): Promise<AnswerStatusView> {
     const session = await this.sessions.getOwned(sessionId, userId, { questions: 1, [`answers.${questionId}`]: 1 });
     const answer = session.answers?.[questionId];
     if (!answer) {
@@ -133,7 +143,7 @@ export class AnswersService {
     return answerStatusView(answer);
   }
 
-  async sessionStatus(userId: string, sessionId: string) {
+  async sessionStatus(userId: string, sessionId: string): Promise<SessionTranscriptionStatusView> {
     const session = await this.sessions.getOwned(sessionId, userId, { questions: 1, answers: 1 });
     const answers = session.questions
       .filter((q) => session.answers?.[q.question_id])
@@ -157,7 +167,7 @@ export class AnswersService {
   }
 
   /** Queues a failed answer again (its audio is still stored). */
-  async retry(userId: string, sessionId: string, questionId: string) {
+  async retry(userId: string, sessionId: string, questionId: string): Promise<RetryAcceptedView> {
     const before = await this.answers.requeueFailed(toObjectId(sessionId), userId, questionId, this.clock.now());
     if (before) {
       return {

@@ -1,12 +1,21 @@
-import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiNoContentResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Controller, Delete, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { Request } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
+import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UserThrottlerGuard } from '../common/user-throttler.guard.js';
 import { AnswerParams } from '../sessions/dto/session-params.dto.js';
 import { AnswersService } from './answers.service.js';
+import { UploadAcceptedView } from './dto/answer-views.dto.js';
 
 @ApiTags('answers')
 @ApiBearerAuth()
@@ -23,19 +32,35 @@ export class UploadController {
       'One file part named "audio" (webm, ogg, wav, mp3, m4a, flac...); the content is checked, not the name.',
     schema: { type: 'object', required: ['audio'], properties: { audio: { type: 'string', format: 'binary' } } },
   })
-  @ApiAcceptedResponse({ description: 'Stored and queued for transcription.' })
-  @ApiResponse({ status: 413, description: 'Larger than MAX_UPLOAD_BYTES.' })
-  @ApiResponse({ status: 415, description: 'Not audio, or a format the provider cannot read.' })
-  @ApiResponse({ status: 409, description: 'The session is analyzed or being analyzed.' })
+  @ApiAcceptedResponse({ type: UploadAcceptedView, description: 'Stored and queued for transcription.' })
+  @ApiProblems(
+    [400, 'No "audio" part, an empty or second one, a file that is not audio, or a malformed multipart body.'],
+    401,
+    404,
+    [409, 'The session is analyzed or being analyzed.'],
+    413,
+    [429, 'Over RATE_LIMIT_UPLOADS_PER_MINUTE for this user.'],
+  )
   @UseGuards(UserThrottlerGuard)
   @SkipThrottle({ analyze: true })
-  upload(@CurrentUser() user: AuthenticatedUser, @Param() params: AnswerParams, @Req() req: Request) {
+  upload(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param() params: AnswerParams,
+    @Req() req: Request,
+  ): Promise<UploadAcceptedView> {
     return this.answers.upload(user.userId, params.sessionId, params.questionId, req);
   }
 
   /** Withdraws the answer: audio and transcript are deleted. */
   @Delete(':sessionId/:questionId')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Withdrawn.' })
+  @ApiProblems(
+    400,
+    401,
+    [404, 'No such session or question, or nothing was uploaded for it.'],
+    [409, 'The session is analyzed or being analyzed.'],
+  )
   async withdraw(@CurrentUser() user: AuthenticatedUser, @Param() params: AnswerParams): Promise<void> {
     await this.answers.withdraw(user.userId, params.sessionId, params.questionId);
   }

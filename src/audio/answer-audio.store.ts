@@ -6,6 +6,7 @@ import { finished } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { storageSettings, type StorageSettings } from '../config/settings.js';
 import { ensureCollection } from '../database/ensure-collection.js';
+import { withSpan } from '../tracing/spans.js';
 
 /** Chunks fetched per round trip when audio is read back (at 255 KB each, about 1 MB). */
 const DOWNLOAD_BATCH_CHUNKS = 4;
@@ -92,6 +93,19 @@ export class AnswerAudioStore implements OnModuleInit {
     metadata: AnswerAudioMetadata,
     onEnd?: (metadata: AnswerAudioMetadata) => void,
   ): Promise<StoredAudio> {
+    return withSpan('gridfs.write', { 'db.system.name': 'mongodb', 'gridfs.bucket': AUDIO_BUCKET }, async (span) => {
+      const stored = await this.write(source, filename, metadata, onEnd);
+      span.setAttribute('gridfs.size_bytes', stored.sizeBytes);
+      return stored;
+    });
+  }
+
+  private async write(
+    source: Readable,
+    filename: string,
+    metadata: AnswerAudioMetadata,
+    onEnd?: (metadata: AnswerAudioMetadata) => void,
+  ): Promise<StoredAudio> {
     const upload = this.bucket().openUploadStream(filename, { metadata, chunkSizeBytes: this.chunkSizeBytes });
     if (onEnd) source.once('end', () => onEnd(metadata)); // registered before pipe(), so it runs first
     try {
@@ -106,6 +120,12 @@ export class AnswerAudioStore implements OnModuleInit {
       throw error;
     }
     return { fileId: upload.id as unknown as Types.ObjectId, sizeBytes: upload.length };
+  }
+
+  /** For readiness: reads one files document and one chunk id, so both collections answer. */
+  async probe(signal?: AbortSignal): Promise<void> {
+    const options = { projection: { _id: 1 }, maxTimeMS: 2_000, signal };
+    await Promise.all([this.files().findOne({}, options), this.chunks().findOne({}, options)]);
   }
 
   /** Ids of every stored file that belongs to a session. */

@@ -1,7 +1,10 @@
 import { Body, Controller, ForbiddenException, Get, HttpCode, Inject, Logger, Post, UseGuards } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import jwt from 'jsonwebtoken';
+import { ApiProblems } from '../common/api-problems.decorator.js';
 import { authSettings, type AuthSettings } from '../config/settings.js';
 import { DevLoginGuard } from './dev-login.guard.js';
+import { AuthConfigView, DevTokenView } from './dto/auth-views.dto.js';
 import { DevTokenDto } from './dto/dev-token.dto.js';
 import { Public } from './public.decorator.js';
 
@@ -13,6 +16,7 @@ const DEV_TOKEN_TTL_SECONDS = 8 * 60 * 60;
  * id, so it is refused whenever NODE_ENV=production. Real deployments hand the app a token from
  * their identity provider instead.
  */
+@ApiTags('auth')
 @Controller('api/auth')
 export class DevLoginController {
   private readonly logger = new Logger(DevLoginController.name);
@@ -32,7 +36,8 @@ export class DevLoginController {
   /** What the web app needs to know before it can sign in; no secrets. */
   @Public()
   @Get('config')
-  authConfig() {
+  @ApiOkResponse({ type: AuthConfigView })
+  authConfig(): AuthConfigView {
     return { dev_login: this.enabled && !this.production };
   }
 
@@ -40,7 +45,13 @@ export class DevLoginController {
   @Post('dev-token')
   @HttpCode(201)
   @UseGuards(DevLoginGuard)
-  devToken(@Body() dto: DevTokenDto) {
+  @ApiCreatedResponse({ type: DevTokenView, description: 'A token for the user, valid for eight hours.' })
+  @ApiProblems(
+    400,
+    [403, 'NODE_ENV=production (or no JWT_SECRET to sign with): development sign-in is refused.'],
+    [404, 'AUTH_DEV_LOGIN is not true.'],
+  )
+  devToken(@Body() dto: DevTokenDto): DevTokenView {
     const secret = this.settings.jwtSecret;
     if (!secret) {
       throw new ForbiddenException('Development sign-in needs JWT_SECRET to sign tokens with; set it and restart.');

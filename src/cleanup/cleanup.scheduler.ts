@@ -22,11 +22,11 @@ export class CleanupScheduler implements OnApplicationBootstrap {
     if (report.skipped) return;
     const deleted = this.metrics.cleanupDeleted;
     deleted.inc({ kind: 'files' }, report.files_deleted);
-    deleted.inc({ kind: 'bytes' }, report.bytes_deleted);
     deleted.inc({ kind: 'orphan_files' }, report.orphan_files);
     deleted.inc({ kind: 'orphan_chunk_groups' }, report.orphan_chunk_groups);
     deleted.inc({ kind: 'expired_failed_answers' }, report.expired_failed_answers);
     deleted.inc({ kind: 'sessions_erased' }, report.sessions_erased);
+    this.metrics.cleanupDeletedBytes.inc(report.bytes_deleted);
   }
 
   onApplicationBootstrap(): void {

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { STATUS_CODES } from 'node:http';
 import type { Response } from 'express';
+import { PROBLEM_JSON, problemDetails } from './problem-details.js';
 
 /** Driver and mongoose errors that mean "the database is not reachable right now". */
 const UNAVAILABLE_ERRORS = new Set([
@@ -38,8 +38,15 @@ function bodyParserType(cause: unknown): string {
   return typeof (cause as { type?: unknown })?.type === 'string' ? (cause as { type: string }).type : '';
 }
 
-function httpErrorBody(status: number, message: string) {
-  return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
+const httpErrorBody = (status: number, message: string, extensions?: Record<string, unknown>) =>
+  problemDetails(status, message, extensions);
+
+/** What an exception's response object adds to the problem (a `type`, members such as `failed`). */
+function extensionsOf(exception: HttpException): Record<string, unknown> {
+  const response = exception.getResponse();
+  if (typeof response !== 'object' || response === null) return {};
+  const { message: _m, error: _e, statusCode: _s, retryAfter: _r, ...extensions } = response as Record<string, unknown>;
+  return extensions;
 }
 
 function messageOf(exception: HttpException): string {
@@ -52,8 +59,9 @@ function messageOf(exception: HttpException): string {
 }
 
 /**
- * Shapes every error as { statusCode, error, message } with a sentence a frontend developer can act
- * on. Known infrastructure failures become 503/409; anything else is a bug and is logged as one.
+ * Shapes every error as an RFC 9457 problem (application/problem+json) whose `detail`, and
+ * `message` as before, is a sentence a frontend developer can act on. Known infrastructure
+ * failures become 503/409; anything else is a bug and is logged as one.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
@@ -70,7 +78,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const retryAfter = (exception.getResponse() as { retryAfter?: number }).retryAfter;
       if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
     }
-    res.status(status).json(body);
+    res.status(status).type(PROBLEM_JSON).json(body);
   }
 
   private describe(exception: unknown): { status: number; body: ReturnType<typeof httpErrorBody> } {
@@ -78,7 +86,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const status = exception.getStatus();
       return {
         status,
-        body: httpErrorBody(status, BODY_PARSER_MESSAGES[bodyParserType(exception.cause)] ?? messageOf(exception)),
+        body: httpErrorBody(
+          status,
+          BODY_PARSER_MESSAGES[bodyParserType(exception.cause)] ?? messageOf(exception),
+          extensionsOf(exception),
+        ),
       };
     }
     if (isDatabaseUnavailable(exception)) {

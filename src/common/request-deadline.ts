@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { PROBLEM_JSON, problemDetails } from './problem-details.js';
 
 /**
  * Closes a request whose body has not fully arrived within `ms` (a slow-drip client): 408 if no
@@ -11,11 +12,7 @@ export function requestDeadline(ms: number) {
       if (req.complete) return;
       if (!res.headersSent) {
         res.status(408).setHeader('Connection', 'close');
-        res.json({
-          statusCode: 408,
-          error: 'Request Timeout',
-          message: 'The request took too long to arrive; send it again.',
-        });
+        res.type(PROBLEM_JSON).json(problemDetails(408, 'The request took too long to arrive; send it again.'));
       }
       setTimeout(() => req.socket.destroy(), 100).unref();
     }, ms);

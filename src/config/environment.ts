@@ -1,9 +1,7 @@
-import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsIn,
-  IsInt,
   IsOptional,
   IsString,
   Matches,
@@ -12,42 +10,12 @@ import {
   MinLength,
   Validate,
   validateSync,
-  type ValidationArguments,
   ValidationError,
-  ValidatorConstraint,
-  type ValidatorConstraintInterface,
 } from 'class-validator';
-import { validateCronExpression } from 'cron';
+import { emptyToUndefined, IntegerSetting, IsCronExpression, IsWebhookSecrets, toBoolean } from './setting-rules.js';
 
-@ValidatorConstraint({ name: 'cronExpression' })
-class IsCronExpression implements ValidatorConstraintInterface {
-  validate(value: unknown): boolean {
-    return typeof value === 'string' && validateCronExpression(value).valid;
-  }
-  defaultMessage(): string {
-    return 'CLEANUP_CRON must be a cron expression such as "0 3 * * *" (minute hour day month weekday, UTC)';
-  }
-}
-
-const toInt = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
-const toBoolean = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : value === 'true' ? true : value === 'false' ? false : value;
-const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
-
-/**
- * An integer setting within [min, max]; every way it can be wrong gets the one message, which
- * names the variable: "<NAME> must be an integer from <min> to <max>" unless `message` says more.
- */
-function IntegerSetting(min: number, max: number, message?: string): PropertyDecorator {
-  const text = (args: ValidationArguments) => message ?? `${args.property} must be an integer from ${min} to ${max}`;
-  return applyDecorators(
-    Transform(toInt),
-    IsInt({ message: text }),
-    Min(min, { message: text }),
-    Max(max, { message: text }),
-  );
-}
+const OTLP_URL = /^https?:\/\/\S+$/;
+const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 
 /**
  * Every setting the server reads from its environment, validated once at boot.
@@ -121,12 +89,24 @@ export class EnvironmentVariables {
   })
   CORS_ORIGINS?: string;
 
-  /** Signs webhook events (HMAC-SHA256); sessions may only carry a webhook_url when it is set. */
+  /**
+   * Standard Webhooks secrets (whsec_…) that sign every event; several, separated by spaces, while
+   * one is rotated. Sessions may only carry a webhook_url when it is set.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Validate(IsWebhookSecrets)
+  WEBHOOK_SECRET?: string;
+
+  /**
+   * Deprecated, for one release: when set, deliveries also carry the earlier X-Webhook-* headers,
+   * signed with this (the earlier WEBHOOK_SECRET), for receivers not yet moved to the standard.
+   */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
-  @MinLength(16, { message: 'WEBHOOK_SECRET must be at least 16 characters long' })
-  WEBHOOK_SECRET?: string;
+  @MinLength(16, { message: 'WEBHOOK_LEGACY_SECRET must be at least 16 characters long' })
+  WEBHOOK_LEGACY_SECRET?: string;
 
   @IntegerSetting(0, 30)
   WEBHOOK_MAX_RETRIES = 8;
@@ -263,6 +243,25 @@ export class EnvironmentVariables {
 
   @IntegerSetting(16 * 1024, 8 * 1024 * 1024)
   GRIDFS_CHUNK_SIZE_BYTES = 255 * 1024;
+
+  /** An OTLP collector (or its traces endpoint): tracing is on only when one is set. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(OTLP_URL, { message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL, e.g. http://localhost:4318' })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(OTLP_URL, { message: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http(s) URL' })
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(OTLP_PROTOCOLS, { message: `OTEL_EXPORTER_OTLP_PROTOCOL must be ${OTLP_PROTOCOLS.join(', ')}` })
+  OTEL_EXPORTER_OTLP_PROTOCOL?: (typeof OTLP_PROTOCOLS)[number];
+
+  @Matches(/^\S{1,100}$/, { message: 'OTEL_SERVICE_NAME must be a name without spaces' })
+  OTEL_SERVICE_NAME = 'voice-interview-backend';
 }
 
 export class ConfigurationError extends Error {}
@@ -287,6 +286,11 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   }
   if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URI) {
     throw new ConfigurationError('Invalid configuration: JWT_SECRET must be set when NODE_ENV=production.');
+  }
+  if (env.WEBHOOK_LEGACY_SECRET && !env.WEBHOOK_SECRET) {
+    throw new ConfigurationError(
+      'Invalid configuration: WEBHOOK_LEGACY_SECRET only adds the old headers; set WEBHOOK_SECRET (whsec_…) as well.',
+    );
   }
   if (env.NODE_ENV === 'production' && !env.MONGODB_URI) {
     throw new ConfigurationError('Invalid configuration: MONGODB_URI must be set when NODE_ENV=production.');

@@ -1,5 +1,6 @@
 import { type ConfigType, registerAs } from '@nestjs/config';
 import { validateEnvironment } from './environment.js';
+import { webhookSigningKeys } from './webhook-secrets.js';
 
 /**
  * The validated environment, split into one typed settings object per domain. Each class injects
@@ -101,12 +102,24 @@ export const webhookSettings = registerAs('webhooks', () => {
   const e = env();
   return {
     secret: e.WEBHOOK_SECRET,
+    /** Decoded from WEBHOOK_SECRET: every delivery is signed with each. */
+    signingKeys: e.WEBHOOK_SECRET ? (webhookSigningKeys(e.WEBHOOK_SECRET) ?? []) : [],
+    legacySecret: e.WEBHOOK_LEGACY_SECRET,
     maxRetries: e.WEBHOOK_MAX_RETRIES,
     timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
     pollMs: e.WEBHOOK_POLL_MS,
     allowHttp: e.WEBHOOK_ALLOW_HTTP,
     allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+  };
+});
+
+/** OpenTelemetry tracing, started in main.ts before the application; the SDK reads the other OTEL_* itself. */
+export const tracingSettings = registerAs('tracing', () => {
+  const e = env();
+  return {
+    enabled: Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+    serviceName: e.OTEL_SERVICE_NAME,
   };
 });
 
@@ -123,6 +136,7 @@ export const ALL_SETTINGS = [
   liveSettings,
   cleanupSettings,
   webhookSettings,
+  tracingSettings,
 ];
 
 export type DatabaseSettings = ConfigType<typeof databaseSettings>;
@@ -136,3 +150,4 @@ export type ScoringSettings = ConfigType<typeof scoringSettings>;
 export type LiveSettings = ConfigType<typeof liveSettings>;
 export type CleanupSettings = ConfigType<typeof cleanupSettings>;
 export type WebhookSettings = ConfigType<typeof webhookSettings>;
+export type TracingSettings = ConfigType<typeof tracingSettings>;

@@ -3,7 +3,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { requestIdOf } from './request-id.js';
 import { rootLogger } from './root-logger.js';
 
-const QUIET_PATHS = new Set(['/health', '/metrics']);
+const QUIET_PATHS = new Set(['/health', '/health/ready', '/metrics']);
 
 interface SerializedRequest {
   id: string;

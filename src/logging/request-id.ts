@@ -11,3 +11,12 @@ export function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
   res.setHeader('X-Request-Id', id);
   return id;
 }
+
+/**
+ * Gives the request its id before anything can refuse it (the body parser, the request deadline),
+ * so that every response carries X-Request-Id; pino-http then logs under the same id.
+ */
+export function assignRequestId(req: IncomingMessage & { id?: string }, res: ServerResponse, next: () => void): void {
+  req.id ??= requestIdOf(req, res);
+  next();
+}

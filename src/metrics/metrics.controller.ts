@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { timingSafeEqual } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { Public } from '../auth/public.decorator.js';
+import { ApiProblems } from '../common/api-problems.decorator.js';
 import { metricsSettings, type MetricsSettings } from '../config/settings.js';
 import { ServiceMetrics } from './service-metrics.js';
 
@@ -23,7 +24,11 @@ export class MetricsController {
   @Public()
   @Get()
   @ApiProduces('text/plain')
-  @ApiOkResponse({ description: 'Prometheus text format.' })
+  @ApiOkResponse({
+    description: 'Prometheus text exposition format 0.0.4.',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
+  @ApiProblems([401, 'METRICS_TOKEN is set and the request does not carry it as a bearer token.'])
   @Header('Cache-Control', 'no-store')
   @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
   async scrape(@Headers('authorization') authorization?: string): Promise<string> {

@@ -5,11 +5,19 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 const LONG_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** prom-client default metrics whose names break Prometheus's naming conventions. */
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 export type TranscriptionOutcome = 'completed' | 'failed' | 'retry' | 'released' | 'dropped';
 
 /**
- * Every Prometheus metric the service exports, in one registry of its own (not prom-client's
- * global one, so two apps in one process, as in tests, never collide).
+ * Every Prometheus metric the service exports, named by Prometheus's conventions (base units in
+ * the name: _seconds, _bytes; _total on counters only; checked by promtool in the tests), in one
+ * registry of its own (not prom-client's global one, so two apps in one process never collide).
  */
 @Injectable()
 export class ServiceMetrics {
@@ -50,14 +58,14 @@ export class ServiceMetrics {
   });
 
   readonly transcriptionSeconds = new Histogram({
-    name: 'interview_transcription_seconds',
+    name: 'interview_transcription_duration_seconds',
     help: 'From upload to transcript stored, for completed answers.',
     buckets: LONG_BUCKETS,
     registers: [this.registry],
   });
 
   readonly providerSeconds = new Histogram({
-    name: 'interview_provider_request_seconds',
+    name: 'interview_provider_request_duration_seconds',
     help: 'Calls to the transcription provider by outcome (ok, error).',
     labelNames: ['outcome'] as const,
     buckets: LONG_BUCKETS,
@@ -73,8 +81,15 @@ export class ServiceMetrics {
 
   readonly cleanupDeleted = new Counter({
     name: 'interview_cleanup_deleted_total',
-    help: 'What the audio cleanup removed, by kind (files, bytes, orphan_files, orphan_chunk_groups, expired_failed_answers, sessions_erased).',
+    help: 'What the audio cleanup removed, by kind (files, orphan_files, orphan_chunk_groups, expired_failed_answers, sessions_erased).',
     labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  /** Bytes are a unit of their own: one metric per unit, so that a sum over the labels means something. */
+  readonly cleanupDeletedBytes = new Counter({
+    name: 'interview_cleanup_deleted_bytes_total',
+    help: 'Bytes of audio the cleanup deleted.',
     registers: [this.registry],
   });
 
@@ -87,5 +102,8 @@ export class ServiceMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client's totals of these are gauges named like counters, which Prometheus's conventions
+    // (and promtool) refuse; sum(nodejs_active_handles) gives the same number
+    for (const name of MISNAMED_DEFAULTS) this.registry.removeSingleMetric(name);
   }
 }

@@ -3,7 +3,21 @@ import type { Request, Response } from 'express';
 import { liveSettings, type LiveSettings } from '../config/settings.js';
 import { SessionChanges } from './session-changes.js';
 import type { SessionRecord } from './session.schema.js';
+import type {
+  AnalyzedEventView,
+  AnswerStatusView,
+  ReadyEventView,
+  SnapshotEventView,
+} from './dto/session-views.dto.js';
 import { answerStatusView, transcriptionSummary } from './session.view.js';
+
+/** Each event's name and the shape of its data, as the OpenAPI document describes them. */
+interface StreamEvents {
+  snapshot: SnapshotEventView;
+  answer: AnswerStatusView;
+  ready: ReadyEventView;
+  analyzed: AnalyzedEventView;
+}
 import { SessionsService } from './sessions.service.js';
 
 /** Fingerprint of what a client sees of one answer: an event is sent when it changes. */
@@ -47,7 +61,8 @@ export class SessionEventStream implements BeforeApplicationShutdown {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const send = <E extends keyof StreamEvents>(event: E, data: StreamEvents[E]) =>
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     res.write('retry: 3000\n\n');
 
     const pendingOf = (s: SessionRecord) => {

@@ -1,8 +1,16 @@
 import type { Answer } from '../answers/answer.schema.js';
+import type { SessionExportView } from './dto/session-export.dto.js';
+import type {
+  AnswerStatusView,
+  SessionAnswerView,
+  SessionSummaryView,
+  SessionView,
+  TranscriptionSummaryView,
+} from './dto/session-views.dto.js';
 import type { SessionRecord } from './session.schema.js';
 
 /** What clients see of one answer's transcription (the status endpoints' per-question object). */
-export function answerStatusView(answer: Answer) {
+export function answerStatusView(answer: Answer): AnswerStatusView {
   return {
     question_id: answer.question_id,
     status: answer.transcription_status,
@@ -20,7 +28,7 @@ export function answerStatusView(answer: Answer) {
 const segmentsView = (answer: Answer) =>
   answer.segments?.map((s) => ({ start: s.start, end: s.end, text: s.text })) ?? null;
 
-function answerView(answer: Answer) {
+function answerView(answer: Answer): SessionAnswerView {
   return {
     id: answer.id,
     question_id: answer.question_id,
@@ -42,8 +50,8 @@ function answerView(answer: Answer) {
   };
 }
 
-export function transcriptionSummary(session: Pick<SessionRecord, 'questions' | 'answers'>) {
-  const summary = {
+export function transcriptionSummary(session: Pick<SessionRecord, 'questions' | 'answers'>): TranscriptionSummaryView {
+  const summary: TranscriptionSummaryView = {
     total: session.questions.length,
     completed: 0,
     processing: 0,
@@ -60,7 +68,7 @@ export function transcriptionSummary(session: Pick<SessionRecord, 'questions' | 
 }
 
 /** One line of the session list. */
-export function sessionSummaryView(session: SessionRecord) {
+export function sessionSummaryView(session: SessionRecord): SessionSummaryView {
   return {
     session_id: String(session._id),
     title: session.title,
@@ -73,7 +81,7 @@ export function sessionSummaryView(session: SessionRecord) {
 }
 
 /** Everything the service holds about a session, for a data-access request. Never audio. */
-export function sessionExport(session: SessionRecord) {
+export function sessionExport(session: SessionRecord): SessionExportView {
   return {
     format: 'voice-interview-session-export/1',
     exported_at: new Date().toISOString(),
@@ -134,7 +142,7 @@ export function sessionExport(session: SessionRecord) {
   };
 }
 
-export function sessionView(session: SessionRecord) {
+export function sessionView(session: SessionRecord): SessionView {
   return {
     session_id: String(session._id),
     title: session.title,

@@ -3,6 +3,8 @@ import { Types } from 'mongoose';
 import { toObjectId } from '../common/object-id.js';
 import type { CreateSessionDto } from './dto/create-session.dto.js';
 import type { ListSessionsQuery } from './dto/list-sessions.dto.js';
+import type { SessionListView } from './dto/session-views.dto.js';
+import type { WebhookDeliveriesView } from '../webhooks/dto/webhook-deliveries.dto.js';
 import { SessionEraser } from './session-eraser.js';
 import { sessionSummaryView } from './session.view.js';
 import { Clock } from '../database/clock.js';
@@ -25,7 +27,7 @@ export class SessionsService {
   ) {}
 
   /** The caller's sessions, newest first, a page at a time. */
-  async list(userId: string, query: ListSessionsQuery) {
+  async list(userId: string, query: ListSessionsQuery): Promise<SessionListView> {
     const limit = query.limit ?? 20;
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     const page = await this.repository.listOwned(userId, { limit: limit + 1, status: query.status, before });
@@ -53,7 +55,7 @@ export class SessionsService {
   }
 
   /** Every stored webhook event of the caller's session, with each delivery attempt. */
-  async webhookDeliveries(sessionId: string, userId: string) {
+  async webhookDeliveries(sessionId: string, userId: string): Promise<WebhookDeliveriesView> {
     const session = await this.getOwned(sessionId, userId, { _id: 1 });
     return webhookDeliveriesView(await this.webhookStore.forSession(session._id));
   }

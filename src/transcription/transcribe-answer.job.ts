@@ -6,6 +6,7 @@ import { AnswerAudioStore } from '../audio/answer-audio.store.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
+import { inTrace, withSpan } from '../tracing/spans.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { LOST_CLAIM, SHUTTING_DOWN, type JobSource, type SchedulableJob, type StartedJob } from './job-scheduler.js';
 import { TranscriptionQueue } from './queue/transcription-queue.js';
@@ -50,26 +51,43 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     return (await this.workIndex.findDueAnswers(now)).map(answerJob);
   }
 
-  /** Its own logging context, with the upload's request id: the job outlives that request. */
+  /**
+   * Its own logging context, with the upload's request id, in the upload's trace: the job outlives
+   * that request, and its spans (claim, attempt, provider call, completion write) join its trace.
+   */
   inContext(job: AnswerJob, work: () => Promise<void>): Promise<void> {
-    return this.log.runInContext(work, { bindings: { req_id: job.requestId ?? undefined, job: job.key } });
+    return inTrace(job.traceContext, () =>
+      this.log.runInContext(work, { bindings: { req_id: job.requestId ?? undefined, job: job.key } }),
+    );
   }
 
   async claim(job: AnswerJob): Promise<StartedJob | null> {
     const claimId = randomUUID();
     const now = this.clock.now();
-    const claimed = await this.queue
-      .claim(job.sessionId, job.questionId, job.fileId, claimId, this.leaseFrom(now), now)
-      .catch((error: Error) => {
-        this.logger.warn(`could not claim ${job.key}: ${error.message}; it stays queued`);
-        return null;
-      });
+    const claimed = await withSpan('transcription.claim', this.spanAttributes(job), (span) =>
+      this.queue.claim(job.sessionId, job.questionId, job.fileId, claimId, this.leaseFrom(now), now).then((c) => {
+        span.setAttribute('transcription.claimed', c !== null);
+        return c;
+      }),
+    ).catch((error: Error) => {
+      this.logger.warn(`could not claim ${job.key}: ${error.message}; it stays queued`);
+      return null;
+    });
     if (!claimed) return null;
     const task: TranscriptionTask = { ...job, claimId, answer: claimed.answer, language: claimed.sessionLanguage };
     return {
       renew: () => this.queue.renewLease(job.sessionId, job.questionId, claimId, this.leaseFrom(this.clock.now())),
-      run: (signal) => this.run(job, task, signal),
+      run: (signal) =>
+        withSpan(
+          'transcription.attempt',
+          { ...this.spanAttributes(job), 'transcription.attempt': task.answer.attempts },
+          () => this.run(job, task, signal),
+        ),
     };
+  }
+
+  private spanAttributes(job: AnswerJob) {
+    return { 'interview.session_id': String(job.sessionId), 'interview.question_id': job.questionId };
   }
 
   private leaseFrom(now: Date): Date {
@@ -89,17 +107,19 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     const startedAt = this.clock.nowMs();
     try {
       const result = await this.transcriberFor(answer).transcribe(task, signal);
-      const settled = await this.queue.complete(
-        job.sessionId,
-        job.questionId,
-        task.claimId,
-        {
-          transcript: result.text,
-          language: result.language,
-          duration_seconds: result.duration_seconds,
-          segments: result.segments,
-        },
-        this.clock.now(),
+      const settled = await withSpan('transcription.complete', this.spanAttributes(job), () =>
+        this.queue.complete(
+          job.sessionId,
+          job.questionId,
+          task.claimId,
+          {
+            transcript: result.text,
+            language: result.language,
+            duration_seconds: result.duration_seconds,
+            segments: result.segments,
+          },
+          this.clock.now(),
+        ),
       );
       if (!settled) {
         this.metrics.transcriptions.inc({ outcome: 'dropped' });

@@ -1,7 +1,8 @@
+import type { WebhookDeliveriesView } from './dto/webhook-deliveries.dto.js';
 import type { WebhookDelivery } from './webhook-delivery.store.js';
 
 /** A session's stored webhook events with every delivery attempt, as the API shows them. */
-export function webhookDeliveriesView(deliveries: WebhookDelivery[]) {
+export function webhookDeliveriesView(deliveries: WebhookDelivery[]): WebhookDeliveriesView {
   return {
     deliveries: deliveries.map((d) => ({
       id: d._id,

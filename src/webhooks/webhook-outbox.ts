@@ -82,6 +82,8 @@ export class WebhookOutbox {
     const body = JSON.stringify({
       id,
       type: event,
+      // Standard Webhooks' payload members are type, timestamp and data
+      timestamp: now.toISOString(),
       created_at: now.toISOString(),
       data: { session_id: sessionId, user_id: session.user_id, ...data },
     });

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { webhookSettings, type WebhookSettings } from '../config/settings.js';
+import { legacyWebhookSignature, standardWebhookSignature } from './webhook-signature.js';
 import { WebhookUrlPolicy } from './webhook-url-policy.js';
 
 export interface SendResult {
@@ -17,25 +17,40 @@ export interface SendResult {
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /**
- * Signature over `${timestamp}.${rawBody}`: binding the timestamp lets receivers refuse replays
- * (reject timestamps older than a few minutes) without trusting an unsigned header.
+ * POSTs one event, signed per the Standard Webhooks specification (webhook-id, webhook-timestamp,
+ * webhook-signature over `${id}.${timestamp}.${body}`): binding the id and the time lets receivers
+ * refuse replays without trusting an unsigned header. The only place webhook HTTP happens.
  */
-export function signWebhook(secret: string, timestamp: number, body: string): string {
-  return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
-
-/** POSTs one signed event. The only place webhook HTTP happens. */
 @Injectable()
 export class WebhookSender {
-  private readonly secret: string;
+  private readonly keys: Buffer[];
+  private readonly legacySecret?: string;
   private readonly timeoutMs: number;
 
   constructor(
     private readonly policy: WebhookUrlPolicy,
     @Inject(webhookSettings.KEY) settings: WebhookSettings,
   ) {
-    this.secret = settings.secret ?? '';
+    this.keys = settings.signingKeys;
+    this.legacySecret = settings.legacySecret;
     this.timeoutMs = settings.timeoutMs;
+  }
+
+  /** The headers of one attempt: each attempt is signed anew, with its own timestamp. */
+  private signedHeaders(id: string, event: string, timestamp: number, body: string): Record<string, string> {
+    return {
+      'webhook-id': id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': standardWebhookSignature(this.keys, id, timestamp, body),
+      ...(this.legacySecret
+        ? {
+            'x-webhook-id': id,
+            'x-webhook-event': event,
+            'x-webhook-timestamp': String(timestamp),
+            'x-webhook-signature': legacyWebhookSignature(this.legacySecret, timestamp, body),
+          }
+        : {}),
+    };
   }
 
   async send(url: string, id: string, event: string, body: string): Promise<SendResult> {
@@ -70,10 +85,7 @@ export class WebhookSender {
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(body),
             'user-agent': 'voice-interview-webhooks/1',
-            'x-webhook-id': id,
-            'x-webhook-event': event,
-            'x-webhook-timestamp': String(timestamp),
-            'x-webhook-signature': signWebhook(this.secret, timestamp, body),
+            ...this.signedHeaders(id, event, timestamp, body),
           },
           agent: false,
         },

@@ -82,10 +82,17 @@ describe('POST /api/analyze/:sessionId', () => {
     });
     const res = await analyze(alice, sessionId);
     expect(res.status).toBe(409);
+    // an RFC 9457 problem of its own type, whose status member is the HTTP status
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({
-      status: 'transcription_failed',
+      type: '/problems/transcription-failed',
+      title: 'A transcription failed',
+      status: 409,
+      statusCode: 409,
+      error: 'Conflict',
       failed: [{ question_id: 'q2', error: 'The transcription provider rejected the audio (400): bad' }],
     });
+    expect(res.body.detail).toBe(res.body.message);
     expect(res.body.message).toMatch(/transcription-retry/);
   });
 

@@ -39,7 +39,15 @@ describe('development sign-in', () => {
     const api = new ApiClient(servers[0].url);
     const missing = await api.request('POST', '/api/auth/dev-token', { json: {} });
     expect(missing.status).toBe(400);
-    expect(missing.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'user_id must be a string' });
+    expect(missing.body).toEqual({
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'user_id must be a string',
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'user_id must be a string',
+    });
     const bad = await api.request('POST', '/api/auth/dev-token', { json: { user_id: 'a b' } });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toMatch(/^user_id must be 1 to 64 letters/);

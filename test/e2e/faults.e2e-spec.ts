@@ -33,7 +33,7 @@ async function startApp(mongodbUri: string, env: Record<string, string> = {}) {
 }
 
 describe('the database goes away and comes back', () => {
-  it('answers 503 with a clear body while it is away, says so in /health, and recovers by itself', async () => {
+  it('answers 503 with a clear body while it is away, says so in /health/ready, and recovers by itself', async () => {
     const database = await PrivateDatabase.start();
     try {
       const app = await startApp(database.uri, { SESSION_WATCH_MS: '200' });
@@ -51,12 +51,18 @@ describe('the database goes away and comes back', () => {
 
       const inFlight = await slow;
       expect([503, -1]).toContain(inFlight.status);
-      const health = await api.request('GET', '/health');
-      expect(health.status).toBe(503);
-      expect(health.body).toMatchObject({ status: 'error', database: 'down' });
+      // not ready (an orchestrator stops sending it traffic), but alive (no reason to restart it)
+      const ready = await api.request('GET', '/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body).toMatchObject({ status: 'error', error: { database: { status: 'down' } } });
+      expect((await api.request('GET', '/health')).status).toBe(200);
       const create = await api.createSession([{ text: 'q' }]);
       expect(create.status).toBe(503);
       expect(create.body).toEqual({
+        type: 'about:blank',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: 'The database is temporarily unavailable; retry in a few seconds.',
         statusCode: 503,
         error: 'Service Unavailable',
         message: 'The database is temporarily unavailable; retry in a few seconds.',
@@ -64,7 +70,7 @@ describe('the database goes away and comes back', () => {
       expect((await api.answerStatus(sessionId, 'q1')).status).toBe(503);
 
       await database.up();
-      await eventually(async () => expect((await api.request('GET', '/health')).status).toBe(200), 30_000);
+      await eventually(async () => expect((await api.request('GET', '/health/ready')).status).toBe(200), 30_000);
       // nothing half-written is visible, and the service works again without a restart
       expect((await api.answerStatus(sessionId, 'q2')).status).toBe(404);
       expect((await api.answerStatus(sessionId, 'q1')).body.status).toBe('completed');

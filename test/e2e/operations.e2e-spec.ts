@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { ObjectId } from 'mongodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
@@ -5,6 +7,7 @@ import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
 import { eventually, gridfsCounts, openTestDatabase, type TestDatabase } from '../support/database.js';
 import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { hasPromtool, promtoolCheckMetrics } from '../support/promtool.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 let fake: FakeOpenAI;
@@ -12,6 +15,7 @@ let db: TestDatabase;
 let tone = 2400;
 const freshAudio = () => wavTone(0.2, tone++);
 const started: AppProcess[] = [];
+const WEBHOOK_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
 async function startApp(env: Record<string, string> = {}) {
   const app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env });
@@ -41,27 +45,31 @@ function sample(metrics: string, series: string): number {
 }
 
 async function scrape(app: AppProcess, headers: Record<string, string> = {}) {
-  const res = await fetch(`${app.url}/metrics`, { headers });
-  return { status: res.status, text: await res.text(), type: res.headers.get('content-type') };
+  const res = await new ApiClient(app.url).request<string>('GET', '/metrics', { headers });
+  const text = typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
+  return { status: res.status, text, type: res.headers.get('content-type') };
 }
 
 const transcribedLines = (app: AppProcess) => app.entries().filter((e) => e.msg.startsWith('transcribed session='));
 
+/** Webhooks to a receiver on 127.0.0.1 over http. */
+const WEBHOOK_ENV = {
+  WEBHOOK_SECRET,
+  WEBHOOK_ALLOW_HTTP: 'true',
+  WEBHOOK_ALLOW_PRIVATE: 'true',
+  WEBHOOK_POLL_MS: '100',
+};
+
 describe('ROLE=api and ROLE=worker', () => {
   it('one api and two workers, as separate processes, transcribe every answer exactly once', async () => {
-    const hooks = {
-      WEBHOOK_SECRET: 'webhook-secret-for-tests-0123456789',
-      WEBHOOK_ALLOW_HTTP: 'true',
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-      WEBHOOK_POLL_MS: '100',
-    };
+    const hooks = WEBHOOK_ENV;
     const workerEnv = { ...hooks, ROLE: 'worker', TRANSCRIPTION_CONCURRENCY: '2', TRANSCRIPTION_POLL_MS: '100' };
     const [api, w1, w2] = await Promise.all([
       startApp({ ...hooks, ROLE: 'api' }),
       startApp(workerEnv),
       startApp(workerEnv),
     ]);
-    const receiver = await WebhookReceiver.start();
+    const receiver = await WebhookReceiver.start({ secret: WEBHOOK_SECRET });
     const client = new ApiClient(api.url, tokenFor('alice'));
     const ids = Array.from({ length: 16 }, (_, i) => `q${i}`);
     const created = await client.request('POST', '/api/sessions', {
@@ -86,6 +94,8 @@ describe('ROLE=api and ROLE=worker', () => {
         transcript: expectedTranscript(sha256Of(audio[i])),
       });
     }
+    // each job logs a moment after the status it wrote became visible
+    await eventually(async () => expect(transcribedLines(w1).length + transcribedLines(w2).length).toBe(16));
     expect(transcribedLines(api)).toHaveLength(0);
     expect(transcribedLines(w1).length + transcribedLines(w2).length).toBe(16);
     expect(transcribedLines(w1).length).toBeGreaterThan(0);
@@ -96,6 +106,7 @@ describe('ROLE=api and ROLE=worker', () => {
     await receiver.waitFor(1, 'transcriptions.completed');
     await new Promise((r) => setTimeout(r, 1_000));
     expect(receiver.received).toHaveLength(1);
+    expect(receiver.received[0].refused).toBeNull();
     await receiver.close();
   });
 
@@ -146,6 +157,10 @@ describe('GET /metrics', () => {
     expect((await client.upload(sessionId, 'nope', freshAudio())).status).toBe(404);
     await client.waitForAnswer(sessionId, 'q1');
     await client.waitForAnswer(sessionId, 'q2');
+    // a job counts its outcome a moment after the status it wrote became visible
+    await eventually(async () =>
+      expect(sample((await scrape(app)).text, 'interview_transcriptions_total{outcome="completed"}')).toBe(2),
+    );
 
     const { status, text, type } = await scrape(app);
     expect(status).toBe(200);
@@ -156,9 +171,9 @@ describe('GET /metrics', () => {
     expect(sample(text, 'interview_transcriptions_total{outcome="completed"}')).toBe(2);
     expect(sample(text, 'interview_transcriptions_total{outcome="retry"}')).toBe(1);
     expect(sample(text, 'interview_transcription_retries_total')).toBe(1);
-    expect(sample(text, 'interview_transcription_seconds_count')).toBe(2);
-    expect(sample(text, 'interview_provider_request_seconds_count{outcome="ok"}')).toBe(2);
-    expect(sample(text, 'interview_provider_request_seconds_count{outcome="error"}')).toBe(1);
+    expect(sample(text, 'interview_transcription_duration_seconds_count')).toBe(2);
+    expect(sample(text, 'interview_provider_request_duration_seconds_count{outcome="ok"}')).toBe(2);
+    expect(sample(text, 'interview_provider_request_duration_seconds_count{outcome="error"}')).toBe(1);
     expect(
       sample(
         text,
@@ -173,6 +188,63 @@ describe('GET /metrics', () => {
     expect(sample(text, 'interview_queue_answers{status="processing"}')).toBe(0);
     expect(sample(text, 'interview_queue_oldest_queued_seconds')).toBe(0);
     expect(text).toContain('process_resident_memory_bytes');
+  });
+
+  it('passes `promtool check metrics` after a flow that touches every metric', async (context) => {
+    if (!hasPromtool()) {
+      // CI installs Debian's prometheus package (.ci/run): there this check never skips
+      if (process.env.CI) throw new Error('promtool is not installed; .ci/run installs the prometheus package');
+      console.warn('promtool is not installed (apt-get install prometheus): skipping the Prometheus lint');
+      context.skip('promtool is not installed (apt-get install prometheus)');
+    }
+    const app = await startApp({ ...WEBHOOK_ENV, CLEANUP_CRON: '* * * * * *', AUDIO_RETENTION_HOURS: '1' });
+    const receiver = await WebhookReceiver.start({ secret: WEBHOOK_SECRET });
+    const client = new ApiClient(app.url, tokenFor('alice'));
+    const created = await client.request('POST', '/api/sessions', {
+      json: {
+        webhook_url: receiver.url,
+        questions: [
+          { question_id: 'q1', text: 'Why?' },
+          { question_id: 'q2', text: 'How?' },
+        ],
+      },
+    });
+    const sessionId: string = created.body.session_id;
+    fake.script('q1', { kind: 'status', status: 503 }, { kind: 'ok' });
+    fake.script('q2', { kind: 'status', status: 400, message: 'bad audio' });
+    await client.upload(sessionId, 'q1', freshAudio());
+    await client.upload(sessionId, 'q2', freshAudio());
+    await client.waitForAnswer(sessionId, 'q1');
+    await client.waitForAnswer(sessionId, 'q2');
+    await receiver.waitFor(1, 'transcription.failed');
+    await eventually(async () =>
+      expect(sample((await scrape(app)).text, 'interview_cleanup_runs_total{outcome="completed"}')).toBeGreaterThan(0),
+    );
+    await eventually(async () =>
+      expect(sample((await scrape(app)).text, 'interview_webhook_attempts_total{outcome="delivered"}')).toBe(1),
+    );
+    await receiver.close();
+
+    const { text } = await scrape(app);
+    for (const family of [
+      'http_request_duration_seconds',
+      'interview_uploads_total',
+      'interview_upload_bytes_total',
+      'interview_transcriptions_total',
+      'interview_transcription_retries_total',
+      'interview_transcription_duration_seconds',
+      'interview_provider_request_duration_seconds',
+      'interview_queue_answers',
+      'interview_queue_oldest_queued_seconds',
+      'interview_cleanup_runs_total',
+      'interview_cleanup_deleted_total',
+      'interview_cleanup_deleted_bytes_total',
+      'interview_webhook_attempts_total',
+    ]) {
+      expect(text).toContain(`# TYPE ${family} `);
+    }
+    const lint = await promtoolCheckMetrics(text);
+    expect(lint).toEqual({ code: 0, output: '' });
   });
 
   it('asks for the bearer METRICS_TOKEN when one is set', async () => {
@@ -249,7 +321,7 @@ describe('logs', () => {
 });
 
 describe('OpenAPI', () => {
-  it('documents every route the server maps, at /docs-json, with the Swagger UI at /docs', async () => {
+  it('documents every route the server maps, valid OpenAPI 3, at /docs-json, with the Swagger UI at /docs', async () => {
     const app = await startApp();
     const mapped = app
       .entries()
@@ -260,17 +332,52 @@ describe('OpenAPI', () => {
 
     const res = await fetch(`${app.url}/docs-json`);
     expect(res.status).toBe(200);
-    const document = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    const document = (await res.json()) as { openapi: string; paths: Record<string, Record<string, any>> };
+    // a maintained validator of the OpenAPI 3.x specification, not our own reading of it
+    const validation = await new Validator().validate(document as never);
+    expect(validation.errors ?? []).toEqual([]);
+    expect(validation.valid).toBe(true);
     expect(document.openapi).toMatch(/^3\./);
     const documented = Object.entries(document.paths).flatMap(([path, ops]) =>
       Object.keys(ops).map((method) => `${method} ${path}`),
     );
     expect(documented.sort()).toEqual([...new Set(mapped)].sort());
 
-    const create = document.paths['/api/sessions'].post as any;
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        for (const [status, response] of Object.entries(operation.responses as Record<string, any>)) {
+          const where = `${method} ${path} ${status}`;
+          if (status === '204' || status === '431') expect(response.content, where).toBeUndefined();
+          else if (Number(status) >= 400 && !path.startsWith('/health')) {
+            expect(Object.keys(response.content), where).toEqual(['application/problem+json']);
+          } else expect(Object.values(response.content as object)[0].schema, where).toBeDefined();
+          if (status !== '431') expect(response.headers['X-Request-Id'].required, where).toBe(true);
+        }
+      }
+    }
+    const create = document.paths['/api/sessions'].post;
     expect(create.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/CreateSessionDto');
-    const upload = document.paths['/api/upload-answer/{sessionId}/{questionId}'].post as any;
+    expect(create.responses['201'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/CreatedSessionView',
+    );
+    expect(create.security).toEqual([{ bearer: [] }]);
+    expect(document.paths['/health/ready'].get.security).toBeUndefined();
+    const upload = document.paths['/api/upload-answer/{sessionId}/{questionId}'].post;
     expect(Object.keys(upload.requestBody.content)).toEqual(['multipart/form-data']);
+    expect(Object.keys(upload.responses).sort()).toEqual(
+      ['202', '400', '401', '404', '408', '409', '413', '429', '431', '500', '503'].sort(),
+    );
+    const analyze = document.paths['/api/analyze/{sessionId}'].post;
+    expect(analyze.responses['202'].headers['Retry-After'].required).toBe(true);
+    expect(analyze.responses['202'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/AnalysisPendingView',
+    );
+    expect(analyze.responses['409'].content['application/problem+json'].schema.$ref).toBe(
+      '#/components/schemas/TranscriptionFailedProblemView',
+    );
+    const events = document.paths['/api/sessions/{sessionId}/events'].get;
+    expect(Object.keys(events.responses['200'].content)).toEqual(['text/event-stream']);
+    expect(events.responses['200'].description).toContain('#/components/schemas/SnapshotEventView');
 
     const ui = await fetch(`${app.url}/docs`);
     expect(ui.status).toBe(200);

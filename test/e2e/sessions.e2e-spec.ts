@@ -118,7 +118,13 @@ describe('authentication', () => {
   it('refuses requests without a token', async () => {
     const res = await post();
     expect(res.status).toBe(401);
+    // an RFC 9457 problem, with the fields every error had before
+    expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
     expect(res.body).toEqual({
+      type: 'about:blank',
+      title: 'Unauthorized',
+      status: 401,
+      detail: 'Missing bearer token: send "Authorization: Bearer <JWT>".',
       statusCode: 401,
       error: 'Unauthorized',
       message: 'Missing bearer token: send "Authorization: Bearer <JWT>".',
@@ -148,9 +154,12 @@ describe('authentication', () => {
     expect(await db.db.collection('interview_sessions').countDocuments({ user_id: 'alice', title: 'q' })).toBe(0);
   });
 
-  it('keeps /health open', async () => {
-    const res = await new ApiClient(app.url).request('GET', '/health');
-    expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'ok', database: 'up' });
+  it('keeps /health and /health/ready open', async () => {
+    const live = await new ApiClient(app.url).request('GET', '/health');
+    expect(live.status).toBe(200);
+    expect(live.body).toMatchObject({ status: 'ok', details: { process: { status: 'up' } } });
+    const ready = await new ApiClient(app.url).request('GET', '/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.details).toMatchObject({ database: { status: 'up' }, gridfs: { status: 'up' } });
   });
 });

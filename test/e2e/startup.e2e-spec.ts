@@ -57,7 +57,10 @@ describe('start-up configuration', () => {
     [{ ROLE: 'both' }, 'Invalid configuration: ROLE must be api, worker or all.'],
     [{ LOG_LEVEL: 'verbose' }, 'Invalid configuration: LOG_LEVEL must be fatal, error, warn, info, debug or trace.'],
     [{ WEBHOOK_ALLOW_HTTP: 'yes' }, 'Invalid configuration: WEBHOOK_ALLOW_HTTP must be true or false.'],
-    [{ WEBHOOK_SECRET: 'short' }, 'Invalid configuration: WEBHOOK_SECRET must be at least 16 characters long.'],
+    [
+      { WEBHOOK_SECRET: 'a-plain-secret-of-the-old-kind' },
+      'Invalid configuration: WEBHOOK_SECRET must be one or more secrets of the form whsec_<base64 of 24 to 64 random bytes>, separated by spaces (make one with: echo "whsec_$(openssl rand -base64 32)").',
+    ],
     [
       { NODE_ENV: 'production', JWT_SECRET: '' },
       'Invalid configuration: JWT_SECRET must be set when NODE_ENV=production.',

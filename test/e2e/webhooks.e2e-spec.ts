@@ -1,6 +1,7 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { ObjectId } from 'mongodb';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
@@ -8,7 +9,9 @@ import { eventually, openTestDatabase, type TestDatabase } from '../support/data
 import { FakeOpenAI } from '../support/fake-openai.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
-const SECRET = 'webhook-secret-for-tests-0123456789';
+/** Standard Webhooks secrets: whsec_ and the base64 of random bytes. */
+const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+const SECRET = newSecret();
 /** Receiving on 127.0.0.1 over http needs both escape hatches; production keeps them off. */
 const WEBHOOK_ENV = {
   WEBHOOK_SECRET: SECRET,
@@ -45,9 +48,11 @@ afterAll(async () => {
 beforeEach(async () => {
   fake.reset();
   db = await openTestDatabase('webhooks');
-  receiver = await WebhookReceiver.start();
+  receiver = await WebhookReceiver.start({ secret: SECRET });
 });
 afterEach(async () => {
+  // every delivery the service made passed the standardwebhooks package's verification
+  expect(receiver.received.filter((r) => r.refused !== null).map((r) => r.refused)).toEqual([]);
   await Promise.all(started.splice(0).map((app) => app.kill()));
   await receiver.close();
   await db.drop();
@@ -95,13 +100,14 @@ describe('events', () => {
     });
 
     for (const delivery of receiver.received) {
-      const timestamp = Number(delivery.headers['x-webhook-timestamp']);
-      expect(Math.abs(timestamp - Date.now() / 1000)).toBeLessThan(60);
-      const expected = createHmac('sha256', SECRET).update(`${timestamp}.${delivery.body}`).digest('hex');
-      expect(delivery.headers['x-webhook-signature']).toBe(`v1=${expected}`);
-      expect(delivery.headers['x-webhook-id']).toBe(delivery.json.id);
-      expect(delivery.headers['x-webhook-event']).toBe(delivery.json.type);
+      expect(delivery.refused).toBeNull(); // verified by the standardwebhooks package
+      expect(delivery.headers['webhook-id']).toBe(delivery.json.id);
+      expect(Math.abs(Number(delivery.headers['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(60);
+      expect(delivery.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
       expect(delivery.headers['content-type']).toBe('application/json');
+      expect(delivery.json.timestamp).toBe(delivery.json.created_at);
+      // the earlier headers only when WEBHOOK_LEGACY_SECRET asks for them
+      expect(Object.keys(delivery.headers).filter((h) => h.startsWith('x-webhook-'))).toEqual([]);
     }
     expect(receiver.received).toHaveLength(2);
 
@@ -116,6 +122,69 @@ describe('events', () => {
       expect(log.body.deliveries[0].attempts[0]).toMatchObject({ status_code: 200, error: null });
     });
     expect((await api.as('mallory').request('GET', `/api/sessions/${sessionId}/webhook-deliveries`)).status).toBe(404);
+  });
+
+  it('a replayed delivery (older than five minutes) and a tampered one fail verification', async () => {
+    const app = await startApp();
+    const api = new ApiClient(app.url, tokenFor('alice'));
+    const sessionId = await newHookedSession(api, ['q1']);
+    await api.upload(sessionId, 'q1', freshAudio());
+    const [delivery] = await receiver.waitFor(1, 'transcriptions.completed');
+    expect(delivery.refused).toBeNull();
+    const post = (headers: Record<string, string>, body: string) =>
+      fetch(receiver.url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
+    const signed = {
+      'webhook-id': String(delivery.headers['webhook-id']),
+      'webhook-timestamp': String(delivery.headers['webhook-timestamp']),
+      'webhook-signature': String(delivery.headers['webhook-signature']),
+    };
+
+    const tampered = delivery.body.replace(sessionId, '0'.repeat(24));
+    expect((await post(signed, tampered)).status).toBe(400);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 6 * 60 * 1000 });
+    try {
+      expect((await post(signed, delivery.body)).status).toBe(400);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(receiver.received.slice(1).map((r) => r.refused)).toEqual([
+      'No matching signature found',
+      'Message timestamp too old',
+    ]);
+    receiver.received.splice(1); // the two the test itself sent
+  });
+
+  it('signs with every secret in WEBHOOK_SECRET while one is rotated', async () => {
+    const next = newSecret();
+    const app = await startApp({ WEBHOOK_SECRET: `${next} ${SECRET}` });
+    const api = new ApiClient(app.url, tokenFor('alice'));
+    const sessionId = await newHookedSession(api, ['q1']);
+    await api.upload(sessionId, 'q1', freshAudio());
+    const [delivery] = await receiver.waitFor(1, 'transcriptions.completed');
+    expect(delivery.refused).toBeNull(); // the receiver still holds the old secret
+    expect(String(delivery.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(new Webhook(next).verify(delivery.body, delivery.headers as Record<string, string>)).toMatchObject({
+      id: delivery.json.id,
+    });
+    expect(() => new Webhook(newSecret()).verify(delivery.body, delivery.headers as Record<string, string>)).toThrow(
+      'No matching signature found',
+    );
+  });
+
+  it('adds the earlier X-Webhook-* headers, signed as before, only with WEBHOOK_LEGACY_SECRET', async () => {
+    const legacy = 'webhook-secret-for-tests-0123456789';
+    const app = await startApp({ WEBHOOK_LEGACY_SECRET: legacy });
+    const api = new ApiClient(app.url, tokenFor('alice'));
+    const sessionId = await newHookedSession(api, ['q1']);
+    await api.upload(sessionId, 'q1', freshAudio());
+    const [delivery] = await receiver.waitFor(1, 'transcriptions.completed');
+    expect(delivery.refused).toBeNull();
+    const timestamp = Number(delivery.headers['x-webhook-timestamp']);
+    const expected = createHmac('sha256', legacy).update(`${timestamp}.${delivery.body}`).digest('hex');
+    expect(delivery.headers['x-webhook-signature']).toBe(`v1=${expected}`);
+    expect(delivery.headers['x-webhook-id']).toBe(delivery.json.id);
+    expect(delivery.headers['x-webhook-event']).toBe('transcriptions.completed');
+    expect(String(timestamp)).toBe(delivery.headers['webhook-timestamp']);
   });
 
   it('posts transcription.failed when an answer fails for good', async () => {
@@ -195,7 +264,7 @@ describe('delivery', () => {
     // due now: the next instance delivers at once instead of waiting out the minute
     await deliveries.updateOne({ session_id: new ObjectId(sessionId) }, { $set: { next_attempt_at: new Date() } });
 
-    receiver = await WebhookReceiver.start(port);
+    receiver = await WebhookReceiver.start({ port, secret: SECRET });
     await startApp();
     const [event] = await receiver.waitFor(1, 'transcriptions.completed');
     expect(event.json.data.session_id).toBe(sessionId);

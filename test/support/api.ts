@@ -1,5 +1,6 @@
 import jwt from 'jsonwebtoken';
 import { TEST_JWT_SECRET } from './app-process.js';
+import { checkResponse } from './openapi-check.js';
 
 export function tokenFor(userId: string, options: jwt.SignOptions = {}, secret = TEST_JWT_SECRET): string {
   return jwt.sign({ sub: userId }, secret, { algorithm: 'HS256', expiresIn: 3600, ...options });
@@ -17,7 +18,7 @@ export interface UploadOptions {
   contentType?: string;
 }
 
-/** A frontend's view of the API: real HTTP with a bearer token. */
+/** A frontend's view of the API: real HTTP with a bearer token; every answer is held to the OpenAPI document. */
 export class ApiClient {
   constructor(
     readonly baseUrl: string,
@@ -44,6 +45,7 @@ export class ApiClient {
     }
     const res = await fetch(this.baseUrl + path, { method, headers, body });
     const text = await res.text();
+    await checkResponse(method, this.baseUrl + path, { status: res.status, headers: res.headers, text });
     let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : undefined;

@@ -42,6 +42,8 @@ export interface TranscriptionRequest {
   language?: string;
   responseFormat?: string;
   authorization?: string;
+  /** The W3C trace context the caller sent, when it traces. */
+  traceparent?: string;
   bytes: number;
   sha256: string;
   /** The received audio's duration as ffprobe reads it, when the fake was started with probeAudio. */
@@ -335,6 +337,7 @@ export class FakeOpenAI {
             language: fields.language,
             responseFormat: fields.response_format,
             authorization: req.headers.authorization,
+            traceparent: req.headers.traceparent as string | undefined,
             bytes,
             sha256: hash.digest('hex'),
             receivedAt: Date.now(),

@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import type { Readable } from 'node:stream';
+import { checkResponse } from './openapi-check.js';
 
 export interface RawResponse {
   status: number;
@@ -22,7 +23,8 @@ export function partHeader(boundary: string, part: Part): string {
 
 /**
  * Sends a hand-built request over node:http so that tests control every byte: streamed bodies with
- * no Content-Length, truncated bodies, a client that disconnects mid-upload.
+ * no Content-Length, truncated bodies, a client that disconnects mid-upload. The answer is held to
+ * the OpenAPI document.
  */
 export function rawRequest(
   url: string,
@@ -48,7 +50,8 @@ export function rawRequest(
         } catch {
           // keep text
         }
-        resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
+        const received = { status: res.statusCode ?? 0, body, headers: res.headers };
+        checkResponse(options.method ?? 'POST', url, { ...received, text }).then(() => resolve(received), reject);
       });
     });
     let aborted = false;

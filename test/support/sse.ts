@@ -1,3 +1,5 @@
+import { checkResponse, checkStreamEvent } from './openapi-check.js';
+
 export interface ServerSentEvent {
   event: string;
   data: any;
@@ -7,6 +9,9 @@ export interface ServerSentEvent {
 export class EventStreamClient {
   readonly events: ServerSentEvent[] = [];
   readonly comments: string[] = [];
+  /** Events whose data the OpenAPI document does not describe: waitFor and close throw them. */
+  readonly drift: Error[] = [];
+  private url = '';
   status = 0;
   contentType = '';
   private readonly abort = new AbortController();
@@ -14,6 +19,7 @@ export class EventStreamClient {
 
   static async open(url: string, token?: string): Promise<EventStreamClient> {
     const client = new EventStreamClient();
+    client.url = url;
     const res = await fetch(url, {
       headers: token ? { authorization: `Bearer ${token}`, accept: 'text/event-stream' } : {},
       signal: client.abort.signal,
@@ -21,7 +27,11 @@ export class EventStreamClient {
     client.status = res.status;
     client.contentType = res.headers.get('content-type') ?? '';
     if (res.ok && res.body) client.done = client.read(res.body);
-    else await res.text();
+    const text = res.ok ? undefined : await res.text();
+    await checkResponse('GET', url, { status: res.status, headers: res.headers, text }).catch((error: Error) => {
+      client.abort.abort();
+      throw error;
+    });
     return client;
   }
 
@@ -42,7 +52,11 @@ export class EventStreamClient {
             else if (line.startsWith('event: ')) event = line.slice(7);
             else if (line.startsWith('data: ')) data.push(line.slice(6));
           }
-          if (data.length) this.events.push({ event, data: JSON.parse(data.join('\n')) });
+          if (data.length) {
+            const parsed = JSON.parse(data.join('\n'));
+            await checkStreamEvent(this.url, event, parsed).catch((error: Error) => this.drift.push(error));
+            this.events.push({ event, data: parsed });
+          }
         }
       }
     } catch {
@@ -57,14 +71,17 @@ export class EventStreamClient {
   async waitFor(predicate: (events: ServerSentEvent[]) => boolean, timeoutMs = 15_000, what = 'events'): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.events)) {
+      if (this.drift.length) throw this.drift[0];
       if (Date.now() > deadline)
         throw new Error(`SSE: timed out waiting for ${what}; got ${JSON.stringify(this.events)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
+    if (this.drift.length) throw this.drift[0];
   }
 
   async close(): Promise<void> {
     this.abort.abort();
     await this.done;
+    if (this.drift.length) throw this.drift[0];
   }
 }

@@ -1,26 +1,36 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 
 export interface ReceivedWebhook {
   headers: IncomingMessage['headers'];
   body: string;
   json: any;
   receivedAt: number;
+  /** Why the standardwebhooks package refused it, when the receiver has a secret; null: verified. */
+  refused: string | null;
 }
 
 /** What the receiver answers to one delivery. */
 export type ReceiverReply = { status: number; headers?: Record<string, string> } | { stall: true };
 
-/** A real HTTP endpoint on 127.0.0.1 that records webhook deliveries and answers as scripted. */
+/**
+ * A real HTTP endpoint on 127.0.0.1 that records webhook deliveries and answers as scripted. Given
+ * a whsec_ secret it verifies each delivery with the standardwebhooks package, as a receiver
+ * following the README would, and answers 400 to one that fails (a replay, a forgery).
+ */
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   private replies: ReceiverReply[] = [];
   private server!: Server;
   private readonly sockets = new Set<Socket>();
+  private verifier?: Webhook;
   url = '';
 
-  static async start(port = 0): Promise<WebhookReceiver> {
+  static async start(options: { port?: number; secret?: string } = {}): Promise<WebhookReceiver> {
+    const { port = 0, secret } = options;
     const receiver = new WebhookReceiver();
+    receiver.verifier = secret ? new Webhook(secret) : undefined;
     receiver.server = createServer((req, res) => void receiver.handle(req, res));
     receiver.server.on('connection', (socket) => {
       receiver.sockets.add(socket);
@@ -55,10 +65,26 @@ export class WebhookReceiver {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
-    this.received.push({ headers: req.headers, body, json: JSON.parse(body), receivedAt: Date.now() });
+    const refused = this.refusal(req.headers, body);
+    this.received.push({ headers: req.headers, body, json: JSON.parse(body), receivedAt: Date.now(), refused });
+    if (refused) {
+      res.writeHead(400).end(refused);
+      return;
+    }
     const reply = this.replies.shift() ?? { status: 200 };
     if ('stall' in reply) return; // never answers
     res.writeHead(reply.status, reply.headers).end('ok');
+  }
+
+  /** Null when the standardwebhooks package verifies the delivery (or there is no secret), else why not. */
+  refusal(headers: IncomingMessage['headers'], body: string): string | null {
+    if (!this.verifier) return null;
+    try {
+      this.verifier.verify(body, headers as Record<string, string>);
+      return null;
+    } catch (error) {
+      return (error as Error).message;
+    }
   }
 
   async close(): Promise<void> {

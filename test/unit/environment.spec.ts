@@ -46,4 +46,15 @@ describe('validateEnvironment', () => {
       'Invalid configuration: AUTH_DEV_LOGIN must be true or false.',
     );
   });
+
+  it('reads WEBHOOK_SECRET as whsec_ secrets, and WEBHOOK_LEGACY_SECRET only beside it', () => {
+    const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    expect(validateEnvironment({ WEBHOOK_SECRET: `${secret} ${secret}` }).WEBHOOK_SECRET).toBe(`${secret} ${secret}`);
+    expect(() => validateEnvironment({ WEBHOOK_SECRET: 'x'.repeat(32) })).toThrow(
+      /^Invalid configuration: WEBHOOK_SECRET must be one or more secrets of the form whsec_/,
+    );
+    expect(() => validateEnvironment({ WEBHOOK_LEGACY_SECRET: 'x'.repeat(32) })).toThrow(
+      'Invalid configuration: WEBHOOK_LEGACY_SECRET only adds the old headers; set WEBHOOK_SECRET (whsec_…) as well.',
+    );
+  });
 });

@@ -1,7 +1,9 @@
-import { createHmac } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { createHmac, randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import { describe, expect, it, vi } from 'vitest';
+import { webhookSigningKeys } from '../../src/config/webhook-secrets.js';
 import { webhookRetryDelayMs } from '../../src/webhooks/webhook-dispatcher.js';
-import { signWebhook } from '../../src/webhooks/webhook-sender.js';
+import { legacyWebhookSignature, standardWebhookSignature } from '../../src/webhooks/webhook-signature.js';
 import { isNonPublicAddress } from '../../src/webhooks/webhook-url-policy.js';
 
 describe('isNonPublicAddress', () => {
@@ -53,10 +55,46 @@ describe('webhookRetryDelayMs', () => {
   });
 });
 
-describe('signWebhook', () => {
-  it('is HMAC-SHA256 over "timestamp.body", hex, prefixed v1=', () => {
-    const body = '{"id":"evt_1"}';
-    const expected = createHmac('sha256', 'k'.repeat(16)).update(`1700000000.${body}`).digest('hex');
-    expect(signWebhook('k'.repeat(16), 1700000000, body)).toBe(`v1=${expected}`);
+describe('Standard Webhooks signatures', () => {
+  const id = 'evt_1';
+  const body = '{"id":"evt_1","type":"session.analyzed"}';
+  const timestamp = 1_700_000_000;
+  const secrets = [randomBytes(32), randomBytes(24)].map((key) => `whsec_${key.toString('base64')}`);
+
+  it('signs "id.timestamp.body" exactly as the standardwebhooks package does', () => {
+    const keys = webhookSigningKeys(secrets[0])!;
+    expect(standardWebhookSignature(keys, id, timestamp, body)).toBe(
+      new Webhook(secrets[0]).sign(id, new Date(timestamp * 1000), body),
+    );
+  });
+
+  it('signs with every listed secret during a rotation, each verifiable on its own', () => {
+    const keys = webhookSigningKeys(`${secrets[0]} ${secrets[1]}`)!;
+    const header = standardWebhookSignature(keys, id, timestamp, body);
+    expect(header.split(' ')).toHaveLength(2);
+    vi.useFakeTimers({ now: timestamp * 1000 });
+    try {
+      const headers = { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': header };
+      for (const secret of secrets) expect(new Webhook(secret).verify(body, headers)).toMatchObject({ id });
+      const stranger = `whsec_${randomBytes(32).toString('base64')}`;
+      expect(() => new Webhook(stranger).verify(body, headers)).toThrow('No matching signature found');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it.each([
+    ['', undefined],
+    ['not-a-whsec-secret-at-all', undefined],
+    [`whsec_${randomBytes(16).toString('base64')}`, undefined], // too short a key
+    [`whsec_${randomBytes(65).toString('base64')}`, undefined], // too long
+    [`whsec_${randomBytes(32).toString('base64')} plain-text`, undefined],
+  ])('refuses WEBHOOK_SECRET=%s', (raw, keys) => {
+    expect(webhookSigningKeys(raw)).toBe(keys);
+  });
+
+  it('keeps the earlier signature for the legacy headers: HMAC-SHA256 of "timestamp.body", hex, v1=', () => {
+    const expected = createHmac('sha256', 'k'.repeat(16)).update(`${timestamp}.${body}`).digest('hex');
+    expect(legacyWebhookSignature('k'.repeat(16), timestamp, body)).toBe(`v1=${expected}`);
   });
 });

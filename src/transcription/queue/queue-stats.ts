@@ -1,18 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../../database/clock.js';
+import type { QueueStats } from './queue-stats.dto.js';
 import { WorkIndex } from './work-index.js';
-
-export interface QueueStats {
-  /** Waiting for a worker, due now. */
-  queued: number;
-  /** Waiting for their next attempt after a transient failure. */
-  retrying: number;
-  /** Held by a worker right now (or by one whose lease has yet to lapse). */
-  processing: number;
-  /** Age of the oldest answer not yet transcribed, in seconds (0 when none waits). */
-  oldest_queued_age_s: number;
-  measured_at: string;
-}
 
 /** Readings are shared for this long, so scrapes and dashboards polling at once cost one query. */
 const FRESH_MS = 2_000;

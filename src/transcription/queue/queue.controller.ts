@@ -1,6 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { QueueStatsReader, type QueueStats } from './queue-stats.js';
+import { ApiProblems } from '../../common/api-problems.decorator.js';
+import { QueueStats } from './queue-stats.dto.js';
+import { QueueStatsReader } from './queue-stats.js';
 
 @ApiTags('queue')
 @ApiBearerAuth()
@@ -10,7 +12,8 @@ export class QueueController {
 
   /** Answers waiting for or in transcription across all sessions and instances (no user data). */
   @Get('stats')
-  @ApiOkResponse({ description: 'Counts by status and the age of the oldest waiting answer.' })
+  @ApiOkResponse({ type: QueueStats, description: 'Counts by status and the age of the oldest waiting answer.' })
+  @ApiProblems(401)
   stats(): Promise<QueueStats> {
     return this.reader.read();
   }

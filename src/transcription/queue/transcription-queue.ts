@@ -169,6 +169,7 @@ export class TranscriptionQueue {
         queuedAt: answer.queued_at,
         dueAt: retryAt,
         requestId: answer.request_id,
+        traceContext: answer.trace_context,
       };
       this.events.emit(ANSWER_QUEUED, event);
     }

@@ -12,6 +12,8 @@ export interface DueAnswer {
   queuedAt: Date;
   dueAt: Date;
   requestId?: string | null;
+  /** The upload's trace, which the transcription joins. */
+  traceContext?: string | null;
 }
 
 /** Sessions read per scan for due work. */
@@ -47,6 +49,7 @@ export class WorkIndex {
           queuedAt: answer.queued_at,
           dueAt,
           requestId: answer.request_id,
+          traceContext: answer.trace_context,
         });
       }
       if (!claimable) await this.refresh(session).catch(() => undefined);

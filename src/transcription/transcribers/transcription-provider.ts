@@ -9,6 +9,7 @@ import {
   type TranscriptionSettings,
 } from '../../config/settings.js';
 import { ServiceMetrics } from '../../metrics/service-metrics.js';
+import { SpanKind, traceHeaders, withSpan } from '../../tracing/spans.js';
 import { TranscriptionFailure } from '../retry-policy.js';
 
 export interface AudioForTranscription {
@@ -94,6 +95,21 @@ export class TranscriptionProvider {
     this.assertConfigured();
     const spoken = language ?? this.language;
     const verbose = hasVerboseJson(this.model);
+    const attributes = { 'gen_ai.operation.name': 'transcription', 'gen_ai.request.model': this.model };
+    return withSpan(
+      'provider.transcribe',
+      attributes,
+      () => this.call(audio, signal, spoken, verbose),
+      SpanKind.CLIENT,
+    );
+  }
+
+  private async call(
+    audio: AudioForTranscription,
+    signal: AbortSignal,
+    spoken: string | undefined,
+    verbose: boolean,
+  ): Promise<TranscriptionResult> {
     const end = this.metrics.providerSeconds.startTimer();
     const result = (await this.client!.audio.transcriptions.create(
       {
@@ -102,7 +118,8 @@ export class TranscriptionProvider {
         response_format: verbose ? 'verbose_json' : 'json',
         ...(spoken ? { language: spoken } : {}),
       },
-      { signal, maxRetries: 0, timeout: this.timeoutMs },
+      // the provider may join the trace (W3C traceparent)
+      { signal, maxRetries: 0, timeout: this.timeoutMs, headers: traceHeaders() },
     ).then(
       (answer) => (end({ outcome: 'ok' }), answer),
       (error: unknown) => {

@@ -50,8 +50,10 @@ export interface AnalysisPending {
   retry_after: number;
 }
 
+/** 409: an RFC 9457 problem (application/problem+json) of type /problems/transcription-failed. */
 export interface AnalysisFailed {
-  status: 'transcription_failed';
+  type: '/problems/transcription-failed';
+  status: 409;
   message: string;
   failed: { question_id: string; error: string }[];
 }

@@ -32,7 +32,9 @@ describe('runAnalysis', () => {
 
   it('stops at a failed transcription with the failed questions', async () => {
     const failed = [{ question_id: 'q2', error: 'provider said no' }];
-    const analyze = vi.fn().mockResolvedValue({ httpStatus: 409, body: { status: 'transcription_failed', failed } });
+    const analyze = vi
+      .fn()
+      .mockResolvedValue({ httpStatus: 409, body: { type: '/problems/transcription-failed', status: 409, failed } });
     const end = await runAnalysis({ api: { analyze }, sessionId: 's1', onPending: vi.fn(), waitForChange: vi.fn() });
     expect(end).toEqual({ kind: 'failed', failed });
   });

@@ -1,0 +1,63 @@
+import { QuestionView, SegmentView } from './session-views.dto.js';
+
+/** What an export says of an answer's audio: never the audio itself. */
+export class ExportedAudioView {
+  format: string;
+  content_type: string;
+  size_bytes: number;
+  /** Of the bytes as uploaded. */
+  sha256: string | null;
+  still_stored: boolean;
+  expired_at: string | null;
+}
+
+export class ExportedAnswerView {
+  question_id: string;
+  transcription_status: 'queued' | 'processing' | 'completed' | 'failed';
+  transcript: string | null;
+  transcription_error: string | null;
+  language: string | null;
+  duration_seconds: number | null;
+  segments: SegmentView[] | null;
+  transcribed_at: string | null;
+  attempts: number;
+  uploaded_at: string;
+  audio: ExportedAudioView;
+}
+
+export class ExportedScoreView {
+  question_id: string;
+  score: number;
+  feedback: string[];
+  unanswered: boolean;
+  scoring_method: 'llm' | 'local' | 'none';
+}
+
+export class ExportedAnalysisView {
+  final_score: number;
+  scored_count: number;
+  analyzed_at: string;
+  answers: ExportedScoreView[];
+}
+
+export class ExportedSessionView {
+  session_id: string;
+  /** The JWT `sub` of the owner. */
+  user_id: string;
+  title: string;
+  webhook_url: string | null;
+  status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
+  language: string | null;
+  created_at: string;
+  updated_at: string;
+  questions: QuestionView[];
+  answers: ExportedAnswerView[];
+  analysis: ExportedAnalysisView | null;
+}
+
+/** GET /api/sessions/:sessionId/export: everything kept about the session, as a download. */
+export class SessionExportView {
+  format: 'voice-interview-session-export/1';
+  exported_at: string;
+  session: ExportedSessionView;
+}

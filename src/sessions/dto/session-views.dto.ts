@@ -1,0 +1,145 @@
+import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
+
+/*
+ * What the session routes answer with. The view functions in session.view.ts are typed with these
+ * classes, so the compiler holds them to the shapes the OpenAPI document describes (the
+ * @nestjs/swagger plugin reads these declarations), and the e2e suite checks every response
+ * against that document.
+ */
+
+export class QuestionView {
+  question_id: string;
+  text: string;
+  /** Empty when the session gave none. */
+  model_answer: string;
+}
+
+/** How many of the session's questions are in each state. */
+export class TranscriptionSummaryView {
+  total: number;
+  completed: number;
+  processing: number;
+  queued: number;
+  failed: number;
+  not_uploaded: number;
+}
+
+export class SegmentView {
+  /** Seconds from the recording's start. */
+  start: number;
+  end: number;
+  text: string;
+}
+
+export class AnswerAudioView {
+  format: string;
+  content_type: string;
+  size_bytes: number;
+}
+
+/** One question's transcription, as the status routes and the live stream report it. */
+export class AnswerStatusView {
+  question_id: string;
+  status: 'queued' | 'processing' | 'completed' | 'failed';
+  /** Once completed. */
+  transcript?: string;
+  /** Why it failed, or why the last attempt failed while it is retried. */
+  error?: string;
+  transcribed_at?: string;
+  /** 0–100, never decreasing, while processing. */
+  progress?: number;
+  /** As the provider names it (whisper-1 says "english"), once completed, when it says. */
+  language?: string;
+  duration_seconds?: number;
+  attempts: number;
+}
+
+/** One answer in the full session view (never its audio). */
+export class SessionAnswerView {
+  /** Changes with every upload of this question. */
+  id: string;
+  question_id: string;
+  /** The stored audio while it is kept; null once transcribed. */
+  gridfs_file_id: string | null;
+  transcription_status: 'queued' | 'processing' | 'completed' | 'failed';
+  transcript: string | null;
+  transcribed_at: string | null;
+  transcription_error: string | null;
+  progress: number | null;
+  language: string | null;
+  duration_seconds: number | null;
+  /** Timed stretches of the transcript; null when the model gives text only. */
+  segments: SegmentView[] | null;
+  attempts: number;
+  created_at: string;
+  audio_expired_at: string | null;
+  audio: AnswerAudioView | null;
+}
+
+/** POST /api/sessions. */
+export class CreatedSessionView {
+  session_id: string;
+  questions: QuestionView[];
+  language: string | null;
+  status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
+  created_at: string;
+}
+
+@ApiExtraModels(SessionAnswerView)
+export class SessionView {
+  session_id: string;
+  title: string;
+  status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
+  webhook_url: string | null;
+  language: string | null;
+  questions: QuestionView[];
+  /** Keyed by question id; questions without an upload are absent. */
+  @ApiProperty({ type: 'object', additionalProperties: { $ref: getSchemaPath(SessionAnswerView) } })
+  answers: Record<string, SessionAnswerView>;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One line of the session list. */
+export class SessionSummaryView {
+  session_id: string;
+  title: string;
+  status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
+  created_at: string;
+  updated_at: string;
+  summary: TranscriptionSummaryView;
+  final_score: number | null;
+}
+
+export class SessionListView {
+  sessions: SessionSummaryView[];
+  /** Pass it back as `cursor` for the next page; null on the last one. */
+  next_cursor: string | null;
+}
+
+/** GET /api/transcription-status/:sessionId. */
+export class SessionTranscriptionStatusView {
+  session_id: string;
+  summary: TranscriptionSummaryView;
+  answers: AnswerStatusView[];
+}
+
+/** Server-Sent Events of GET /api/sessions/:sessionId/events: `snapshot`, sent first. */
+export class SnapshotEventView {
+  session_id: string;
+  status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
+  summary: TranscriptionSummaryView;
+  answers: AnswerStatusView[];
+}
+
+/** `ready`: nothing is left to transcribe. */
+export class ReadyEventView {
+  session_id: string;
+  summary: TranscriptionSummaryView;
+}
+
+/** `analyzed`: the session was scored. */
+export class AnalyzedEventView {
+  session_id: string;
+  final_score: number | null;
+}
