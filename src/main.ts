@@ -5,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
+import { verifyJsonComplexity } from './common/json-body-bounds.js';
 import { requestDeadline } from './common/request-deadline.js';
 import { loadOrCreateDevJwtSecret, DEV_SECRET_FILE } from './config/dev-jwt-secret.js';
 import { ConfigurationError, validateEnvironment } from './config/environment.js';
@@ -71,7 +72,10 @@ async function bootstrap(): Promise<void> {
     }),
   );
   app.use(requestDeadline(env.HTTP_REQUEST_TIMEOUT_MS));
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  // depth and entries are bounded on the raw bytes, before anything parses or walks the body
+  // (Nest's type omits `verify`, which it uses only for rawBody; express.json takes it as given)
+  const jsonOptions = { limit: JSON_BODY_LIMIT, verify: verifyJsonComplexity };
+  app.useBodyParser('json', jsonOptions);
   if (env.CORS_ORIGINS) {
     app.enableCors({
       origin: env.CORS_ORIGINS.split(',').map((origin) => origin.trim()),

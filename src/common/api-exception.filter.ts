@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
+import { JsonBodyTooComplex } from './json-body-bounds.js';
 import { PROBLEM_JSON, problemDetails } from './problem-details.js';
 
 /** Driver and mongoose errors that mean "the database is not reachable right now". */
@@ -33,6 +34,12 @@ const BODY_PARSER_MESSAGES: Record<string, string> = {
   'entity.too.large': 'The request body is too large.',
   'encoding.unsupported': 'The request body has an unsupported character encoding.',
 };
+
+/** The parser's own sentence where it is ours to give (a body over the depth or entry bounds). */
+function bodyParserMessage(cause: unknown): string | undefined {
+  if (cause instanceof JsonBodyTooComplex) return cause.reason;
+  return BODY_PARSER_MESSAGES[bodyParserType(cause)];
+}
 
 function bodyParserType(cause: unknown): string {
   return typeof (cause as { type?: unknown })?.type === 'string' ? (cause as { type: string }).type : '';
@@ -88,7 +95,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
         status,
         body: httpErrorBody(
           status,
-          BODY_PARSER_MESSAGES[bodyParserType(exception.cause)] ?? messageOf(exception),
+          bodyParserMessage(exception.cause) ?? messageOf(exception),
           extensionsOf(exception),
         ),
       };

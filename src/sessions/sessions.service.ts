@@ -100,7 +100,13 @@ function encodeCursor(createdAt: Date, id: Types.ObjectId): string {
 function decodeCursor(cursor: string): { createdAt: Date; id: Types.ObjectId } {
   try {
     const [time, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
-    if (Number.isInteger(time) && typeof id === 'string' && /^[0-9a-f]{24}$/.test(id)) {
+    // a Date holds ±8.64e15 ms; past that it is Invalid Date, which no query can use
+    if (
+      Number.isInteger(time) &&
+      Math.abs(time as number) <= 8.64e15 &&
+      typeof id === 'string' &&
+      /^[0-9a-f]{24}$/.test(id)
+    ) {
       return { createdAt: new Date(time as number), id: new Types.ObjectId(id) };
     }
   } catch {

@@ -169,6 +169,58 @@ describe('hostile bodies and parameters', () => {
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
 
+  it('refuses a crafted list cursor (a date out of range) with a 400, not a 500', async () => {
+    const cursor = (time: number) =>
+      Buffer.from(JSON.stringify([time, new ObjectId().toHexString()])).toString('base64url');
+    for (const time of [1e20, -1e17, 8.64e15 + 1]) {
+      const res = await alice.request('GET', `/api/sessions?cursor=${cursor(time)}`);
+      expect(res.status).toBe(400);
+      expect(res.body.message).toBe('cursor is not valid; pass next_cursor from the previous page');
+    }
+    expect((await alice.request('GET', `/api/sessions?cursor=${cursor(Date.now())}`)).status).toBe(200);
+  });
+
+  it.each([
+    [
+      'nested 20,000 levels deep',
+      `{"questions": [{"text": "q", "x": ${'['.repeat(20_000)}${']'.repeat(20_000)}}]}`,
+      /^The request body is nested more than 32 levels deep\.$/,
+    ],
+    [
+      'nested 33 levels deep',
+      `{"questions": ${'['.repeat(32)}${']'.repeat(32)}}`,
+      /^The request body is nested more than 32 levels deep\.$/,
+    ],
+    [
+      'with 20,000 keys',
+      `{"questions": [{"text": "q"}], "title": "t", ${Array.from({ length: 20_000 }, (_, i) => `"k${i}": 1`).join(', ')}}`,
+      /^The request body has more than 10000 members and elements\.$/,
+    ],
+    [
+      'with 20,000 array elements',
+      `{"questions": [${Array(20_000).fill('{"text": "q"}').join(',')}]}`,
+      /^The request body has more than 10000 members and elements\.$/,
+    ],
+  ])(
+    'refuses a JSON body %s with a 400 before anything walks it, logging no stack trace',
+    async (_what, body, message) => {
+      const before = app.logs.length;
+      const res = await alice.request('POST', '/api/sessions', {
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(message);
+      const logged = app.logs.slice(before).join('\n');
+      expect(logged).not.toMatch(/"level":"error"|RangeError|Maximum call stack|\n\s+at /);
+    },
+  );
+
+  it('keeps a deep string that only looks like nesting', async () => {
+    const res = await alice.request('POST', '/api/sessions', { json: { questions: [{ text: '['.repeat(5000) }] } });
+    expect(res.status).toBe(201);
+  });
+
   it.each([
     ['with $', 'a$b'],
     ['with .', 'a.b'],
