@@ -3,15 +3,31 @@ import { backoffMs } from '../common/backoff.js';
 
 export type FailureKind = 'transient' | 'permanent';
 
-/** A transcription attempt that did not produce text, with a sentence a person can act on. */
+/**
+ * A transcription attempt that did not produce text. `message` is the sentence users and webhook
+ * receivers see (stored on the answer): it says what happened and what to do, never the provider's
+ * or a library's own text, which may carry account details, host names or a masked key. `detail`
+ * is that text, for the server's log only.
+ */
 export class TranscriptionFailure extends Error {
   constructor(
     message: string,
     readonly kind: FailureKind,
     readonly retryAfterMs?: number,
+    readonly detail?: string,
   ) {
     super(message);
     this.name = 'TranscriptionFailure';
+  }
+
+  /** For log lines: the sentence and, after it, the underlying detail. */
+  get logText(): string {
+    return this.detail ? `${this.message} [${this.detail}]` : this.message;
+  }
+
+  /** The same failure with its sentence prefixed (a piece's name, say), detail and kind kept. */
+  within(prefix: string, kind: FailureKind = this.kind): TranscriptionFailure {
+    return new TranscriptionFailure(`${prefix}${this.message}`, kind, this.retryAfterMs, this.detail);
   }
 }
 
@@ -42,9 +58,10 @@ export function parseRetryAfter(headers: unknown, now = Date.now()): number | un
   return Math.min(Math.max(0, date - now), MAX_RETRY_AFTER_MS);
 }
 
-function providerMessage(error: APIError): string {
+/** The provider's own text and code, for the log: a 401's message quotes the (masked) key. */
+function providerDetail(error: APIError): string {
   const raw = (error.error as { message?: unknown } | undefined)?.message ?? error.message;
-  return String(raw).replace(/\s+/g, ' ').slice(0, 300);
+  return `${error.status} ${String(raw).replace(/\s+/g, ' ').slice(0, 300)}`;
 }
 
 /** Sorts a provider or storage error into "try again later" and "this will never work". */
@@ -55,57 +72,62 @@ export function classifyError(error: unknown): TranscriptionFailure {
   }
   if (error instanceof APIError && typeof error.status === 'number') {
     const status = error.status;
-    const detail = providerMessage(error);
+    const detail = providerDetail(error);
+    const failure = (message: string, kind: FailureKind, retryAfterMs?: number) =>
+      new TranscriptionFailure(message, kind, retryAfterMs, detail);
     if (status === 429) {
-      return new TranscriptionFailure(
-        `The transcription provider is rate limiting requests (429): ${detail}`,
+      return failure(
+        'The transcription provider is rate limiting requests (429).',
         'transient',
         parseRetryAfter(error.headers),
       );
     }
     if (status === 408 || status === 409 || status === 425 || status >= 500) {
-      return new TranscriptionFailure(
-        `The transcription provider failed (${status}): ${detail}`,
-        'transient',
-        parseRetryAfter(error.headers),
-      );
+      return failure(`The transcription provider failed (${status}).`, 'transient', parseRetryAfter(error.headers));
     }
     if (status === 401 || status === 403) {
-      return new TranscriptionFailure(
-        `The transcription provider refused the credentials (${status}); check OPENAI_API_KEY: ${detail}`,
+      return failure(
+        `The transcription provider refused this server's credentials (${status}); the operator must check OPENAI_API_KEY, then retry the answer.`,
         'permanent',
       );
     }
     if (status === 404) {
-      return new TranscriptionFailure(
-        `The transcription provider has no such model or endpoint (404); check TRANSCRIPTION_MODEL and OPENAI_BASE_URL: ${detail}`,
+      return failure(
+        'The transcription provider has no such model or endpoint (404); the operator must check TRANSCRIPTION_MODEL and OPENAI_BASE_URL, then retry the answer.',
         'permanent',
       );
     }
     if (status === 413) {
-      return new TranscriptionFailure(
-        `The recording is too large for the transcription provider (413): ${detail}`,
-        'permanent',
-      );
+      return failure('The recording is too large for the transcription provider (413).', 'permanent');
     }
-    return new TranscriptionFailure(
-      `The transcription provider rejected the audio (${status}): ${detail}`,
+    return failure(
+      `The transcription provider rejected the audio (${status}); check that the recording plays, then upload it again.`,
       'permanent',
     );
   }
   if (error instanceof APIConnectionError) {
     const cause = (error as { cause?: unknown }).cause;
     const reason = cause instanceof Error ? cause.message : error.message;
-    return new TranscriptionFailure(`Could not reach the transcription provider (${reason}).`, 'transient');
+    return new TranscriptionFailure('Could not reach the transcription provider.', 'transient', undefined, reason);
   }
   if (error instanceof SyntaxError) {
     return new TranscriptionFailure('The transcription provider returned a malformed response.', 'transient');
   }
   const message = error instanceof Error ? error.message : String(error);
   if (/FileNotFound|ChunkIsMissing|file .* not found/i.test(message)) {
-    return new TranscriptionFailure('The audio for this answer is missing from storage; upload it again.', 'permanent');
+    return new TranscriptionFailure(
+      'The audio for this answer is missing from storage; upload it again.',
+      'permanent',
+      undefined,
+      message,
+    );
   }
-  return new TranscriptionFailure(`Transcription failed unexpectedly (${message.slice(0, 200)}).`, 'transient');
+  return new TranscriptionFailure(
+    'Transcription failed unexpectedly.',
+    'transient',
+    undefined,
+    (error instanceof Error ? `${error.name}: ${message}` : message).slice(0, 500),
+  );
 }
 
 /**

@@ -11,7 +11,7 @@ import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { LOST_CLAIM, SHUTTING_DOWN, type JobSource, type SchedulableJob, type StartedJob } from './job-scheduler.js';
 import { TranscriptionQueue } from './queue/transcription-queue.js';
 import { WorkIndex, type DueAnswer } from './queue/work-index.js';
-import { classifyError, retryDelayMs } from './retry-policy.js';
+import { classifyError, retryDelayMs, type TranscriptionFailure } from './retry-policy.js';
 import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
 import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './transcribers/recording-transcriber.js';
 import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
@@ -161,7 +161,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     if (failure.kind === 'transient' && attempts < this.settings.maxAttempts) {
       const delay = retryDelayMs(failure, attempts, this.settings.retry);
       const now = this.clock.now();
-      this.logger.warn(`attempt ${attempts} of ${job.key} failed, retrying in ${delay} ms: ${failure.message}`);
+      this.logger.warn(`attempt ${attempts} of ${job.key} failed, retrying in ${delay} ms: ${failure.logText}`);
       const settled = await this.queue
         .retryLater(job.sessionId, job.questionId, task.claimId, failure.message, new Date(now.getTime() + delay), now)
         .catch((e: Error) => {
@@ -174,13 +174,16 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
       }
       return;
     }
-    const message =
-      failure.kind === 'transient' ? `Gave up after ${attempts} attempts: ${failure.message}` : failure.message;
-    await this.fail(job, task, message);
+    await this.fail(
+      job,
+      task,
+      failure.kind === 'transient' ? failure.within(`Gave up after ${attempts} attempts: `) : failure,
+    );
   }
 
-  private async fail(job: AnswerJob, task: TranscriptionTask, message: string): Promise<void> {
-    this.logger.warn(`transcription of ${job.key} failed: ${message}`);
+  private async fail(job: AnswerJob, task: TranscriptionTask, failure: TranscriptionFailure | string): Promise<void> {
+    const message = typeof failure === 'string' ? failure : failure.message;
+    this.logger.warn(`transcription of ${job.key} failed: ${typeof failure === 'string' ? failure : failure.logText}`);
     const settled = await this.queue
       .fail(job.sessionId, job.questionId, task.claimId, message, this.clock.now())
       .catch((e: Error) => {

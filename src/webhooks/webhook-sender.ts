@@ -1,9 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { webhookSettings, type WebhookSettings } from '../config/settings.js';
 import { legacyWebhookSignature, standardWebhookSignature } from './webhook-signature.js';
-import { WebhookUrlPolicy } from './webhook-url-policy.js';
+import { WebhookAddressRefused, WebhookUrlPolicy } from './webhook-url-policy.js';
 
 export interface SendResult {
   statusCode: number | null;
@@ -12,6 +12,25 @@ export interface SendResult {
   /** Seconds the receiver asked us to wait (Retry-After on 429/503). */
   retryAfterS?: number;
 }
+
+/**
+ * What an attempt's error says in the session's delivery log, which its owner reads: the kind of
+ * failure, never an address a host name resolved to or a library's own wording (that goes to logs).
+ */
+export function deliveryError(error: unknown): string {
+  if (error instanceof WebhookAddressRefused) return 'refused: the host is not a public address';
+  const code = (error as NodeJS.ErrnoException)?.code ?? '';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME')
+    return 'the host name could not be resolved';
+  if (code === 'ECONNREFUSED') return 'the connection was refused';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'the connection was reset';
+  if (code === 'ETIMEDOUT' || code === 'ECONNABORTED') return 'the connection timed out';
+  if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(code)) return 'the TLS handshake failed';
+  if (error instanceof ResponseTimeout) return error.message;
+  return 'the request failed';
+}
+
+class ResponseTimeout extends Error {}
 
 /** Responses are read only this far: a receiver has no business sending us megabytes. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -23,6 +42,7 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
  */
 @Injectable()
 export class WebhookSender {
+  private readonly logger = new Logger(WebhookSender.name);
   private readonly keys: Buffer[];
   private readonly legacySecret?: string;
   private readonly timeoutMs: number;
@@ -53,13 +73,19 @@ export class WebhookSender {
     };
   }
 
+  /** The safe sentence for the delivery log; the library's own text to the server's log. */
+  private failed(target: URL, error: unknown): string {
+    this.logger.log(`webhook POST to ${target.host} failed: ${(error as Error)?.message ?? String(error)}`);
+    return deliveryError(error);
+  }
+
   async send(url: string, id: string, event: string, body: string): Promise<SendResult> {
     const started = Date.now();
     const target = new URL(url);
     try {
       await this.policy.assertDeliverable(target.hostname);
     } catch (error) {
-      return { statusCode: null, error: (error as Error).message, durationMs: Date.now() - started };
+      return { statusCode: null, error: this.failed(target, error), durationMs: Date.now() - started };
     }
     return this.post(target, id, event, body, started);
   }
@@ -107,9 +133,9 @@ export class WebhookSender {
         },
       );
       const timer = setTimeout(() => {
-        req.destroy(new Error(`no response within ${this.timeoutMs} ms`));
+        req.destroy(new ResponseTimeout(`no response within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
-      req.on('error', (error) => finish({ statusCode: null, error: error.message }));
+      req.on('error', (error) => finish({ statusCode: null, error: this.failed(target, error) }));
       req.end(body);
     });
   }

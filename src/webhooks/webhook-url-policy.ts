@@ -1,4 +1,4 @@
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { webhookSettings, type WebhookSettings } from '../config/settings.js';
@@ -65,6 +65,7 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
 /** Rules for webhook URLs: checked when a session is created, and again at every delivery. */
 @Injectable()
 export class WebhookUrlPolicy {
+  private readonly logger = new Logger(WebhookUrlPolicy.name);
   private readonly allowHttp: boolean;
   private readonly allowPrivate: boolean;
   readonly enabled: boolean;
@@ -97,10 +98,14 @@ export class WebhookUrlPolicy {
     try {
       await this.resolvePublic(url.hostname);
     } catch (error) {
+      // The sentence never names what a host name resolved to, and is the same whether it did not
+      // resolve or resolved to a private address: a user must not be able to map internal DNS.
+      this.logger.log(`refused webhook_url host ${url.hostname}: ${(error as Error).message}`);
+      const host = unbracketed(url.hostname);
       throw new BadRequestException(
-        error instanceof WebhookAddressRefused
-          ? `webhook_url must point to a public address: ${error.message}.`
-          : `webhook_url's host "${url.hostname}" could not be resolved.`,
+        isIP(host)
+          ? `webhook_url must point to a public address; ${host} is not one.`
+          : `webhook_url's host "${host}" does not resolve to a public address.`,
       );
     }
     return url.toString();

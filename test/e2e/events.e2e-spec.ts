@@ -96,7 +96,8 @@ describe('GET /api/sessions/:sessionId/events', () => {
     const q2 = stream.named('answer').filter((a) => a.question_id === 'q2');
     expect(q2.at(-1)).toMatchObject({
       status: 'failed',
-      error: 'The transcription provider rejected the audio (400): unsupported',
+      error:
+        'The transcription provider rejected the audio (400); check that the recording plays, then upload it again.',
     });
     // heartbeats every SSE_HEARTBEAT_MS (200 ms here) keep proxies from closing an idle stream
     await stream.waitFor(() => stream.comments.filter((c) => c === 'ping').length >= 2, 3_000, 'two heartbeats');

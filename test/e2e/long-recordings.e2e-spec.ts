@@ -240,7 +240,7 @@ describe('pieces that fail', () => {
     const clock = (t: number) => `${Math.floor(Math.round(t) / 60)}:${String(Math.round(t) % 60).padStart(2, '0')}`;
     expect(failed.error).toBe(
       `Piece 3 of ${stored.length} (${clock(stored[2].start_seconds)}–${clock(stored[2].end_seconds)}) could not be ` +
-        'transcribed: The transcription provider rejected the audio (400): Audio file might be corrupted or unsupported',
+        'transcribed: The transcription provider rejected the audio (400); check that the recording plays, then upload it again.',
     );
     expect(stored[2]).toMatchObject({ done: false, text: null });
     // the pieces sent before the failure are kept for a retry

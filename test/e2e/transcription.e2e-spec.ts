@@ -203,11 +203,39 @@ describe('the transcription pipeline', () => {
     expect(failed).toEqual({
       question_id: 'q1',
       status: 'failed',
-      error: 'Gave up after 3 attempts: The transcription provider failed (503): overloaded',
+      error: 'Gave up after 3 attempts: The transcription provider failed (503).',
       attempts: 3,
     });
     expect(fake.requestsFor('q1')).toHaveLength(3);
     expect(await db.db.collection('fs.files').findOne({ _id: new ObjectId(upload.body.file_id) })).not.toBeNull();
+  });
+
+  it("tells the user a sentence of its own, never the provider's text (a 401 quotes the masked key)", async () => {
+    const sessionId = await alice.newSession(['q1']);
+    const providerText =
+      'Incorrect API key provided: sk-tes*****-key. You can find your API key at https://platform.openai.com/account/api-keys.';
+    fake.script('q1', { kind: 'status', status: 401, message: providerText });
+    const before = app.logs.length;
+    await alice.upload(sessionId, 'q1', freshAudio());
+    const failed = await alice.waitForAnswer(sessionId, 'q1');
+    expect(failed).toEqual({
+      question_id: 'q1',
+      status: 'failed',
+      error:
+        "The transcription provider refused this server's credentials (401); the operator must check OPENAI_API_KEY, then retry the answer.",
+      attempts: 1,
+    });
+    expect((await sessionDoc(sessionId))!.answers.q1.transcription_error).toBe(failed.error);
+    // the details are for operators: in the log, at warn, without the key itself
+    const logged = app
+      .entries()
+      .slice(0)
+      .filter((e) => e.msg.includes(`${sessionId}/q1`) && e.msg.includes('failed'));
+    expect(logged.at(-1)).toMatchObject({
+      level: 'warn',
+      msg: expect.stringContaining('[401 Incorrect API key provided'),
+    });
+    expect(app.logs.slice(before).join('\n')).not.toContain('sk-test-key');
   });
 
   it('fails a permanent error at once with a readable error, and the retry endpoint queues it again', async () => {
@@ -219,7 +247,8 @@ describe('the transcription pipeline', () => {
     expect(failed).toEqual({
       question_id: 'q1',
       status: 'failed',
-      error: 'The transcription provider rejected the audio (400): Invalid file format.',
+      error:
+        'The transcription provider rejected the audio (400); check that the recording plays, then upload it again.',
       attempts: 1,
     });
     expect(fake.requestsFor('q1')).toHaveLength(1);

@@ -292,11 +292,8 @@ describe('delivery', () => {
       await eventually(async () => {
         const stored = await db.db.collection('webhook_deliveries').findOne({ session_id: new ObjectId(sessionId) });
         expect(stored?.attempts?.[0]?.status_code).toBeNull();
-        expect(stored?.attempts?.[0]?.error).toMatch(
-          question === 'named'
-            ? /^localhost resolves to (127\.0\.0\.1|::1), which is not public$/
-            : /^127\.0\.0\.1 resolves to 127\.0\.0\.1, which is not public$/,
-        );
+        // the owner reads this log: it says why, never what the name resolved to
+        expect(stored?.attempts?.[0]?.error).toBe('refused: the host is not a public address');
       });
     }
     expect(receiver.received).toHaveLength(0);
@@ -321,35 +318,22 @@ describe('webhook_url at session creation', () => {
     ['ftp://example.com/hook', 'webhook_url must use https.'],
     ['not a url', 'webhook_url must be an absolute URL, e.g. https://example.com/hooks/interviews.'],
     ['https://user:pw@example.com/hook', 'webhook_url must not carry a user name or password; put secrets elsewhere.'],
+    ['https://127.0.0.1/hook', 'webhook_url must point to a public address; 127.0.0.1 is not one.'],
+    // a host name's answer is never told: an internal name and one that does not resolve read alike
+    ['https://localhost/hook', 'webhook_url\'s host "localhost" does not resolve to a public address.'],
     [
-      'https://127.0.0.1/hook',
-      'webhook_url must point to a public address: 127.0.0.1 resolves to 127.0.0.1, which is not public.',
+      'https://no-such-host.invalid/hook',
+      'webhook_url\'s host "no-such-host.invalid" does not resolve to a public address.',
     ],
-    [
-      'https://localhost/hook',
-      /^webhook_url must point to a public address: localhost resolves to (127\.0\.0\.1|::1), which is not public\.$/,
-    ],
-    [
-      'https://10.1.2.3/hook',
-      'webhook_url must point to a public address: 10.1.2.3 resolves to 10.1.2.3, which is not public.',
-    ],
-    [
-      'https://192.168.0.10/hook',
-      'webhook_url must point to a public address: 192.168.0.10 resolves to 192.168.0.10, which is not public.',
-    ],
+    ['https://10.1.2.3/hook', 'webhook_url must point to a public address; 10.1.2.3 is not one.'],
+    ['https://192.168.0.10/hook', 'webhook_url must point to a public address; 192.168.0.10 is not one.'],
     [
       'https://169.254.169.254/latest/meta-data',
-      'webhook_url must point to a public address: 169.254.169.254 resolves to 169.254.169.254, which is not public.',
+      'webhook_url must point to a public address; 169.254.169.254 is not one.',
     ],
-    ['https://[::1]/hook', 'webhook_url must point to a public address: ::1 resolves to ::1, which is not public.'],
-    [
-      'https://[fd00:ec2::254]/hook',
-      'webhook_url must point to a public address: fd00:ec2::254 resolves to fd00:ec2::254, which is not public.',
-    ],
-    [
-      'https://[::ffff:127.0.0.1]/hook',
-      'webhook_url must point to a public address: ::ffff:7f00:1 resolves to ::ffff:7f00:1, which is not public.',
-    ],
+    ['https://[::1]/hook', 'webhook_url must point to a public address; ::1 is not one.'],
+    ['https://[fd00:ec2::254]/hook', 'webhook_url must point to a public address; fd00:ec2::254 is not one.'],
+    ['https://[::ffff:127.0.0.1]/hook', 'webhook_url must point to a public address; ::ffff:7f00:1 is not one.'],
   ] as const)('refuses %s', async (url, message) => {
     strictDb ??= await openTestDatabase('webhooks-strict');
     strict ??= await AppProcess.start({
@@ -358,8 +342,8 @@ describe('webhook_url at session creation', () => {
     });
     const res = await createWithWebhook(new ApiClient(strict.url, tokenFor('alice')), url);
     expect(res.status).toBe(400);
-    if (typeof message === 'string') expect(res.body.message).toBe(message);
-    else expect(res.body.message).toMatch(message);
+    expect(res.body.message).toBe(message);
+    expect(res.body.message).not.toMatch(/resolves to|127\.0\.0\.1.*127\.0\.0\.1|::1.*::1/);
   });
 
   it('refuses any webhook_url when the server has no WEBHOOK_SECRET', async () => {

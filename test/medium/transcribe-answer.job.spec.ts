@@ -141,7 +141,7 @@ describe('one transcription job', () => {
     }
     expect(await answerOf(sessionId)).toMatchObject({
       transcription_status: 'failed',
-      transcription_error: 'Gave up after 3 attempts: The transcription provider failed (503): overloaded',
+      transcription_error: 'Gave up after 3 attempts: The transcription provider failed (503).',
       attempts: 3,
       gridfs_file_id: fileId,
     });

@@ -16,26 +16,44 @@ describe('classifyError', () => {
   });
 
   it.each([
-    [400, 'The transcription provider rejected the audio (400): boom'],
-    [401, 'The transcription provider refused the credentials (401); check OPENAI_API_KEY: boom'],
-    [403, 'The transcription provider refused the credentials (403); check OPENAI_API_KEY: boom'],
+    [400, 'The transcription provider rejected the audio (400); check that the recording plays, then upload it again.'],
+    [
+      401,
+      "The transcription provider refused this server's credentials (401); the operator must check OPENAI_API_KEY, then retry the answer.",
+    ],
+    [
+      403,
+      "The transcription provider refused this server's credentials (403); the operator must check OPENAI_API_KEY, then retry the answer.",
+    ],
     [
       404,
-      'The transcription provider has no such model or endpoint (404); check TRANSCRIPTION_MODEL and OPENAI_BASE_URL: boom',
+      'The transcription provider has no such model or endpoint (404); the operator must check TRANSCRIPTION_MODEL and OPENAI_BASE_URL, then retry the answer.',
     ],
-    [413, 'The recording is too large for the transcription provider (413): boom'],
-    [415, 'The transcription provider rejected the audio (415): boom'],
-    [422, 'The transcription provider rejected the audio (422): boom'],
-  ])('treats HTTP %i as permanent with a readable message', (status, message) => {
+    [413, 'The recording is too large for the transcription provider (413).'],
+    [415, 'The transcription provider rejected the audio (415); check that the recording plays, then upload it again.'],
+    [422, 'The transcription provider rejected the audio (422); check that the recording plays, then upload it again.'],
+  ])('treats HTTP %i as permanent with a sentence of its own, the provider text kept for logs', (status, message) => {
     const failure = classifyError(apiError(status));
     expect(failure.kind).toBe('permanent');
     expect(failure.message).toBe(message);
+    expect(failure.message).not.toContain('boom');
+    expect(failure.detail).toBe(`${status} boom`);
+    expect(failure.logText).toBe(`${message} [${status} boom]`);
+  });
+
+  it("never puts the provider's text, which can quote a masked key, in the user's sentence", () => {
+    const failure = classifyError(apiError(401, 'Incorrect API key provided: sk-abc***********wxyz.'));
+    expect(failure.message).not.toMatch(/sk-|Incorrect/);
+    expect(failure.detail).toContain('Incorrect API key');
+    const unexpected = classifyError(new TypeError('Cannot read properties of undefined (reading "x") at /srv/app'));
+    expect(unexpected.message).toBe('Transcription failed unexpectedly.');
+    expect(unexpected.detail).toContain('TypeError: Cannot read properties');
   });
 
   it('keeps the Retry-After of a 429', () => {
     const failure = classifyError(apiError(429, 'slow down', { 'retry-after': '7' }));
     expect(failure).toMatchObject({ kind: 'transient', retryAfterMs: 7000 });
-    expect(failure.message).toBe('The transcription provider is rate limiting requests (429): slow down');
+    expect(failure.message).toBe('The transcription provider is rate limiting requests (429).');
   });
 
   it('treats timeouts, connection errors and malformed JSON as transient', () => {
@@ -43,7 +61,8 @@ describe('classifyError', () => {
     const reset = new APIConnectionError({ cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
     expect(classifyError(reset)).toMatchObject({
       kind: 'transient',
-      message: 'Could not reach the transcription provider (socket hang up).',
+      message: 'Could not reach the transcription provider.',
+      detail: 'socket hang up',
     });
     expect(classifyError(new SyntaxError('Unexpected end of JSON input')).kind).toBe('transient');
   });

@@ -186,10 +186,13 @@ export class AudioTools implements OnApplicationBootstrap {
         if (signal.aborted) return reject(signal.reason);
         if (code === 0) return resolve();
         const name = command.split('/').pop();
+        // ffmpeg's own lines name temporary paths: they go to the log, not to the user
         reject(
           new TranscriptionFailure(
-            `${name} could not process the recording (exit ${code}): ${tail.join(' | ').slice(0, 300)}`,
+            `${name} could not read the recording as audio; upload it again in another format.`,
             'permanent',
+            undefined,
+            `exit ${code}: ${tail.join(' | ').slice(0, 300)}`,
           ),
         );
       });

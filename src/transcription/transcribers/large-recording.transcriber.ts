@@ -169,17 +169,14 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
         if (signal.aborted) throw signal.reason ?? error;
         const failure = classifyError(error);
         if (failure.kind === 'permanent') {
-          throw new TranscriptionFailure(`${name} could not be transcribed: ${failure.message}`, 'permanent');
+          throw failure.within(`${name} could not be transcribed: `, 'permanent');
         }
         if (attempt >= this.settings.maxAttempts) {
-          throw new TranscriptionFailure(
-            `${name} could not be transcribed after ${attempt} attempts: ${failure.message}`,
-            'permanent',
-          );
+          throw failure.within(`${name} could not be transcribed after ${attempt} attempts: `, 'permanent');
         }
         const delay = retryDelayMs(failure, attempt, this.settings.retry);
         this.logger.warn(
-          `${name} of session=${String(job.sessionId)} question=${job.questionId}: attempt ${attempt} failed, retrying in ${delay} ms: ${failure.message}`,
+          `${name} of session=${String(job.sessionId)} question=${job.questionId}: attempt ${attempt} failed, retrying in ${delay} ms: ${failure.logText}`,
         );
         await sleep(delay, undefined, { signal }).catch(() => {
           throw signal.reason;
