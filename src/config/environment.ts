@@ -73,6 +73,10 @@ export class EnvironmentVariables {
   @IsString()
   JWT_AUDIENCE?: string;
 
+  /** The longest lifetime (exp - iat, in seconds) a bearer token may have; longer ones are refused. */
+  @IntegerSetting(60, 30 * 86_400, 'JWT_MAX_AGE must be a whole number of seconds from 60 to 2592000 (30 days)')
+  JWT_MAX_AGE = 86_400;
+
   /**
    * Development sign-in: POST /api/auth/dev-token mints a token for any user id. Refused whenever
    * NODE_ENV=production, whatever this says.
@@ -286,6 +290,11 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   }
   if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URI) {
     throw new ConfigurationError('Invalid configuration: JWT_SECRET must be set when NODE_ENV=production.');
+  }
+  if (env.NODE_ENV === 'production' && env.JWT_JWKS_URI?.startsWith('http://')) {
+    throw new ConfigurationError(
+      'Invalid configuration: JWT_JWKS_URI must use https when NODE_ENV=production (keys fetched over plain http can be forged in transit).',
+    );
   }
   if (env.WEBHOOK_LEGACY_SECRET && !env.WEBHOOK_SECRET) {
     throw new ConfigurationError(

@@ -33,6 +33,7 @@ export const authSettings = registerAs('auth', () => {
     jwksUri: e.JWT_JWKS_URI,
     issuer: e.JWT_ISSUER,
     audience: e.JWT_AUDIENCE,
+    maxAgeS: e.JWT_MAX_AGE,
     devLogin: e.AUTH_DEV_LOGIN,
   };
 });

@@ -42,6 +42,7 @@ beforeAll(async () => {
       JWT_JWKS_URI: jwks.url,
       JWT_ISSUER: jwks.issuer,
       JWT_AUDIENCE: jwks.audience,
+      JWT_MAX_AGE: '3600',
     },
   });
   alice = user('alice');
@@ -310,6 +311,84 @@ describe('identity-provider tokens (JWKS)', () => {
     expect((await as(forged)).status).toBe(401);
   });
 
+  it('a flood of unknown key ids neither reaches the provider per token nor starves a key new after rotation', async () => {
+    const fetchesBefore = jwks.requests;
+    const junk = Array.from({ length: 40 }, (_, i) =>
+      jwt.sign({ sub: 'x' }, jwks.key('rsa-1').privateKey, {
+        algorithm: 'RS256',
+        keyid: `junk-${i}-${Math.random()}`,
+        expiresIn: 600,
+        issuer: jwks.issuer,
+        audience: jwks.audience,
+      }),
+    );
+    const refused = await Promise.all(
+      junk.map(
+        async (token) =>
+          (
+            await as(token).catch((e) => {
+              console.log('DEBUG', e, app.problems().slice(-20));
+              throw e;
+            })
+          ).status,
+      ),
+    );
+    expect(refused).toEqual(Array(40).fill(401));
+    // a key the provider publishes after the flood: its first token gets in (waiting for one fetch at most)
+    jwks.rotate('rsa-new', 'RS256', true);
+    const started = Date.now();
+    expect((await as(jwks.sign('rsa-new', { sub: 'after-rotation' }))).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    // keys already known never wait, and the same junk again is refused without a fetch
+    expect((await as(jwks.sign('rsa-1', { sub: 'idp-user' }))).status).toBe(200);
+    const fetchesAfter = jwks.requests;
+    expect((await as(junk[0])).status).toBe(401);
+    expect(jwks.requests).toBe(fetchesAfter);
+    // 40 unknown kids and a rotation: one fetch for the flood, one for the new key
+    expect(fetchesAfter - fetchesBefore).toBeLessThanOrEqual(3);
+  });
+
+  it('requires exp, caps the lifetime at JWT_MAX_AGE, and refuses iat or nbf in the future beyond the skew', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const hs = (claims: Record<string, unknown>) =>
+      jwt.sign({ sub: 'claims', iss: jwks.issuer, aud: jwks.audience, ...claims }, TEST_JWT_SECRET, {
+        algorithm: 'HS256',
+        noTimestamp: !('iat' in claims),
+      });
+    const rs = (claims: Record<string, unknown>) =>
+      jwt.sign({ sub: 'claims', iss: jwks.issuer, aud: jwks.audience, ...claims }, jwks.key('rsa-1').privateKey, {
+        algorithm: 'RS256',
+        keyid: 'rsa-1',
+      });
+    for (const sign of [hs, rs]) {
+      const cases: [Record<string, unknown>, number, string?][] = [
+        [{}, 401, 'The bearer token has no expiry ("exp"); tokens must expire.'],
+        [{ iat: now }, 401, 'The bearer token has no expiry ("exp"); tokens must expire.'],
+        [
+          { exp: now + 7200 },
+          401,
+          'The bearer token lives longer than this server accepts (3600 s); ask for a shorter-lived token.',
+        ],
+        [
+          { iat: now - 10, exp: now + 2 * 86_400 },
+          401,
+          'The bearer token lives longer than this server accepts (3600 s); ask for a shorter-lived token.',
+        ],
+        [{ iat: now + 3600, exp: now + 3700 }, 401, 'The bearer token claims to be issued in the future ("iat").'],
+        [{ nbf: now + 600, exp: now + 900 }, 401, 'The bearer token is not valid yet.'],
+        [{ iat: now, exp: now + 3600 }, 200],
+        [{ exp: now + 600 }, 200],
+        // a clock a few seconds ahead is tolerated
+        [{ iat: now + 10, nbf: now + 10, exp: now + 600 }, 200],
+      ];
+      for (const [claims, status, message] of cases) {
+        const res = await as(sign(claims));
+        expect({ claims, status: res.status }).toEqual({ claims, status });
+        if (message) expect(res.body.message).toBe(message);
+      }
+    }
+  });
+
   it('picks up a rotated key without a restart', async () => {
     jwks.rotate('rsa-2', 'RS256', true);
     expect((await as(jwks.sign('rsa-2', { sub: 'rotated' }))).status).toBe(200);
@@ -334,6 +413,7 @@ describe('identity-provider tokens (JWKS)', () => {
   it('keeps HS256 tokens working beside it, issuer and audience checked too', async () => {
     const ok = jwt.sign({ sub: 'local' }, TEST_JWT_SECRET, {
       algorithm: 'HS256',
+      expiresIn: 600,
       issuer: jwks.issuer,
       audience: jwks.audience,
     });

@@ -144,7 +144,7 @@ describe('authentication', () => {
     ],
     [
       'no sub',
-      jwt.sign({ name: 'alice' }, TEST_JWT_SECRET, { algorithm: 'HS256' }),
+      jwt.sign({ name: 'alice' }, TEST_JWT_SECRET, { algorithm: 'HS256', expiresIn: 600 }),
       'The token has no usable "sub" claim; it must name the user.',
     ],
   ])('refuses a %s token', async (_what, token, message) => {

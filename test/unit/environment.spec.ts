@@ -30,6 +30,27 @@ describe('validateEnvironment', () => {
     );
   });
 
+  it('refuses a plain-http JWT_JWKS_URI in production, and only there', () => {
+    const production = { NODE_ENV: 'production', MONGODB_URI: 'mongodb://db/x' };
+    expect(() => validateEnvironment({ ...production, JWT_JWKS_URI: 'http://id.example.com/jwks.json' })).toThrow(
+      'Invalid configuration: JWT_JWKS_URI must use https when NODE_ENV=production (keys fetched over plain http can be forged in transit).',
+    );
+    expect(validateEnvironment({ ...production, JWT_JWKS_URI: 'https://id.example.com/jwks.json' }).JWT_JWKS_URI).toBe(
+      'https://id.example.com/jwks.json',
+    );
+    expect(validateEnvironment({ JWT_JWKS_URI: 'http://127.0.0.1:9/jwks.json' }).JWT_JWKS_URI).toBeDefined();
+  });
+
+  it('caps token lifetimes with JWT_MAX_AGE (seconds, default a day)', () => {
+    expect(validateEnvironment({}).JWT_MAX_AGE).toBe(86_400);
+    expect(validateEnvironment({ JWT_MAX_AGE: '3600' }).JWT_MAX_AGE).toBe(3600);
+    for (const bad of ['0', '1h', '9999999999']) {
+      expect(() => validateEnvironment({ JWT_MAX_AGE: bad })).toThrow(
+        'Invalid configuration: JWT_MAX_AGE must be a whole number of seconds from 60 to 2592000 (30 days).',
+      );
+    }
+  });
+
   it('requires MONGODB_URI and JWT_SECRET in production', () => {
     expect(() => validateEnvironment({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db/x' })).toThrow(
       /JWT_SECRET must be set/,
