@@ -158,13 +158,13 @@ describe('a failed completion write (issue 15, item 7)', () => {
     const spy = failCompletionWrites(1_000);
     const stop = new AbortController();
     const running = (await job.claim(await dueJob(sessionId)))!.run(stop.signal);
-    await eventually(async () => expect(spy.mock.calls.length).toBeGreaterThan(0));
     await fake.waitFor(() => fake.requestsFor('q1').length === 1);
-    await eventually(async () =>
-      expect(
-        spy.mock.calls.some(([, , u]) => (u as { $set?: object }).$set?.['answers.q1.transcription_status' as never]),
-      ).toBe(true),
-    );
+    const completing = () =>
+      spy.mock.calls.some(
+        ([, , update]) =>
+          (update as { $set?: Record<string, unknown> }).$set?.['answers.q1.transcription_status'] === 'completed',
+      );
+    await eventually(async () => expect(completing()).toBe(true));
     stop.abort(SHUTTING_DOWN); // the process goes away while the database is still refusing
     await running;
     spy.mockRestore();
@@ -202,7 +202,8 @@ describe('webhook events recorded with the change that causes them (issue 15, it
     const store = app.get(WebhookDeliveryStore);
     const enqueue = vi.spyOn(store, 'enqueue').mockRejectedValueOnce(new Error('connection reset by peer'));
     await (await job.claim(await dueJob(sessionId)))!.run(never);
-    expect(enqueue).toHaveBeenCalledTimes(1);
+    // the relay after the write, or a sweep that read the session first, met the failure
+    expect(enqueue).toHaveBeenCalled();
     await eventually(async () =>
       expect((await deliveriesOf(sessionId)).map((d) => [d.event, d.url, d.status])).toEqual([
         ['transcriptions.completed', HOOK, 'pending'],
