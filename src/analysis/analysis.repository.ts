@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Types } from 'mongoose';
 import { SessionDocuments } from '../sessions/session-documents.js';
 import type { SessionRecord } from '../sessions/session.schema.js';
+import type { PendingWebhooks } from '../webhooks/webhook-outbox.js';
 import type { Analysis, AnalysisClaim } from './analysis.schema.js';
 
 /** The right to score a session, and the stored result. */
@@ -30,15 +31,32 @@ export class AnalysisRepository {
     );
   }
 
-  /** Stores the scores and closes the session, if `claimId` still holds the analysis claim. */
-  save(sessionId: Types.ObjectId, claimId: string, analysis: Analysis): Promise<boolean> {
-    return this.documents.updateOne(
+  /**
+   * Stores the scores and closes the session, with the webhook events this causes, if `claimId`
+   * still holds the analysis claim. The session after the write, or null.
+   */
+  save(
+    sessionId: Types.ObjectId,
+    claimId: string,
+    analysis: Analysis,
+    events: PendingWebhooks,
+  ): Promise<SessionRecord | null> {
+    const pending = Object.entries(events);
+    return this.documents.findOneAndUpdate(
       sessionId,
       { status: 'analyzing', 'analysis_claim.id': claimId },
       {
-        $set: { status: 'analyzed', analysis, analysis_claim: null, updated_at: analysis.analyzed_at },
+        $set: {
+          status: 'analyzed',
+          analysis,
+          analysis_claim: null,
+          updated_at: analysis.analyzed_at,
+          ...Object.fromEntries(pending.map(([id, event]) => [`pending_webhooks.${id}`, event])),
+        },
         $inc: { rev: 1 },
+        ...(pending.length > 0 ? { $min: { webhooks_due_at: analysis.analyzed_at } } : {}),
       },
+      'after',
     );
   }
 

@@ -5,6 +5,7 @@ import { scoringSettings, type ScoringSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { SessionChanges } from '../sessions/session-changes.js';
 import type { SessionRecord } from '../sessions/session.schema.js';
+import { SessionWebhookRelay } from '../sessions/session-webhook-relay.js';
 import { transcriptionSummary } from '../sessions/session.view.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -65,6 +66,7 @@ export class AnalysisService {
     private readonly changes: SessionChanges,
     private readonly scorer: AnswerScorer,
     private readonly webhooks: WebhookOutbox,
+    private readonly relay: SessionWebhookRelay,
     private readonly clock: Clock,
     @Inject(scoringSettings.KEY) private readonly settings: ScoringSettings,
   ) {}
@@ -126,8 +128,14 @@ export class AnalysisService {
         await this.analyses.release(claimed._id, claimId, this.clock.now()).catch(() => undefined);
         throw error;
       }
-      if (await this.analyses.save(claimed._id, claimId, analysis)) {
-        await this.webhooks.sessionAnalyzed(claimed, analysis);
+      const saved = await this.analyses.save(
+        claimed._id,
+        claimId,
+        analysis,
+        this.webhooks.sessionAnalyzed(claimed, analysis),
+      );
+      if (saved) {
+        await this.relay.relayAfterWrite(saved);
         this.logger.log(
           `analyzed session=${sessionId} final_score=${analysis.final_score} scored=${analysis.scored_count}`,
         );

@@ -5,6 +5,7 @@ import { WebhookEventsModule } from '../webhooks/webhooks.module.js';
 import { SessionChanges } from './session-changes.js';
 import { SessionDocuments } from './session-documents.js';
 import { SessionEraser } from './session-eraser.js';
+import { SessionWebhookRelay } from './session-webhook-relay.js';
 import { SessionRepository } from './session.repository.js';
 import { InterviewSession, InterviewSessionSchema } from './session.schema.js';
 
@@ -18,7 +19,14 @@ import { InterviewSession, InterviewSessionSchema } from './session.schema.js';
     AudioStorageModule,
     WebhookEventsModule,
   ],
-  providers: [SessionDocuments, SessionRepository, SessionChanges, SessionEraser],
-  exports: [SessionDocuments, SessionRepository, SessionChanges, SessionEraser, WebhookEventsModule],
+  providers: [SessionDocuments, SessionRepository, SessionChanges, SessionEraser, SessionWebhookRelay],
+  exports: [
+    SessionDocuments,
+    SessionRepository,
+    SessionChanges,
+    SessionEraser,
+    SessionWebhookRelay,
+    WebhookEventsModule,
+  ],
 })
 export class SessionDataModule {}

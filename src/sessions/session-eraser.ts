@@ -13,8 +13,10 @@ export interface ErasureResult {
 /**
  * Erases a session and every byte of its audio, in steps that can be repeated after a crash:
  * (1) mark it erasing, which hides it and stops its jobs from claiming or writing anything,
- * (2) delete its GridFS files and chunks, (3) delete the document. The cleanup job finishes any
- * erasure that a crash interrupted.
+ * (2) delete its GridFS files, chunks and webhook deliveries, (3) delete the document, (4) sweep the
+ * files and deliveries once more: a job or relay that read the session before step 1 and wrote
+ * after step 2 leaves nothing behind (writers check the mark too; this catches what was already in
+ * flight). The cleanup job finishes any erasure that a crash interrupted.
  */
 @Injectable()
 export class SessionEraser {
@@ -38,13 +40,17 @@ export class SessionEraser {
   /** Steps 2 and 3 for a session already marked erasing. */
   async finish(sessionId: Types.ObjectId): Promise<ErasureResult> {
     const result = { files: 0, chunks: 0 };
-    for (const fileId of await this.audio.fileIdsOfSession(sessionId)) {
-      const deleted = await this.audio.deleteCounting(fileId);
-      result.files += deleted.files;
-      result.chunks += deleted.chunks;
-    }
-    await this.webhooks.deleteForSession(sessionId);
+    const sweep = async () => {
+      for (const fileId of await this.audio.fileIdsOfSession(sessionId)) {
+        const deleted = await this.audio.deleteCounting(fileId);
+        result.files += deleted.files;
+        result.chunks += deleted.chunks;
+      }
+      await this.webhooks.deleteForSession(sessionId);
+    };
+    await sweep();
     await this.sessions.deleteErasing(sessionId);
+    await sweep();
     this.logger.log(`erased session=${String(sessionId)} (${result.files} audio files, ${result.chunks} chunks)`);
     return result;
   }

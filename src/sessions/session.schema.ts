@@ -1,5 +1,6 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
-import { HydratedDocument, Types } from 'mongoose';
+import { HydratedDocument, Schema as MongooseSchema, Types } from 'mongoose';
+import type { PendingWebhooks } from '../webhooks/webhook-outbox.js';
 import { Analysis, AnalysisClaim, AnalysisClaimSchema, AnalysisSchema } from '../analysis/analysis.schema.js';
 import { Answer, AnswerSchema } from '../answers/answer.schema.js';
 
@@ -74,6 +75,16 @@ export class InterviewSession {
    */
   @Prop({ type: Date })
   work_due_at?: Date;
+
+  /**
+   * Webhook events written by the same update as the change they report, by event id, until they
+   * are relayed to webhook_deliveries (SessionWebhookRelay); webhooks_due_at is set while any are.
+   */
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  pending_webhooks?: PendingWebhooks;
+
+  @Prop({ type: Date })
+  webhooks_due_at?: Date;
 }
 
 export type InterviewSessionDocument = HydratedDocument<InterviewSession>;
@@ -83,6 +94,7 @@ InterviewSessionSchema.index({ user_id: 1, created_at: -1, _id: -1 });
 InterviewSessionSchema.index({ created_at: 1 });
 InterviewSessionSchema.index({ status: 1 });
 InterviewSessionSchema.index({ work_due_at: 1 }, { sparse: true });
+InterviewSessionSchema.index({ webhooks_due_at: 1 }, { sparse: true });
 
 /** A session as read with lean(): answers is a plain object keyed by question_id. */
 export type SessionRecord = Omit<InterviewSession, 'answers'> & { answers: Record<string, Answer> };

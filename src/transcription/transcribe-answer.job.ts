@@ -1,20 +1,35 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Answer } from '../answers/answer.schema.js';
 import { AnswerAudioStore } from '../audio/answer-audio.store.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { inTrace, withSpan } from '../tracing/spans.js';
+import { SessionWebhookRelay } from '../sessions/session-webhook-relay.js';
+import type { SessionRecord } from '../sessions/session.schema.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { LOST_CLAIM, SHUTTING_DOWN, type JobSource, type SchedulableJob, type StartedJob } from './job-scheduler.js';
-import { TranscriptionQueue } from './queue/transcription-queue.js';
+import { TranscriptionQueue, type TranscriptFields } from './queue/transcription-queue.js';
 import { WorkIndex, type DueAnswer } from './queue/work-index.js';
 import { classifyError, retryDelayMs, type TranscriptionFailure } from './retry-policy.js';
 import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
 import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './transcribers/recording-transcriber.js';
+import type { TranscriptionResult } from './transcribers/transcription-provider.js';
 import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
+
+/** A failed write of a finished transcript is tried again after 100 ms, doubling up to 5 s. */
+const PERSIST_BASE_DELAY_MS = 100;
+const PERSIST_MAX_DELAY_MS = 5_000;
+
+const transcriptFields = (result: TranscriptionResult): TranscriptFields => ({
+  transcript: result.text,
+  language: result.language,
+  duration_seconds: result.duration_seconds,
+  segments: result.segments,
+});
 
 /** One answer's transcription, as the scheduler sees it. */
 export type AnswerJob = DueAnswer & SchedulableJob;
@@ -41,6 +56,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     private readonly whole: WholeRecordingTranscriber,
     private readonly large: LargeRecordingTranscriber,
     private readonly webhooks: WebhookOutbox,
+    private readonly relay: SessionWebhookRelay,
     private readonly metrics: ServiceMetrics,
     private readonly log: PinoLogger,
     private readonly clock: Clock,
@@ -74,7 +90,13 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
       return null;
     });
     if (!claimed) return null;
-    const task: TranscriptionTask = { ...job, claimId, answer: claimed.answer, language: claimed.sessionLanguage };
+    const task: TranscriptionTask = {
+      ...job,
+      claimId,
+      answer: claimed.answer,
+      language: claimed.sessionLanguage,
+      session: claimed.session,
+    };
     return {
       renew: () => this.queue.renewLease(job.sessionId, job.questionId, claimId, this.leaseFrom(this.clock.now())),
       run: (signal) =>
@@ -100,47 +122,109 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
 
   private async run(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal): Promise<void> {
     const { answer } = task;
+    if (answer.held_result) {
+      // an earlier attempt got the transcript but could not complete the answer: no provider call
+      const held = answer.held_result;
+      const result = {
+        text: held.text,
+        language: held.language,
+        duration_seconds: held.duration_seconds,
+        segments: held.segments,
+      };
+      await this.finish(job, task, result, null, signal, this.clock.nowMs());
+      return;
+    }
     if (answer.attempts > this.settings.maxAttempts) {
       await this.fail(job, task, `Gave up after ${this.settings.maxAttempts} attempts; the last one was interrupted.`);
       return;
     }
     const startedAt = this.clock.nowMs();
+    let result: TranscriptionResult;
     try {
-      const result = await this.transcriberFor(answer).transcribe(task, signal);
-      const settled = await withSpan('transcription.complete', this.spanAttributes(job), () =>
+      result = await this.transcriberFor(answer).transcribe(task, signal);
+    } catch (error) {
+      await this.handleFailure(job, task, signal, error);
+      return;
+    }
+    const kept = await this.persist(job, 'keep the transcript of', signal, () =>
+      this.queue.holdResult(job.sessionId, job.questionId, task.claimId, transcriptFields(result)),
+    );
+    if (kept === undefined) return;
+    if (kept === null) return this.dropped(job);
+    await this.finish(job, task, result, kept, signal, startedAt);
+  }
+
+  /**
+   * The transcript is kept on the answer: delete the audio, then complete the answer (with the
+   * webhook events this causes) in one write. A reader who sees the answer completed sees its
+   * audio gone and its log line written; a database error is retried, never sent to the provider.
+   */
+  private async finish(
+    job: AnswerJob,
+    task: TranscriptionTask,
+    result: TranscriptionResult,
+    snapshot: SessionRecord | null,
+    signal: AbortSignal,
+    startedAt: number,
+  ): Promise<void> {
+    // A crash after this delete leaves the answer processing with its transcript held: the next
+    // claim completes it from there.
+    await this.audio
+      .delete(job.fileId)
+      .catch((error: Error) =>
+        this.logger.warn(`could not delete transcribed audio ${String(job.fileId)}: ${error.message}`),
+      );
+    this.logger.log(
+      `transcribed session=${String(job.sessionId)} question=${job.questionId} attempt=${task.answer.attempts} in ${this.clock.nowMs() - startedAt} ms`,
+    );
+    const settled = await this.persist(job, 'complete', signal, () =>
+      withSpan('transcription.complete', this.spanAttributes(job), () =>
         this.queue.complete(
           job.sessionId,
           job.questionId,
           task.claimId,
-          {
-            transcript: result.text,
-            language: result.language,
-            duration_seconds: result.duration_seconds,
-            segments: result.segments,
-          },
+          transcriptFields(result),
           this.clock.now(),
+          snapshot,
+          (after) => this.webhooks.transcriptionsCompleted(after, this.clock.now()),
         ),
-      );
-      if (!settled) {
-        this.metrics.transcriptions.inc({ outcome: 'dropped' });
-        this.logger.log(`dropped the transcript of ${job.key}: the answer changed while it was transcribed`);
-        return;
-      }
-      this.metrics.transcriptions.inc({ outcome: 'completed' });
-      this.metrics.transcriptionSeconds.observe((this.clock.nowMs() - answer.queued_at.getTime()) / 1000);
-      await this.webhooks.answerCompleted(settled);
-      this.logger.log(
-        `transcribed session=${String(job.sessionId)} question=${job.questionId} attempt=${answer.attempts} in ${this.clock.nowMs() - startedAt} ms`,
-      );
-      // The transcript is safe first; the audio goes second. A crash in between leaves an orphan
-      // file that no answer points to, which the cleanup job removes.
-      await this.audio
-        .delete(job.fileId)
-        .catch((error: Error) =>
-          this.logger.warn(`could not delete transcribed audio ${String(job.fileId)}: ${error.message}`),
+      ),
+    );
+    if (settled === undefined) return;
+    if (settled === null) return this.dropped(job);
+    this.metrics.transcriptions.inc({ outcome: 'completed' });
+    this.metrics.transcriptionSeconds.observe((this.clock.nowMs() - task.answer.queued_at.getTime()) / 1000);
+    await this.relay.relayAfterWrite(settled);
+  }
+
+  private dropped(job: AnswerJob): void {
+    this.metrics.transcriptions.inc({ outcome: 'dropped' });
+    this.logger.log(`dropped the transcript of ${job.key}: the answer changed while it was transcribed`);
+  }
+
+  /**
+   * Runs a write of a finished transcription until the database takes it: a blip or a lock
+   * timeout must not cost a second provider call. Undefined when the job was told to stop first
+   * (its claim gone, or shutting down: the next holder finds what was kept).
+   */
+  private async persist<T>(
+    job: AnswerJob,
+    what: string,
+    signal: AbortSignal,
+    write: () => Promise<T>,
+  ): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        if (signal.aborted) return undefined;
+        const delay = Math.min(PERSIST_MAX_DELAY_MS, PERSIST_BASE_DELAY_MS * 2 ** (attempt - 1));
+        this.logger.warn(
+          `could not ${what} ${job.key} (try ${attempt}): ${(error as Error).message}; trying again in ${delay} ms`,
         );
-    } catch (error) {
-      await this.handleFailure(job, task, signal, error);
+        const stopped = await sleep(delay, false, { signal }).catch(() => true);
+        if (stopped) return undefined;
+      }
     }
   }
 
@@ -185,13 +269,15 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     const message = typeof failure === 'string' ? failure : failure.message;
     this.logger.warn(`transcription of ${job.key} failed: ${typeof failure === 'string' ? failure : failure.logText}`);
     const settled = await this.queue
-      .fail(job.sessionId, job.questionId, task.claimId, message, this.clock.now())
+      .fail(job.sessionId, job.questionId, task.claimId, message, this.clock.now(), task.session, (after) =>
+        this.webhooks.transcriptionFailed(after, job.questionId, this.clock.now()),
+      )
       .catch((e: Error) => {
         this.logger.warn(`could not record the failure of ${job.key}: ${e.message}; its lease will lapse`);
         return null;
       });
     if (!settled) return;
     this.metrics.transcriptions.inc({ outcome: 'failed' });
-    await this.webhooks.answerFailed(settled, job.questionId);
+    await this.relay.relayAfterWrite(settled);
   }
 }

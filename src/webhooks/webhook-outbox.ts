@@ -28,10 +28,29 @@ export interface SessionFacts {
 }
 
 /**
- * Turns session milestones into stored webhook events. Each event's id is derived from what it
- * reports, so the same milestone seen twice (two workers, a retried write) is stored once.
- * Events carry ids, statuses and scores, never transcripts: the receiver reads those through the
- * API with its own credentials.
+ * An event not yet handed to the delivery outbox: written into the session document by the same
+ * update as the change it reports (pending_webhooks.<id>), then relayed to webhook_deliveries.
+ */
+export interface PendingWebhook {
+  event: WebhookEventType;
+  url: string;
+  /** The exact JSON that will be signed and sent. */
+  body: string;
+  created_at: Date;
+}
+
+/** Pending events by id, ready to $set as pending_webhooks.<id>. */
+export type PendingWebhooks = Record<string, PendingWebhook>;
+
+/**
+ * Turns session milestones into webhook events, and stores them for delivery. Each event's id is
+ * derived from what it reports, so the same milestone seen twice (two workers, a retried write,
+ * a relay and a sweep) is stored once. Events carry ids, statuses and scores, never transcripts:
+ * the receiver reads those through the API with its own credentials.
+ *
+ * The events are built before the write that causes them (from the session as it will be after
+ * it), so that the write can carry them: a crash or a failed insert can then delay an event, never
+ * lose it.
  */
 @Injectable()
 export class WebhookOutbox {
@@ -42,43 +61,75 @@ export class WebhookOutbox {
     private readonly events: EventEmitter2,
   ) {}
 
-  /** After an answer was transcribed: fires once every question has its transcript. */
-  async answerCompleted(session: SessionFacts): Promise<void> {
-    if (!session.webhook_url) return;
+  /** For the session as it is once an answer was transcribed: fires once every question has its transcript. */
+  transcriptionsCompleted(session: SessionFacts, now: Date): PendingWebhooks {
+    if (!session.webhook_url) return {};
     const answers = session.questions.map((q) => session.answers?.[q.question_id]);
-    if (answers.some((a) => a?.transcription_status !== 'completed')) return;
+    if (answers.some((a) => a?.transcription_status !== 'completed')) return {};
     const done = answers.map((a) => a!);
-    await this.enqueue(session, 'transcriptions.completed', done.map((a) => a.id).join(','), {
+    return this.event(session, 'transcriptions.completed', done.map((a) => a.id).join(','), now, {
       answers: done.map((a) => ({ question_id: a.question_id, transcribed_at: a.transcribed_at })),
     });
   }
 
-  async answerFailed(session: SessionFacts, questionId: string): Promise<void> {
+  /** For the session as it is once the answer to `questionId` failed for good. */
+  transcriptionFailed(session: SessionFacts, questionId: string, now: Date): PendingWebhooks {
     const answer = session.answers?.[questionId];
-    if (!session.webhook_url || answer?.transcription_status !== 'failed') return;
-    await this.enqueue(session, 'transcription.failed', `${answer.id}:${answer.updated_at.toISOString()}`, {
+    if (!session.webhook_url || answer?.transcription_status !== 'failed') return {};
+    return this.event(session, 'transcription.failed', `${answer.id}:${answer.updated_at.toISOString()}`, now, {
       question_id: questionId,
       error: answer.transcription_error,
       attempts: answer.attempts,
     });
   }
 
-  async sessionAnalyzed(
+  sessionAnalyzed(
     session: SessionFacts,
     analysis: { final_score: number; scored_count: number; analyzed_at: Date },
-  ): Promise<void> {
-    if (!session.webhook_url) return;
-    await this.enqueue(session, 'session.analyzed', analysis.analyzed_at.toISOString(), {
+  ): PendingWebhooks {
+    if (!session.webhook_url) return {};
+    return this.event(session, 'session.analyzed', analysis.analyzed_at.toISOString(), analysis.analyzed_at, {
       final_score: analysis.final_score,
       scored_count: analysis.scored_count,
       analyzed_at: analysis.analyzed_at,
     });
   }
 
-  private async enqueue(session: SessionFacts, event: WebhookEventType, identity: string, data: object) {
+  /**
+   * Hands pending events of a session to the delivery outbox (a second store of the same id is a
+   * no-op). Throws when the database refused: the events stay pending in the session and a later
+   * relay stores them.
+   */
+  async store(sessionId: Types.ObjectId, pending: PendingWebhooks): Promise<string[]> {
+    const ids = Object.keys(pending);
+    for (const id of ids) {
+      const { event, url, body, created_at } = pending[id];
+      await this.deliveries.enqueue({
+        _id: id,
+        session_id: sessionId,
+        event,
+        url,
+        body,
+        status: 'pending',
+        // the dispatcher's own clock decides when a delivery is due
+        next_attempt_at: new Date(),
+        created_at,
+      });
+    }
+    for (const id of ids) this.events.emit(WEBHOOK_ENQUEUED, id);
+    if (ids.length > 0) this.logger.debug(`stored ${ids.length} webhook event(s) of session=${String(sessionId)}`);
+    return ids;
+  }
+
+  private event(
+    session: SessionFacts,
+    event: WebhookEventType,
+    identity: string,
+    now: Date,
+    data: object,
+  ): PendingWebhooks {
     const sessionId = String(session._id);
     const id = `evt_${createHash('sha256').update(`${sessionId}|${event}|${identity}`).digest('hex').slice(0, 32)}`;
-    const now = new Date();
     const body = JSON.stringify({
       id,
       type: event,
@@ -87,22 +138,6 @@ export class WebhookOutbox {
       created_at: now.toISOString(),
       data: { session_id: sessionId, user_id: session.user_id, ...data },
     });
-    try {
-      await this.deliveries.enqueue({
-        _id: id,
-        session_id: session._id,
-        event,
-        url: session.webhook_url!,
-        body,
-        status: 'pending',
-        next_attempt_at: now,
-        created_at: now,
-      });
-    } catch (error) {
-      // the milestone itself is stored; only its notification is lost, and the log says so
-      this.logger.error(`could not store webhook ${event} for session=${sessionId}: ${(error as Error).message}`);
-      return;
-    }
-    this.events.emit(WEBHOOK_ENQUEUED, id);
+    return { [id]: { event, url: session.webhook_url!, body, created_at: now } };
   }
 }

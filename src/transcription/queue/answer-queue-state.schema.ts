@@ -30,6 +30,27 @@ export class AnswerPiece {
 export const AnswerPieceSchema = SchemaFactory.createForClass(AnswerPiece);
 
 /**
+ * The provider's finished result, stored (fenced by the claim) before the audio is deleted and the
+ * answer completed. A job that finds it after a crash or a failed completion write completes the
+ * answer from it: the provider is never asked twice about the same bytes.
+ */
+@Schema({ _id: false })
+export class HeldResult {
+  @Prop({ type: String, required: true })
+  text: string;
+
+  @Prop({ type: String, default: null })
+  language: string | null;
+
+  @Prop({ type: Number, default: null })
+  duration_seconds: number | null;
+
+  @Prop({ type: [TranscriptSegmentSchema], default: null })
+  segments: TranscriptSegment[] | null;
+}
+export const HeldResultSchema = SchemaFactory.createForClass(HeldResult);
+
+/**
  * What the transcription queue keeps on each answer: its place in the queue, the claim of the
  * worker that holds it and the pieces of a split recording. The answer's transcription_status is
  * the state these belong to. Stored flat beside the answer's own fields (answers.<q>.claim_id),
@@ -59,6 +80,10 @@ export class AnswerQueueState {
   /** The pieces of a recording over the provider's size limit; null when sent whole. */
   @Prop({ type: [AnswerPieceSchema], default: null })
   pieces?: AnswerPiece[] | null;
+
+  /** Set between the provider's answer and the completion write (see HeldResult). */
+  @Prop({ type: HeldResultSchema, default: null })
+  held_result?: HeldResult | null;
 }
 export const AnswerQueueStateSchema = SchemaFactory.createForClass(AnswerQueueState);
 

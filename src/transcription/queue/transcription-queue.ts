@@ -6,20 +6,18 @@ import { answerFields, answerPath } from '../../answers/answer.repository.js';
 import type { Answer } from '../../answers/answer.schema.js';
 import { SessionDocuments } from '../../sessions/session-documents.js';
 import type { SessionRecord } from '../../sessions/session.schema.js';
+import type { PendingWebhooks } from '../../webhooks/webhook-outbox.js';
 import type { AnswerPiece } from './answer-queue-state.schema.js';
+import { COMPLETE_ROUNDS, othersAsIn, withAnswer, type EventsOf, type TranscriptFields } from './completion-facts.js';
 import { WorkIndex } from './work-index.js';
 
-/** What a finished transcription stores on its answer. */
-export interface TranscriptFields {
-  transcript: string;
-  language: string | null;
-  duration_seconds: number | null;
-  segments: { start: number; end: number; text: string }[] | null;
-}
+export type { TranscriptFields } from './completion-facts.js';
 
 export interface Claimed {
   answer: Answer;
   sessionLanguage: string | null;
+  /** The session as the claim left it. */
+  session: SessionRecord;
 }
 
 /**
@@ -75,13 +73,15 @@ export class TranscriptionQueue {
       'after',
     );
     const answer = claimed?.answers[questionId];
-    return answer ? { answer, sessionLanguage: claimed.language ?? null } : null;
+    return answer ? { answer, sessionLanguage: claimed.language ?? null, session: claimed } : null;
   }
 
   /** Extends a held claim. False means the claim is gone and the job must stop without writing. */
   renewLease(sessionId: Types.ObjectId, questionId: string, claimId: string, leaseUntil: Date): Promise<boolean> {
     const a = answerPath(questionId);
-    return this.documents.updateOne(sessionId, this.held(questionId, claimId), {
+    // an erasing session's job may finish its call (it then writes nothing): only writes are fenced
+    const { status: _erasing, ...held } = this.held(questionId, claimId);
+    return this.documents.updateOne(sessionId, held, {
       $set: { [`${a}.lease_until`]: leaseUntil },
     });
   }
@@ -122,26 +122,62 @@ export class TranscriptionQueue {
     });
   }
 
-  /** Stores the transcript and lets go of the audio. Null when the claim was no longer held. */
-  complete(
+  /**
+   * Keeps the provider's result on the answer (still processing, its audio still there), while
+   * `claimId` holds the claim. Returns the session after the write, or null when the claim is gone.
+   */
+  holdResult(sessionId: Types.ObjectId, questionId: string, claimId: string, result: TranscriptFields) {
+    const { transcript: text, language, duration_seconds, segments } = result;
+    return this.documents.findOneAndUpdate(
+      sessionId,
+      this.held(questionId, claimId),
+      { $set: { [`${answerPath(questionId)}.held_result`]: { text, language, duration_seconds, segments } } },
+      'after',
+    );
+  }
+
+  /**
+   * Stores the transcript and lets go of the audio, with the webhook events this causes in the
+   * same write, conditional on the other answers being as the snapshot says (othersAsIn). Null
+   * when the claim was no longer held.
+   */
+  async complete(
     sessionId: Types.ObjectId,
     questionId: string,
     claimId: string,
     result: TranscriptFields,
     now: Date,
+    snapshot: SessionRecord | null = null,
+    eventsOf: EventsOf = () => ({}),
   ): Promise<SessionRecord | null> {
-    return this.settle(sessionId, questionId, claimId, {
+    const fields: Partial<Answer> = {
       transcription_status: 'completed',
       ...result,
       // the pieces' results are in the transcript now
       pieces: null,
       progress: null,
+      held_result: null,
       transcribed_at: now,
       transcription_error: null,
       gridfs_file_id: null,
       next_attempt_at: null,
       updated_at: now,
-    });
+    };
+    let session = snapshot ?? (await this.read(sessionId));
+    for (let round = 0; session && round < COMPLETE_ROUNDS; round++) {
+      const after = withAnswer(session, questionId, { ...session.answers[questionId], ...fields });
+      const assumed = othersAsIn(session, questionId);
+      const settled = await this.settle(sessionId, questionId, claimId, fields, { assumed, events: eventsOf(after) });
+      if (settled) return settled;
+      session = await this.read(sessionId);
+      const answer = session?.answers?.[questionId];
+      if (answer?.transcription_status !== 'processing' || answer.claim_id !== claimId) return null;
+    }
+    return null;
+  }
+
+  private read(sessionId: Types.ObjectId): Promise<SessionRecord | null> {
+    return this.documents.model.findOne({ _id: sessionId }).lean<SessionRecord>().exec();
   }
 
   /** Back to queued until `retryAt`, keeping the reason for the status view; announced as ANSWER_QUEUED. */
@@ -187,25 +223,35 @@ export class TranscriptionQueue {
     );
   }
 
-  /** Failed for good; the audio stays for a retry until the retention cleanup takes it. */
+  /** Failed for good, with the webhook event it causes; the audio stays for a retry until the retention cleanup takes it. */
   fail(
     sessionId: Types.ObjectId,
     questionId: string,
     claimId: string,
     message: string,
     now: Date,
+    snapshot: SessionRecord | null = null,
+    eventsOf: EventsOf = () => ({}),
   ): Promise<SessionRecord | null> {
-    return this.settle(sessionId, questionId, claimId, {
+    const fields: Partial<Answer> = {
       transcription_status: 'failed',
       transcription_error: message,
       next_attempt_at: null,
       updated_at: now,
-    });
+    };
+    const before = snapshot?.answers?.[questionId];
+    const events = before ? eventsOf(withAnswer(snapshot!, questionId, { ...before, ...fields })) : {};
+    return this.settle(sessionId, questionId, claimId, fields, { events });
   }
 
   private held(questionId: string, claimId: string) {
     const a = answerPath(questionId);
-    return { [`${a}.transcription_status`]: 'processing', [`${a}.claim_id`]: claimId };
+    // an erasing session takes no more writes from its jobs: their claims are void
+    return {
+      status: { $ne: 'erasing' as const },
+      [`${a}.transcription_status`]: 'processing',
+      [`${a}.claim_id`]: claimId,
+    };
   }
 
   /**
@@ -219,19 +265,25 @@ export class TranscriptionQueue {
     questionId: string,
     claimId: string,
     fields: Partial<Answer>,
-    options: { attemptsDelta?: number; dueAt?: Date } = {},
+    options: { attemptsDelta?: number; dueAt?: Date; assumed?: Record<string, unknown>; events?: PendingWebhooks } = {},
   ): Promise<SessionRecord | null> {
     const a = answerPath(questionId);
+    const events = Object.entries(options.events ?? {});
+    const min = {
+      ...(options.dueAt ? { work_due_at: options.dueAt } : {}),
+      ...(events.length > 0 ? { webhooks_due_at: fields.updated_at } : {}),
+    };
     const settled = await this.documents.findOneAndUpdate(
       sessionId,
-      this.held(questionId, claimId),
+      { ...options.assumed, ...this.held(questionId, claimId) },
       {
         $set: {
           ...answerFields(questionId, { ...fields, claim_id: null, lease_until: null }),
+          ...Object.fromEntries(events.map(([id, event]) => [`pending_webhooks.${id}`, event])),
           updated_at: fields.updated_at,
         },
         $inc: { rev: 1, ...(options.attemptsDelta ? { [`${a}.attempts`]: options.attemptsDelta } : {}) },
-        ...(options.dueAt ? { $min: { work_due_at: options.dueAt } } : {}),
+        ...(Object.keys(min).length > 0 ? { $min: min } : {}),
       },
       'after',
     );

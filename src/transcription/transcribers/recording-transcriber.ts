@@ -1,5 +1,6 @@
 import type { Types } from 'mongoose';
 import type { Answer } from '../../answers/answer.schema.js';
+import type { SessionRecord } from '../../sessions/session.schema.js';
 import type { TranscriptionResult } from './transcription-provider.js';
 
 /** One claimed answer to transcribe. */
@@ -13,6 +14,8 @@ export interface TranscriptionTask {
   answer: Answer;
   /** The session's language, if it set one. */
   language: string | null;
+  /** The session as the claim left it (what a failure's webhook event is built from). */
+  session: SessionRecord;
 }
 
 /** Turns a claimed answer's stored audio into a transcript. */

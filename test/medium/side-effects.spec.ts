@@ -1,0 +1,252 @@
+import { ObjectId } from 'mongodb';
+import { Types } from 'mongoose';
+import { Readable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
+import { AnswerRepository } from '../../src/answers/answer.repository.js';
+import type { Answer } from '../../src/answers/answer.schema.js';
+import { AnswerAudioStore } from '../../src/audio/answer-audio.store.js';
+import { Sha256Meter } from '../../src/common/sha256-meter.js';
+import { SessionDocuments } from '../../src/sessions/session-documents.js';
+import { SessionEraser } from '../../src/sessions/session-eraser.js';
+import { SessionRepository } from '../../src/sessions/session.repository.js';
+import { SHUTTING_DOWN } from '../../src/transcription/job-scheduler.js';
+import { freshQueueState } from '../../src/transcription/queue/answer-queue-state.schema.js';
+import { TranscribeAnswerJob, type AnswerJob } from '../../src/transcription/transcribe-answer.job.js';
+import { TranscriptionModule } from '../../src/transcription/transcription.module.js';
+import { TranscriptionWorker } from '../../src/transcription/transcription.worker.js';
+import { WebhookDeliveryStore } from '../../src/webhooks/webhook-delivery.store.js';
+import { wavTone } from '../support/audio.js';
+import { eventually } from '../support/database.js';
+import { expectedTranscript, FakeOpenAI, sha256Of } from '../support/fake-openai.js';
+import { startMedium, type MediumApp } from '../support/medium.js';
+
+/**
+ * Side effects of a finished transcription that must be neither lost nor doubled (issue 15): a
+ * failed completion write, a lost webhook insert, an erasure racing a job.
+ */
+const LEASE_MS = 30_000;
+const HOOK = 'https://receiver.example.com/hooks';
+let app: MediumApp;
+let fake: FakeOpenAI;
+let job: TranscribeAnswerJob;
+
+beforeAll(async () => {
+  fake = await FakeOpenAI.start();
+  app = await startMedium('side-effects', {
+    imports: [TranscriptionModule, AnswerDataModule],
+    env: {
+      OPENAI_API_KEY: 'sk-medium',
+      OPENAI_BASE_URL: fake.url,
+      TRANSCRIPTION_MODEL: 'whisper-1',
+      TRANSCRIPTION_MAX_ATTEMPTS: '3',
+      TRANSCRIPTION_POLL_MS: '600000',
+      WEBHOOK_SECRET: `whsec_${Buffer.from('medium-webhook-secret-0123456789').toString('base64')}`,
+      WEBHOOK_POLL_MS: '200',
+    },
+  });
+  await app.get(TranscriptionWorker).scheduler.stop();
+  job = app.get(TranscribeAnswerJob);
+});
+afterAll(async () => {
+  await app?.close();
+  await fake?.close();
+});
+beforeEach(() => fake.reset());
+afterEach(() => vi.restoreAllMocks());
+
+async function uploaded(audio: Buffer, questionIds = ['q1']) {
+  const now = app.clock.now();
+  const session = await app.get(SessionRepository).create(
+    'alice',
+    {
+      title: '',
+      questions: questionIds.map((id) => ({ question_id: id, text: 'Q?', model_answer: '' })),
+      webhookUrl: HOOK,
+      language: null,
+    },
+    now,
+  );
+  const answerId = new ObjectId().toHexString();
+  const stored = await app.get(AnswerAudioStore).save(Readable.from([audio]), 'q1.wav', {
+    session_id: session._id,
+    question_id: 'q1',
+    user_id: 'alice',
+    answer_id: answerId,
+    content_type: 'audio/wav',
+    upload_date: now,
+    status: 'queued',
+  });
+  const meter = new Sha256Meter();
+  meter.update(audio);
+  const answer: Answer = {
+    id: answerId,
+    question_id: 'q1',
+    gridfs_file_id: stored.fileId,
+    transcription_status: 'queued',
+    transcript: null,
+    transcribed_at: null,
+    transcription_error: null,
+    created_at: now,
+    updated_at: now,
+    ...freshQueueState(now),
+    audio: { format: 'wav', content_type: 'audio/wav', size_bytes: audio.length, sha256: meter.digest() },
+  };
+  await app.get(AnswerRepository).replace(session._id, 'alice', answer);
+  return { sessionId: session._id, fileId: stored.fileId };
+}
+
+async function dueJob(sessionId: Types.ObjectId): Promise<AnswerJob> {
+  const found = (await job.findDue(app.clock.now())).find((j) => String(j.sessionId) === String(sessionId));
+  expect(found).toBeDefined();
+  return found!;
+}
+
+const answerOf = async (sessionId: Types.ObjectId) =>
+  (await app.db.collection('interview_sessions').findOne({ _id: sessionId }))!.answers.q1;
+const fileCount = (fileId: Types.ObjectId) => app.db.collection('fs.files').countDocuments({ _id: fileId });
+const deliveriesOf = (sessionId: Types.ObjectId) =>
+  app.db.collection('webhook_deliveries').find({ session_id: sessionId }).toArray();
+const never = new AbortController().signal;
+
+/** Makes the session write that marks q1 completed fail `times` times (a blip, a lock timeout). */
+function failCompletionWrites(times: number) {
+  const documents = app.get(SessionDocuments);
+  const original = documents.findOneAndUpdate.bind(documents);
+  let failures = 0;
+  return vi.spyOn(documents, 'findOneAndUpdate').mockImplementation(async (id, filter, update, returnDocument) => {
+    const set = (update as { $set?: Record<string, unknown> }).$set ?? {};
+    if (set['answers.q1.transcription_status'] === 'completed' && failures < times) {
+      failures++;
+      throw new Error('connection reset by peer');
+    }
+    return original(id, filter, update, returnDocument);
+  });
+}
+
+describe('a failed completion write (issue 15, item 7)', () => {
+  it('is retried: the provider is asked once and the answer completes', async () => {
+    const audio = wavTone(0.3, 400);
+    const { sessionId, fileId } = await uploaded(audio);
+    const spy = failCompletionWrites(2);
+    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    expect(fake.requestsFor('q1')).toHaveLength(1);
+    expect(await answerOf(sessionId)).toMatchObject({
+      transcription_status: 'completed',
+      transcript: expectedTranscript(sha256Of(audio)),
+      attempts: 1,
+      held_result: null,
+      gridfs_file_id: null,
+    });
+    expect(spy.mock.calls.length).toBeGreaterThanOrEqual(3);
+    expect(await fileCount(fileId)).toBe(0);
+  });
+
+  it('on the last attempt does not end the answer failed', async () => {
+    const audio = wavTone(0.3, 410);
+    const { sessionId } = await uploaded(audio);
+    await app.db.collection('interview_sessions').updateOne({ _id: sessionId }, { $set: { 'answers.q1.attempts': 2 } }); // the claim makes it 3 of 3
+    failCompletionWrites(1);
+    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    expect(fake.requestsFor('q1')).toHaveLength(1);
+    expect(await answerOf(sessionId)).toMatchObject({ transcription_status: 'completed', attempts: 3 });
+  });
+
+  it('that outlasts the job: the next holder completes from the kept transcript without asking the provider', async () => {
+    const audio = wavTone(0.3, 420);
+    const { sessionId, fileId } = await uploaded(audio);
+    const spy = failCompletionWrites(1_000);
+    const stop = new AbortController();
+    const running = (await job.claim(await dueJob(sessionId)))!.run(stop.signal);
+    await fake.waitFor(() => fake.requestsFor('q1').length === 1);
+    const completing = () =>
+      spy.mock.calls.some(
+        ([, , update]) =>
+          (update as { $set?: Record<string, unknown> }).$set?.['answers.q1.transcription_status'] === 'completed',
+      );
+    await eventually(async () => expect(completing()).toBe(true));
+    stop.abort(SHUTTING_DOWN); // the process goes away while the database is still refusing
+    await running;
+    spy.mockRestore();
+    expect(await answerOf(sessionId)).toMatchObject({ transcription_status: 'processing' });
+
+    app.clock.advance(LEASE_MS + 1);
+    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    expect(fake.requestsFor('q1')).toHaveLength(1);
+    expect(await answerOf(sessionId)).toMatchObject({
+      transcription_status: 'completed',
+      transcript: expectedTranscript(sha256Of(audio)),
+      attempts: 2,
+    });
+    expect(await fileCount(fileId)).toBe(0);
+  });
+
+  it('a reader who sees the answer completed sees its audio gone', async () => {
+    const { sessionId, fileId } = await uploaded(wavTone(0.3, 430));
+    const documents = app.get(SessionDocuments);
+    const original = documents.findOneAndUpdate.bind(documents);
+    let filesWhenCompleted = -1;
+    vi.spyOn(documents, 'findOneAndUpdate').mockImplementation(async (id, filter, update, returnDocument) => {
+      const result = await original(id, filter, update, returnDocument);
+      if (result?.answers?.q1?.transcription_status === 'completed') filesWhenCompleted = await fileCount(fileId);
+      return result;
+    });
+    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    expect(filesWhenCompleted).toBe(0);
+  });
+});
+
+describe('webhook events recorded with the change that causes them (issue 15, item 6)', () => {
+  it('a failed insert of transcriptions.completed is relayed later, once', async () => {
+    const { sessionId } = await uploaded(wavTone(0.3, 440));
+    const store = app.get(WebhookDeliveryStore);
+    const enqueue = vi.spyOn(store, 'enqueue').mockRejectedValueOnce(new Error('connection reset by peer'));
+    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    // the relay after the write, or a sweep that read the session first, met the failure
+    expect(enqueue).toHaveBeenCalled();
+    await eventually(async () =>
+      expect((await deliveriesOf(sessionId)).map((d) => [d.event, d.url, d.status])).toEqual([
+        ['transcriptions.completed', HOOK, 'pending'],
+      ]),
+    );
+    await eventually(async () =>
+      expect(
+        await app.db.collection('interview_sessions').findOne({ _id: sessionId, webhooks_due_at: { $exists: true } }),
+      ).toBeNull(),
+    );
+    expect(await deliveriesOf(sessionId)).toHaveLength(1);
+  });
+
+  it('a failed insert of transcription.failed is relayed later', async () => {
+    fake.script('q1', { kind: 'status', status: 400, message: 'bad audio' });
+    const { sessionId } = await uploaded(wavTone(0.3, 450));
+    vi.spyOn(app.get(WebhookDeliveryStore), 'enqueue').mockRejectedValueOnce(new Error('connection reset by peer'));
+    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    expect(await answerOf(sessionId)).toMatchObject({ transcription_status: 'failed' });
+    await eventually(async () =>
+      expect((await deliveriesOf(sessionId)).map((d) => d.event)).toEqual(['transcription.failed']),
+    );
+  });
+});
+
+describe('erasure racing a finishing job (issue 15, item 9)', () => {
+  it('leaves no webhook row behind when the event is stored after the erasure deleted the rows', async () => {
+    const { sessionId, fileId } = await uploaded(wavTone(0.3, 460));
+    const store = app.get(WebhookDeliveryStore);
+    const original = store.enqueue.bind(store);
+    let erased!: Promise<unknown>;
+    vi.spyOn(store, 'enqueue').mockImplementation(async (delivery) => {
+      // the session is erased while this insert is on its way
+      erased = app.get(SessionEraser).erase(sessionId, 'alice');
+      await erased;
+      return original(delivery);
+    });
+    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await erased;
+    vi.restoreAllMocks();
+    await new Promise((r) => setTimeout(r, 600)); // a sweep or two
+    expect(await deliveriesOf(sessionId)).toEqual([]);
+    expect(await app.db.collection('interview_sessions').countDocuments({ _id: sessionId })).toBe(0);
+    expect(await fileCount(fileId)).toBe(0);
+  });
+});
