@@ -217,6 +217,35 @@ describe('hostile bodies and parameters', () => {
     },
   );
 
+  it('refuses an upload that is an ID3 tag header and anything after it (not an mp3), storing nothing', async () => {
+    const api = user('id3');
+    const sessionId = await api.newSession(['q1']);
+    const size = 10 * 1024 * 1024;
+    const tag = Buffer.from([
+      0x49,
+      0x44,
+      0x33,
+      4,
+      0,
+      0,
+      (size >> 21) & 0x7f,
+      (size >> 14) & 0x7f,
+      (size >> 7) & 0x7f,
+      size & 0x7f,
+    ]);
+    const res = await api.upload(
+      sessionId,
+      'q1',
+      Buffer.concat([tag, Buffer.alloc(200 * 1024, 'ffconcat version 1.0\n')]),
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe(
+      'The uploaded file is not a supported audio recording; send webm, ogg/opus, mp3, mp4/m4a, wav or flac.',
+    );
+    const doc = await db.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
+    expect(doc!.answers).toEqual({});
+  });
+
   it('keeps a deep string that only looks like nesting', async () => {
     const res = await alice.request('POST', '/api/sessions', { json: { questions: [{ text: '['.repeat(5000) }] } });
     expect(res.status).toBe(201);

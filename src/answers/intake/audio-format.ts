@@ -1,4 +1,5 @@
 import { fileTypeFromBuffer } from 'file-type';
+import { hasAudioStructure } from './audio-structure.js';
 
 export interface AudioFormat {
   /** Extension the transcription provider recognises the container by. */
@@ -26,9 +27,12 @@ export const ACCEPTED_AUDIO_DESCRIPTION = 'webm, ogg/opus, mp3, mp4/m4a, wav or 
 
 /**
  * Recognises the audio container from the first bytes of the file, never from what the client
- * claims. Returns null for anything that is not one of the accepted audio containers.
+ * claims, and checks that they parse as that container (audio-structure.ts). Returns null for
+ * anything that is not one of the accepted audio containers.
  */
 export async function detectAudioFormat(head: Uint8Array): Promise<AudioFormat | null> {
   const detected = await fileTypeFromBuffer(head);
-  return detected ? (ACCEPTED[detected.ext] ?? null) : null;
+  const format = detected ? (ACCEPTED[detected.ext] ?? null) : null;
+  // the signature is only a claim: the container's first structure must parse too
+  return format && hasAudioStructure(format.extension, head) ? format : null;
 }

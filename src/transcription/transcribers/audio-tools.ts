@@ -22,6 +22,28 @@ const OPUS_BITRATE = '24k';
 const SILENCE_NOISE = '-35dB';
 const SILENCE_MIN_SECONDS = 0.4;
 
+/** ffmpeg's demuxer for each container the upload check accepts (AudioFormat.extension). */
+const DEMUXERS: Record<string, string> = {
+  webm: 'matroska',
+  ogg: 'ogg',
+  mp3: 'mp3',
+  m4a: 'mov',
+  mp4: 'mov',
+  wav: 'wav',
+  flac: 'flac',
+};
+
+/**
+ * How every input is opened: as the container the upload check detected (ffmpeg must not guess,
+ * or a file could be read as a playlist or a concat list) and through the local file protocol
+ * only (no http, no other files named inside the input).
+ */
+export function inputArgs(file: string, format: string): string[] {
+  const demuxer = DEMUXERS[format];
+  if (!demuxer) throw new TranscriptionFailure(`Recordings stored as "${format}" cannot be processed.`, 'permanent');
+  return ['-protocol_whitelist', 'file,pipe', '-f', demuxer, '-i', file];
+}
+
 /**
  * ffmpeg and ffprobe, run as child processes that read and write files: audio never passes through
  * this process's memory. Only recordings over the provider's size limit need them.
@@ -90,11 +112,11 @@ export class AudioTools implements OnApplicationBootstrap {
   }
 
   /** Duration of an audio file in seconds. */
-  async durationSeconds(file: string, signal: AbortSignal): Promise<number> {
+  async durationSeconds(file: string, format: string, signal: AbortSignal): Promise<number> {
     let out = '';
     await this.run(
       this.ffprobePath,
-      ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file],
+      ['-v', 'error', ...inputArgs(file, format), '-show_entries', 'format=duration', '-of', 'csv=p=0'],
       signal,
       (line) => (out += line),
       'stdout',
@@ -110,13 +132,13 @@ export class AudioTools implements OnApplicationBootstrap {
    * Re-encodes any audio ffmpeg can read to mono 16 kHz Opus in Ogg, and reports the silences it
    * heard on the way (one pass over the input).
    */
-  async compress(input: string, output: string, signal: AbortSignal): Promise<Silence[]> {
+  async compress(input: string, format: string, output: string, signal: AbortSignal): Promise<Silence[]> {
     const silences: Silence[] = [];
     let start: number | undefined;
     await this.run(
       this.ffmpegPath,
       [
-        ...['-hide_banner', '-nostdin', '-nostats', '-y', '-i', input, '-vn', '-map', '0:a:0'],
+        ...['-hide_banner', '-nostdin', '-nostats', '-y', ...inputArgs(input, format), '-vn', '-map', '0:a:0'],
         ...['-af', `silencedetect=noise=${SILENCE_NOISE}:d=${SILENCE_MIN_SECONDS}`],
         ...['-ac', '1', '-ar', '16000', '-c:a', 'libopus', '-b:a', OPUS_BITRATE, '-application', 'voip'],
         ...['-f', 'ogg', output],
@@ -140,7 +162,18 @@ export class AudioTools implements OnApplicationBootstrap {
    * Returns the pieces' paths in order.
    */
   async split(input: string, cuts: number[], dir: string, signal: AbortSignal): Promise<string[]> {
-    const args = ['-hide_banner', '-nostdin', '-nostats', '-y', '-i', input, '-map', '0:a:0', '-c', 'copy'];
+    // the input is compress()'s own Ogg output
+    const args = [
+      '-hide_banner',
+      '-nostdin',
+      '-nostats',
+      '-y',
+      ...inputArgs(input, 'ogg'),
+      '-map',
+      '0:a:0',
+      '-c',
+      'copy',
+    ];
     if (cuts.length > 0) {
       args.push('-f', 'segment', '-segment_times', cuts.map((t) => t.toFixed(3)).join(','));
       args.push('-segment_format', 'ogg', '-reset_timestamps', '1', join(dir, 'piece-%03d.ogg'));

@@ -49,9 +49,9 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
       const source = join(dir, `source.${format}`);
       await this.download(job, source, signal);
       const compressed = join(dir, 'compressed.ogg');
-      const silences = await this.tools.compress(source, compressed, signal);
+      const silences = await this.tools.compress(source, job.answer.audio.format, compressed, signal);
       await rm(source);
-      const duration = await this.tools.durationSeconds(compressed, signal);
+      const duration = await this.tools.durationSeconds(compressed, 'ogg', signal);
       const compressedBytes = (await stat(compressed)).size;
 
       let pieces = job.answer.pieces ?? [];

@@ -1,0 +1,429 @@
+import fc from 'fast-check';
+import jwt from 'jsonwebtoken';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient, tokenFor } from '../support/api.js';
+import { AppProcess, TEST_JWT_SECRET } from '../support/app-process.js';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { FakeOpenAI } from '../support/fake-openai.js';
+
+/**
+ * Hostile input generated from the service's own OpenAPI document (/docs-json): every route, each
+ * path and query parameter and body field given wrong types, huge, empty, deeply nested, Unicode,
+ * operator-looking and boundary values, with and without valid tokens. Per case: no 5xx, an answer
+ * within the deadline, the server alive, and a refused request (4xx) leaves the database as it
+ * was. HOSTILE_SEED and HOSTILE_RUNS reproduce or widen a run; the seed is printed.
+ */
+const SEED = Number(process.env.HOSTILE_SEED ?? 20261202);
+const RUNS = Number(process.env.HOSTILE_RUNS ?? 2500);
+const DEADLINE_MS = 8_000;
+
+let db: TestDatabase;
+let fake: FakeOpenAI;
+let app: AppProcess;
+
+beforeAll(async () => {
+  db = await openTestDatabase('hostile');
+  fake = await FakeOpenAI.start();
+  app = await AppProcess.start({
+    mongodbUri: db.uri,
+    openaiUrl: fake.url,
+    env: {
+      RATE_LIMIT_UPLOADS_PER_MINUTE: '100000',
+      RATE_LIMIT_ANALYZE_PER_MINUTE: '100000',
+      HTTP_REQUEST_TIMEOUT_MS: '5000',
+      WEBHOOK_SECRET: 'whsec_' + Buffer.from('hostile-input-webhook-secret-32b').toString('base64'),
+    },
+  });
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await fake?.close();
+  await db?.drop();
+});
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+interface Operation {
+  method: string;
+  path: string;
+  pathParams: string[];
+  query: { name: string; schema: Schema }[];
+  body?: { kind: 'json'; schema: Schema } | { kind: 'multipart' };
+}
+interface Schema {
+  type?: string;
+  enum?: unknown[];
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  $ref?: string;
+  allOf?: Schema[];
+}
+
+/** Lone surrogates replaced (encodeURIComponent throws on them; the server would never see them). */
+const wellFormed = (value: string) => (value as unknown as { toWellFormed(): string }).toWellFormed();
+
+/** Placeholders replaced when the case runs: the ids of what exists at that moment. */
+const OWN_SESSION = '\u0000own-session';
+const OWN_QUESTION = '\u0000own-question';
+
+const nest = (depth: number, leaf: Json, asArray: boolean): Json => {
+  let value = leaf;
+  for (let i = 0; i < depth; i++) value = asArray ? [value] : { a: value };
+  return value;
+};
+
+const hostileString = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'grapheme', maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.constantFrom(
+    '',
+    ' ',
+    '0',
+    '-1',
+    'null',
+    'true',
+    '$where',
+    '$gt',
+    'a.b',
+    '../../etc/passwd',
+    '%00',
+    '\u0000',
+    '\ud800',
+    '🎤🎧'.repeat(50),
+    'ﷺ'.repeat(300),
+    '000000000000000000000000',
+    'ffffffffffffffffffffffff',
+    'q1',
+    'in_progress',
+    'analyzed',
+    'https://127.0.0.1/hook',
+    'https://example.com/hook',
+    'http://169.254.169.254/latest',
+    'eyJhbGciOiJub25lIn0.e30.',
+  ),
+  fc.integer({ min: 1, max: 200_000 }).map((n) => 'x'.repeat(n)),
+);
+const hostileNumber = fc.oneof(
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.constantFrom(0, -0, -1, 1, 0.5, 100, 101, 2 ** 31, 2 ** 53, -(2 ** 53), 1e308, -1e308, 8.64e15 + 1),
+);
+const operator = fc.constantFrom<Json>(
+  { $gt: '' },
+  { $ne: null },
+  { $where: 'sleep(1000)' },
+  { $regex: '.*' },
+  { $in: [] },
+  JSON.parse('{"__proto__": {"admin": true}}'),
+  JSON.parse('{"constructor": {"prototype": {"admin": true}}}'),
+);
+const leaf: fc.Arbitrary<Json> = fc.oneof(hostileString, hostileNumber, fc.boolean(), fc.constant(null), operator);
+const hostileValue: fc.Arbitrary<Json> = fc.oneof(
+  { weight: 4, arbitrary: leaf },
+  { weight: 1, arbitrary: fc.array(leaf, { maxLength: 6 }) },
+  { weight: 1, arbitrary: fc.dictionary(hostileString, leaf, { maxKeys: 6 }) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.integer({ min: 20, max: 3_000 }), leaf, fc.boolean()).map(([d, l, a]) => nest(d, l, a)),
+  },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 30_000 }).map((n) => Array.from({ length: n }, () => 0)) },
+);
+
+/** A value the schema would take, so that hostility sits in one place while the rest is valid. */
+function plausible(schema: Schema, doc: any): fc.Arbitrary<Json> {
+  const resolved = resolve(schema, doc);
+  if (resolved.enum) return fc.constantFrom(...(resolved.enum as Json[]));
+  switch (resolved.type) {
+    case 'string':
+      return fc.oneof(
+        fc.constantFrom('q1', 'An interview question?', 'en'),
+        fc.string({ minLength: 1, maxLength: 20 }),
+      );
+    case 'integer':
+    case 'number':
+      return fc.integer({ min: 1, max: 50 });
+    case 'boolean':
+      return fc.boolean();
+    case 'array':
+      return fc.array(resolved.items ? plausible(resolved.items, doc) : leaf, { minLength: 1, maxLength: 3 });
+    case 'object':
+    default:
+      return objectOf(resolved, doc, false);
+  }
+}
+
+function resolve(schema: Schema, doc: any): Schema {
+  if (schema.$ref) return resolve(doc.components.schemas[schema.$ref.split('/').pop()!], doc);
+  if (schema.allOf?.length === 1) return resolve(schema.allOf[0], doc);
+  return schema;
+}
+
+/** An object of the schema's properties, each plausible or hostile, some left out, some added. */
+function objectOf(schema: Schema, doc: any, hostile: boolean): fc.Arbitrary<Json> {
+  const properties = Object.entries(resolve(schema, doc).properties ?? {});
+  if (properties.length === 0) return fc.dictionary(hostileString, leaf, { maxKeys: 3 });
+  const fields = properties.map(([name, field]) =>
+    fc
+      .oneof(
+        { weight: 3, arbitrary: plausible(field, doc) },
+        { weight: hostile ? 2 : 0, arbitrary: hostileValue },
+        { weight: 1, arbitrary: fc.constant(undefined) },
+      )
+      .map((value) => [name, value] as const),
+  );
+  return fc
+    .tuple(fc.tuple(...fields), fc.option(fc.tuple(hostileString, hostileValue), { freq: 4 }))
+    .map(([entries, extra]) => {
+      const object: Record<string, Json> = {};
+      for (const [name, value] of entries) if (value !== undefined) object[name] = value as Json;
+      if (extra) object[extra[0]] = extra[1];
+      return object;
+    });
+}
+
+function operationsOf(doc: any): Operation[] {
+  const operations: Operation[] = [];
+  for (const [path, item] of Object.entries<any>(doc.paths)) {
+    for (const [method, op] of Object.entries<any>(item)) {
+      if (!['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
+      const parameters = [...(item.parameters ?? []), ...(op.parameters ?? [])];
+      const content = op.requestBody?.content ?? {};
+      operations.push({
+        method: method.toUpperCase(),
+        path,
+        pathParams: parameters.filter((p: any) => p.in === 'path').map((p: any) => p.name),
+        query: parameters.filter((p: any) => p.in === 'query').map((p: any) => ({ name: p.name, schema: p.schema })),
+        body: content['application/json']
+          ? { kind: 'json', schema: content['application/json'].schema }
+          : content['multipart/form-data']
+            ? { kind: 'multipart' }
+            : undefined,
+      });
+    }
+  }
+  return operations;
+}
+
+type TokenKind = 'none' | 'owner' | 'stranger' | 'garbage' | 'expired' | 'no-exp';
+interface Case {
+  operation: number;
+  token: TokenKind;
+  pathValues: string[];
+  query: [string, string][];
+  body:
+    | { kind: 'none' }
+    | { kind: 'json'; value: Json }
+    | { kind: 'raw'; text: string; contentType: string }
+    | { kind: 'multipart'; field: string; bytes: Uint8Array; filename: string };
+}
+
+function caseArbitrary(operations: Operation[], doc: any): fc.Arbitrary<Case> {
+  return fc.integer({ min: 0, max: operations.length - 1 }).chain((index) => {
+    const op = operations[index];
+    const pathValue = fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(OWN_SESSION, OWN_QUESTION) },
+      // mostly under the 16 KB header limit, so that routing and validation are reached
+      { weight: 3, arbitrary: hostileString.map((v) => v.slice(0, 3000)) },
+      { weight: 1, arbitrary: hostileValue.map((v) => (JSON.stringify(v) ?? '').slice(0, 3000)) },
+      { weight: 1, arbitrary: fc.constant('y'.repeat(20_000)) },
+    );
+    const query = fc.tuple(
+      fc.tuple(
+        ...op.query.map((q) =>
+          fc
+            .oneof(
+              fc.constant(undefined),
+              plausible(q.schema, doc).map(String),
+              hostileString,
+              hostileValue.map((v) => JSON.stringify(v) ?? ''),
+            )
+            .map((v) => [q.name, v] as [string, string | undefined]),
+        ),
+      ),
+      fc.option(fc.tuple(hostileString, hostileString), { freq: 3 }),
+    );
+    const body: fc.Arbitrary<Case['body']> =
+      op.body?.kind === 'json'
+        ? fc.oneof(
+            {
+              weight: 4,
+              arbitrary: objectOf(op.body.schema, doc, true).map((value) => ({ kind: 'json' as const, value })),
+            },
+            { weight: 2, arbitrary: hostileValue.map((value) => ({ kind: 'json' as const, value })) },
+            {
+              weight: 1,
+              arbitrary: fc
+                .tuple(
+                  fc.string({ maxLength: 200 }),
+                  fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'),
+                )
+                .map(([text, contentType]) => ({ kind: 'raw' as const, text, contentType })),
+            },
+          )
+        : op.body?.kind === 'multipart'
+          ? fc.oneof(
+              fc
+                .tuple(
+                  fc.constantFrom('audio', 'file', ''),
+                  fc.oneof(
+                    fc.uint8Array({ maxLength: 4096 }),
+                    fc.constantFrom(
+                      Buffer.from('ID3\x04\x00\x00\x7f\x7f\x7f\x7f', 'latin1'),
+                      Buffer.from('OggS\x00\x02', 'latin1'),
+                      Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt ', 'latin1'),
+                      Buffer.from('\x1aE\xdf\xa3\x9fB\x82\x84webm', 'latin1'),
+                      Buffer.from('fLaC\x00\x00\x00\x22', 'latin1'),
+                      Buffer.from('\x00\x00\x00\x18ftypM4A ', 'latin1'),
+                    ),
+                  ),
+                  hostileString,
+                )
+                .map(([field, bytes, filename]) => ({
+                  kind: 'multipart' as const,
+                  field,
+                  bytes,
+                  filename: filename || 'a.webm',
+                })),
+              hostileValue.map((value) => ({ kind: 'json' as const, value })),
+            )
+          : fc.oneof(
+              fc.constant({ kind: 'none' as const }),
+              hostileValue.map((value) => ({ kind: 'json' as const, value })),
+            );
+    return fc.record({
+      operation: fc.constant(index),
+      token: fc.constantFrom<TokenKind>('owner', 'owner', 'owner', 'none', 'stranger', 'garbage', 'expired', 'no-exp'),
+      pathValues: fc.tuple(...op.pathParams.map(() => pathValue)),
+      query: query.map(([fields, extra]) => [
+        ...(fields as [string, string | undefined][])
+          .filter((f) => f[1] !== undefined)
+          .map(([k, v]) => [k, v!] as [string, string]),
+        ...(extra ? [[extra[0], extra[1]] as [string, string]] : []),
+      ]),
+      body,
+    });
+  });
+}
+
+const TOKENS: Record<TokenKind, string | undefined> = {
+  none: undefined,
+  owner: tokenFor('hostile-owner'),
+  stranger: tokenFor('hostile-stranger'),
+  garbage: 'garbage.token.value',
+  expired: tokenFor('hostile-owner', { expiresIn: -60 }),
+  'no-exp': jwt.sign({ sub: 'hostile-owner' }, TEST_JWT_SECRET, { algorithm: 'HS256' }),
+};
+
+/** Counts of every collection and a hash of every session's and analysis' content. */
+async function snapshot(): Promise<string> {
+  const names = (await db.db.listCollections().toArray()).map((c) => c.name).sort();
+  const parts = await Promise.all(
+    names.map(async (name) => {
+      if (name === 'document_locks') return ''; // taken and released within one request
+      if (name === 'interview_sessions' || name === 'analyses') {
+        const docs = await db.db.collection(name).find({}).sort({ _id: 1 }).toArray();
+        return `${name}:${createHash('sha256').update(JSON.stringify(docs)).digest('hex')}`;
+      }
+      return `${name}:${await db.db.collection(name).countDocuments()}`;
+    }),
+  );
+  return parts.join(' ');
+}
+
+describe('hostile input from the OpenAPI document', () => {
+  it('never answers 5xx, never hangs, never dies, and changes nothing it refuses', { timeout: 240_000 }, async () => {
+    const doc = await (await fetch(`${app.url}/docs-json`)).json();
+    const operations = operationsOf(doc);
+    expect(operations.length).toBeGreaterThan(10);
+    const owner = new ApiClient(app.url, TOKENS.owner);
+    let own = { session: await owner.newSession(['q1', 'q2']), question: 'q1' };
+    const cases = fc.sample(caseArbitrary(operations, doc), { seed: SEED, numRuns: RUNS });
+    console.log(
+      `hostile input: seed ${SEED} (HOSTILE_SEED), ${RUNS} cases (HOSTILE_RUNS), ${operations.length} operations`,
+    );
+
+    const statuses = new Map<number, number>();
+    const covered = new Set<string>();
+    const failures: string[] = [];
+    let before = await snapshot();
+    const started = Date.now();
+    for (const [n, c] of cases.entries()) {
+      const op = operations[c.operation];
+      const fill = (v: string) => (v === OWN_SESSION ? own.session : v === OWN_QUESTION ? own.question : v);
+      let path = op.path;
+      op.pathParams.forEach((name, i) => {
+        path = path.replace(`{${name}}`, encodeURIComponent(wellFormed(fill(c.pathValues[i]))) || 'x');
+      });
+      const search = new URLSearchParams(c.query).toString();
+      const headers: Record<string, string> = TOKENS[c.token] ? { authorization: `Bearer ${TOKENS[c.token]}` } : {};
+      let body: string | FormData | undefined;
+      if (c.body.kind === 'json') {
+        body = JSON.stringify(c.body.value) ?? 'null';
+        headers['content-type'] = 'application/json';
+      } else if (c.body.kind === 'raw') {
+        body = c.body.text;
+        headers['content-type'] = c.body.contentType;
+      } else if (c.body.kind === 'multipart') {
+        const form = new FormData();
+        form.append(c.body.field, new Blob([Buffer.from(c.body.bytes)]), c.body.filename);
+        body = form;
+      }
+      if (op.method === 'GET' || op.method === 'DELETE') body = undefined;
+      const url = `${app.url}${path}${search ? `?${search}` : ''}`;
+      const label = `case ${n}: ${op.method} ${url.slice(0, 200)} token=${c.token} body=${String(body ?? '').slice(0, 200)}`;
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), DEADLINE_MS);
+      let status: number;
+      try {
+        const res = await fetch(url, { method: op.method, headers, body, signal: controller.signal });
+        status = res.status;
+        // a live stream stays open: its headers are the answer
+        if (res.headers.get('content-type')?.startsWith('text/event-stream')) await res.body?.cancel();
+        else await res.arrayBuffer();
+      } catch (error) {
+        // past the 16 KB header limit Node answers 431 and closes, cutting off a body still being sent
+        if (!controller.signal.aborted && url.length > 16 * 1024) {
+          statuses.set(431, (statuses.get(431) ?? 0) + 1);
+          continue;
+        }
+        failures.push(
+          `${label}: ${controller.signal.aborted ? `no answer within ${DEADLINE_MS} ms` : (error as Error).message}`,
+        );
+        status = -1;
+      } finally {
+        clearTimeout(timer);
+      }
+      covered.add(`${op.method} ${op.path}`);
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      if (status >= 500) failures.push(`${label}: ${status}`);
+      if (app.proc.exitCode !== null || app.proc.signalCode !== null) {
+        failures.push(`${label}: the server exited`);
+        break;
+      }
+      if (status >= 400 && status < 500) {
+        const after = await snapshot();
+        if (after !== before) failures.push(`${label}: refused with ${status} but the database changed`);
+        before = after;
+      } else if (status >= 200 && status < 300) {
+        // what a success changed is its business; the deletion of our session means a new one
+        if (op.method === 'DELETE' && path.includes(own.session)) {
+          own = { session: await owner.newSession(['q1', 'q2']), question: 'q1' };
+        }
+        await new Promise((r) => setTimeout(r, 20));
+        before = await snapshot();
+      }
+      if (failures.length >= 20) break;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const histogram = [...statuses.entries()].sort(([a], [b]) => a - b).map(([s, k]) => `${s}: ${k}`);
+    console.log(
+      `hostile input: ${cases.length} cases in ${seconds.toFixed(1)} s, ${covered.size} of ${operations.length} operations covered, ` +
+        `5xx ${[...statuses.entries()].filter(([s]) => s >= 500).reduce((sum, [, k]) => sum + k, 0)}; statuses ${histogram.join(', ')}`,
+    );
+    expect(failures).toEqual([]);
+    expect(covered.size).toBe(operations.length);
+    expect(app.problems().filter((line) => /"level":"(error|fatal)"/.test(line) || !line.startsWith('{'))).toEqual([]);
+  });
+});
