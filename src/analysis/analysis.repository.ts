@@ -60,6 +60,15 @@ export class AnalysisRepository {
     );
   }
 
+  /** Extends the claim while its holder scores; false when it is no longer held. */
+  renew(sessionId: Types.ObjectId, claimId: string, until: Date): Promise<boolean> {
+    return this.documents.updateOne(
+      sessionId,
+      { status: 'analyzing', 'analysis_claim.id': claimId },
+      { $set: { 'analysis_claim.until': until } },
+    );
+  }
+
   /** Gives the session back (scoring failed), so that a later request can try again. */
   async release(sessionId: Types.ObjectId, claimId: string, now: Date): Promise<void> {
     await this.documents.updateOne(

@@ -15,8 +15,6 @@ import type { AnalysisPendingView, AnalysisResultView } from './dto/analysis-vie
 import type { Analysis, ScoredAnswer } from './analysis.schema.js';
 import { AnswerScorer } from './answer-scorer.js';
 
-/** How long one request may hold the right to score a session before another may take over. */
-const ANALYSIS_CLAIM_MS = 5 * 60 * 1000;
 const SCORING_PARALLELISM = 4;
 
 export interface AnalyzeOutcome {
@@ -72,7 +70,8 @@ export class AnalysisService {
   ) {}
 
   async analyze(userId: string, sessionId: string, waitSeconds: number, signal?: AbortSignal): Promise<AnalyzeOutcome> {
-    const waitUntil = Date.now() + waitSeconds * 1000;
+    // never past the connection's idle timeout: the caller gets a 202, not an empty reply
+    const waitUntil = Date.now() + Math.min(waitSeconds * 1000, this.settings.maxWaitMs);
     let session = await this.sessions.getOwned(sessionId, userId);
     for (let round = 0; round < 10; round++) {
       if (session.status === 'analyzed' && session.analysis) {
@@ -90,13 +89,9 @@ export class AnalysisService {
         session.analysis_claim &&
         session.analysis_claim.until.getTime() > this.clock.nowMs()
       ) {
-        // another request is scoring right now: its result is ours too
-        session = await this.waitFor(
-          session,
-          (s) => s.status !== 'analyzing',
-          Math.max(session.analysis_claim.until.getTime(), waitUntil),
-          signal,
-        );
+        // another request is scoring right now: its result is ours too, if it comes in time
+        if (Date.now() >= waitUntil || signal?.aborted) return this.scoringElsewhere();
+        session = await this.waitFor(session, (s) => s.status !== 'analyzing', waitUntil, signal);
         continue;
       }
       const failed = session.questions
@@ -114,7 +109,7 @@ export class AnalysisService {
       const now = this.clock.now();
       const claimed = await this.analyses.claim(
         session,
-        { id: claimId, until: new Date(now.getTime() + ANALYSIS_CLAIM_MS) },
+        { id: claimId, until: new Date(now.getTime() + this.settings.claimMs) },
         now,
       );
       if (!claimed) {
@@ -122,11 +117,20 @@ export class AnalysisService {
         continue;
       }
       let analysis: Analysis;
+      // renewed while scoring, so that slow scoring is never taken over and done twice
+      const renewal = setInterval(() => {
+        const until = new Date(this.clock.nowMs() + this.settings.claimMs);
+        void this.analyses.renew(claimed._id, claimId, until).catch((error: Error) => {
+          this.logger.warn(`could not renew the scoring claim on session=${sessionId}: ${error.message}`);
+        });
+      }, this.settings.claimMs / 5);
       try {
         analysis = await this.score(claimed);
       } catch (error) {
         await this.analyses.release(claimed._id, claimId, this.clock.now()).catch(() => undefined);
         throw error;
+      } finally {
+        clearInterval(renewal);
       }
       const saved = await this.analyses.save(
         claimed._id,
@@ -157,6 +161,21 @@ export class AnalysisService {
         message: `Waiting for ${waiting} transcription${waiting === 1 ? '' : 's'} to complete`,
         pending_count: pending.queued,
         processing_count: pending.processing,
+        retry_after: retryAfter,
+      },
+    };
+  }
+
+  private scoringElsewhere(): AnalyzeOutcome {
+    const retryAfter = 2;
+    return {
+      httpStatus: 202,
+      retryAfter,
+      body: {
+        status: 'scoring_in_progress',
+        message: 'Another request is scoring this session right now; ask again shortly for its result.',
+        pending_count: 0,
+        processing_count: 0,
         retry_after: retryAfter,
       },
     };

@@ -222,6 +222,10 @@ export class EnvironmentVariables {
   @IntegerSetting(100, 600_000)
   SCORING_TIMEOUT_MS = 60_000;
 
+  /** The right to score a session lapses this long after its holder last renewed it (every fifth of it). */
+  @IntegerSetting(1000, 3_600_000)
+  SCORING_CLAIM_MS = 300_000;
+
   @IntegerSetting(50, 60_000)
   SESSION_WATCH_MS = 500;
 

@@ -77,6 +77,9 @@ export const scoringSettings = registerAs('scoring', () => {
     model: e.SCORING_MODEL,
     maxAttempts: e.SCORING_MAX_ATTEMPTS,
     timeoutMs: e.SCORING_TIMEOUT_MS,
+    claimMs: e.SCORING_CLAIM_MS,
+    // a waiting analyze call answers (202) well before the connection's idle timeout closes it
+    maxWaitMs: Math.floor(e.HTTP_IDLE_TIMEOUT_MS * 0.8),
     // scoring runs as many answers at once as transcription does jobs
     concurrency: e.TRANSCRIPTION_CONCURRENCY,
   };

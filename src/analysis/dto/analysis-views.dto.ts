@@ -26,7 +26,8 @@ export class AnalysisResultView {
 
 /** 202: answers are still queued or being transcribed; ask again after Retry-After seconds. */
 export class AnalysisPendingView {
-  status: 'transcription_pending';
+  /** transcription_pending: answers still being transcribed; scoring_in_progress: another request is scoring. */
+  status: 'transcription_pending' | 'scoring_in_progress';
   message: string;
   /** Answers waiting for a worker. */
   pending_count: number;

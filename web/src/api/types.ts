@@ -43,7 +43,7 @@ export interface AnalysisResult {
 }
 
 export interface AnalysisPending {
-  status: 'transcription_pending';
+  status: 'transcription_pending' | 'scoring_in_progress';
   message: string;
   pending_count: number;
   processing_count: number;
