@@ -141,8 +141,12 @@ export class ResumableUploadDocuments implements OnModuleInit {
     await this.chunks().deleteMany({ files_id: id, n: { $gte: n } });
   }
 
-  async insertChunk(id: ObjectId, n: number, data: Buffer): Promise<void> {
-    await this.chunks().insertOne({ files_id: id, n, data: new Binary(data) });
+  /** Consecutive chunks from index `firstN` on, in one round trip. */
+  async insertChunks(id: ObjectId, firstN: number, chunks: Buffer[]): Promise<void> {
+    await this.chunks().insertMany(
+      chunks.map((data, i) => ({ files_id: id, n: firstN + i, data: new Binary(data) })),
+      { ordered: true },
+    );
   }
 
   /**

@@ -137,6 +137,16 @@ export class GridFsTusStore extends DataStore {
       recordedN = n;
     };
 
+    // full chunks wait here until about RECORD_EVERY_BYTES are ready: one insert and one progress record for them
+    let batch: Buffer[] = [];
+    let batchFirstN = n;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      await this.documents.insertChunks(doc._id, batchFirstN, batch);
+      batch = [];
+      batchFirstN = n;
+    };
+
     let streamError: unknown;
     try {
       for await (const data of stream as AsyncIterable<Buffer>) {
@@ -152,15 +162,22 @@ export class GridFsTusStore extends DataStore {
           format = { extension: detected.extension, content_type: detected.contentType };
         }
         if (!format) continue;
-        while (pendingBytes >= size) await this.documents.insertChunk(doc._id, n++, take(size));
-        if ((n - recordedN) * size >= RECORD_EVERY_BYTES) await record();
+        while (pendingBytes >= size) {
+          batch.push(Buffer.from(take(size)));
+          n++;
+        }
+        if ((n - recordedN) * size >= RECORD_EVERY_BYTES) {
+          await flush();
+          await record();
+        }
       }
     } catch (error) {
       if (typeof error === 'object' && error && 'status_code' in error) throw error;
       streamError = error; // cut off: what arrived is kept, the client resumes from it
     }
+    await flush();
     if (at === doc.size && format) {
-      if (pendingBytes > 0) await this.documents.insertChunk(doc._id, n++, take(pendingBytes));
+      if (pendingBytes > 0) await this.documents.insertChunks(doc._id, n++, [take(pendingBytes)]);
       await this.complete(doc, n, format, size);
       return at;
     }
