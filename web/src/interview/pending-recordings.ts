@@ -74,20 +74,36 @@ async function run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) =>
 
 /** SHA-256 of the recording, hex, as the server reports it. */
 export async function sha256Hex(recording: Blob): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', await recording.arrayBuffer());
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return hex(await crypto.subtle.digest('SHA-256', await recording.arrayBuffer()));
 }
+
+const hex = (digest: ArrayBuffer) => [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+/** As stored: the bytes themselves (every IndexedDB, real or not, keeps an ArrayBuffer), the Blob rebuilt on reading. */
+type StoredRecording = Omit<PendingRecording, 'recording'> & { bytes: ArrayBuffer; type: string };
+
+const toStored = ({ recording, ...rest }: PendingRecording, bytes: ArrayBuffer): StoredRecording => ({
+  ...rest,
+  bytes,
+  type: recording.type,
+});
+const fromStored = ({ bytes, type, ...rest }: StoredRecording): PendingRecording => ({
+  ...rest,
+  recording: new Blob([bytes], { type }),
+});
 
 /** Keeps the recording on the device (replacing an older one for the same question). Throws a DeviceStorageError sentence. */
 export async function keepRecording(entry: Omit<PendingRecording, 'sha256' | 'savedAt'>): Promise<PendingRecording> {
-  const pending: PendingRecording = { ...entry, sha256: await sha256Hex(entry.recording), savedAt: Date.now() };
-  await run('readwrite', (store) => store.put(pending, keyOf(pending)));
+  const bytes = await entry.recording.arrayBuffer();
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  const pending: PendingRecording = { ...entry, sha256: hex(digest), savedAt: Date.now() };
+  await run('readwrite', (store) => store.put(toStored(pending, bytes), keyOf(pending)));
   return pending;
 }
 
 export async function pendingRecordings(userId: string): Promise<PendingRecording[]> {
-  const all = await run<PendingRecording[]>('readonly', (store) => store.getAll() as IDBRequest<PendingRecording[]>);
-  return all.filter((r) => r.userId === userId);
+  const all = await run<StoredRecording[]>('readonly', (store) => store.getAll() as IDBRequest<StoredRecording[]>);
+  return all.filter((r) => r.userId === userId).map(fromStored);
 }
 
 /** Remembers the tus upload a recording goes to, unless a newer recording took its place meanwhile. */
@@ -104,7 +120,7 @@ export async function forgetRecording(
 
 async function update(
   pending: Pick<PendingRecording, 'userId' | 'sessionId' | 'questionId' | 'sha256'>,
-  change: (current: PendingRecording) => PendingRecording | null,
+  change: (current: StoredRecording) => StoredRecording | null,
 ): Promise<void> {
   const db = await open();
   try {
@@ -114,7 +130,7 @@ async function update(
       const key = keyOf(pending);
       const read = store.get(key);
       read.onsuccess = () => {
-        const current = read.result as PendingRecording | undefined;
+        const current = read.result as StoredRecording | undefined;
         if (!current || current.sha256 !== pending.sha256) return;
         const next = change(current);
         if (next) store.put(next, key);
