@@ -46,26 +46,30 @@ async function upload(tus: TusClient, sessionId: string, size: number) {
 }
 
 describe('a large resumable upload', () => {
-  it(`takes ${SIZE / 1024 / 1024} MB in 8 MB PATCHes without holding it in memory`, { timeout: 1_500_000 }, async () => {
-    const tus = new TusClient(new ApiClient(app.url, tokenFor('alice')));
-    const sessionId = await new ApiClient(app.url, tokenFor('alice')).newSession(['long']);
-    await upload(tus, sessionId, 64 * 1024 * 1024); // warm up before the baseline
-    const before = app.memory();
-    let peak = before.rss;
-    const sampler = setInterval(() => (peak = Math.max(peak, app.memory().rss)), 50);
-    const started = Date.now();
-    const { id, last, sha256 } = await upload(tus, sessionId, SIZE);
-    clearInterval(sampler);
-    const seconds = (Date.now() - started) / 1000;
-    const growthMb = (peak - before.rss) / 1024 / 1024;
-    console.log(
-      `large tus upload: ${SIZE / 1024 / 1024} MB in ${seconds.toFixed(1)} s (${(SIZE / 1024 / 1024 / seconds).toFixed(0)} MB/s), ` +
-        `server RSS ${Math.round(before.rss / 1024 / 1024)} MB before, peak growth ${growthMb.toFixed(1)} MB`,
-    );
-    expect(JSON.parse(last.text)).toMatchObject({ file_id: id, sha256 });
-    const file = await db.db.collection('fs.files').findOne({ _id: new ObjectId(id) });
-    expect(file!.length).toBe(SIZE);
-    expect(file!.metadata.sha256).toBe(sha256);
-    expect(growthMb).toBeLessThanOrEqual(32);
-  });
+  it(
+    `takes ${SIZE / 1024 / 1024} MB in 8 MB PATCHes without holding it in memory`,
+    { timeout: 1_500_000 },
+    async () => {
+      const tus = new TusClient(new ApiClient(app.url, tokenFor('alice')));
+      const sessionId = await new ApiClient(app.url, tokenFor('alice')).newSession(['long']);
+      await upload(tus, sessionId, Math.min(64 * 1024 * 1024, SIZE)); // warm up before the baseline
+      const before = app.memory();
+      let peak = before.rss;
+      const sampler = setInterval(() => (peak = Math.max(peak, app.memory().rss)), 50);
+      const started = Date.now();
+      const { id, last, sha256 } = await upload(tus, sessionId, SIZE);
+      clearInterval(sampler);
+      const seconds = (Date.now() - started) / 1000;
+      const growthMb = (peak - before.rss) / 1024 / 1024;
+      console.log(
+        `large tus upload: ${SIZE / 1024 / 1024} MB in ${seconds.toFixed(1)} s (${(SIZE / 1024 / 1024 / seconds).toFixed(0)} MB/s), ` +
+          `server RSS ${Math.round(before.rss / 1024 / 1024)} MB before, peak growth ${growthMb.toFixed(1)} MB`,
+      );
+      expect(JSON.parse(last.text)).toMatchObject({ file_id: id, sha256 });
+      const file = await db.db.collection('fs.files').findOne({ _id: new ObjectId(id) });
+      expect(file!.length).toBe(SIZE);
+      expect(file!.metadata.sha256).toBe(sha256);
+      expect(growthMb).toBeLessThanOrEqual(32);
+    },
+  );
 });
