@@ -3,14 +3,17 @@ import { AudioStorageModule } from '../audio/audio-storage.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AnswerDataModule } from './answer-data.module.js';
 import { AnswersService } from './answers.service.js';
+import { AnswerIntake } from './intake/answer-intake.js';
 import { AudioUploadReceiver } from './intake/audio-upload.receiver.js';
 import { TranscriptionStatusController } from './transcription-status.controller.js';
 import { UploadController } from './upload.controller.js';
+import { ResumableUploadsController } from './resumable/resumable-uploads.controller.js';
+import { ResumableUploadsService } from './resumable/resumable-uploads.service.js';
 
 /** Uploading, withdrawing and retrying answers, and their transcription status. */
 @Module({
   imports: [SessionsModule, AnswerDataModule, AudioStorageModule],
-  controllers: [UploadController, TranscriptionStatusController],
-  providers: [AnswersService, AudioUploadReceiver],
+  controllers: [UploadController, ResumableUploadsController, TranscriptionStatusController],
+  providers: [AnswersService, AudioUploadReceiver, AnswerIntake, ResumableUploadsService],
 })
 export class AnswersModule {}

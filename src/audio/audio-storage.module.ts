@@ -1,6 +1,10 @@
 import { Module } from '@nestjs/common';
 import { AnswerAudioStore } from './answer-audio.store.js';
+import { ResumableUploadDocuments } from './resumable-upload.documents.js';
 
-/** Where answer audio lives while it is needed: GridFS. */
-@Module({ providers: [AnswerAudioStore], exports: [AnswerAudioStore] })
+/** Where answer audio lives while it is needed: GridFS (and, while a resumable upload is unfinished, its document). */
+@Module({
+  providers: [AnswerAudioStore, ResumableUploadDocuments],
+  exports: [AnswerAudioStore, ResumableUploadDocuments],
+})
 export class AudioStorageModule {}

@@ -3,6 +3,7 @@ import type { Types } from 'mongoose';
 import { toObjectId } from '../common/object-id.js';
 import { AnswerRepository } from '../answers/answer.repository.js';
 import { AnswerAudioStore, type StoredFileRow } from '../audio/answer-audio.store.js';
+import { ResumableUploadDocuments } from '../audio/resumable-upload.documents.js';
 import { cleanupSettings, type CleanupSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { JobLeases } from '../database/job-leases.js';
@@ -27,6 +28,8 @@ export interface CleanupReport {
   erasures_resumed: number;
   /** Sessions older than SESSION_RETENTION_DAYS, erased now. */
   sessions_erased: number;
+  /** Unfinished resumable uploads past RESUMABLE_UPLOAD_EXPIRY_MS, removed with their chunks. */
+  expired_uploads: number;
 }
 
 const LEASE_NAME = 'audio-cleanup';
@@ -45,6 +48,7 @@ export class AudioCleanup {
     private readonly sessions: SessionRepository,
     private readonly answers: AnswerRepository,
     private readonly audio: AnswerAudioStore,
+    private readonly resumable: ResumableUploadDocuments,
     private readonly leases: JobLeases,
     private readonly retention: SessionRetention,
     private readonly clock: Clock,
@@ -63,6 +67,7 @@ export class AudioCleanup {
       kept_in_use: 0,
       erasures_resumed: 0,
       sessions_erased: 0,
+      expired_uploads: 0,
     };
     const lease = await this.leases.acquire(LEASE_NAME, LEASE_MS);
     if (!lease) {
@@ -80,12 +85,14 @@ export class AudioCleanup {
       // Chunks without a files document belong to an upload still streaming in, or to one that
       // died. No upload outlives HTTP_REQUEST_TIMEOUT_MS (the request deadline closes it), so
       // chunk groups older than that, with a little slack for the last write, are garbage.
+      await this.sweepExpiredUploads(now, report);
       await this.sweepOrphanChunks(new Date(now.getTime() - this.settings.maxUploadMs - 5_000), report);
       this.logger.log(
         `audio cleanup: ${report.files_deleted} files, ${report.chunks_deleted} chunks, ${report.bytes_deleted} bytes deleted ` +
           `(${report.orphan_files} orphan files, ${report.orphan_chunk_groups} orphan chunk groups, ` +
           `${report.expired_failed_answers} expired failed answers, ${report.kept_in_use} kept in use); ` +
-          `sessions: ${report.erasures_resumed} erasures resumed, ${report.sessions_erased} erased for retention`,
+          `sessions: ${report.erasures_resumed} erasures resumed, ${report.sessions_erased} erased for retention; ` +
+          `${report.expired_uploads} expired resumable uploads removed`,
       );
       return report;
     } finally {
@@ -157,8 +164,27 @@ export class AudioCleanup {
   }
 
   /** Chunks whose files document is gone, started before `cutoff` (younger ones may be live). */
+  /** Expired resumable uploads: an unfinished one goes with its chunks; a finished one's chunks are a file now. */
+  private async sweepExpiredUploads(now: Date, report: CleanupReport): Promise<void> {
+    for (;;) {
+      const expired = await this.resumable.expired(now, BATCH);
+      for (const upload of expired) {
+        if (upload.complete) {
+          await this.resumable.forget(upload._id);
+          continue;
+        }
+        report.chunks_deleted += await this.resumable.removeUnfinished(upload._id);
+        report.expired_uploads++;
+      }
+      if (expired.length < BATCH) return;
+    }
+  }
+
   private async sweepOrphanChunks(cutoff: Date, report: CleanupReport): Promise<void> {
-    for (const id of await this.audio.orphanChunkGroups(cutoff, BATCH)) {
+    const orphans = await this.audio.orphanChunkGroups(cutoff, BATCH);
+    // chunks of a resumable upload still in progress have no files document yet, by design
+    const inProgress = await this.resumable.knownIds(orphans);
+    for (const id of orphans.filter((o) => !inProgress.has(o.toHexString()))) {
       const { chunks, bytes } = await this.audio.deleteChunkGroup(id);
       if (chunks > 0) {
         report.orphan_chunk_groups++;

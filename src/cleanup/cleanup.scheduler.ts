@@ -26,6 +26,7 @@ export class CleanupScheduler implements OnApplicationBootstrap {
     deleted.inc({ kind: 'orphan_chunk_groups' }, report.orphan_chunk_groups);
     deleted.inc({ kind: 'expired_failed_answers' }, report.expired_failed_answers);
     deleted.inc({ kind: 'sessions_erased' }, report.sessions_erased);
+    deleted.inc({ kind: 'expired_uploads' }, report.expired_uploads);
     this.metrics.cleanupDeletedBytes.inc(report.bytes_deleted);
   }
 

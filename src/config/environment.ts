@@ -252,6 +252,14 @@ export class EnvironmentVariables {
   @IntegerSetting(16 * 1024, 8 * 1024 * 1024)
   GRIDFS_CHUNK_SIZE_BYTES = 255 * 1024;
 
+  /** An unfinished resumable (tus) upload expires this long after it was created. */
+  @IntegerSetting(1_000, 30 * 86_400_000)
+  RESUMABLE_UPLOAD_EXPIRY_MS = 86_400_000;
+
+  /** A writer that stops renewing its hold on a resumable upload (a crash) lets go after this long. */
+  @IntegerSetting(1_000, 600_000)
+  RESUMABLE_UPLOAD_LEASE_MS = 15_000;
+
   /** An OTLP collector (or its traces endpoint): tracing is on only when one is set. */
   @Transform(emptyToUndefined)
   @IsOptional()

@@ -68,7 +68,12 @@ export const transcriptionSettings = registerAs('transcription', () => {
 
 export const storageSettings = registerAs('storage', () => {
   const e = env();
-  return { maxUploadBytes: e.MAX_UPLOAD_BYTES, chunkSizeBytes: e.GRIDFS_CHUNK_SIZE_BYTES };
+  return {
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    chunkSizeBytes: e.GRIDFS_CHUNK_SIZE_BYTES,
+    resumableExpiryMs: e.RESUMABLE_UPLOAD_EXPIRY_MS,
+    resumableLeaseMs: e.RESUMABLE_UPLOAD_LEASE_MS,
+  };
 });
 
 export const scoringSettings = registerAs('scoring', () => {

@@ -61,6 +61,41 @@ export function streamingWav(totalBytes: number, chunkBytes = 256 * 1024): Reada
   });
 }
 
+/**
+ * Bytes [start, start + length) of what streamingWav(totalBytes) sends, generated on the fly: a
+ * resumable upload sends a large recording piece by piece.
+ */
+export function streamingWavSlice(
+  totalBytes: number,
+  start: number,
+  length: number,
+  chunkBytes = 256 * 1024,
+): Readable {
+  const header = wavHeader(totalBytes - 44, 44_100, 2);
+  const pattern = Buffer.alloc(chunkBytes);
+  for (let i = 0; i < chunkBytes; i += 2) pattern.writeInt16LE(((i * 7919) % 20_000) - 10_000, i);
+  const end = start + length;
+  let at = start;
+  return new Readable({
+    read() {
+      if (at >= end) {
+        this.push(null);
+        return;
+      }
+      if (at < 44) {
+        const piece = header.subarray(at, Math.min(44, end));
+        at += piece.length;
+        this.push(piece);
+        return;
+      }
+      const from = (at - 44) % chunkBytes;
+      const piece = pattern.subarray(from, Math.min(chunkBytes, from + (end - at)));
+      at += piece.length;
+      this.push(piece);
+    },
+  });
+}
+
 let workDir: string | undefined;
 
 /** The same tone encoded by ffmpeg into a browser recording format (ffmpeg from Debian). */

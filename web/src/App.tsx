@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { ApiClient, devLoginEnabled } from './api/api-client';
 import type { CreatedSession } from './api/types';
+import { KeptRecordingsNotice } from './components/KeptRecordingsNotice';
 import { InterviewFlow } from './screens/InterviewFlow';
 import { QuestionSetPicker } from './screens/QuestionSetPicker';
 import { SignInScreen } from './screens/SignInScreen';
@@ -42,20 +43,26 @@ export function App() {
       </main>
     );
   }
+  // recordings kept on this device by an earlier page (reload, crash, offline) are uploaded from here
+  const kept = <KeptRecordingsNotice api={api} />;
   if (!interview) {
     return (
       <main>
+        {kept}
         <QuestionSetPicker api={api} onStarted={(session, title) => setInterview({ session, title })} />
       </main>
     );
   }
   return (
-    <InterviewFlow
-      key={interview.session.session_id}
-      api={api}
-      session={interview.session}
-      title={interview.title}
-      onStartAnother={() => setInterview(null)}
-    />
+    <>
+      {kept}
+      <InterviewFlow
+        key={interview.session.session_id}
+        api={api}
+        session={interview.session}
+        title={interview.title}
+        onStartAnother={() => setInterview(null)}
+      />
+    </>
   );
 }

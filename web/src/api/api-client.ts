@@ -1,5 +1,6 @@
 import { ApiError, errorFromResponse, networkError } from './api-error';
-import type { AnalysisOutcome, AnswerStatusView, CreatedSession, SessionQuestion } from './types';
+import { uploadResumable, type UploadAccepted } from './resumable-upload';
+import type { AnalysisOutcome, AnswerStatusView, CreatedSession, SessionQuestion, SessionView } from './types';
 
 export interface AnalyzeResponse {
   httpStatus: number;
@@ -48,6 +49,20 @@ export class ApiClient {
       `/api/upload-answer/${encodeURIComponent(sessionId)}/${encodeURIComponent(questionId)}`,
       { method: 'POST', body: form, signal },
     );
+  }
+
+  /** The same answer through the resumable (tus) endpoint, resuming `uploadUrl` when given. */
+  uploadAnswerResumable(
+    sessionId: string,
+    questionId: string,
+    recording: Blob,
+    options: { uploadUrl?: string; onUploadUrl?: (url: string) => void; signal?: AbortSignal },
+  ): Promise<UploadAccepted> {
+    return uploadResumable({ token: this.token, baseUrl: this.baseUrl, sessionId, questionId, recording, ...options });
+  }
+
+  getSession(sessionId: string) {
+    return this.json<SessionView>(`/api/sessions/${encodeURIComponent(sessionId)}`);
   }
 
   retryTranscription(sessionId: string, questionId: string) {

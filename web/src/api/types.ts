@@ -59,3 +59,10 @@ export interface AnalysisFailed {
 }
 
 export type AnalysisOutcome = AnalysisResult | AnalysisPending | AnalysisFailed;
+
+/** What the app reads of GET /api/sessions/:id: the answers' state on the server. */
+export interface SessionView {
+  session_id: string;
+  status: 'in_progress' | 'analyzing' | 'analyzed' | string;
+  answers?: { question_id: string; uploaded_at: string; audio?: { sha256: string | null } }[];
+}

@@ -1,5 +1,4 @@
 import { ApiError } from '../api/api-error';
-import type { ApiClient } from '../api/api-client';
 
 export type UploadState =
   | { phase: 'uploading'; attempt: number }
@@ -33,11 +32,12 @@ export class UploadQueue {
   private generation = 0;
 
   constructor(
-    private readonly api: ApiClient,
+    private readonly api: { uploadAnswer(sessionId: string, questionId: string, recording: Blob): Promise<unknown> },
     private readonly sessionId: string,
     private readonly onState: (questionId: string, state: UploadState) => void,
     private readonly policy: UploadPolicy = DEFAULT_UPLOAD_POLICY,
     private readonly sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    private readonly onGaveUp?: (questionId: string) => void,
   ) {}
 
   /** Starts uploading and returns at once; the state callback tells how it goes. */
@@ -73,6 +73,7 @@ export class UploadQueue {
         const apiError = error instanceof ApiError ? error : new ApiError('The upload failed unexpectedly.', 0);
         if (!apiError.isTransient || attempt >= this.policy.maxAttempts) {
           this.gaveUp.add(questionId);
+          this.onGaveUp?.(questionId);
           this.onState(questionId, { phase: 'failed', message: `Upload failed: ${apiError.message}` });
           return;
         }

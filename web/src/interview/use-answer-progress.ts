@@ -4,7 +4,8 @@ import { ApiError } from '../api/api-error';
 import { followSessionEvents, type ServerSentEvent } from '../api/session-events';
 import type { AnswerStatusView } from '../api/types';
 import type { AnswerProgress } from './answer-indicator';
-import { UploadQueue, type UploadState } from './upload-queue';
+import { DurableUploads, userIdOf } from './device-uploads';
+import { DEFAULT_UPLOAD_POLICY, UploadQueue, type UploadState } from './upload-queue';
 
 function isStatusView(value: unknown): value is AnswerStatusView {
   return (
@@ -22,23 +23,33 @@ export function useAnswerProgress(api: ApiClient, sessionId: string) {
   const [progress, setProgress] = useState<Record<string, AnswerProgress>>({});
   const recordings = useRef(new Map<string, Blob>());
   const changeListeners = useRef(new Set<() => void>());
+  /** Recordings being kept on the device: their uploads start once they are. */
+  const submitting = useRef(new Set<Promise<unknown>>());
 
   const update = useCallback((questionId: string, change: (previous: AnswerProgress) => AnswerProgress) => {
     setProgress((all) => ({ ...all, [questionId]: change(all[questionId] ?? {}) }));
   }, []);
 
+  // every recording is kept on the device before its upload starts, and uploaded resumably
+  const durable = useMemo(() => new DurableUploads(api, userIdOf(api.token)), [api]);
   const queue = useMemo(
     () =>
-      new UploadQueue(api, sessionId, (questionId, upload: UploadState) =>
-        update(questionId, (previous) => ({
-          ...previous,
-          upload,
-          retryError: undefined,
-          // a new upload replaces the answer: what was said about the old one no longer applies
-          transcription: upload.phase === 'uploading' ? undefined : previous.transcription,
-        })),
+      new UploadQueue(
+        durable,
+        sessionId,
+        (questionId, upload: UploadState) =>
+          update(questionId, (previous) => ({
+            ...previous,
+            upload,
+            retryError: undefined,
+            // a new upload replaces the answer: what was said about the old one no longer applies
+            transcription: upload.phase === 'uploading' ? undefined : previous.transcription,
+          })),
+        DEFAULT_UPLOAD_POLICY,
+        undefined,
+        (questionId) => durable.release(sessionId, questionId),
       ),
-    [api, sessionId, update],
+    [durable, sessionId, update],
   );
 
   useEffect(() => {
@@ -61,9 +72,16 @@ export function useAnswerProgress(api: ApiClient, sessionId: string) {
   const submit = useCallback(
     (questionId: string, recording: Blob) => {
       recordings.current.set(questionId, recording);
-      queue.enqueue(questionId, recording);
+      const kept = durable.keep(sessionId, questionId, recording).then(() => {
+        if (durable.storageProblem) {
+          update(questionId, (previous) => ({ ...previous, retryError: durable.storageProblem ?? undefined }));
+        }
+        queue.enqueue(questionId, recording);
+      });
+      submitting.current.add(kept);
+      void kept.finally(() => submitting.current.delete(kept));
     },
-    [queue],
+    [durable, queue, sessionId, update],
   );
 
   const retry = useCallback(
@@ -104,6 +122,7 @@ export function useAnswerProgress(api: ApiClient, sessionId: string) {
 
   /** Waits for every upload to succeed or give up; returns the questions whose upload gave up. */
   const settleUploads = useCallback(async () => {
+    await Promise.all([...submitting.current]);
     await queue.settled();
     return queue.failedQuestions();
   }, [queue]);

@@ -1,0 +1,75 @@
+import { ObjectId } from 'mongodb';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient, tokenFor } from '../support/api.js';
+import { AppProcess } from '../support/app-process.js';
+import { streamingWavSlice } from '../support/audio.js';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { FakeOpenAI } from '../support/fake-openai.js';
+import { patchStream, TusClient } from '../support/tus.js';
+
+// 512 MB in 8 MB PATCHes, as the issue asks; LARGE_RESUMABLE_UPLOAD_BYTES changes the size.
+const SIZE = Number(process.env.LARGE_RESUMABLE_UPLOAD_BYTES ?? 512 * 1024 * 1024);
+const PATCH_BYTES = 8 * 1024 * 1024;
+
+let db: TestDatabase;
+let fake: FakeOpenAI;
+let app: AppProcess;
+
+beforeAll(async () => {
+  db = await openTestDatabase('large_tus');
+  fake = await FakeOpenAI.start();
+  // without a key, jobs fail at once without reading the audio: the measurement sees the upload alone
+  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, apiKey: null });
+});
+
+afterAll(async () => {
+  await app?.stop('SIGKILL');
+  await fake?.close();
+  await db?.drop();
+});
+
+/** Sends `size` bytes through tus in PATCH_BYTES pieces; returns the last response and the bytes' SHA-256. */
+async function upload(tus: TusClient, sessionId: string, size: number) {
+  const id = await tus.start(sessionId, 'long', size);
+  const hash = createHash('sha256');
+  let last = { status: 0, text: '' };
+  for (let offset = 0; offset < size; offset += PATCH_BYTES) {
+    const length = Math.min(PATCH_BYTES, size - offset);
+    const body = streamingWavSlice(size, offset, length);
+    body.on('data', (chunk: Buffer) => hash.update(chunk));
+    last = await patchStream(app.url, tokenFor('alice'), id, offset, length, body);
+    if (last.status !== (offset + length === size ? 202 : 204))
+      throw new Error(`PATCH at ${offset}: ${last.status} ${last.text}`);
+  }
+  return { id, last, sha256: hash.digest('hex') };
+}
+
+describe('a large resumable upload', () => {
+  it(
+    `takes ${SIZE / 1024 / 1024} MB in 8 MB PATCHes without holding it in memory`,
+    { timeout: 1_500_000 },
+    async () => {
+      const tus = new TusClient(new ApiClient(app.url, tokenFor('alice')));
+      const sessionId = await new ApiClient(app.url, tokenFor('alice')).newSession(['long']);
+      await upload(tus, sessionId, Math.min(64 * 1024 * 1024, SIZE)); // warm up before the baseline
+      const before = app.memory();
+      let peak = before.rss;
+      const sampler = setInterval(() => (peak = Math.max(peak, app.memory().rss)), 50);
+      const started = Date.now();
+      const { id, last, sha256 } = await upload(tus, sessionId, SIZE);
+      clearInterval(sampler);
+      const seconds = (Date.now() - started) / 1000;
+      const growthMb = (peak - before.rss) / 1024 / 1024;
+      console.log(
+        `large tus upload: ${SIZE / 1024 / 1024} MB in ${seconds.toFixed(1)} s (${(SIZE / 1024 / 1024 / seconds).toFixed(0)} MB/s), ` +
+          `server RSS ${Math.round(before.rss / 1024 / 1024)} MB before, peak growth ${growthMb.toFixed(1)} MB`,
+      );
+      expect(JSON.parse(last.text)).toMatchObject({ file_id: id, sha256 });
+      const file = await db.db.collection('fs.files').findOne({ _id: new ObjectId(id) });
+      expect(file!.length).toBe(SIZE);
+      expect(file!.metadata.sha256).toBe(sha256);
+      expect(growthMb).toBeLessThanOrEqual(32);
+    },
+  );
+});

@@ -1,0 +1,201 @@
+import { ObjectId } from 'mongodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ApiClient, tokenFor } from '../support/api.js';
+import { AppProcess } from '../support/app-process.js';
+import { wavTone } from '../support/audio.js';
+import { runCleanup } from '../support/cleanup-command.js';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { patchCutOff, patchStream, TusClient } from '../support/tus.js';
+import { Readable } from 'node:stream';
+
+const CHUNK = 16_384;
+const ENV = { GRIDFS_CHUNK_SIZE_BYTES: String(CHUNK), MAX_UPLOAD_BYTES: String(8 * 1024 * 1024) };
+
+let db: TestDatabase;
+let fake: FakeOpenAI;
+let app: AppProcess;
+let alice: ApiClient;
+let tus: TusClient;
+
+beforeAll(async () => {
+  db = await openTestDatabase('resumable');
+  fake = await FakeOpenAI.start();
+  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: ENV });
+  alice = new ApiClient(app.url, tokenFor('alice'));
+  tus = new TusClient(alice);
+});
+
+afterAll(async () => {
+  await app?.stop('SIGKILL');
+  await fake?.close();
+  await db?.drop();
+});
+
+beforeEach(() => fake.reset());
+
+const uploads = () => db.db.collection('resumable_uploads');
+const chunksOf = (id: string) => db.db.collection('fs.chunks').countDocuments({ files_id: new ObjectId(id) });
+
+/** The transcript the session holds for the question, once transcribed, and what the provider was sent. */
+async function transcribed(api: ApiClient, sessionId: string, questionId: string) {
+  const answer = await api.waitForAnswer(sessionId, questionId);
+  return { answer, sent: fake.requestsFor(questionId) };
+}
+
+describe('tus uploads at /api/uploads', () => {
+  it('resumes three times from the offset the server reports after the socket was destroyed mid-stream', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    const audio = wavTone(30, 440); // 960 KB
+    const id = await tus.start(sessionId, 'q1', audio.length);
+    expect(await tus.offset(id)).toBe(0);
+
+    let offset = 0;
+    for (const cut of [150_000, 200_000, 170_000]) {
+      await patchCutOff(app.url, tokenFor('alice'), id, offset, audio.subarray(offset), cut);
+      const reported = await waitForSettledOffset(id);
+      // everything that arrived is kept: full chunks and the tail in the upload's document
+      expect(reported).toBeGreaterThan(offset);
+      expect(reported).toBeLessThanOrEqual(offset + cut);
+      offset = reported;
+    }
+    const doc = await uploads().findOne({ _id: new ObjectId(id) });
+    expect(doc!.offset).toBe(offset);
+    expect(doc!.tail.buffer.length).toBe(offset - doc!.next_n * CHUNK);
+    expect(await chunksOf(id)).toBe(doc!.next_n);
+
+    const done = await tus.patch(id, offset, audio.subarray(offset));
+    expect(done.status).toBe(202);
+    expect(done.body).toEqual({
+      status: 'processing',
+      message: 'Upload received; the answer is queued for transcription.',
+      file_id: id,
+      transcription_status: 'queued',
+      sha256: sha256Of(audio),
+    });
+    const { answer, sent } = await transcribed(alice, sessionId, 'q1');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ bytes: audio.length, sha256: sha256Of(audio) });
+    expect(answer.transcript).toBe(expectedTranscript(sha256Of(audio)));
+    expect(await uploads().countDocuments({ _id: new ObjectId(id) })).toBe(0);
+    // done: the upload is gone, a late HEAD is a 404
+    expect((await tus.head(id)).status).toBe(404);
+  });
+
+  it('is bound to its creator and its question, and checks what multipart checks', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    const bob = new TusClient(alice.as('bob'));
+    expect((await bob.create(sessionId, 'q1', 1000)).status).toBe(404);
+    expect((await tus.create(sessionId, 'nope', 1000)).status).toBe(404);
+    expect((await tus.create(sessionId, 'q1', 64 * 1024 * 1024)).status).toBe(413);
+    const missing = await alice.request('POST', '/api/uploads', {
+      headers: { 'tus-resumable': '1.0.0', 'upload-length': '1000' },
+    });
+    expect(missing.status).toBe(400);
+    expect(missing.body.detail).toMatch(/session_id and question_id/);
+
+    const id = await tus.start(sessionId, 'q1', 100_000);
+    expect((await bob.head(id)).status).toBe(404);
+    expect((await bob.patch(id, 0, Buffer.alloc(10))).status).toBe(404);
+
+    // not audio: refused on its first bytes, and nothing is kept
+    const refused = await tus.patch(id, 0, Buffer.alloc(100_000, 7));
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(refused.body.detail).toMatch(/not a supported audio recording/);
+    expect(await uploads().countDocuments({ _id: new ObjectId(id) })).toBe(0);
+    expect(await chunksOf(id)).toBe(0);
+
+    // termination
+    const other = await tus.start(sessionId, 'q1', 200_000);
+    expect((await tus.patch(other, 0, wavTone(3).subarray(0, 80_000))).status).toBe(204);
+    expect(await chunksOf(other)).toBeGreaterThan(0);
+    expect((await tus.terminate(other)).status).toBe(204);
+    expect(await chunksOf(other)).toBe(0);
+    expect((await tus.head(other)).status).toBe(404);
+  });
+
+  it('refuses a second writer while one PATCH is running, and nothing is corrupted', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    const audio = wavTone(10, 660);
+    const id = await tus.start(sessionId, 'q1', audio.length);
+    // the first writer sends half, then stalls with its request still open
+    const first = new Readable({ read() {} });
+    const firstDone = patchStream(app.url, tokenFor('alice'), id, 0, audio.length, first);
+    first.push(audio.subarray(0, 100_000));
+    await waitFor(async () => ((await uploads().findOne({ _id: new ObjectId(id) }))?.lease_owner ? true : false));
+
+    const second = await tus.patch(id, 0, audio);
+    expect(second.status).toBe(423);
+    expect(second.body.detail).toMatch(/Another request is writing this upload/);
+
+    first.push(audio.subarray(100_000));
+    first.push(null);
+    const done = await firstDone;
+    expect(done.status).toBe(202);
+    expect(JSON.parse(done.text).sha256).toBe(sha256Of(audio));
+    const { sent } = await transcribed(alice, sessionId, 'q1');
+    expect(sent.map((r) => r.sha256)).toEqual([sha256Of(audio)]);
+  });
+});
+
+describe('tus uploads across instances', () => {
+  it('continues on a second instance after the first was killed between two PATCHes', async () => {
+    const own = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: ENV });
+    const sessionId = await alice.newSession(['q1']);
+    const audio = wavTone(20, 550);
+    const first = new TusClient(new ApiClient(own.url, tokenFor('alice')));
+    const id = await first.start(sessionId, 'q1', audio.length);
+    expect((await first.patch(id, 0, audio.subarray(0, 300_001))).status).toBe(204);
+    await own.stop('SIGKILL');
+
+    expect(await tus.offset(id)).toBe(300_001);
+    const done = await tus.patch(id, 300_001, audio.subarray(300_001));
+    expect(done.status).toBe(202);
+    expect(done.body.sha256).toBe(sha256Of(audio));
+    const { sent, answer } = await transcribed(alice, sessionId, 'q1');
+    expect(sent.map((r) => r.sha256)).toEqual([sha256Of(audio)]);
+    expect(answer.transcript).toBe(expectedTranscript(sha256Of(audio)));
+  });
+
+  it('expires an unfinished upload, and the cleanup leaves none of its chunks', async () => {
+    const short = await AppProcess.start({
+      mongodbUri: db.uri,
+      openaiUrl: fake.url,
+      env: { ...ENV, RESUMABLE_UPLOAD_EXPIRY_MS: '1500' },
+    });
+    try {
+      const client = new TusClient(new ApiClient(short.url, tokenFor('alice')));
+      const sessionId = await alice.newSession(['q1']);
+      const audio = wavTone(5, 770);
+      const id = await client.start(sessionId, 'q1', audio.length);
+      const res = await client.patch(id, 0, audio.subarray(0, 100_000));
+      expect(res.status).toBe(204);
+      expect(res.headers.get('upload-expires')).toBeTruthy();
+      expect(await chunksOf(id)).toBe(Math.floor(100_000 / CHUNK));
+      await new Promise((r) => setTimeout(r, 1600));
+      expect((await client.patch(id, 100_000, audio.subarray(100_000))).status).toBe(410);
+
+      const report = await runCleanup(db.uri, { RESUMABLE_UPLOAD_EXPIRY_MS: '1500' });
+      expect(report.expired_uploads).toBe(1);
+      expect(await chunksOf(id)).toBe(0);
+      expect(await uploads().countDocuments({ _id: new ObjectId(id) })).toBe(0);
+    } finally {
+      await short.stop('SIGKILL');
+    }
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The offset once the cut-off request has let go of the upload (its lease released). */
+async function waitForSettledOffset(id: string): Promise<number> {
+  await waitFor(async () => !(await uploads().findOne({ _id: new ObjectId(id) }))?.lease_owner);
+  return tus.offset(id);
+}

@@ -1,0 +1,68 @@
+import { DetailedError, Upload } from 'tus-js-client';
+import { ApiError, errorFromResponse, networkError } from './api-error';
+
+/** Bytes per PATCH: what arrived before a cut is kept by the server whatever this is; it bounds one request. */
+const CHUNK_BYTES = 8 * 1024 * 1024;
+
+export interface ResumableUploadRequest {
+  token: string;
+  baseUrl: string;
+  sessionId: string;
+  questionId: string;
+  recording: Blob;
+  /** A tus upload created earlier for this recording: resumed from the server's offset. */
+  uploadUrl?: string;
+  onUploadUrl?: (url: string) => void;
+  signal?: AbortSignal;
+}
+
+/** What the server answers once the last byte is in (the multipart endpoint's 202 body). */
+export interface UploadAccepted {
+  status: string;
+  transcription_status: string;
+  sha256: string;
+}
+
+/**
+ * Uploads a recording through the server's tus endpoint (/api/uploads) with tus-js-client, resuming
+ * `uploadUrl` when given (a reload, a retry) from the offset the server reports. Retries are the
+ * caller's (the upload queue's backoff); failures come back as ApiErrors with the server's sentence.
+ */
+export function uploadResumable(request: ResumableUploadRequest): Promise<UploadAccepted> {
+  return new Promise<UploadAccepted>((resolve, reject) => {
+    const upload = new Upload(request.recording, {
+      endpoint: `${request.baseUrl}/api/uploads`,
+      uploadUrl: request.uploadUrl ?? null,
+      headers: { Authorization: `Bearer ${request.token}` },
+      metadata: { session_id: request.sessionId, question_id: request.questionId },
+      chunkSize: CHUNK_BYTES,
+      retryDelays: [],
+      storeFingerprintForResuming: false,
+      onUploadUrlAvailable: () => {
+        if (upload.url) request.onUploadUrl?.(upload.url);
+      },
+      onSuccess: ({ lastResponse }) => {
+        try {
+          resolve(JSON.parse(lastResponse.getBody()) as UploadAccepted);
+        } catch {
+          reject(new ApiError('The server did not confirm the upload; it will be sent again.', 0));
+        }
+      },
+      onError: (error) => void toApiError(error).then(reject),
+    });
+    request.signal?.addEventListener('abort', () => void upload.abort(), { once: true });
+    upload.start();
+  });
+}
+
+async function toApiError(error: Error): Promise<ApiError> {
+  const response = error instanceof DetailedError ? error.originalResponse : null;
+  if (!response) return networkError();
+  const status = response.getStatus();
+  const headers = new Headers();
+  const retryAfter = response.getHeader('Retry-After');
+  if (retryAfter) headers.set('Retry-After', retryAfter);
+  // 423: another request (this one's predecessor, not yet noticed gone) still holds it: worth retrying
+  if (status === 423) return new ApiError('The upload is still busy on the server; trying again.', 503);
+  return errorFromResponse(new Response(response.getBody() || null, { status, headers }));
+}

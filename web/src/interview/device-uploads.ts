@@ -1,0 +1,141 @@
+import { ApiError } from '../api/api-error';
+import type { ApiClient } from '../api/api-client';
+import type { SessionView } from '../api/types';
+import {
+  DeviceStorageError,
+  forgetRecording,
+  keyOf,
+  keepRecording,
+  pendingRecordings,
+  rememberUploadUrl,
+  type PendingRecording,
+} from './pending-recordings';
+
+/** Recordings this page is uploading right now: the resume on open leaves them to their own queue. */
+const claimed = new Set<string>();
+
+/** The JWT's subject: recordings kept on the device belong to the user who made them. */
+export function userIdOf(token: string): string {
+  try {
+    const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const sub = (JSON.parse(atob(payload)) as { sub?: unknown }).sub;
+    return typeof sub === 'string' ? sub : token;
+  } catch {
+    return token;
+  }
+}
+
+/**
+ * Sends one kept recording through the resumable endpoint (resuming its earlier tus upload), and
+ * forgets it only when the server's 202 carries its SHA-256.
+ */
+export async function sendKept(api: ApiClient, pending: PendingRecording): Promise<void> {
+  let current = pending;
+  const accepted = await api.uploadAnswerResumable(current.sessionId, current.questionId, current.recording, {
+    uploadUrl: current.uploadUrl,
+    onUploadUrl: (url) => {
+      current = { ...current, uploadUrl: url };
+      void rememberUploadUrl(current, url).catch(() => undefined);
+    },
+  });
+  if (accepted.sha256 !== pending.sha256) {
+    throw new ApiError('The server received different bytes than were recorded; sending the answer again.', 500);
+  }
+  await forgetRecording(pending);
+}
+
+/**
+ * The upload queue's way to send a recording: kept on the device first (the moment it is
+ * submitted), then uploaded resumably. A device that cannot keep it still uploads it.
+ */
+export class DurableUploads {
+  private readonly kept = new Map<string, PendingRecording | Promise<PendingRecording | null>>();
+  storageProblem: string | null = null;
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly userId: string,
+  ) {}
+
+  /** Call the moment a recording stops, before its upload starts. */
+  keep(sessionId: string, questionId: string, recording: Blob): Promise<PendingRecording | null> {
+    const key = keyOf({ userId: this.userId, sessionId, questionId });
+    claimed.add(key);
+    const saving = keepRecording({ userId: this.userId, sessionId, questionId, recording }).then(
+      (pending) => {
+        this.kept.set(key, pending);
+        return pending;
+      },
+      (error: Error) => {
+        // a full device is said; a browser without IndexedDB (private mode, tests) just uploads
+        if (error instanceof DeviceStorageError && error.kind === 'quota') this.storageProblem = error.message;
+        return null;
+      },
+    );
+    this.kept.set(key, saving);
+    return saving;
+  }
+
+  /** Same shape as ApiClient.uploadAnswer, for the upload queue. */
+  async uploadAnswer(sessionId: string, questionId: string, recording: Blob): Promise<unknown> {
+    const key = keyOf({ userId: this.userId, sessionId, questionId });
+    const pending = await this.kept.get(key);
+    // a device that could not keep the recording sends it the simple way (one multipart request)
+    if (!pending || pending.recording !== recording) return this.api.uploadAnswer(sessionId, questionId, recording);
+    await sendKept(this.api, pending);
+    claimed.delete(key);
+    return undefined;
+  }
+
+  /** After the queue gave up: the resume (back online, next open) may take the recording over. */
+  release(sessionId: string, questionId: string): void {
+    claimed.delete(keyOf({ userId: this.userId, sessionId, questionId }));
+  }
+}
+
+/** Whether the server already holds this recording, or a newer answer that must not be overwritten. */
+function settledOnServer(session: SessionView | null, pending: PendingRecording): boolean {
+  if (!session) return true; // the session is gone (erased): nothing to upload to
+  if (session.status !== 'in_progress') return true;
+  const answer = session.answers?.find((a) => a.question_id === pending.questionId);
+  if (!answer) return false;
+  if (answer.audio?.sha256 === pending.sha256) return true;
+  return Date.parse(answer.uploaded_at) > pending.savedAt;
+}
+
+export interface ResumeReport {
+  uploaded: number;
+  dropped: number;
+  failed: string[];
+}
+
+/** Uploads the signed-in user's kept recordings that no page is uploading (on open, back online). */
+export async function resumeKept(api: ApiClient, userId: string): Promise<ResumeReport> {
+  const report: ResumeReport = { uploaded: 0, dropped: 0, failed: [] };
+  for (const pending of await pendingRecordings(userId)) {
+    const key = keyOf(pending);
+    if (claimed.has(key)) continue;
+    claimed.add(key);
+    try {
+      const session = await api.getSession(pending.sessionId).catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 404) return null;
+        throw error;
+      });
+      if (settledOnServer(session, pending)) {
+        await forgetRecording(pending);
+        report.dropped++;
+        continue;
+      }
+      await sendKept(api, pending);
+      report.uploaded++;
+    } catch (error) {
+      if (error instanceof ApiError && !error.isTransient) {
+        await forgetRecording(pending); // refused (the session closed meanwhile): keeping it helps nobody
+        report.dropped++;
+      } else report.failed.push(error instanceof Error ? error.message : 'The upload failed.');
+    } finally {
+      claimed.delete(key);
+    }
+  }
+  return report;
+}

@@ -1,0 +1,146 @@
+/**
+ * Recordings kept on the device until the server has them: stored in IndexedDB the moment a
+ * recording stops, before any upload, and removed only when the server's 202 carries the same
+ * SHA-256. A closed tab, a crash, a reload or a lost network therefore never loses an answer.
+ */
+
+export interface PendingRecording {
+  userId: string;
+  sessionId: string;
+  questionId: string;
+  sha256: string;
+  recording: Blob;
+  /** When the recording stopped (ms since the epoch): an answer uploaded later from elsewhere wins. */
+  savedAt: number;
+  /** The tus upload it is going to, once created: a reload resumes it instead of starting again. */
+  uploadUrl?: string;
+}
+
+const DATABASE = 'interview-recordings';
+const STORE = 'pending';
+
+export class DeviceStorageError extends Error {
+  override name = 'DeviceStorageError';
+  constructor(
+    message: string,
+    readonly kind: 'quota' | 'unavailable',
+  ) {
+    super(message);
+  }
+}
+
+const QUOTA_SENTENCE =
+  'This device has no room left to keep your recording safely; free some storage (or close other tabs), then record again.';
+const UNAVAILABLE_SENTENCE =
+  'This browser cannot keep recordings on the device (private mode?); keep this tab open until your answers are uploaded.';
+
+function asSentence(error: unknown): DeviceStorageError {
+  const name = (error as DOMException | undefined)?.name;
+  return name === 'QuotaExceededError'
+    ? new DeviceStorageError(QUOTA_SENTENCE, 'quota')
+    : new DeviceStorageError(UNAVAILABLE_SENTENCE, 'unavailable');
+}
+
+export const keyOf = (r: Pick<PendingRecording, 'userId' | 'sessionId' | 'questionId'>) =>
+  `${r.userId}\u0000${r.sessionId}\u0000${r.questionId}`;
+
+function open(): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    if (typeof indexedDB === 'undefined') {
+      reject(new DeviceStorageError(UNAVAILABLE_SENTENCE, 'unavailable'));
+      return;
+    }
+    const request = indexedDB.open(DATABASE, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(asSentence(request.error));
+  });
+}
+
+async function run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => IDBRequest<T> | void): Promise<T> {
+  const db = await open();
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const request = work(tx.objectStore(STORE));
+      tx.oncomplete = () => resolve(request ? request.result : (undefined as T));
+      tx.onerror = () => reject(asSentence(tx.error));
+      tx.onabort = () => reject(asSentence(tx.error));
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/** SHA-256 of the recording, hex, as the server reports it. */
+export async function sha256Hex(recording: Blob): Promise<string> {
+  return hex(await crypto.subtle.digest('SHA-256', await recording.arrayBuffer()));
+}
+
+const hex = (digest: ArrayBuffer) => [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+/** As stored: the bytes themselves (every IndexedDB, real or not, keeps an ArrayBuffer), the Blob rebuilt on reading. */
+type StoredRecording = Omit<PendingRecording, 'recording'> & { bytes: ArrayBuffer; type: string };
+
+const toStored = ({ recording, ...rest }: PendingRecording, bytes: ArrayBuffer): StoredRecording => ({
+  ...rest,
+  bytes,
+  type: recording.type,
+});
+const fromStored = ({ bytes, type, ...rest }: StoredRecording): PendingRecording => ({
+  ...rest,
+  recording: new Blob([bytes], { type }),
+});
+
+/** Keeps the recording on the device (replacing an older one for the same question). Throws a DeviceStorageError sentence. */
+export async function keepRecording(entry: Omit<PendingRecording, 'sha256' | 'savedAt'>): Promise<PendingRecording> {
+  const bytes = await entry.recording.arrayBuffer();
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  const pending: PendingRecording = { ...entry, sha256: hex(digest), savedAt: Date.now() };
+  await run('readwrite', (store) => store.put(toStored(pending, bytes), keyOf(pending)));
+  return pending;
+}
+
+export async function pendingRecordings(userId: string): Promise<PendingRecording[]> {
+  const all = await run<StoredRecording[]>('readonly', (store) => store.getAll() as IDBRequest<StoredRecording[]>);
+  return all.filter((r) => r.userId === userId).map(fromStored);
+}
+
+/** Remembers the tus upload a recording goes to, unless a newer recording took its place meanwhile. */
+export async function rememberUploadUrl(pending: PendingRecording, uploadUrl: string): Promise<void> {
+  await update(pending, (current) => ({ ...current, uploadUrl }));
+}
+
+/** Forgets the recording, only if the one stored is still the one with this hash (a newer one stays). */
+export async function forgetRecording(
+  pending: Pick<PendingRecording, 'userId' | 'sessionId' | 'questionId' | 'sha256'>,
+) {
+  await update(pending, () => null);
+}
+
+async function update(
+  pending: Pick<PendingRecording, 'userId' | 'sessionId' | 'questionId' | 'sha256'>,
+  change: (current: StoredRecording) => StoredRecording | null,
+): Promise<void> {
+  const db = await open();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction(STORE, 'readwrite');
+      const store = tx.objectStore(STORE);
+      const key = keyOf(pending);
+      const read = store.get(key);
+      read.onsuccess = () => {
+        const current = read.result as StoredRecording | undefined;
+        if (!current || current.sha256 !== pending.sha256) return;
+        const next = change(current);
+        if (next) store.put(next, key);
+        else store.delete(key);
+      };
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(asSentence(tx.error));
+      tx.onabort = () => reject(asSentence(tx.error));
+    });
+  } finally {
+    db.close();
+  }
+}
