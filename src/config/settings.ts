@@ -76,9 +76,17 @@ export const scoringSettings = registerAs('scoring', () => {
     model: e.SCORING_MODEL,
     maxAttempts: e.SCORING_MAX_ATTEMPTS,
     timeoutMs: e.SCORING_TIMEOUT_MS,
+    samples: e.SCORING_SAMPLES,
+    reviewSpread: e.SCORING_REVIEW_SPREAD,
     // scoring runs as many answers at once as transcription does jobs
     concurrency: e.TRANSCRIPTION_CONCURRENCY,
   };
+});
+
+/** How an answer's delivery (pace, pauses) is measured. */
+export const deliverySettings = registerAs('delivery', () => {
+  const e = env();
+  return { pauseThresholdSeconds: e.DELIVERY_PAUSE_MS / 1000 };
 });
 
 /** How live clients (SSE, waiting analyze calls) learn of changes. */
@@ -133,6 +141,7 @@ export const ALL_SETTINGS = [
   transcriptionSettings,
   storageSettings,
   scoringSettings,
+  deliverySettings,
   liveSettings,
   cleanupSettings,
   webhookSettings,
@@ -147,6 +156,7 @@ export type ProviderSettings = ConfigType<typeof providerSettings>;
 export type TranscriptionSettings = ConfigType<typeof transcriptionSettings>;
 export type StorageSettings = ConfigType<typeof storageSettings>;
 export type ScoringSettings = ConfigType<typeof scoringSettings>;
+export type DeliverySettings = ConfigType<typeof deliverySettings>;
 export type LiveSettings = ConfigType<typeof liveSettings>;
 export type CleanupSettings = ConfigType<typeof cleanupSettings>;
 export type WebhookSettings = ConfigType<typeof webhookSettings>;

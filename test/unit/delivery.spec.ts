@@ -42,7 +42,10 @@ describe('answerDelivery', () => {
       1,
     );
     expect(at).toMatchObject({ pause_count: 1, longest_pause_seconds: 1, speaking_seconds: 3 });
-    const none = answerDelivery({ transcript: 'a b c', speech: { duration_seconds: 3, speech_seconds: 3, pauses: [] } }, 1);
+    const none = answerDelivery(
+      { transcript: 'a b c', speech: { duration_seconds: 3, speech_seconds: 3, pauses: [] } },
+      1,
+    );
     expect(none).toMatchObject({ pause_count: 0, longest_pause_seconds: null, words_per_minute: 60 });
   });
 
@@ -104,7 +107,10 @@ describe('sessionDelivery', () => {
   it('averages and ranges over measured answers only, counting the others by kind', () => {
     const threshold = 1;
     const measured = (wpmWords: number, pauses: Array<{ start: number; end: number }>) =>
-      answerDelivery({ transcript: words(wpmWords), speech: { duration_seconds: 60, speech_seconds: 60, pauses } }, threshold);
+      answerDelivery(
+        { transcript: words(wpmWords), speech: { duration_seconds: 60, speech_seconds: 60, pauses } },
+        threshold,
+      );
     const all = [
       measured(120, [{ start: 1, end: 3 }]),
       measured(180, []),

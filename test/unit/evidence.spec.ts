@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { verbatimSpan } from '../../src/analysis/evidence.js';
 
-const transcript = 'Well, an index is a data structure that speeds up lookups. It costs extra writes and storage, so don’t overdo it.';
+const transcript =
+  'Well, an index is a data structure that speeds up lookups. It costs extra writes and storage, so don’t overdo it.';
 
 describe('verbatimSpan', () => {
   it("returns the transcript's own words for a quote that differs only in case, spacing and punctuation", () => {
