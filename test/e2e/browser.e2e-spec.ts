@@ -156,7 +156,17 @@ describe('the web app in headless Chromium', () => {
       expect(await result.textContent()).toContain(HEARD[id]);
       expect(await result.textContent()).toContain(`Feedback on ${id}: name the trade-off.`);
       expect(await result.getByRole('heading', { name: 'Model answer' }).count()).toBe(1);
+      // every criterion of the default rubric, each with the candidate's own words as its evidence
+      const criteria = result.getByTestId('criterion');
+      expect(await criteria.count()).toBe(4);
+      const firstWords = HEARD[id].split(' ').slice(0, 5).join(' ');
+      for (const name of ['Correctness', 'Completeness', 'Clarity', 'Structure']) {
+        const quote = result.getByLabel(`What you said that counted for ${name}`);
+        expect(await quote.textContent()).toBe(`“${firstWords}”`);
+      }
+      expect(await criteria.first().textContent()).toContain(`Correctness level ${LEVELS[id]} of 4`);
     }
+    await page.getByRole('heading', { name: 'How you spoke' }).waitFor();
 
     expect(uploadAttempts.filter((id) => id === 'q1')).toHaveLength(2);
     // what the browser recorded reached the provider as WebM/Opus, one upload per question
