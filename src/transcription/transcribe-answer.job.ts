@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { asksToKeepDisfluencies } from './transcribers/disfluency-prompt.js';
 import { PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { Answer } from '../answers/answer.schema.js';
@@ -117,6 +118,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
             language: result.language,
             duration_seconds: result.duration_seconds,
             segments: result.segments,
+            disfluencies_kept: asksToKeepDisfluencies(this.settings.model),
           },
           this.clock.now(),
         ),

@@ -45,6 +45,7 @@ export interface TranscriptionRequest {
   contentType: string;
   model: string;
   language?: string;
+  prompt?: string;
   responseFormat?: string;
   authorization?: string;
   /** The W3C trace context the caller sent, when it traces. */
@@ -352,6 +353,7 @@ export class FakeOpenAI {
             contentType,
             model: fields.model,
             language: fields.language,
+            prompt: fields.prompt,
             responseFormat: fields.response_format,
             authorization: req.headers.authorization,
             traceparent: req.headers.traceparent as string | undefined,

@@ -15,6 +15,8 @@ export interface TranscriptFields {
   language: string | null;
   duration_seconds: number | null;
   segments: { start: number; end: number; text: string }[] | null;
+  /** The provider was asked to keep filler words (disfluency-prompt.ts). */
+  disfluencies_kept?: boolean;
 }
 
 export interface Claimed {
