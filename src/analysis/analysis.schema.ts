@@ -1,6 +1,46 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import type { AnswerDelivery, SessionDelivery } from './delivery.js';
 
 export type ScoringMethod = 'llm' | 'local' | 'none';
+
+/** One criterion of the rubric, as scored. */
+@Schema({ _id: false })
+export class CriterionScore {
+  @Prop({ required: true })
+  criterion_id: string;
+
+  @Prop({ required: true })
+  name: string;
+
+  @Prop({ required: true })
+  weight: number;
+
+  /** The rubric level 0–4 the LLM chose; null from the local scorer or when not judged. */
+  @Prop({ type: Number, default: null })
+  level: number | null;
+
+  /** 0–100 (a level times 25, or the local key-term coverage); null: not judged. */
+  @Prop({ type: Number, default: null })
+  score: number | null;
+
+  @Prop({ type: String, default: null })
+  rationale: string | null;
+
+  /** A verbatim span of the transcript that earned the score. */
+  @Prop({ type: String, default: null })
+  evidence: string | null;
+
+  /** Local scorer: the model answer's key terms the candidate said, and those missed. */
+  @Prop({ type: [String], default: undefined })
+  found_terms?: string[];
+
+  @Prop({ type: [String], default: undefined })
+  missed_terms?: string[];
+
+  @Prop({ type: String, required: true })
+  method: ScoringMethod;
+}
+export const CriterionScoreSchema = SchemaFactory.createForClass(CriterionScore);
 
 @Schema({ _id: false })
 export class ScoredAnswer {
@@ -24,6 +64,28 @@ export class ScoredAnswer {
 
   @Prop({ type: String, required: true })
   method: ScoringMethod;
+
+  @Prop({ type: [CriterionScoreSchema], default: [] })
+  criteria: CriterionScore[];
+
+  /** Independent scorings whose median is `score`. */
+  @Prop({ default: 0 })
+  samples: number;
+
+  /** Highest minus lowest sample score (0–100); null with fewer than two samples. */
+  @Prop({ type: Number, default: null })
+  spread: number | null;
+
+  @Prop({ default: false })
+  needs_review: boolean;
+
+  /** When nothing was heard (issue 16's no_speech), or the transcript is a suspected hallucination. */
+  @Prop({ type: String, default: null })
+  not_scored_reason?: 'no_speech' | 'suspect_hallucination' | null;
+
+  /** Pace, pauses and filler words (AnswerDelivery in delivery.ts). */
+  @Prop({ type: Object, default: null })
+  delivery: AnswerDelivery | null;
 }
 export const ScoredAnswerSchema = SchemaFactory.createForClass(ScoredAnswer);
 
@@ -40,6 +102,10 @@ export class Analysis {
 
   @Prop({ required: true })
   analyzed_at: Date;
+
+  /** Averages and ranges of the answers' delivery (SessionDelivery in delivery.ts). */
+  @Prop({ type: Object, default: null })
+  delivery: SessionDelivery | null;
 }
 export const AnalysisSchema = SchemaFactory.createForClass(Analysis);
 

@@ -1,7 +1,8 @@
 import { ConflictException, Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { PROBLEM_TYPES } from '../common/problem-details.js';
-import { scoringSettings, type ScoringSettings } from '../config/settings.js';
+import type { Answer } from '../answers/answer.schema.js';
+import { deliverySettings, scoringSettings, type DeliverySettings, type ScoringSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { SessionChanges } from '../sessions/session-changes.js';
 import type { SessionRecord } from '../sessions/session.schema.js';
@@ -13,7 +14,10 @@ import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { AnalysisRepository } from './analysis.repository.js';
 import type { AnalysisPendingView, AnalysisResultView } from './dto/analysis-views.dto.js';
 import type { Analysis, ScoredAnswer } from './analysis.schema.js';
+import { analysisView } from './analysis.view.js';
 import { AnswerScorer } from './answer-scorer.js';
+import { answerDelivery, sessionDelivery, type DeliveryInput } from './delivery.js';
+import { rubricFor } from './rubric/default-rubric.js';
 
 const SCORING_PARALLELISM = 4;
 
@@ -29,25 +33,6 @@ const isSettled = (session: SessionRecord) => {
   const { queued, processing } = transcriptionSummary(session);
   return queued + processing === 0;
 };
-
-export function analysisView(analysis: Analysis): AnalysisResultView {
-  return {
-    status: 'success',
-    final_score: analysis.final_score,
-    scored_count: analysis.scored_count,
-    answers: analysis.answers.map((a) => ({
-      question_id: a.question_id,
-      score: a.score,
-      feedback: a.feedback,
-      model_answer: a.model_answer,
-      transcript: a.transcript,
-      ...(a.unanswered ? { unanswered: true } : {}),
-      scoring_method: a.method,
-    })),
-    unanswered: analysis.answers.filter((a) => a.unanswered).map((a) => a.question_id),
-    analyzed_at: analysis.analyzed_at.toISOString(),
-  };
-}
 
 /**
  * The analyze gate: scores a session only once every transcription has settled, exactly once
@@ -67,6 +52,7 @@ export class AnalysisService {
     private readonly relay: SessionWebhookRelay,
     private readonly clock: Clock,
     @Inject(scoringSettings.KEY) private readonly settings: ScoringSettings,
+    @Inject(deliverySettings.KEY) private readonly delivery: DeliverySettings,
   ) {}
 
   async analyze(userId: string, sessionId: string, waitSeconds: number, signal?: AbortSignal): Promise<AnalyzeOutcome> {
@@ -214,38 +200,50 @@ export class AnalysisService {
 
   private async score(session: SessionRecord): Promise<Analysis> {
     const answers: ScoredAnswer[] = new Array(session.questions.length);
+    const threshold = this.delivery.pauseThresholdSeconds;
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < session.questions.length; i = next++) {
         const question = session.questions[i];
-        const answer = session.answers?.[question.question_id];
-        if (!answer) {
+        const answer = session.answers?.[question.question_id] as (Answer & DeliveryInput) | undefined;
+        const delivery = answerDelivery(answer, threshold);
+        const unscored = answer ? notScoredReason(answer) : null;
+        if (!answer || unscored) {
           answers[i] = {
             question_id: question.question_id,
             score: 0,
-            feedback: ['No answer was recorded for this question.'],
+            feedback: [answer ? 'No answer was heard.' : 'No answer was recorded for this question.'],
             model_answer: question.model_answer,
-            transcript: null,
-            unanswered: true,
+            transcript: answer ? (answer.transcript ?? '') : null,
+            unanswered: !answer,
             method: 'none',
+            criteria: [],
+            samples: 0,
+            spread: null,
+            needs_review: false,
+            not_scored_reason: unscored,
+            delivery,
           };
           continue;
         }
         const transcript = answer.transcript ?? '';
-        const scored = await this.scorer.score({
-          questionId: question.question_id,
-          question: question.text,
-          modelAnswer: question.model_answer,
-          transcript,
-        });
+        const scored = await this.scorer.score(
+          {
+            questionId: question.question_id,
+            question: question.text,
+            modelAnswer: question.model_answer,
+            transcript,
+          },
+          rubricFor(session, question),
+        );
         answers[i] = {
           question_id: question.question_id,
-          score: scored.score,
-          feedback: scored.feedback,
           model_answer: question.model_answer,
           transcript,
           unanswered: false,
-          method: scored.method,
+          not_scored_reason: null,
+          delivery,
+          ...scored,
         };
       }
     };
@@ -256,6 +254,17 @@ export class AnalysisService {
       scored_count: answers.filter((a) => !a.unanswered).length,
       answers,
       analyzed_at: this.clock.now(),
+      delivery: sessionDelivery(
+        answers.map((a) => a.delivery!),
+        threshold,
+      ),
     };
   }
+}
+
+/** Issue 16's measurements: no speech at all, or a transcript that is a known silence hallucination. */
+function notScoredReason(answer: DeliveryInput): 'no_speech' | 'suspect_hallucination' | null {
+  if (answer.no_speech) return 'no_speech';
+  if (answer.suspect_hallucination) return 'suspect_hallucination';
+  return null;
 }

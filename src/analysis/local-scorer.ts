@@ -50,6 +50,32 @@ function wordCount(text: string): number {
   return text.match(/[\p{L}\p{N}]+/gu)?.length ?? 0;
 }
 
+export interface KeyTermCoverage {
+  /** 0–100, the F2 measure described above; null when there is nothing to compare against. */
+  score: number | null;
+  found: string[];
+  missed: string[];
+  against: 'the model answer' | 'the question';
+  words: number;
+}
+
+/** Which of the reference's key terms the transcript has, and the score they make. */
+export function keyTermCoverage(question: string, modelAnswer: string, transcript: string): KeyTermCoverage {
+  const hasModel = modelAnswer.trim().length > 0;
+  const reference = contentTerms(hasModel ? modelAnswer : question);
+  const said = contentTerms(transcript);
+  const saidSet = new Set(said);
+  const found = reference.filter((term) => saidSet.has(term));
+  const missed = reference.filter((term) => !saidSet.has(term));
+  const against = hasModel ? 'the model answer' : 'the question';
+  const words = wordCount(transcript);
+  if (reference.length === 0) return { score: null, found, missed, against, words };
+  const recall = found.length / reference.length;
+  const precision = said.length ? found.length / said.length : 0;
+  const f2 = recall + precision === 0 ? 0 : (5 * precision * recall) / (4 * precision + recall);
+  return { score: words === 0 ? 0 : Math.round(100 * f2), found, missed, against, words };
+}
+
 export function scoreLocally(question: string, modelAnswer: string, transcript: string): LocalScore {
   const hasModel = modelAnswer.trim().length > 0;
   const reference = contentTerms(hasModel ? modelAnswer : question);

@@ -83,6 +83,10 @@ export class Answer {
   @Prop({ type: [TranscriptSegmentSchema], default: null })
   segments?: TranscriptSegment[] | null;
 
+  /** The transcription provider was asked to keep filler words ("um", "uh"), so delivery counts them. */
+  @Prop({ type: Boolean, default: undefined })
+  disfluencies_kept?: boolean;
+
   /** 0–100 by pieces transcribed, while a recording split into pieces is worked on. */
   @Prop({ type: Number, default: null })
   progress?: number | null;

@@ -3,9 +3,9 @@ import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { AnswerAudioStore } from '../audio/answer-audio.store.js';
 import { toObjectId } from '../common/object-id.js';
-import { storageSettings, type StorageSettings } from '../config/settings.js';
+import { deliverySettings, storageSettings, type DeliverySettings, type StorageSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
-import { answerStatusView, transcriptionSummary } from '../sessions/session.view.js';
+import { answerStatusView, sessionDeliveryOf, transcriptionSummary } from '../sessions/session.view.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { withSpan } from '../tracing/spans.js';
 import { AnswerRepository } from './answer.repository.js';
@@ -27,6 +27,7 @@ export class AnswersService {
     private readonly intake: AnswerIntake,
     private readonly clock: Clock,
     @Inject(storageSettings.KEY) private readonly settings: StorageSettings,
+    @Inject(deliverySettings.KEY) private readonly delivery: DeliverySettings,
   ) {}
 
   /**
@@ -107,15 +108,20 @@ export class AnswersService {
         session.questions.some((q) => q.question_id === questionId) ? NOTHING_UPLOADED : QUESTION_NOT_FOUND,
       );
     }
-    return answerStatusView(answer);
+    return answerStatusView(answer, this.delivery.pauseThresholdSeconds);
   }
 
   async sessionStatus(userId: string, sessionId: string): Promise<SessionTranscriptionStatusView> {
     const session = await this.sessions.getOwned(sessionId, userId, { questions: 1, answers: 1 });
     const answers = session.questions
       .filter((q) => session.answers?.[q.question_id])
-      .map((q) => answerStatusView(session.answers[q.question_id]));
-    return { session_id: sessionId, summary: transcriptionSummary(session), answers };
+      .map((q) => answerStatusView(session.answers[q.question_id], this.delivery.pauseThresholdSeconds));
+    return {
+      session_id: sessionId,
+      summary: transcriptionSummary(session),
+      answers,
+      delivery: sessionDeliveryOf(session, this.delivery.pauseThresholdSeconds),
+    };
   }
 
   /** Withdraws an answer: its transcript and audio go, and a job still running on it writes nothing. */

@@ -226,6 +226,18 @@ export class EnvironmentVariables {
   @IntegerSetting(1000, 3_600_000)
   SCORING_CLAIM_MS = 300_000;
 
+  /** Independent LLM scorings of each answer; the stored score is their median. */
+  @IntegerSetting(1, 9)
+  SCORING_SAMPLES = 3;
+
+  /** Points (0–100) between the highest and lowest sample above which an answer needs review. */
+  @IntegerSetting(0, 100)
+  SCORING_REVIEW_SPREAD = 20;
+
+  /** A silence between words at least this long is a pause in the delivery measures. */
+  @IntegerSetting(250, 10_000)
+  DELIVERY_PAUSE_MS = 1000;
+
   @IntegerSetting(50, 60_000)
   SESSION_WATCH_MS = 500;
 

@@ -85,9 +85,17 @@ export const scoringSettings = registerAs('scoring', () => {
     claimMs: e.SCORING_CLAIM_MS,
     // a waiting analyze call answers (202) well before the connection's idle timeout closes it
     maxWaitMs: Math.floor(e.HTTP_IDLE_TIMEOUT_MS * 0.8),
+    samples: e.SCORING_SAMPLES,
+    reviewSpread: e.SCORING_REVIEW_SPREAD,
     // scoring runs as many answers at once as transcription does jobs
     concurrency: e.TRANSCRIPTION_CONCURRENCY,
   };
+});
+
+/** How an answer's delivery (pace, pauses) is measured. */
+export const deliverySettings = registerAs('delivery', () => {
+  const e = env();
+  return { pauseThresholdSeconds: e.DELIVERY_PAUSE_MS / 1000 };
 });
 
 /** How live clients (SSE, waiting analyze calls) learn of changes. */
@@ -142,6 +150,7 @@ export const ALL_SETTINGS = [
   transcriptionSettings,
   storageSettings,
   scoringSettings,
+  deliverySettings,
   liveSettings,
   cleanupSettings,
   webhookSettings,
@@ -156,6 +165,7 @@ export type ProviderSettings = ConfigType<typeof providerSettings>;
 export type TranscriptionSettings = ConfigType<typeof transcriptionSettings>;
 export type StorageSettings = ConfigType<typeof storageSettings>;
 export type ScoringSettings = ConfigType<typeof scoringSettings>;
+export type DeliverySettings = ConfigType<typeof deliverySettings>;
 export type LiveSettings = ConfigType<typeof liveSettings>;
 export type CleanupSettings = ConfigType<typeof cleanupSettings>;
 export type WebhookSettings = ConfigType<typeof webhookSettings>;

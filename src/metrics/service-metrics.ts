@@ -100,6 +100,26 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly scoringRequests = new Counter({
+    name: 'interview_scoring_requests_total',
+    help: 'Chat completions sent to score answers, one per criterion per sample, by outcome: ok, unusable (refused, malformed, or an evidence quote not in the transcript: tried again), error (failed call).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly scoringFallbacks = new Counter({
+    name: 'interview_scoring_criterion_fallbacks_total',
+    help: 'Criteria scored by the local scorer after SCORING_MAX_ATTEMPTS unusable LLM replies.',
+    registers: [this.registry],
+  });
+
+  readonly answersScored = new Counter({
+    name: 'interview_answers_scored_total',
+    help: 'Answers scored, by method (llm, local, none) and review (needs_review: the samples spread over SCORING_REVIEW_SPREAD, ok).',
+    labelNames: ['method', 'review'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // prom-client's totals of these are gauges named like counters, which Prometheus's conventions

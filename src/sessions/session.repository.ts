@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Types } from 'mongoose';
 import { SessionDocuments } from './session-documents.js';
+import type { Rubric } from '../analysis/rubric/rubric.schema.js';
 import type { Question, SessionRecord } from './session.schema.js';
 
 /** Sessions as a whole: creation, lookup, the owner's list, and the steps of an erasure. */
@@ -19,7 +20,13 @@ export class SessionRepository implements OnModuleInit {
 
   async create(
     userId: string,
-    fields: { title: string; questions: Question[]; webhookUrl: string | null; language: string | null },
+    fields: {
+      title: string;
+      questions: Question[];
+      webhookUrl: string | null;
+      language: string | null;
+      rubric?: Rubric | null;
+    },
     now: Date,
   ): Promise<SessionRecord> {
     const [created] = await this.documents.model.insertMany([
@@ -29,6 +36,7 @@ export class SessionRepository implements OnModuleInit {
         questions: fields.questions,
         webhook_url: fields.webhookUrl,
         language: fields.language,
+        rubric: fields.rubric ?? null,
         answers: {},
         status: 'in_progress',
         created_at: now,

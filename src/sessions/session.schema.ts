@@ -2,6 +2,7 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { HydratedDocument, Schema as MongooseSchema, Types } from 'mongoose';
 import type { PendingWebhooks } from '../webhooks/webhook-outbox.js';
 import { Analysis, AnalysisClaim, AnalysisClaimSchema, AnalysisSchema } from '../analysis/analysis.schema.js';
+import { Rubric, RubricSchema } from '../analysis/rubric/rubric.schema.js';
 import { Answer, AnswerSchema } from '../answers/answer.schema.js';
 
 export const SESSION_STATUSES = ['in_progress', 'analyzing', 'analyzed', 'erasing'] as const;
@@ -17,6 +18,10 @@ export class Question {
 
   @Prop({ default: '' })
   model_answer: string;
+
+  /** Overrides the session's rubric for this question. */
+  @Prop({ type: RubricSchema, default: null })
+  rubric?: Rubric | null;
 }
 export const QuestionSchema = SchemaFactory.createForClass(Question);
 
@@ -40,6 +45,10 @@ export class InterviewSession {
   /** ISO-639-1 code passed to the transcription provider; null: the provider detects it. */
   @Prop({ type: String, default: null })
   language?: string | null;
+
+  /** How answers are scored; null: the default rubric (a question's own rubric wins). */
+  @Prop({ type: RubricSchema, default: null })
+  rubric?: Rubric | null;
 
   @Prop({ type: Map, of: AnswerSchema, default: {} })
   answers: Map<string, Answer>;

@@ -1,3 +1,7 @@
+import { criterionView } from '../analysis/analysis.view.js';
+import { answerDelivery, sessionDelivery, type DeliveryInput } from '../analysis/delivery.js';
+import type { AnswerDeliveryView, SessionDeliveryView } from '../analysis/dto/delivery-views.dto.js';
+import type { Rubric } from '../analysis/rubric/rubric.schema.js';
 import type { Answer } from '../answers/answer.schema.js';
 import type { SessionExportView } from './dto/session-export.dto.js';
 import type {
@@ -10,7 +14,7 @@ import type {
 import type { SessionRecord } from './session.schema.js';
 
 /** What clients see of one answer's transcription (the status endpoints' per-question object). */
-export function answerStatusView(answer: Answer): AnswerStatusView {
+export function answerStatusView(answer: Answer, pauseThresholdSeconds?: number): AnswerStatusView {
   return {
     question_id: answer.question_id,
     status: answer.transcription_status,
@@ -21,8 +25,50 @@ export function answerStatusView(answer: Answer): AnswerStatusView {
     ...(answer.language ? { language: answer.language } : {}),
     ...(typeof answer.duration_seconds === 'number' ? { duration_seconds: answer.duration_seconds } : {}),
     attempts: answer.attempts,
+    ...(pauseThresholdSeconds !== undefined && answer.transcription_status === 'completed'
+      ? { delivery: deliveryOf(answer, pauseThresholdSeconds) }
+      : {}),
   };
 }
+
+/** An answer's delivery; issue 16's speech fields are on the stored answer once its audio was measured. */
+export function deliveryOf(answer: Answer | undefined, pauseThresholdSeconds: number): AnswerDeliveryView {
+  if (answer && answer.transcription_status !== 'completed') {
+    return answerDelivery({ transcript: null, speech: null }, pauseThresholdSeconds);
+  }
+  return answerDelivery(answer as (Answer & DeliveryInput) | undefined, pauseThresholdSeconds);
+}
+
+/** The delivery of every question of the session (unanswered and unfinished ones counted as such). */
+export function sessionDeliveryOf(
+  session: Pick<SessionRecord, 'questions' | 'answers'>,
+  pauseThresholdSeconds: number,
+): SessionDeliveryView {
+  return sessionDelivery(
+    session.questions.map((q) => deliveryOf(session.answers?.[q.question_id], pauseThresholdSeconds)),
+    pauseThresholdSeconds,
+  );
+}
+
+const rubricView = (rubric: Rubric | null | undefined) =>
+  rubric
+    ? {
+        criteria: rubric.criteria.map((c) => ({
+          id: c.id,
+          name: c.name,
+          description: c.description ?? '',
+          weight: c.weight,
+          levels: c.levels ?? [],
+        })),
+      }
+    : null;
+
+const questionView = (q: SessionRecord['questions'][number]) => ({
+  question_id: q.question_id,
+  text: q.text,
+  model_answer: q.model_answer,
+  rubric: rubricView(q.rubric),
+});
 
 /** Segments are only in the full views: a long answer has hundreds, too many for every status poll. */
 const segmentsView = (answer: Answer) =>
@@ -81,7 +127,7 @@ export function sessionSummaryView(session: SessionRecord): SessionSummaryView {
 }
 
 /** Everything the service holds about a session, for a data-access request. Never audio. */
-export function sessionExport(session: SessionRecord): SessionExportView {
+export function sessionExport(session: SessionRecord, pauseThresholdSeconds: number): SessionExportView {
   return {
     format: 'voice-interview-session-export/1',
     exported_at: new Date().toISOString(),
@@ -92,13 +138,10 @@ export function sessionExport(session: SessionRecord): SessionExportView {
       webhook_url: session.webhook_url ?? null,
       status: session.status,
       language: session.language ?? null,
+      rubric: rubricView(session.rubric),
       created_at: session.created_at.toISOString(),
       updated_at: session.updated_at.toISOString(),
-      questions: session.questions.map((q) => ({
-        question_id: q.question_id,
-        text: q.text,
-        model_answer: q.model_answer,
-      })),
+      questions: session.questions.map(questionView),
       answers: session.questions
         .filter((q) => session.answers?.[q.question_id])
         .map((q) => {
@@ -111,6 +154,7 @@ export function sessionExport(session: SessionRecord): SessionExportView {
             language: a.language ?? null,
             duration_seconds: a.duration_seconds ?? null,
             segments: segmentsView(a),
+            delivery: deliveryOf(a, pauseThresholdSeconds),
             transcribed_at: a.transcribed_at?.toISOString() ?? null,
             attempts: a.attempts,
             uploaded_at: a.created_at.toISOString(),
@@ -135,9 +179,17 @@ export function sessionExport(session: SessionRecord): SessionExportView {
               feedback: a.feedback,
               unanswered: a.unanswered,
               scoring_method: a.method,
+              criteria: (a.criteria ?? []).map(criterionView),
+              samples: a.samples ?? (a.method === 'none' ? 0 : 1),
+              spread: a.spread ?? null,
+              needs_review: a.needs_review ?? false,
+              not_scored_reason: a.not_scored_reason ?? null,
+              delivery: a.delivery ?? null,
             })),
+            delivery: session.analysis.delivery ?? null,
           }
         : null,
+      delivery: sessionDeliveryOf(session, pauseThresholdSeconds),
     },
   };
 }
@@ -149,11 +201,8 @@ export function sessionView(session: SessionRecord): SessionView {
     status: session.status,
     webhook_url: session.webhook_url ?? null,
     language: session.language ?? null,
-    questions: session.questions.map((q) => ({
-      question_id: q.question_id,
-      text: q.text,
-      model_answer: q.model_answer,
-    })),
+    rubric: rubricView(session.rubric),
+    questions: session.questions.map(questionView),
     answers: Object.fromEntries(
       session.questions
         .filter((q) => session.answers?.[q.question_id])

@@ -7,7 +7,8 @@ import {
   ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { deliverySettings, type DeliverySettings } from '../config/settings.js';
 import type { Request, Response } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
@@ -38,6 +39,7 @@ export class SessionsController {
   constructor(
     private readonly sessions: SessionsService,
     private readonly eventStream: SessionEventStream,
+    @Inject(deliverySettings.KEY) private readonly delivery: DeliverySettings,
   ) {}
 
   @Post()
@@ -93,7 +95,7 @@ export class SessionsController {
   ): Promise<SessionExportView> {
     const session = await this.sessions.getOwned(params.sessionId, user.userId);
     res.setHeader('Content-Disposition', `attachment; filename="interview-session-${params.sessionId}.json"`);
-    return sessionExport(session);
+    return sessionExport(session, this.delivery.pauseThresholdSeconds);
   }
 
   /** Webhook events of this session and every attempt to deliver them (status code, error, time). */

@@ -1,5 +1,8 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { Types } from 'mongoose';
+import type { RubricInputDto } from '../analysis/dto/rubric-input.dto.js';
+import { toRubric } from '../analysis/rubric/default-rubric.js';
+import type { Rubric } from '../analysis/rubric/rubric.schema.js';
 import { toObjectId } from '../common/object-id.js';
 import type { CreateSessionDto } from './dto/create-session.dto.js';
 import type { ListSessionsQuery } from './dto/list-sessions.dto.js';
@@ -49,7 +52,13 @@ export class SessionsService {
     const webhookUrl = dto.webhook_url === undefined ? null : await this.webhookUrls.assertAcceptable(dto.webhook_url);
     return this.repository.create(
       userId,
-      { title: dto.title?.trim() ?? '', questions, webhookUrl, language: dto.language ?? null },
+      {
+        title: dto.title?.trim() ?? '',
+        questions,
+        webhookUrl,
+        language: dto.language ?? null,
+        rubric: dto.rubric ? checkedRubric(dto.rubric, 'rubric') : null,
+      },
       this.clock.now(),
     );
   }
@@ -86,9 +95,28 @@ export class SessionsService {
         for (let n = 2; taken.has(id); n++) id = `q${index + 1}_${n}`;
         taken.add(id);
       }
-      return { question_id: id, text: question.text, model_answer: question.model_answer ?? '' };
+      return {
+        question_id: id,
+        text: question.text,
+        model_answer: question.model_answer ?? '',
+        rubric: question.rubric ? checkedRubric(question.rubric, `questions[${index}].rubric`) : null,
+      };
     });
   }
+}
+
+/** The stored rubric; 400 when two criteria share an id. */
+function checkedRubric(input: RubricInputDto, where: string): Rubric {
+  const ids = new Set<string>();
+  for (const criterion of input.criteria) {
+    if (ids.has(criterion.id)) {
+      throw new BadRequestException(
+        `${where}: criterion id "${criterion.id}" appears more than once; ids must be unique.`,
+      );
+    }
+    ids.add(criterion.id);
+  }
+  return toRubric(input);
 }
 
 const BAD_CURSOR = 'cursor is not valid; pass next_cursor from the previous page';

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { asksToKeepDisfluencies } from './transcribers/disfluency-prompt.js';
 import { PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,11 +25,12 @@ import { WholeRecordingTranscriber } from './transcribers/whole-recording.transc
 const PERSIST_BASE_DELAY_MS = 100;
 const PERSIST_MAX_DELAY_MS = 5_000;
 
-const transcriptFields = (result: TranscriptionResult): TranscriptFields => ({
+const transcriptFields = (result: TranscriptionResult, disfluenciesKept: boolean): TranscriptFields => ({
   transcript: result.text,
   language: result.language,
   duration_seconds: result.duration_seconds,
   segments: result.segments,
+  disfluencies_kept: disfluenciesKept,
 });
 
 /** One answer's transcription, as the scheduler sees it. */
@@ -147,7 +149,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
       return;
     }
     const kept = await this.persist(job, 'keep the transcript of', signal, () =>
-      this.queue.holdResult(job.sessionId, job.questionId, task.claimId, transcriptFields(result)),
+      this.queue.holdResult(job.sessionId, job.questionId, task.claimId, transcriptFields(result, asksToKeepDisfluencies(this.settings.model))),
     );
     if (kept === undefined) return;
     if (kept === null) return this.dropped(job);
@@ -183,7 +185,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
           job.sessionId,
           job.questionId,
           task.claimId,
-          transcriptFields(result),
+          transcriptFields(result, asksToKeepDisfluencies(this.settings.model)),
           this.clock.now(),
           snapshot,
           (after) => this.webhooks.transcriptionsCompleted(after, this.clock.now()),

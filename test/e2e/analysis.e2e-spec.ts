@@ -4,7 +4,7 @@ import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { seedSession } from '../support/factories.js';
+import { seededAnswer, seedSession } from '../support/factories.js';
 import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
 
 let db: TestDatabase;
@@ -46,6 +46,23 @@ const QUESTIONS = [
   },
   { question_id: 'q3', text: 'Why use TLS?', model_answer: 'To encrypt traffic and authenticate the server.' },
 ];
+
+/** The default rubric: id, name, weight. */
+const DEFAULT_CRITERIA: Array<[string, string, number]> = [
+  ['correctness', 'Correctness', 40],
+  ['completeness', 'Completeness', 30],
+  ['clarity', 'Clarity', 15],
+  ['structure', 'Structure', 15],
+];
+
+async function metricsText(url: string): Promise<string> {
+  return (await new ApiClient(url).request<string>('GET', '/metrics')).body;
+}
+
+function sample(metrics: string, series: string): number {
+  const line = metrics.split('\n').find((l) => l.startsWith(series + ' '));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
 
 const analyze = (api: ApiClient, sessionId: string, query = '') =>
   api.request('POST', `/api/analyze/${sessionId}${query}`);
@@ -96,7 +113,7 @@ describe('POST /api/analyze/:sessionId', () => {
     expect(res.body.message).toMatch(/transcription-retry/);
   });
 
-  it('scores every answer with the LLM, counts unanswered questions as 0, stores the result, and never scores twice', async () => {
+  it('scores every criterion of every answer with evidence, counts unanswered questions as 0, stores the result, and never scores twice', async () => {
     const sessionId = await seedSession(db.db, {
       userId: 'alice',
       questions: QUESTIONS,
@@ -105,30 +122,56 @@ describe('POST /api/analyze/:sessionId', () => {
         q2: { status: 'completed', transcript: 'Not found.' },
       },
     });
-    fake.scriptChat('q1', { kind: 'score', score: 90, feedback: ['Accurate.', 'Mention write cost.'] });
-    fake.scriptChat('q2', { kind: 'score', score: 61, feedback: ['Too short.'] });
+    // q1: the default reply, level 3 quoting the transcript's first five words; q2: level 2 on every criterion
+    fake.scriptChat('q2', ...Array.from({ length: 12 }, () => ({ kind: 'criterion' as const, level: 2 })));
     const res = await analyze(alice, sessionId);
     expect(res.status).toBe(200);
+    const criteria = (questionId: string, level: number, evidence: string) =>
+      DEFAULT_CRITERIA.map(([id, name, weight]) => ({
+        criterion_id: id,
+        name,
+        weight,
+        level,
+        score: level * 25,
+        rationale: `Fake rationale for ${questionId}/${id}.`,
+        evidence,
+        method: 'llm',
+      }));
+    const feedback = (questionId: string) =>
+      DEFAULT_CRITERIA.map(([id, name]) => `${name}: Fake rationale for ${questionId}/${id}.`);
+    const noDelivery = { status: 'not_measured', duration_seconds: null, speaking_seconds: null, words: null };
     expect(res.body).toEqual({
       status: 'success',
-      final_score: 50.3,
+      final_score: 41.7,
       scored_count: 2,
       answers: [
         {
           question_id: 'q1',
-          score: 90,
-          feedback: ['Accurate.', 'Mention write cost.'],
+          score: 75,
+          feedback: feedback('q1'),
           model_answer: QUESTIONS[0].model_answer,
           transcript: 'An index speeds up lookups.',
           scoring_method: 'llm',
+          criteria: criteria('q1', 3, 'An index speeds up lookups'),
+          samples: 3,
+          spread: 0,
+          needs_review: false,
+          not_scored_reason: null,
+          delivery: expect.objectContaining(noDelivery),
         },
         {
           question_id: 'q2',
-          score: 61,
-          feedback: ['Too short.'],
+          score: 50,
+          feedback: feedback('q2'),
           model_answer: QUESTIONS[1].model_answer,
           transcript: 'Not found.',
           scoring_method: 'llm',
+          criteria: criteria('q2', 2, 'Not found'),
+          samples: 3,
+          spread: 0,
+          needs_review: false,
+          not_scored_reason: null,
+          delivery: expect.objectContaining(noDelivery),
         },
         {
           question_id: 'q3',
@@ -138,70 +181,354 @@ describe('POST /api/analyze/:sessionId', () => {
           transcript: null,
           unanswered: true,
           scoring_method: 'none',
+          criteria: [],
+          samples: 0,
+          spread: null,
+          needs_review: false,
+          not_scored_reason: null,
+          delivery: expect.objectContaining({ ...noDelivery, status: 'unanswered' }),
         },
       ],
       unanswered: ['q3'],
+      needs_review: [],
+      delivery: expect.objectContaining({ measured_count: 0, unanswered_count: 1, not_measured_count: 2 }),
       analyzed_at: expect.any(String),
     });
-    expect(fake.chatRequests.map((r) => r.questionId).sort()).toEqual(['q1', 'q2']);
+    // one call per criterion per sample: 2 answers x 4 criteria x 3 samples
+    expect(fake.chatRequests).toHaveLength(24);
+    for (const q of ['q1', 'q2']) {
+      for (const [id] of DEFAULT_CRITERIA) {
+        expect(
+          fake.chatRequests.filter((r) => r.questionId === q && r.criterionId === id),
+          `${q}/${id}`,
+        ).toHaveLength(3);
+      }
+    }
     const request = fake.chatRequests[0].body;
     expect(request.model).toBe('gpt-test-scorer');
     expect(request.response_format).toMatchObject({
       type: 'json_schema',
-      json_schema: { name: 'answer_score', strict: true },
+      json_schema: { name: 'criterion_score', strict: true },
     });
-    expect(request.response_format.json_schema.schema.required).toEqual(['score', 'feedback']);
+    expect(request.response_format.json_schema.schema.required).toEqual(['level', 'rationale', 'evidence']);
+    const asked = JSON.parse(request.messages[1].content);
+    expect(Object.keys(asked.criterion.levels)).toEqual(['0', '1', '2', '3', '4']);
 
     const doc = await db.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
     expect(doc).toMatchObject({
       status: 'analyzed',
       analysis_claim: null,
-      analysis: { final_score: 50.3, scored_count: 2 },
+      analysis: { final_score: 41.7, scored_count: 2 },
     });
+    expect(doc!.analysis.answers[0].criteria[0]).toMatchObject({ criterion_id: 'correctness', level: 3 });
 
     const again = await analyze(alice, sessionId);
     expect(again.status).toBe(200);
     expect(again.body).toEqual(res.body);
-    expect(fake.chatRequests).toHaveLength(2);
+    expect(fake.chatRequests).toHaveLength(24);
 
     const upload = await alice.upload(sessionId, 'q3', freshAudio());
     expect(upload.status).toBe(409);
     expect((await alice.as('bob').request('POST', `/api/analyze/${sessionId}`)).status).toBe(404);
   });
 
-  it('retries an unusable LLM reply, then falls back to the local scorer', async () => {
+  it('refuses a quote that is not in the transcript and asks again; after SCORING_MAX_ATTEMPTS that criterion falls back', async () => {
+    const transcript = 'An index is a data structure that speeds up lookups, but it costs extra writes and storage.';
     const sessionId = await seedSession(db.db, {
       userId: 'alice',
       questions: QUESTIONS.slice(0, 2),
       answers: {
-        q1: {
-          status: 'completed',
-          transcript: 'A data structure that speeds up lookups but costs extra writes and storage.',
-        },
+        q1: { status: 'completed', transcript },
         q2: { status: 'completed', transcript: 'The server cannot find the resource.' },
       },
     });
+    const before = await metricsText(app.url);
+    // the first correctness reply (of whichever sample asks first) quotes words the candidate never said
     fake.scriptChat(
-      'q1',
-      { kind: 'content', content: 'Sure! Here is the score: 70' },
-      { kind: 'score', score: 150 },
-      { kind: 'score', score: 72 },
+      'q1/correctness',
+      { kind: 'criterion', level: 4, evidence: 'an index is a data structure that makes every query instant' },
+      ...Array.from({ length: 3 }, () => ({
+        kind: 'criterion' as const,
+        level: 4,
+        evidence: 'SPEEDS UP LOOKUPS,  but',
+      })),
     );
-    fake.scriptChat(
-      'q2',
-      { kind: 'refusal' },
-      { kind: 'status', status: 500 },
-      { kind: 'content', content: '{"score": 50}' },
-    );
+    // every completeness reply about q2 is unusable: an altered quote, a refusal, an error, malformed JSON
+    const bad = [
+      { kind: 'criterion' as const, level: 3, evidence: 'The server can find the resource.' },
+      { kind: 'refusal' as const },
+      { kind: 'status' as const, status: 500 },
+      { kind: 'content' as const, content: '{"level": 3}' },
+      { kind: 'criterion' as const, level: 7, evidence: 'The server' },
+      { kind: 'criterion' as const, level: 2, evidence: '' },
+    ];
+    fake.scriptChat('q2/completeness', ...bad, ...bad.slice(0, 3));
     const res = await analyze(alice, sessionId);
     expect(res.status).toBe(200);
     const [q1, q2] = res.body.answers;
-    expect(q1).toMatchObject({ score: 72, scoring_method: 'llm' });
-    expect(q2.scoring_method).toBe('local');
-    expect(q2.score).toBeGreaterThan(50);
-    expect(q2.feedback[0]).toMatch(/^Covered \d+ of \d+ key terms from the model answer\.$/);
-    expect(fake.chatRequests.filter((r) => r.questionId === 'q1')).toHaveLength(3);
-    expect(fake.chatRequests.filter((r) => r.questionId === 'q2')).toHaveLength(3);
+    expect(fake.chatRequests.filter((r) => r.questionId === 'q1' && r.criterionId === 'correctness')).toHaveLength(4);
+    expect(q1.criteria[0]).toEqual({
+      criterion_id: 'correctness',
+      name: 'Correctness',
+      weight: 40,
+      level: 4,
+      score: 100,
+      rationale: 'Fake rationale for q1/correctness.',
+      // stored as the candidate said it
+      evidence: 'speeds up lookups, but',
+      method: 'llm',
+    });
+    expect(q1).toMatchObject({ scoring_method: 'llm', samples: 3, spread: 0, score: 85 });
+    expect(fake.chatRequests.filter((r) => r.questionId === 'q2' && r.criterionId === 'completeness')).toHaveLength(9);
+    expect(q2.criteria[1]).toEqual({
+      criterion_id: 'completeness',
+      name: 'Completeness',
+      weight: 30,
+      level: null,
+      score: expect.any(Number),
+      rationale: 'Covered 4 of 5 key terms from the model answer.',
+      evidence: null,
+      found_terms: ['server', 'cannot', 'find', 'resource'],
+      missed_terms: ['request'],
+      method: 'local',
+    });
+    expect(q2.scoring_method).toBe('llm');
+    const after = await metricsText(app.url);
+    const delta = (series: string) => sample(after, series) - sample(before, series);
+    expect(delta('interview_scoring_requests_total{outcome="unusable"}')).toBe(8);
+    expect(delta('interview_scoring_requests_total{outcome="error"}')).toBe(2);
+    expect(delta('interview_scoring_requests_total{outcome="ok"}')).toBe(2 * 4 * 3 - 3);
+    expect(delta('interview_scoring_criterion_fallbacks_total')).toBe(3);
+  });
+
+  it('three samples that disagree widely mark the answer needs_review and store their median', async () => {
+    const sessionId = await seedSession(db.db, {
+      userId: 'alice',
+      questions: QUESTIONS.slice(0, 1),
+      answers: { q1: { status: 'completed', transcript: 'An index speeds up lookups.' } },
+    });
+    fake.setChatDefault({ kind: 'criterion', level: 2 });
+    fake.scriptChat(
+      'q1/correctness',
+      { kind: 'criterion', level: 0, evidence: '' },
+      { kind: 'criterion', level: 4 },
+      { kind: 'criterion', level: 2 },
+    );
+    const res = await analyze(alice, sessionId);
+    expect(res.status).toBe(200);
+    // samples: 40*0+60*50 = 30, 40*100+60*50 = 70, 40*50+60*50 = 50 (per 100 of weight)
+    expect(res.body.answers[0]).toMatchObject({
+      score: 50,
+      samples: 3,
+      spread: 40,
+      needs_review: true,
+      scoring_method: 'llm',
+    });
+    // the criteria shown are those of the median sample
+    expect(res.body.answers[0].criteria[0]).toMatchObject({ criterion_id: 'correctness', level: 2, score: 50 });
+    expect(res.body.needs_review).toEqual(['q1']);
+    expect(res.body.final_score).toBe(50);
+  });
+
+  it('a rubric with weights changes the score as the weights say; a question without one uses the session rubric or the default', async () => {
+    const rubric = (accuracy: number, brevity: number) => ({
+      criteria: [
+        { id: 'accuracy', name: 'Accuracy', weight: accuracy, levels: ['wrong', 'poor', 'fair', 'good', 'exact'] },
+        { id: 'brevity', weight: brevity },
+      ],
+    });
+    const scoreWith = async (body: Record<string, unknown>) => {
+      const created = await alice.request('POST', '/api/sessions', { json: body });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const id: string = created.body.session_id;
+      await db.db.collection('interview_sessions').updateOne(
+        { _id: new ObjectId(id) },
+        {
+          $set: {
+            'answers.q1': seededAnswer('q1', { status: 'completed', transcript: 'An index speeds up lookups.' }),
+            'answers.q2': seededAnswer('q2', { status: 'completed', transcript: 'The server cannot find it.' }),
+          },
+        },
+      );
+      return { created, res: await analyze(alice, id) };
+    };
+    fake.setChatDefault({ kind: 'criterion', level: 0, evidence: '' });
+    for (let i = 0; i < 6; i++) {
+      fake.scriptChat('q1/accuracy', { kind: 'criterion', level: 4 });
+      fake.scriptChat('q1/brevity', { kind: 'criterion', level: 0, evidence: '' });
+    }
+    const heavy = await scoreWith({ questions: [{ ...QUESTIONS[0], rubric: rubric(3, 1) }, QUESTIONS[1]] });
+    expect(heavy.created.body.questions[0].rubric).toEqual({
+      criteria: [
+        {
+          id: 'accuracy',
+          name: 'Accuracy',
+          description: '',
+          weight: 3,
+          levels: ['wrong', 'poor', 'fair', 'good', 'exact'],
+        },
+        { id: 'brevity', name: 'brevity', description: '', weight: 1, levels: [] },
+      ],
+    });
+    expect(heavy.created.body.questions[1].rubric).toBeNull();
+    expect(heavy.res.body.answers[0].score).toBe(75);
+    expect(heavy.res.body.answers[0].criteria.map((c: { criterion_id: string }) => c.criterion_id)).toEqual([
+      'accuracy',
+      'brevity',
+    ]);
+    expect(heavy.res.body.answers[1].criteria.map((c: { criterion_id: string }) => c.criterion_id)).toEqual(
+      DEFAULT_CRITERIA.map(([id]) => id),
+    );
+    const asked = fake.chatRequests.find((r) => r.criterionId === 'accuracy')!.body;
+    expect(JSON.parse(asked.messages[1].content).criterion).toEqual({
+      name: 'Accuracy',
+      description: '',
+      levels: { 0: 'wrong', 1: 'poor', 2: 'fair', 3: 'good', 4: 'exact' },
+    });
+    // the same levels with the weights the other way round; the session rubric applies to q2
+    const light = await scoreWith({
+      rubric: rubric(1, 3),
+      questions: [{ ...QUESTIONS[0], rubric: rubric(1, 3) }, QUESTIONS[1]],
+    });
+    expect(light.res.body.answers[0].score).toBe(25);
+    expect(light.res.body.answers[1].criteria.map((c: { criterion_id: string }) => c.criterion_id)).toEqual([
+      'accuracy',
+      'brevity',
+    ]);
+  });
+
+  it('refuses a rubric that is not valid, saying why', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ criteria: [] }, 'a rubric needs at least one criterion'],
+      [
+        { criteria: [{ id: 'Bad Id', weight: 1 }] },
+        'criterion id must be 1-40 lowercase letters, digits or underscores, starting with a letter',
+      ],
+      [{ criteria: [{ id: 'a', weight: 0 }] }, 'criterion weight must be a number greater than 0 and at most 100'],
+      [{ criteria: [{ id: 'a', weight: 1, levels: ['x', 'y'] }] }, 'levels must describe exactly five levels, 0 to 4'],
+      ['strict', 'rubric must be an object { criteria: [...] }'],
+    ];
+    for (const [rubric, message] of cases) {
+      const res = await alice.request('POST', '/api/sessions', { json: { rubric, questions: QUESTIONS } });
+      expect(res.status, JSON.stringify(rubric)).toBe(400);
+      expect(JSON.stringify(res.body.message)).toContain(message);
+    }
+    const dup = await alice.request('POST', '/api/sessions', {
+      json: {
+        questions: [
+          {
+            text: 'Why?',
+            rubric: {
+              criteria: [
+                { id: 'a', weight: 1 },
+                { id: 'a', weight: 2 },
+              ],
+            },
+          },
+        ],
+      },
+    });
+    expect(dup.status).toBe(400);
+    expect(dup.body.message).toBe('questions[0].rubric: criterion id "a" appears more than once; ids must be unique.');
+  });
+
+  it('reports delivery per answer and per session in the status view, the analyze result and the export; no speech and unanswered are said, never zeros', async () => {
+    const sessionId = await seedSession(db.db, {
+      userId: 'alice',
+      questions: QUESTIONS,
+      answers: {
+        // 30 words over 12 s of speech plus a 0.5 s gap (speaking) and a 2.5 s pause (not): 30 / 12.5 s = 144 wpm
+        q1: {
+          status: 'completed',
+          transcript: Array.from({ length: 30 }, (_, i) => `w${i}`).join(' '),
+          speech: {
+            duration_seconds: 16,
+            speech_seconds: 12,
+            pauses: [
+              { start: 4, end: 4.5 },
+              { start: 8, end: 10.5 },
+            ],
+          },
+        },
+        q2: {
+          status: 'completed',
+          transcript: '',
+          noSpeech: true,
+          speech: { duration_seconds: 5, speech_seconds: 0, pauses: [] },
+        },
+      },
+    });
+    const q1Delivery = {
+      status: 'measured',
+      duration_seconds: 16,
+      speaking_seconds: 12.5,
+      words: 30,
+      words_per_minute: 144,
+      pause_count: 1,
+      longest_pause_seconds: 2.5,
+      pause_threshold_seconds: 1,
+      filler_words: 0,
+      filler_words_per_minute: null,
+    };
+    const nothing = {
+      speaking_seconds: null,
+      words: null,
+      words_per_minute: null,
+      pause_count: null,
+      longest_pause_seconds: null,
+      pause_threshold_seconds: 1,
+      filler_words: null,
+      filler_words_per_minute: null,
+    };
+    const q2Delivery = { status: 'no_speech', duration_seconds: 5, ...nothing };
+    const q3Delivery = { status: 'unanswered', duration_seconds: null, ...nothing };
+    const sessionDelivery = {
+      measured_count: 1,
+      unanswered_count: 1,
+      no_speech_count: 1,
+      not_measured_count: 0,
+      words_per_minute: { mean: 144, min: 144, max: 144 },
+      speaking_seconds: { mean: 12.5, min: 12.5, max: 12.5 },
+      pause_count: { mean: 1, min: 1, max: 1 },
+      longest_pause_seconds: { mean: 2.5, min: 2.5, max: 2.5 },
+      filler_words_per_minute: null,
+      pause_threshold_seconds: 1,
+    };
+
+    const status = await alice.request('GET', `/api/transcription-status/${sessionId}`);
+    expect(status.status).toBe(200);
+    expect(status.body.answers.map((a: { delivery: unknown }) => a.delivery)).toEqual([q1Delivery, q2Delivery]);
+    expect(status.body.delivery).toEqual(sessionDelivery);
+    const one = await alice.request('GET', `/api/transcription-status/${sessionId}/q1`);
+    expect(one.body.delivery).toEqual(q1Delivery);
+
+    const res = await analyze(alice, sessionId);
+    expect(res.status).toBe(200);
+    expect(res.body.answers.map((a: { delivery: unknown }) => a.delivery)).toEqual([
+      q1Delivery,
+      q2Delivery,
+      q3Delivery,
+    ]);
+    expect(res.body.delivery).toEqual(sessionDelivery);
+    // nothing was heard: no provider call, a 0 with the sentence
+    expect(res.body.answers[1]).toMatchObject({
+      score: 0,
+      feedback: ['No answer was heard.'],
+      scoring_method: 'none',
+      criteria: [],
+      not_scored_reason: 'no_speech',
+    });
+    expect(fake.chatRequests.filter((r) => r.questionId === 'q2')).toHaveLength(0);
+
+    const exported = await alice.request('GET', `/api/sessions/${sessionId}/export`);
+    expect(exported.status).toBe(200);
+    expect(exported.body.session.answers.map((a: { delivery: unknown }) => a.delivery)).toEqual([
+      q1Delivery,
+      q2Delivery,
+    ]);
+    expect(exported.body.session.delivery).toEqual(sessionDelivery);
+    expect(exported.body.session.analysis.delivery).toEqual(sessionDelivery);
+    expect(exported.body.session.analysis.answers[0].criteria).toHaveLength(4);
   });
 
   it('scores exactly once when two analyze requests arrive at the same moment', async () => {
@@ -210,12 +537,12 @@ describe('POST /api/analyze/:sessionId', () => {
       questions: QUESTIONS.slice(0, 2),
       answers: { q1: { status: 'completed', transcript: 'one' }, q2: { status: 'completed', transcript: 'two' } },
     });
-    fake.setChatDefault({ kind: 'score', score: 70, delayMs: 300 });
+    fake.setChatDefault({ kind: 'criterion', level: 3, delayMs: 100 });
     const [a, b] = await Promise.all([analyze(alice, sessionId), analyze(alice, sessionId)]);
     expect(a.status).toBe(200);
     expect(b.status).toBe(200);
     expect(a.body).toEqual(b.body);
-    expect(fake.chatRequests).toHaveLength(2);
+    expect(fake.chatRequests).toHaveLength(2 * 4 * 3);
   });
 
   it('refuses a wait over 30 seconds or one that is not a number', async () => {
@@ -314,6 +641,39 @@ describe('without OPENAI_API_KEY', () => {
       expect(good.score).toBeGreaterThanOrEqual(70);
       expect(offTopic.score).toBeLessThanOrEqual(10);
       expect(offTopic.feedback).toContain('Not mentioned: server, cannot, find, request, resource.');
+      // the same shape as the LLM's: what key terms can judge (completeness), null for the rest
+      const notJudged = (id: string, name: string, weight: number) => ({
+        criterion_id: id,
+        name,
+        weight,
+        level: null,
+        score: null,
+        rationale: 'Not judged: it needs the LLM scorer (OPENAI_API_KEY).',
+        evidence: null,
+        method: 'none',
+      });
+      expect(offTopic.criteria).toEqual([
+        notJudged('correctness', 'Correctness', 40),
+        {
+          criterion_id: 'completeness',
+          name: 'Completeness',
+          weight: 30,
+          level: null,
+          score: offTopic.score,
+          rationale: 'Covered 0 of 5 key terms from the model answer.',
+          evidence: null,
+          found_terms: [],
+          missed_terms: ['server', 'cannot', 'find', 'request', 'resource'],
+          method: 'local',
+        },
+        notJudged('clarity', 'Clarity', 15),
+        notJudged('structure', 'Structure', 15),
+      ]);
+      expect(good.criteria[1]).toMatchObject({
+        found_terms: ['data', 'structure', 'speed', 'lookup', 'cost', 'extra', 'writ', 'storage'],
+        missed_terms: [],
+      });
+      expect(good).toMatchObject({ samples: 1, spread: null, needs_review: false });
       expect(second.body.answers).toEqual(first.body.answers);
       expect(fake.chatRequests).toHaveLength(0);
     } finally {

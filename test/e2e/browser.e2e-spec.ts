@@ -18,7 +18,9 @@ const HEARD = {
   q2: 'An index lets the database find documents without scanning the collection.',
   q3: 'Doing it twice has the same effect as doing it once, so retries are safe.',
 };
-const SCORES = { q1: 90, q2: 70, q3: 55 };
+/** The rubric level the fake scorer gives every criterion of each answer: the score is 25 times it. */
+const LEVELS = { q1: 4, q2: 3, q3: 2 };
+const SCORES = { q1: 100, q2: 75, q3: 50 };
 
 let db: TestDatabase;
 let fake: FakeOpenAI;
@@ -83,8 +85,10 @@ describe('the web app in headless Chromium', () => {
     fake.script('q1', { kind: 'ok', text: HEARD.q1, delayMs: 300 });
     fake.script('q2', { kind: 'ok', text: HEARD.q2, delayMs: 300 });
     fake.script('q3', { kind: 'hold', text: HEARD.q3, until: new Promise<void>((r) => (releaseLastTranscript = r)) });
-    for (const [id, score] of Object.entries(SCORES)) {
-      fake.scriptChat(id, { kind: 'score', score, feedback: [`Feedback on ${id}: name the trade-off.`] });
+    for (const [id, level] of Object.entries(LEVELS)) {
+      const reply = { kind: 'criterion' as const, level, rationale: `Feedback on ${id}: name the trade-off.` };
+      // four criteria of the default rubric, three samples each
+      fake.scriptChat(id, ...Array.from({ length: 12 }, () => reply));
     }
 
     // the first upload of question 1 dies on the network: the app must try again by itself
@@ -143,7 +147,7 @@ describe('the web app in headless Chromium', () => {
 
     await page.getByRole('heading', { name: 'Your results' }).waitFor({ timeout: 30_000 });
     await screenshot('07-results', true);
-    expect(await page.getByTestId('final-score').textContent()).toBe('72');
+    expect(await page.getByTestId('final-score').textContent()).toBe('75');
     const results = page.locator('.result');
     expect(await results.count()).toBe(3);
     for (const [index, id] of (['q1', 'q2', 'q3'] as const).entries()) {
@@ -152,7 +156,17 @@ describe('the web app in headless Chromium', () => {
       expect(await result.textContent()).toContain(HEARD[id]);
       expect(await result.textContent()).toContain(`Feedback on ${id}: name the trade-off.`);
       expect(await result.getByRole('heading', { name: 'Model answer' }).count()).toBe(1);
+      // every criterion of the default rubric, each with the candidate's own words as its evidence
+      const criteria = result.getByTestId('criterion');
+      expect(await criteria.count()).toBe(4);
+      const firstWords = HEARD[id].split(' ').slice(0, 5).join(' ');
+      for (const name of ['Correctness', 'Completeness', 'Clarity', 'Structure']) {
+        const quote = result.getByLabel(`What you said that counted for ${name}`);
+        expect(await quote.textContent()).toBe(`“${firstWords}”`);
+      }
+      expect(await criteria.first().textContent()).toContain(`Correctness level ${LEVELS[id]} of 4`);
     }
+    await page.getByRole('heading', { name: 'How you spoke' }).waitFor();
 
     expect(uploadAttempts.filter((id) => id === 'q1')).toHaveLength(2);
     // what the browser recorded reached the provider as WebM/Opus, one upload per question

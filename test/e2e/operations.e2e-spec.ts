@@ -224,6 +224,11 @@ describe('GET /metrics', () => {
       expect(sample((await scrape(app)).text, 'interview_webhook_attempts_total{outcome="delivered"}')).toBe(1),
     );
     await receiver.close();
+    // and one analysis, whose calls per criterion are counted
+    const scored = await client.newSession(['q3']);
+    await client.upload(scored, 'q3', freshAudio());
+    await client.waitForAnswer(scored, 'q3');
+    expect((await client.request('POST', `/api/analyze/${scored}`)).status).toBe(200);
 
     const { text } = await scrape(app);
     for (const family of [
@@ -240,6 +245,9 @@ describe('GET /metrics', () => {
       'interview_cleanup_deleted_total',
       'interview_cleanup_deleted_bytes_total',
       'interview_webhook_attempts_total',
+      'interview_scoring_requests_total',
+      'interview_scoring_criterion_fallbacks_total',
+      'interview_answers_scored_total',
     ]) {
       expect(text).toContain(`# TYPE ${family} `);
     }

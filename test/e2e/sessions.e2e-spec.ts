@@ -39,9 +39,9 @@ describe('POST /api/sessions', () => {
     expect(res.body.status).toBe('in_progress');
     expect(Date.parse(res.body.created_at)).toBeGreaterThan(Date.now() - 60_000);
     expect(res.body.questions).toEqual([
-      { question_id: 'intro', text: 'Tell me about yourself.', model_answer: 'A short history.' },
-      { question_id: 'q2_2', text: 'Why this role?', model_answer: '' },
-      { question_id: 'q2', text: 'Taken id for the generator', model_answer: '' },
+      { question_id: 'intro', text: 'Tell me about yourself.', model_answer: 'A short history.', rubric: null },
+      { question_id: 'q2_2', text: 'Why this role?', model_answer: '', rubric: null },
+      { question_id: 'q2', text: 'Taken id for the generator', model_answer: '', rubric: null },
     ]);
 
     const stored = await db.db.collection('interview_sessions').findOne({ _id: new ObjectId(res.body.session_id) });

@@ -1,3 +1,4 @@
+import { DISFLUENCY_PROMPT } from '../../src/transcription/transcribers/disfluency-prompt.js';
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
@@ -62,6 +63,19 @@ describe('the transcription pipeline', () => {
       transcript: expectedTranscript(sha256Of(audio)),
       transcribed_at: expect.any(String),
       attempts: 1,
+      // no speech measurement on this answer: said, never zeros
+      delivery: {
+        status: 'not_measured',
+        duration_seconds: null,
+        speaking_seconds: null,
+        words: null,
+        words_per_minute: null,
+        pause_count: null,
+        longest_pause_seconds: null,
+        pause_threshold_seconds: 1,
+        filler_words: null,
+        filler_words_per_minute: null,
+      },
     });
     const [sent] = fake.requestsFor('q1');
     expect(sent).toMatchObject({
@@ -94,6 +108,18 @@ describe('the transcription pipeline', () => {
       session_id: sessionId,
       summary: { total: 3, completed: 1, processing: 0, queued: 0, failed: 0, not_uploaded: 2 },
       answers: [done],
+      delivery: {
+        measured_count: 0,
+        unanswered_count: 2,
+        no_speech_count: 0,
+        not_measured_count: 1,
+        words_per_minute: null,
+        speaking_seconds: null,
+        pause_count: null,
+        longest_pause_seconds: null,
+        filler_words_per_minute: null,
+        pause_threshold_seconds: 1,
+      },
     });
 
     const full = await alice.request('GET', `/api/sessions/${sessionId}`);
@@ -171,6 +197,9 @@ describe('the transcription pipeline', () => {
     expect(doc!.language).toBe('de');
     // gpt-4o models answer text only: nothing else is made up
     expect(doc!.answers.q1).toMatchObject({ language: null, duration_seconds: null, segments: null });
+    // the provider is asked, by a prompt written with filler words, to keep them; the answer says so
+    expect(fake.requestsFor('q1')[0].prompt).toBe(DISFLUENCY_PROMPT);
+    expect(doc!.answers.q1.disfluencies_kept).toBe(true);
 
     for (const language of ['english', 'EN', 'e', 42]) {
       const refused = await alice.request('POST', '/api/sessions', {

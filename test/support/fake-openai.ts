@@ -18,15 +18,20 @@ export type Behavior =
   | { kind: 'malformed' }
   | { kind: 'hold'; until: Promise<unknown>; text?: string };
 
-/** What the fake does with one chat completion (the scorer's request). */
+/**
+ * What the fake does with one chat completion (the scorer asks about one criterion of one answer).
+ * `criterion` replies with a level (default 3), a rationale, and as evidence the given quote or, by
+ * default, the transcript's first five words.
+ */
 export type ChatBehavior =
-  | { kind: 'score'; score?: number; feedback?: string[]; delayMs?: number }
+  | { kind: 'criterion'; level?: number; rationale?: string; evidence?: string; delayMs?: number }
   | { kind: 'content'; content: string }
   | { kind: 'refusal' }
   | { kind: 'status'; status: number };
 
 export interface ChatRequest {
   questionId: string;
+  criterionId: string;
   model: string;
   body: any;
   receivedAt: number;
@@ -40,6 +45,7 @@ export interface TranscriptionRequest {
   contentType: string;
   model: string;
   language?: string;
+  prompt?: string;
   responseFormat?: string;
   authorization?: string;
   /** The W3C trace context the caller sent, when it traces. */
@@ -80,7 +86,7 @@ export class FakeOpenAI {
   readonly requests: TranscriptionRequest[] = [];
   readonly chatRequests: ChatRequest[] = [];
   private readonly chatScripts = new Map<string, ChatBehavior[]>();
-  private chatDefault: ChatBehavior = { kind: 'score' };
+  private chatDefault: ChatBehavior = { kind: 'criterion' };
   inFlight = 0;
   maxInFlight = 0;
   private server!: Server;
@@ -114,7 +120,10 @@ export class FakeOpenAI {
     this.scripts.set(questionId, [...(this.scripts.get(questionId) ?? []), ...behaviors]);
   }
 
-  /** The next chat completions about `questionId` get these behaviours, in order; then the default. */
+  /**
+   * The next chat completions about `questionId` get these behaviours, in order; then the default.
+   * `q1/clarity` scripts only the completions about criterion clarity of q1 (they come first).
+   */
   scriptChat(questionId: string, ...behaviors: ChatBehavior[]): void {
     this.chatScripts.set(questionId, [...(this.chatScripts.get(questionId) ?? []), ...behaviors]);
   }
@@ -132,7 +141,7 @@ export class FakeOpenAI {
     this.scripts.clear();
     this.chatRequests.length = 0;
     this.chatScripts.clear();
-    this.chatDefault = { kind: 'score' };
+    this.chatDefault = { kind: 'criterion' };
     this.defaultBehavior = { kind: 'ok' };
     this.maxInFlight = this.inFlight;
   }
@@ -250,9 +259,14 @@ export class FakeOpenAI {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString());
     const user = body.messages?.find((m: { role: string }) => m.role === 'user')?.content ?? '{}';
-    const questionId = JSON.parse(user).question_id ?? '';
-    this.chatRequests.push({ questionId, model: body.model, body, receivedAt: Date.now() });
-    const behavior = this.chatScripts.get(questionId)?.shift() ?? this.chatDefault;
+    const asked = JSON.parse(user);
+    const questionId: string = asked.question_id ?? '';
+    const criterionId: string = asked.criterion_id ?? '';
+    this.chatRequests.push({ questionId, criterionId, model: body.model, body, receivedAt: Date.now() });
+    const behavior =
+      this.chatScripts.get(`${questionId}/${criterionId}`)?.shift() ??
+      this.chatScripts.get(questionId)?.shift() ??
+      this.chatDefault;
     const message = (content: string | null, refusal: string | null = null) => ({
       id: 'chatcmpl-fake',
       object: 'chat.completion',
@@ -265,17 +279,21 @@ export class FakeOpenAI {
       res.end(JSON.stringify(payload));
     };
     switch (behavior.kind) {
-      case 'score':
+      case 'criterion': {
         if (behavior.delayMs) await new Promise((r) => setTimeout(r, behavior.delayMs));
+        const transcript: string = asked.transcript ?? '';
+        const evidence = behavior.evidence ?? transcript.split(/\s+/).filter(Boolean).slice(0, 5).join(' ');
         return send(
           200,
           message(
             JSON.stringify({
-              score: behavior.score ?? 80,
-              feedback: behavior.feedback ?? [`Fake feedback for ${questionId}.`],
+              level: behavior.level ?? (evidence ? 3 : 0),
+              rationale: behavior.rationale ?? `Fake rationale for ${questionId}/${criterionId}.`,
+              evidence,
             }),
           ),
         );
+      }
       case 'content':
         return send(200, message(behavior.content));
       case 'refusal':
@@ -335,6 +353,7 @@ export class FakeOpenAI {
             contentType,
             model: fields.model,
             language: fields.language,
+            prompt: fields.prompt,
             responseFormat: fields.response_format,
             authorization: req.headers.authorization,
             traceparent: req.headers.traceparent as string | undefined,

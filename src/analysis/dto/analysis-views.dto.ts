@@ -1,4 +1,25 @@
 import { ProblemView } from '../../common/dto/problem.dto.js';
+import { AnswerDeliveryView, SessionDeliveryView } from './delivery-views.dto.js';
+
+/** One criterion of the rubric, as scored. */
+export class CriterionScoreView {
+  criterion_id: string;
+  name: string;
+  weight: number;
+  /** The rubric level 0–4 the LLM chose; null from the local scorer or when not judged. */
+  level: number | null;
+  /** 0–100 (the level times 25, or the local scorer's key-term coverage); null: not judged. */
+  score: number | null;
+  rationale: string | null;
+  /** The candidate's own words that earned the score: a verbatim span of the transcript. */
+  evidence: string | null;
+  /** Local scorer: the model answer's key terms the candidate said. */
+  found_terms?: string[];
+  /** Local scorer: the model answer's key terms the candidate did not say. */
+  missed_terms?: string[];
+  /** llm; local (key-term coverage); none (not judged: score null). */
+  method: 'llm' | 'local' | 'none';
+}
 
 export class ScoredAnswerView {
   question_id: string;
@@ -10,6 +31,18 @@ export class ScoredAnswerView {
   /** Present (true) when nothing was uploaded for the question: it scores 0. */
   unanswered?: boolean;
   scoring_method: 'llm' | 'local' | 'none';
+  /** Per criterion of the rubric; empty when the answer was not scored (unanswered, nothing heard). */
+  criteria: CriterionScoreView[];
+  /** Independent scorings whose median is `score` (SCORING_SAMPLES with the LLM, 1 locally). */
+  samples: number;
+  /** Highest minus lowest sample score; null with fewer than two samples. */
+  spread: number | null;
+  /** The samples disagree by more than SCORING_REVIEW_SPREAD points: a person should look. */
+  needs_review: boolean;
+  /** Why an uploaded answer scores 0 unscored: nothing was heard, or the transcript is a suspected silence hallucination. */
+  not_scored_reason: 'no_speech' | 'suspect_hallucination' | null;
+  /** Null for sessions analyzed before delivery was measured. */
+  delivery: AnswerDeliveryView | null;
 }
 
 /** 200: the session is scored (now or before). */
@@ -21,6 +54,10 @@ export class AnalysisResultView {
   answers: ScoredAnswerView[];
   /** Question ids without an answer. */
   unanswered: string[];
+  /** Question ids whose samples disagree by more than SCORING_REVIEW_SPREAD. */
+  needs_review: string[];
+  /** Null for sessions analyzed before delivery was measured. */
+  delivery: SessionDeliveryView | null;
   analyzed_at: string;
 }
 

@@ -4,12 +4,14 @@ import {
   ArrayMinSize,
   IsArray,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
   Matches,
   MaxLength,
   ValidateNested,
 } from 'class-validator';
+import { RubricInputDto } from '../../analysis/dto/rubric-input.dto.js';
 import { QUESTION_ID_PATTERN, QUESTION_ID_RULE } from '../../common/ids.js';
 
 export class QuestionInputDto {
@@ -28,6 +30,13 @@ export class QuestionInputDto {
   @MaxLength(20000, { message: 'model_answer must be at most 20000 characters' })
   @IsString({ message: 'model_answer must be a string' })
   model_answer?: string;
+
+  /** This question's rubric, instead of the session's (or the default). */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RubricInputDto)
+  @IsObject({ message: 'rubric must be an object { criteria: [...] }' })
+  rubric?: RubricInputDto;
 }
 
 export class CreateSessionDto {
@@ -48,6 +57,13 @@ export class CreateSessionDto {
   @Matches(/^[a-z]{2}$/, { message: 'language must be an ISO-639-1 code of two lowercase letters, such as en or de' })
   @IsString({ message: 'language must be a string' })
   language?: string;
+
+  /** How every answer is scored unless its question has a rubric; without one, the default rubric. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RubricInputDto)
+  @IsObject({ message: 'rubric must be an object { criteria: [...] }' })
+  rubric?: RubricInputDto;
 
   @ValidateNested({ each: true })
   @Type(() => QuestionInputDto)

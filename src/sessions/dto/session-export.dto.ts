@@ -1,3 +1,6 @@
+import { CriterionScoreView } from '../../analysis/dto/analysis-views.dto.js';
+import { AnswerDeliveryView, SessionDeliveryView } from '../../analysis/dto/delivery-views.dto.js';
+import { RubricView } from '../../analysis/dto/rubric-views.dto.js';
 import { QuestionView, SegmentView } from './session-views.dto.js';
 
 /** What an export says of an answer's audio: never the audio itself. */
@@ -19,6 +22,7 @@ export class ExportedAnswerView {
   language: string | null;
   duration_seconds: number | null;
   segments: SegmentView[] | null;
+  delivery: AnswerDeliveryView;
   transcribed_at: string | null;
   attempts: number;
   uploaded_at: string;
@@ -31,6 +35,12 @@ export class ExportedScoreView {
   feedback: string[];
   unanswered: boolean;
   scoring_method: 'llm' | 'local' | 'none';
+  criteria: CriterionScoreView[];
+  samples: number;
+  spread: number | null;
+  needs_review: boolean;
+  not_scored_reason: 'no_speech' | 'suspect_hallucination' | null;
+  delivery: AnswerDeliveryView | null;
 }
 
 export class ExportedAnalysisView {
@@ -38,6 +48,8 @@ export class ExportedAnalysisView {
   scored_count: number;
   analyzed_at: string;
   answers: ExportedScoreView[];
+  /** As the analysis stored it; null for sessions analyzed before delivery was measured. */
+  delivery: SessionDeliveryView | null;
 }
 
 export class ExportedSessionView {
@@ -48,11 +60,14 @@ export class ExportedSessionView {
   webhook_url: string | null;
   status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
   language: string | null;
+  rubric: RubricView | null;
   created_at: string;
   updated_at: string;
   questions: QuestionView[];
   answers: ExportedAnswerView[];
   analysis: ExportedAnalysisView | null;
+  /** Every question's delivery now (unanswered and unfinished ones counted as such). */
+  delivery: SessionDeliveryView;
 }
 
 /** GET /api/sessions/:sessionId/export: everything kept about the session, as a download. */

@@ -1,4 +1,6 @@
 import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
+import { AnswerDeliveryView, SessionDeliveryView } from '../../analysis/dto/delivery-views.dto.js';
+import { RubricView } from '../../analysis/dto/rubric-views.dto.js';
 
 /*
  * What the session routes answer with. The view functions in session.view.ts are typed with these
@@ -12,6 +14,8 @@ export class QuestionView {
   text: string;
   /** Empty when the session gave none. */
   model_answer: string;
+  /** The question's own rubric; null: the session's (or the default) applies. */
+  rubric: RubricView | null;
 }
 
 /** How many of the session's questions are in each state. */
@@ -52,6 +56,8 @@ export class AnswerStatusView {
   language?: string;
   duration_seconds?: number;
   attempts: number;
+  /** Pace, pauses and filler words, once completed (the status routes only, not the live stream). */
+  delivery?: AnswerDeliveryView;
 }
 
 /** One answer in the full session view (never its audio). */
@@ -92,6 +98,8 @@ export class SessionView {
   status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
   webhook_url: string | null;
   language: string | null;
+  /** The session's rubric; null: the default rubric (see the README). */
+  rubric: RubricView | null;
   questions: QuestionView[];
   /** Keyed by question id; questions without an upload are absent. */
   @ApiProperty({ type: 'object', additionalProperties: { $ref: getSchemaPath(SessionAnswerView) } })
@@ -122,6 +130,8 @@ export class SessionTranscriptionStatusView {
   session_id: string;
   summary: TranscriptionSummaryView;
   answers: AnswerStatusView[];
+  /** Averages and ranges over the answers measured so far. */
+  delivery: SessionDeliveryView;
 }
 
 /** Server-Sent Events of GET /api/sessions/:sessionId/events: `snapshot`, sent first. */

@@ -9,6 +9,8 @@ export interface TranscriptFields {
   language: string | null;
   duration_seconds: number | null;
   segments: { start: number; end: number; text: string }[] | null;
+  /** The provider was asked to keep filler words (disfluency-prompt.ts). */
+  disfluencies_kept?: boolean;
 }
 
 /** The webhook events a settling write carries, given the session as it will be after the write. */

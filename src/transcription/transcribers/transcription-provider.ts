@@ -11,6 +11,7 @@ import {
 import { ServiceMetrics } from '../../metrics/service-metrics.js';
 import { SpanKind, traceHeaders, withSpan } from '../../tracing/spans.js';
 import { TranscriptionFailure } from '../retry-policy.js';
+import { asksToKeepDisfluencies, DISFLUENCY_PROMPT } from './disfluency-prompt.js';
 
 export interface AudioForTranscription {
   stream: Readable;
@@ -117,6 +118,7 @@ export class TranscriptionProvider {
         model: this.model,
         response_format: verbose ? 'verbose_json' : 'json',
         ...(spoken ? { language: spoken } : {}),
+        ...(asksToKeepDisfluencies(this.model) ? { prompt: DISFLUENCY_PROMPT } : {}),
       },
       // the provider may join the trace (W3C traceparent)
       { signal, maxRetries: 0, timeout: this.timeoutMs, headers: traceHeaders() },

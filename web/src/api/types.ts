@@ -23,6 +23,56 @@ export interface AnswerStatusView {
   attempts: number;
 }
 
+export interface CriterionScore {
+  criterion_id: string;
+  name: string;
+  weight: number;
+  /** Rubric level 0–4 (LLM); null from the local scorer or when not judged. */
+  level: number | null;
+  /** 0–100; null: not judged. */
+  score: number | null;
+  rationale: string | null;
+  /** The candidate's own words (a verbatim span of the transcript). */
+  evidence: string | null;
+  found_terms?: string[];
+  missed_terms?: string[];
+  method: 'llm' | 'local' | 'none';
+}
+
+export type DeliveryStatus = 'measured' | 'unanswered' | 'no_speech' | 'not_measured';
+
+export interface AnswerDelivery {
+  status: DeliveryStatus;
+  duration_seconds: number | null;
+  speaking_seconds: number | null;
+  words: number | null;
+  words_per_minute: number | null;
+  pause_count: number | null;
+  longest_pause_seconds: number | null;
+  pause_threshold_seconds: number;
+  filler_words: number | null;
+  filler_words_per_minute: number | null;
+}
+
+export interface DeliveryRange {
+  mean: number;
+  min: number;
+  max: number;
+}
+
+export interface SessionDelivery {
+  measured_count: number;
+  unanswered_count: number;
+  no_speech_count: number;
+  not_measured_count: number;
+  words_per_minute: DeliveryRange | null;
+  speaking_seconds: DeliveryRange | null;
+  pause_count: DeliveryRange | null;
+  longest_pause_seconds: DeliveryRange | null;
+  filler_words_per_minute: DeliveryRange | null;
+  pause_threshold_seconds: number;
+}
+
 export interface ScoredAnswer {
   question_id: string;
   score: number;
@@ -31,6 +81,12 @@ export interface ScoredAnswer {
   transcript?: string | null;
   unanswered?: boolean;
   scoring_method: string;
+  criteria?: CriterionScore[];
+  samples?: number;
+  spread?: number | null;
+  needs_review?: boolean;
+  not_scored_reason?: 'no_speech' | 'suspect_hallucination' | null;
+  delivery?: AnswerDelivery | null;
 }
 
 export interface AnalysisResult {
@@ -39,6 +95,8 @@ export interface AnalysisResult {
   scored_count: number;
   answers: ScoredAnswer[];
   unanswered: string[];
+  needs_review?: string[];
+  delivery?: SessionDelivery | null;
   analyzed_at: string;
 }
 

@@ -49,5 +49,142 @@ describe('ResultsScreen', () => {
     expect(first.textContent).toContain('Not authenticated.');
     expect(second.textContent).toContain('Score 0 / 100');
     expect(second.textContent).toContain('No answer was recorded.');
+    // a result without delivery figures (analyzed before they were measured) says so instead of a chart
+    expect(screen.queryByTestId('delivery-chart')).toBeNull();
+    expect(screen.getByText('Pace and pauses could not be measured for these answers.')).toBeTruthy();
+  });
+
+  it('shows each criterion with its evidence quote, a review note, and pace and pauses as a chart and as text', () => {
+    const measured = {
+      status: 'measured' as const,
+      duration_seconds: 16,
+      speaking_seconds: 12.5,
+      words: 30,
+      words_per_minute: 144,
+      pause_count: 1,
+      longest_pause_seconds: 2.5,
+      pause_threshold_seconds: 1,
+      filler_words: 0,
+      filler_words_per_minute: null,
+    };
+    const nothing = {
+      duration_seconds: 5,
+      speaking_seconds: null,
+      words: null,
+      words_per_minute: null,
+      pause_count: null,
+      longest_pause_seconds: null,
+      pause_threshold_seconds: 1,
+      filler_words: null,
+      filler_words_per_minute: null,
+    };
+    render(
+      <ResultsScreen
+        onStartAnother={vi.fn()}
+        questions={[
+          { question_id: 'q1', text: 'What is an index?', model_answer: 'A lookup structure.' },
+          { question_id: 'q2', text: 'What is 403?', model_answer: 'Not allowed.' },
+        ]}
+        result={{
+          status: 'success',
+          final_score: 40,
+          scored_count: 2,
+          unanswered: [],
+          needs_review: ['q1'],
+          analyzed_at: '2026-01-01T00:00:00Z',
+          answers: [
+            {
+              question_id: 'q1',
+              score: 80,
+              feedback: ['Correctness: right.'],
+              transcript: 'An index speeds up lookups.',
+              scoring_method: 'llm',
+              samples: 3,
+              spread: 40,
+              needs_review: true,
+              criteria: [
+                {
+                  criterion_id: 'correctness',
+                  name: 'Correctness',
+                  weight: 40,
+                  level: 3,
+                  score: 75,
+                  rationale: 'Right, but thin.',
+                  evidence: 'speeds up lookups',
+                  method: 'llm',
+                },
+                {
+                  criterion_id: 'completeness',
+                  name: 'Completeness',
+                  weight: 30,
+                  level: null,
+                  score: 60,
+                  rationale: 'Covered 3 of 5 key terms from the model answer.',
+                  evidence: null,
+                  found_terms: ['index', 'lookup'],
+                  missed_terms: ['write'],
+                  method: 'local',
+                },
+                {
+                  criterion_id: 'clarity',
+                  name: 'Clarity',
+                  weight: 15,
+                  level: null,
+                  score: null,
+                  rationale: 'Not judged: the LLM replies were unusable.',
+                  evidence: null,
+                  method: 'none',
+                },
+              ],
+              delivery: measured,
+            },
+            {
+              question_id: 'q2',
+              score: 0,
+              feedback: ['No answer was heard.'],
+              transcript: '',
+              scoring_method: 'none',
+              not_scored_reason: 'no_speech',
+              criteria: [],
+              delivery: { status: 'no_speech', ...nothing },
+            },
+          ],
+        }}
+      />,
+    );
+    const [first, second] = screen.getAllByRole('listitem').filter((li) => li.className === 'result');
+    const criteria = within(first).getAllByTestId('criterion');
+    expect(criteria.map((c) => c.querySelector('.criterion__head')?.textContent)).toEqual([
+      'Correctness level 3 of 4',
+      'Completeness 60 / 100',
+      'Clarity not judged',
+    ]);
+    expect(within(criteria[0]).getByLabelText('What you said that counted for Correctness').textContent).toBe(
+      '“speeds up lookups”',
+    );
+    expect(criteria[1].textContent).toContain('Key terms you used: index, lookup');
+    expect(criteria[1].textContent).toContain('Key terms you did not use: write');
+    expect(first.textContent).toContain('The scorings of this answer disagreed by 40 points: a person will review it.');
+    expect(first.textContent).toContain('Delivery: 144 words per minute, 1 pause of 1 s or more, longest pause 2.5 s');
+    expect(second.textContent).toContain('No answer was heard.');
+    expect(second.textContent).toContain('Delivery: No answer was heard');
+
+    // the chart is an image with its numbers in its name, and the same numbers are a table
+    const chart = screen.getByRole('img', { name: /^Pace and pauses per question/ });
+    expect(chart.getAttribute('aria-labelledby')).toBe('delivery-chart-title');
+    expect(screen.getByTitle(/Pace and pauses per question/).textContent).toBe(
+      'Pace and pauses per question: Q1, 144 words per minute, 1 pause of 1 s or more, longest pause 2.5 s; Q2, No answer was heard',
+    );
+    const rows = within(screen.getByRole('table', { name: 'Pace and pauses per question' })).getAllByRole('row');
+    expect(rows.map((r) => Array.from(r.children).map((c) => c.textContent))).toEqual([
+      ['Question', 'Words per minute', 'Pauses of 1 s or more', 'Longest pause'],
+      ['Q1', '144', '1', '2.5 s'],
+      ['Q2', 'No answer was heard'],
+    ]);
+    // the no-speech answer has no bar: never a zero that looks like data
+    const bars = within(chart as unknown as HTMLElement).getAllByTestId('delivery-row');
+    expect(bars[0].querySelectorAll('rect')).toHaveLength(2);
+    expect(bars[1].querySelectorAll('rect')).toHaveLength(0);
+    expect(bars[1].textContent).toBe('Q2No answer was heard');
   });
 });

@@ -1,5 +1,7 @@
 import { useEffect, useRef } from 'react';
-import type { AnalysisResult, SessionQuestion } from '../api/types';
+import type { AnalysisResult, ScoredAnswer, SessionQuestion } from '../api/types';
+import { CriteriaList } from '../components/CriteriaList';
+import { DeliveryChart, deliverySummary } from '../components/DeliveryChart';
 
 interface Props {
   questions: SessionQuestion[];
@@ -7,7 +9,16 @@ interface Props {
   onStartAnother: () => void;
 }
 
-/** The final score, then each question with its score, feedback, transcript and model answer. */
+function transcriptText(answer: ScoredAnswer | undefined): string {
+  if (!answer || answer.unanswered) return 'No answer was recorded.';
+  if (answer.not_scored_reason === 'no_speech') return 'No answer was heard.';
+  return answer.transcript || 'No answer was recorded.';
+}
+
+/**
+ * The final score and how the answers were delivered, then each question with its score, the
+ * rubric's criteria with the words that earned them, feedback, transcript and model answer.
+ */
 export function ResultsScreen({ questions, result, onStartAnother }: Props) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => heading.current?.focus(), []);
@@ -21,6 +32,10 @@ export function ResultsScreen({ questions, result, onStartAnother }: Props) {
       <p className="results__final">
         Final score <strong data-testid="final-score">{Math.round(result.final_score)}</strong> / 100
       </p>
+      <h3>How you spoke</h3>
+      <DeliveryChart
+        rows={questions.map((q, index) => ({ label: `Q${index + 1}`, delivery: byId.get(q.question_id)?.delivery }))}
+      />
       <ol className="results__answers">
         {questions.map((question, index) => {
           const answer = byId.get(question.question_id);
@@ -32,14 +47,35 @@ export function ResultsScreen({ questions, result, onStartAnother }: Props) {
               <p className="result__score">
                 Score <strong>{answer ? Math.round(answer.score) : 0}</strong> / 100
               </p>
-              <h4>Feedback</h4>
-              <ul>
-                {(answer?.feedback ?? ['No score was given for this question.']).map((line, i) => (
-                  <li key={i}>{line}</li>
-                ))}
-              </ul>
+              {answer?.needs_review && (
+                <p className="result__review">
+                  The scorings of this answer disagreed by {answer.spread} points: a person will review it.
+                </p>
+              )}
+              {answer?.criteria && answer.criteria.length > 0 && (
+                <>
+                  <h4>Criteria</h4>
+                  <CriteriaList criteria={answer.criteria} />
+                </>
+              )}
+              {answer?.delivery && (
+                <p className="result__delivery">
+                  <strong>Delivery:</strong> {deliverySummary(answer.delivery)}
+                </p>
+              )}
+              {/* the LLM's feedback is its criteria's rationales, already shown above */}
+              {!(answer?.scoring_method === 'llm' && answer.criteria?.length) && (
+                <>
+                  <h4>Feedback</h4>
+                  <ul>
+                    {(answer?.feedback ?? ['No score was given for this question.']).map((line, i) => (
+                      <li key={i}>{line}</li>
+                    ))}
+                  </ul>
+                </>
+              )}
               <h4>What you said</h4>
-              <p className="result__transcript">{answer?.transcript || 'No answer was recorded.'}</p>
+              <p className="result__transcript">{transcriptText(answer)}</p>
               {(answer?.model_answer ?? question.model_answer) && (
                 <>
                   <h4>Model answer</h4>

@@ -1,0 +1,46 @@
+import type { Analysis, CriterionScore } from './analysis.schema.js';
+import type { CriterionScoreView } from './dto/analysis-views.dto.js';
+import type { AnalysisResultView } from './dto/analysis-views.dto.js';
+
+export function criterionView(c: CriterionScore): CriterionScoreView {
+  return {
+    criterion_id: c.criterion_id,
+    name: c.name,
+    weight: c.weight,
+    level: c.level ?? null,
+    score: c.score ?? null,
+    rationale: c.rationale ?? null,
+    evidence: c.evidence ?? null,
+    ...(c.found_terms ? { found_terms: c.found_terms } : {}),
+    ...(c.missed_terms ? { missed_terms: c.missed_terms } : {}),
+    method: c.method,
+  };
+}
+
+/** The stored analysis as the API shows it (analyses stored before rubrics lack the newer fields). */
+export function analysisView(analysis: Analysis): AnalysisResultView {
+  return {
+    status: 'success',
+    final_score: analysis.final_score,
+    scored_count: analysis.scored_count,
+    answers: analysis.answers.map((a) => ({
+      question_id: a.question_id,
+      score: a.score,
+      feedback: a.feedback,
+      model_answer: a.model_answer,
+      transcript: a.transcript,
+      ...(a.unanswered ? { unanswered: true } : {}),
+      scoring_method: a.method,
+      criteria: (a.criteria ?? []).map(criterionView),
+      samples: a.samples ?? (a.method === 'none' ? 0 : 1),
+      spread: a.spread ?? null,
+      needs_review: a.needs_review ?? false,
+      not_scored_reason: a.not_scored_reason ?? null,
+      delivery: a.delivery ?? null,
+    })),
+    unanswered: analysis.answers.filter((a) => a.unanswered).map((a) => a.question_id),
+    needs_review: analysis.answers.filter((a) => a.needs_review).map((a) => a.question_id),
+    delivery: analysis.delivery ?? null,
+    analyzed_at: analysis.analyzed_at.toISOString(),
+  };
+}
