@@ -42,10 +42,10 @@ function slowFirstScore() {
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   const calls: string[] = [];
-  vi.spyOn(scorer, 'score').mockImplementation(async (request) => {
+  vi.spyOn(scorer, 'score').mockImplementation(async (request, rubric) => {
     calls.push(request.questionId);
     if (request.questionId === 'q1' && calls.filter((q) => q === 'q1').length === 1) await held;
-    return original(request);
+    return original(request, rubric);
   });
   return { calls, release };
 }
