@@ -7,6 +7,7 @@
  * the SQLite run's figures wherever the backend changes a verdict (FERRETDB_HANDLER=sqlite npm
  * run bench makes that run, and writes dist-bench/BENCHMARKS.sqlite.md).
  */
+import { resumableThroughput } from './benchmarks/resumable.js';
 import { MongoClient, ObjectId, type Db } from 'mongodb';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -43,7 +44,7 @@ const output =
         : 'BENCHMARKS.md',
   );
 const resultsFile = (of: string) => join(ROOT, 'bench/results', `${of}.json`);
-/** BENCH_ONLY=pipeline,reads,uploads,chunks,scale runs only those groups (for development). */
+/** BENCH_ONLY=pipeline,reads,uploads,resumable,chunks,scale runs only those groups (for development). */
 const only = process.env.BENCH_ONLY?.split(',');
 const want = (group: string) => !only || only.includes(group);
 const TRANSCRIPTION_CONCURRENCY = 4;
@@ -170,6 +171,10 @@ async function main(): Promise<void> {
     push(await largeUploadThroughput(ctx, db, [service, raw, naive], answers));
     log('large upload memory');
     push(await uploadMemory(ctx, db, [service, raw, naive], answers));
+  }
+  if (want('resumable')) {
+    log('resumable (tus) upload throughput against multipart');
+    push(await resumableThroughput(ctx, db, service));
   }
   await stop(service, raw, naive);
 
