@@ -43,10 +43,42 @@ export function analysisView(analysis: Analysis): AnalysisResultView {
       model_answer: a.model_answer,
       transcript: a.transcript,
       ...(a.unanswered ? { unanswered: true } : {}),
+      ...(a.no_speech ? { no_speech: true } : {}),
+      ...(a.suspect_hallucination ? { suspect_hallucination: true } : {}),
       scoring_method: a.method,
     })),
     unanswered: analysis.answers.filter((a) => a.unanswered).map((a) => a.question_id),
     analyzed_at: analysis.analyzed_at.toISOString(),
+  };
+}
+
+/** The sentence an answer without speech is scored 0 with. */
+export const NO_ANSWER_HEARD = 'No answer was heard';
+
+/**
+ * An answer whose recording held no speech, or whose transcript is a known silence hallucination:
+ * nothing of the candidate's to score, so 0 without asking the scorer.
+ */
+function unheard(
+  questionId: string,
+  modelAnswer: string,
+  transcript: string,
+  answer: { no_speech?: boolean; suspect_hallucination?: boolean },
+): ScoredAnswer {
+  return {
+    question_id: questionId,
+    score: 0,
+    feedback: answer.no_speech
+      ? [`${NO_ANSWER_HEARD}.`]
+      : [
+          `${NO_ANSWER_HEARD}: the recording held almost no speech and its transcript is what speech recognition writes for silence.`,
+        ],
+    model_answer: modelAnswer,
+    transcript,
+    unanswered: false,
+    no_speech: answer.no_speech ?? false,
+    suspect_hallucination: answer.suspect_hallucination ?? false,
+    method: 'none',
   };
 }
 
@@ -205,6 +237,10 @@ export class AnalysisService {
           continue;
         }
         const transcript = answer.transcript ?? '';
+        if (answer.no_speech || answer.suspect_hallucination) {
+          answers[i] = unheard(question.question_id, question.model_answer, transcript, answer);
+          continue;
+        }
         const scored = await this.scorer.score({
           questionId: question.question_id,
           question: question.text,

@@ -100,6 +100,13 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly speechGuard = new Counter({
+    name: 'interview_speech_checks_total',
+    help: 'Answers measured before transcription, by outcome: speech, no_speech (completed without a provider call), suspect (a known silence hallucination), unmeasured (guard off or ffmpeg could not read it).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // prom-client's totals of these are gauges named like counters, which Prometheus's conventions

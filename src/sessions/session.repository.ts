@@ -19,7 +19,13 @@ export class SessionRepository implements OnModuleInit {
 
   async create(
     userId: string,
-    fields: { title: string; questions: Question[]; webhookUrl: string | null; language: string | null },
+    fields: {
+      title: string;
+      questions: Question[];
+      webhookUrl: string | null;
+      language: string | null;
+      languages?: string[] | null;
+    },
     now: Date,
   ): Promise<SessionRecord> {
     const [created] = await this.documents.model.insertMany([
@@ -29,6 +35,7 @@ export class SessionRepository implements OnModuleInit {
         questions: fields.questions,
         webhook_url: fields.webhookUrl,
         language: fields.language,
+        languages: fields.languages ?? null,
         answers: {},
         status: 'in_progress',
         created_at: now,

@@ -16,6 +16,10 @@ export class Question {
 
   @Prop({ default: '' })
   model_answer: string;
+
+  /** Terms the candidate is likely to say, given at creation: sent to the provider first. */
+  @Prop({ type: [String], default: undefined })
+  vocabulary?: string[];
 }
 export const QuestionSchema = SchemaFactory.createForClass(Question);
 
@@ -39,6 +43,10 @@ export class InterviewSession {
   /** ISO-639-1 code passed to the transcription provider; null: the provider detects it. */
   @Prop({ type: String, default: null })
   language?: string | null;
+
+  /** The languages a bilingual interview may be answered in (ISO-639-1); null: one, or detected. */
+  @Prop({ type: [String], default: null })
+  languages?: string[] | null;
 
   @Prop({ type: Map, of: AnswerSchema, default: {} })
   answers: Map<string, Answer>;

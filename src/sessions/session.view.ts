@@ -1,13 +1,16 @@
+import type { AnswerSpeech } from '../answers/answer-speech.schema.js';
 import type { Answer } from '../answers/answer.schema.js';
 import type { SessionExportView } from './dto/session-export.dto.js';
 import type {
   AnswerStatusView,
+  QuestionView,
   SessionAnswerView,
   SessionSummaryView,
   SessionView,
+  SpeechView,
   TranscriptionSummaryView,
 } from './dto/session-views.dto.js';
-import type { SessionRecord } from './session.schema.js';
+import type { Question, SessionRecord } from './session.schema.js';
 
 /** What clients see of one answer's transcription (the status endpoints' per-question object). */
 export function answerStatusView(answer: Answer): AnswerStatusView {
@@ -20,9 +23,24 @@ export function answerStatusView(answer: Answer): AnswerStatusView {
     ...(answer.transcription_status === 'processing' ? { progress: answer.progress ?? 0 } : {}),
     ...(answer.language ? { language: answer.language } : {}),
     ...(typeof answer.duration_seconds === 'number' ? { duration_seconds: answer.duration_seconds } : {}),
+    ...(answer.no_speech ? { no_speech: true } : {}),
+    ...(answer.suspect_hallucination ? { suspect_hallucination: true } : {}),
     attempts: answer.attempts,
   };
 }
+
+const questionView = (q: Question): QuestionView => ({
+  question_id: q.question_id,
+  text: q.text,
+  model_answer: q.model_answer,
+  ...(q.vocabulary?.length ? { vocabulary: [...q.vocabulary] } : {}),
+});
+
+export const speechView = (speech: AnswerSpeech): SpeechView => ({
+  duration_seconds: speech.duration_seconds,
+  speech_seconds: speech.speech_seconds,
+  pauses: speech.pauses.map((p) => ({ start: p.start, end: p.end })),
+});
 
 /** Segments are only in the full views: a long answer has hundreds, too many for every status poll. */
 const segmentsView = (answer: Answer) =>
@@ -41,6 +59,9 @@ function answerView(answer: Answer): SessionAnswerView {
     language: answer.language ?? null,
     duration_seconds: answer.duration_seconds ?? null,
     segments: segmentsView(answer),
+    speech: answer.speech ? speechView(answer.speech) : null,
+    no_speech: answer.no_speech ?? false,
+    suspect_hallucination: answer.suspect_hallucination ?? false,
     attempts: answer.attempts,
     created_at: answer.created_at.toISOString(),
     audio_expired_at: answer.audio_expired_at?.toISOString() ?? null,
@@ -92,13 +113,10 @@ export function sessionExport(session: SessionRecord): SessionExportView {
       webhook_url: session.webhook_url ?? null,
       status: session.status,
       language: session.language ?? null,
+      ...(session.languages?.length ? { languages: session.languages } : {}),
       created_at: session.created_at.toISOString(),
       updated_at: session.updated_at.toISOString(),
-      questions: session.questions.map((q) => ({
-        question_id: q.question_id,
-        text: q.text,
-        model_answer: q.model_answer,
-      })),
+      questions: session.questions.map(questionView),
       answers: session.questions
         .filter((q) => session.answers?.[q.question_id])
         .map((q) => {
@@ -111,6 +129,9 @@ export function sessionExport(session: SessionRecord): SessionExportView {
             language: a.language ?? null,
             duration_seconds: a.duration_seconds ?? null,
             segments: segmentsView(a),
+            speech: a.speech ? speechView(a.speech) : null,
+            no_speech: a.no_speech ?? false,
+            suspect_hallucination: a.suspect_hallucination ?? false,
             transcribed_at: a.transcribed_at?.toISOString() ?? null,
             attempts: a.attempts,
             uploaded_at: a.created_at.toISOString(),
@@ -149,11 +170,8 @@ export function sessionView(session: SessionRecord): SessionView {
     status: session.status,
     webhook_url: session.webhook_url ?? null,
     language: session.language ?? null,
-    questions: session.questions.map((q) => ({
-      question_id: q.question_id,
-      text: q.text,
-      model_answer: q.model_answer,
-    })),
+    ...(session.languages?.length ? { languages: session.languages } : {}),
+    questions: session.questions.map(questionView),
     answers: Object.fromEntries(
       session.questions
         .filter((q) => session.answers?.[q.question_id])

@@ -49,7 +49,13 @@ export class SessionsService {
     const webhookUrl = dto.webhook_url === undefined ? null : await this.webhookUrls.assertAcceptable(dto.webhook_url);
     return this.repository.create(
       userId,
-      { title: dto.title?.trim() ?? '', questions, webhookUrl, language: dto.language ?? null },
+      {
+        title: dto.title?.trim() ?? '',
+        questions,
+        webhookUrl,
+        language: dto.language ?? null,
+        languages: dto.languages?.length ? [...new Set(dto.languages)] : null,
+      },
       this.clock.now(),
     );
   }
@@ -86,7 +92,12 @@ export class SessionsService {
         for (let n = 2; taken.has(id); n++) id = `q${index + 1}_${n}`;
         taken.add(id);
       }
-      return { question_id: id, text: question.text, model_answer: question.model_answer ?? '' };
+      return {
+        question_id: id,
+        text: question.text,
+        model_answer: question.model_answer ?? '',
+        ...(question.vocabulary?.length ? { vocabulary: question.vocabulary.map((v) => v.trim()) } : {}),
+      };
     });
   }
 }

@@ -4,16 +4,21 @@ import { randomUUID } from 'node:crypto';
 import type { Answer } from '../answers/answer.schema.js';
 import { AnswerAudioStore } from '../audio/answer-audio.store.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
+import { NO_PROVIDER } from '../common/openai-client.js';
 import { Clock } from '../database/clock.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { inTrace, withSpan } from '../tracing/spans.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { LOST_CLAIM, SHUTTING_DOWN, type JobSource, type SchedulableJob, type StartedJob } from './job-scheduler.js';
-import { TranscriptionQueue } from './queue/transcription-queue.js';
+import { TranscriptionQueue, type TranscriptFields } from './queue/transcription-queue.js';
 import { WorkIndex, type DueAnswer } from './queue/work-index.js';
 import { classifyError, retryDelayMs } from './retry-policy.js';
+import { interviewKeywords, type InterviewHints } from './transcribers/interview-hints.js';
+import { looksHallucinated } from './speech/speech-measure.js';
+import { SpeechMeter } from './speech/speech-meter.js';
 import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
 import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './transcribers/recording-transcriber.js';
+import { TranscriptionProvider } from './transcribers/transcription-provider.js';
 import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
 
 /** One answer's transcription, as the scheduler sees it. */
@@ -40,6 +45,8 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     private readonly audio: AnswerAudioStore,
     private readonly whole: WholeRecordingTranscriber,
     private readonly large: LargeRecordingTranscriber,
+    private readonly speech: SpeechMeter,
+    private readonly provider: TranscriptionProvider,
     private readonly webhooks: WebhookOutbox,
     private readonly metrics: ServiceMetrics,
     private readonly log: PinoLogger,
@@ -48,7 +55,10 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
   ) {}
 
   async findDue(now: Date): Promise<AnswerJob[]> {
-    return (await this.workIndex.findDueAnswers(now)).map(answerJob);
+    const due = (await this.workIndex.findDueAnswers(now)).map(answerJob);
+    if (this.provider.configured) return due;
+    for (const job of due) await this.waitForProvider(job);
+    return [];
   }
 
   /**
@@ -62,6 +72,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
   }
 
   async claim(job: AnswerJob): Promise<StartedJob | null> {
+    if (!this.provider.configured) return this.waitForProvider(job);
     const claimId = randomUUID();
     const now = this.clock.now();
     const claimed = await withSpan('transcription.claim', this.spanAttributes(job), (span) =>
@@ -74,7 +85,12 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
       return null;
     });
     if (!claimed) return null;
-    const task: TranscriptionTask = { ...job, claimId, answer: claimed.answer, language: claimed.sessionLanguage };
+    const hints: InterviewHints = {
+      keywords: claimed.question ? interviewKeywords(claimed.question) : [],
+      language: claimed.sessionLanguage,
+      languages: claimed.sessionLanguages,
+    };
+    const task: TranscriptionTask = { ...job, claimId, answer: claimed.answer, hints };
     return {
       renew: () => this.queue.renewLease(job.sessionId, job.questionId, claimId, this.leaseFrom(this.clock.now())),
       run: (signal) =>
@@ -84,6 +100,15 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
           () => this.run(job, task, signal),
         ),
     };
+  }
+
+  /** Without a provider nothing is claimed: the answer stays queued and says why (once). */
+  private async waitForProvider(job: AnswerJob): Promise<null> {
+    const noted = await this.queue
+      .noteWaiting(job.sessionId, job.questionId, job.fileId, NO_PROVIDER, this.clock.now())
+      .catch(() => false);
+    if (noted) this.logger.warn(`${job.key} waits: ${NO_PROVIDER}`);
+    return null;
   }
 
   private spanAttributes(job: AnswerJob) {
@@ -106,20 +131,9 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     }
     const startedAt = this.clock.nowMs();
     try {
-      const result = await this.transcriberFor(answer).transcribe(task, signal);
+      const fields = await this.transcript(task, signal);
       const settled = await withSpan('transcription.complete', this.spanAttributes(job), () =>
-        this.queue.complete(
-          job.sessionId,
-          job.questionId,
-          task.claimId,
-          {
-            transcript: result.text,
-            language: result.language,
-            duration_seconds: result.duration_seconds,
-            segments: result.segments,
-          },
-          this.clock.now(),
-        ),
+        this.queue.complete(job.sessionId, job.questionId, task.claimId, fields, this.clock.now()),
       );
       if (!settled) {
         this.metrics.transcriptions.inc({ outcome: 'dropped' });
@@ -130,7 +144,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
       this.metrics.transcriptionSeconds.observe((this.clock.nowMs() - answer.queued_at.getTime()) / 1000);
       await this.webhooks.answerCompleted(settled);
       this.logger.log(
-        `transcribed session=${String(job.sessionId)} question=${job.questionId} attempt=${answer.attempts} in ${this.clock.nowMs() - startedAt} ms`,
+        `${fields.no_speech ? 'heard no speech in' : 'transcribed'} session=${String(job.sessionId)} question=${job.questionId} attempt=${answer.attempts} in ${this.clock.nowMs() - startedAt} ms`,
       );
       // The transcript is safe first; the audio goes second. A crash in between leaves an orphan
       // file that no answer points to, which the cleanup job removes.
@@ -142,6 +156,42 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     } catch (error) {
       await this.handleFailure(job, task, signal, error);
     }
+  }
+
+  /**
+   * The answer's transcript: none, without a provider call, when the recording holds no speech;
+   * otherwise the provider's, flagged when it is a known silence hallucination of little speech.
+   */
+  private async transcript(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptFields> {
+    const transcriber = this.transcriberFor(task.answer);
+    // a large recording is measured on the pass that compresses it
+    let reading = transcriber === this.large ? null : await this.speech.read(task, signal);
+    const result = reading?.noSpeech ? null : await transcriber.transcribe(task, signal);
+    reading = result?.reading ?? reading;
+    if (!result || reading?.noSpeech) {
+      this.metrics.speechGuard.inc({ outcome: 'no_speech' });
+      const { speech } = reading!;
+      return {
+        transcript: '',
+        language: null,
+        duration_seconds: speech.duration_seconds,
+        segments: null,
+        speech,
+        no_speech: true,
+        suspect_hallucination: false,
+      };
+    }
+    const suspect = reading != null && looksHallucinated(result.text, reading.speech);
+    this.metrics.speechGuard.inc({ outcome: reading == null ? 'unmeasured' : suspect ? 'suspect' : 'speech' });
+    return {
+      transcript: result.text,
+      language: result.language,
+      duration_seconds: result.duration_seconds,
+      segments: result.segments,
+      speech: reading?.speech ?? null,
+      no_speech: false,
+      suspect_hallucination: suspect,
+    };
   }
 
   private async handleFailure(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal, error: unknown) {

@@ -40,7 +40,13 @@ export interface TranscriptionRequest {
   contentType: string;
   model: string;
   language?: string;
+  /** Sent as keywords[] (gpt-transcribe's hint list). */
+  keywords?: string[];
+  languages?: string[];
+  prompt?: string;
   responseFormat?: string;
+  /** Every form field as received, arrays under their name without []. */
+  fields: Record<string, string | string[]>;
   authorization?: string;
   /** The W3C trace context the caller sent, when it traces. */
   traceparent?: string;
@@ -190,6 +196,12 @@ export class FakeOpenAI {
         },
       });
     }
+    const refused = refusedParameter(record);
+    if (refused) {
+      return this.reply(res, record, 400, {
+        error: { message: refused, type: 'invalid_request_error', param: null, code: 'unsupported_value' },
+      });
+    }
     const pieceKey = `${record.questionId}/part-${String(record.piece).padStart(3, '0')}`;
     const behavior =
       (record.piece !== undefined ? this.scripts.get(pieceKey)?.shift() : undefined) ??
@@ -303,14 +315,19 @@ export class FakeOpenAI {
   private async readUpload(req: IncomingMessage): Promise<TranscriptionRequest> {
     const copy = this.probeAudio ? join(tmpdir(), `fake-openai-${randomBytes(6).toString('hex')}`) : undefined;
     const record = await new Promise<TranscriptionRequest>((resolve, reject) => {
-      const fields: Record<string, string> = {};
+      const fields: Record<string, string | string[]> = {};
       const hash = createHash('sha256');
       let bytes = 0;
       let filename = '';
       let contentType = '';
       let written: Promise<unknown> = Promise.resolve();
       const parser = busboy({ headers: req.headers });
-      parser.on('field', (name, value) => (fields[name] = value));
+      parser.on('field', (name, value) => {
+        if (name.endsWith('[]')) {
+          const key = name.slice(0, -2);
+          fields[key] = [...((fields[key] as string[] | undefined) ?? []), value];
+        } else fields[name] = value;
+      });
       parser.on('file', (_name, file, info) => {
         filename = info.filename ?? '';
         contentType = info.mimeType;
@@ -333,9 +350,13 @@ export class FakeOpenAI {
             piece: name?.[2] === undefined ? undefined : Number(name[2]),
             filename,
             contentType,
-            model: fields.model,
-            language: fields.language,
-            responseFormat: fields.response_format,
+            model: fields.model as string,
+            language: fields.language as string | undefined,
+            keywords: fields.keywords as string[] | undefined,
+            languages: fields.languages as string[] | undefined,
+            prompt: fields.prompt as string | undefined,
+            responseFormat: fields.response_format as string | undefined,
+            fields,
             authorization: req.headers.authorization,
             traceparent: req.headers.traceparent as string | undefined,
             bytes,
@@ -354,6 +375,21 @@ export class FakeOpenAI {
     }
     return record;
   }
+}
+
+/**
+ * What OpenAI's current models refuse, as the real endpoint answers it: gpt-* transcription models
+ * answer json only; keywords and languages are gpt-transcribe's alone.
+ */
+function refusedParameter(record: TranscriptionRequest): string | undefined {
+  const openAiGpt = /^gpt-/.test(record.model ?? '');
+  if (openAiGpt && record.responseFormat && !['json', 'text'].includes(record.responseFormat)) {
+    return `response_format '${record.responseFormat}' is not compatible with model '${record.model}'. Use 'json' or 'text'.`;
+  }
+  const gptTranscribe = /^gpt-transcribe/.test(record.model ?? '');
+  if (!gptTranscribe && record.keywords) return `keywords is not supported with model '${record.model}'.`;
+  if (!gptTranscribe && record.languages) return `languages is not supported with model '${record.model}'.`;
+  return undefined;
 }
 
 function probeDuration(file: string): Promise<number | undefined> {

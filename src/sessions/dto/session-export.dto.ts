@@ -1,4 +1,4 @@
-import { QuestionView, SegmentView } from './session-views.dto.js';
+import { QuestionView, SegmentView, SpeechView } from './session-views.dto.js';
 
 /** What an export says of an answer's audio: never the audio itself. */
 export class ExportedAudioView {
@@ -19,6 +19,9 @@ export class ExportedAnswerView {
   language: string | null;
   duration_seconds: number | null;
   segments: SegmentView[] | null;
+  speech: SpeechView | null;
+  no_speech: boolean;
+  suspect_hallucination: boolean;
   transcribed_at: string | null;
   attempts: number;
   uploaded_at: string;
@@ -48,6 +51,7 @@ export class ExportedSessionView {
   webhook_url: string | null;
   status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
   language: string | null;
+  languages?: string[];
   created_at: string;
   updated_at: string;
   questions: QuestionView[];

@@ -12,6 +12,8 @@ export class QuestionView {
   text: string;
   /** Empty when the session gave none. */
   model_answer: string;
+  /** Present when the session gave the question a vocabulary. */
+  vocabulary?: string[];
 }
 
 /** How many of the session's questions are in each state. */
@@ -29,6 +31,21 @@ export class SegmentView {
   start: number;
   end: number;
   text: string;
+}
+
+/** A silence between the first and the last speech, in seconds from the recording's start. */
+export class SpeechPauseView {
+  start: number;
+  end: number;
+}
+
+/** How much speech the recording held, measured before transcription (seconds, to 0.01). */
+export class SpeechView {
+  duration_seconds: number;
+  /** From the first to the last speech, minus the pauses. */
+  speech_seconds: number;
+  /** Every silence of at least 0.25 s between the first and the last speech. */
+  pauses: SpeechPauseView[];
 }
 
 export class AnswerAudioView {
@@ -51,6 +68,10 @@ export class AnswerStatusView {
   /** As the provider names it (whisper-1 says "english"), once completed, when it says. */
   language?: string;
   duration_seconds?: number;
+  /** Present (true) when the recording held no speech: completed with an empty transcript, without a provider call. */
+  no_speech?: boolean;
+  /** Present (true) for little speech whose transcript is a known silence hallucination: not scored as the candidate's words. */
+  suspect_hallucination?: boolean;
   attempts: number;
 }
 
@@ -70,6 +91,12 @@ export class SessionAnswerView {
   duration_seconds: number | null;
   /** Timed stretches of the transcript; null when the model gives text only. */
   segments: SegmentView[] | null;
+  /** Measured before transcription; null until then, or when the guard is off or ffmpeg missing. */
+  speech: SpeechView | null;
+  /** The recording held no speech: completed with an empty transcript, without a provider call. */
+  no_speech: boolean;
+  /** Little speech and a transcript that is a known silence hallucination: not scored as the candidate's words. */
+  suspect_hallucination: boolean;
   attempts: number;
   created_at: string;
   audio_expired_at: string | null;
@@ -92,6 +119,8 @@ export class SessionView {
   status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
   webhook_url: string | null;
   language: string | null;
+  /** Present when the session was created with a list of languages. */
+  languages?: string[];
   questions: QuestionView[];
   /** Keyed by question id; questions without an upload are absent. */
   @ApiProperty({ type: 'object', additionalProperties: { $ref: getSchemaPath(SessionAnswerView) } })

@@ -3,9 +3,10 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Types } from 'mongoose';
 import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../../answers/answer-events.js';
 import { answerFields, answerPath } from '../../answers/answer.repository.js';
+import type { AnswerSpeech } from '../../answers/answer-speech.schema.js';
 import type { Answer } from '../../answers/answer.schema.js';
 import { SessionDocuments } from '../../sessions/session-documents.js';
-import type { SessionRecord } from '../../sessions/session.schema.js';
+import type { Question, SessionRecord } from '../../sessions/session.schema.js';
 import type { AnswerPiece } from './answer-queue-state.schema.js';
 import { WorkIndex } from './work-index.js';
 
@@ -15,11 +16,17 @@ export interface TranscriptFields {
   language: string | null;
   duration_seconds: number | null;
   segments: { start: number; end: number; text: string }[] | null;
+  speech: AnswerSpeech | null;
+  no_speech: boolean;
+  suspect_hallucination: boolean;
 }
 
 export interface Claimed {
   answer: Answer;
   sessionLanguage: string | null;
+  sessionLanguages: string[];
+  /** The question answered, for the provider's hints. */
+  question: Question | null;
 }
 
 /**
@@ -75,7 +82,36 @@ export class TranscriptionQueue {
       'after',
     );
     const answer = claimed?.answers[questionId];
-    return answer ? { answer, sessionLanguage: claimed.language ?? null } : null;
+    if (!answer) return null;
+    return {
+      answer,
+      sessionLanguage: claimed.language ?? null,
+      sessionLanguages: claimed.languages ?? [],
+      question: claimed.questions.find((q) => q.question_id === questionId) ?? null,
+    };
+  }
+
+  /**
+   * Keeps an answer queued, untouched but for the reason it waits (shown in its status), while no
+   * provider is configured. Only the first call changes anything.
+   */
+  noteWaiting(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    fileId: Types.ObjectId,
+    reason: string,
+    now: Date,
+  ): Promise<boolean> {
+    const a = answerPath(questionId);
+    return this.documents.updateOne(
+      sessionId,
+      {
+        [`${a}.gridfs_file_id`]: fileId,
+        [`${a}.transcription_status`]: 'queued',
+        [`${a}.transcription_error`]: { $ne: reason },
+      },
+      { $set: answerFields(questionId, { transcription_error: reason, updated_at: now }), $inc: { rev: 1 } },
+    );
   }
 
   /** Extends a held claim. False means the claim is gone and the job must stop without writing. */

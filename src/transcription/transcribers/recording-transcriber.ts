@@ -1,5 +1,6 @@
 import type { Types } from 'mongoose';
 import type { Answer } from '../../answers/answer.schema.js';
+import type { InterviewHints } from './interview-hints.js';
 import type { TranscriptionResult } from './transcription-provider.js';
 
 /** One claimed answer to transcribe. */
@@ -11,8 +12,8 @@ export interface TranscriptionTask {
   claimId: string;
   /** As read when the claim was taken. */
   answer: Answer;
-  /** The session's language, if it set one. */
-  language: string | null;
+  /** The question's keywords and the session's language(s). */
+  hints: InterviewHints;
 }
 
 /** Turns a claimed answer's stored audio into a transcript. */

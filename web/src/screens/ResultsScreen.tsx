@@ -1,10 +1,16 @@
 import { useEffect, useRef } from 'react';
-import type { AnalysisResult, SessionQuestion } from '../api/types';
+import type { AnalysisResult, ScoredAnswer, SessionQuestion } from '../api/types';
 
 interface Props {
   questions: SessionQuestion[];
   result: AnalysisResult;
   onStartAnother: () => void;
+}
+
+/** The transcript, or why there is none to show. */
+function whatWasSaid(answer: ScoredAnswer | undefined): string {
+  if (answer?.no_speech || answer?.suspect_hallucination) return 'No answer was heard.';
+  return answer?.transcript || 'No answer was recorded.';
 }
 
 /** The final score, then each question with its score, feedback, transcript and model answer. */
@@ -39,7 +45,7 @@ export function ResultsScreen({ questions, result, onStartAnother }: Props) {
                 ))}
               </ul>
               <h4>What you said</h4>
-              <p className="result__transcript">{answer?.transcript || 'No answer was recorded.'}</p>
+              <p className="result__transcript">{whatWasSaid(answer)}</p>
               {(answer?.model_answer ?? question.model_answer) && (
                 <>
                   <h4>Model answer</h4>
