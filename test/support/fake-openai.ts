@@ -95,6 +95,11 @@ export class FakeOpenAI {
   private readonly sockets = new Set<Socket>();
   private readonly stalled = new Set<ServerResponse>();
   url = '';
+  /** GET /v1/models/{id}: scripted models; others are known without a shutdown date, unless unknownModels. */
+  readonly models = new Map<string, { shutdown_date?: string | null } | 'unknown'>();
+  /** false: the server has no /v1/models at all (404 for every models route), like whisper.cpp's. */
+  modelsEndpoint = true;
+  readonly modelReads: string[] = [];
   private probeAudio = false;
   private maxFileBytes = OPENAI_MAX_FILE_BYTES;
 
@@ -163,6 +168,8 @@ export class FakeOpenAI {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method === 'POST' && req.url?.startsWith('/v1/chat/completions')) return this.handleChat(req, res);
+    if (req.method === 'GET' && req.url?.startsWith('/v1/models') && this.modelsEndpoint)
+      return this.handleModels(req, res);
     if (req.method !== 'POST' || !req.url?.startsWith('/v1/audio/transcriptions')) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(
@@ -255,6 +262,23 @@ export class FakeOpenAI {
       text: ` ${text} [${i}]`,
     }));
     return { task: 'transcribe', language: 'english', duration, text, segments };
+  }
+
+  private handleModels(req: IncomingMessage, res: ServerResponse): void {
+    const id = decodeURIComponent(req.url!.slice('/v1/models'.length).replace(/^\//, '').split('?')[0]);
+    const send = (status: number, payload: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(payload));
+    };
+    if (!id) return send(200, { object: 'list', data: [] });
+    this.modelReads.push(id);
+    const scripted = this.models.get(id);
+    if (scripted === 'unknown') {
+      return send(404, {
+        error: { message: `The model '${id}' does not exist`, type: 'invalid_request_error', code: 'model_not_found' },
+      });
+    }
+    send(200, { id, object: 'model', created: 0, owned_by: 'system', shutdown_date: scripted?.shutdown_date ?? null });
   }
 
   private async handleChat(req: IncomingMessage, res: ServerResponse): Promise<void> {
