@@ -62,6 +62,14 @@ export class ScoredAnswer {
   @Prop({ default: false })
   unanswered: boolean;
 
+  /** The recording held no speech: scored 0 without the scorer. */
+  @Prop({ default: false })
+  no_speech?: boolean;
+
+  /** The transcript was a known silence hallucination: scored 0 without the scorer. */
+  @Prop({ default: false })
+  suspect_hallucination?: boolean;
+
   @Prop({ type: String, required: true })
   method: ScoringMethod;
 

@@ -222,6 +222,8 @@ export class AnalysisService {
             spread: null,
             needs_review: false,
             not_scored_reason: unscored,
+            no_speech: answer?.no_speech ?? false,
+            suspect_hallucination: answer?.suspect_hallucination ?? false,
             delivery,
           };
           continue;

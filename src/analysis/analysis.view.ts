@@ -30,6 +30,8 @@ export function analysisView(analysis: Analysis): AnalysisResultView {
       model_answer: a.model_answer,
       transcript: a.transcript,
       ...(a.unanswered ? { unanswered: true } : {}),
+      ...(a.no_speech ? { no_speech: true } : {}),
+      ...(a.suspect_hallucination ? { suspect_hallucination: true } : {}),
       scoring_method: a.method,
       criteria: (a.criteria ?? []).map(criterionView),
       samples: a.samples ?? (a.method === 'none' ? 0 : 1),

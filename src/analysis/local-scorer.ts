@@ -14,7 +14,7 @@ export interface LocalScore {
   feedback: string[];
 }
 
-const STOPWORDS = new Set(
+export const STOPWORDS = new Set(
   (
     'a an and are as at be been being but by can could did do does doing done for from had has have having he her hers ' +
     'him his how i if in into is it its itself just me more most my no nor not of off on once only or other our ours out ' +

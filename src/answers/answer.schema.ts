@@ -1,6 +1,7 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
 import { AnswerQueueState, AnswerQueueStateSchema } from '../transcription/queue/answer-queue-state.schema.js';
+import { AnswerSpeech, AnswerSpeechSchema } from './answer-speech.schema.js';
 import { TranscriptSegment, TranscriptSegmentSchema } from './transcript-segment.schema.js';
 
 export const TRANSCRIPTION_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
@@ -86,6 +87,17 @@ export class Answer {
   /** The transcription provider was asked to keep filler words ("um", "uh"), so delivery counts them. */
   @Prop({ type: Boolean, default: undefined })
   disfluencies_kept?: boolean;
+  /** The speech measured before transcription; null when the speech guard is off or ffmpeg missing. */
+  @Prop({ type: AnswerSpeechSchema, default: null })
+  speech?: AnswerSpeech | null;
+
+  /** The recording held no speech: completed without a provider call, with an empty transcript. */
+  @Prop({ default: false })
+  no_speech?: boolean;
+
+  /** Little speech, and a transcript that is a known silence hallucination: not the candidate's words. */
+  @Prop({ default: false })
+  suspect_hallucination?: boolean;
 
   /** 0–100 by pieces transcribed, while a recording split into pieces is worked on. */
   @Prop({ type: Number, default: null })

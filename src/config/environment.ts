@@ -12,6 +12,7 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
+import { ModelEnvironment } from './model-environment.js';
 import { emptyToUndefined, IntegerSetting, IsCronExpression, IsWebhookSecrets, toBoolean } from './setting-rules.js';
 
 const OTLP_URL = /^https?:\/\/\S+$/;
@@ -21,7 +22,7 @@ const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
  * Every setting the server reads from its environment, validated once at boot.
  * Secrets are never echoed back in error messages.
  */
-export class EnvironmentVariables {
+export class EnvironmentVariables extends ModelEnvironment {
   @IsIn(['development', 'production', 'test'], { message: 'NODE_ENV must be development, production or test' })
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
@@ -155,9 +156,6 @@ export class EnvironmentVariables {
   @Matches(/^https?:\/\/\S+$/, { message: 'OPENAI_BASE_URL must be an http(s) URL, e.g. https://api.openai.com/v1' })
   OPENAI_BASE_URL?: string;
 
-  @Matches(/^[\w.:-]{1,100}$/, { message: 'TRANSCRIPTION_MODEL must be a model name such as whisper-1' })
-  TRANSCRIPTION_MODEL = 'whisper-1';
-
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^[a-z]{2}$/, { message: 'TRANSCRIPTION_LANGUAGE must be an ISO-639-1 code such as en' })
@@ -212,9 +210,6 @@ export class EnvironmentVariables {
 
   @IntegerSetting(1024, 16 * 1024 ** 3, 'MAX_UPLOAD_BYTES must be an integer from 1024 to 17179869184 (16 GiB)')
   MAX_UPLOAD_BYTES = 1024 ** 3;
-
-  @Matches(/^[\w.:-]{1,100}$/, { message: 'SCORING_MODEL must be a chat model name such as gpt-4o-mini' })
-  SCORING_MODEL = 'gpt-4o-mini';
 
   @IntegerSetting(1, 10)
   SCORING_MAX_ATTEMPTS = 3;

@@ -63,6 +63,12 @@ export const transcriptionSettings = registerAs('transcription', () => {
     pieceConcurrency: e.TRANSCRIPTION_PIECE_CONCURRENCY,
     ffmpegPath: e.FFMPEG_PATH,
     ffprobePath: e.FFPROBE_PATH,
+    responseFormat: e.TRANSCRIPTION_RESPONSE_FORMAT,
+    speechGuard: {
+      enabled: e.TRANSCRIPTION_SPEECH_GUARD,
+      silenceDb: e.TRANSCRIPTION_SILENCE_DB,
+      minSpeechSeconds: e.TRANSCRIPTION_MIN_SPEECH_MS / 1000,
+    },
   };
 });
 
@@ -80,6 +86,7 @@ export const scoringSettings = registerAs('scoring', () => {
   const e = env();
   return {
     model: e.SCORING_MODEL,
+    modelKind: e.SCORING_MODEL_KIND,
     maxAttempts: e.SCORING_MAX_ATTEMPTS,
     timeoutMs: e.SCORING_TIMEOUT_MS,
     claimMs: e.SCORING_CLAIM_MS,

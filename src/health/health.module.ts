@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { AudioStorageModule } from '../audio/audio-storage.module.js';
 import { HealthController } from './health.controller.js';
+import { ModelWatch } from './model-watch.js';
 import { ProviderProbe } from './provider.probe.js';
 import { ReadinessChecks } from './readiness-checks.js';
 
@@ -14,7 +15,7 @@ import { ReadinessChecks } from './readiness-checks.js';
   // a failed probe is the orchestrator's business: it is not logged as an error on every probe
   imports: [TerminusModule.forRoot({ logger: false }), AudioStorageModule],
   controllers: [HealthController],
-  providers: [ProviderProbe, ReadinessChecks],
+  providers: [ProviderProbe, ReadinessChecks, ModelWatch],
   exports: [ReadinessChecks],
 })
 export class HealthModule {}

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { APIConnectionError, APIError } from 'openai';
-import { createOpenAiClient } from '../common/openai-client.js';
+import { createOpenAiClient, NO_PROVIDER } from '../common/openai-client.js';
 import { providerSettings, type ProviderSettings } from '../config/settings.js';
 
 const PROBE_TIMEOUT_MS = 3_000;
@@ -21,13 +21,13 @@ export class ProviderProbe {
     private readonly indicators: HealthIndicatorService,
     @Inject(providerSettings.KEY) provider: ProviderSettings,
   ) {
-    this.client = createOpenAiClient(provider, PROBE_TIMEOUT_MS);
+    this.client = createOpenAiClient(provider, PROBE_TIMEOUT_MS, { keyless: true });
   }
 
   check() {
     const provider = this.indicators.check('provider');
     if (!this.client) {
-      return provider.degraded({ configured: false, message: 'OPENAI_API_KEY is not set: nothing is transcribed.' });
+      return provider.degraded({ configured: false, message: NO_PROVIDER });
     }
     return provider
       .attempt(async ({ signal }) => ({ http_status: await this.statusOfModels(signal) }))

@@ -107,6 +107,13 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly speechGuard = new Counter({
+    name: 'interview_speech_checks_total',
+    help: 'Answers measured before transcription, by outcome: speech, no_speech (completed without a provider call), suspect (a known silence hallucination), unmeasured (guard off or ffmpeg could not read it).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly scoringFallbacks = new Counter({
     name: 'interview_scoring_criterion_fallbacks_total',
     help: 'Criteria scored by the local scorer after SCORING_MAX_ATTEMPTS unusable LLM replies.',

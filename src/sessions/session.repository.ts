@@ -26,6 +26,7 @@ export class SessionRepository implements OnModuleInit {
       webhookUrl: string | null;
       language: string | null;
       rubric?: Rubric | null;
+      languages?: string[] | null;
     },
     now: Date,
   ): Promise<SessionRecord> {
@@ -37,6 +38,7 @@ export class SessionRepository implements OnModuleInit {
         webhook_url: fields.webhookUrl,
         language: fields.language,
         rubric: fields.rubric ?? null,
+        languages: fields.languages ?? null,
         answers: {},
         status: 'in_progress',
         created_at: now,

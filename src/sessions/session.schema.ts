@@ -22,6 +22,9 @@ export class Question {
   /** Overrides the session's rubric for this question. */
   @Prop({ type: RubricSchema, default: null })
   rubric?: Rubric | null;
+  /** Terms the candidate is likely to say, given at creation: sent to the provider first. */
+  @Prop({ type: [String], default: undefined })
+  vocabulary?: string[];
 }
 export const QuestionSchema = SchemaFactory.createForClass(Question);
 
@@ -49,6 +52,9 @@ export class InterviewSession {
   /** How answers are scored; null: the default rubric (a question's own rubric wins). */
   @Prop({ type: RubricSchema, default: null })
   rubric?: Rubric | null;
+  /** The languages a bilingual interview may be answered in (ISO-639-1); null: one, or detected. */
+  @Prop({ type: [String], default: null })
+  languages?: string[] | null;
 
   @Prop({ type: Map, of: AnswerSchema, default: {} })
   answers: Map<string, Answer>;

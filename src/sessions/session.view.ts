@@ -2,16 +2,19 @@ import { criterionView } from '../analysis/analysis.view.js';
 import { answerDelivery, sessionDelivery, type DeliveryInput } from '../analysis/delivery.js';
 import type { AnswerDeliveryView, SessionDeliveryView } from '../analysis/dto/delivery-views.dto.js';
 import type { Rubric } from '../analysis/rubric/rubric.schema.js';
+import type { AnswerSpeech } from '../answers/answer-speech.schema.js';
 import type { Answer } from '../answers/answer.schema.js';
 import type { SessionExportView } from './dto/session-export.dto.js';
 import type {
   AnswerStatusView,
+  QuestionView,
   SessionAnswerView,
   SessionSummaryView,
   SessionView,
+  SpeechView,
   TranscriptionSummaryView,
 } from './dto/session-views.dto.js';
-import type { SessionRecord } from './session.schema.js';
+import type { Question, SessionRecord } from './session.schema.js';
 
 /** What clients see of one answer's transcription (the status endpoints' per-question object). */
 export function answerStatusView(answer: Answer, pauseThresholdSeconds?: number): AnswerStatusView {
@@ -24,6 +27,8 @@ export function answerStatusView(answer: Answer, pauseThresholdSeconds?: number)
     ...(answer.transcription_status === 'processing' ? { progress: answer.progress ?? 0 } : {}),
     ...(answer.language ? { language: answer.language } : {}),
     ...(typeof answer.duration_seconds === 'number' ? { duration_seconds: answer.duration_seconds } : {}),
+    ...(answer.no_speech ? { no_speech: true } : {}),
+    ...(answer.suspect_hallucination ? { suspect_hallucination: true } : {}),
     attempts: answer.attempts,
     ...(pauseThresholdSeconds !== undefined && answer.transcription_status === 'completed'
       ? { delivery: deliveryOf(answer, pauseThresholdSeconds) }
@@ -63,11 +68,18 @@ const rubricView = (rubric: Rubric | null | undefined) =>
       }
     : null;
 
-const questionView = (q: SessionRecord['questions'][number]) => ({
+const questionView = (q: Question): QuestionView => ({
   question_id: q.question_id,
   text: q.text,
   model_answer: q.model_answer,
   rubric: rubricView(q.rubric),
+  ...(q.vocabulary?.length ? { vocabulary: [...q.vocabulary] } : {}),
+});
+
+export const speechView = (speech: AnswerSpeech): SpeechView => ({
+  duration_seconds: speech.duration_seconds,
+  speech_seconds: speech.speech_seconds,
+  pauses: speech.pauses.map((p) => ({ start: p.start, end: p.end })),
 });
 
 /** Segments are only in the full views: a long answer has hundreds, too many for every status poll. */
@@ -87,6 +99,9 @@ function answerView(answer: Answer): SessionAnswerView {
     language: answer.language ?? null,
     duration_seconds: answer.duration_seconds ?? null,
     segments: segmentsView(answer),
+    speech: answer.speech ? speechView(answer.speech) : null,
+    no_speech: answer.no_speech ?? false,
+    suspect_hallucination: answer.suspect_hallucination ?? false,
     attempts: answer.attempts,
     created_at: answer.created_at.toISOString(),
     audio_expired_at: answer.audio_expired_at?.toISOString() ?? null,
@@ -139,6 +154,7 @@ export function sessionExport(session: SessionRecord, pauseThresholdSeconds: num
       status: session.status,
       language: session.language ?? null,
       rubric: rubricView(session.rubric),
+      ...(session.languages?.length ? { languages: session.languages } : {}),
       created_at: session.created_at.toISOString(),
       updated_at: session.updated_at.toISOString(),
       questions: session.questions.map(questionView),
@@ -155,6 +171,9 @@ export function sessionExport(session: SessionRecord, pauseThresholdSeconds: num
             duration_seconds: a.duration_seconds ?? null,
             segments: segmentsView(a),
             delivery: deliveryOf(a, pauseThresholdSeconds),
+            speech: a.speech ? speechView(a.speech) : null,
+            no_speech: a.no_speech ?? false,
+            suspect_hallucination: a.suspect_hallucination ?? false,
             transcribed_at: a.transcribed_at?.toISOString() ?? null,
             attempts: a.attempts,
             uploaded_at: a.created_at.toISOString(),
@@ -202,6 +221,7 @@ export function sessionView(session: SessionRecord): SessionView {
     webhook_url: session.webhook_url ?? null,
     language: session.language ?? null,
     rubric: rubricView(session.rubric),
+    ...(session.languages?.length ? { languages: session.languages } : {}),
     questions: session.questions.map(questionView),
     answers: Object.fromEntries(
       session.questions

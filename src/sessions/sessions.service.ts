@@ -58,6 +58,7 @@ export class SessionsService {
         webhookUrl,
         language: dto.language ?? null,
         rubric: dto.rubric ? checkedRubric(dto.rubric, 'rubric') : null,
+        languages: dto.languages?.length ? [...new Set(dto.languages)] : null,
       },
       this.clock.now(),
     );
@@ -100,6 +101,7 @@ export class SessionsService {
         text: question.text,
         model_answer: question.model_answer ?? '',
         rubric: question.rubric ? checkedRubric(question.rubric, `questions[${index}].rubric`) : null,
+        ...(question.vocabulary?.length ? { vocabulary: question.vocabulary.map((v) => v.trim()) } : {}),
       };
     });
   }

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Answer } from '../answers/answer.schema.js';
 import { AnswerAudioStore } from '../audio/answer-audio.store.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
+import { NO_PROVIDER } from '../common/openai-client.js';
 import { Clock } from '../database/clock.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { inTrace, withSpan } from '../tracing/spans.js';
@@ -16,22 +17,17 @@ import { LOST_CLAIM, SHUTTING_DOWN, type JobSource, type SchedulableJob, type St
 import { TranscriptionQueue, type TranscriptFields } from './queue/transcription-queue.js';
 import { WorkIndex, type DueAnswer } from './queue/work-index.js';
 import { classifyError, retryDelayMs, type TranscriptionFailure } from './retry-policy.js';
+import { interviewKeywords, type InterviewHints } from './transcribers/interview-hints.js';
+import { looksHallucinated } from './speech/speech-measure.js';
+import { SpeechMeter } from './speech/speech-meter.js';
 import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
 import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './transcribers/recording-transcriber.js';
-import type { TranscriptionResult } from './transcribers/transcription-provider.js';
+import { TranscriptionProvider } from './transcribers/transcription-provider.js';
 import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
 
 /** A failed write of a finished transcript is tried again after 100 ms, doubling up to 5 s. */
 const PERSIST_BASE_DELAY_MS = 100;
 const PERSIST_MAX_DELAY_MS = 5_000;
-
-const transcriptFields = (result: TranscriptionResult, disfluenciesKept: boolean): TranscriptFields => ({
-  transcript: result.text,
-  language: result.language,
-  duration_seconds: result.duration_seconds,
-  segments: result.segments,
-  disfluencies_kept: disfluenciesKept,
-});
 
 /** One answer's transcription, as the scheduler sees it. */
 export type AnswerJob = DueAnswer & SchedulableJob;
@@ -57,6 +53,8 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     private readonly audio: AnswerAudioStore,
     private readonly whole: WholeRecordingTranscriber,
     private readonly large: LargeRecordingTranscriber,
+    private readonly speech: SpeechMeter,
+    private readonly provider: TranscriptionProvider,
     private readonly webhooks: WebhookOutbox,
     private readonly relay: SessionWebhookRelay,
     private readonly metrics: ServiceMetrics,
@@ -66,7 +64,10 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
   ) {}
 
   async findDue(now: Date): Promise<AnswerJob[]> {
-    return (await this.workIndex.findDueAnswers(now)).map(answerJob);
+    const due = (await this.workIndex.findDueAnswers(now)).map(answerJob);
+    if (this.provider.configured) return due;
+    for (const job of due) await this.waitForProvider(job);
+    return [];
   }
 
   /**
@@ -80,6 +81,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
   }
 
   async claim(job: AnswerJob): Promise<StartedJob | null> {
+    if (!this.provider.configured) return this.waitForProvider(job);
     const claimId = randomUUID();
     const now = this.clock.now();
     const claimed = await withSpan('transcription.claim', this.spanAttributes(job), (span) =>
@@ -92,13 +94,12 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
       return null;
     });
     if (!claimed) return null;
-    const task: TranscriptionTask = {
-      ...job,
-      claimId,
-      answer: claimed.answer,
+    const hints: InterviewHints = {
+      keywords: claimed.question ? interviewKeywords(claimed.question) : [],
       language: claimed.sessionLanguage,
-      session: claimed.session,
+      languages: claimed.sessionLanguages,
     };
+    const task: TranscriptionTask = { ...job, claimId, answer: claimed.answer, hints, session: claimed.session };
     return {
       renew: () => this.queue.renewLease(job.sessionId, job.questionId, claimId, this.leaseFrom(this.clock.now())),
       run: (signal) =>
@@ -108,6 +109,15 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
           () => this.run(job, task, signal),
         ),
     };
+  }
+
+  /** Without a provider nothing is claimed: the answer stays queued and says why (once). */
+  private async waitForProvider(job: AnswerJob): Promise<null> {
+    const noted = await this.queue
+      .noteWaiting(job.sessionId, job.questionId, job.fileId, NO_PROVIDER, this.clock.now())
+      .catch(() => false);
+    if (noted) this.logger.warn(`${job.key} waits: ${NO_PROVIDER}`);
+    return null;
   }
 
   private spanAttributes(job: AnswerJob) {
@@ -126,14 +136,15 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     const { answer } = task;
     if (answer.held_result) {
       // an earlier attempt got the transcript but could not complete the answer: no provider call
-      const held = answer.held_result;
-      const result = {
-        text: held.text,
-        language: held.language,
-        duration_seconds: held.duration_seconds,
-        segments: held.segments,
+      const { text, ...rest } = answer.held_result;
+      const fields: TranscriptFields = {
+        speech: null,
+        no_speech: false,
+        suspect_hallucination: false,
+        ...rest,
+        transcript: text,
       };
-      await this.finish(job, task, result, null, signal, this.clock.nowMs());
+      await this.finish(job, task, fields, null, signal, this.clock.nowMs());
       return;
     }
     if (answer.attempts > this.settings.maxAttempts) {
@@ -141,19 +152,19 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
       return;
     }
     const startedAt = this.clock.nowMs();
-    let result: TranscriptionResult;
+    let fields: TranscriptFields;
     try {
-      result = await this.transcriberFor(answer).transcribe(task, signal);
+      fields = await this.transcript(task, signal);
     } catch (error) {
       await this.handleFailure(job, task, signal, error);
       return;
     }
     const kept = await this.persist(job, 'keep the transcript of', signal, () =>
-      this.queue.holdResult(job.sessionId, job.questionId, task.claimId, transcriptFields(result, asksToKeepDisfluencies(this.settings.model))),
+      this.queue.holdResult(job.sessionId, job.questionId, task.claimId, fields),
     );
     if (kept === undefined) return;
     if (kept === null) return this.dropped(job);
-    await this.finish(job, task, result, kept, signal, startedAt);
+    await this.finish(job, task, fields, kept, signal, startedAt);
   }
 
   /**
@@ -164,7 +175,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
   private async finish(
     job: AnswerJob,
     task: TranscriptionTask,
-    result: TranscriptionResult,
+    fields: TranscriptFields,
     snapshot: SessionRecord | null,
     signal: AbortSignal,
     startedAt: number,
@@ -177,7 +188,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
         this.logger.warn(`could not delete transcribed audio ${String(job.fileId)}: ${error.message}`),
       );
     this.logger.log(
-      `transcribed session=${String(job.sessionId)} question=${job.questionId} attempt=${task.answer.attempts} in ${this.clock.nowMs() - startedAt} ms`,
+      `${fields.no_speech ? 'heard no speech in' : 'transcribed'} session=${String(job.sessionId)} question=${job.questionId} attempt=${task.answer.attempts} in ${this.clock.nowMs() - startedAt} ms`,
     );
     const settled = await this.persist(job, 'complete', signal, () =>
       withSpan('transcription.complete', this.spanAttributes(job), () =>
@@ -185,7 +196,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
           job.sessionId,
           job.questionId,
           task.claimId,
-          transcriptFields(result, asksToKeepDisfluencies(this.settings.model)),
+          fields,
           this.clock.now(),
           snapshot,
           (after) => this.webhooks.transcriptionsCompleted(after, this.clock.now()),
@@ -228,6 +239,43 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
         if (stopped) return undefined;
       }
     }
+  }
+
+  /**
+   * The answer's transcript: none, without a provider call, when the recording holds no speech;
+   * otherwise the provider's, flagged when it is a known silence hallucination of little speech.
+   */
+  private async transcript(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptFields> {
+    const transcriber = this.transcriberFor(task.answer);
+    // a large recording is measured on the pass that compresses it
+    let reading = transcriber === this.large ? null : await this.speech.read(task, signal);
+    const result = reading?.noSpeech ? null : await transcriber.transcribe(task, signal);
+    reading = result?.reading ?? reading;
+    if (!result || reading?.noSpeech) {
+      this.metrics.speechGuard.inc({ outcome: 'no_speech' });
+      const { speech } = reading!;
+      return {
+        transcript: '',
+        language: null,
+        duration_seconds: speech.duration_seconds,
+        segments: null,
+        speech,
+        no_speech: true,
+        suspect_hallucination: false,
+      };
+    }
+    const suspect = reading != null && looksHallucinated(result.text, reading.speech);
+    this.metrics.speechGuard.inc({ outcome: reading == null ? 'unmeasured' : suspect ? 'suspect' : 'speech' });
+    return {
+      transcript: result.text,
+      language: result.language,
+      duration_seconds: result.duration_seconds,
+      segments: result.segments,
+      speech: reading?.speech ?? null,
+      no_speech: false,
+      suspect_hallucination: suspect,
+      disfluencies_kept: asksToKeepDisfluencies(this.settings.model),
+    };
   }
 
   private async handleFailure(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal, error: unknown) {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AudioStorageModule } from '../audio/audio-storage.module.js';
 import { SessionDataModule } from '../sessions/session-data.module.js';
 import { QueueModule } from './queue/queue.module.js';
+import { SpeechMeter } from './speech/speech-meter.js';
 import { TranscribeAnswerJob } from './transcribe-answer.job.js';
 import { AudioTools } from './transcribers/audio-tools.js';
 import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
@@ -14,6 +15,7 @@ import { TranscriptionWorker } from './transcription.worker.js';
   imports: [SessionDataModule, QueueModule, AudioStorageModule],
   providers: [
     AudioTools,
+    SpeechMeter,
     TranscriptionProvider,
     WholeRecordingTranscriber,
     LargeRecordingTranscriber,

@@ -26,7 +26,8 @@ beforeAll(async () => {
   app = await AppProcess.start({
     mongodbUri: db.uri,
     openaiUrl: fake.url,
-    env: { SSE_HEARTBEAT_MS: '200', SESSION_WATCH_MS: '100' },
+    // whisper-1 answers verbose_json (language, duration), which the events carry
+    env: { SSE_HEARTBEAT_MS: '200', SESSION_WATCH_MS: '100', TRANSCRIPTION_MODEL: 'whisper-1' },
   });
   alice = new ApiClient(app.url, tokenFor('alice'));
 });
@@ -80,7 +81,7 @@ describe('GET /api/sessions/:sessionId/events', () => {
       status: 'completed',
       transcript: expectedTranscript(sha256Of(audio)),
       transcribed_at: expect.any(String),
-      // whisper-1 (the default model) answers verbose_json; the fake's duration of 6444 bytes of PCM
+      // whisper-1 answers verbose_json; the fake's duration of 6444 bytes of PCM
       language: 'english',
       duration_seconds: 0.2,
       attempts: 1,

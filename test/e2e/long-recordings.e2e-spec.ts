@@ -41,6 +41,8 @@ beforeAll(async () => {
     openaiUrl: fake.url,
     env: {
       TMPDIR: appTmp,
+      // whisper-style: the pieces' timed segments are joined
+      TRANSCRIPTION_MODEL: 'whisper-1',
       TRANSCRIPTION_MAX_ATTEMPTS: '3',
       TRANSCRIPTION_TIMEOUT_MS: '60000',
       TRANSCRIPTION_LEASE_MS: '10000',
@@ -181,6 +183,8 @@ describe('pieces that fail', () => {
       openaiUrl: fake.url,
       env: {
         TMPDIR: appTmp,
+        // whisper-style: the pieces' timed segments are joined
+        TRANSCRIPTION_MODEL: 'whisper-1',
         TRANSCRIPTION_MAX_FILE_BYTES: String(1024 * 1024),
         TRANSCRIPTION_PIECE_SECONDS: '15',
         TRANSCRIPTION_MAX_ATTEMPTS: '3',
@@ -324,6 +328,8 @@ describe('a server killed half way through the pieces', () => {
       openaiUrl: fake.url,
       env: {
         TMPDIR: appTmp,
+        // whisper-style: the pieces' timed segments are joined
+        TRANSCRIPTION_MODEL: 'whisper-1',
         TRANSCRIPTION_MAX_FILE_BYTES: String(1024 * 1024),
         TRANSCRIPTION_PIECE_SECONDS: '15',
         TRANSCRIPTION_PIECE_CONCURRENCY: '2',

@@ -107,7 +107,7 @@ describe('OpenTelemetry tracing', () => {
     expect(spans.attempt.parentSpanId).toBe(spans.upload.spanId);
     expect(spans.provider.parentSpanId).toBe(spans.attempt.spanId);
     expect(spans.provider.kind).toBe(3); // CLIENT
-    expect(spans.provider.attributes['gen_ai.request.model']).toBe('whisper-1');
+    expect(spans.provider.attributes['gen_ai.request.model']).toBe('gpt-transcribe');
     expect(spans.complete.parentSpanId).toBe(spans.attempt.spanId);
     expect(spans.upload.resource['service.name']).toBe('voice-interview-backend');
     expect(spans.upload.resource['process.pid']).toBe(app.pid);

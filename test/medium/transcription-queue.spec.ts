@@ -117,7 +117,15 @@ describe('settling', () => {
     await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(start), start);
     const now = app.clock.advance(LEASE_MS + 1);
     await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now);
-    const result = { transcript: 'late', language: null, duration_seconds: null, segments: null };
+    const result = {
+      transcript: 'late',
+      language: null,
+      duration_seconds: null,
+      segments: null,
+      speech: null,
+      no_speech: false,
+      suspect_hallucination: false,
+    };
     expect(await queue.complete(sessionId, 'q1', 'claim-a', result, now)).toBeNull();
     expect(await queue.fail(sessionId, 'q1', 'claim-a', 'nope', now)).toBeNull();
     expect((await stored()).answers.q1).toMatchObject({

@@ -169,3 +169,72 @@ export function speechLikeWav(seconds: number, sampleRate = 44_100): Readable {
 
 /** Bytes of speechLikeWav(seconds). */
 export const speechLikeWavBytes = (seconds: number, sampleRate = 44_100) => 44 + Math.round(seconds * sampleRate) * 4;
+
+/** Runs sox (or espeak-ng) into a fresh WAV in the work directory and returns its bytes. */
+function made(name: string, command: string, args: (out: string) => string[]): Buffer {
+  workDir ??= mkdtempSync(join(tmpdir(), 'vi-audio-'));
+  const out = join(workDir, name);
+  execFileSync(command, args(out));
+  return readFileSync(out);
+}
+
+/** Digital silence from sox: 16 kHz mono WAV. */
+export const soxSilence = (seconds: number) =>
+  made(`silence-${seconds}.wav`, 'sox', (out) => [
+    '-n',
+    '-r',
+    '16000',
+    '-c',
+    '1',
+    '-b',
+    '16',
+    out,
+    'trim',
+    '0',
+    `${seconds}`,
+  ]);
+
+/** Low pink noise from sox (peaks near -40 dBFS, RMS near -53 dBFS): a quiet room, nobody speaking. */
+export const soxLowNoise = (seconds: number) =>
+  made(`noise-${seconds}.wav`, 'sox', (out) => [
+    '-n',
+    '-r',
+    '16000',
+    '-c',
+    '1',
+    '-b',
+    '16',
+    out,
+    'synth',
+    `${seconds}`,
+    'pinknoise',
+    'vol',
+    '0.01',
+  ]);
+
+/**
+ * espeak-ng saying each phrase, with `pauseSeconds` of silence before, between and after them
+ * (16 kHz mono WAV): speech with long pauses.
+ */
+export function spokenWithPauses(phrases: string[], pauseSeconds: number): Buffer {
+  const parts = phrases.map((phrase, i) =>
+    made(`phrase-${i}-${phrase.length}.wav`, 'sh', (out) => [
+      '-c',
+      `espeak-ng -s 160 --stdout "$1" | sox -t wav - -r 16000 -c 1 -b 16 "$2"`,
+      'sh',
+      phrase,
+      out,
+    ]),
+  );
+  workDir ??= mkdtempSync(join(tmpdir(), 'vi-audio-'));
+  const gap = soxSilence(pauseSeconds);
+  const files = parts.map((part, i) => {
+    const file = join(workDir!, `part-${i}.wav`);
+    writeFileSync(file, part);
+    return file;
+  });
+  const gapFile = join(workDir, 'gap.wav');
+  writeFileSync(gapFile, gap);
+  const sequence = [gapFile, ...files.flatMap((f) => [f, gapFile])];
+  return made(`spoken-${phrases.join('').length}-${pauseSeconds}.wav`, 'sox', (out) => [...sequence, out]);
+}

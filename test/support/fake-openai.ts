@@ -45,8 +45,13 @@ export interface TranscriptionRequest {
   contentType: string;
   model: string;
   language?: string;
+  /** Sent as keywords[] (gpt-transcribe's hint list). */
+  keywords?: string[];
+  languages?: string[];
   prompt?: string;
   responseFormat?: string;
+  /** Every form field as received, arrays under their name without []. */
+  fields: Record<string, string | string[]>;
   authorization?: string;
   /** The W3C trace context the caller sent, when it traces. */
   traceparent?: string;
@@ -95,6 +100,11 @@ export class FakeOpenAI {
   private readonly sockets = new Set<Socket>();
   private readonly stalled = new Set<ServerResponse>();
   url = '';
+  /** GET /v1/models/{id}: scripted models; others are known without a shutdown date, unless unknownModels. */
+  readonly models = new Map<string, { shutdown_date?: string | null } | 'unknown'>();
+  /** false: the server has no /v1/models at all (404 for every models route), like whisper.cpp's. */
+  modelsEndpoint = true;
+  readonly modelReads: string[] = [];
   private probeAudio = false;
   private maxFileBytes = OPENAI_MAX_FILE_BYTES;
 
@@ -166,6 +176,8 @@ export class FakeOpenAI {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method === 'POST' && req.url?.startsWith('/v1/chat/completions')) return this.handleChat(req, res);
+    if (req.method === 'GET' && req.url?.startsWith('/v1/models') && this.modelsEndpoint)
+      return this.handleModels(req, res);
     if (req.method !== 'POST' || !req.url?.startsWith('/v1/audio/transcriptions')) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(
@@ -197,6 +209,12 @@ export class FakeOpenAI {
           param: null,
           code: null,
         },
+      });
+    }
+    const refused = refusedParameter(record);
+    if (refused) {
+      return this.reply(res, record, 400, {
+        error: { message: refused, type: 'invalid_request_error', param: null, code: 'unsupported_value' },
       });
     }
     const pieceKey = `${record.questionId}/part-${String(record.piece).padStart(3, '0')}`;
@@ -252,6 +270,23 @@ export class FakeOpenAI {
       text: ` ${text} [${i}]`,
     }));
     return { task: 'transcribe', language: 'english', duration, text, segments };
+  }
+
+  private handleModels(req: IncomingMessage, res: ServerResponse): void {
+    const id = decodeURIComponent(req.url!.slice('/v1/models'.length).replace(/^\//, '').split('?')[0]);
+    const send = (status: number, payload: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(payload));
+    };
+    if (!id) return send(200, { object: 'list', data: [] });
+    this.modelReads.push(id);
+    const scripted = this.models.get(id);
+    if (scripted === 'unknown') {
+      return send(404, {
+        error: { message: `The model '${id}' does not exist`, type: 'invalid_request_error', code: 'model_not_found' },
+      });
+    }
+    send(200, { id, object: 'model', created: 0, owned_by: 'system', shutdown_date: scripted?.shutdown_date ?? null });
   }
 
   private async handleChat(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -321,14 +356,19 @@ export class FakeOpenAI {
   private async readUpload(req: IncomingMessage): Promise<TranscriptionRequest> {
     const copy = this.probeAudio ? join(tmpdir(), `fake-openai-${randomBytes(6).toString('hex')}`) : undefined;
     const record = await new Promise<TranscriptionRequest>((resolve, reject) => {
-      const fields: Record<string, string> = {};
+      const fields: Record<string, string | string[]> = {};
       const hash = createHash('sha256');
       let bytes = 0;
       let filename = '';
       let contentType = '';
       let written: Promise<unknown> = Promise.resolve();
       const parser = busboy({ headers: req.headers });
-      parser.on('field', (name, value) => (fields[name] = value));
+      parser.on('field', (name, value) => {
+        if (name.endsWith('[]')) {
+          const key = name.slice(0, -2);
+          fields[key] = [...((fields[key] as string[] | undefined) ?? []), value];
+        } else fields[name] = value;
+      });
       parser.on('file', (_name, file, info) => {
         filename = info.filename ?? '';
         contentType = info.mimeType;
@@ -351,10 +391,13 @@ export class FakeOpenAI {
             piece: name?.[2] === undefined ? undefined : Number(name[2]),
             filename,
             contentType,
-            model: fields.model,
-            language: fields.language,
-            prompt: fields.prompt,
-            responseFormat: fields.response_format,
+            model: fields.model as string,
+            language: fields.language as string | undefined,
+            keywords: fields.keywords as string[] | undefined,
+            languages: fields.languages as string[] | undefined,
+            prompt: fields.prompt as string | undefined,
+            responseFormat: fields.response_format as string | undefined,
+            fields,
             authorization: req.headers.authorization,
             traceparent: req.headers.traceparent as string | undefined,
             bytes,
@@ -373,6 +416,21 @@ export class FakeOpenAI {
     }
     return record;
   }
+}
+
+/**
+ * What OpenAI's current models refuse, as the real endpoint answers it: gpt-* transcription models
+ * answer json only; keywords and languages are gpt-transcribe's alone.
+ */
+function refusedParameter(record: TranscriptionRequest): string | undefined {
+  const openAiGpt = /^gpt-/.test(record.model ?? '');
+  if (openAiGpt && record.responseFormat && !['json', 'text'].includes(record.responseFormat)) {
+    return `response_format '${record.responseFormat}' is not compatible with model '${record.model}'. Use 'json' or 'text'.`;
+  }
+  const gptTranscribe = /^gpt-transcribe/.test(record.model ?? '');
+  if (!gptTranscribe && record.keywords) return `keywords is not supported with model '${record.model}'.`;
+  if (!gptTranscribe && record.languages) return `languages is not supported with model '${record.model}'.`;
+  return undefined;
 }
 
 function probeDuration(file: string): Promise<number | undefined> {

@@ -7,7 +7,11 @@ describe('validateEnvironment', () => {
     expect(env).toMatchObject({
       NODE_ENV: 'development',
       PORT: 3000,
-      TRANSCRIPTION_MODEL: 'whisper-1',
+      TRANSCRIPTION_MODEL: 'gpt-transcribe',
+      SCORING_MODEL: 'gpt-6-luna',
+      TRANSCRIPTION_RESPONSE_FORMAT: 'auto',
+      TRANSCRIPTION_SPEECH_GUARD: true,
+      TRANSCRIPTION_SILENCE_DB: -30,
       TRANSCRIPTION_CONCURRENCY: 4,
       TRANSCRIPTION_MAX_ATTEMPTS: 5,
       MAX_UPLOAD_BYTES: 1024 ** 3,

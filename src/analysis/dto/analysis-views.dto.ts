@@ -30,6 +30,10 @@ export class ScoredAnswerView {
   transcript: string | null;
   /** Present (true) when nothing was uploaded for the question: it scores 0. */
   unanswered?: boolean;
+  /** Present (true) when the recording held no speech: it scores 0, feedback "No answer was heard." */
+  no_speech?: boolean;
+  /** Present (true) when the transcript was a known silence hallucination of a recording with little speech: it scores 0. */
+  suspect_hallucination?: boolean;
   scoring_method: 'llm' | 'local' | 'none';
   /** Per criterion of the rubric; empty when the answer was not scored (unanswered, nothing heard). */
   criteria: CriterionScoreView[];

@@ -37,6 +37,18 @@ export class QuestionInputDto {
   @Type(() => RubricInputDto)
   @IsObject({ message: 'rubric must be an object { criteria: [...] }' })
   rubric?: RubricInputDto;
+  /**
+   * Terms the candidate is likely to say (product names, jargon), sent to the transcription
+   * provider as hints before those found in the text and model answer.
+   * @example ["idempotent", "GridFS", "Kubernetes"]
+   */
+  @IsOptional()
+  @MaxLength(60, { each: true, message: 'each vocabulary term must be at most 60 characters' })
+  @IsNotEmpty({ each: true, message: 'vocabulary terms must not be empty' })
+  @IsString({ each: true, message: 'vocabulary must be an array of strings' })
+  @ArrayMaxSize(40, { message: 'vocabulary must contain at most 40 terms' })
+  @IsArray({ message: 'vocabulary must be an array of strings' })
+  vocabulary?: string[];
 }
 
 export class CreateSessionDto {
@@ -64,6 +76,21 @@ export class CreateSessionDto {
   @Type(() => RubricInputDto)
   @IsObject({ message: 'rubric must be an object { criteria: [...] }' })
   rubric?: RubricInputDto;
+  /**
+   * For a bilingual interview: the languages answers may be in (ISO-639-1), sent to models that take
+   * a list; \`language\`, when also set, wins.
+   * @example ["en", "de"]
+   */
+  @IsOptional()
+  @Matches(/^[a-z]{2}$/, {
+    each: true,
+    message: 'languages must be ISO-639-1 codes of two lowercase letters, such as en',
+  })
+  @IsString({ each: true, message: 'languages must be an array of strings' })
+  @ArrayMaxSize(5, { message: 'languages must contain at most 5 codes' })
+  @ArrayMinSize(1, { message: 'languages must contain at least one code when given' })
+  @IsArray({ message: 'languages must be an array of ISO-639-1 codes' })
+  languages?: string[];
 
   @ValidateNested({ each: true })
   @Type(() => QuestionInputDto)

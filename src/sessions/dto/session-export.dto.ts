@@ -1,7 +1,7 @@
 import { CriterionScoreView } from '../../analysis/dto/analysis-views.dto.js';
 import { AnswerDeliveryView, SessionDeliveryView } from '../../analysis/dto/delivery-views.dto.js';
 import { RubricView } from '../../analysis/dto/rubric-views.dto.js';
-import { QuestionView, SegmentView } from './session-views.dto.js';
+import { QuestionView, SegmentView, SpeechView } from './session-views.dto.js';
 
 /** What an export says of an answer's audio: never the audio itself. */
 export class ExportedAudioView {
@@ -23,6 +23,9 @@ export class ExportedAnswerView {
   duration_seconds: number | null;
   segments: SegmentView[] | null;
   delivery: AnswerDeliveryView;
+  speech: SpeechView | null;
+  no_speech: boolean;
+  suspect_hallucination: boolean;
   transcribed_at: string | null;
   attempts: number;
   uploaded_at: string;
@@ -61,6 +64,7 @@ export class ExportedSessionView {
   status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
   language: string | null;
   rubric: RubricView | null;
+  languages?: string[];
   created_at: string;
   updated_at: string;
   questions: QuestionView[];

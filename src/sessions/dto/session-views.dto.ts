@@ -16,6 +16,8 @@ export class QuestionView {
   model_answer: string;
   /** The question's own rubric; null: the session's (or the default) applies. */
   rubric: RubricView | null;
+  /** Present when the session gave the question a vocabulary. */
+  vocabulary?: string[];
 }
 
 /** How many of the session's questions are in each state. */
@@ -33,6 +35,21 @@ export class SegmentView {
   start: number;
   end: number;
   text: string;
+}
+
+/** A silence between the first and the last speech, in seconds from the recording's start. */
+export class SpeechPauseView {
+  start: number;
+  end: number;
+}
+
+/** How much speech the recording held, measured before transcription (seconds, to 0.01). */
+export class SpeechView {
+  duration_seconds: number;
+  /** From the first to the last speech, minus the pauses. */
+  speech_seconds: number;
+  /** Every silence of at least 0.25 s between the first and the last speech. */
+  pauses: SpeechPauseView[];
 }
 
 export class AnswerAudioView {
@@ -55,6 +72,10 @@ export class AnswerStatusView {
   /** As the provider names it (whisper-1 says "english"), once completed, when it says. */
   language?: string;
   duration_seconds?: number;
+  /** Present (true) when the recording held no speech: completed with an empty transcript, without a provider call. */
+  no_speech?: boolean;
+  /** Present (true) for little speech whose transcript is a known silence hallucination: not scored as the candidate's words. */
+  suspect_hallucination?: boolean;
   attempts: number;
   /** Pace, pauses and filler words, once completed (the status routes only, not the live stream). */
   delivery?: AnswerDeliveryView;
@@ -76,6 +97,12 @@ export class SessionAnswerView {
   duration_seconds: number | null;
   /** Timed stretches of the transcript; null when the model gives text only. */
   segments: SegmentView[] | null;
+  /** Measured before transcription; null until then, or when the guard is off or ffmpeg missing. */
+  speech: SpeechView | null;
+  /** The recording held no speech: completed with an empty transcript, without a provider call. */
+  no_speech: boolean;
+  /** Little speech and a transcript that is a known silence hallucination: not scored as the candidate's words. */
+  suspect_hallucination: boolean;
   attempts: number;
   created_at: string;
   audio_expired_at: string | null;
@@ -100,6 +127,8 @@ export class SessionView {
   language: string | null;
   /** The session's rubric; null: the default rubric (see the README). */
   rubric: RubricView | null;
+  /** Present when the session was created with a list of languages. */
+  languages?: string[];
   questions: QuestionView[];
   /** Keyed by question id; questions without an upload are absent. */
   @ApiProperty({ type: 'object', additionalProperties: { $ref: getSchemaPath(SessionAnswerView) } })

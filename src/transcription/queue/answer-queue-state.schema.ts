@@ -1,5 +1,6 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { TranscriptSegment, TranscriptSegmentSchema } from '../../answers/transcript-segment.schema.js';
+import { AnswerSpeech, AnswerSpeechSchema } from '../../answers/answer-speech.schema.js';
 
 /**
  * One piece of a recording too large to send whole: where it lies in the compressed recording and,
@@ -47,6 +48,18 @@ export class HeldResult {
 
   @Prop({ type: [TranscriptSegmentSchema], default: null })
   segments: TranscriptSegment[] | null;
+
+  @Prop({ type: AnswerSpeechSchema, default: null })
+  speech?: AnswerSpeech | null;
+
+  @Prop({ type: Boolean, default: false })
+  no_speech?: boolean;
+
+  @Prop({ type: Boolean, default: false })
+  suspect_hallucination?: boolean;
+
+  @Prop({ type: Boolean, default: undefined })
+  disfluencies_kept?: boolean;
 }
 export const HeldResultSchema = SchemaFactory.createForClass(HeldResult);
 

@@ -1,4 +1,5 @@
 import { answerPath } from '../../answers/answer.repository.js';
+import type { AnswerSpeech } from '../../answers/answer-speech.schema.js';
 import type { Answer } from '../../answers/answer.schema.js';
 import type { SessionRecord } from '../../sessions/session.schema.js';
 import type { PendingWebhooks } from '../../webhooks/webhook-outbox.js';
@@ -9,6 +10,9 @@ export interface TranscriptFields {
   language: string | null;
   duration_seconds: number | null;
   segments: { start: number; end: number; text: string }[] | null;
+  speech: AnswerSpeech | null;
+  no_speech: boolean;
+  suspect_hallucination: boolean;
   /** The provider was asked to keep filler words (disfluency-prompt.ts). */
   disfluencies_kept?: boolean;
 }

@@ -3,9 +3,10 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Types } from 'mongoose';
 import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../../answers/answer-events.js';
 import { answerFields, answerPath } from '../../answers/answer.repository.js';
+import type { AnswerSpeech } from '../../answers/answer-speech.schema.js';
 import type { Answer } from '../../answers/answer.schema.js';
 import { SessionDocuments } from '../../sessions/session-documents.js';
-import type { SessionRecord } from '../../sessions/session.schema.js';
+import type { Question, SessionRecord } from '../../sessions/session.schema.js';
 import type { PendingWebhooks } from '../../webhooks/webhook-outbox.js';
 import type { AnswerPiece } from './answer-queue-state.schema.js';
 import { COMPLETE_ROUNDS, othersAsIn, withAnswer, type EventsOf, type TranscriptFields } from './completion-facts.js';
@@ -18,6 +19,9 @@ export interface Claimed {
   sessionLanguage: string | null;
   /** The session as the claim left it. */
   session: SessionRecord;
+  sessionLanguages: string[];
+  /** The question answered, for the provider's hints. */
+  question: Question | null;
 }
 
 /**
@@ -73,7 +77,37 @@ export class TranscriptionQueue {
       'after',
     );
     const answer = claimed?.answers[questionId];
-    return answer ? { answer, sessionLanguage: claimed.language ?? null, session: claimed } : null;
+    if (!answer) return null;
+    return {
+      answer,
+      session: claimed,
+      sessionLanguage: claimed.language ?? null,
+      sessionLanguages: claimed.languages ?? [],
+      question: claimed.questions.find((q) => q.question_id === questionId) ?? null,
+    };
+  }
+
+  /**
+   * Keeps an answer queued, untouched but for the reason it waits (shown in its status), while no
+   * provider is configured. Only the first call changes anything.
+   */
+  noteWaiting(
+    sessionId: Types.ObjectId,
+    questionId: string,
+    fileId: Types.ObjectId,
+    reason: string,
+    now: Date,
+  ): Promise<boolean> {
+    const a = answerPath(questionId);
+    return this.documents.updateOne(
+      sessionId,
+      {
+        [`${a}.gridfs_file_id`]: fileId,
+        [`${a}.transcription_status`]: 'queued',
+        [`${a}.transcription_error`]: { $ne: reason },
+      },
+      { $set: answerFields(questionId, { transcription_error: reason, updated_at: now }), $inc: { rev: 1 } },
+    );
   }
 
   /** Extends a held claim. False means the claim is gone and the job must stop without writing. */
@@ -127,11 +161,11 @@ export class TranscriptionQueue {
    * `claimId` holds the claim. Returns the session after the write, or null when the claim is gone.
    */
   holdResult(sessionId: Types.ObjectId, questionId: string, claimId: string, result: TranscriptFields) {
-    const { transcript: text, language, duration_seconds, segments } = result;
+    const { transcript: text, ...rest } = result;
     return this.documents.findOneAndUpdate(
       sessionId,
       this.held(questionId, claimId),
-      { $set: { [`${answerPath(questionId)}.held_result`]: { text, language, duration_seconds, segments } } },
+      { $set: { [`${answerPath(questionId)}.held_result`]: { text, ...rest } } },
       'after',
     );
   }

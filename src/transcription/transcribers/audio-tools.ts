@@ -19,7 +19,7 @@ const STDERR_TAIL_LINES = 5;
 const OPUS_BITRATE = '24k';
 
 /** Quieter than this for at least SILENCE_MIN_SECONDS counts as a pause where a piece may end. */
-const SILENCE_NOISE = '-35dB';
+const SILENCE_NOISE_DB = -35;
 const SILENCE_MIN_SECONDS = 0.4;
 
 /** ffmpeg's demuxer for each container the upload check accepts (AudioFormat.extension). */
@@ -130,16 +130,22 @@ export class AudioTools implements OnApplicationBootstrap {
 
   /**
    * Re-encodes any audio ffmpeg can read to mono 16 kHz Opus in Ogg, and reports the silences it
-   * heard on the way (one pass over the input).
+   * heard on the way (one pass over the input); `silence` is the speech guard's threshold when it is on.
    */
-  async compress(input: string, format: string, output: string, signal: AbortSignal): Promise<Silence[]> {
+  async compress(
+    input: string,
+    format: string,
+    output: string,
+    signal: AbortSignal,
+    silence = { noiseDb: SILENCE_NOISE_DB, minSeconds: SILENCE_MIN_SECONDS },
+  ): Promise<Silence[]> {
     const silences: Silence[] = [];
     let start: number | undefined;
     await this.run(
       this.ffmpegPath,
       [
         ...['-hide_banner', '-nostdin', '-nostats', '-y', ...inputArgs(input, format), '-vn', '-map', '0:a:0'],
-        ...['-af', `silencedetect=noise=${SILENCE_NOISE}:d=${SILENCE_MIN_SECONDS}`],
+        ...['-af', `silencedetect=noise=${silence.noiseDb}dB:d=${silence.minSeconds}`],
         ...['-ac', '1', '-ar', '16000', '-c:a', 'libopus', '-b:a', OPUS_BITRATE, '-application', 'voip'],
         ...['-f', 'ogg', output],
       ],

@@ -9,6 +9,7 @@ import { transcriptionSettings, type TranscriptionSettings } from '../../config/
 import type { AnswerPiece } from '../queue/answer-queue-state.schema.js';
 import { TranscriptionQueue } from '../queue/transcription-queue.js';
 import { classifyError, retryDelayMs, TranscriptionFailure } from '../retry-policy.js';
+import { SpeechMeter } from '../speech/speech-meter.js';
 import { AudioTools } from './audio-tools.js';
 import { planPieces } from './piece-plan.js';
 import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './recording-transcriber.js';
@@ -37,6 +38,7 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
     private readonly queue: TranscriptionQueue,
     private readonly provider: TranscriptionProvider,
     private readonly tools: AudioTools,
+    private readonly speech: SpeechMeter,
     @Inject(transcriptionSettings.KEY) private readonly settings: TranscriptionSettings,
   ) {}
 
@@ -49,9 +51,12 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
       const source = join(dir, `source.${format}`);
       await this.download(job, source, signal);
       const compressed = join(dir, 'compressed.ogg');
-      const silences = await this.tools.compress(source, job.answer.audio.format, compressed, signal);
+      const silences = await this.tools.compress(source, job.answer.audio.format, compressed, signal, this.speech.silence);
       await rm(source);
       const duration = await this.tools.durationSeconds(compressed, 'ogg', signal);
+      // the speech guard's measure comes from the same pass: a large recording is read only once
+      const reading = this.speech.judge(silences, duration);
+      if (reading?.noSpeech) return { text: '', language: null, duration_seconds: null, segments: null, reading };
       const compressedBytes = (await stat(compressed)).size;
 
       let pieces = job.answer.pieces ?? [];
@@ -81,7 +86,7 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
       );
       await rm(compressed);
       await this.transcribePieces(job, pieces, files, signal);
-      return joinPieces(pieces, duration);
+      return { ...joinPieces(pieces, duration), reading };
     } finally {
       await removeWorkDirectory(dir);
     }
@@ -163,7 +168,7 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
             contentType: 'audio/ogg',
           },
           signal,
-          job.language,
+          job.hints,
         );
       } catch (error) {
         if (signal.aborted) throw signal.reason ?? error;

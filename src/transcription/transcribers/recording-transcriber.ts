@@ -1,6 +1,7 @@
 import type { Types } from 'mongoose';
 import type { Answer } from '../../answers/answer.schema.js';
 import type { SessionRecord } from '../../sessions/session.schema.js';
+import type { InterviewHints } from './interview-hints.js';
 import type { TranscriptionResult } from './transcription-provider.js';
 
 /** One claimed answer to transcribe. */
@@ -12,10 +13,10 @@ export interface TranscriptionTask {
   claimId: string;
   /** As read when the claim was taken. */
   answer: Answer;
-  /** The session's language, if it set one. */
-  language: string | null;
   /** The session as the claim left it (what a failure's webhook event is built from). */
   session: SessionRecord;
+  /** The question's keywords and the session's language(s). */
+  hints: InterviewHints;
 }
 
 /** Turns a claimed answer's stored audio into a transcript. */

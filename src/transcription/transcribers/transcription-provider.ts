@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import OpenAI, { toStreamingFile } from 'openai';
 import type { Readable } from 'node:stream';
-import { createOpenAiClient } from '../../common/openai-client.js';
+import { transcriptionCapabilities, type TranscriptionCapabilities } from '../../common/model-capabilities.js';
+import { createOpenAiClient, NO_PROVIDER } from '../../common/openai-client.js';
 import {
   providerSettings,
   transcriptionSettings,
@@ -11,7 +12,9 @@ import {
 import { ServiceMetrics } from '../../metrics/service-metrics.js';
 import { SpanKind, traceHeaders, withSpan } from '../../tracing/spans.js';
 import { TranscriptionFailure } from '../retry-policy.js';
-import { asksToKeepDisfluencies, DISFLUENCY_PROMPT } from './disfluency-prompt.js';
+import type { SpeechReading } from '../speech/speech-meter.js';
+import { DISFLUENCY_PROMPT } from './disfluency-prompt.js';
+import { hintParameters, type InterviewHints } from './interview-hints.js';
 
 export interface AudioForTranscription {
   stream: Readable;
@@ -26,10 +29,9 @@ export interface TranscriptionResult {
   language: string | null;
   duration_seconds: number | null;
   segments: { start: number; end: number; text: string }[] | null;
+  /** The speech guard's reading, when the transcriber measured it on its own pass (large recordings). */
+  reading?: SpeechReading | null;
 }
-
-/** Only whisper models answer with timed segments (verbose_json); the gpt-4o ones give text. */
-const hasVerboseJson = (model: string) => model.startsWith('whisper');
 
 /** The one place that talks to the transcription provider, through the official openai SDK. */
 @Injectable()
@@ -37,6 +39,7 @@ export class TranscriptionProvider {
   private readonly client?: OpenAI;
   private readonly model: string;
   private readonly language?: string;
+  readonly capabilities: TranscriptionCapabilities;
   readonly timeoutMs: number;
 
   constructor(
@@ -46,19 +49,20 @@ export class TranscriptionProvider {
   ) {
     this.model = settings.model;
     this.language = settings.language;
+    this.capabilities = transcriptionCapabilities(settings.model, settings.responseFormat);
     this.timeoutMs = settings.timeoutMs;
     // the job's retry policy retries, re-reading the audio from GridFS
-    this.client = createOpenAiClient(provider, this.timeoutMs);
+    this.client = createOpenAiClient(provider, this.timeoutMs, { keyless: true });
   }
 
-  /** Fails at once, before any audio is read, when nothing could be transcribed anyway. */
+  /** Whether a provider is configured (OPENAI_API_KEY, or OPENAI_BASE_URL alone for a self-hosted server). */
+  get configured(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** Fails at once, before any audio is read, when nothing could be transcribed anyway (answers are not claimed then). */
   assertConfigured(): void {
-    if (!this.client) {
-      throw new TranscriptionFailure(
-        'OPENAI_API_KEY is not set, so the answer cannot be transcribed; set it, restart, and retry the answer.',
-        'permanent',
-      );
-    }
+    if (!this.client) throw new TranscriptionFailure(NO_PROVIDER, 'transient');
   }
 
   /**
@@ -68,11 +72,11 @@ export class TranscriptionProvider {
   async transcribeWithin(
     audio: AudioForTranscription,
     signal: AbortSignal,
-    language?: string | null,
+    hints?: InterviewHints,
   ): Promise<TranscriptionResult> {
     const deadline = AbortSignal.timeout(this.timeoutMs);
     try {
-      return await this.transcribe(audio, AbortSignal.any([signal, deadline]), language);
+      return await this.transcribe(audio, AbortSignal.any([signal, deadline]), hints);
     } catch (error) {
       if (!signal.aborted && deadline.aborted) {
         throw new TranscriptionFailure(
@@ -85,40 +89,36 @@ export class TranscriptionProvider {
   }
 
   /**
-   * Streams the audio to the provider and returns the transcript. `language` (ISO-639-1) is the
-   * session's; without it TRANSCRIPTION_LANGUAGE, and without that the provider detects it.
+   * Streams the audio to the provider and returns the transcript. The interview's hints (keywords,
+   * the session's language, else TRANSCRIPTION_LANGUAGE, or its possible languages) go as far as
+   * the model family takes them; without a language the provider detects it.
    */
   async transcribe(
     audio: AudioForTranscription,
     signal: AbortSignal,
-    language?: string | null,
+    hints: InterviewHints = { keywords: [], language: null, languages: [] },
   ): Promise<TranscriptionResult> {
     this.assertConfigured();
-    const spoken = language ?? this.language;
-    const verbose = hasVerboseJson(this.model);
+    const params = hintParameters(this.capabilities, { ...hints, language: hints.language ?? this.language ?? null });
     const attributes = { 'gen_ai.operation.name': 'transcription', 'gen_ai.request.model': this.model };
-    return withSpan(
-      'provider.transcribe',
-      attributes,
-      () => this.call(audio, signal, spoken, verbose),
-      SpanKind.CLIENT,
-    );
+    return withSpan('provider.transcribe', attributes, () => this.call(audio, signal, params), SpanKind.CLIENT);
   }
 
   private async call(
     audio: AudioForTranscription,
     signal: AbortSignal,
-    spoken: string | undefined,
-    verbose: boolean,
+    hints: ReturnType<typeof hintParameters>,
   ): Promise<TranscriptionResult> {
     const end = this.metrics.providerSeconds.startTimer();
     const result = (await this.client!.audio.transcriptions.create(
       {
         file: toStreamingFile(audio.stream, audio.filename, { type: audio.contentType }),
         model: this.model,
-        response_format: verbose ? 'verbose_json' : 'json',
-        ...(spoken ? { language: spoken } : {}),
-        ...(asksToKeepDisfluencies(this.model) ? { prompt: DISFLUENCY_PROMPT } : {}),
+        response_format: this.capabilities.responseFormat,
+        ...hints,
+        // a prompt written with filler words keeps them in the transcript (delivery counts them),
+        // before any glossary of the interview's terms
+        ...(this.capabilities.prompt ? { prompt: [DISFLUENCY_PROMPT, hints.prompt].filter(Boolean).join(' ') } : {}),
       },
       // the provider may join the trace (W3C traceparent)
       { signal, maxRetries: 0, timeout: this.timeoutMs, headers: traceHeaders() },
@@ -128,7 +128,7 @@ export class TranscriptionProvider {
         end({ outcome: 'error' });
         throw error;
       },
-    )) as { text?: unknown; language?: unknown; duration?: unknown; segments?: unknown };
+    )) as { text?: unknown; language?: unknown; languages?: unknown; duration?: unknown; segments?: unknown };
     if (typeof result?.text !== 'string') {
       throw new TranscriptionFailure('The transcription provider answered without any text.', 'transient');
     }
@@ -139,9 +139,16 @@ export class TranscriptionProvider {
       : null;
     return {
       text: result.text.trim(),
-      language: typeof result.language === 'string' && result.language ? result.language : null,
+      language: answeredLanguage(result),
       duration_seconds: typeof result.duration === 'number' ? result.duration : null,
       segments,
     };
   }
+}
+
+/** whisper names the language ("english"), gpt-transcribe lists the codes it detected. */
+function answeredLanguage(result: { language?: unknown; languages?: unknown }): string | null {
+  if (typeof result.language === 'string' && result.language) return result.language;
+  const [first] = Array.isArray(result.languages) ? (result.languages as { code?: unknown }[]) : [];
+  return typeof first?.code === 'string' && first.code ? first.code : null;
 }

@@ -29,7 +29,7 @@ export class WholeRecordingTranscriber implements RecordingTranscriber {
           contentType: task.answer.audio.content_type,
         },
         signal,
-        task.language,
+        task.hints,
       );
       checked.verify();
       return result;

@@ -20,6 +20,7 @@ export interface AnswerStatusView {
   status: TranscriptionStatus;
   transcript?: string;
   error?: string;
+  no_speech?: boolean;
   attempts: number;
 }
 
@@ -80,6 +81,10 @@ export interface ScoredAnswer {
   model_answer?: string | null;
   transcript?: string | null;
   unanswered?: boolean;
+  /** The recording held no speech (scored 0). */
+  no_speech?: boolean;
+  /** The transcript was what speech recognition invents for silence (scored 0). */
+  suspect_hallucination?: boolean;
   scoring_method: string;
   criteria?: CriterionScore[];
   samples?: number;

@@ -187,4 +187,45 @@ describe('ResultsScreen', () => {
     expect(bars[1].querySelectorAll('rect')).toHaveLength(0);
     expect(bars[1].textContent).toBe('Q2No answer was heard');
   });
+
+  it('says no answer was heard, instead of a transcript, for a recording without speech', () => {
+    render(
+      <ResultsScreen
+        onStartAnother={vi.fn()}
+        questions={[
+          { question_id: 'q1', text: 'What is 401?', model_answer: '' },
+          { question_id: 'q2', text: 'What is 403?', model_answer: '' },
+        ]}
+        result={{
+          status: 'success',
+          final_score: 0,
+          scored_count: 2,
+          unanswered: [],
+          analyzed_at: '2026-01-01T00:00:00Z',
+          answers: [
+            {
+              question_id: 'q1',
+              score: 0,
+              feedback: ['No answer was heard.'],
+              transcript: '',
+              no_speech: true,
+              scoring_method: 'none',
+            },
+            {
+              question_id: 'q2',
+              score: 0,
+              feedback: ['No answer was heard: the recording held almost no speech.'],
+              transcript: 'Thank you for watching.',
+              suspect_hallucination: true,
+              scoring_method: 'none',
+            },
+          ],
+        }}
+      />,
+    );
+    const [first, second] = screen.getAllByRole('listitem').filter((li) => li.className === 'result');
+    expect(first.querySelector('.result__transcript')!.textContent).toBe('No answer was heard.');
+    expect(second.querySelector('.result__transcript')!.textContent).toBe('No answer was heard.');
+    expect(second.textContent).not.toContain('Thank you for watching');
+  });
 });

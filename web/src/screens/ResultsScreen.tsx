@@ -9,9 +9,10 @@ interface Props {
   onStartAnother: () => void;
 }
 
+/** The transcript, or why there is none to show. */
 function transcriptText(answer: ScoredAnswer | undefined): string {
   if (!answer || answer.unanswered) return 'No answer was recorded.';
-  if (answer.not_scored_reason === 'no_speech') return 'No answer was heard.';
+  if (answer.not_scored_reason || answer.no_speech || answer.suspect_hallucination) return 'No answer was heard.';
   return answer.transcript || 'No answer was recorded.';
 }
 

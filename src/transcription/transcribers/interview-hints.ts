@@ -1,0 +1,78 @@
+import { STOPWORDS } from '../../analysis/local-scorer.js';
+import type { TranscriptionCapabilities } from '../../common/model-capabilities.js';
+
+/** What the interview tells the provider about the recording. */
+export interface InterviewHints {
+  /** The question's vocabulary first, then the domain terms of its text and model answer. */
+  keywords: string[];
+  /** The session's language (ISO-639-1), else TRANSCRIPTION_LANGUAGE. */
+  language: string | null;
+  /** The session's possible languages, for a bilingual interview. */
+  languages: string[];
+}
+
+/** At most this many keywords go with one recording, each at most KEYWORD_CHARS long. */
+export const MAX_KEYWORDS = 40;
+const KEYWORD_CHARS = 60;
+/** whisper reads only the last 224 tokens of a prompt: about this many characters. */
+const MAX_PROMPT_CHARS = 600;
+
+/**
+ * A domain term: an acronym or a word with capitals inside (TCP, GridFS), with digits (S3, OAuth2),
+ * joined (client-side, Node.js), or long (idempotent, Kubernetes). Short common words are left out.
+ */
+function isTerm(word: string): boolean {
+  if (STOPWORDS.has(word.toLowerCase())) return false;
+  return /.\p{Lu}/u.test(word) || /\p{N}/u.test(word) || /[-.+#]/.test(word) || word.length >= 7;
+}
+
+/** The bounded keyword list of one question: its own vocabulary, then terms of its text and model answer. */
+export function interviewKeywords(question: {
+  text: string;
+  model_answer: string;
+  vocabulary?: string[] | null;
+}): string[] {
+  const found: string[] = [];
+  const seen = new Set<string>();
+  const add = (term: string) => {
+    const trimmed = term.trim().slice(0, KEYWORD_CHARS);
+    const key = trimmed.toLowerCase();
+    if (!trimmed || seen.has(key) || found.length >= MAX_KEYWORDS) return;
+    seen.add(key);
+    found.push(trimmed);
+  };
+  for (const term of question.vocabulary ?? []) add(term);
+  for (const text of [question.text, question.model_answer]) {
+    for (const match of text.matchAll(/[\p{L}\p{N}](?:[\p{L}\p{N}+#]|[-.](?=[\p{L}\p{N}]))*/gu)) {
+      if (isTerm(match[0])) add(match[0]);
+    }
+  }
+  return found;
+}
+
+/** The hint parameters of one transcription request, as far as the model family takes them. */
+export function hintParameters(
+  capabilities: TranscriptionCapabilities,
+  hints: InterviewHints,
+): { keywords?: string[]; prompt?: string; language?: string; languages?: string[] } {
+  const params: { keywords?: string[]; prompt?: string; language?: string; languages?: string[] } = {};
+  if (hints.keywords.length > 0) {
+    if (capabilities.keywords) params.keywords = hints.keywords;
+    else if (capabilities.prompt) params.prompt = glossary(hints.keywords);
+  }
+  const language = hints.language ?? (hints.languages.length === 1 ? hints.languages[0] : null);
+  if (language) params.language = language;
+  else if (hints.languages.length > 1 && capabilities.languages) params.languages = hints.languages;
+  return params;
+}
+
+/** Terms in a prompt, for a whisper-style model: it spells what it has read. */
+function glossary(keywords: string[]): string {
+  let prompt = 'Glossary:';
+  for (const [i, term] of keywords.entries()) {
+    const next = `${prompt}${i === 0 ? ' ' : ', '}${term}`;
+    if (next.length > MAX_PROMPT_CHARS) break;
+    prompt = next;
+  }
+  return `${prompt}.`;
+}

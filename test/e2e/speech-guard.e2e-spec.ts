@@ -1,0 +1,133 @@
+import { ObjectId } from 'mongodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ApiClient, tokenFor } from '../support/api.js';
+import { AppProcess } from '../support/app-process.js';
+import { soxLowNoise, soxSilence, spokenWithPauses, wavTone } from '../support/audio.js';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { FakeOpenAI } from '../support/fake-openai.js';
+
+let db: TestDatabase;
+let fake: FakeOpenAI;
+let app: AppProcess;
+let alice: ApiClient;
+
+beforeAll(async () => {
+  db = await openTestDatabase('speech_guard');
+  fake = await FakeOpenAI.start();
+  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url });
+  alice = new ApiClient(app.url, tokenFor('alice'));
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await fake?.close();
+  await db?.drop();
+});
+
+beforeEach(() => fake.reset());
+
+const wav = { contentType: 'audio/wav', filename: 'answer.wav' };
+const analyze = (sessionId: string) => alice.request('POST', `/api/analyze/${sessionId}?wait=20`);
+
+describe('the speech guard', () => {
+  it('completes silence and low noise without a provider call, as no_speech with an empty transcript', async () => {
+    const sessionId = await alice.newSession(['q1', 'q2']);
+    expect((await alice.upload(sessionId, 'q1', soxSilence(4), wav)).status).toBe(202);
+    expect((await alice.upload(sessionId, 'q2', soxLowNoise(4), wav)).status).toBe(202);
+
+    for (const q of ['q1', 'q2']) {
+      expect(await alice.waitForAnswer(sessionId, q)).toEqual({
+        question_id: q,
+        status: 'completed',
+        transcript: '',
+        transcribed_at: expect.any(String),
+        duration_seconds: 4,
+        no_speech: true,
+        attempts: 1,
+      });
+    }
+    expect(fake.requests).toHaveLength(0);
+    const doc = await db.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
+    expect(doc!.answers.q1).toMatchObject({ no_speech: true, transcript: '', gridfs_file_id: null });
+    const view = await alice.request('GET', `/api/sessions/${sessionId}`);
+    expect(view.body.answers.q2).toMatchObject({
+      speech: { duration_seconds: 4, speech_seconds: 0, pauses: [] },
+      no_speech: true,
+      suspect_hallucination: false,
+    });
+
+    const res = await analyze(sessionId);
+    expect(res.status).toBe(200);
+    expect(res.body.answers).toEqual([
+      expect.objectContaining({
+        question_id: 'q1',
+        score: 0,
+        feedback: ['No answer was heard.'],
+        no_speech: true,
+        scoring_method: 'none',
+      }),
+      expect.objectContaining({
+        question_id: 'q2',
+        score: 0,
+        feedback: ['No answer was heard.'],
+        no_speech: true,
+        scoring_method: 'none',
+      }),
+    ]);
+    expect(res.body.final_score).toBe(0);
+    expect(fake.chatRequests).toHaveLength(0);
+  });
+
+  it('transcribes speech with long pauses normally and keeps its speech seconds and pauses', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    const audio = spokenWithPauses(
+      ['Idempotent requests can be retried safely.', 'GridFS stores files in chunks.'],
+      2.5,
+    );
+    expect((await alice.upload(sessionId, 'q1', audio, wav)).status).toBe(202);
+
+    const done = await alice.waitForAnswer(sessionId, 'q1');
+    expect(done.status).toBe('completed');
+    expect(done.no_speech).toBeUndefined();
+    expect(fake.requestsFor('q1')).toHaveLength(1);
+    const view = await alice.request('GET', `/api/sessions/${sessionId}`);
+    expect(view.body.answers.q1).toMatchObject({ no_speech: false, suspect_hallucination: false });
+    const { speech } = view.body.answers.q1;
+    expect(speech.pauses).toHaveLength(1);
+    const [pause] = speech.pauses;
+    expect(pause.end - pause.start).toBeGreaterThan(2.4);
+    expect(pause.end - pause.start).toBeLessThan(3.2);
+    // two phrases of about 2.5 s each, with the long pause between them not counted
+    expect(speech.speech_seconds).toBeGreaterThan(3.5);
+    expect(speech.speech_seconds).toBeLessThan(7);
+    expect(speech.duration_seconds).toBeGreaterThan(speech.speech_seconds + 3 * 2.5 - 0.3);
+
+    const res = await analyze(sessionId);
+    expect(res.body.answers[0]).toMatchObject({ question_id: 'q1', score: 80, scoring_method: 'llm' });
+    expect(res.body.answers[0].no_speech).toBeUndefined();
+    expect(fake.chatRequests).toHaveLength(1);
+  });
+
+  it('flags a known silence hallucination of a recording with little speech and scores it 0', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    fake.script('q1', { kind: 'ok', text: ' Thank you for watching!' });
+    const blip = Buffer.concat([wavTone(0.6, 500)]);
+    expect((await alice.upload(sessionId, 'q1', blip, wav)).status).toBe(202);
+
+    const done = await alice.waitForAnswer(sessionId, 'q1');
+    expect(done).toMatchObject({
+      status: 'completed',
+      transcript: 'Thank you for watching!',
+      suspect_hallucination: true,
+    });
+    const res = await analyze(sessionId);
+    expect(res.body.answers[0]).toMatchObject({
+      question_id: 'q1',
+      score: 0,
+      suspect_hallucination: true,
+      scoring_method: 'none',
+    });
+    expect(res.body.answers[0].feedback[0]).toMatch(/^No answer was heard/);
+    expect(fake.chatRequests).toHaveLength(0);
+  });
+});
