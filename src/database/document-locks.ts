@@ -7,8 +7,17 @@ import { databaseSettings, type DatabaseSettings } from '../config/settings.js';
 import { ensureCollection } from './ensure-collection.js';
 
 const LOCKS = 'document_locks';
-/** A holder that crashed mid-write releases its lock after this long. Writes take milliseconds. */
-const LOCK_TTL_MS = 10_000;
+/**
+ * A lock is broken once a waiter has seen it, with the same token, for this long (its own elapsed
+ * time: the holder's clock is never compared with the waiter's). Writes take milliseconds.
+ */
+export const LOCK_TTL_MS = 10_000;
+/**
+ * The guarded write must end within this, well inside LOCK_TTL_MS: after it the holder abandons the
+ * write (the server is told to abort it too: SessionDocuments sets maxTimeMS) and keeps the lock,
+ * so nobody can be let in while a write that lost its lock could still land.
+ */
+export const LOCK_WRITE_BUDGET_MS = 4_000;
 const ACQUIRE_TIMEOUT_MS = 15_000;
 
 /** FerretDB on SQLite answers a write that found the database file locked with this error. */
@@ -31,6 +40,22 @@ async function retryWhileBusy<T>(work: () => Promise<T>, attempts = 4): Promise<
 
 export class DocumentLockTimeout extends Error {
   override name = 'DocumentLockTimeout';
+}
+
+/** The write guarded by a lock did not end within LOCK_WRITE_BUDGET_MS; it was abandoned. */
+export class DocumentWriteTimeout extends Error {
+  override name = 'DocumentWriteTimeout';
+}
+
+class OverBudget {}
+const overBudget = new OverBudget();
+
+function withinBudget<T>(work: Promise<T>): Promise<T | OverBudget> {
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<OverBudget>(
+    (resolve) => (timer = setTimeout(() => resolve(overBudget), LOCK_WRITE_BUDGET_MS)),
+  );
+  return Promise.race([work, budget]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -98,6 +123,7 @@ export class DocumentLocks implements OnModuleInit {
     const locks = this.connection.db!.collection<{ _id: string; token: string; expires_at: Date }>(LOCKS);
     const token = randomUUID();
     const deadline = Date.now() + ACQUIRE_TIMEOUT_MS;
+    let seen = null as { token: string; since: number } | null;
     for (let attempt = 0; ; attempt++) {
       try {
         await retryWhileBusy(() =>
@@ -108,20 +134,31 @@ export class DocumentLocks implements OnModuleInit {
         if ((error as { code?: number }).code !== 11000) throw error;
       }
       const held = await locks.findOne({ _id: key });
-      if (held && held.expires_at.getTime() < Date.now()) {
-        this.logger.warn(`breaking an expired lock on ${key}`);
+      if (held && held.token !== seen?.token) seen = { token: held.token, since: performance.now() };
+      if (held && seen && performance.now() - seen.since > LOCK_TTL_MS) {
+        this.logger.warn(`breaking a lock on ${key} held for over ${LOCK_TTL_MS} ms`);
         await locks.deleteOne({ _id: key, token: held.token });
         continue;
       }
       if (Date.now() > deadline) throw new DocumentLockTimeout(`timed out waiting for the lock on ${key}`);
       await sleep(Math.min(50, 2 + attempt * 2) * (0.5 + Math.random()));
     }
-    try {
-      return await retryWhileBusy(work);
-    } finally {
-      await retryWhileBusy(() => locks.deleteOne({ _id: key, token })).catch((error: Error) => {
-        this.logger.warn(`could not release the lock on ${key}: ${error.message}; it expires by itself`);
-      });
+    const outcome = await withinBudget(retryWhileBusy(work)).catch(async (error: unknown) => {
+      await this.release(key, token);
+      throw error;
+    });
+    if (outcome === overBudget) {
+      // not released: the abandoned write may still land; the lock is broken once it has lapsed
+      throw new DocumentWriteTimeout(`the write under the lock on ${key} took over ${LOCK_WRITE_BUDGET_MS} ms`);
     }
+    await this.release(key, token);
+    return outcome as T;
+  }
+
+  private async release(key: string, token: string): Promise<void> {
+    const locks = this.connection.db!.collection<{ _id: string; token: string }>(LOCKS);
+    await retryWhileBusy(() => locks.deleteOne({ _id: key, token })).catch((error: Error) => {
+      this.logger.warn(`could not release the lock on ${key}: ${error.message}; it expires by itself`);
+    });
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model, QueryFilter, Types, UpdateQuery } from 'mongoose';
-import { DocumentLocks } from '../database/document-locks.js';
+import { DocumentLocks, LOCK_WRITE_BUDGET_MS } from '../database/document-locks.js';
 import { SESSION_CHANGED, type SessionChangedEvent } from './session-events.js';
 import { InterviewSession, type SessionRecord } from './session.schema.js';
 
@@ -40,6 +40,7 @@ export class SessionDocuments {
     const result = await this.locked(sessionId, () =>
       this.model
         .findOneAndUpdate({ ...filter, _id: sessionId }, update, { returnDocument })
+        .maxTimeMS(LOCK_WRITE_BUDGET_MS)
         .lean<SessionRecord>()
         .exec(),
     );
@@ -50,7 +51,10 @@ export class SessionDocuments {
   /** Whether the filter matched (and so the update was applied). */
   async updateOne(sessionId: Types.ObjectId, filter: Filter, update: Update): Promise<boolean> {
     const result = await this.locked(sessionId, () =>
-      this.model.updateOne({ ...filter, _id: sessionId }, update).exec(),
+      this.model
+        .updateOne({ ...filter, _id: sessionId }, update)
+        .maxTimeMS(LOCK_WRITE_BUDGET_MS)
+        .exec(),
     );
     const matched = result.matchedCount === 1;
     if (matched && bumpsRev(update)) this.announce(sessionId);
@@ -58,7 +62,12 @@ export class SessionDocuments {
   }
 
   async deleteOne(sessionId: Types.ObjectId, filter: Filter): Promise<boolean> {
-    const result = await this.locked(sessionId, () => this.model.deleteOne({ ...filter, _id: sessionId }).exec());
+    const result = await this.locked(sessionId, () =>
+      this.model
+        .deleteOne({ ...filter, _id: sessionId })
+        .maxTimeMS(LOCK_WRITE_BUDGET_MS)
+        .exec(),
+    );
     return result.deletedCount === 1;
   }
 
