@@ -192,14 +192,8 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     );
     const settled = await this.persist(job, 'complete', signal, () =>
       withSpan('transcription.complete', this.spanAttributes(job), () =>
-        this.queue.complete(
-          job.sessionId,
-          job.questionId,
-          task.claimId,
-          fields,
-          this.clock.now(),
-          snapshot,
-          (after) => this.webhooks.transcriptionsCompleted(after, this.clock.now()),
+        this.queue.complete(job.sessionId, job.questionId, task.claimId, fields, this.clock.now(), snapshot, (after) =>
+          this.webhooks.transcriptionsCompleted(after, this.clock.now()),
         ),
       ),
     );

@@ -538,7 +538,8 @@ describe('POST /api/analyze/:sessionId', () => {
       answers: { q1: { status: 'completed', transcript: 'one' }, q2: { status: 'completed', transcript: 'two' } },
     });
     fake.setChatDefault({ kind: 'criterion', level: 3, delayMs: 100 });
-    const [a, b] = await Promise.all([analyze(alice, sessionId), analyze(alice, sessionId)]);
+    // the second waits for the first one's result (without a wait it would get 202 scoring_in_progress)
+    const [a, b] = await Promise.all([analyze(alice, sessionId, '?wait=10'), analyze(alice, sessionId, '?wait=10')]);
     expect(a.status).toBe(200);
     expect(b.status).toBe(200);
     expect(a.body).toEqual(b.body);

@@ -35,6 +35,8 @@ beforeAll(async () => {
       TRANSCRIPTION_MODEL: 'Systran/faster-whisper-small',
       TRANSCRIPTION_RESPONSE_FORMAT: 'verbose_json',
       SCORING_MODEL: 'gpt-4o-mini',
+      // one sample: the model's single best judgement, at temperature 0
+      SCORING_SAMPLES: '1',
     },
   });
 });
@@ -72,7 +74,8 @@ describe('what the provider is asked', () => {
     expect(sent.model).toBe('gpt-transcribe');
     expect(sent.responseFormat).toBe('json');
     expect(sent.language).toBe('en');
-    expect(sent.prompt).toBeUndefined();
+    // the filler-word example only (delivery counts "um"s): the terms go as keywords
+    expect(sent.prompt).toBe('Umm, let me think, uh... so, hmm, I would say, um, that it, er, depends.');
     // the question's own vocabulary first, then terms of its text and model answer
     expect(sent.keywords!.slice(0, 2)).toEqual(['Standard Webhooks', 'at-least-once']);
     expect(sent.keywords).toEqual(
@@ -106,7 +109,9 @@ describe('what the provider is asked', () => {
     expect(sent.responseFormat).toBe('verbose_json');
     expect(sent.keywords).toBeUndefined();
     expect(sent.languages).toBeUndefined();
-    expect(sent.prompt).toMatch(/^Glossary: Standard Webhooks, at-least-once, .*idempotent.*GridFS.*Kubernetes/);
+    expect(sent.prompt).toMatch(
+      /^Umm, let me think, .* depends\. Glossary: Standard Webhooks, at-least-once, .*idempotent.*GridFS.*Kubernetes/,
+    );
     const view = await api.request('GET', `/api/sessions/${sessionId}`);
     expect(view.body.answers.q1.segments).toHaveLength(1);
 

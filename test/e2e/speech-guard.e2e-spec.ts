@@ -44,6 +44,8 @@ describe('the speech guard', () => {
         duration_seconds: 4,
         no_speech: true,
         attempts: 1,
+        // nothing heard: said, never zeros
+        delivery: expect.objectContaining({ status: 'no_speech', words_per_minute: null, pause_count: null }),
       });
     }
     expect(fake.requests).toHaveLength(0);
@@ -103,9 +105,11 @@ describe('the speech guard', () => {
     expect(speech.duration_seconds).toBeGreaterThan(speech.speech_seconds + 3 * 2.5 - 0.3);
 
     const res = await analyze(sessionId);
-    expect(res.body.answers[0]).toMatchObject({ question_id: 'q1', score: 80, scoring_method: 'llm' });
+    // the fake judges every criterion level 3 of 4: 75
+    expect(res.body.answers[0]).toMatchObject({ question_id: 'q1', score: 75, scoring_method: 'llm' });
     expect(res.body.answers[0].no_speech).toBeUndefined();
-    expect(fake.chatRequests).toHaveLength(1);
+    // SCORING_SAMPLES (3) scorings of the default rubric's 4 criteria
+    expect(fake.chatRequests).toHaveLength(12);
   });
 
   it('flags a known silence hallucination of a recording with little speech and scores it 0', async () => {

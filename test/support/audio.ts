@@ -238,3 +238,46 @@ export function spokenWithPauses(phrases: string[], pauseSeconds: number): Buffe
   const sequence = [gapFile, ...files.flatMap((f) => [f, gapFile])];
   return made(`spoken-${phrases.join('').length}-${pauseSeconds}.wav`, 'sox', (out) => [...sequence, out]);
 }
+
+/**
+ * espeak-ng saying each phrase at `wordsPerMinute` (its `-s`), each trimmed of espeak's own
+ * leading and trailing silence, joined by the given gaps of sox silence and `edgeSeconds` of silence
+ * before and after (16 kHz mono WAV). `speakingSeconds` is the phrases' own length: the ground
+ * truth a pace measure is held to (espeak's `-s` is not an exact words-per-minute figure).
+ */
+export function spokenAtRate(
+  phrases: string[],
+  wordsPerMinute: number,
+  gapSeconds: number[],
+  edgeSeconds = 0.5,
+): { wav: Buffer; speakingSeconds: number; words: number } {
+  workDir ??= mkdtempSync(join(tmpdir(), 'vi-audio-'));
+  const files = phrases.map((phrase, i) => {
+    const file = join(workDir!, `rate-${wordsPerMinute}-${i}.wav`);
+    execFileSync('sh', [
+      '-c',
+      `espeak-ng -s "$1" --stdout "$2" | sox -t wav - -r 16000 -c 1 -b 16 "$3" silence 1 0.01 -50d reverse silence 1 0.01 -50d reverse`,
+      'sh',
+      String(wordsPerMinute),
+      phrase,
+      file,
+    ]);
+    return file;
+  });
+  const silence = (seconds: number) => {
+    const file = join(workDir!, `gap-${seconds}.wav`);
+    writeFileSync(file, soxSilence(seconds));
+    return file;
+  };
+  const edge = silence(edgeSeconds);
+  const sequence = [
+    edge,
+    ...files.flatMap((f, i) => (i < gapSeconds.length ? [f, silence(gapSeconds[i])] : [f])),
+    edge,
+  ];
+  const wav = made(`rate-${wordsPerMinute}-${gapSeconds.join('-')}.wav`, 'sox', (out) => [...sequence, out]);
+  // 16-bit mono at 16 kHz: 32 000 bytes a second after the 44-byte header sox writes
+  const speakingSeconds = files.reduce((sum, f) => sum + (readFileSync(f).length - 44) / 32_000, 0);
+  const words = phrases.join(' ').split(/\s+/).filter(Boolean).length;
+  return { wav, speakingSeconds, words };
+}

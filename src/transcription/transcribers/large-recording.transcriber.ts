@@ -51,7 +51,13 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
       const source = join(dir, `source.${format}`);
       await this.download(job, source, signal);
       const compressed = join(dir, 'compressed.ogg');
-      const silences = await this.tools.compress(source, job.answer.audio.format, compressed, signal, this.speech.silence);
+      const silences = await this.tools.compress(
+        source,
+        job.answer.audio.format,
+        compressed,
+        signal,
+        this.speech.silence,
+      );
       await rm(source);
       const duration = await this.tools.durationSeconds(compressed, 'ogg', signal);
       // the speech guard's measure comes from the same pass: a large recording is read only once
