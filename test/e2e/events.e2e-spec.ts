@@ -105,14 +105,19 @@ describe('GET /api/sessions/:sessionId/events', () => {
   });
 
   it('reports changes made on another server instance', async () => {
-    const other = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url });
+    // a database of its own, so that only `worker` can transcribe: the stream is served by an api
+    // instance, which never does, and this file's main server never sees the session
+    const own = await openTestDatabase('events_cross');
+    const watcher = await AppProcess.start({ mongodbUri: own.uri, openaiUrl: fake.url, env: { ROLE: 'api' } });
+    const worker = await AppProcess.start({ mongodbUri: own.uri, openaiUrl: fake.url });
     try {
-      const sessionId = await alice.newSession(['q1']);
-      const stream = await listen(app, sessionId);
+      const api = new ApiClient(watcher.url, tokenFor('alice'));
+      const sessionId = await api.newSession(['q1']);
+      const stream = await listen(watcher, sessionId);
       await stream.waitFor((e) => e.some((x) => x.event === 'snapshot'));
       let release!: () => void;
       fake.script('q1', { kind: 'hold', until: new Promise<void>((r) => (release = r)) });
-      await new ApiClient(other.url, tokenFor('alice')).upload(sessionId, 'q1', freshAudio());
+      await new ApiClient(worker.url, tokenFor('alice')).upload(sessionId, 'q1', freshAudio());
       await fake.waitFor(() => fake.requestsFor('q1').length === 1);
       release();
       await stream.waitFor(
@@ -121,14 +126,17 @@ describe('GET /api/sessions/:sessionId/events', () => {
         'completed',
       );
       await stream.waitFor((e) => e.some((x) => x.event === 'ready'), 10_000, 'ready');
-      expect(other.logs.some((l) => l.includes(`transcribed session=${sessionId}`))).toBe(true);
+      expect(worker.logs.some((l) => l.includes(`transcribed session=${sessionId}`))).toBe(true);
+      expect(watcher.logs.some((l) => l.includes(`transcribed session=${sessionId}`))).toBe(false);
 
-      const analyzed = await alice.request('POST', `/api/analyze/${sessionId}`);
+      const analyzed = await new ApiClient(worker.url, tokenFor('alice')).request('POST', `/api/analyze/${sessionId}`);
       expect(analyzed.status).toBe(200);
       await stream.waitFor((e) => e.some((x) => x.event === 'analyzed'), 10_000, 'analyzed');
       expect(stream.named('analyzed')[0]).toEqual({ session_id: sessionId, final_score: analyzed.body.final_score });
     } finally {
-      await other.stop();
+      await worker.stop();
+      await watcher.stop();
+      await own.drop();
     }
   });
 
