@@ -164,6 +164,12 @@ describe('the web app in headless Chromium', () => {
       expect(await criteria.first().textContent()).toContain(`Correctness level ${LEVELS[id]} of 4`);
     }
     await page.getByRole('heading', { name: 'How you spoke' }).waitFor();
+    // the pace and pauses chart, its numbers also in its accessible name and in a table
+    const chart = page.getByTestId('delivery-chart');
+    await chart.waitFor();
+    const chartTitle = (await chart.locator('title').textContent()) ?? '';
+    for (const label of ['Q1', 'Q2', 'Q3']) expect(chartTitle).toMatch(new RegExp(`${label}, \\d+ words per minute`));
+    expect(await page.getByTestId('delivery-row').count()).toBe(3);
 
     // the cut-off PATCH was sent again: three uploads and at least one more try
     expect(patches.length).toBeGreaterThanOrEqual(4);
