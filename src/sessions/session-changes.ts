@@ -14,10 +14,10 @@ const BATCH = 500;
  * Turns changes to watched sessions into callbacks, whichever server made them.
  *
  * Changes made by this process arrive as SESSION_CHANGED events and are delivered at once. Changes
- * made by other instances are noticed by one watcher per process that re-reads the watched sessions
- * every SESSION_WATCH_MS and compares their `rev` (FerretDB has neither change streams nor working
- * tailable cursors). The watcher only runs while someone is listening, and costs one query per
- * tick however many requests wait.
+ * made by other instances are noticed by one watcher per process that reads the watched sessions'
+ * `rev` every SESSION_WATCH_MS (FerretDB has neither change streams nor working tailable cursors)
+ * and reads a whole session only when its `rev` moved. The watcher only runs while someone is
+ * listening, and costs one small query per tick however many requests wait.
  */
 @Injectable()
 export class SessionChanges implements OnModuleDestroy {
@@ -66,7 +66,10 @@ export class SessionChanges implements OnModuleDestroy {
     for (let i = 0; i < sessionIds.length; i += BATCH) {
       let found: SessionRecord[];
       try {
-        found = await this.sessions.findMany(sessionIds.slice(i, i + BATCH).map(toObjectId));
+        // the revs first: a whole document is read only when it changed since last delivered
+        const revs = await this.sessions.revsOf(sessionIds.slice(i, i + BATCH).map(toObjectId));
+        const changed = revs.filter((r) => (this.lastRev.get(String(r._id)) ?? -1) < r.rev).map((r) => r._id);
+        found = changed.length === 0 ? [] : await this.sessions.findMany(changed);
       } catch (error) {
         this.logger.warn(`could not read watched sessions: ${(error as Error).message}`);
         return;

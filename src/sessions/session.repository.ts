@@ -66,6 +66,14 @@ export class SessionRepository implements OnModuleInit {
     return session && session.user_id === userId && session.status !== 'erasing' ? session : null;
   }
 
+  /** Each session's `rev` only: what a watcher compares before it reads a whole document. */
+  revsOf(sessionIds: Types.ObjectId[]): Promise<{ _id: Types.ObjectId; rev: number }[]> {
+    return this.documents.model
+      .find({ _id: { $in: sessionIds } }, { rev: 1 })
+      .lean<{ _id: Types.ObjectId; rev: number }[]>()
+      .exec();
+  }
+
   findMany(sessionIds: Types.ObjectId[]): Promise<SessionRecord[]> {
     return this.documents.model
       .find({ _id: { $in: sessionIds } })
