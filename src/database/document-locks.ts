@@ -17,7 +17,7 @@ export const LOCK_TTL_MS = 10_000;
  * write (the server is told to abort it too: SessionDocuments sets maxTimeMS) and keeps the lock,
  * so nobody can be let in while a write that lost its lock could still land.
  */
-export const LOCK_WRITE_BUDGET_MS = 4_000;
+export const LOCK_WRITE_BUDGET_MS = 8_000;
 const ACQUIRE_TIMEOUT_MS = 15_000;
 
 /** FerretDB on SQLite answers a write that found the database file locked with this error. */
