@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { asksToKeepDisfluencies } from './transcribers/disfluency-prompt.js';
 import { PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -268,7 +267,8 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
       speech: reading?.speech ?? null,
       no_speech: false,
       suspect_hallucination: suspect,
-      disfluencies_kept: asksToKeepDisfluencies(this.settings.model),
+      // the provider sends the filler-word example to every model that takes a prompt
+      disfluencies_kept: this.provider.capabilities.prompt,
     };
   }
 
