@@ -4,6 +4,7 @@ import type { Connection } from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseSettings, type DatabaseSettings } from '../config/settings.js';
+import { Clock } from './clock.js';
 import { ensureCollection } from './ensure-collection.js';
 
 const LOCKS = 'document_locks';
@@ -18,6 +19,14 @@ export const LOCK_TTL_MS = 10_000;
  * so nobody can be let in while a write that lost its lock could still land.
  */
 export const LOCK_WRITE_BUDGET_MS = 8_000;
+/**
+ * The holder's right to write ends this long before LOCK_TTL_MS has passed on its own clock, which
+ * starts before its lock was inserted (a waiter's starts after it saw the lock): room for the two
+ * clocks' rates to differ and for a statement in flight.
+ */
+const LEASE_MARGIN_MS = 1_000;
+/** A statement is not started with less time than this left on the lease. */
+const MIN_STATEMENT_MS = 250;
 const ACQUIRE_TIMEOUT_MS = 15_000;
 
 /** FerretDB on SQLite answers a write that found the database file locked with this error. */
@@ -47,14 +56,56 @@ export class DocumentWriteTimeout extends Error {
   override name = 'DocumentWriteTimeout';
 }
 
+/** The holder's lease ran out before its next statement (it was paused): that statement was not sent. */
+export class DocumentLockLost extends Error {
+  override name = 'DocumentLockLost';
+}
+
+/** Options for one statement: the server aborts it (maxTimeMS), the driver never sends it late (signal). */
+export interface StatementLimits {
+  maxTimeMS: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * What the holder of a lock may still do. Each statement of the guarded work takes its limits from
+ * here just before it is sent, so a holder that was paused past its lease cannot write: it gets
+ * DocumentLockLost instead, and a statement it sent is cut off before any waiter may break the lock.
+ */
+export interface LockLease {
+  /** True when a database lock is held (FerretDB); false where the server is atomic by itself. */
+  readonly exclusive: boolean;
+  /** Limits for the statement about to be sent; throws DocumentLockLost when the lease has run out. */
+  statement(): StatementLimits;
+}
+
+const atomicServer: LockLease = { exclusive: false, statement: () => ({ maxTimeMS: LOCK_WRITE_BUDGET_MS }) };
+
+class HeldLease implements LockLease {
+  readonly exclusive = true;
+  constructor(
+    private readonly key: string,
+    private readonly endsAt: number,
+    private readonly now: () => number,
+  ) {}
+
+  remainingMs(): number {
+    return this.endsAt - this.now();
+  }
+
+  statement(): StatementLimits {
+    const left = Math.min(LOCK_WRITE_BUDGET_MS, Math.floor(this.remainingMs()));
+    if (left < MIN_STATEMENT_MS) throw new DocumentLockLost(`the lease on ${this.key} ran out before a write`);
+    return { maxTimeMS: left, signal: AbortSignal.timeout(left) };
+  }
+}
+
 class OverBudget {}
 const overBudget = new OverBudget();
 
-function withinBudget<T>(work: Promise<T>): Promise<T | OverBudget> {
+function withinBudget<T>(work: Promise<T>, budgetMs: number): Promise<T | OverBudget> {
   let timer: NodeJS.Timeout | undefined;
-  const budget = new Promise<OverBudget>(
-    (resolve) => (timer = setTimeout(() => resolve(overBudget), LOCK_WRITE_BUDGET_MS)),
-  );
+  const budget = new Promise<OverBudget>((resolve) => (timer = setTimeout(() => resolve(overBudget), budgetMs)));
   return Promise.race([work, budget]).finally(() => clearTimeout(timer));
 }
 
@@ -67,6 +118,11 @@ function withinBudget<T>(work: Promise<T>): Promise<T | OverBudget> {
  * write, so two concurrent `$set`s on one session lose one of them and two workers can both "win"
  * the same conditional claim. Inserting a document with a given _id *is* atomic there, so on
  * FerretDB (or with MONGODB_DOCUMENT_LOCKS=on) every write to a session runs under a lock document.
+ *
+ * The work is handed a LockLease and takes each statement's limits from it, so the lock also fences:
+ * the lease ends (on the holder's monotonic clock, started before its insert) a margin before any
+ * waiter may break the lock, a statement is never sent after that, and one in flight is aborted by
+ * the server (maxTimeMS) and the driver (signal) by then.
  */
 @Injectable()
 export class DocumentLocks implements OnModuleInit {
@@ -78,6 +134,7 @@ export class DocumentLocks implements OnModuleInit {
   constructor(
     @InjectConnection() private readonly connection: Connection,
     @Inject(databaseSettings.KEY) private readonly settings: DatabaseSettings,
+    private readonly clock: Clock,
   ) {}
 
   /** The lock collection exists before the first write needs it (see ensureCollection). */
@@ -88,7 +145,7 @@ export class DocumentLocks implements OnModuleInit {
     );
   }
 
-  withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+  withLock<T>(key: string, work: (lease: LockLease) => Promise<T>): Promise<T> {
     const previous = this.local.get(key) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(() => this.withDatabaseLock(key, work));
     const tail = run.catch(() => undefined);
@@ -118,24 +175,53 @@ export class DocumentLocks implements OnModuleInit {
     }
   }
 
-  private async withDatabaseLock<T>(key: string, work: () => Promise<T>): Promise<T> {
-    if (!(await this.needed())) return work();
+  private async withDatabaseLock<T>(key: string, work: (lease: LockLease) => Promise<T>): Promise<T> {
+    if (!(await this.needed())) return work(atomicServer);
+    const deadline = Date.now() + ACQUIRE_TIMEOUT_MS;
+    for (;;) {
+      const { token, lease } = await this.acquire(key, deadline);
+      const budgetMs = Math.min(LOCK_WRITE_BUDGET_MS, lease.remainingMs());
+      if (budgetMs < MIN_STATEMENT_MS) {
+        // paused between taking the lock and using it: a waiter may already have broken it
+        this.logger.warn(`the lease on ${key} ran out before its write started; taking the lock again`);
+        await this.release(key, token);
+        continue;
+      }
+      const outcome = await withinBudget(
+        retryWhileBusy(() => work(lease)),
+        budgetMs,
+      ).catch(async (error: unknown) => {
+        await this.release(key, token);
+        throw error;
+      });
+      if (outcome === overBudget) {
+        // not released: the abandoned write may still land; the lock is broken once it has lapsed
+        throw new DocumentWriteTimeout(`the write under the lock on ${key} took over ${budgetMs} ms`);
+      }
+      await this.release(key, token);
+      return outcome as T;
+    }
+  }
+
+  /** Inserts the lock document, waiting for (and, once it has lapsed, breaking) another holder's. */
+  private async acquire(key: string, deadline: number): Promise<{ token: string; lease: HeldLease }> {
     const locks = this.connection.db!.collection<{ _id: string; token: string; expires_at: Date }>(LOCKS);
     const token = randomUUID();
-    const deadline = Date.now() + ACQUIRE_TIMEOUT_MS;
+    const now = () => this.clock.monotonicMs();
     let seen = null as { token: string; since: number } | null;
     for (let attempt = 0; ; attempt++) {
+      const sentAt = now();
       try {
         await retryWhileBusy(() =>
           locks.insertOne({ _id: key, token, expires_at: new Date(Date.now() + LOCK_TTL_MS) }),
         );
-        break;
+        return { token, lease: new HeldLease(key, sentAt + LOCK_TTL_MS - LEASE_MARGIN_MS, now) };
       } catch (error) {
         if ((error as { code?: number }).code !== 11000) throw error;
       }
       const held = await locks.findOne({ _id: key });
-      if (held && held.token !== seen?.token) seen = { token: held.token, since: performance.now() };
-      if (held && seen && performance.now() - seen.since > LOCK_TTL_MS) {
+      if (held && held.token !== seen?.token) seen = { token: held.token, since: now() };
+      if (held && seen && now() - seen.since > LOCK_TTL_MS) {
         this.logger.warn(`breaking a lock on ${key} held for over ${LOCK_TTL_MS} ms`);
         await locks.deleteOne({ _id: key, token: held.token });
         continue;
@@ -143,16 +229,6 @@ export class DocumentLocks implements OnModuleInit {
       if (Date.now() > deadline) throw new DocumentLockTimeout(`timed out waiting for the lock on ${key}`);
       await sleep(Math.min(50, 2 + attempt * 2) * (0.5 + Math.random()));
     }
-    const outcome = await withinBudget(retryWhileBusy(work)).catch(async (error: unknown) => {
-      await this.release(key, token);
-      throw error;
-    });
-    if (outcome === overBudget) {
-      // not released: the abandoned write may still land; the lock is broken once it has lapsed
-      throw new DocumentWriteTimeout(`the write under the lock on ${key} took over ${LOCK_WRITE_BUDGET_MS} ms`);
-    }
-    await this.release(key, token);
-    return outcome as T;
   }
 
   private async release(key: string, token: string): Promise<void> {

@@ -34,9 +34,9 @@ export class JobLeases implements OnModuleInit {
     const owner = randomUUID();
     const now = new Date();
     const until = new Date(now.getTime() + ttlMs);
-    return this.locks.withLock(`${LEASES}:${name}`, async () => {
+    return this.locks.withLock(`${LEASES}:${name}`, async (lock) => {
       try {
-        await this.collection().insertOne({ _id: name, owner, until });
+        await this.collection().insertOne({ _id: name, owner, until }, lock.statement());
         return { name, owner };
       } catch (error) {
         if ((error as { code?: number }).code !== 11000) throw error;
@@ -44,15 +44,15 @@ export class JobLeases implements OnModuleInit {
       const taken = await this.collection().findOneAndUpdate(
         { _id: name, until: { $lt: now } },
         { $set: { owner, until } },
-        { returnDocument: 'after' },
+        { returnDocument: 'after', ...lock.statement() },
       );
       return taken ? { name, owner } : null;
     });
   }
 
   async release(lease: Lease): Promise<void> {
-    await this.locks.withLock(`${LEASES}:${lease.name}`, () =>
-      this.collection().deleteOne({ _id: lease.name, owner: lease.owner }),
+    await this.locks.withLock(`${LEASES}:${lease.name}`, (lock) =>
+      this.collection().findOneAndDelete({ _id: lease.name, owner: lease.owner }, lock.statement()),
     );
   }
 }

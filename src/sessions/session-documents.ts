@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model, QueryFilter, Types, UpdateQuery } from 'mongoose';
-import { DocumentLocks, LOCK_WRITE_BUDGET_MS } from '../database/document-locks.js';
+import { DocumentLocks, type LockLease } from '../database/document-locks.js';
 import { SESSION_CHANGED, type SessionChangedEvent } from './session-events.js';
 import { InterviewSession, type SessionRecord } from './session.schema.js';
 
@@ -20,7 +20,9 @@ const bumpsRev = (update: Update) => typeof (update.$inc as Record<string, unkno
  *
  * No filter may reach into an array: FerretDB on PostgreSQL matches nothing then (README).
  * findOneAndUpdate returns whole documents: FerretDB 1.x does not implement findAndModify's
- * "fields" projection, and a session is a few kilobytes of text.
+ * "fields" projection, and a session is a few kilobytes of text. Under a lock (FerretDB) every write
+ * is a findAndModify, the one write command FerretDB bounds by maxTimeMS, with the limits the lease
+ * gives it, so a write cannot outlive the lock that guards it.
  */
 @Injectable()
 export class SessionDocuments {
@@ -37,12 +39,8 @@ export class SessionDocuments {
     update: Update,
     returnDocument: 'before' | 'after',
   ): Promise<SessionRecord | null> {
-    const result = await this.locked(sessionId, () =>
-      this.model
-        .findOneAndUpdate({ ...filter, _id: sessionId }, update, { returnDocument })
-        .maxTimeMS(LOCK_WRITE_BUDGET_MS)
-        .lean<SessionRecord>()
-        .exec(),
+    const result = await this.locked(sessionId, (lease) =>
+      this.findAndUpdate(sessionId, filter, update, returnDocument, lease),
     );
     if (result && bumpsRev(update)) this.announce(sessionId);
     return result;
@@ -50,29 +48,41 @@ export class SessionDocuments {
 
   /** Whether the filter matched (and so the update was applied). */
   async updateOne(sessionId: Types.ObjectId, filter: Filter, update: Update): Promise<boolean> {
-    const result = await this.locked(sessionId, () =>
-      this.model
-        .updateOne({ ...filter, _id: sessionId }, update)
-        .maxTimeMS(LOCK_WRITE_BUDGET_MS)
-        .exec(),
-    );
-    const matched = result.matchedCount === 1;
+    const matched = await this.locked(sessionId, async (lease) => {
+      // FerretDB 1.x ignores maxTimeMS on update and delete but honours it on findAndModify
+      if (lease.exclusive) return (await this.findAndUpdate(sessionId, filter, update, 'before', lease)) !== null;
+      const result = await this.model.updateOne({ ...filter, _id: sessionId }, update, lease.statement()).exec();
+      return result.matchedCount === 1;
+    });
     if (matched && bumpsRev(update)) this.announce(sessionId);
     return matched;
   }
 
   async deleteOne(sessionId: Types.ObjectId, filter: Filter): Promise<boolean> {
-    const result = await this.locked(sessionId, () =>
-      this.model
-        .deleteOne({ ...filter, _id: sessionId })
-        .maxTimeMS(LOCK_WRITE_BUDGET_MS)
-        .exec(),
-    );
-    return result.deletedCount === 1;
+    return this.locked(sessionId, async (lease) => {
+      const query = { ...filter, _id: sessionId };
+      if (lease.exclusive) {
+        return (await this.model.findOneAndDelete(query, lease.statement()).lean().exec()) !== null;
+      }
+      return (await this.model.deleteOne(query, lease.statement()).exec()).deletedCount === 1;
+    });
+  }
+
+  private findAndUpdate(
+    sessionId: Types.ObjectId,
+    filter: Filter,
+    update: Update,
+    returnDocument: 'before' | 'after',
+    lease: LockLease,
+  ): Promise<SessionRecord | null> {
+    return this.model
+      .findOneAndUpdate({ ...filter, _id: sessionId }, update, { returnDocument, ...lease.statement() })
+      .lean<SessionRecord>()
+      .exec();
   }
 
   /** Runs one write to a session exclusively where the server needs help with that (FerretDB). */
-  private locked<T>(sessionId: Types.ObjectId, work: () => Promise<T>): Promise<T> {
+  private locked<T>(sessionId: Types.ObjectId, work: (lease: LockLease) => Promise<T>): Promise<T> {
     return this.locks.withLock(`interview_sessions:${String(sessionId)}`, work);
   }
 

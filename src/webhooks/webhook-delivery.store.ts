@@ -75,14 +75,13 @@ export class WebhookDeliveryStore implements OnModuleInit {
 
   /** Takes the delivery for one attempt; null when another instance has it or it is done. */
   async claim(id: string, claimId: string, leaseUntil: Date, now: Date): Promise<WebhookDelivery | null> {
-    return this.locks.withLock(`${DELIVERIES}:${id}`, async () => {
-      const result = await this.collection().updateOne(
+    return this.locks.withLock(`${DELIVERIES}:${id}`, (lock) =>
+      this.collection().findOneAndUpdate(
         { _id: id, status: 'pending', next_attempt_at: { $lte: now } },
         { $set: { claim_id: claimId, lease_until: leaseUntil, next_attempt_at: leaseUntil } },
-      );
-      if (result.modifiedCount !== 1) return null;
-      return this.collection().findOne({ _id: id, claim_id: claimId });
-    });
+        { returnDocument: 'after', ...lock.statement() },
+      ),
+    );
   }
 
   /** Records an attempt and the delivery's next state, if the claim is still ours. */
@@ -92,12 +91,13 @@ export class WebhookDeliveryStore implements OnModuleInit {
     attempt: WebhookAttempt,
     next: { status: WebhookDelivery['status']; next_attempt_at: Date | null; delivered_at?: Date },
   ): Promise<boolean> {
-    return this.locks.withLock(`${DELIVERIES}:${id}`, async () => {
-      const result = await this.collection().updateOne(
+    return this.locks.withLock(`${DELIVERIES}:${id}`, async (lock) => {
+      const settled = await this.collection().findOneAndUpdate(
         { _id: id, claim_id: claimId },
         { $push: { attempts: attempt }, $set: { ...next, claim_id: null, lease_until: null } },
+        lock.statement(),
       );
-      return result.modifiedCount === 1;
+      return settled !== null;
     });
   }
 

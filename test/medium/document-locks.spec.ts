@@ -1,5 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Collection } from 'mongodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Clock } from '../../src/database/clock.js';
 import {
+  DocumentLockLost,
   DocumentLocks,
   DocumentWriteTimeout,
   LOCK_TTL_MS,
@@ -16,6 +19,14 @@ beforeAll(async () => {
   locks = app.get(DocumentLocks);
 });
 afterAll(() => app?.close());
+afterEach(() => vi.restoreAllMocks());
+
+/** The holder's elapsed time jumps by `ms`, as if its process had been paused that long. */
+function pauseHolder(): (ms: number) => void {
+  let offset = 0;
+  vi.spyOn(app.get(Clock), 'monotonicMs').mockImplementation(() => performance.now() + offset);
+  return (ms) => (offset += ms);
+}
 
 describe('the document lock', () => {
   it("is not broken at sight because the holder's clock is behind the waiter's", async () => {
@@ -43,4 +54,61 @@ describe('the document lock', () => {
     expect(took).toBeLessThan(LOCK_TTL_MS);
     expect(await app.db.collection('document_locks').countDocuments({ _id: 'slow' as never })).toBe(1);
   }, 20_000);
+
+  it('lets a holder paused past its lease send no further statement', async () => {
+    const pause = pauseHolder();
+    const limits: number[] = [];
+    const outcome = locks.withLock('paused-in-work', async (lease) => {
+      limits.push(lease.statement().maxTimeMS);
+      pause(LOCK_TTL_MS - 500); // a waiter may break the lock 500 ms from now: too late to start a write
+      lease.statement();
+    });
+    await expect(outcome).rejects.toBeInstanceOf(DocumentLockLost);
+    expect(limits).toHaveLength(1);
+    expect(limits[0]).toBeGreaterThan(LOCK_WRITE_BUDGET_MS - 100);
+    expect(limits[0]).toBeLessThanOrEqual(LOCK_WRITE_BUDGET_MS);
+    expect(await app.db.collection('document_locks').countDocuments({ _id: 'paused-in-work' as never })).toBe(0);
+  });
+
+  it('gives each statement no more time than the lease has left, never the whole budget late', async () => {
+    const pause = pauseHolder();
+    let limit = 0;
+    await locks.withLock('late-statement', async (lease) => {
+      pause(LOCK_TTL_MS - 3_000);
+      const statement = lease.statement();
+      limit = statement.maxTimeMS;
+      expect(statement.signal?.aborted).toBe(false);
+    });
+    // 10 s lock, 1 s margin, 7 s gone: about 2 s are left, not the 8 s budget
+    expect(limit).toBeGreaterThan(1_500);
+    expect(limit).toBeLessThanOrEqual(2_000);
+  });
+
+  it('takes the lock again, rather than write, when paused between taking it and starting the write', async () => {
+    const pause = pauseHolder();
+    const insertOne = Collection.prototype.insertOne;
+    let broken = false;
+    vi.spyOn(Collection.prototype, 'insertOne').mockImplementation(async function (this: Collection, doc, options) {
+      const result = await insertOne.call(this, doc, options);
+      if (this.collectionName === 'document_locks' && doc._id === 'paused-before-work' && !broken) {
+        broken = true;
+        // while the holder slept, a waiter saw its lock for LOCK_TTL_MS, broke it and took it
+        pause(LOCK_TTL_MS + 1_000);
+        await this.replaceOne({ _id: doc._id }, { token: 'waiter', expires_at: new Date(Date.now() + LOCK_TTL_MS) });
+      }
+      return result;
+    });
+    let ran = false;
+    const outcome = locks.withLock('paused-before-work', async () => {
+      ran = true;
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(broken).toBe(true);
+    expect(ran).toBe(false); // the waiter holds the lock now; the paused holder must not write
+    const held = await app.db.collection('document_locks').findOne({ _id: 'paused-before-work' as never });
+    expect(held?.token).toBe('waiter');
+    await app.db.collection('document_locks').deleteOne({ _id: 'paused-before-work' as never, token: 'waiter' });
+    await outcome;
+    expect(ran).toBe(true);
+  });
 });
