@@ -14,10 +14,10 @@ import { Controller, Delete, Head, Param, Patch, Post, Req, Res, UseGuards } fro
 import { SkipThrottle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { ApiProblems } from '../../common/api-problems.decorator.js';
-import { PROBLEM_JSON } from '../../common/problem-details.js';
 import { UserThrottlerGuard } from '../../common/user-throttler.guard.js';
 import { UploadAcceptedView } from '../dto/answer-views.dto.js';
 import { ResumableUploadsService } from './resumable-uploads.service.js';
+import { refusalsAsProblems } from './tus-errors.js';
 
 const TUS_RESUMABLE = { name: 'Tus-Resumable', required: true, description: 'The tus protocol version: 1.0.0.' };
 const header = (description: string, type: 'string' | 'integer' = 'string', required = true) => ({
@@ -26,12 +26,15 @@ const header = (description: string, type: 'string' | 'integer' = 'string', requ
   schema: { type },
 });
 const OFFSET = { 'Upload-Offset': header('Bytes the server holds.', 'integer'), 'Tus-Resumable': header('1.0.0') };
+/** @tus/server refuses any request without the protocol version before anything else. */
+const NO_TUS_VERSION: [number, string] = [412, 'No Tus-Resumable: 1.0.0 header.'];
+const BAD_TUS_HEADER: [number, string] = [400, 'A tus header is not valid; `detail` says which and what it must hold.'];
 const UPLOAD_ID = { name: 'uploadId', description: 'The id in the Location the creation answered with.' };
 
 /**
  * tus 1.0 resumable uploads (https://tus.io/protocols/resumable-upload): the protocol itself is
  * @tus/server's; this controller only lets the JWT guard and the rate limit run first. Errors come
- * as problem details, like every other route's.
+ * as problem details, like every other route's, @tus/server's own plain-text refusals included.
  */
 @ApiTags('answers')
 @ApiBearerAuth()
@@ -57,11 +60,11 @@ export class ResumableUploadsController {
     },
   })
   @ApiProblems(
-    [400, 'Missing Upload-Length, or Upload-Metadata without session_id and question_id.'],
+    [400, 'A tus header is not valid, Upload-Length is missing, or Upload-Metadata lacks session_id or question_id.'],
     401,
     404,
     [409, 'The session is analyzed or being analyzed.'],
-    [412, 'No Tus-Resumable header.'],
+    NO_TUS_VERSION,
     413,
     [429, 'Over RATE_LIMIT_UPLOADS_PER_MINUTE for this user.'],
   )
@@ -79,7 +82,13 @@ export class ResumableUploadsController {
     description: 'The upload; send the rest from Upload-Offset.',
     headers: { ...OFFSET, 'Upload-Length': header('Size of the recording.', 'integer') },
   })
-  @ApiProblems(401, [404, 'No such upload for this user (or it was completed).'], [410, 'Expired.'])
+  @ApiProblems(
+    BAD_TUS_HEADER,
+    401,
+    [404, 'No such upload for this user (or it was completed).'],
+    [410, 'Expired.'],
+    NO_TUS_VERSION,
+  )
   offset(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.pass(req, res);
   }
@@ -98,11 +107,12 @@ export class ResumableUploadsController {
     headers: OFFSET,
   })
   @ApiProblems(
-    [400, 'The first bytes are not a supported audio recording (the upload is removed).'],
+    [400, 'A tus header is not valid, or the first bytes are not a supported audio recording (the upload is removed).'],
     401,
     [404, 'No such upload for this user.'],
     [409, 'Upload-Offset is not where the upload is, or the session closed meanwhile.'],
     [410, 'Expired.'],
+    NO_TUS_VERSION,
     413,
     [415, 'Content-Type must be application/offset+octet-stream.'],
     [423, 'Another request is writing this upload.'],
@@ -116,41 +126,16 @@ export class ResumableUploadsController {
   @ApiParam(UPLOAD_ID)
   @ApiHeader(TUS_RESUMABLE)
   @ApiNoContentResponse({ description: 'Removed.', headers: { 'Tus-Resumable': header('1.0.0') } })
-  @ApiProblems(401, [404, 'No such unfinished upload for this user.'], [423, 'Another request is writing it.'])
+  @ApiProblems(BAD_TUS_HEADER, 401, [404, 'No such unfinished upload for this user.'], NO_TUS_VERSION, [
+    423,
+    'Another request is writing it.',
+  ])
   terminate(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.pass(req, res);
   }
 
-  /** @tus/server writes its refusals as text; ours are problem JSON (tus-errors.ts), so they say so. */
   private pass(req: Request, res: Response): Promise<void> {
-    const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => Response;
-    res.writeHead = ((status: number, ...rest: unknown[]) => {
-      if (status >= 400) {
-        const headers = rest.at(-1);
-        if (rest.length > 0 && typeof headers === 'object' && headers !== null) {
-          rest[rest.length - 1] = withoutContentType(headers);
-        }
-        res.setHeader('Content-Type', PROBLEM_JSON);
-      }
-      return writeHead(status, ...rest);
-    }) as Response['writeHead'];
+    refusalsAsProblems(res);
     return this.uploads.handle(req, res);
   }
-}
-
-const isContentType = (name: unknown) => String(name).toLowerCase() === 'content-type';
-
-/** Response headers in any of the shapes Node's writeHead takes, without Content-Type. */
-function withoutContentType(headers: object): unknown {
-  if (!Array.isArray(headers)) {
-    return Object.fromEntries(Object.entries(headers).filter(([name]) => !isContentType(name)));
-  }
-  if (headers.length > 0 && Array.isArray(headers[0])) {
-    return (headers as [string, string][]).filter(([name]) => !isContentType(name));
-  }
-  const flat: unknown[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    if (!isContentType(headers[i])) flat.push(headers[i], headers[i + 1]);
-  }
-  return flat;
 }

@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
-import { problemDetails } from '../../common/problem-details.js';
+import type { ServerResponse } from 'node:http';
+import { PROBLEM_JSON, problemDetails } from '../../common/problem-details.js';
 
 /** What @tus/server sends for a thrown `{ status_code, body }`: the body as given. */
 export interface TusError {
@@ -28,4 +29,95 @@ export function fromHttpException(error: unknown): unknown {
       ? (response as { message: unknown }).message
       : response;
   return tusError(error.getStatus(), Array.isArray(message) ? message.join('; ') : String(message));
+}
+
+/** What each header @tus/server finds invalid must hold, said so that a client can fix it. */
+const HEADER_RULES: Record<string, string> = {
+  'tus-resumable': 'Tus-Resumable must be 1.0.0',
+  'upload-length': "Upload-Length must be the recording's size, a whole number of bytes",
+  'upload-offset': 'Upload-Offset must be a whole number of bytes: the offset a HEAD request answers with',
+  'content-type': 'Content-Type must be application/offset+octet-stream',
+  'upload-metadata': 'Upload-Metadata must be comma-separated "key base64-value" pairs',
+  'upload-defer-length': 'Upload-Defer-Length is not supported here; send Upload-Length',
+};
+
+/**
+ * A sentence for a refusal @tus/server wrote as its own text: the missing version (412), headers it
+ * found invalid (400, "Invalid a b"), an unknown upload (404). Other texts get the status's meaning.
+ */
+export function tusRefusalDetail(status: number, text: string): string {
+  const said = text.trim();
+  if (status === 412) return 'Send Tus-Resumable: 1.0.0 with every tus request; this server speaks tus 1.0.0.';
+  const invalid = /^Invalid ((?:[\w-]+ ?)+)$/.exec(said);
+  if (status === 400 && invalid) {
+    const rules = invalid[1]
+      .trim()
+      .split(' ')
+      .map((name) => HEADER_RULES[name.toLowerCase()] ?? `${name} is not a valid tus 1.0 header value`);
+    return `${rules.join('; ')}.`;
+  }
+  if (status === 404) return 'No such upload for this user.';
+  return `The upload request was refused (${status}); see the tus 1.0 protocol for what this status means.`;
+}
+
+/**
+ * Makes every refusal on `res` problem JSON: @tus/server writes some of its own as plain text (and
+ * sets their Content-Length), ours come as problem JSON already. Bodies of 4xx/5xx answers are
+ * small and are held until the end, then sent as they are or rewritten.
+ */
+export function refusalsAsProblems(res: ServerResponse): void {
+  let status = 0;
+  const held: Buffer[] = [];
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.writeHead = ((code: number, ...rest: unknown[]) => {
+    status = code;
+    if (code >= 400) {
+      const headers = rest.at(-1);
+      if (rest.length > 0 && typeof headers === 'object' && headers !== null) {
+        rest[rest.length - 1] = withoutHeaders(headers, ['content-type', 'content-length']);
+      }
+      res.setHeader('Content-Type', PROBLEM_JSON);
+    }
+    return writeHead(code, ...rest);
+  }) as ServerResponse['writeHead'];
+  res.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (status < 400) return write(chunk, ...rest);
+    if (chunk !== undefined && chunk !== null) held.push(Buffer.from(chunk as string));
+    (rest.find((r) => typeof r === 'function') as (() => void) | undefined)?.();
+    return true;
+  }) as ServerResponse['write'];
+  res.end = ((...args: unknown[]) => {
+    if (status < 400) return end(...args);
+    const callback = args.find((a) => typeof a === 'function');
+    const chunk = args[0];
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') held.push(Buffer.from(chunk as string));
+    const text = Buffer.concat(held).toString('utf8');
+    return end(
+      isProblem(text) ? text : JSON.stringify(problemDetails(status, tusRefusalDetail(status, text))),
+      callback,
+    );
+  }) as ServerResponse['end'];
+}
+
+function isProblem(text: string): boolean {
+  try {
+    const body = JSON.parse(text) as { status?: unknown; detail?: unknown };
+    return typeof body.status === 'number' && typeof body.detail === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** Response headers in any of the shapes Node's writeHead takes, without the named ones. */
+function withoutHeaders(headers: object, names: string[]): unknown {
+  const dropped = (name: unknown) => names.includes(String(name).toLowerCase());
+  if (!Array.isArray(headers)) return Object.fromEntries(Object.entries(headers).filter(([name]) => !dropped(name)));
+  if (headers.length > 0 && Array.isArray(headers[0])) {
+    return (headers as [string, string][]).filter(([name]) => !dropped(name));
+  }
+  const flat: unknown[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (!dropped(headers[i])) flat.push(headers[i], headers[i + 1]);
+  return flat;
 }
