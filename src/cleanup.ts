@@ -38,7 +38,8 @@ async function main(): Promise<void> {
         `Deleted ${report.files_deleted} files, ${report.chunks_deleted} chunks, ${report.bytes_deleted} bytes ` +
           `(orphan files: ${report.orphan_files}, orphan chunk groups: ${report.orphan_chunk_groups}, ` +
           `expired failed answers: ${report.expired_failed_answers}; kept in use: ${report.kept_in_use}); ` +
-          `sessions erased: ${report.sessions_erased}, erasures resumed: ${report.erasures_resumed}, expired resumable uploads: ${report.expired_uploads}.\n`,
+          `sessions erased: ${report.sessions_erased}, erasures resumed: ${report.erasures_resumed}, expired resumable uploads: ${report.expired_uploads}, ` +
+          `webhook deliveries of gone sessions: ${report.orphan_webhook_deliveries}.\n`,
       );
     }
   } finally {

@@ -30,6 +30,8 @@ export interface CleanupReport {
   sessions_erased: number;
   /** Unfinished resumable uploads past RESUMABLE_UPLOAD_EXPIRY_MS, removed with their chunks. */
   expired_uploads: number;
+  /** Webhook deliveries of sessions that no longer exist (a relay died mid-erasure), deleted. */
+  orphan_webhook_deliveries: number;
 }
 
 const LEASE_NAME = 'audio-cleanup';
@@ -68,6 +70,7 @@ export class AudioCleanup {
       erasures_resumed: 0,
       sessions_erased: 0,
       expired_uploads: 0,
+      orphan_webhook_deliveries: 0,
     };
     const lease = await this.leases.acquire(LEASE_NAME, LEASE_MS);
     if (!lease) {
@@ -80,6 +83,7 @@ export class AudioCleanup {
       report.chunks_deleted += erased.chunks;
       report.erasures_resumed += erased.resumed;
       report.sessions_erased += erased.expired;
+      report.orphan_webhook_deliveries += erased.orphanDeliveries;
       const cutoff = new Date(now.getTime() - this.settings.audioRetentionMs);
       await this.sweepOldFiles(cutoff, now, report);
       // Chunks without a files document belong to an upload still streaming in, or to one that
@@ -92,7 +96,8 @@ export class AudioCleanup {
           `(${report.orphan_files} orphan files, ${report.orphan_chunk_groups} orphan chunk groups, ` +
           `${report.expired_failed_answers} expired failed answers, ${report.kept_in_use} kept in use); ` +
           `sessions: ${report.erasures_resumed} erasures resumed, ${report.sessions_erased} erased for retention; ` +
-          `${report.expired_uploads} expired resumable uploads removed`,
+          `${report.expired_uploads} expired resumable uploads removed; ` +
+          `${report.orphan_webhook_deliveries} webhook deliveries of gone sessions deleted`,
       );
       return report;
     } finally {

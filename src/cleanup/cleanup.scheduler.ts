@@ -27,6 +27,7 @@ export class CleanupScheduler implements OnApplicationBootstrap {
     deleted.inc({ kind: 'expired_failed_answers' }, report.expired_failed_answers);
     deleted.inc({ kind: 'sessions_erased' }, report.sessions_erased);
     deleted.inc({ kind: 'expired_uploads' }, report.expired_uploads);
+    deleted.inc({ kind: 'orphan_webhook_deliveries' }, report.orphan_webhook_deliveries);
     this.metrics.cleanupDeletedBytes.inc(report.bytes_deleted);
   }
 

@@ -11,6 +11,8 @@ export interface RetentionResult {
   resumed: number;
   /** Sessions older than SESSION_RETENTION_DAYS, erased now. */
   expired: number;
+  /** Webhook deliveries left of sessions that no longer exist, deleted now. */
+  orphanDeliveries: number;
 }
 
 const BATCH = 200;
@@ -25,7 +27,7 @@ export class SessionRetention {
   ) {}
 
   async eraseSessions(now: Date): Promise<RetentionResult> {
-    const result: RetentionResult = { files: 0, chunks: 0, resumed: 0, expired: 0 };
+    const result: RetentionResult = { files: 0, chunks: 0, resumed: 0, expired: 0, orphanDeliveries: 0 };
     const finish = async (id: Types.ObjectId) => {
       const erased = await this.eraser.finish(id);
       result.files += erased.files;
@@ -41,8 +43,19 @@ export class SessionRetention {
         result.resumed++;
       }
     }
-    if (this.settings.sessionRetentionMs === undefined) return result;
-    const cutoff = new Date(now.getTime() - this.settings.sessionRetentionMs);
+    if (this.settings.sessionRetentionMs !== undefined) await this.eraseExpired(now, next, finish, seen, result);
+    result.orphanDeliveries = await this.eraser.sweepOrphanDeliveries();
+    return result;
+  }
+
+  private async eraseExpired(
+    now: Date,
+    next: (kind: 'expired', cutoff: Date) => Promise<Types.ObjectId[]>,
+    finish: (id: Types.ObjectId) => Promise<void>,
+    seen: Set<string>,
+    result: RetentionResult,
+  ): Promise<void> {
+    const cutoff = new Date(now.getTime() - this.settings.sessionRetentionMs!);
     for (let ids; (ids = await next('expired', cutoff)).length > 0;) {
       for (const id of ids) {
         seen.add(String(id));
@@ -52,6 +65,5 @@ export class SessionRetention {
         }
       }
     }
-    return result;
   }
 }

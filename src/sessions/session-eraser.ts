@@ -54,4 +54,20 @@ export class SessionEraser {
     this.logger.log(`erased session=${String(sessionId)} (${result.files} audio files, ${result.chunks} chunks)`);
     return result;
   }
+
+  /**
+   * Deletes webhook deliveries whose session no longer exists: a relay that died between storing a
+   * session's events and seeing it erased left them (SessionWebhookRelay undoes its own store
+   * otherwise). Returns how many were deleted.
+   */
+  async sweepOrphanDeliveries(batch = 500): Promise<number> {
+    let deleted = 0;
+    let after: Types.ObjectId | null = null;
+    for (let ids; (ids = await this.webhooks.sessionIdsAfter(after, batch)).length > 0; after = ids.at(-1)!) {
+      const existing = await this.sessions.existing(ids);
+      for (const id of ids) if (!existing.has(String(id))) deleted += await this.webhooks.deleteForSession(id);
+    }
+    if (deleted > 0) this.logger.log(`deleted ${deleted} webhook deliveries of sessions that no longer exist`);
+    return deleted;
+  }
 }

@@ -129,6 +129,15 @@ export class SessionRepository implements OnModuleInit {
     return this.documents.deleteOne(sessionId, { status: 'erasing' });
   }
 
+  /** Which of these sessions exist (erasing ones included). */
+  async existing(sessionIds: Types.ObjectId[]): Promise<Set<string>> {
+    const rows = await this.documents.model
+      .find({ _id: { $in: sessionIds } }, { _id: 1 })
+      .lean<{ _id: Types.ObjectId }[]>()
+      .exec();
+    return new Set(rows.map((row) => String(row._id)));
+  }
+
   /** Ids of sessions whose erasure was interrupted, or that were created before `cutoff`. */
   async idsToErase(kind: 'interrupted' | 'expired', cutoff: Date, limit: number): Promise<Types.ObjectId[]> {
     const filter: Record<string, unknown> =

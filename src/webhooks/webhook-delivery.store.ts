@@ -109,6 +109,17 @@ export class WebhookDeliveryStore implements OnModuleInit {
     return this.collection().find({ session_id: sessionId }).sort({ created_at: 1 }).toArray();
   }
 
+  /** The distinct session ids of stored deliveries after `after`, in order, up to `limit` rows read. */
+  async sessionIdsAfter(after: Types.ObjectId | null, limit: number): Promise<Types.ObjectId[]> {
+    const rows = await this.collection()
+      .find(after ? { session_id: { $gt: after } } : {}, { projection: { session_id: 1 } })
+      .sort({ session_id: 1 })
+      .limit(limit)
+      .toArray();
+    const ids = new Map(rows.map((row) => [String(row.session_id), row.session_id]));
+    return [...ids.values()];
+  }
+
   /** Erasure: the events carried the session's ids and scores, so they go with it. */
   async deleteForSession(sessionId: Types.ObjectId): Promise<number> {
     return (await this.collection().deleteMany({ session_id: sessionId })).deletedCount;

@@ -146,4 +146,33 @@ describe('session retention', () => {
     expect(month.sessions_erased).toBe(1);
     expect(await app.db.collection('interview_sessions').countDocuments()).toBe(0);
   });
+
+  it('deletes webhook deliveries a relay left for a session erased meanwhile, and keeps those of live sessions', async () => {
+    const deliveries = app.db.collection('webhook_deliveries');
+    await deliveries.deleteMany({});
+    const live = new ObjectId(
+      await seedSession(app.db, { userId: 'alice', questions: [{ question_id: 'q1', text: 'Q' }] }),
+    );
+    const erased = new ObjectId(); // its document is gone: the relay died before it could undo its store
+    const row = (id: string, session: ObjectId) => ({
+      _id: id as never,
+      session_id: session,
+      event: 'transcription.completed',
+      url: 'https://example.com/hook',
+      body: '{}',
+      status: 'pending',
+      next_attempt_at: new Date(Date.now() + HOUR),
+      created_at: new Date(),
+      attempts: [],
+      claim_id: null,
+      lease_until: null,
+      delivered_at: null,
+    });
+    await deliveries.insertMany([row('gone-1', erased), row('gone-2', erased), row('kept', live)]);
+
+    const report = await cleanup.run(app.clock.now());
+    expect(report.orphan_webhook_deliveries).toBe(2);
+    const left = await deliveries.find({}, { projection: { _id: 1 } }).toArray();
+    expect(left.map((d) => d._id)).toEqual(['kept']);
+  });
 });

@@ -43,7 +43,7 @@ describe('tus refusals', () => {
   it('names each invalid header with what it must hold', async () => {
     const res = await answering(400, 'Invalid upload-length content-type\n');
     expect(res.status).toBe(400);
-    expect((await res.json()).detail).toBe(
+    expect(((await res.json()) as { detail: string }).detail).toBe(
       "Upload-Length must be the recording's size, a whole number of bytes; " +
         'Content-Type must be application/offset+octet-stream.',
     );
