@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { detectAudioFormat } from '../../src/answers/intake/audio-format.js';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  AUDIO_SNIFF_BYTES,
+  MAX_TAGGED_HEAD_BYTES,
+  TAGS_TOO_LARGE,
+  audioSniffBytes,
+  detectAudioFormat,
+} from '../../src/answers/intake/audio-format.js';
+import { AudioGate } from '../../src/answers/intake/audio-gate.js';
 import { encodedTone, wavTone } from '../support/audio.js';
 
 /** An ID3v2.4 tag header declaring `size` bytes of tag (four 7-bit bytes). */
@@ -72,5 +81,40 @@ describe('detectAudioFormat', () => {
       Buffer.from('ffconcat version 1.0\nfile http://x/\n'),
     ]);
     expect(await detectAudioFormat(riff)).toBeNull();
+  });
+
+  it('looks past an ID3 tag larger than the sniff window (cover art) to the first frames', async () => {
+    const picture = 300 * 1024;
+    const tagged = Buffer.concat([id3Header(picture), junk(picture), encodedTone('mp3')]);
+    expect(audioSniffBytes(tagged.subarray(0, 10))).toBe(10 + picture + AUDIO_SNIFF_BYTES);
+    expect(await detectAudioFormat(tagged.subarray(0, audioSniffBytes(tagged)))).toMatchObject({ extension: 'mp3' });
+    // the same picture in front of noise is still not an mp3
+    const forged = Buffer.concat([id3Header(picture), junk(picture), junk(8 * 1024)]);
+    expect(await detectAudioFormat(forged.subarray(0, audioSniffBytes(forged)))).toBeNull();
+    expect(audioSniffBytes(id3Header(MAX_TAGGED_HEAD_BYTES + 1))).toBe(Infinity);
+    expect(audioSniffBytes(encodedTone('webm'))).toBe(AUDIO_SNIFF_BYTES);
+  });
+
+  it('lets a tagged mp3 through the upload gate unchanged, in small chunks, and refuses tags over the limit', async () => {
+    const picture = 200 * 1024;
+    const tagged = Buffer.concat([id3Header(picture), junk(picture), encodedTone('mp3')]);
+    const chunks = Array.from({ length: Math.ceil(tagged.length / 16_384) }, (_, i) =>
+      tagged.subarray(i * 16_384, (i + 1) * 16_384),
+    );
+    const gate = new AudioGate(10 * 1024 * 1024);
+    const out: Buffer[] = [];
+    await pipeline(
+      Readable.from(chunks),
+      gate,
+      new Writable({ write: (chunk: Buffer, _e, done) => (out.push(chunk), done()) }),
+    );
+    expect(await gate.format).toMatchObject({ extension: 'mp3' });
+    expect(Buffer.concat(out).equals(tagged)).toBe(true);
+
+    const huge = new AudioGate(64 * 1024 * 1024);
+    const tooLarge = Buffer.concat([id3Header(MAX_TAGGED_HEAD_BYTES + 1024), junk(AUDIO_SNIFF_BYTES)]);
+    await expect(
+      pipeline(Readable.from([tooLarge]), huge, new Writable({ write: (_c, _e, done) => done() })),
+    ).rejects.toMatchObject({ message: TAGS_TOO_LARGE, status: 400 });
   });
 });

@@ -1,5 +1,5 @@
 import { fileTypeFromBuffer } from 'file-type';
-import { hasAudioStructure } from './audio-structure.js';
+import { hasAudioStructure, id3TagsEnd } from './audio-structure.js';
 
 export interface AudioFormat {
   /** Extension the transcription provider recognises the container by. */
@@ -22,6 +22,27 @@ const ACCEPTED: Record<string, AudioFormat> = {
 
 /** Bytes from the start of the file that are enough to recognise every accepted container. */
 export const AUDIO_SNIFF_BYTES = 64 * 1024;
+/**
+ * An mp3's ID3 tags (cover art) come before its first frame; the head held to recognise it may grow
+ * to this, so that a tagged file is judged by its audio, not refused for its picture.
+ */
+export const MAX_TAGGED_HEAD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * How many bytes from the start are needed to judge `head`: AUDIO_SNIFF_BYTES, or as many beyond
+ * the ID3 tags it begins with (as far as their headers are within `head`; ask again with more).
+ * Infinity when the tags alone are over MAX_TAGGED_HEAD_BYTES.
+ */
+export function audioSniffBytes(head: Uint8Array): number {
+  const tagsEnd = id3TagsEnd(head);
+  if (tagsEnd === 0) return AUDIO_SNIFF_BYTES;
+  return tagsEnd > MAX_TAGGED_HEAD_BYTES ? Infinity : tagsEnd + AUDIO_SNIFF_BYTES;
+}
+
+/** What a client is told when the tags alone are too large to look past. */
+export const TAGS_TOO_LARGE =
+  `The mp3's ID3 tags (cover art) are over ${MAX_TAGGED_HEAD_BYTES / 1024 / 1024} MB; ` +
+  'remove the picture from the file, or upload the recording without tags.';
 
 export const ACCEPTED_AUDIO_DESCRIPTION = 'webm, ogg/opus, mp3, mp4/m4a, wav or flac';
 

@@ -1,7 +1,14 @@
 import { BadRequestException, PayloadTooLargeException } from '@nestjs/common';
 import { Transform, TransformCallback } from 'node:stream';
 import { Sha256Meter } from '../../common/sha256-meter.js';
-import { ACCEPTED_AUDIO_DESCRIPTION, AUDIO_SNIFF_BYTES, AudioFormat, detectAudioFormat } from './audio-format.js';
+import {
+  ACCEPTED_AUDIO_DESCRIPTION,
+  AUDIO_SNIFF_BYTES,
+  AudioFormat,
+  TAGS_TOO_LARGE,
+  audioSniffBytes,
+  detectAudioFormat,
+} from './audio-format.js';
 
 /**
  * Bytes the gate may hold ready for GridFS. The driver writes one chunk at a time and takes no more
@@ -13,7 +20,8 @@ const READ_AHEAD_BYTES = 256 * 1024;
 /**
  * Passes an upload through unchanged while (1) holding back only its first bytes until they are
  * recognised as an accepted audio container and (2) failing the stream with 413 the moment it
- * grows past the size limit. Memory use is bounded by the sniffed head, whatever the file size.
+ * grows past the size limit. Memory use is bounded by the sniffed head (AUDIO_SNIFF_BYTES, at most
+ * MAX_TAGGED_HEAD_BYTES behind an mp3's tags), whatever the file size.
  */
 export class AudioGate extends Transform {
   readonly format: Promise<AudioFormat>;
@@ -21,6 +29,8 @@ export class AudioGate extends Transform {
   private rejectFormat!: (error: Error) => void;
   private head: Buffer[] = [];
   private headBytes = 0;
+  /** Bytes to hold before judging: more than AUDIO_SNIFF_BYTES behind an mp3's ID3 tags. */
+  private window = AUDIO_SNIFF_BYTES;
   private sniffed = false;
   private readonly meter = new Sha256Meter();
 
@@ -55,7 +65,16 @@ export class AudioGate extends Transform {
     }
     this.head.push(chunk);
     this.headBytes += chunk.length;
-    if (this.headBytes < AUDIO_SNIFF_BYTES) {
+    if (this.headBytes >= this.window) {
+      // what is held may show ID3 tags, which move the first audio frame further in
+      this.head = [Buffer.concat(this.head)];
+      this.window = audioSniffBytes(this.head[0]);
+      if (this.window === Infinity) {
+        callback(new BadRequestException(TAGS_TOO_LARGE));
+        return;
+      }
+    }
+    if (this.headBytes < this.window) {
       callback();
       return;
     }

@@ -62,18 +62,30 @@ function mpegFrameLength(bytes: Uint8Array, at: number): number {
   return Math.floor((perFrame * bitrate) / rate) + padding;
 }
 
-/** ID3v2 tags (any number), then a frame whose successor, when within `head`, is a frame too. */
-function isMp3(bytes: Uint8Array): boolean {
+/**
+ * Where the ID3v2 tags at the start of `bytes` end (0 if it does not begin with one), as far as
+ * their headers are within `bytes`: a tag header past the end counts as ending 10 bytes later, so
+ * that a caller holding more bytes asks again. -1 for a tag header that is not one.
+ */
+export function id3TagsEnd(bytes: Uint8Array): number {
   let at = 0;
   while (ascii(bytes, at, 3) === 'ID3') {
-    if (at + 10 > bytes.length) return false;
+    if (at + 10 > bytes.length) return at + 10;
     const size = bytes.subarray(at + 6, at + 10);
-    if (size.some((b) => b & 0x80)) return false; // a tag size is four 7-bit bytes
+    if (size.some((b) => b & 0x80)) return -1; // a tag size is four 7-bit bytes
     const footer = bytes[at + 5] & 0x10 ? 10 : 0;
     at += 10 + footer + ((size[0] << 21) | (size[1] << 14) | (size[2] << 7) | size[3]);
   }
+  return at;
+}
+
+/** ID3v2 tags (any number), then a frame whose successor, when within `head`, is a frame too. */
+function isMp3(bytes: Uint8Array): boolean {
+  const tagsEnd = id3TagsEnd(bytes);
+  if (tagsEnd < 0 || tagsEnd > bytes.length) return false;
+  let at = tagsEnd;
   // some encoders pad the tag with zeros beyond its declared size
-  while (at < bytes.length && bytes[at] === 0 && at < 64 * 1024) at++;
+  while (at < bytes.length && bytes[at] === 0 && at < tagsEnd + 64 * 1024) at++;
   const length = mpegFrameLength(bytes, at);
   if (length === 0) return false;
   const next = at + length;
