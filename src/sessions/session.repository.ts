@@ -2,7 +2,24 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Types } from 'mongoose';
 import { SessionDocuments } from './session-documents.js';
 import type { Rubric } from '../analysis/rubric/rubric.schema.js';
+import type { Answer } from '../answers/answer.schema.js';
 import type { Question, SessionRecord } from './session.schema.js';
+
+/** What one line of the session list reads: never transcripts, segments, question texts or rubrics. */
+export const LIST_FIELDS = {
+  title: 1,
+  status: 1,
+  created_at: 1,
+  updated_at: 1,
+  'questions.question_id': 1,
+  'analysis.final_score': 1,
+} as const;
+
+export type SessionListRow = Pick<SessionRecord, '_id' | 'title' | 'status' | 'created_at' | 'updated_at'> & {
+  questions: Pick<Question, 'question_id'>[];
+  answers: Record<string, Pick<Answer, 'transcription_status'>>;
+  analysis?: { final_score?: number | null } | null;
+};
 
 /** Sessions as a whole: creation, lookup, the owner's list, and the steps of an erasure. */
 @Injectable()
@@ -85,10 +102,10 @@ export class SessionRepository implements OnModuleInit {
    * A page of the user's sessions, newest first. `before` is the (created_at, _id) of the last
    * session of the previous page, so sessions created meanwhile never shift the pages.
    */
-  listOwned(
+  async listOwned(
     userId: string,
     options: { limit: number; status?: string; before?: { createdAt: Date; id: Types.ObjectId } },
-  ): Promise<SessionRecord[]> {
+  ): Promise<SessionListRow[]> {
     const filter: Record<string, unknown> = {
       user_id: userId,
       status: options.status ?? { $ne: 'erasing' },
@@ -99,12 +116,31 @@ export class SessionRepository implements OnModuleInit {
         { created_at: options.before.createdAt, _id: { $lt: options.before.id } },
       ];
     }
-    return this.documents.model
-      .find(filter)
+    const rows = await this.documents.model
+      .find(filter, LIST_FIELDS)
       .sort({ created_at: -1, _id: -1 })
       .limit(options.limit)
-      .lean<SessionRecord[]>()
+      .lean<SessionListRow[]>()
       .exec();
+    return this.withAnswerStatuses(rows);
+  }
+
+  /**
+   * Adds each answer's transcription_status, and nothing else of it: answers is a map keyed by
+   * question id, which a projection can only name key by key, so the keys come from the first
+   * read's question ids. Transcripts and segments (the bulk of a session) are never read.
+   */
+  private async withAnswerStatuses(rows: SessionListRow[]): Promise<SessionListRow[]> {
+    const keys = new Set(rows.flatMap((row) => row.questions.map((q) => q.question_id)));
+    if (keys.size === 0) return rows.map((row) => ({ ...row, answers: {} }));
+    const projection: Record<string, 1> = {};
+    for (const key of keys) projection[`answers.${key}.transcription_status`] = 1;
+    const statuses = await this.documents.model
+      .find({ _id: { $in: rows.map((row) => row._id) } }, projection)
+      .lean<Pick<SessionListRow, '_id' | 'answers'>[]>()
+      .exec();
+    const byId = new Map(statuses.map((s) => [String(s._id), s.answers ?? {}]));
+    return rows.map((row) => ({ ...row, answers: byId.get(String(row._id)) ?? {} }));
   }
 
   /**

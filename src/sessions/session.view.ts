@@ -15,6 +15,7 @@ import type {
   TranscriptionSummaryView,
 } from './dto/session-views.dto.js';
 import type { Question, SessionRecord } from './session.schema.js';
+import type { SessionListRow } from './session.repository.js';
 
 /** What clients see of one answer's transcription (the status endpoints' per-question object). */
 export function answerStatusView(answer: Answer, pauseThresholdSeconds?: number): AnswerStatusView {
@@ -111,7 +112,10 @@ function answerView(answer: Answer): SessionAnswerView {
   };
 }
 
-export function transcriptionSummary(session: Pick<SessionRecord, 'questions' | 'answers'>): TranscriptionSummaryView {
+export function transcriptionSummary(session: {
+  questions: Pick<Question, 'question_id'>[];
+  answers?: Record<string, Pick<Answer, 'transcription_status'>>;
+}): TranscriptionSummaryView {
   const summary: TranscriptionSummaryView = {
     total: session.questions.length,
     completed: 0,
@@ -129,7 +133,7 @@ export function transcriptionSummary(session: Pick<SessionRecord, 'questions' | 
 }
 
 /** One line of the session list. */
-export function sessionSummaryView(session: SessionRecord): SessionSummaryView {
+export function sessionSummaryView(session: SessionListRow): SessionSummaryView {
   return {
     session_id: String(session._id),
     title: session.title,
