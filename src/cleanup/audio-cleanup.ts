@@ -1,3 +1,4 @@
+import { QUESTION_ID_PATTERN } from '../common/ids.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Types } from 'mongoose';
 import { toObjectId } from '../common/object-id.js';
@@ -128,7 +129,14 @@ export class AudioCleanup {
     ];
     const sessions = new Map<string, SessionRecord>();
     if (sessionIds.length > 0) {
-      for (const s of await this.sessions.findMany(sessionIds.map(toObjectId))) {
+      // only the two fields of each file's answer that decide its fate, never transcripts
+      const projection: Record<string, 1> = { _id: 1 };
+      const questionIds = files.map((f) => f.metadata?.question_id).filter((q) => q && QUESTION_ID_PATTERN.test(q));
+      for (const questionId of new Set(questionIds)) {
+        projection[`answers.${questionId}.gridfs_file_id`] = 1;
+        projection[`answers.${questionId}.transcription_status`] = 1;
+      }
+      for (const s of await this.sessions.findMany(sessionIds.map(toObjectId), projection)) {
         sessions.set(String(s._id), s);
       }
     }
