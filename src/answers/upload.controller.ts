@@ -13,6 +13,7 @@ import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UserThrottlerGuard } from '../common/user-throttler.guard.js';
+import { UserLeases } from '../database/user-leases.js';
 import { AnswerParams } from '../sessions/dto/session-params.dto.js';
 import { AnswersService } from './answers.service.js';
 import { UploadAcceptedView } from './dto/answer-views.dto.js';
@@ -21,7 +22,10 @@ import { UploadAcceptedView } from './dto/answer-views.dto.js';
 @ApiBearerAuth()
 @Controller('api/upload-answer')
 export class UploadController {
-  constructor(private readonly answers: AnswersService) {}
+  constructor(
+    private readonly answers: AnswersService,
+    private readonly leases: UserLeases,
+  ) {}
 
   /** multipart/form-data with one file part named "audio"; streamed straight into GridFS. */
   @Post(':sessionId/:questionId')
@@ -39,16 +43,21 @@ export class UploadController {
     404,
     [409, 'The session is analyzed or being analyzed.'],
     413,
-    [429, 'Over RATE_LIMIT_UPLOADS_PER_MINUTE for this user.'],
+    [429, 'Over RATE_LIMIT_UPLOADS_PER_MINUTE, or MAX_CONCURRENT_UPLOADS_PER_USER uploads already in flight.'],
   )
   @UseGuards(UserThrottlerGuard)
   @SkipThrottle({ analyze: true })
-  upload(
+  async upload(
     @CurrentUser() user: AuthenticatedUser,
     @Param() params: AnswerParams,
     @Req() req: Request,
   ): Promise<UploadAcceptedView> {
-    return this.answers.upload(user.userId, params.sessionId, params.questionId, req);
+    const lease = await this.leases.acquire(user.userId, 'upload');
+    try {
+      return await this.answers.upload(user.userId, params.sessionId, params.questionId, req);
+    } finally {
+      await lease.release();
+    }
   }
 
   /** Withdraws the answer: audio and transcript are deleted. */

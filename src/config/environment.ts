@@ -140,6 +140,18 @@ export class EnvironmentVariables extends ModelEnvironment {
   @IntegerSetting(1, 100_000)
   RATE_LIMIT_ANALYZE_PER_MINUTE = 60;
 
+  /** Server-Sent Event streams (GET /api/sessions/:id/events) one user may hold open at once, on all instances. */
+  @IntegerSetting(1, 10_000)
+  MAX_EVENT_STREAMS_PER_USER = 10;
+
+  /** Uploads (multipart POSTs and tus PATCHes) one user may have in flight at once, on all instances. */
+  @IntegerSetting(1, 10_000)
+  MAX_CONCURRENT_UPLOADS_PER_USER = 4;
+
+  /** A stream's or upload's lease row lives this long unless renewed; a crashed instance's leases lapse after it. */
+  @IntegerSetting(200, 600_000)
+  USER_LEASE_MS = 30_000;
+
   @IntegerSetting(1000, 86_400_000)
   HTTP_REQUEST_TIMEOUT_MS = 3_600_000;
 

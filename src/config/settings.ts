@@ -25,6 +25,16 @@ export const httpSettings = registerAs('http', () => {
   };
 });
 
+/** What one user may hold at once (open event streams, uploads in flight), counted in the database. */
+export const userLimitSettings = registerAs('userLimits', () => {
+  const e = env();
+  return {
+    eventStreams: e.MAX_EVENT_STREAMS_PER_USER,
+    uploads: e.MAX_CONCURRENT_UPLOADS_PER_USER,
+    leaseMs: e.USER_LEASE_MS,
+  };
+});
+
 export const authSettings = registerAs('auth', () => {
   const e = env();
   return {
@@ -151,6 +161,7 @@ export const tracingSettings = registerAs('tracing', () => {
 export const ALL_SETTINGS = [
   databaseSettings,
   httpSettings,
+  userLimitSettings,
   authSettings,
   metricsSettings,
   providerSettings,
@@ -166,6 +177,7 @@ export const ALL_SETTINGS = [
 
 export type DatabaseSettings = ConfigType<typeof databaseSettings>;
 export type HttpSettings = ConfigType<typeof httpSettings>;
+export type UserLimitSettings = ConfigType<typeof userLimitSettings>;
 export type AuthSettings = ConfigType<typeof authSettings>;
 export type MetricsSettings = ConfigType<typeof metricsSettings>;
 export type ProviderSettings = ConfigType<typeof providerSettings>;

@@ -4,6 +4,7 @@ import { databaseSettings, type DatabaseSettings } from '../config/settings.js';
 import { Clock } from './clock.js';
 import { DocumentLocks } from './document-locks.js';
 import { JobLeases } from './job-leases.js';
+import { UserLeases } from './user-leases.js';
 
 /** The MongoDB connection, the clock, and the small coordination primitives built on them. */
 @Global()
@@ -20,7 +21,7 @@ import { JobLeases } from './job-leases.js';
       }),
     }),
   ],
-  providers: [Clock, DocumentLocks, JobLeases],
-  exports: [Clock, DocumentLocks, JobLeases],
+  providers: [Clock, DocumentLocks, JobLeases, UserLeases],
+  exports: [Clock, DocumentLocks, JobLeases, UserLeases],
 })
 export class DatabaseModule {}

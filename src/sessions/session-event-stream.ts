@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { liveSettings, type LiveSettings } from '../config/settings.js';
+import { UserLeases } from '../database/user-leases.js';
 import { SessionChanges } from './session-changes.js';
 import type { SessionRecord } from './session.schema.js';
 import type {
@@ -40,6 +41,7 @@ export class SessionEventStream implements BeforeApplicationShutdown {
   constructor(
     private readonly sessions: SessionsService,
     private readonly changes: SessionChanges,
+    private readonly leases: UserLeases,
     @Inject(liveSettings.KEY) settings: LiveSettings,
   ) {
     this.heartbeatMs = settings.heartbeatMs;
@@ -55,6 +57,12 @@ export class SessionEventStream implements BeforeApplicationShutdown {
 
   async stream(userId: string, sessionId: string, req: Request, res: Response): Promise<void> {
     let current = await this.sessions.getOwned(sessionId, userId);
+    // counted across instances; a 429 (problem JSON, Retry-After) before any byte of the stream
+    const lease = await this.leases.acquire(userId, 'event_stream');
+    if (req.destroyed || res.destroyed) {
+      await lease.release(); // the client left while the lease was taken
+      return;
+    }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -102,6 +110,7 @@ export class SessionEventStream implements BeforeApplicationShutdown {
     const unsubscribe = this.changes.subscribe(sessionId, onChange);
     const heartbeat = setInterval(() => res.write(': ping\n\n'), this.heartbeatMs);
     this.open.add(res);
+    res.once('close', () => void lease.release()); // ended by the client, by shutdown, or by a broken socket
     req.once('close', () => {
       clearInterval(heartbeat);
       unsubscribe();

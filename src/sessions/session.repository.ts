@@ -91,9 +91,10 @@ export class SessionRepository implements OnModuleInit {
       .exec();
   }
 
-  findMany(sessionIds: Types.ObjectId[]): Promise<SessionRecord[]> {
+  /** Whole sessions, or only the fields of `projection` (paths into answers name the question id). */
+  findMany(sessionIds: Types.ObjectId[], projection?: Record<string, 1>): Promise<SessionRecord[]> {
     return this.documents.model
-      .find({ _id: { $in: sessionIds } })
+      .find({ _id: { $in: sessionIds } }, projection)
       .lean<SessionRecord[]>()
       .exec();
   }

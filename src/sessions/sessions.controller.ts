@@ -124,7 +124,7 @@ export class SessionsController {
     description: SESSION_EVENTS_DESCRIPTION,
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
-  @ApiProblems(400, 401, 404)
+  @ApiProblems(400, 401, 404, [429, 'MAX_EVENT_STREAMS_PER_USER streams of this user are open already.'])
   events(
     @CurrentUser() user: AuthenticatedUser,
     @Param() params: SessionParams,

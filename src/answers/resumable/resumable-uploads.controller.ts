@@ -14,7 +14,10 @@ import { Controller, Delete, Head, Param, Patch, Post, Req, Res, UseGuards } fro
 import { SkipThrottle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { ApiProblems } from '../../common/api-problems.decorator.js';
+import type { AuthenticatedUser } from '../../auth/authenticated-user.js';
+import { CurrentUser } from '../../auth/current-user.decorator.js';
 import { UserThrottlerGuard } from '../../common/user-throttler.guard.js';
+import { UserLeases } from '../../database/user-leases.js';
 import { UploadAcceptedView } from '../dto/answer-views.dto.js';
 import { ResumableUploadsService } from './resumable-uploads.service.js';
 import { refusalsAsProblems } from './tus-errors.js';
@@ -40,7 +43,10 @@ const UPLOAD_ID = { name: 'uploadId', description: 'The id in the Location the c
 @ApiBearerAuth()
 @Controller('api/uploads')
 export class ResumableUploadsController {
-  constructor(private readonly uploads: ResumableUploadsService) {}
+  constructor(
+    private readonly uploads: ResumableUploadsService,
+    private readonly leases: UserLeases,
+  ) {}
 
   /** Creates an upload of `Upload-Length` bytes for one answer (`Upload-Metadata: session_id, question_id`). */
   @Post()
@@ -116,8 +122,17 @@ export class ResumableUploadsController {
     413,
     [415, 'Content-Type must be application/offset+octet-stream.'],
     [423, 'Another request is writing this upload.'],
+    [429, 'MAX_CONCURRENT_UPLOADS_PER_USER uploads of this user are in flight already.'],
   )
-  append(@Param('uploadId') _id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async append(
+    @Param('uploadId') _id: string,
+    @CurrentUser() user: AuthenticatedUser,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    // each PATCH holds one of the user's upload places while its bytes arrive
+    const lease = await this.leases.acquire(user.userId, 'upload');
+    res.once('close', () => void lease.release());
     return this.pass(req, res);
   }
 
