@@ -91,6 +91,18 @@ export class Answer {
   @Prop({ type: AnswerSpeechSchema, default: null })
   speech?: AnswerSpeech | null;
 
+  /** The provider's text was longer than TRANSCRIPT_MAX_BYTES (or the session's share) and is stored cut. */
+  @Prop({ type: Boolean, default: undefined })
+  transcript_truncated?: boolean;
+
+  /** Segments past the answer's byte budget were not stored. */
+  @Prop({ type: Boolean, default: undefined })
+  segments_truncated?: boolean;
+
+  /** Measured pauses past the answer's byte budget were not stored. */
+  @Prop({ type: Boolean, default: undefined })
+  pauses_truncated?: boolean;
+
   /** The recording held no speech: completed without a provider call, with an empty transcript. */
   @Prop({ default: false })
   no_speech?: boolean;

@@ -152,6 +152,14 @@ export class EnvironmentVariables extends ModelEnvironment {
   @IntegerSetting(200, 600_000)
   USER_LEASE_MS = 30_000;
 
+  /** UTF-8 bytes one answer's transcript may take (its segments as many again); a longer text is stored cut and flagged. */
+  @IntegerSetting(1024, 4_194_304)
+  TRANSCRIPT_MAX_BYTES = 262_144;
+
+  /** UTF-8 bytes all transcripts of a session may take, shared evenly by its questions (segments as many again). */
+  @IntegerSetting(65_536, 2_097_152)
+  SESSION_TRANSCRIPTS_MAX_BYTES = 524_288;
+
   @IntegerSetting(1000, 86_400_000)
   HTTP_REQUEST_TIMEOUT_MS = 3_600_000;
 

@@ -71,6 +71,7 @@ export const transcriptionSettings = registerAs('transcription', () => {
     maxFileBytes: e.TRANSCRIPTION_MAX_FILE_BYTES,
     pieceSeconds: e.TRANSCRIPTION_PIECE_SECONDS,
     pieceConcurrency: e.TRANSCRIPTION_PIECE_CONCURRENCY,
+    transcriptBounds: { answerMaxBytes: e.TRANSCRIPT_MAX_BYTES, sessionMaxBytes: e.SESSION_TRANSCRIPTS_MAX_BYTES },
     ffmpegPath: e.FFMPEG_PATH,
     ffprobePath: e.FFPROBE_PATH,
     responseFormat: e.TRANSCRIPTION_RESPONSE_FORMAT,

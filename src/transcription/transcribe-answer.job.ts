@@ -1,3 +1,4 @@
+import { answerBudgetBytes, boundTranscript } from './transcript-bounds.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
@@ -123,6 +124,19 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     return { 'interview.session_id': String(job.sessionId), 'interview.question_id': job.questionId };
   }
 
+  /** The result within the answer's share of the session document (transcript-bounds.ts), a cut logged without the text. */
+  private bounded(task: TranscriptionTask, fields: TranscriptFields): TranscriptFields {
+    const budget = answerBudgetBytes(this.settings.transcriptBounds, task.session.questions.length);
+    const bounded = boundTranscript(fields, budget);
+    if (bounded.transcript_truncated || bounded.segments_truncated || bounded.pauses_truncated) {
+      this.logger.warn(
+        `${task.sessionId}/${task.questionId}: the provider's result is over the answer's ${budget} bytes; stored cut ` +
+          `(transcript ${Buffer.byteLength(fields.transcript)} bytes, ${fields.segments?.length ?? 0} segments, ${fields.speech?.pauses.length ?? 0} pauses)`,
+      );
+    }
+    return bounded;
+  }
+
   private leaseFrom(now: Date): Date {
     return new Date(now.getTime() + this.settings.leaseMs);
   }
@@ -136,13 +150,13 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     if (answer.held_result) {
       // an earlier attempt got the transcript but could not complete the answer: no provider call
       const { text, ...rest } = answer.held_result;
-      const fields: TranscriptFields = {
+      const fields = this.bounded(task, {
         speech: null,
         no_speech: false,
         suspect_hallucination: false,
         ...rest,
         transcript: text,
-      };
+      });
       await this.finish(job, task, fields, null, signal, this.clock.nowMs());
       return;
     }
@@ -158,6 +172,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
       await this.handleFailure(job, task, signal, error);
       return;
     }
+    fields = this.bounded(task, fields);
     const kept = await this.persist(job, 'keep the transcript of', signal, () =>
       this.queue.holdResult(job.sessionId, job.questionId, task.claimId, fields),
     );

@@ -26,6 +26,12 @@ export class ExportedAnswerView {
   speech: SpeechView | null;
   no_speech: boolean;
   suspect_hallucination: boolean;
+  /** Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
+  transcript_truncated?: boolean;
+  /** Present (true) when segments past the answer's byte budget were not stored. */
+  segments_truncated?: boolean;
+  /** Present (true) when measured pauses past the answer's byte budget were not stored: delivery counts the ones kept. */
+  pauses_truncated?: boolean;
   transcribed_at: string | null;
   attempts: number;
   uploaded_at: string;

@@ -76,6 +76,12 @@ export class AnswerStatusView {
   no_speech?: boolean;
   /** Present (true) for little speech whose transcript is a known silence hallucination: not scored as the candidate's words. */
   suspect_hallucination?: boolean;
+  /** Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
+  transcript_truncated?: boolean;
+  /** Present (true) when segments past the answer's byte budget were not stored. */
+  segments_truncated?: boolean;
+  /** Present (true) when measured pauses past the answer's byte budget were not stored: delivery counts the ones kept. */
+  pauses_truncated?: boolean;
   attempts: number;
   /** Pace, pauses and filler words, once completed (the status routes only, not the live stream). */
   delivery?: AnswerDeliveryView;
@@ -103,6 +109,12 @@ export class SessionAnswerView {
   no_speech: boolean;
   /** Little speech and a transcript that is a known silence hallucination: not scored as the candidate's words. */
   suspect_hallucination: boolean;
+  /** Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
+  transcript_truncated?: boolean;
+  /** Present (true) when segments past the answer's byte budget were not stored. */
+  segments_truncated?: boolean;
+  /** Present (true) when measured pauses past the answer's byte budget were not stored: delivery counts the ones kept. */
+  pauses_truncated?: boolean;
   attempts: number;
   created_at: string;
   audio_expired_at: string | null;

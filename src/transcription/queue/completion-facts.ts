@@ -15,6 +15,12 @@ export interface TranscriptFields {
   suspect_hallucination: boolean;
   /** The provider was asked to keep filler words (disfluency-prompt.ts). */
   disfluencies_kept?: boolean;
+  /** The provider's text was longer than the answer's budget and is stored cut (transcript-bounds.ts). */
+  transcript_truncated?: boolean;
+  /** Segments past the answer's budget were not stored. */
+  segments_truncated?: boolean;
+  /** Measured pauses past the answer's budget were not stored (delivery then counts only those kept). */
+  pauses_truncated?: boolean;
 }
 
 /** The webhook events a settling write carries, given the session as it will be after the write. */

@@ -1,0 +1,122 @@
+import { BSON } from 'mongodb';
+import { describe, expect, it } from 'vitest';
+import {
+  answerBudgetBytes,
+  boundTranscript,
+  PAUSE_OVERHEAD_BYTES,
+  SEGMENT_OVERHEAD_BYTES,
+} from '../../src/transcription/transcript-bounds.js';
+
+/**
+ * Issue 15, item 5: the largest session document the input limits allow, with every transcript,
+ * segment list and pause list of every answer at its budget, stays far from MongoDB's 16 MB.
+ * The figures are in RELIABILITY.md (Issue 15, item 5).
+ */
+const MB = 1024 * 1024;
+const JSON_BODY_LIMIT = 2 * MB; // main.ts: a session's questions, rubrics and title arrive in one body
+const MAX_QUESTIONS = 200; // create-session.dto.ts
+const DEFAULTS = { answerMaxBytes: 262_144, sessionMaxBytes: 524_288 }; // environment.ts
+const MAXIMA = { answerMaxBytes: 4_194_304, sessionMaxBytes: 2_097_152 }; // the settings' upper bounds
+
+/** A string of `bytes` UTF-8 bytes made of three-byte characters (what a JSON body can carry unescaped). */
+const wide = (bytes: number) => '€'.repeat(Math.floor(bytes / 3));
+
+function creationMaxima() {
+  // the body limit binds before the per-field limits do: fill it evenly
+  const perQuestion = Math.floor(JSON_BODY_LIMIT / MAX_QUESTIONS) - 200;
+  const questions = Array.from({ length: MAX_QUESTIONS }, (_, i) => ({
+    question_id: `q${i}`.padEnd(64, 'x'),
+    text: wide(Math.min(15_000, perQuestion / 2)),
+    model_answer: wide(perQuestion - Math.min(15_000, perQuestion / 2)),
+  }));
+  const body = JSON.stringify({ title: 't'.repeat(200), webhook_url: 'https://e.example/' + 'h'.repeat(2000), questions });
+  return { questions, bodyBytes: Buffer.byteLength(body) };
+}
+
+/** An answer as completion leaves it, its provider result far over budget and bounded. */
+function completedAnswer(questionId: string, budget: number) {
+  const huge = {
+    transcript: wide(budget * 4),
+    language: 'english',
+    duration_seconds: 36_000,
+    segments: Array.from({ length: Math.ceil((budget * 2) / SEGMENT_OVERHEAD_BYTES) }, (_, i) => ({
+      start: i + 0.123456789,
+      end: i + 1.987654321,
+      text: '€', // the worst text per stored byte: the overhead dominates
+    })),
+    speech: {
+      duration_seconds: 36_000,
+      speech_seconds: 18_000,
+      pauses: Array.from({ length: Math.ceil((budget * 2) / PAUSE_OVERHEAD_BYTES) }, (_, i) => ({
+        start: i + 0.123456789,
+        end: i + 0.987654321,
+      })),
+    },
+    no_speech: false,
+    suspect_hallucination: false,
+    disfluencies_kept: true,
+  };
+  const bounded = boundTranscript(huge, budget);
+  expect(bounded.transcript_truncated && bounded.segments_truncated && bounded.pauses_truncated).toBe(true);
+  const now = new Date();
+  return {
+    id: crypto.randomUUID(),
+    question_id: questionId,
+    gridfs_file_id: null,
+    transcription_status: 'completed',
+    transcribed_at: now,
+    transcription_error: null,
+    created_at: now,
+    updated_at: now,
+    audio: { format: 'webm', content_type: 'audio/webm;codecs=opus', size_bytes: 1024 ** 3, sha256: 'f'.repeat(64) },
+    request_id: 'r'.repeat(128),
+    trace_context: '00-' + 'a'.repeat(32) + '-' + 'b'.repeat(16) + '-01',
+    queued_at: now,
+    attempts: 5,
+    next_attempt_at: null,
+    claim_id: null,
+    lease_until: null,
+    pieces: null,
+    held_result: null,
+    progress: null,
+    audio_expired_at: null,
+    ...bounded,
+  };
+}
+
+function worstSession(bounds: typeof DEFAULTS) {
+  const { questions, bodyBytes } = creationMaxima();
+  expect(bodyBytes).toBeLessThanOrEqual(JSON_BODY_LIMIT);
+  const budget = answerBudgetBytes(bounds, questions.length);
+  const now = new Date();
+  return {
+    _id: new BSON.ObjectId(),
+    user_id: 'u'.repeat(255),
+    title: 't'.repeat(200),
+    webhook_url: 'https://e.example/' + 'h'.repeat(2000),
+    questions: questions.map((q) => ({ ...q, rubric: null })),
+    language: 'en',
+    rubric: null,
+    languages: null,
+    answers: Object.fromEntries(questions.map((q) => [q.question_id, completedAnswer(q.question_id, budget)])),
+    status: 'in_progress',
+    created_at: now,
+    updated_at: now,
+    analysis: null,
+    analysis_claim: null,
+    erasing_since: null,
+    rev: 1_000_000,
+  };
+}
+
+describe('the largest session document', () => {
+  it('stays under 4 MB with the default bounds, and under 10 MB with every bound at its maximum', () => {
+    const atDefaults = BSON.calculateObjectSize(worstSession(DEFAULTS));
+    const atMaxima = BSON.calculateObjectSize(worstSession(MAXIMA));
+    console.log(
+      `worst-case session document: ${(atDefaults / MB).toFixed(2)} MB at the default bounds, ${(atMaxima / MB).toFixed(2)} MB at the maxima`,
+    );
+    expect(atDefaults).toBeLessThan(4 * MB);
+    expect(atMaxima).toBeLessThan(10 * MB);
+  });
+});
