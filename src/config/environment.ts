@@ -140,6 +140,10 @@ export class EnvironmentVariables extends ModelEnvironment {
   @IntegerSetting(1, 100_000)
   RATE_LIMIT_ANALYZE_PER_MINUTE = 60;
 
+  /** Sessions one user may keep (erased ones do not count); creating one more answers 409. */
+  @IntegerSetting(1, 10_000_000)
+  MAX_SESSIONS_PER_USER = 10_000;
+
   /** Server-Sent Event streams (GET /api/sessions/:id/events) one user may hold open at once, on all instances. */
   @IntegerSetting(1, 10_000)
   MAX_EVENT_STREAMS_PER_USER = 10;

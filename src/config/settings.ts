@@ -25,10 +25,11 @@ export const httpSettings = registerAs('http', () => {
   };
 });
 
-/** What one user may hold at once (open event streams, uploads in flight), counted in the database. */
+/** What one user may keep (sessions) and hold at once (open event streams, uploads in flight), counted in the database. */
 export const userLimitSettings = registerAs('userLimits', () => {
   const e = env();
   return {
+    sessions: e.MAX_SESSIONS_PER_USER,
     eventStreams: e.MAX_EVENT_STREAMS_PER_USER,
     uploads: e.MAX_CONCURRENT_UPLOADS_PER_USER,
     leaseMs: e.USER_LEASE_MS,

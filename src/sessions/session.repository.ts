@@ -161,6 +161,16 @@ export class SessionRepository implements OnModuleInit {
     );
   }
 
+  /** How many sessions the user has that are not being erased. */
+  countOwned(userId: string): Promise<number> {
+    return this.documents.model.countDocuments({ user_id: userId, status: { $ne: 'erasing' } }).exec();
+  }
+
+  /** Takes back a session just created, before anyone was told of it (over the user's limit). */
+  withdrawCreated(sessionId: Types.ObjectId): Promise<boolean> {
+    return this.documents.deleteOne(sessionId, { status: 'in_progress' });
+  }
+
   /** Last step of an erasure, once the session's audio is gone. */
   deleteErasing(sessionId: Types.ObjectId): Promise<boolean> {
     return this.documents.deleteOne(sessionId, { status: 'erasing' });

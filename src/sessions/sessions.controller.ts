@@ -45,7 +45,7 @@ export class SessionsController {
   @Post()
   @HttpCode(201)
   @ApiCreatedResponse({ type: CreatedSessionView, description: 'The session, with its question ids.' })
-  @ApiProblems(400, 401)
+  @ApiProblems(400, 401, [409, 'The user keeps MAX_SESSIONS_PER_USER sessions already; erase some first.'])
   async create(@CurrentUser() user: AuthenticatedUser, @Body() dto: CreateSessionDto): Promise<CreatedSessionView> {
     const session = await this.sessions.create(user.userId, dto);
     const view = sessionView(session);

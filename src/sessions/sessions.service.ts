@@ -1,4 +1,5 @@
-import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { userLimitSettings, type UserLimitSettings } from '../config/settings.js';
 import { Types } from 'mongoose';
 import type { RubricInputDto } from '../analysis/dto/rubric-input.dto.js';
 import { toRubric } from '../analysis/rubric/default-rubric.js';
@@ -27,6 +28,7 @@ export class SessionsService {
     private readonly webhookUrls: WebhookUrlPolicy,
     private readonly webhookStore: WebhookDeliveryStore,
     private readonly clock: Clock,
+    @Inject(userLimitSettings.KEY) private readonly limits: UserLimitSettings,
   ) {}
 
   /** The caller's sessions, newest first, a page at a time. */
@@ -50,7 +52,7 @@ export class SessionsService {
   async create(userId: string, dto: CreateSessionDto): Promise<SessionRecord> {
     const questions = this.assignQuestionIds(dto);
     const webhookUrl = dto.webhook_url === undefined ? null : await this.webhookUrls.assertAcceptable(dto.webhook_url);
-    return this.repository.create(
+    const created = await this.repository.create(
       userId,
       {
         title: dto.title?.trim() ?? '',
@@ -62,6 +64,15 @@ export class SessionsService {
       },
       this.clock.now(),
     );
+    // insert, then count: no atomic conditional insert on FerretDB; of two racers for the last
+    // place both may be refused, never both kept
+    if ((await this.repository.countOwned(userId)) > this.limits.sessions) {
+      await this.repository.withdrawCreated(created._id);
+      throw new ConflictException(
+        `You have ${this.limits.sessions} interview sessions, the most one account may keep (MAX_SESSIONS_PER_USER); erase sessions you no longer need (DELETE /api/sessions/{sessionId}) and create this one again.`,
+      );
+    }
+    return created;
   }
 
   /** Every stored webhook event of the caller's session, with each delivery attempt. */

@@ -13,6 +13,7 @@ import { patchStream, TusClient } from '../support/tus.js';
 /** Issue 15, item 5: what one user may hold at once, counted in the database across instances. */
 const LEASE_MS = 1500;
 const ENV = {
+  MAX_SESSIONS_PER_USER: '3',
   MAX_EVENT_STREAMS_PER_USER: '2',
   MAX_CONCURRENT_UPLOADS_PER_USER: '1',
   USER_LEASE_MS: String(LEASE_MS),
@@ -190,5 +191,37 @@ describe('uploads in flight per user', () => {
     expect((await patch).status).toBe(202);
     await until('the PATCH to give its place back', async () => (await liveLeases('erin', 'upload')) === 0);
     expect((await erin.upload(sessionId, 'q2', wavTone(0.3, 500))).status).toBe(202);
+  });
+});
+
+describe('sessions per user', () => {
+  const SESSION_REFUSAL =
+    'You have 3 interview sessions, the most one account may keep (MAX_SESSIONS_PER_USER); erase sessions you no longer need (DELETE /api/sessions/{sessionId}) and create this one again.';
+  const owned = (userId: string) => db.db.collection('interview_sessions').countDocuments({ user_id: userId });
+
+  it('refuses a fourth session with a 409 problem and keeps nothing of it; an erasure makes room', async () => {
+    const frank = alice.as('frank');
+    const ids = [await frank.newSession(['a']), await frank.newSession(['a']), await frank.newSession(['a'])];
+    const refused = await frank.createSession([{ text: 'One too many?' }], 'refused');
+    expect(refused.status).toBe(409);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(refused.body).toMatchObject({ type: 'about:blank', title: 'Conflict', status: 409, detail: SESSION_REFUSAL });
+    expect(await owned('frank')).toBe(3);
+    expect(await db.db.collection('interview_sessions').countDocuments({ user_id: 'frank', title: 'refused' })).toBe(0);
+    expect((await alice.createSession([{ text: 'Another user?' }])).status).toBe(201);
+
+    expect((await frank.request('DELETE', `/api/sessions/${ids[0]}`)).status).toBe(204);
+    expect((await frank.createSession([{ text: 'Room now?' }])).status).toBe(201);
+    expect(await owned('frank')).toBe(3);
+  });
+
+  it('keeps at most the limit when eight creations race, and exactly those it answered 201', async () => {
+    const gina = alice.as('gina');
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => gina.createSession([{ text: `Race ${i}?` }])));
+    const created = answers.filter((a) => a.status === 201).map((a) => a.body.session_id as string);
+    expect(answers.every((a) => a.status === 201 || a.status === 409)).toBe(true);
+    expect(created.length).toBeLessThanOrEqual(3);
+    const stored = await db.db.collection('interview_sessions').find({ user_id: 'gina' }, { projection: { _id: 1 } }).toArray();
+    expect(stored.map((s) => String(s._id)).sort()).toEqual(created.sort());
   });
 });
