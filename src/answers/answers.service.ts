@@ -5,7 +5,12 @@ import { AnswerAudioStore } from '../audio/answer-audio.store.js';
 import { toObjectId } from '../common/object-id.js';
 import { deliverySettings, storageSettings, type DeliverySettings, type StorageSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
-import { answerStatusView, sessionDeliveryOf, transcriptionSummary } from '../sessions/session.view.js';
+import {
+  answerStatusProjection,
+  answerStatusView,
+  sessionDeliveryOf,
+  transcriptionSummary,
+} from '../sessions/session.view.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { withSpan } from '../tracing/spans.js';
 import { AnswerRepository } from './answer.repository.js';
@@ -101,7 +106,7 @@ export class AnswersService {
   }
 
   async status(userId: string, sessionId: string, questionId: string): Promise<AnswerStatusView> {
-    const session = await this.sessions.getOwned(sessionId, userId, { questions: 1, [`answers.${questionId}`]: 1 });
+    const session = await this.sessions.getOwned(sessionId, userId, answerStatusProjection([questionId]));
     const answer = session.answers?.[questionId];
     if (!answer) {
       throw new NotFoundException(
@@ -112,7 +117,13 @@ export class AnswersService {
   }
 
   async sessionStatus(userId: string, sessionId: string): Promise<SessionTranscriptionStatusView> {
-    const session = await this.sessions.getOwned(sessionId, userId, { questions: 1, answers: 1 });
+    // the question ids first, then only the status fields of their answers (a polled route: no segments)
+    const { questions } = await this.sessions.getOwned(sessionId, userId, { 'questions.question_id': 1 });
+    const session = await this.sessions.getOwned(
+      sessionId,
+      userId,
+      answerStatusProjection(questions.map((q) => q.question_id)),
+    );
     const answers = session.questions
       .filter((q) => session.answers?.[q.question_id])
       .map((q) => answerStatusView(session.answers[q.question_id], this.delivery.pauseThresholdSeconds));

@@ -17,6 +17,36 @@ import type {
 import type { Question, SessionRecord } from './session.schema.js';
 import type { SessionListRow } from './session.repository.js';
 
+/** The answer fields answerStatusView and deliveryOf read: never segments, pieces or a held result. */
+const STATUS_FIELDS = [
+  'id',
+  'question_id',
+  'transcription_status',
+  'transcript',
+  'transcription_error',
+  'transcribed_at',
+  'progress',
+  'language',
+  'duration_seconds',
+  'no_speech',
+  'suspect_hallucination',
+  'transcript_truncated',
+  'segments_truncated',
+  'pauses_truncated',
+  'attempts',
+  'speech',
+  'disfluencies_kept',
+] as const;
+
+/** A projection of the status fields of these questions' answers (answers is a map: each key is named). */
+export function answerStatusProjection(questionIds: string[]): Record<string, 1> {
+  const projection: Record<string, 1> = { 'questions.question_id': 1 };
+  for (const questionId of questionIds) {
+    for (const field of STATUS_FIELDS) projection[`answers.${questionId}.${field}`] = 1;
+  }
+  return projection;
+}
+
 /** What clients see of one answer's transcription (the status endpoints' per-question object). */
 export function answerStatusView(answer: Answer, pauseThresholdSeconds?: number): AnswerStatusView {
   return {

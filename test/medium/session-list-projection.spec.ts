@@ -2,7 +2,7 @@ import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionDataModule } from '../../src/sessions/session-data.module.js';
 import { SessionRepository } from '../../src/sessions/session.repository.js';
-import { sessionSummaryView } from '../../src/sessions/session.view.js';
+import { answerStatusProjection, answerStatusView, sessionSummaryView } from '../../src/sessions/session.view.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
 
 /** Issue 15, item 5: the session list reads only what it returns, never transcripts or segments. */
@@ -82,5 +82,39 @@ describe('SessionRepository.listOwned', () => {
       final_score: 71,
     });
     expect(rows[0].answers).toEqual({});
+  });
+});
+
+describe('the status routes\' projection', () => {
+  it('reads each answer\'s status fields and transcript, never its segments, pieces or held result', async () => {
+    const repository = app.get(SessionRepository);
+    const session = await repository.create(
+      'alice',
+      {
+        title: 'status',
+        questions: [{ question_id: 'q1', text: 'SECRET-QUESTION-TEXT', model_answer: 'SECRET-MODEL-ANSWER' }],
+        webhookUrl: null,
+        language: null,
+      },
+      new Date(),
+    );
+    const stored = {
+      ...answer('q1', 'completed', 'the transcript'),
+      segments: [{ start: 0, end: 1, text: 'SECRET-SEGMENT' }],
+      pieces: [{ index: 0, text: 'SECRET-PIECE' }],
+      held_result: { text: 'SECRET-HELD' },
+      speech: { duration_seconds: 2, speech_seconds: 1, pauses: [{ start: 0.5, end: 1 }] },
+      transcript_truncated: true,
+    };
+    await app.db
+      .collection('interview_sessions')
+      .updateOne({ _id: new ObjectId(String(session._id)) }, { $set: { 'answers.q1': stored } });
+    const read = await repository.findOwned(session._id, 'alice', answerStatusProjection(['q1', 'q2']));
+    const raw = JSON.stringify(read);
+    for (const secret of ['SECRET-SEGMENT', 'SECRET-PIECE', 'SECRET-HELD', 'SECRET-QUESTION-TEXT', 'SECRET-MODEL-ANSWER']) {
+      expect(raw).not.toContain(secret);
+    }
+    expect(read!.questions).toEqual([{ question_id: 'q1' }]);
+    expect(answerStatusView(read!.answers.q1, 1)).toEqual(answerStatusView(stored as never, 1));
   });
 });
