@@ -52,7 +52,11 @@ describe('transcripts over the answer budget', () => {
     expect(stored!.answers.long.segments_truncated).toBe(true);
 
     const view = await alice.request('GET', `/api/sessions/${sessionId}`);
-    expect(view.body.answers.long).toMatchObject({ transcript_truncated: true, segments_truncated: true, segments: [] });
+    expect(view.body.answers.long).toMatchObject({
+      transcript_truncated: true,
+      segments_truncated: true,
+      segments: [],
+    });
     expect(view.body.answers.short).not.toHaveProperty('transcript_truncated');
     const exported = await alice.request('GET', `/api/sessions/${sessionId}/export`);
     const exportedLong = exported.body.session.answers.find((a: { question_id: string }) => a.question_id === 'long');

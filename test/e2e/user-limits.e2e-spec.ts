@@ -57,7 +57,12 @@ async function refusedStream(url: string, sessionId: string, user = 'alice') {
   const res = await fetch(`${url}/api/sessions/${sessionId}/events`, {
     headers: { authorization: `Bearer ${tokenFor(user)}`, accept: 'text/event-stream' },
   });
-  return { status: res.status, type: res.headers.get('content-type'), retryAfter: res.headers.get('retry-after'), body: await res.json() };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    retryAfter: res.headers.get('retry-after'),
+    body: await res.json(),
+  };
 }
 
 describe('open event streams per user', () => {
@@ -77,13 +82,21 @@ describe('open event streams per user', () => {
       status: 429,
       type: expect.stringMatching(/^application\/problem\+json/),
       retryAfter: '2',
-      body: expect.objectContaining({ type: 'about:blank', title: 'Too Many Requests', status: 429, detail: STREAM_REFUSAL }),
+      body: expect.objectContaining({
+        type: 'about:blank',
+        title: 'Too Many Requests',
+        status: 429,
+        detail: STREAM_REFUSAL,
+      }),
     });
     // the refused attempts left no row behind
     expect(await leases().countDocuments({ user_id: 'alice', kind: 'event_stream' })).toBe(2);
 
     // another user is not affected
-    const bob = await EventStreamClient.open(`${app.url}/api/sessions/${await alice.as('bob').newSession(['q1'])}/events`, tokenFor('bob'));
+    const bob = await EventStreamClient.open(
+      `${app.url}/api/sessions/${await alice.as('bob').newSession(['q1'])}/events`,
+      tokenFor('bob'),
+    );
     expect(bob.status).toBe(200);
     await bob.close();
 
@@ -92,7 +105,10 @@ describe('open event streams per user', () => {
     expect((await refusedStream(app.url, sessionId)).status).toBe(429);
 
     await first.close();
-    await until('the closed stream to give its place back', async () => (await liveLeases('alice', 'event_stream')) === 1);
+    await until(
+      'the closed stream to give its place back',
+      async () => (await liveLeases('alice', 'event_stream')) === 1,
+    );
     const again = await EventStreamClient.open(url, tokenFor('alice'));
     expect(again.status).toBe(200);
     await Promise.all([second.close(), again.close()]);
@@ -104,14 +120,21 @@ describe('open event streams per user', () => {
     const carol = alice.as('carol');
     const sessionId = await carol.newSession(['q1']);
     const url = `${other.url}/api/sessions/${sessionId}/events`;
-    const held = [await EventStreamClient.open(url, tokenFor('carol')), await EventStreamClient.open(url, tokenFor('carol'))];
+    const held = [
+      await EventStreamClient.open(url, tokenFor('carol')),
+      await EventStreamClient.open(url, tokenFor('carol')),
+    ];
     expect(held.map((s) => s.status)).toEqual([200, 200]);
     await other.stop('SIGKILL');
     for (const stream of held) await stream.close().catch(() => undefined);
 
     // the dead instance's rows still count on this one, until they expire
     expect((await refusedStream(app.url, sessionId, 'carol')).status).toBe(429);
-    await until('the crashed holder’s leases to lapse', async () => (await liveLeases('carol', 'event_stream')) === 0, LEASE_MS * 3);
+    await until(
+      'the crashed holder’s leases to lapse',
+      async () => (await liveLeases('carol', 'event_stream')) === 0,
+      LEASE_MS * 3,
+    );
     const after = await EventStreamClient.open(`${app.url}/api/sessions/${sessionId}/events`, tokenFor('carol'));
     expect(after.status).toBe(200);
     await after.close();
@@ -205,7 +228,12 @@ describe('sessions per user', () => {
     const refused = await frank.createSession([{ text: 'One too many?' }], 'refused');
     expect(refused.status).toBe(409);
     expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(refused.body).toMatchObject({ type: 'about:blank', title: 'Conflict', status: 409, detail: SESSION_REFUSAL });
+    expect(refused.body).toMatchObject({
+      type: 'about:blank',
+      title: 'Conflict',
+      status: 409,
+      detail: SESSION_REFUSAL,
+    });
     expect(await owned('frank')).toBe(3);
     expect(await db.db.collection('interview_sessions').countDocuments({ user_id: 'frank', title: 'refused' })).toBe(0);
     expect((await alice.createSession([{ text: 'Another user?' }])).status).toBe(201);
@@ -217,11 +245,16 @@ describe('sessions per user', () => {
 
   it('keeps at most the limit when eight creations race, and exactly those it answered 201', async () => {
     const gina = alice.as('gina');
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => gina.createSession([{ text: `Race ${i}?` }])));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => gina.createSession([{ text: `Race ${i}?` }])),
+    );
     const created = answers.filter((a) => a.status === 201).map((a) => a.body.session_id as string);
     expect(answers.every((a) => a.status === 201 || a.status === 409)).toBe(true);
     expect(created.length).toBeLessThanOrEqual(3);
-    const stored = await db.db.collection('interview_sessions').find({ user_id: 'gina' }, { projection: { _id: 1 } }).toArray();
+    const stored = await db.db
+      .collection('interview_sessions')
+      .find({ user_id: 'gina' }, { projection: { _id: 1 } })
+      .toArray();
     expect(stored.map((s) => String(s._id)).sort()).toEqual(created.sort());
   });
 });

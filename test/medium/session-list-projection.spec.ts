@@ -57,14 +57,25 @@ describe('SessionRepository.listOwned', () => {
     );
     const other = await repository.create(
       'alice',
-      { title: 'empty', questions: [{ question_id: 'x', text: 'X', model_answer: '' }], webhookUrl: null, language: null },
+      {
+        title: 'empty',
+        questions: [{ question_id: 'x', text: 'X', model_answer: '' }],
+        webhookUrl: null,
+        language: null,
+      },
       new Date(Date.now() + 1000),
     );
 
     const rows = await repository.listOwned('alice', { limit: 10 });
     expect(rows.map((r) => String(r._id))).toEqual([String(other._id), String(session._id)]);
     const raw = JSON.stringify(rows);
-    for (const secret of ['SECRET-TRANSCRIPT', 'SECRET-QUESTION-TEXT', 'SECRET-MODEL-ANSWER', 'example.com', 'segments']) {
+    for (const secret of [
+      'SECRET-TRANSCRIPT',
+      'SECRET-QUESTION-TEXT',
+      'SECRET-MODEL-ANSWER',
+      'example.com',
+      'segments',
+    ]) {
       expect(raw).not.toContain(secret);
     }
     expect(rows[1]).toEqual({
@@ -85,8 +96,8 @@ describe('SessionRepository.listOwned', () => {
   });
 });
 
-describe('the status routes\' projection', () => {
-  it('reads each answer\'s status fields and transcript, never its segments, pieces or held result', async () => {
+describe("the status routes' projection", () => {
+  it("reads each answer's status fields and transcript, never its segments, pieces or held result", async () => {
     const repository = app.get(SessionRepository);
     const session = await repository.create(
       'alice',
@@ -111,7 +122,13 @@ describe('the status routes\' projection', () => {
       .updateOne({ _id: new ObjectId(String(session._id)) }, { $set: { 'answers.q1': stored } });
     const read = await repository.findOwned(session._id, 'alice', answerStatusProjection(['q1', 'q2']));
     const raw = JSON.stringify(read);
-    for (const secret of ['SECRET-SEGMENT', 'SECRET-PIECE', 'SECRET-HELD', 'SECRET-QUESTION-TEXT', 'SECRET-MODEL-ANSWER']) {
+    for (const secret of [
+      'SECRET-SEGMENT',
+      'SECRET-PIECE',
+      'SECRET-HELD',
+      'SECRET-QUESTION-TEXT',
+      'SECRET-MODEL-ANSWER',
+    ]) {
       expect(raw).not.toContain(secret);
     }
     expect(read!.questions).toEqual([{ question_id: 'q1' }]);

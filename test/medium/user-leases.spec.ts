@@ -23,7 +23,11 @@ describe('UserLeases', () => {
       expect(await app.db.collection('user_leases').countDocuments({ user_id: 'racer' })).toBe(0);
     }
     // one at a time, each is admitted up to the limit, then refused
-    const one = [await leases.tryAcquire('solo', 'upload'), await leases.tryAcquire('solo', 'upload'), await leases.tryAcquire('solo', 'upload')];
+    const one = [
+      await leases.tryAcquire('solo', 'upload'),
+      await leases.tryAcquire('solo', 'upload'),
+      await leases.tryAcquire('solo', 'upload'),
+    ];
     expect(one.every(Boolean)).toBe(true);
     expect(await leases.tryAcquire('solo', 'upload')).toBeNull();
     const stream = await leases.tryAcquire('solo', 'event_stream'); // kinds are counted apart

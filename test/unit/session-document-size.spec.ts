@@ -29,7 +29,11 @@ function creationMaxima() {
     text: wide(Math.min(15_000, perQuestion / 2)),
     model_answer: wide(perQuestion - Math.min(15_000, perQuestion / 2)),
   }));
-  const body = JSON.stringify({ title: 't'.repeat(200), webhook_url: 'https://e.example/' + 'h'.repeat(2000), questions });
+  const body = JSON.stringify({
+    title: 't'.repeat(200),
+    webhook_url: 'https://e.example/' + 'h'.repeat(2000),
+    questions,
+  });
   return { questions, bodyBytes: Buffer.byteLength(body) };
 }
 
