@@ -29,13 +29,16 @@ export function userIdOf(token: string): string {
  * Sends one kept recording through the resumable endpoint (resuming its earlier tus upload), and
  * forgets it only when the server's 202 carries its SHA-256.
  */
-export async function sendKept(api: ApiClient, pending: PendingRecording): Promise<void> {
-  let current = pending;
-  const accepted = await api.uploadAnswerResumable(current.sessionId, current.questionId, current.recording, {
-    uploadUrl: current.uploadUrl,
+export async function sendKept(
+  api: ApiClient,
+  pending: PendingRecording,
+  onUploadUrl?: (url: string) => void,
+): Promise<void> {
+  const accepted = await api.uploadAnswerResumable(pending.sessionId, pending.questionId, pending.recording, {
+    uploadUrl: pending.uploadUrl,
     onUploadUrl: (url) => {
-      current = { ...current, uploadUrl: url };
-      void rememberUploadUrl(current, url).catch(() => undefined);
+      onUploadUrl?.(url);
+      void rememberUploadUrl(pending, url).catch(() => undefined);
     },
   });
   if (accepted.sha256 !== pending.sha256) {
@@ -82,7 +85,12 @@ export class DurableUploads {
     const pending = await this.kept.get(key);
     // a device that could not keep the recording sends it the simple way (one multipart request)
     if (!pending || pending.recording !== recording) return this.api.uploadAnswer(sessionId, questionId, recording);
-    await sendKept(this.api, pending);
+    // a retry of this page resumes the tus upload its first attempt created, as a reload would
+    await sendKept(this.api, pending, (uploadUrl) => {
+      // unless a newer recording took the question over meanwhile
+      const now = this.kept.get(key);
+      if (now && !(now instanceof Promise) && now.recording === recording) this.kept.set(key, { ...now, uploadUrl });
+    });
     claimed.delete(key);
     return undefined;
   }
@@ -97,10 +105,10 @@ export class DurableUploads {
 function settledOnServer(session: SessionView | null, pending: PendingRecording): boolean {
   if (!session) return true; // the session is gone (erased): nothing to upload to
   if (session.status !== 'in_progress') return true;
-  const answer = session.answers?.find((a) => a.question_id === pending.questionId);
+  const answer = session.answers?.[pending.questionId];
   if (!answer) return false;
   if (answer.audio?.sha256 === pending.sha256) return true;
-  return Date.parse(answer.uploaded_at) > pending.savedAt;
+  return Date.parse(answer.created_at) > pending.savedAt;
 }
 
 export interface ResumeReport {
