@@ -238,6 +238,40 @@ describe('recordings kept on the device, in headless Chromium', () => {
     expect(pageErrors).toEqual([]);
     await page.close();
   }, 90_000);
+
+  it('lets only one of two tabs of the same user upload a kept recording', async () => {
+    const heard = 'Only one tab sends it.';
+    fake.script('q1', { kind: 'ok', text: heard });
+    const acceptedBefore = await acceptedUploads();
+    // tab A records while offline: its upload queue keeps trying with backoff
+    const a = await openAs('quinn');
+    const sessionId = await startInterview(a.page, 'quinn');
+    await recordFor(a.page, 1500);
+    await a.network.offline();
+    await a.page.getByRole('button', { name: 'Next question' }).click();
+    await expect.poll(() => keptRecordings(a.page, 'quinn')).toHaveLength(1);
+    const [kept] = await keptRecordings(a.page, 'quinn');
+    await a.page.getByText(/Connection problem; trying again in \d+ s\./).waitFor();
+
+    // tab B, online, finds the kept recording on open and uploads it
+    const b = await openAs('quinn');
+    const answer = await waitForTranscript('quinn', sessionId, 'q1');
+    expect(answer).toMatchObject({ transcript: heard, audio: { sha256: kept.sha256 } });
+    await expect.poll(() => keptRecordings(b.page, 'quinn'), { timeout: 10_000 }).toEqual([]);
+
+    // tab A back online: its next try finds the recording sent by B, and sends nothing
+    await a.network.online();
+    await a.page.getByTestId('status-q1').getByText('Done').waitFor({ timeout: 40_000 });
+    expect(await a.page.getByText(/trying again/).count()).toBe(0);
+    expect(a.tus.filter((t) => t.status !== undefined)).toEqual([]);
+    expect(b.tus.filter((t) => t.method === 'POST').map((t) => t.status)).toEqual([201]);
+    expect(b.tus.filter((t) => t.status === 202)).toHaveLength(1);
+    expect(await acceptedUploads()).toBe(acceptedBefore + 1);
+    expect(fake.requests.filter((r) => r.sha256 === kept.sha256)).toHaveLength(1);
+    expect([...a.pageErrors, ...b.pageErrors]).toEqual([]);
+    await a.page.close();
+    await b.page.close();
+  }, 90_000);
 });
 
 /** Slow enough that a recording of a few seconds takes several seconds to upload. */

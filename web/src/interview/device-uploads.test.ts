@@ -2,8 +2,8 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
 import type { ApiClient } from '../api/api-client';
 import { ApiError } from '../api/api-error';
-import { DurableUploads } from './device-uploads';
-import { pendingRecordings, sha256Hex } from './pending-recordings';
+import { DurableUploads, resumeKept } from './device-uploads';
+import { keepRecording, pendingRecordings, sha256Hex } from './pending-recordings';
 
 describe('uploads of recordings kept on the device', () => {
   it('resume the tus upload their first attempt created when the page tries again', async () => {
@@ -34,5 +34,46 @@ describe('uploads of recordings kept on the device', () => {
 
     expect(uploadUrls).toEqual([undefined, '/api/uploads/first']);
     expect(await pendingRecordings('carol')).toEqual([]);
+  });
+
+  it('are left alone while another tab holds their claim (Web Locks), and sent once it lets go', async () => {
+    // jsdom has no Web Locks: a stand-in where another tab holds one lock
+    const held = new Set(['interview-recording/dave/s1/q1']);
+    const request = vi.fn(
+      async (name: string, options: { ifAvailable?: boolean }, work: (lock: object | null) => Promise<unknown>) =>
+        work(options.ifAvailable && held.has(name) ? null : { name }),
+    );
+    Object.defineProperty(navigator, 'locks', { value: { request }, configurable: true });
+    try {
+      const kept = await keepRecording({
+        userId: 'dave',
+        sessionId: 's1',
+        questionId: 'q1',
+        recording: new Blob(['words'], { type: 'audio/webm' }),
+      });
+      const api = {
+        getSession: vi.fn(async () => ({ session_id: 's1', status: 'in_progress', answers: {} })),
+        uploadAnswerResumable: vi.fn(async () => ({
+          status: 'processing',
+          transcription_status: 'queued',
+          sha256: kept.sha256,
+        })),
+      };
+      expect(await resumeKept(api as unknown as ApiClient, 'dave')).toEqual({ uploaded: 0, dropped: 0, failed: [] });
+      expect(api.uploadAnswerResumable).not.toHaveBeenCalled();
+      expect(await pendingRecordings('dave')).toHaveLength(1);
+
+      held.clear();
+      expect(await resumeKept(api as unknown as ApiClient, 'dave')).toEqual({ uploaded: 1, dropped: 0, failed: [] });
+      expect(api.uploadAnswerResumable).toHaveBeenCalledTimes(1);
+      expect(await pendingRecordings('dave')).toEqual([]);
+      expect(request).toHaveBeenCalledWith(
+        'interview-recording/dave/s1/q1',
+        { ifAvailable: true },
+        expect.any(Function),
+      );
+    } finally {
+      delete (navigator as { locks?: unknown }).locks;
+    }
   });
 });

@@ -1,11 +1,13 @@
 import { ApiError } from '../api/api-error';
 import type { ApiClient } from '../api/api-client';
 import type { SessionView } from '../api/types';
+import { claimAcrossTabs } from './tab-claims';
 import {
   DeviceStorageError,
   forgetRecording,
   keyOf,
   keepRecording,
+  keptRecording,
   pendingRecordings,
   rememberUploadUrl,
   type PendingRecording,
@@ -58,6 +60,8 @@ export class DurableUploads {
   constructor(
     private readonly api: ApiClient,
     private readonly userId: string,
+    /** A recording turned out to be sent by another tab: no events of this page's upload will follow. */
+    private readonly onSentElsewhere?: (questionId: string) => void,
   ) {}
 
   /** Call the moment a recording stops, before its upload starts. */
@@ -85,11 +89,21 @@ export class DurableUploads {
     const pending = await this.kept.get(key);
     // a device that could not keep the recording sends it the simple way (one multipart request)
     if (!pending || pending.recording !== recording) return this.api.uploadAnswer(sessionId, questionId, recording);
-    // a retry of this page resumes the tus upload its first attempt created, as a reload would
-    await sendKept(this.api, pending, (uploadUrl) => {
-      // unless a newer recording took the question over meanwhile
-      const now = this.kept.get(key);
-      if (now && !(now instanceof Promise) && now.recording === recording) this.kept.set(key, { ...now, uploadUrl });
+    // one tab at a time: another tab of this user may be sending the same kept recording
+    await claimAcrossTabs(key, 'wait', async () => {
+      const stored = await keptRecording(pending);
+      // gone: another tab's upload got its 202 while this one waited; its status is the server's to tell
+      if (!stored) return this.onSentElsewhere?.(questionId);
+      if (stored.sha256 !== pending.sha256) return; // a newer take replaced it: that one goes instead
+      const latest = this.kept.get(key);
+      const uploadUrl = stored.uploadUrl ?? (latest instanceof Promise ? undefined : latest?.uploadUrl);
+      // a retry resumes the tus upload an earlier attempt (of this tab or another) created, as a reload would
+      await sendKept(this.api, { ...pending, uploadUrl }, (url) => {
+        // unless a newer recording took the question over meanwhile
+        const now = this.kept.get(key);
+        if (now && !(now instanceof Promise) && now.recording === recording)
+          this.kept.set(key, { ...now, uploadUrl: url });
+      });
     });
     claimed.delete(key);
     return undefined;
@@ -125,17 +139,22 @@ export async function resumeKept(api: ApiClient, userId: string): Promise<Resume
     if (claimed.has(key)) continue;
     claimed.add(key);
     try {
-      const session = await api.getSession(pending.sessionId).catch((error: unknown) => {
-        if (error instanceof ApiError && error.status === 404) return null;
-        throw error;
+      // another tab sending it keeps it: this one leaves it alone and looks again later
+      await claimAcrossTabs(key, 'ifAvailable', async () => {
+        const current = await keptRecording(pending);
+        if (!current || current.sha256 !== pending.sha256) return; // uploaded or replaced meanwhile
+        const session = await api.getSession(current.sessionId).catch((error: unknown) => {
+          if (error instanceof ApiError && error.status === 404) return null;
+          throw error;
+        });
+        if (settledOnServer(session, current)) {
+          await forgetRecording(current);
+          report.dropped++;
+          return;
+        }
+        await sendKept(api, current);
+        report.uploaded++;
       });
-      if (settledOnServer(session, pending)) {
-        await forgetRecording(pending);
-        report.dropped++;
-        continue;
-      }
-      await sendKept(api, pending);
-      report.uploaded++;
     } catch (error) {
       if (error instanceof ApiError && !error.isTransient) {
         await forgetRecording(pending); // refused (the session closed meanwhile): keeping it helps nobody

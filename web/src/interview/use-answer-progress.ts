@@ -30,8 +30,24 @@ export function useAnswerProgress(api: ApiClient, sessionId: string) {
     setProgress((all) => ({ ...all, [questionId]: change(all[questionId] ?? {}) }));
   }, []);
 
-  // every recording is kept on the device before its upload starts, and uploaded resumably
-  const durable = useMemo(() => new DurableUploads(api, userIdOf(api.token)), [api]);
+  /** Asks the server for every answer's state: when no event of this page's own upload will come. */
+  const refreshStatus = useCallback(async () => {
+    try {
+      const status = await api.sessionStatus(sessionId);
+      for (const view of status.answers.filter(isStatusView)) {
+        update(view.question_id, (previous) => ({ ...previous, transcription: view }));
+      }
+    } catch {
+      // the live stream tells soon enough
+    }
+  }, [api, sessionId, update]);
+
+  // every recording is kept on the device before its upload starts, and uploaded resumably; one that
+  // another tab sent meanwhile gets its state from the server
+  const durable = useMemo(
+    () => new DurableUploads(api, userIdOf(api.token), () => void refreshStatus()),
+    [api, refreshStatus],
+  );
   const queue = useMemo(
     () =>
       new UploadQueue(
