@@ -198,8 +198,9 @@ describe('recordings kept on the device, in headless Chromium', () => {
     await recordFor(page, 5000);
     await network.online(UPLOAD_BYTES_PER_SECOND);
     const sentBefore = proxy.sentBytes;
+    const patchSent = page.waitForRequest((r) => r.method() === 'PATCH' && r.url().includes('/api/uploads/'));
     await page.getByRole('button', { name: 'Next question' }).click();
-    await page.waitForRequest((r) => r.method() === 'PATCH' && r.url().includes('/api/uploads/'));
+    await patchSent;
     await expect
       .poll(() => keptRecordings(page, 'petra'))
       .toEqual([

@@ -24,7 +24,8 @@ export class CountingProxy {
       client.on('data', (data: Buffer) => (proxy.sentBytes += data.length));
       client.pipe(upstream);
       upstream.pipe(client);
-      client.on('close', () => upstream.destroy());
+      // a client cut off (a reload) still delivers what it sent: end, not destroy, so it is flushed
+      client.on('close', () => upstream.end());
       upstream.on('close', () => client.destroy());
     });
     await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
