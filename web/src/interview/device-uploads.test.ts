@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
 import type { ApiClient } from '../api/api-client';
 import { ApiError } from '../api/api-error';
-import { DurableUploads, resumeKept } from './device-uploads';
+import { DurableUploads, KEPT_UPLOADED_EVENT, resumeKept } from './device-uploads';
 import { keepRecording, pendingRecordings, sha256Hex } from './pending-recordings';
 
 describe('uploads of recordings kept on the device', () => {
@@ -64,7 +64,13 @@ describe('uploads of recordings kept on the device', () => {
       expect(await pendingRecordings('dave')).toHaveLength(1);
 
       held.clear();
+      const said: unknown[] = [];
+      const listener = (event: Event) => said.push((event as CustomEvent).detail);
+      window.addEventListener(KEPT_UPLOADED_EVENT, listener);
       expect(await resumeKept(api as unknown as ApiClient, 'dave')).toEqual({ uploaded: 1, dropped: 0, failed: [] });
+      window.removeEventListener(KEPT_UPLOADED_EVENT, listener);
+      // the interview on this page learns that its answer is in
+      expect(said).toEqual([{ sessionId: 's1', questionId: 'q1', sha256: kept.sha256 }]);
       expect(api.uploadAnswerResumable).toHaveBeenCalledTimes(1);
       expect(await pendingRecordings('dave')).toEqual([]);
       expect(request).toHaveBeenCalledWith(

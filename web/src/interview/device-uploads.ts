@@ -13,6 +13,15 @@ import {
   type PendingRecording,
 } from './pending-recordings';
 
+/** Said on window when the resume of kept recordings got a 202 for one (detail: KeptUploaded). */
+export const KEPT_UPLOADED_EVENT = 'interview:kept-recording-uploaded';
+
+export interface KeptUploaded {
+  sessionId: string;
+  questionId: string;
+  sha256: string;
+}
+
 /** Recordings this page is uploading right now: the resume on open leaves them to their own queue. */
 const claimed = new Set<string>();
 
@@ -109,6 +118,12 @@ export class DurableUploads {
     return undefined;
   }
 
+  /** The SHA-256 of the recording this page kept for the question (once kept). */
+  keptSha256(sessionId: string, questionId: string): string | undefined {
+    const kept = this.kept.get(keyOf({ userId: this.userId, sessionId, questionId }));
+    return kept instanceof Promise ? undefined : kept?.sha256;
+  }
+
   /** After the queue gave up: the resume (back online, next open) may take the recording over. */
   release(sessionId: string, questionId: string): void {
     claimed.delete(keyOf({ userId: this.userId, sessionId, questionId }));
@@ -154,6 +169,13 @@ export async function resumeKept(api: ApiClient, userId: string): Promise<Resume
         }
         await sendKept(api, current);
         report.uploaded++;
+        // an interview on this page whose own upload of it gave up learns it is in after all
+        const detail: KeptUploaded = {
+          sessionId: current.sessionId,
+          questionId: current.questionId,
+          sha256: current.sha256,
+        };
+        window.dispatchEvent(new CustomEvent(KEPT_UPLOADED_EVENT, { detail }));
       });
     } catch (error) {
       if (error instanceof ApiError && !error.isTransient) {
