@@ -100,6 +100,14 @@ class HeldLease implements LockLease {
   }
 }
 
+/**
+ * Errors after which the statement may still be running on the server: the client stopped waiting
+ * (its abort signal), or the connection broke. The lock is kept until it lapses then, as after an
+ * abandoned write. A server error (a refused or timed-out statement) means it has ended.
+ */
+const STILL_IN_FLIGHT = new Set(['AbortError', 'MongoNetworkError', 'MongoNetworkTimeoutError']);
+const mayStillLand = (error: unknown) => STILL_IN_FLIGHT.has((error as Error | undefined)?.name ?? '');
+
 class OverBudget {}
 const overBudget = new OverBudget();
 
@@ -191,7 +199,8 @@ export class DocumentLocks implements OnModuleInit {
         retryWhileBusy(() => work(lease)),
         budgetMs,
       ).catch(async (error: unknown) => {
-        await this.release(key, token);
+        // a statement cut off by its signal or a broken connection may still land: keep the lock
+        if (!mayStillLand(error)) await this.release(key, token);
         throw error;
       });
       if (outcome === overBudget) {

@@ -143,7 +143,12 @@ function answerView(answer: Answer): SessionAnswerView {
     created_at: answer.created_at.toISOString(),
     audio_expired_at: answer.audio_expired_at?.toISOString() ?? null,
     audio: answer.audio
-      ? { format: answer.audio.format, content_type: answer.audio.content_type, size_bytes: answer.audio.size_bytes }
+      ? {
+          format: answer.audio.format,
+          content_type: answer.audio.content_type,
+          size_bytes: answer.audio.size_bytes,
+          sha256: answer.audio.sha256 ?? null,
+        }
       : null,
   };
 }

@@ -4,7 +4,7 @@ import { ObjectId } from 'mongodb';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess } from '../support/app-process.js';
-import { launchChromiumWithMicrophone, spokenWav } from '../support/browser.js';
+import { launchChromiumWithMicrophone, recordFor, spokenWav } from '../support/browser.js';
 import { eventually, openTestDatabase, type TestDatabase } from '../support/database.js';
 import { FakeOpenAI } from '../support/fake-openai.js';
 
@@ -35,12 +35,6 @@ async function screenshot(name: string, fullPage = false) {
   const widths = await page.evaluate<number[]>('[innerWidth, document.documentElement.scrollWidth]');
   expect(widths[1], `${name}: the page is wider than the screen`).toBeLessThanOrEqual(widths[0]);
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
-}
-
-async function recordFor(ms: number) {
-  await page.getByRole('button', { name: /^Record answer$|^Record again$/ }).click();
-  await page.getByText(/^Recording… \d+ s$/).waitFor();
-  await page.waitForTimeout(ms);
 }
 
 beforeAll(async () => {
@@ -117,7 +111,7 @@ describe('the web app in headless Chromium', () => {
       expect(await heading.evaluate((h) => h === h.ownerDocument.activeElement)).toBe(true);
       if (n === 2) {
         // stop, listen back (a blob: URL the CSP must allow), then record again
-        await recordFor(800);
+        await recordFor(page, 800);
         await page.getByRole('button', { name: 'Stop recording' }).click();
         await page.getByText('Answer recorded. Listen back, record again, or go on.').waitFor();
         const playback = page.getByLabel('Your recorded answer');
@@ -126,7 +120,7 @@ describe('the web app in headless Chromium', () => {
           .toBeGreaterThan(0);
         await screenshot('04-recorded-listen-back');
       }
-      await recordFor(1500);
+      await recordFor(page, 1500);
       if (n === 1) await screenshot('03-recording');
       startedAt.push(Date.now());
       await page.getByRole('button', { name: n < 3 ? 'Next question' : 'Finish interview' }).click();

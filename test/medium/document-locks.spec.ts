@@ -111,4 +111,19 @@ describe('the document lock', () => {
     await outcome;
     expect(ran).toBe(true);
   });
+
+  it('keeps the lock when a statement was cut off by its signal, since the server may still apply it', async () => {
+    const cutOff = locks.withLock('cut-off', async (lease) => {
+      const { signal } = lease.statement();
+      expect(signal).toBeDefined();
+      const error = new Error('This operation was aborted');
+      error.name = 'AbortError';
+      throw error;
+    });
+    await expect(cutOff).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await app.db.collection('document_locks').countDocuments({ _id: 'cut-off' as never })).toBe(1);
+    // a refusal by the server ends the statement: the lock is let go
+    await expect(locks.withLock('refused', () => Promise.reject(new Error('E11000 duplicate key')))).rejects.toThrow();
+    expect(await app.db.collection('document_locks').countDocuments({ _id: 'refused' as never })).toBe(0);
+  });
 });

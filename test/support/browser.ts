@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { join, normalize } from 'node:path';
+import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 
 /** Debian's chromium package; `npx playwright install` needs the internet, this does not. */
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
@@ -46,5 +46,102 @@ export async function launchChromiumWithMicrophone(
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-audio-capture=${wav}`,
     ],
+  });
+}
+
+/** Starts recording an answer (the first or a new take) and lets the fake microphone play for `ms`. */
+export async function recordFor(page: Page, ms: number): Promise<void> {
+  await page.getByRole('button', { name: /^Record answer$|^Record again$/ }).click();
+  await page.getByText(/^Recording… \d+ s$/).waitFor();
+  await page.waitForTimeout(ms);
+}
+
+/** What the web app keeps on the device (web/src/interview/pending-recordings.ts), without the bytes. */
+export interface KeptRecording {
+  userId: string;
+  sessionId: string;
+  questionId: string;
+  sha256: string;
+  bytes: number;
+  uploadUrl: string | null;
+}
+
+/**
+ * The recordings the app keeps in IndexedDB for `userId`, read in the page. The database is only
+ * opened when it exists: opening it first would create it without the app's store.
+ */
+export async function keptRecordings(page: Page, userId: string): Promise<KeptRecording[]> {
+  return (await allKeptRecordings(page)).filter((r) => r.userId === userId);
+}
+
+function allKeptRecordings(page: Page): Promise<KeptRecording[]> {
+  // a string, because the server's tsconfig has no DOM types; it runs in the page
+  return page.evaluate<KeptRecording[]>(`(async () => {
+    const names = (await indexedDB.databases()).map((d) => d.name);
+    if (!names.includes('interview-recordings')) return [];
+    return new Promise((resolve, reject) => {
+      const opening = indexedDB.open('interview-recordings');
+      opening.onerror = () => reject(opening.error);
+      opening.onsuccess = () => {
+        const db = opening.result;
+        if (!db.objectStoreNames.contains('pending')) { db.close(); resolve([]); return; }
+        const all = db.transaction('pending').objectStore('pending').getAll();
+        all.onerror = () => { db.close(); reject(all.error); };
+        all.onsuccess = () => {
+          db.close();
+          resolve(all.result.map((r) => ({
+            userId: r.userId, sessionId: r.sessionId, questionId: r.questionId, sha256: r.sha256,
+            bytes: r.bytes.byteLength, uploadUrl: r.uploadUrl ?? null,
+          })));
+        };
+      };
+    });
+  })()`);
+}
+
+/** DevTools network emulation for one page: offline, or an upload throttled to bytes per second. */
+export class NetworkEmulation {
+  private constructor(private readonly cdp: CDPSession) {}
+
+  static async of(page: Page): Promise<NetworkEmulation> {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    return new NetworkEmulation(cdp);
+  }
+
+  offline(): Promise<void> {
+    return this.set({ offline: true });
+  }
+
+  online(uploadBytesPerSecond = -1): Promise<void> {
+    return this.set({ offline: false, uploadThroughput: uploadBytesPerSecond });
+  }
+
+  private async set(conditions: { offline: boolean; uploadThroughput?: number }): Promise<void> {
+    await this.cdp.send('Network.emulateNetworkConditions', {
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+      ...conditions,
+    });
+  }
+
+  detach(): Promise<void> {
+    return this.cdp.detach();
+  }
+}
+
+/**
+ * Serves the built app's own files (index.html, /assets) to the page from disk, as a cached app
+ * shell would: with the network emulated offline a reload then still opens the app, while every
+ * /api request stays on the (offline) network.
+ */
+export async function serveAppShell(page: Page, baseUrl: string, webDist: string): Promise<void> {
+  await page.route(`${baseUrl}/**`, async (route) => {
+    const path = new URL(route.request().url()).pathname;
+    if (/^\/(api|health|metrics|docs)(\/|$)/.test(path)) return route.fallback();
+    const file = path.startsWith('/assets/') ? join(webDist, normalize(path)) : join(webDist, 'index.html');
+    const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'text/html';
+    await route.fulfill({ body: readFileSync(file), contentType: type });
   });
 }

@@ -56,6 +56,8 @@ export class AnswerAudioView {
   format: string;
   content_type: string;
   size_bytes: number;
+  /** SHA-256 (hex) of the bytes as uploaded, as the upload's 202 gave it: a device can tell whether the server has its copy. */
+  sha256: string | null;
 }
 
 /** One question's transcription, as the status routes and the live stream report it. */

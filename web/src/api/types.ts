@@ -127,5 +127,6 @@ export type AnalysisOutcome = AnalysisResult | AnalysisPending | AnalysisFailed;
 export interface SessionView {
   session_id: string;
   status: 'in_progress' | 'analyzing' | 'analyzed' | string;
-  answers?: { question_id: string; uploaded_at: string; audio?: { sha256: string | null } }[];
+  /** Keyed by question id, as the server sends them. */
+  answers?: Record<string, { question_id: string; created_at: string; audio?: { sha256: string | null } | null }>;
 }

@@ -26,7 +26,7 @@ function fakeApi(session: unknown, uploaded?: (sha: string) => void) {
   };
 }
 
-const openSession = { session_id: 's1', status: 'in_progress', answers: [] };
+const openSession = { session_id: 's1', status: 'in_progress', answers: {} };
 
 beforeEach(async () => {
   for (const user of ['alice', 'bob']) for (const r of await pendingRecordings(user)) await forgetRecording(r);
@@ -94,10 +94,15 @@ describe('recordings kept on the device', () => {
     });
     const api = fakeApi({
       ...openSession,
-      answers: [
-        { question_id: 'q1', uploaded_at: new Date(old.savedAt + 1000).toISOString(), audio: { sha256: 'newer' } },
-        { question_id: 'q2', uploaded_at: new Date(same.savedAt - 1000).toISOString(), audio: { sha256: same.sha256 } },
-      ],
+      // keyed by question id, as GET /api/sessions/:id sends them
+      answers: {
+        q1: { question_id: 'q1', created_at: new Date(old.savedAt + 1000).toISOString(), audio: { sha256: 'newer' } },
+        q2: {
+          question_id: 'q2',
+          created_at: new Date(same.savedAt - 1000).toISOString(),
+          audio: { sha256: same.sha256 },
+        },
+      },
     });
     render(<KeptRecordingsNotice api={api as unknown as ApiClient} isOnline={() => true} />);
     await waitFor(async () => expect(await pendingRecordings('alice')).toHaveLength(0));

@@ -1,15 +1,26 @@
 import { ApiError } from '../api/api-error';
 import type { ApiClient } from '../api/api-client';
 import type { SessionView } from '../api/types';
+import { claimAcrossTabs } from './tab-claims';
 import {
   DeviceStorageError,
   forgetRecording,
   keyOf,
   keepRecording,
+  keptRecording,
   pendingRecordings,
   rememberUploadUrl,
   type PendingRecording,
 } from './pending-recordings';
+
+/** Said on window when the resume of kept recordings got a 202 for one (detail: KeptUploaded). */
+export const KEPT_UPLOADED_EVENT = 'interview:kept-recording-uploaded';
+
+export interface KeptUploaded {
+  sessionId: string;
+  questionId: string;
+  sha256: string;
+}
 
 /** Recordings this page is uploading right now: the resume on open leaves them to their own queue. */
 const claimed = new Set<string>();
@@ -29,13 +40,16 @@ export function userIdOf(token: string): string {
  * Sends one kept recording through the resumable endpoint (resuming its earlier tus upload), and
  * forgets it only when the server's 202 carries its SHA-256.
  */
-export async function sendKept(api: ApiClient, pending: PendingRecording): Promise<void> {
-  let current = pending;
-  const accepted = await api.uploadAnswerResumable(current.sessionId, current.questionId, current.recording, {
-    uploadUrl: current.uploadUrl,
+export async function sendKept(
+  api: ApiClient,
+  pending: PendingRecording,
+  onUploadUrl?: (url: string) => void,
+): Promise<void> {
+  const accepted = await api.uploadAnswerResumable(pending.sessionId, pending.questionId, pending.recording, {
+    uploadUrl: pending.uploadUrl,
     onUploadUrl: (url) => {
-      current = { ...current, uploadUrl: url };
-      void rememberUploadUrl(current, url).catch(() => undefined);
+      onUploadUrl?.(url);
+      void rememberUploadUrl(pending, url).catch(() => undefined);
     },
   });
   if (accepted.sha256 !== pending.sha256) {
@@ -55,6 +69,8 @@ export class DurableUploads {
   constructor(
     private readonly api: ApiClient,
     private readonly userId: string,
+    /** A recording turned out to be sent by another tab: no events of this page's upload will follow. */
+    private readonly onSentElsewhere?: (questionId: string) => void,
   ) {}
 
   /** Call the moment a recording stops, before its upload starts. */
@@ -82,9 +98,30 @@ export class DurableUploads {
     const pending = await this.kept.get(key);
     // a device that could not keep the recording sends it the simple way (one multipart request)
     if (!pending || pending.recording !== recording) return this.api.uploadAnswer(sessionId, questionId, recording);
-    await sendKept(this.api, pending);
+    // one tab at a time: another tab of this user may be sending the same kept recording
+    await claimAcrossTabs(key, 'wait', async () => {
+      const stored = await keptRecording(pending);
+      // gone: another tab's upload got its 202 while this one waited; its status is the server's to tell
+      if (!stored) return this.onSentElsewhere?.(questionId);
+      if (stored.sha256 !== pending.sha256) return; // a newer take replaced it: that one goes instead
+      const latest = this.kept.get(key);
+      const uploadUrl = stored.uploadUrl ?? (latest instanceof Promise ? undefined : latest?.uploadUrl);
+      // a retry resumes the tus upload an earlier attempt (of this tab or another) created, as a reload would
+      await sendKept(this.api, { ...pending, uploadUrl }, (url) => {
+        // unless a newer recording took the question over meanwhile
+        const now = this.kept.get(key);
+        if (now && !(now instanceof Promise) && now.recording === recording)
+          this.kept.set(key, { ...now, uploadUrl: url });
+      });
+    });
     claimed.delete(key);
     return undefined;
+  }
+
+  /** The SHA-256 of the recording this page kept for the question (once kept). */
+  keptSha256(sessionId: string, questionId: string): string | undefined {
+    const kept = this.kept.get(keyOf({ userId: this.userId, sessionId, questionId }));
+    return kept instanceof Promise ? undefined : kept?.sha256;
   }
 
   /** After the queue gave up: the resume (back online, next open) may take the recording over. */
@@ -97,10 +134,10 @@ export class DurableUploads {
 function settledOnServer(session: SessionView | null, pending: PendingRecording): boolean {
   if (!session) return true; // the session is gone (erased): nothing to upload to
   if (session.status !== 'in_progress') return true;
-  const answer = session.answers?.find((a) => a.question_id === pending.questionId);
+  const answer = session.answers?.[pending.questionId];
   if (!answer) return false;
   if (answer.audio?.sha256 === pending.sha256) return true;
-  return Date.parse(answer.uploaded_at) > pending.savedAt;
+  return Date.parse(answer.created_at) > pending.savedAt;
 }
 
 export interface ResumeReport {
@@ -117,17 +154,29 @@ export async function resumeKept(api: ApiClient, userId: string): Promise<Resume
     if (claimed.has(key)) continue;
     claimed.add(key);
     try {
-      const session = await api.getSession(pending.sessionId).catch((error: unknown) => {
-        if (error instanceof ApiError && error.status === 404) return null;
-        throw error;
+      // another tab sending it keeps it: this one leaves it alone and looks again later
+      await claimAcrossTabs(key, 'ifAvailable', async () => {
+        const current = await keptRecording(pending);
+        if (!current || current.sha256 !== pending.sha256) return; // uploaded or replaced meanwhile
+        const session = await api.getSession(current.sessionId).catch((error: unknown) => {
+          if (error instanceof ApiError && error.status === 404) return null;
+          throw error;
+        });
+        if (settledOnServer(session, current)) {
+          await forgetRecording(current);
+          report.dropped++;
+          return;
+        }
+        await sendKept(api, current);
+        report.uploaded++;
+        // an interview on this page whose own upload of it gave up learns it is in after all
+        const detail: KeptUploaded = {
+          sessionId: current.sessionId,
+          questionId: current.questionId,
+          sha256: current.sha256,
+        };
+        window.dispatchEvent(new CustomEvent(KEPT_UPLOADED_EVENT, { detail }));
       });
-      if (settledOnServer(session, pending)) {
-        await forgetRecording(pending);
-        report.dropped++;
-        continue;
-      }
-      await sendKept(api, pending);
-      report.uploaded++;
     } catch (error) {
       if (error instanceof ApiError && !error.isTransient) {
         await forgetRecording(pending); // refused (the session closed meanwhile): keeping it helps nobody

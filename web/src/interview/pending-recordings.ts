@@ -106,6 +106,17 @@ export async function pendingRecordings(userId: string): Promise<PendingRecordin
   return all.filter((r) => r.userId === userId).map(fromStored);
 }
 
+/** The recording kept for this question, if any (it may be a newer take than the one asked about). */
+export async function keptRecording(
+  of: Pick<PendingRecording, 'userId' | 'sessionId' | 'questionId'>,
+): Promise<PendingRecording | null> {
+  const stored = await run<StoredRecording | undefined>(
+    'readonly',
+    (store) => store.get(keyOf(of)) as IDBRequest<StoredRecording | undefined>,
+  );
+  return stored ? fromStored(stored) : null;
+}
+
 /** Remembers the tus upload a recording goes to, unless a newer recording took its place meanwhile. */
 export async function rememberUploadUrl(pending: PendingRecording, uploadUrl: string): Promise<void> {
   await update(pending, (current) => ({ ...current, uploadUrl }));

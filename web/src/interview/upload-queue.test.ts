@@ -64,4 +64,17 @@ describe('UploadQueue', () => {
     expect(retryDelayMs(1, policy, 3)).toBe(3000);
     expect(retryDelayMs(3, policy)).toBe(250);
   });
+
+  it('counts a question that gave up as uploaded once its kept copy was sent by the resume', async () => {
+    const uploadAnswer = vi.fn().mockRejectedValue(new ApiError('unreachable', 0));
+    const { queue, states } = queueWith(uploadAnswer);
+    queue.markUploaded('q1'); // not failed: nothing to say
+    expect(states).toEqual([]);
+    queue.enqueue('q1', new Blob(['a']));
+    await queue.settled();
+    expect(queue.failedQuestions()).toEqual(['q1']);
+    queue.markUploaded('q1');
+    expect(queue.failedQuestions()).toEqual([]);
+    expect(states.at(-1)).toEqual(['q1', { phase: 'uploaded' }]);
+  });
 });

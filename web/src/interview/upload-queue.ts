@@ -54,6 +54,15 @@ export class UploadQueue {
     return [...this.gaveUp];
   }
 
+  /**
+   * The latest recording of a question that gave up here was uploaded anyway (the kept copy, by the
+   * resume of kept recordings): it is no longer failed.
+   */
+  markUploaded(questionId: string): void {
+    if (!this.gaveUp.delete(questionId)) return;
+    this.onState(questionId, { phase: 'uploaded' });
+  }
+
   /** Resolves when every upload started so far has succeeded or given up. */
   async settled(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);

@@ -4,7 +4,7 @@ import { ApiError } from '../api/api-error';
 import { followSessionEvents, type ServerSentEvent } from '../api/session-events';
 import type { AnswerStatusView } from '../api/types';
 import type { AnswerProgress } from './answer-indicator';
-import { DurableUploads, userIdOf } from './device-uploads';
+import { DurableUploads, KEPT_UPLOADED_EVENT, userIdOf, type KeptUploaded } from './device-uploads';
 import { DEFAULT_UPLOAD_POLICY, UploadQueue, type UploadState } from './upload-queue';
 
 function isStatusView(value: unknown): value is AnswerStatusView {
@@ -30,8 +30,24 @@ export function useAnswerProgress(api: ApiClient, sessionId: string) {
     setProgress((all) => ({ ...all, [questionId]: change(all[questionId] ?? {}) }));
   }, []);
 
-  // every recording is kept on the device before its upload starts, and uploaded resumably
-  const durable = useMemo(() => new DurableUploads(api, userIdOf(api.token)), [api]);
+  /** Asks the server for every answer's state: when no event of this page's own upload will come. */
+  const refreshStatus = useCallback(async () => {
+    try {
+      const status = await api.sessionStatus(sessionId);
+      for (const view of status.answers.filter(isStatusView)) {
+        update(view.question_id, (previous) => ({ ...previous, transcription: view }));
+      }
+    } catch {
+      // the live stream tells soon enough
+    }
+  }, [api, sessionId, update]);
+
+  // every recording is kept on the device before its upload starts, and uploaded resumably; one that
+  // another tab sent meanwhile gets its state from the server
+  const durable = useMemo(
+    () => new DurableUploads(api, userIdOf(api.token), () => void refreshStatus()),
+    [api, refreshStatus],
+  );
   const queue = useMemo(
     () =>
       new UploadQueue(
@@ -68,6 +84,16 @@ export function useAnswerProgress(api: ApiClient, sessionId: string) {
     void followSessionEvents(api, sessionId, onEvent, stop.signal);
     return () => stop.abort();
   }, [api, sessionId, update]);
+
+  // the resume of kept recordings sent one whose upload gave up here: it is no longer failed
+  useEffect(() => {
+    const onKeptUploaded = (event: Event) => {
+      const { sessionId: of, questionId, sha256 } = (event as CustomEvent<KeptUploaded>).detail;
+      if (of === sessionId && durable.keptSha256(sessionId, questionId) === sha256) queue.markUploaded(questionId);
+    };
+    window.addEventListener(KEPT_UPLOADED_EVENT, onKeptUploaded);
+    return () => window.removeEventListener(KEPT_UPLOADED_EVENT, onKeptUploaded);
+  }, [durable, queue, sessionId]);
 
   const submit = useCallback(
     (questionId: string, recording: Blob) => {
