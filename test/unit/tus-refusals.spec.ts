@@ -64,4 +64,21 @@ describe('tus refusals', () => {
     expect(ok.status).toBe(204);
     expect(ok.headers.get('content-type')).toBe('text/plain');
   });
+
+  it("says what to send for @tus/server's other texts, and answers an extension we do not offer as 400", async () => {
+    const missing = await answering(403, 'Upload-Offset header required\n');
+    expect(missing.status).toBe(403);
+    expect(((await missing.json()) as { detail: string }).detail).toBe(
+      'Send Upload-Offset with every PATCH: the offset a HEAD request answers with.',
+    );
+    const concat = await answering(
+      501,
+      'Concatenation extension is not (yet) supported. Disable parallel uploads in the tus client.\n',
+    );
+    expect(concat.status).toBe(400);
+    expect(await concat.json()).toMatchObject({
+      status: 400,
+      detail: 'Concatenated (parallel) uploads are not supported; send one upload per recording.',
+    });
+  });
 });

@@ -117,6 +117,7 @@ export class ResumableUploadsController {
     401,
     [404, 'No such upload for this user.'],
     [409, 'Upload-Offset is not where the upload is, or the session closed meanwhile.'],
+    [403, 'No Upload-Offset or no Content-Type header (tus answers these with 403).'],
     [410, 'Expired.'],
     NO_TUS_VERSION,
     413,

@@ -41,6 +41,28 @@ const HEADER_RULES: Record<string, string> = {
   'upload-defer-length': 'Upload-Defer-Length is not supported here; send Upload-Length',
 };
 
+/** @tus/server's own refusal texts (@tus/utils ERRORS), by how they begin, and what a client should do. */
+const TUS_TEXTS: Record<string, string> = {
+  'Upload-Offset header required': 'Send Upload-Offset with every PATCH: the offset a HEAD request answers with.',
+  'Content-Type header required': 'Send Content-Type: application/offset+octet-stream with every PATCH.',
+  'The file for this url was not found': 'No such upload for this user.',
+  'Upload-Offset conflict':
+    'Upload-Offset is not where the upload is; ask with HEAD and send the bytes from the offset it answers with.',
+  'The file for this url no longer exists': 'This upload expired or was removed; create a new one.',
+  "upload's size exceeded": 'These bytes go past the Upload-Length the upload was created with.',
+  'Maximum size exceeded': 'The recording is larger than MAX_UPLOAD_BYTES allows; upload a shorter answer.',
+  'Upload-Length or Upload-Defer-Length header required': "Send Upload-Length: the recording's size in bytes.",
+  'Upload-Metadata is invalid':
+    'Upload-Metadata must be comma-separated "key base64-value" pairs: session_id and question_id.',
+  'Cannot terminate an already completed upload':
+    'This upload is complete and can no longer be terminated; withdraw the answer instead.',
+  'Request aborted due to lock acquired':
+    'Another request took over this upload; ask with HEAD and resume from its offset.',
+  'Concatenation extension is not': 'Concatenated (parallel) uploads are not supported; send one upload per recording.',
+  'creation-defer-length extension is not':
+    'Send Upload-Length when creating the upload; a deferred length is not supported.',
+};
+
 /**
  * A sentence for a refusal @tus/server wrote as its own text: the missing version (412), headers it
  * found invalid (400, "Invalid a b"), an unknown upload (404). Other texts get the status's meaning.
@@ -48,6 +70,8 @@ const HEADER_RULES: Record<string, string> = {
 export function tusRefusalDetail(status: number, text: string): string {
   const said = text.trim();
   if (status === 412) return 'Send Tus-Resumable: 1.0.0 with every tus request; this server speaks tus 1.0.0.';
+  const known = Object.entries(TUS_TEXTS).find(([start]) => said.startsWith(start));
+  if (known) return known[1];
   const invalid = /^Invalid ((?:[\w-]+ ?)+)$/.exec(said);
   if (status === 400 && invalid) {
     const rules = invalid[1]
@@ -72,6 +96,11 @@ export function refusalsAsProblems(res: ServerResponse): void {
   const write = res.write.bind(res) as (...args: unknown[]) => boolean;
   const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
   res.writeHead = ((code: number, ...rest: unknown[]) => {
+    // an extension we do not offer (concatenation, deferred length) was asked for: the client's error
+    if (code === 501) {
+      code = 400;
+      if (typeof rest[0] === 'string') rest[0] = 'Bad Request';
+    }
     status = code;
     if (code >= 400) {
       const headers = rest.at(-1);
