@@ -53,11 +53,16 @@ export class ScoredAnswer {
   @Prop({ type: [String], required: true })
   feedback: string[];
 
-  @Prop({ default: '' })
-  model_answer: string;
+  /** Analyses stored before the bounds copied the model answer and the transcript; newer ones do not (views read the session's). */
+  @Prop({ type: String, default: undefined })
+  model_answer?: string;
 
-  @Prop({ type: String, default: null })
-  transcript: string | null;
+  @Prop({ type: String, default: undefined })
+  transcript?: string | null;
+
+  /** A rationale, evidence or feedback line was cut to its share of ANALYSIS_TEXT_MAX_BYTES. */
+  @Prop({ type: Boolean, default: undefined })
+  texts_truncated?: boolean;
 
   @Prop({ default: false })
   unanswered: boolean;

@@ -14,6 +14,7 @@ import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { AnalysisRepository } from './analysis.repository.js';
 import type { AnalysisPendingView, AnalysisResultView } from './dto/analysis-views.dto.js';
 import type { Analysis, ScoredAnswer } from './analysis.schema.js';
+import { boundAnalysisTexts } from './analysis-bounds.js';
 import { analysisView } from './analysis.view.js';
 import { AnswerScorer } from './answer-scorer.js';
 import { answerDelivery, sessionDelivery, type DeliveryInput } from './delivery.js';
@@ -61,7 +62,7 @@ export class AnalysisService {
     let session = await this.sessions.getOwned(sessionId, userId);
     for (let round = 0; round < 10; round++) {
       if (session.status === 'analyzed' && session.analysis) {
-        return { httpStatus: 200, body: analysisView(session.analysis) };
+        return { httpStatus: 200, body: analysisView(session.analysis, session) };
       }
       if (!isSettled(session)) {
         if (Date.now() < waitUntil && !signal?.aborted) {
@@ -129,7 +130,7 @@ export class AnalysisService {
         this.logger.log(
           `analyzed session=${sessionId} final_score=${analysis.final_score} scored=${analysis.scored_count}`,
         );
-        return { httpStatus: 200, body: analysisView(analysis) };
+        return { httpStatus: 200, body: analysisView(analysis, claimed) };
       }
       session = await this.sessions.getOwned(sessionId, userId);
     }
@@ -213,8 +214,6 @@ export class AnalysisService {
             question_id: question.question_id,
             score: 0,
             feedback: [answer ? 'No answer was heard.' : 'No answer was recorded for this question.'],
-            model_answer: question.model_answer,
-            transcript: answer ? (answer.transcript ?? '') : null,
             unanswered: !answer,
             method: 'none',
             criteria: [],
@@ -240,8 +239,6 @@ export class AnalysisService {
         );
         answers[i] = {
           question_id: question.question_id,
-          model_answer: question.model_answer,
-          transcript,
           unanswered: false,
           not_scored_reason: null,
           delivery,
@@ -250,6 +247,7 @@ export class AnalysisService {
       }
     };
     await Promise.all(Array.from({ length: Math.min(SCORING_PARALLELISM, session.questions.length) }, worker));
+    answers.splice(0, answers.length, ...boundAnalysisTexts(answers));
     const total = answers.reduce((sum, a) => sum + a.score, 0);
     return {
       final_score: Math.round((total / answers.length) * 10) / 10,

@@ -1,6 +1,7 @@
 import type { Analysis, CriterionScore } from './analysis.schema.js';
 import type { CriterionScoreView } from './dto/analysis-views.dto.js';
 import type { AnalysisResultView } from './dto/analysis-views.dto.js';
+import type { SessionRecord } from '../sessions/session.schema.js';
 
 export function criterionView(c: CriterionScore): CriterionScoreView {
   return {
@@ -17,8 +18,15 @@ export function criterionView(c: CriterionScore): CriterionScoreView {
   };
 }
 
-/** The stored analysis as the API shows it (analyses stored before rubrics lack the newer fields). */
-export function analysisView(analysis: Analysis): AnalysisResultView {
+/**
+ * The stored analysis as the API shows it (analyses stored before rubrics lack the newer fields).
+ * The model answers and transcripts come from the session: once analyzed, neither can change.
+ */
+export function analysisView(
+  analysis: Analysis,
+  session: Pick<SessionRecord, 'questions' | 'answers'>,
+): AnalysisResultView {
+  const modelAnswers = new Map(session.questions.map((q) => [q.question_id, q.model_answer ?? '']));
   return {
     status: 'success',
     final_score: analysis.final_score,
@@ -27,8 +35,9 @@ export function analysisView(analysis: Analysis): AnalysisResultView {
       question_id: a.question_id,
       score: a.score,
       feedback: a.feedback,
-      model_answer: a.model_answer,
-      transcript: a.transcript,
+      model_answer: a.model_answer ?? modelAnswers.get(a.question_id) ?? '',
+      transcript: a.transcript !== undefined ? a.transcript : transcriptOf(session, a.question_id),
+      ...(a.texts_truncated ? { texts_truncated: true } : {}),
       ...(a.unanswered ? { unanswered: true } : {}),
       ...(a.no_speech ? { no_speech: true } : {}),
       ...(a.suspect_hallucination ? { suspect_hallucination: true } : {}),
@@ -45,4 +54,10 @@ export function analysisView(analysis: Analysis): AnalysisResultView {
     delivery: analysis.delivery ?? null,
     analyzed_at: analysis.analyzed_at.toISOString(),
   };
+}
+
+/** What the analysis scored of a question: its transcript, '' when it has none yet, null when unanswered. */
+function transcriptOf(session: Pick<SessionRecord, 'answers'>, questionId: string): string | null {
+  const answer = session.answers?.[questionId];
+  return answer ? (answer.transcript ?? '') : null;
 }

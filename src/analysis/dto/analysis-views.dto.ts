@@ -30,6 +30,8 @@ export class ScoredAnswerView {
   transcript: string | null;
   /** Present (true) when nothing was uploaded for the question: it scores 0. */
   unanswered?: boolean;
+  /** Present (true) when a rationale, evidence quote or feedback line was cut to its share of the analysis's 1 MB for texts (only sessions of very many questions and criteria). */
+  texts_truncated?: boolean;
   /** Present (true) when the recording held no speech: it scores 0, feedback "No answer was heard." */
   no_speech?: boolean;
   /** Present (true) when the transcript was a known silence hallucination of a recording with little speech: it scores 0. */

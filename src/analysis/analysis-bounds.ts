@@ -1,0 +1,45 @@
+import { truncateUtf8 } from '../common/utf8.js';
+import type { ScoredAnswer } from './analysis.schema.js';
+
+/**
+ * What the stored analysis's own texts (each criterion's rationale and evidence, each feedback line)
+ * may take in the session document together. The analysis keeps no copy of the model answers or the
+ * transcripts (the views take them from the session), so this is all it adds besides numbers.
+ */
+export const ANALYSIS_TEXT_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Each text's share of ANALYSIS_TEXT_MAX_BYTES: fixed by how many texts the analysis can hold (per
+ * answer a rationale and an evidence per criterion, and a feedback line per criterion), so that 200
+ * questions of 10 criteria stay within it. A typical session's share is far beyond any reply.
+ */
+export function analysisTextShare(answers: ScoredAnswer[]): number {
+  const texts = answers.reduce((sum, a) => sum + 3 * Math.max(1, a.criteria.length) + a.feedback.length, 0);
+  return Math.floor(ANALYSIS_TEXT_MAX_BYTES / Math.max(1, texts));
+}
+
+/**
+ * The analysis's texts within their share: each cut at a character boundary. A cut evidence is
+ * still a verbatim passage of the transcript (its beginning); `texts_truncated` says a cut happened.
+ */
+export function boundAnalysisTexts(answers: ScoredAnswer[]): ScoredAnswer[] {
+  const share = analysisTextShare(answers);
+  const cut = (text: string | null, flag: { cut: boolean }) => {
+    if (text === null || Buffer.byteLength(text) <= share) return text;
+    flag.cut = true;
+    return truncateUtf8(text, share);
+  };
+  return answers.map((answer) => {
+    const flag = { cut: false };
+    const bounded: ScoredAnswer = {
+      ...answer,
+      feedback: answer.feedback.map((line) => cut(line, flag)!),
+      criteria: answer.criteria.map((c) => ({
+        ...c,
+        rationale: cut(c.rationale, flag),
+        evidence: cut(c.evidence, flag),
+      })),
+    };
+    return flag.cut ? { ...bounded, texts_truncated: true } : bounded;
+  });
+}
