@@ -10,11 +10,11 @@ export const ANALYSIS_TEXT_MAX_BYTES = 1024 * 1024;
 
 /**
  * Each text's share of ANALYSIS_TEXT_MAX_BYTES: fixed by how many texts the analysis can hold (per
- * answer a rationale and an evidence per criterion, and a feedback line per criterion), so that 200
+ * criterion a rationale, an evidence and the key terms found and missed; each feedback line), so that 200
  * questions of 10 criteria stay within it. A typical session's share is far beyond any reply.
  */
 export function analysisTextShare(answers: ScoredAnswer[]): number {
-  const texts = answers.reduce((sum, a) => sum + 3 * Math.max(1, a.criteria.length) + a.feedback.length, 0);
+  const texts = answers.reduce((sum, a) => sum + 4 * Math.max(1, a.criteria.length) + a.feedback.length, 0);
   return Math.floor(ANALYSIS_TEXT_MAX_BYTES / Math.max(1, texts));
 }
 
@@ -38,8 +38,18 @@ export function boundAnalysisTexts(answers: ScoredAnswer[]): ScoredAnswer[] {
         ...c,
         rationale: cut(c.rationale, flag),
         evidence: cut(c.evidence, flag),
+        ...(c.found_terms ? { found_terms: termsWithin(c.found_terms, share, flag) } : {}),
+        ...(c.missed_terms ? { missed_terms: termsWithin(c.missed_terms, share, flag) } : {}),
       })),
     };
     return flag.cut ? { ...bounded, texts_truncated: true } : bounded;
   });
+}
+
+/** The first key terms whose bytes together fit `share` (the rationale keeps their counts). */
+function termsWithin(terms: string[], share: number, flag: { cut: boolean }): string[] {
+  let used = 0;
+  const kept = terms.filter((term) => (used += Buffer.byteLength(term) + 8) <= share);
+  if (kept.length < terms.length) flag.cut = true;
+  return kept;
 }
