@@ -59,6 +59,7 @@ export async function followSessionEvents(
   signal: AbortSignal,
 ): Promise<void> {
   while (!signal.aborted) {
+    let waitMs = RECONNECT_MS;
     try {
       const res = await api.openEventStream(sessionId, signal);
       if (res.ok && res.body) {
@@ -72,6 +73,9 @@ export async function followSessionEvents(
       } else {
         // signed out, or the session is gone: nothing will change that by asking again
         if (res.status === 401 || res.status === 404) return;
+        // too many open streams for this user (other tabs): poll the status until a place frees up
+        const retryAfter = Number(res.headers.get('Retry-After'));
+        if (res.status === 429 && retryAfter > 0) waitMs = Math.max(RECONNECT_MS, retryAfter * 1000);
         const status = await api.sessionStatus(sessionId);
         onEvent({ event: 'snapshot', data: status });
       }
@@ -79,6 +83,6 @@ export async function followSessionEvents(
       if (signal.aborted) return;
       // the connection dropped or the server is restarting: try again shortly
     }
-    await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
 }
