@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { ResumableUpload, ResumableUploadDocuments } from '../../audio/resumable-upload.documents.js';
 import type { Clock } from '../../database/clock.js';
 import { tusError } from './tus-errors.js';
-import { UploadChunkWriter, type UploadFormat } from './upload-chunk-writer.js';
+import { ChunkBuffers, UploadChunkWriter, type UploadFormat } from './upload-chunk-writer.js';
 import { UPLOAD_BUSY, type UploadLeaseLocker } from './upload-lease.locker.js';
 import { UploadSha256 } from './upload-sha256.js';
 
@@ -38,6 +38,8 @@ export function uploadObjectId(id: string): ObjectId | null {
  * from then on the upload is an ordinary stored recording, which onUploadFinish hands to the intake.
  */
 export class GridFsTusStore extends DataStore {
+  /** Two batches and the chunk being filled: one request at a time writes without a new allocation. */
+  private readonly buffers = new ChunkBuffers(2 * BATCH_BYTES);
   constructor(
     private readonly documents: ResumableUploadDocuments,
     private readonly locker: UploadLeaseLocker,
@@ -116,7 +118,7 @@ export class GridFsTusStore extends DataStore {
     if (doc.complete || doc.offset !== offset)
       throw tusError(409, `The upload is at byte ${doc.offset}; send from there.`);
     const hash = await this.hashOfStoredChunks(doc);
-    const writer = new UploadChunkWriter(this.documents, doc, token, hash, {
+    const writer = new UploadChunkWriter(this.documents, doc, token, hash, this.buffers, {
       batchBytes: BATCH_BYTES,
       recordEveryBytes: RECORD_EVERY_BYTES,
     });

@@ -26,6 +26,32 @@ export interface ChunkWriterLimits {
 export type WriteOutcome =
   { complete: false; offset: number } | { complete: true; offset: number; chunkCount: number; format: UploadFormat };
 
+/**
+ * Chunk-sized buffers kept from one request to the next. A request's buffers live as long as it
+ * does, so a collection of the young generation finds them alive and moves them to the old one,
+ * where they would wait, garbage, for a full collection: the server's memory rose by a few MB per
+ * PATCH until one came. Kept here, the same few buffers serve every request.
+ */
+export class ChunkBuffers {
+  private readonly free = new Map<number, Buffer[]>();
+
+  /** Keeps up to `keepBytes` (and one buffer more) of each chunk size. */
+  constructor(private readonly keepBytes: number) {}
+
+  take(size: number): Buffer {
+    return this.free.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size);
+  }
+
+  give(buffers: Iterable<Buffer>): void {
+    for (const buffer of buffers) {
+      const list = this.free.get(buffer.length) ?? [];
+      if (list.length * buffer.length > this.keepBytes) continue;
+      list.push(buffer);
+      this.free.set(buffer.length, list);
+    }
+  }
+}
+
 /** Full chunks on their way to the database, with the hash state after their last byte. */
 interface Batch {
   firstN: number;
@@ -54,7 +80,8 @@ export class UploadChunkWriter {
   /** Bytes before the format is recognised, kept whole until then. */
   private head: Buffer[] = [];
   private headBytes = 0;
-  private readonly free: Buffer[] = [];
+  /** Every buffer this request took from the pool, given back once nothing of it is in flight. */
+  private readonly owned = new Set<Buffer>();
   private current: Buffer | null = null;
   private filled = 0;
   private sealed: Buffer[] = [];
@@ -72,6 +99,7 @@ export class UploadChunkWriter {
     private readonly upload: ResumableUpload,
     private readonly token: string,
     private readonly hash: UploadSha256,
+    private readonly buffers: ChunkBuffers,
     limits: ChunkWriterLimits,
   ) {
     this.id = upload._id;
@@ -87,33 +115,43 @@ export class UploadChunkWriter {
       if (tail.length > 0) this.head.push(tail);
       this.headBytes = tail.length;
     } else if (tail.length > 0) {
-      this.current = Buffer.allocUnsafeSlow(this.chunkSize);
+      this.current = this.buffer();
       this.filled = tail.copy(this.current);
     }
   }
 
   /** Reads the request to its end (or its cut-off: what arrived is kept, then the stream's error is thrown). */
   async write(stream: Readable): Promise<WriteOutcome> {
+    try {
+      return await this.writeAll(stream);
+    } finally {
+      await this.inFlight?.catch(() => undefined); // nothing of ours lands after the lease is let go
+      this.buffers.give(this.owned);
+    }
+  }
+
+  private buffer(): Buffer {
+    const buffer = this.buffers.take(this.chunkSize);
+    this.owned.add(buffer);
+    return buffer;
+  }
+
+  private async writeAll(stream: Readable): Promise<WriteOutcome> {
     let streamError: unknown = null;
     const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-    try {
-      for (;;) {
-        let next: IteratorResult<Buffer>;
-        try {
-          next = await chunks.next();
-        } catch (error) {
-          streamError = error; // cut off: the client resumes from what is recorded below
-          break;
-        }
-        if (next.done) break;
-        await this.take(next.value);
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch (error) {
+        streamError = error; // cut off: the client resumes from what is recorded below
+        break;
       }
-      await this.send();
-      await this.settle();
-    } catch (error) {
-      await this.inFlight?.catch(() => undefined); // nothing of ours lands after the lease is let go
-      throw error;
+      if (next.done) break;
+      await this.take(next.value);
     }
+    await this.send();
+    await this.settle();
     if (this.offset === this.upload.size && this.format) return this.finish(this.format);
     await this.record(this.keptProgress());
     if (streamError) throw streamError;
@@ -141,7 +179,7 @@ export class UploadChunkWriter {
   /** Copies bytes into chunk buffers; each full chunk is hashed and, a batch at a time, stored. */
   private async append(data: Buffer): Promise<void> {
     for (let at = 0; at < data.length;) {
-      this.current ??= this.free.pop() ?? Buffer.allocUnsafeSlow(this.chunkSize);
+      this.current ??= this.buffer();
       const copied = data.copy(this.current, this.filled, at, at + this.chunkSize - this.filled);
       this.filled += copied;
       at += copied;
@@ -175,7 +213,8 @@ export class UploadChunkWriter {
     await this.insert(batch.firstN, batch.chunks);
     this.storedN = batch.firstN + batch.chunks.length;
     this.storedHashState = batch.hashState;
-    this.free.push(...batch.chunks);
+    for (const chunk of batch.chunks) this.owned.delete(chunk);
+    this.buffers.give(batch.chunks); // for the next batch, of this request or another
     if ((this.storedN - this.recordedN) * this.chunkSize < this.recordEvery) return;
     // mid-request: the stored chunks alone (no tail), so a crash loses at most what followed them
     await this.record({
