@@ -71,7 +71,9 @@ export class AppProcess {
       ...(options.apiKey === null ? {} : { OPENAI_API_KEY: options.apiKey ?? 'sk-test-key' }),
       ...options.env,
     };
-    const app = new AppProcess(spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const app = new AppProcess(
+      spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
     await app.waitForLog(/listening on http:\/\/localhost:(\d+)/, 30_000).then((match) => {
       app.url = `http://127.0.0.1:${match[1]}`;
     });
