@@ -2,7 +2,6 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import { Binary, ObjectId } from 'mongodb';
 import type { Connection } from 'mongoose';
-import { Sha256Meter } from '../common/sha256-meter.js';
 import { DocumentLocks } from '../database/document-locks.js';
 import { ensureCollection } from '../database/ensure-collection.js';
 import { AUDIO_BUCKET, type AnswerAudioMetadata } from './answer-audio.store.js';
@@ -25,6 +24,11 @@ export interface ResumableUpload {
   next_n: number;
   chunk_size: number;
   tail: Binary;
+  /**
+   * Saved SHA-256 state over exactly the first `next_n` chunks (hash-wasm's format), written in the
+   * same update as `next_n`; absent in uploads begun before it was kept (their chunks are hashed again).
+   */
+  hash_state?: Binary | null;
   metadata: Record<string, string | null>;
   format: { extension: string; content_type: string } | null;
   created_at: Date;
@@ -39,6 +43,16 @@ export interface ResumableUpload {
 }
 
 export type LeaseOutcome = 'held' | 'busy' | 'missing';
+
+/** What a progress record may set; `offset` = next_n * chunk_size + tail length, always. */
+export type UploadProgress = Partial<
+  Pick<ResumableUpload, 'offset' | 'next_n' | 'format' | 'complete' | 'sha256' | 'answer_id' | 'lease_until'>
+> & { tail?: Buffer; hash_state?: Uint8Array };
+
+/** A chunk index already taken: the unique {files_id, n} index refused the insert. */
+export function isDuplicateKey(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
+}
 
 /**
  * All database I/O of resumable uploads: their documents in `resumable_uploads`, and the GridFS
@@ -118,55 +132,68 @@ export class ResumableUploadDocuments implements OnModuleInit {
    * Records progress as the holder `token`; false when the upload was taken over (or is gone), in
    * which case the caller stops writing.
    */
-  recordProgress(
-    id: ObjectId,
-    token: string,
-    progress: Partial<
-      Pick<ResumableUpload, 'offset' | 'next_n' | 'format' | 'complete' | 'sha256' | 'answer_id' | 'lease_until'>
-    > & {
-      tail?: Buffer;
-    },
-  ): Promise<boolean> {
-    const { tail, ...rest } = progress;
+  recordProgress(id: ObjectId, token: string, progress: UploadProgress): Promise<boolean> {
+    const { tail, hash_state, ...rest } = progress;
     const set: Record<string, unknown> = { ...rest };
     if (tail) set.tail = new Binary(tail);
+    if (hash_state) set.hash_state = new Binary(hash_state);
     return this.locked(id, async () => {
       const result = await this.uploads().updateOne({ _id: id, lease_owner: token }, { $set: set });
       return result.matchedCount === 1;
     });
   }
 
-  /** Chunks from `n` on were written by a writer that never recorded them: they go before writing on. */
-  async discardChunksFrom(id: ObjectId, n: number): Promise<void> {
-    await this.chunks().deleteMany({ files_id: id, n: { $gte: n } });
-  }
-
-  /** Consecutive chunks from index `firstN` on, in one round trip. */
-  async insertChunks(id: ObjectId, firstN: number, chunks: Buffer[]): Promise<void> {
+  /**
+   * Consecutive chunks from index `firstN` on, in one round trip, each naming the writer (its lease
+   * token) so that chunks a writer stored but never recorded can be told from another writer's.
+   */
+  async insertChunks(id: ObjectId, writer: string, firstN: number, chunks: Buffer[]): Promise<void> {
     await this.chunks().insertMany(
-      chunks.map((data, i) => ({ files_id: id, n: firstN + i, data: new Binary(data) })),
+      chunks.map((data, i) => ({ files_id: id, n: firstN + i, data: new Binary(data), writer })),
       { ordered: true },
     );
   }
 
   /**
-   * SHA-256 and length of the upload's chunks, read back in order a few at a time; throws when a
-   * chunk is missing, so that a file is only ever declared complete over exactly its bytes.
+   * Removes the chunks from `firstN` on that other writers stored and never recorded (a crash, or a
+   * lease lost mid-request), for the holder `token`; false when `token` no longer holds the upload.
+   * Only chunks of writers that stopped holding it before `token` took it are removed (by their
+   * token), so this is safe however long the delete runs: a later holder's chunks carry its own.
+   * Rare (after a crash), and a scan of fs.chunks on FerretDB.
    */
-  async hashChunks(id: ObjectId, chunkCount: number): Promise<{ sha256: string; bytes: number }> {
-    const meter = new Sha256Meter();
+  async discardUnrecorded(id: ObjectId, token: string, firstN: number): Promise<boolean> {
+    const writers = (await this.chunks().distinct('writer', { files_id: id, n: { $gte: firstN } })) as unknown[];
+    const holder = await this.uploads().findOne({ _id: id }, { projection: { lease_owner: 1 } });
+    if (holder?.lease_owner !== token) return false;
+    const stale = [...writers.filter((w) => w !== token), null]; // null: chunks of writers from before the tag
+    const { deletedCount } = await this.chunks().deleteMany({
+      files_id: id,
+      n: { $gte: firstN },
+      writer: { $in: stale },
+    });
+    this.logger.warn(
+      `upload ${id.toHexString()}: removed ${deletedCount} chunk(s) from ${firstN} on left unrecorded by a stopped writer`,
+    );
+    return true;
+  }
+
+  /**
+   * Feeds the upload's first `chunkCount` chunks, in order, to `visit` (to hash them again when no
+   * saved hash state can be used); throws when one is missing.
+   */
+  async readChunks(id: ObjectId, chunkCount: number, visit: (data: Uint8Array) => void): Promise<void> {
+    if (chunkCount === 0) return;
     let expected = 0;
     const cursor = this.chunks().find(
-      { files_id: id },
+      { files_id: id, n: { $lt: chunkCount } },
       { sort: { n: 1 }, batchSize: 4, projection: { n: 1, data: 1 } },
     );
     for await (const chunk of cursor) {
       if (chunk.n !== expected) throw new Error(`chunk ${expected} of upload ${id.toHexString()} is missing`);
       expected++;
-      meter.update((chunk.data as Binary).buffer);
+      visit((chunk.data as Binary).buffer);
     }
     if (expected !== chunkCount) throw new Error(`upload ${id.toHexString()} has ${expected} of ${chunkCount} chunks`);
-    return { sha256: meter.digest(), bytes: meter.bytes };
   }
 
   /** Makes the chunks a GridFS file, as GridFSBucket's upload stream would have on its last chunk. */

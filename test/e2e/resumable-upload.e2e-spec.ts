@@ -158,6 +158,50 @@ describe('tus uploads across instances', () => {
     expect(answer.transcript).toBe(expectedTranscript(sha256Of(audio)));
   });
 
+  it('replaces chunks a crashed writer stored but never recorded, and hashes exactly the bytes kept', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    const audio = wavTone(20, 480);
+    const id = await tus.start(sessionId, 'q1', audio.length);
+    expect((await tus.patch(id, 0, audio.subarray(0, 200_000))).status).toBe(204);
+    const doc = await uploads().findOne({ _id: new ObjectId(id) });
+    expect(doc!.hash_state.buffer.length).toBeGreaterThan(0);
+    // a writer that died between inserting its chunks and recording them left these (other bytes)
+    const fileId = new ObjectId(id);
+    const stray = [doc!.next_n, doc!.next_n + 1, doc!.next_n + 5].map((n) => ({
+      files_id: fileId,
+      n,
+      data: Buffer.alloc(CHUNK, 0x55),
+      writer: 'a-writer-that-crashed',
+    }));
+    await db.db.collection('fs.chunks').insertMany(stray);
+
+    const done = await tus.patch(id, 200_000, audio.subarray(200_000));
+    expect(done.status).toBe(202);
+    expect(done.body.sha256).toBe(sha256Of(audio));
+    const stored = await db.db
+      .collection('fs.chunks')
+      .find({ files_id: fileId }, { sort: { n: 1 } })
+      .toArray();
+    expect(stored.map((c) => c.n)).toEqual([...Array(Math.ceil(audio.length / CHUNK)).keys()]);
+    expect(Buffer.concat(stored.map((c) => c.data.buffer))).toEqual(audio);
+    const { sent } = await transcribed(alice, sessionId, 'q1');
+    expect(sent.map((r) => r.sha256)).toEqual([sha256Of(audio)]);
+  });
+
+  it('hashes the stored chunks again when an upload has no saved hash state', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    const audio = wavTone(12, 620);
+    const id = await tus.start(sessionId, 'q1', audio.length);
+    expect((await tus.patch(id, 0, audio.subarray(0, 150_000))).status).toBe(204);
+    // as an upload begun before the state was kept, or saved by another hash implementation
+    await uploads().updateOne({ _id: new ObjectId(id) }, { $set: { hash_state: null } });
+    expect((await tus.patch(id, 150_000, audio.subarray(150_000, 300_000))).status).toBe(204);
+    await uploads().updateOne({ _id: new ObjectId(id) }, { $set: { hash_state: Buffer.alloc(116, 1) } });
+    const done = await tus.patch(id, 300_000, audio.subarray(300_000));
+    expect(done.status).toBe(202);
+    expect(done.body.sha256).toBe(sha256Of(audio));
+  });
+
   it('expires an unfinished upload, and the cleanup leaves none of its chunks', async () => {
     const short = await AppProcess.start({
       mongodbUri: db.uri,

@@ -4,15 +4,21 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ResumableUpload, ResumableUploadDocuments } from '../../audio/resumable-upload.documents.js';
 import type { Clock } from '../../database/clock.js';
-import { ACCEPTED_AUDIO_DESCRIPTION, AUDIO_SNIFF_BYTES, detectAudioFormat } from '../intake/audio-format.js';
 import { tusError } from './tus-errors.js';
+import { ChunkBuffers, UploadChunkWriter, type UploadFormat } from './upload-chunk-writer.js';
 import { UPLOAD_BUSY, type UploadLeaseLocker } from './upload-lease.locker.js';
+import { UploadSha256 } from './upload-sha256.js';
 
-/** Progress is recorded (and so survives a crash) at least every this many bytes of full chunks. */
-const RECORD_EVERY_BYTES = 1024 * 1024;
+/**
+ * Within a request, progress is recorded (and so survives a crash of the server) at least every this
+ * many bytes of stored chunks; every request's end is recorded before it is answered, so an offset
+ * a client was told is always durable. Each record costs a document lock (3 round trips on FerretDB).
+ */
+const RECORD_EVERY_BYTES = 8 * 1024 * 1024;
+/** Full chunks are inserted about this many bytes at a time; two such batches are held at most. */
+const BATCH_BYTES = 1024 * 1024;
 
 export const UPLOAD_NOT_FOUND = 'No unfinished upload with this id exists for your account; create a new one.';
-const NOT_AUDIO = `The uploaded file is not a supported audio recording; send ${ACCEPTED_AUDIO_DESCRIPTION}.`;
 
 export interface GridFsTusStoreOptions {
   chunkSizeBytes: number;
@@ -25,12 +31,15 @@ export function uploadObjectId(id: string): ObjectId | null {
 
 /**
  * A tus DataStore over GridFS. Bytes become GridFS chunks (files_id = the upload's id, n = index)
- * as they arrive; only the unfinished tail chunk is kept, in the upload's document. Neither memory
- * (beyond one chunk) nor local disk ever holds the file. When the last byte is in, the chunks are
- * read back for their SHA-256 and the GridFS files document is written: from then on the upload is
- * an ordinary stored recording, which onUploadFinish hands to the shared intake.
+ * as they arrive (UploadChunkWriter); only the unfinished tail chunk is kept, in the upload's
+ * document, with the saved SHA-256 state of the chunks before it. Neither memory (beyond two small
+ * batches of chunks) nor local disk ever holds the file, and nothing is read back: when the last
+ * byte is in, the GridFS files document is written with the SHA-256 of exactly the bytes stored, and
+ * from then on the upload is an ordinary stored recording, which onUploadFinish hands to the intake.
  */
 export class GridFsTusStore extends DataStore {
+  /** Two batches and the chunk being filled: one request at a time writes without a new allocation. */
+  private readonly buffers = new ChunkBuffers(2 * BATCH_BYTES);
   constructor(
     private readonly documents: ResumableUploadDocuments,
     private readonly locker: UploadLeaseLocker,
@@ -55,6 +64,7 @@ export class GridFsTusStore extends DataStore {
       next_n: 0,
       chunk_size: this.options.chunkSizeBytes,
       tail: new Binary(Buffer.alloc(0)),
+      hash_state: null,
       metadata,
       format: null,
       created_at: now,
@@ -107,98 +117,39 @@ export class GridFsTusStore extends DataStore {
     if (!token) throw tusError(423, UPLOAD_BUSY);
     if (doc.complete || doc.offset !== offset)
       throw tusError(409, `The upload is at byte ${doc.offset}; send from there.`);
-    const size = doc.chunk_size; // as it was created, whatever GRIDFS_CHUNK_SIZE_BYTES says now
-    await this.documents.discardChunksFrom(doc._id, doc.next_n);
-
-    const tail = Buffer.from(doc.tail.buffer);
-    let pending: Buffer[] = tail.length > 0 ? [tail] : [];
-    let pendingBytes = tail.length;
-    let n = doc.next_n;
-    let recordedN = n;
-    let format = doc.format;
-    let at = doc.offset;
-    const take = (bytes: number): Buffer => {
-      const all = pending.length === 1 ? pending[0] : Buffer.concat(pending);
-      const head = all.subarray(0, bytes);
-      const rest = all.subarray(bytes);
-      pending = rest.length > 0 ? [rest] : [];
-      pendingBytes = rest.length;
-      return head;
-    };
-    const peekAll = () => (pending.length === 1 ? pending[0] : Buffer.concat(pending));
-    const record = async () => {
-      const still = await this.documents.recordProgress(doc._id, token, {
-        offset: at,
-        next_n: n,
-        tail: Buffer.from(peekAll()),
-        format,
-      });
-      if (!still) throw tusError(423, UPLOAD_BUSY);
-      recordedN = n;
-    };
-
-    // full chunks wait here until about RECORD_EVERY_BYTES are ready: one insert and one progress record for them
-    let batch: Buffer[] = [];
-    let batchFirstN = n;
-    const flush = async () => {
-      if (batch.length === 0) return;
-      await this.documents.insertChunks(doc._id, batchFirstN, batch);
-      batch = [];
-      batchFirstN = n;
-    };
-
-    let streamError: unknown;
-    try {
-      for await (const data of stream as AsyncIterable<Buffer>) {
-        pending.push(data);
-        pendingBytes += data.length;
-        at += data.length;
-        if (!format && (pendingBytes >= AUDIO_SNIFF_BYTES || at === doc.size)) {
-          const detected = await detectAudioFormat(peekAll().subarray(0, AUDIO_SNIFF_BYTES));
-          if (!detected) {
-            await this.documents.removeUnfinished(doc._id);
-            throw tusError(400, NOT_AUDIO);
-          }
-          format = { extension: detected.extension, content_type: detected.contentType };
-        }
-        if (!format) continue;
-        while (pendingBytes >= size) {
-          batch.push(Buffer.from(take(size)));
-          n++;
-        }
-        if ((n - recordedN) * size >= RECORD_EVERY_BYTES) {
-          await flush();
-          await record();
-        }
-      }
-    } catch (error) {
-      if (typeof error === 'object' && error && 'status_code' in error) throw error;
-      streamError = error; // cut off: what arrived is kept, the client resumes from it
-    }
-    await flush();
-    if (at === doc.size && format) {
-      if (pendingBytes > 0) await this.documents.insertChunks(doc._id, n++, [take(pendingBytes)]);
-      await this.complete(doc, n, format, size);
-      return at;
-    }
-    await record();
-    if (streamError) throw streamError;
-    return at;
+    const hash = await this.hashOfStoredChunks(doc);
+    const writer = new UploadChunkWriter(this.documents, doc, token, hash, this.buffers, {
+      batchBytes: BATCH_BYTES,
+      recordEveryBytes: RECORD_EVERY_BYTES,
+    });
+    const outcome = await writer.write(stream);
+    if (outcome.complete) await this.complete(doc, token, hash.digest(), outcome.chunkCount, outcome.format);
+    return outcome.offset;
   }
 
-  /** The last byte is in: hash the chunks as stored, write the files document, mark the upload complete. */
+  /** The hash of the chunks already stored: from the saved state, or (uploads begun before it was kept) read again. */
+  private async hashOfStoredChunks(doc: ResumableUpload): Promise<UploadSha256> {
+    const bytes = doc.next_n * doc.chunk_size;
+    const saved = doc.hash_state ? await UploadSha256.resume(doc.hash_state.buffer, bytes) : null;
+    if (saved) return saved;
+    const hash = await UploadSha256.start();
+    await this.documents.readChunks(doc._id, doc.next_n, (data) => hash.update(data));
+    if (hash.bytes !== bytes) throw new Error(`upload ${doc._id.toHexString()} holds ${hash.bytes} of ${bytes} bytes`);
+    return hash;
+  }
+
+  /** The last byte is in: write the files document, mark the upload complete with the SHA-256 of the chunks stored. */
   private async complete(
     doc: ResumableUpload,
+    token: string,
+    sha256: string,
     chunkCount: number,
-    format: NonNullable<ResumableUpload['format']>,
-    chunkSize: number,
+    format: UploadFormat,
   ): Promise<void> {
-    const { sha256, bytes } = await this.documents.hashChunks(doc._id, chunkCount);
-    if (bytes !== doc.size) throw new Error(`upload ${doc._id.toHexString()} holds ${bytes} of ${doc.size} bytes`);
     const answerId = randomUUID();
     await this.documents.writeFilesDocument(doc._id, {
-      length: bytes,
-      chunkSize,
+      length: doc.size,
+      chunkSize: doc.chunk_size,
       filename: `${String(doc.session_id)}-${doc.question_id}.${format.extension}`,
       metadata: {
         session_id: doc.session_id as never,
@@ -209,12 +160,11 @@ export class GridFsTusStore extends DataStore {
         upload_date: this.clock.now(),
         status: 'queued',
         sha256,
-        size_bytes: bytes,
+        size_bytes: doc.size,
       },
     });
-    const token = this.locker.tokenFor(doc._id.toHexString())!;
     const still = await this.documents.recordProgress(doc._id, token, {
-      offset: bytes,
+      offset: doc.size,
       next_n: chunkCount,
       tail: Buffer.alloc(0),
       format,
