@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
-import { Binary, ObjectId } from 'mongodb';
+import { Binary, ObjectId, type Filter } from 'mongodb';
 import type { Connection } from 'mongoose';
-import { DocumentLocks } from '../database/document-locks.js';
+import { DocumentLocks, type LockLease } from '../database/document-locks.js';
 import { ensureCollection } from '../database/ensure-collection.js';
 import { AUDIO_BUCKET, type AnswerAudioMetadata } from './answer-audio.store.js';
 
@@ -85,7 +85,7 @@ export class ResumableUploadDocuments implements OnModuleInit {
     return this.connection.db!.collection(`${AUDIO_BUCKET}.chunks`);
   }
 
-  private locked<T>(id: ObjectId, work: () => Promise<T>): Promise<T> {
+  private locked<T>(id: ObjectId, work: (lock: LockLease) => Promise<T>): Promise<T> {
     return this.locks.withLock(`${RESUMABLE_UPLOADS}:${id.toHexString()}`, work);
   }
 
@@ -99,13 +99,17 @@ export class ResumableUploadDocuments implements OnModuleInit {
 
   /** Takes the upload for `token` unless another holder's lease is still running. */
   acquire(id: ObjectId, token: string, now: Date, leaseMs: number): Promise<LeaseOutcome> {
-    return this.locked(id, async () => {
-      const current = await this.uploads().findOne({ _id: id }, { projection: { lease_owner: 1, lease_until: 1 } });
+    return this.locked(id, async (lock) => {
+      const current = await this.uploads().findOne(
+        { _id: id },
+        { projection: { lease_owner: 1, lease_until: 1 }, ...lock.statement() },
+      );
       if (!current) return 'missing';
       if (current.lease_owner && current.lease_until && current.lease_until > now) return 'busy';
-      await this.uploads().updateOne(
+      await this.fencedUpdate(
         { _id: id },
-        { $set: { lease_owner: token, lease_until: new Date(now.getTime() + leaseMs) } },
+        { lease_owner: token, lease_until: new Date(now.getTime() + leaseMs) },
+        lock,
       );
       return 'held';
     });
@@ -113,18 +117,12 @@ export class ResumableUploadDocuments implements OnModuleInit {
 
   /** Whether `token` still held the upload (and now holds it until `until`). */
   renew(id: ObjectId, token: string, until: Date): Promise<boolean> {
-    return this.locked(id, async () => {
-      const result = await this.uploads().updateOne({ _id: id, lease_owner: token }, { $set: { lease_until: until } });
-      return result.matchedCount === 1;
-    });
+    return this.locked(id, (lock) => this.fencedUpdate({ _id: id, lease_owner: token }, { lease_until: until }, lock));
   }
 
   release(id: ObjectId, token: string): Promise<void> {
-    return this.locked(id, async () => {
-      await this.uploads().updateOne(
-        { _id: id, lease_owner: token },
-        { $set: { lease_owner: null, lease_until: null } },
-      );
+    return this.locked(id, async (lock) => {
+      await this.fencedUpdate({ _id: id, lease_owner: token }, { lease_owner: null, lease_until: null }, lock);
     });
   }
 
@@ -137,10 +135,19 @@ export class ResumableUploadDocuments implements OnModuleInit {
     const set: Record<string, unknown> = { ...rest };
     if (tail) set.tail = new Binary(tail);
     if (hash_state) set.hash_state = new Binary(hash_state);
-    return this.locked(id, async () => {
-      const result = await this.uploads().updateOne({ _id: id, lease_owner: token }, { $set: set });
-      return result.matchedCount === 1;
-    });
+    return this.locked(id, (lock) => this.fencedUpdate({ _id: id, lease_owner: token }, set, lock));
+  }
+
+  /**
+   * One `$set` under the document lock, bounded by what its lease has left: a findAndModify where
+   * the lock is held, because FerretDB ignores maxTimeMS on update (see DocumentLocks). Whether it matched.
+   */
+  private async fencedUpdate(filter: Filter<ResumableUpload>, set: Record<string, unknown>, lock: LockLease) {
+    if (!lock.exclusive) {
+      return (await this.uploads().updateOne(filter, { $set: set }, lock.statement())).matchedCount === 1;
+    }
+    // no projection: FerretDB 1.x refuses findAndModify's `fields` as unimplemented
+    return (await this.uploads().findOneAndUpdate(filter, { $set: set }, lock.statement())) !== null;
   }
 
   /**
@@ -224,7 +231,10 @@ export class ResumableUploadDocuments implements OnModuleInit {
 
   /** Drops the upload's document only (its chunks now belong to a GridFS file). */
   async forget(id: ObjectId): Promise<void> {
-    await this.locked(id, () => this.uploads().deleteOne({ _id: id }));
+    await this.locked(id, async (lock) => {
+      if (lock.exclusive) await this.uploads().findOneAndDelete({ _id: id }, lock.statement());
+      else await this.uploads().deleteOne({ _id: id }, lock.statement());
+    });
   }
 
   /** Uploads whose expiry has passed, a batch at a time. */

@@ -6,7 +6,13 @@ import type {
   UploadProgress,
 } from '../../audio/resumable-upload.documents.js';
 import { isDuplicateKey } from '../../audio/resumable-upload.documents.js';
-import { ACCEPTED_AUDIO_DESCRIPTION, AUDIO_SNIFF_BYTES, detectAudioFormat } from '../intake/audio-format.js';
+import {
+  ACCEPTED_AUDIO_DESCRIPTION,
+  AUDIO_SNIFF_BYTES,
+  TAGS_TOO_LARGE,
+  audioSniffBytes,
+  detectAudioFormat,
+} from '../intake/audio-format.js';
 import { tusError } from './tus-errors.js';
 import { UPLOAD_BUSY } from './upload-lease.locker.js';
 import type { UploadSha256 } from './upload-sha256.js';
@@ -80,6 +86,8 @@ export class UploadChunkWriter {
   /** Bytes before the format is recognised, kept whole until then. */
   private head: Buffer[] = [];
   private headBytes = 0;
+  /** Bytes to hold before judging the format: more than AUDIO_SNIFF_BYTES behind an mp3's ID3 tags. */
+  private window = AUDIO_SNIFF_BYTES;
   /** Every buffer this request took from the pool, given back once nothing of it is in flight. */
   private readonly owned = new Set<Buffer>();
   private current: Buffer | null = null;
@@ -163,9 +171,18 @@ export class UploadChunkWriter {
     if (this.format) return this.append(data);
     this.head.push(data);
     this.headBytes += data.length;
-    if (this.headBytes < AUDIO_SNIFF_BYTES && this.offset < this.upload.size) return;
+    const complete = this.offset >= this.upload.size;
+    if (this.headBytes < this.window && !complete) return;
     const head = Buffer.concat(this.head);
-    const detected = await detectAudioFormat(head.subarray(0, AUDIO_SNIFF_BYTES));
+    this.head = [head];
+    // what is held may show ID3 tags, which move the first audio frame further in
+    this.window = audioSniffBytes(head);
+    if (this.window === Infinity) {
+      await this.documents.removeUnfinished(this.id);
+      throw tusError(400, TAGS_TOO_LARGE);
+    }
+    if (this.headBytes < this.window && !complete) return;
+    const detected = await detectAudioFormat(head.subarray(0, this.window));
     if (!detected) {
       await this.documents.removeUnfinished(this.id);
       throw tusError(400, NOT_AUDIO);
