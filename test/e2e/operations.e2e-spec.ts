@@ -17,8 +17,14 @@ const freshAudio = () => wavTone(0.2, tone++);
 const started: AppProcess[] = [];
 const WEBHOOK_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
+/**
+ * One user uploads a dozen answers or more at once here, to load the instances: more than
+ * MAX_CONCURRENT_UPLOADS_PER_USER allows a real candidate (user-limits.e2e-spec.ts tests that limit).
+ */
+const MANY_UPLOADS = { MAX_CONCURRENT_UPLOADS_PER_USER: '64' };
+
 async function startApp(env: Record<string, string> = {}) {
-  const app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env });
+  const app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { ...MANY_UPLOADS, ...env } });
   started.push(app);
   return app;
 }

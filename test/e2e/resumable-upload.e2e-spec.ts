@@ -155,6 +155,9 @@ describe('tus uploads at /api/uploads', () => {
     expect(done.body.sha256).toBe(sha256Of(tagged));
     const doc = await db.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
     expect(doc!.answers.q1.audio).toMatchObject({ format: 'mp3', size_bytes: tagged.length });
+    // transcribed before the next test looks at what the provider was sent
+    const { sent } = await transcribed(alice, sessionId, 'q1');
+    expect(sent.map((r) => r.sha256)).toEqual([sha256Of(tagged)]);
   });
 });
 
