@@ -1,14 +1,8 @@
 import { BadRequestException, PayloadTooLargeException } from '@nestjs/common';
 import { Transform, TransformCallback } from 'node:stream';
 import { Sha256Meter } from '../../common/sha256-meter.js';
-import {
-  ACCEPTED_AUDIO_DESCRIPTION,
-  AUDIO_SNIFF_BYTES,
-  AudioFormat,
-  TAGS_TOO_LARGE,
-  audioSniffBytes,
-  detectAudioFormat,
-} from './audio-format.js';
+import { ACCEPTED_AUDIO_DESCRIPTION, AudioFormat, TAGS_TOO_LARGE, detectAudioFormat } from './audio-format.js';
+import { AudioHead } from './audio-head.js';
 
 /**
  * Bytes the gate may hold ready for GridFS. The driver writes one chunk at a time and takes no more
@@ -27,10 +21,7 @@ export class AudioGate extends Transform {
   readonly format: Promise<AudioFormat>;
   private resolveFormat!: (format: AudioFormat) => void;
   private rejectFormat!: (error: Error) => void;
-  private head: Buffer[] = [];
-  private headBytes = 0;
-  /** Bytes to hold before judging: more than AUDIO_SNIFF_BYTES behind an mp3's ID3 tags. */
-  private window = AUDIO_SNIFF_BYTES;
+  private readonly head = new AudioHead();
   private sniffed = false;
   private readonly meter = new Sha256Meter();
 
@@ -63,18 +54,13 @@ export class AudioGate extends Transform {
       callback(null, chunk);
       return;
     }
-    this.head.push(chunk);
-    this.headBytes += chunk.length;
-    if (this.headBytes >= this.window) {
-      // what is held may show ID3 tags, which move the first audio frame further in
-      this.head = [Buffer.concat(this.head)];
-      this.window = audioSniffBytes(this.head[0]);
-      if (this.window === Infinity) {
-        callback(new BadRequestException(TAGS_TOO_LARGE));
-        return;
-      }
+    this.head.add(chunk);
+    const state = this.head.state(false);
+    if (state === 'tags-too-large') {
+      callback(new BadRequestException(TAGS_TOO_LARGE));
+      return;
     }
-    if (this.headBytes < this.window) {
+    if (state === 'more') {
       callback();
       return;
     }
@@ -94,8 +80,7 @@ export class AudioGate extends Transform {
   }
 
   private sniff(callback: TransformCallback): void {
-    const head = Buffer.concat(this.head);
-    this.head = [];
+    const head = this.head.take();
     detectAudioFormat(head).then(
       (format) => {
         if (!format) {

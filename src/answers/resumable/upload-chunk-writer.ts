@@ -6,13 +6,8 @@ import type {
   UploadProgress,
 } from '../../audio/resumable-upload.documents.js';
 import { isDuplicateKey } from '../../audio/resumable-upload.documents.js';
-import {
-  ACCEPTED_AUDIO_DESCRIPTION,
-  AUDIO_SNIFF_BYTES,
-  TAGS_TOO_LARGE,
-  audioSniffBytes,
-  detectAudioFormat,
-} from '../intake/audio-format.js';
+import { ACCEPTED_AUDIO_DESCRIPTION, TAGS_TOO_LARGE, detectAudioFormat } from '../intake/audio-format.js';
+import { AudioHead } from '../intake/audio-head.js';
 import { tusError } from './tus-errors.js';
 import { UPLOAD_BUSY } from './upload-lease.locker.js';
 import type { UploadSha256 } from './upload-sha256.js';
@@ -83,11 +78,8 @@ export class UploadChunkWriter {
   private format: UploadFormat | null;
   /** Bytes the upload holds once what has arrived is kept. */
   private offset: number;
-  /** Bytes before the format is recognised, kept whole until then. */
-  private head: Buffer[] = [];
-  private headBytes = 0;
-  /** Bytes to hold before judging the format: more than AUDIO_SNIFF_BYTES behind an mp3's ID3 tags. */
-  private window = AUDIO_SNIFF_BYTES;
+  /** The first bytes, until their format is known (kept in the upload's document between requests). */
+  private head = new AudioHead();
   /** Every buffer this request took from the pool, given back once nothing of it is in flight. */
   private readonly owned = new Set<Buffer>();
   private current: Buffer | null = null;
@@ -120,8 +112,7 @@ export class UploadChunkWriter {
     this.storedHashState = hash.save();
     const tail = Buffer.from(upload.tail.buffer);
     if (!this.format) {
-      if (tail.length > 0) this.head.push(tail);
-      this.headBytes = tail.length;
+      this.head = new AudioHead(tail);
     } else if (tail.length > 0) {
       this.current = this.buffer();
       this.filled = tail.copy(this.current);
@@ -169,27 +160,20 @@ export class UploadChunkWriter {
   private async take(data: Buffer): Promise<void> {
     this.offset += data.length;
     if (this.format) return this.append(data);
-    this.head.push(data);
-    this.headBytes += data.length;
-    const complete = this.offset >= this.upload.size;
-    if (this.headBytes < this.window && !complete) return;
-    const head = Buffer.concat(this.head);
-    this.head = [head];
-    // what is held may show ID3 tags, which move the first audio frame further in
-    this.window = audioSniffBytes(head);
-    if (this.window === Infinity) {
+    this.head.add(data);
+    const state = this.head.state(this.offset >= this.upload.size);
+    if (state === 'more') return;
+    if (state === 'tags-too-large') {
       await this.documents.removeUnfinished(this.id);
       throw tusError(400, TAGS_TOO_LARGE);
     }
-    if (this.headBytes < this.window && !complete) return;
-    const detected = await detectAudioFormat(head.subarray(0, this.window));
+    const head = this.head.take();
+    const detected = await detectAudioFormat(head);
     if (!detected) {
       await this.documents.removeUnfinished(this.id);
       throw tusError(400, NOT_AUDIO);
     }
     this.format = { extension: detected.extension, content_type: detected.contentType };
-    this.head = [];
-    this.headBytes = 0;
     await this.append(head);
   }
 
@@ -258,7 +242,7 @@ export class UploadChunkWriter {
   private keptProgress(): UploadProgress {
     const tail = this.format
       ? Buffer.from(this.current?.subarray(0, this.filled) ?? Buffer.alloc(0))
-      : Buffer.concat(this.head);
+      : Buffer.from(this.head.peek());
     return {
       offset: this.offset,
       next_n: this.storedN,
