@@ -139,13 +139,11 @@ export class ResumableUploadDocuments implements OnModuleInit {
   }
 
   /**
-   * One `$set` under the document lock, bounded by what its lease has left: a findAndModify where
-   * the lock is held, because FerretDB ignores maxTimeMS on update (see DocumentLocks). Whether it matched.
+   * One `$set` under the document lock, bounded by what its lease has left. A findAndModify, the one
+   * write FerretDB bounds by maxTimeMS (it ignores it on update; see DocumentLocks), and cheap here:
+   * an upload's document is its tail and a few fields. Whether it matched.
    */
   private async fencedUpdate(filter: Filter<ResumableUpload>, set: Record<string, unknown>, lock: LockLease) {
-    if (!lock.exclusive) {
-      return (await this.uploads().updateOne(filter, { $set: set }, lock.statement())).matchedCount === 1;
-    }
     // no projection: FerretDB 1.x refuses findAndModify's `fields` as unimplemented
     return (await this.uploads().findOneAndUpdate(filter, { $set: set }, lock.statement())) !== null;
   }
@@ -231,10 +229,7 @@ export class ResumableUploadDocuments implements OnModuleInit {
 
   /** Drops the upload's document only (its chunks now belong to a GridFS file). */
   async forget(id: ObjectId): Promise<void> {
-    await this.locked(id, async (lock) => {
-      if (lock.exclusive) await this.uploads().findOneAndDelete({ _id: id }, lock.statement());
-      else await this.uploads().deleteOne({ _id: id }, lock.statement());
-    });
+    await this.locked(id, (lock) => this.uploads().findOneAndDelete({ _id: id }, lock.statement()));
   }
 
   /** Uploads whose expiry has passed, a batch at a time. */

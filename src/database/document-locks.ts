@@ -89,12 +89,13 @@ class HeldLease implements LockLease {
     private readonly now: () => number,
   ) {}
 
-  remainingMs(): number {
-    return this.endsAt - this.now();
+  /** What a write started now may take: what the lease has left, at most LOCK_WRITE_BUDGET_MS. */
+  budgetMs(): number {
+    return Math.min(LOCK_WRITE_BUDGET_MS, Math.floor(this.endsAt - this.now()));
   }
 
   statement(): StatementLimits {
-    const left = Math.min(LOCK_WRITE_BUDGET_MS, Math.floor(this.remainingMs()));
+    const left = this.budgetMs();
     if (left < MIN_STATEMENT_MS) throw new DocumentLockLost(`the lease on ${this.key} ran out before a write`);
     return { maxTimeMS: left, signal: AbortSignal.timeout(left) };
   }
@@ -188,7 +189,7 @@ export class DocumentLocks implements OnModuleInit {
     const deadline = Date.now() + ACQUIRE_TIMEOUT_MS;
     for (;;) {
       const { token, lease } = await this.acquire(key, deadline);
-      const budgetMs = Math.min(LOCK_WRITE_BUDGET_MS, lease.remainingMs());
+      const budgetMs = lease.budgetMs();
       if (budgetMs < MIN_STATEMENT_MS) {
         // paused between taking the lock and using it: a waiter may already have broken it
         this.logger.warn(`the lease on ${key} ran out before its write started; taking the lock again`);
