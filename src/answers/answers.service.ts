@@ -117,13 +117,8 @@ export class AnswersService {
   }
 
   async sessionStatus(userId: string, sessionId: string): Promise<SessionTranscriptionStatusView> {
-    // the question ids first, then only the status fields of their answers (a polled route: no segments)
-    const { questions } = await this.sessions.getOwned(sessionId, userId, { 'questions.question_id': 1 });
-    const session = await this.sessions.getOwned(
-      sessionId,
-      userId,
-      answerStatusProjection(questions.map((q) => q.question_id)),
-    );
+    // a polled route: only the status fields, never segments
+    const session = await this.sessions.getOwnedStatuses(sessionId, userId);
     const answers = session.questions
       .filter((q) => session.answers?.[q.question_id])
       .map((q) => answerStatusView(session.answers[q.question_id], this.delivery.pauseThresholdSeconds));

@@ -1,5 +1,5 @@
-import { QUESTION_ID_PATTERN } from '../common/ids.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { QUESTION_ID_PATTERN } from '../common/ids.js';
 import type { Types } from 'mongoose';
 import { toObjectId } from '../common/object-id.js';
 import { AnswerRepository } from '../answers/answer.repository.js';
@@ -8,7 +8,7 @@ import { ResumableUploadDocuments } from '../audio/resumable-upload.documents.js
 import { cleanupSettings, type CleanupSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { JobLeases } from '../database/job-leases.js';
-import type { SessionRecord } from '../sessions/session.schema.js';
+import { answerFieldsProjection, type SessionRecord } from '../sessions/session.schema.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { SessionRetention } from './session-retention.js';
 
@@ -130,12 +130,13 @@ export class AudioCleanup {
     const sessions = new Map<string, SessionRecord>();
     if (sessionIds.length > 0) {
       // only the two fields of each file's answer that decide its fate, never transcripts
-      const projection: Record<string, 1> = { _id: 1 };
-      const questionIds = files.map((f) => f.metadata?.question_id).filter((q) => q && QUESTION_ID_PATTERN.test(q));
-      for (const questionId of new Set(questionIds)) {
-        projection[`answers.${questionId}.gridfs_file_id`] = 1;
-        projection[`answers.${questionId}.transcription_status`] = 1;
-      }
+      const questionIds = files
+        .map((f) => f.metadata?.question_id)
+        .filter((q): q is string => !!q && QUESTION_ID_PATTERN.test(q));
+      const projection: Record<string, 1> = {
+        _id: 1,
+        ...answerFieldsProjection(new Set(questionIds), ['gridfs_file_id', 'transcription_status']),
+      };
       for (const s of await this.sessions.findMany(sessionIds.map(toObjectId), projection)) {
         sessions.set(String(s._id), s);
       }

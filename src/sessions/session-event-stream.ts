@@ -10,7 +10,7 @@ import type {
   ReadyEventView,
   SnapshotEventView,
 } from './dto/session-views.dto.js';
-import { answerStatusProjection, answerStatusView, transcriptionSummary } from './session.view.js';
+import { answerStatusView, transcriptionSummary } from './session.view.js';
 
 /** Each event's name and the shape of its data, as the OpenAPI document describes them. */
 interface StreamEvents {
@@ -56,12 +56,8 @@ export class SessionEventStream implements BeforeApplicationShutdown {
   }
 
   async stream(userId: string, sessionId: string, req: Request, res: Response): Promise<void> {
-    // the question ids, then what the snapshot shows: never segments, pieces or question texts
-    const { questions } = await this.sessions.getOwned(sessionId, userId, { 'questions.question_id': 1 });
-    let current = await this.sessions.getOwned(sessionId, userId, {
-      ...answerStatusProjection(questions.map((q) => q.question_id)),
-      'analysis.final_score': 1,
-    });
+    // only what the snapshot shows: never segments, pieces or question texts
+    let current = await this.sessions.getOwnedStatuses(sessionId, userId, { 'analysis.final_score': 1 });
     // counted across instances; a 429 (problem JSON, Retry-After) before any byte of the stream
     const lease = await this.leases.acquire(userId, 'event_stream');
     if (req.destroyed || res.destroyed) {

@@ -3,7 +3,7 @@ import type { Types } from 'mongoose';
 import { SessionDocuments } from './session-documents.js';
 import type { Rubric } from '../analysis/rubric/rubric.schema.js';
 import type { Answer } from '../answers/answer.schema.js';
-import type { Question, SessionRecord } from './session.schema.js';
+import { answerFieldsProjection, type Question, type SessionRecord } from './session.schema.js';
 
 /** What one line of the session list reads: never transcripts, segments, question texts or rubrics. */
 export const LIST_FIELDS = {
@@ -134,10 +134,8 @@ export class SessionRepository implements OnModuleInit {
   private async withAnswerStatuses(rows: SessionListRow[]): Promise<SessionListRow[]> {
     const keys = new Set(rows.flatMap((row) => row.questions.map((q) => q.question_id)));
     if (keys.size === 0) return rows.map((row) => ({ ...row, answers: {} }));
-    const projection: Record<string, 1> = {};
-    for (const key of keys) projection[`answers.${key}.transcription_status`] = 1;
     const statuses = await this.documents.model
-      .find({ _id: { $in: rows.map((row) => row._id) } }, projection)
+      .find({ _id: { $in: rows.map((row) => row._id) } }, answerFieldsProjection(keys, ['transcription_status']))
       .lean<Pick<SessionListRow, '_id' | 'answers'>[]>()
       .exec();
     const byId = new Map(statuses.map((s) => [String(s._id), s.answers ?? {}]));

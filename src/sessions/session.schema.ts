@@ -113,3 +113,13 @@ InterviewSessionSchema.index({ webhooks_due_at: 1 }, { sparse: true });
 
 /** A session as read with lean(): answers is a plain object keyed by question_id. */
 export type SessionRecord = Omit<InterviewSession, 'answers'> & { answers: Record<string, Answer> };
+
+/**
+ * A projection of these fields of these questions' answers, and nothing else of them: answers is a
+ * map keyed by question id, so a projection names each key.
+ */
+export function answerFieldsProjection(questionIds: Iterable<string>, fields: readonly string[]): Record<string, 1> {
+  const projection: Record<string, 1> = {};
+  for (const questionId of questionIds) for (const field of fields) projection[`answers.${questionId}.${field}`] = 1;
+  return projection;
+}

@@ -14,7 +14,7 @@ import type {
   SpeechView,
   TranscriptionSummaryView,
 } from './dto/session-views.dto.js';
-import type { Question, SessionRecord } from './session.schema.js';
+import { answerFieldsProjection, type Question, type SessionRecord } from './session.schema.js';
 import type { SessionListRow } from './session.repository.js';
 
 /** The answer fields answerStatusView and deliveryOf read: never segments, pieces or a held result. */
@@ -40,11 +40,7 @@ const STATUS_FIELDS = [
 
 /** A projection of the status fields of these questions' answers (answers is a map: each key is named). */
 export function answerStatusProjection(questionIds: string[]): Record<string, 1> {
-  const projection: Record<string, 1> = { 'questions.question_id': 1 };
-  for (const questionId of questionIds) {
-    for (const field of STATUS_FIELDS) projection[`answers.${questionId}.${field}`] = 1;
-  }
-  return projection;
+  return { 'questions.question_id': 1, ...answerFieldsProjection(questionIds, STATUS_FIELDS) };
 }
 
 /** What clients see of one answer's transcription (the status endpoints' per-question object). */

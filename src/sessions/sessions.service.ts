@@ -10,7 +10,7 @@ import type { ListSessionsQuery } from './dto/list-sessions.dto.js';
 import type { SessionListView } from './dto/session-views.dto.js';
 import type { WebhookDeliveriesView } from '../webhooks/dto/webhook-deliveries.dto.js';
 import { SessionEraser } from './session-eraser.js';
-import { sessionSummaryView } from './session.view.js';
+import { answerStatusProjection, sessionSummaryView } from './session.view.js';
 import { Clock } from '../database/clock.js';
 import { webhookDeliveriesView } from '../webhooks/webhook-deliveries.view.js';
 import { WebhookDeliveryStore } from '../webhooks/webhook-delivery.store.js';
@@ -86,6 +86,18 @@ export class SessionsService {
     const session = await this.repository.findOwned(toObjectId(sessionId), userId, projection);
     if (!session) throw new NotFoundException(SESSION_NOT_FOUND);
     return session;
+  }
+
+  /**
+   * The caller's session with only what the status views show: its question ids first, then the
+   * status fields of those answers (and `also`), never segments, pieces or question texts.
+   */
+  async getOwnedStatuses(sessionId: string, userId: string, also: Record<string, 1> = {}): Promise<SessionRecord> {
+    const { questions } = await this.getOwned(sessionId, userId, { 'questions.question_id': 1 });
+    return this.getOwned(sessionId, userId, {
+      ...answerStatusProjection(questions.map((q) => q.question_id)),
+      ...also,
+    });
   }
 
   private assignQuestionIds(dto: CreateSessionDto): Question[] {
