@@ -2,7 +2,7 @@ import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
-import { encodedTone, wavTone } from '../support/audio.js';
+import { encodedTone, id3TagHeader, wavTone } from '../support/audio.js';
 import { runCleanup } from '../support/cleanup-command.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
@@ -141,12 +141,7 @@ describe('tus uploads at /api/uploads', () => {
   it('looks past an mp3 tag bigger than the sniff window (cover art), across PATCHes', async () => {
     const sessionId = await alice.newSession(['q1']);
     const picture = 300 * 1024;
-    const size = [(picture >> 21) & 0x7f, (picture >> 14) & 0x7f, (picture >> 7) & 0x7f, picture & 0x7f];
-    const tagged = Buffer.concat([
-      Buffer.from([0x49, 0x44, 0x33, 4, 0, 0, ...size]),
-      Buffer.alloc(picture, 0x41),
-      encodedTone('mp3'),
-    ]);
+    const tagged = Buffer.concat([id3TagHeader(picture), Buffer.alloc(picture, 0x41), encodedTone('mp3')]);
     const id = await tus.start(sessionId, 'q1', tagged.length);
     // the first PATCH ends inside the tag: the head is held, not judged
     expect((await tus.patch(id, 0, tagged.subarray(0, 100_000))).status).toBe(204);

@@ -4,7 +4,7 @@ import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess, TEST_JWT_SECRET } from '../support/app-process.js';
-import { wavTone } from '../support/audio.js';
+import { id3TagHeader, wavTone } from '../support/audio.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { FakeOpenAI } from '../support/fake-openai.js';
 import { JwksServer } from '../support/jwks-server.js';
@@ -220,28 +220,15 @@ describe('hostile bodies and parameters', () => {
   it('refuses an upload that is an ID3 tag header and anything after it (not an mp3), storing nothing', async () => {
     const api = user('id3');
     const sessionId = await api.newSession(['q1']);
-    const tagHeader = (size: number) =>
-      Buffer.from([
-        0x49,
-        0x44,
-        0x33,
-        4,
-        0,
-        0,
-        (size >> 21) & 0x7f,
-        (size >> 14) & 0x7f,
-        (size >> 7) & 0x7f,
-        size & 0x7f,
-      ]);
     const junk = Buffer.alloc(200 * 1024, 'ffconcat version 1.0\n');
     // a tag the gate can look past (up to 4 MB) that the file ends inside: no frame, not an mp3
-    const short = await api.upload(sessionId, 'q1', Buffer.concat([tagHeader(1024 * 1024), junk]));
+    const short = await api.upload(sessionId, 'q1', Buffer.concat([id3TagHeader(1024 * 1024), junk]));
     expect(short.status).toBe(400);
     expect(short.body.message).toBe(
       'The uploaded file is not a supported audio recording; send webm, ogg/opus, mp3, mp4/m4a, wav or flac.',
     );
     // a tag declared longer than the gate looks past: refused before anything is stored
-    const long = await api.upload(sessionId, 'q1', Buffer.concat([tagHeader(10 * 1024 * 1024), junk]));
+    const long = await api.upload(sessionId, 'q1', Buffer.concat([id3TagHeader(10 * 1024 * 1024), junk]));
     expect(long.status).toBe(400);
     expect(long.body.message).toBe(
       "The mp3's ID3 tags (cover art) are over 4 MB; remove the picture from the file, or upload the recording without tags.",

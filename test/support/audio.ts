@@ -98,6 +98,22 @@ export function streamingWavSlice(
 
 let workDir: string | undefined;
 
+/** An ID3v2.4 tag header declaring `size` bytes of tag (four 7-bit bytes): what an mp3 may begin with. */
+export function id3TagHeader(size: number): Buffer {
+  return Buffer.from([
+    0x49,
+    0x44,
+    0x33,
+    4,
+    0,
+    0,
+    (size >> 21) & 0x7f,
+    (size >> 14) & 0x7f,
+    (size >> 7) & 0x7f,
+    size & 0x7f,
+  ]);
+}
+
 /** The same tone encoded by ffmpeg into a browser recording format (ffmpeg from Debian). */
 export function encodedTone(format: 'webm' | 'ogg' | 'mp3' | 'm4a' | 'flac', frequency = 330): Buffer {
   workDir ??= mkdtempSync(join(tmpdir(), 'vi-audio-'));

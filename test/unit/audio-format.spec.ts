@@ -10,23 +10,7 @@ import {
   detectAudioFormat,
 } from '../../src/answers/intake/audio-format.js';
 import { AudioGate } from '../../src/answers/intake/audio-gate.js';
-import { encodedTone, wavTone } from '../support/audio.js';
-
-/** An ID3v2.4 tag header declaring `size` bytes of tag (four 7-bit bytes). */
-function id3Header(size: number): Buffer {
-  return Buffer.from([
-    0x49,
-    0x44,
-    0x33,
-    4,
-    0,
-    0,
-    (size >> 21) & 0x7f,
-    (size >> 14) & 0x7f,
-    (size >> 7) & 0x7f,
-    size & 0x7f,
-  ]);
-}
+import { encodedTone, id3TagHeader, wavTone } from '../support/audio.js';
 
 const junk = (bytes: number) => randomBytes(bytes).map((b) => (b === 0xff ? 0xfe : b));
 
@@ -48,10 +32,10 @@ describe('detectAudioFormat', () => {
   });
 
   it('refuses an ID3 tag header declaring a long tag, whatever follows (it is not an mp3)', async () => {
-    expect(await detectAudioFormat(Buffer.concat([id3Header(10 * 1024 * 1024), junk(64 * 1024)]))).toBeNull();
-    expect(await detectAudioFormat(Buffer.concat([id3Header(100), junk(100), junk(4000)]))).toBeNull();
+    expect(await detectAudioFormat(Buffer.concat([id3TagHeader(10 * 1024 * 1024), junk(64 * 1024)]))).toBeNull();
+    expect(await detectAudioFormat(Buffer.concat([id3TagHeader(100), junk(100), junk(4000)]))).toBeNull();
     expect(
-      await detectAudioFormat(Buffer.concat([id3Header(16), Buffer.alloc(16), Buffer.from('#EXTM3U\n')])),
+      await detectAudioFormat(Buffer.concat([id3TagHeader(16), Buffer.alloc(16), Buffer.from('#EXTM3U\n')])),
     ).toBeNull();
   });
 
@@ -85,19 +69,19 @@ describe('detectAudioFormat', () => {
 
   it('looks past an ID3 tag larger than the sniff window (cover art) to the first frames', async () => {
     const picture = 300 * 1024;
-    const tagged = Buffer.concat([id3Header(picture), junk(picture), encodedTone('mp3')]);
+    const tagged = Buffer.concat([id3TagHeader(picture), junk(picture), encodedTone('mp3')]);
     expect(audioSniffBytes(tagged.subarray(0, 10))).toBe(10 + picture + AUDIO_SNIFF_BYTES);
     expect(await detectAudioFormat(tagged.subarray(0, audioSniffBytes(tagged)))).toMatchObject({ extension: 'mp3' });
     // the same picture in front of noise is still not an mp3
-    const forged = Buffer.concat([id3Header(picture), junk(picture), junk(8 * 1024)]);
+    const forged = Buffer.concat([id3TagHeader(picture), junk(picture), junk(8 * 1024)]);
     expect(await detectAudioFormat(forged.subarray(0, audioSniffBytes(forged)))).toBeNull();
-    expect(audioSniffBytes(id3Header(MAX_TAGGED_HEAD_BYTES + 1))).toBe(Infinity);
+    expect(audioSniffBytes(id3TagHeader(MAX_TAGGED_HEAD_BYTES + 1))).toBe(Infinity);
     expect(audioSniffBytes(encodedTone('webm'))).toBe(AUDIO_SNIFF_BYTES);
   });
 
   it('lets a tagged mp3 through the upload gate unchanged, in small chunks, and refuses tags over the limit', async () => {
     const picture = 200 * 1024;
-    const tagged = Buffer.concat([id3Header(picture), junk(picture), encodedTone('mp3')]);
+    const tagged = Buffer.concat([id3TagHeader(picture), junk(picture), encodedTone('mp3')]);
     const chunks = Array.from({ length: Math.ceil(tagged.length / 16_384) }, (_, i) =>
       tagged.subarray(i * 16_384, (i + 1) * 16_384),
     );
@@ -112,7 +96,7 @@ describe('detectAudioFormat', () => {
     expect(Buffer.concat(out).equals(tagged)).toBe(true);
 
     const huge = new AudioGate(64 * 1024 * 1024);
-    const tooLarge = Buffer.concat([id3Header(MAX_TAGGED_HEAD_BYTES + 1024), junk(AUDIO_SNIFF_BYTES)]);
+    const tooLarge = Buffer.concat([id3TagHeader(MAX_TAGGED_HEAD_BYTES + 1024), junk(AUDIO_SNIFF_BYTES)]);
     await expect(
       pipeline(Readable.from([tooLarge]), huge, new Writable({ write: (_c, _e, done) => done() })),
     ).rejects.toMatchObject({ message: TAGS_TOO_LARGE, status: 400 });

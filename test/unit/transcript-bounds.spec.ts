@@ -5,8 +5,8 @@ import {
   boundTranscript,
   PAUSE_OVERHEAD_BYTES,
   SEGMENT_OVERHEAD_BYTES,
-  truncateUtf8,
 } from '../../src/transcription/transcript-bounds.js';
+import { truncateUtf8 } from '../../src/common/utf8.js';
 
 const fields = (transcript: string, segments: TranscriptFields['segments'] = null): TranscriptFields => ({
   transcript,
