@@ -104,14 +104,12 @@ export class DurableUploads {
       // gone: another tab's upload got its 202 while this one waited; its status is the server's to tell
       if (!stored) return this.onSentElsewhere?.(questionId);
       if (stored.sha256 !== pending.sha256) return; // a newer take replaced it: that one goes instead
-      const latest = this.kept.get(key);
-      const uploadUrl = stored.uploadUrl ?? (latest instanceof Promise ? undefined : latest?.uploadUrl);
+      const uploadUrl = stored.uploadUrl ?? this.keptNow(key)?.uploadUrl;
       // a retry resumes the tus upload an earlier attempt (of this tab or another) created, as a reload would
       await sendKept(this.api, { ...pending, uploadUrl }, (url) => {
         // unless a newer recording took the question over meanwhile
-        const now = this.kept.get(key);
-        if (now && !(now instanceof Promise) && now.recording === recording)
-          this.kept.set(key, { ...now, uploadUrl: url });
+        const now = this.keptNow(key);
+        if (now?.recording === recording) this.kept.set(key, { ...now, uploadUrl: url });
       });
     });
     claimed.delete(key);
@@ -120,8 +118,13 @@ export class DurableUploads {
 
   /** The SHA-256 of the recording this page kept for the question (once kept). */
   keptSha256(sessionId: string, questionId: string): string | undefined {
-    const kept = this.kept.get(keyOf({ userId: this.userId, sessionId, questionId }));
-    return kept instanceof Promise ? undefined : kept?.sha256;
+    return this.keptNow(keyOf({ userId: this.userId, sessionId, questionId }))?.sha256;
+  }
+
+  /** The recording kept for `key`, once its keeping has finished. */
+  private keptNow(key: string): PendingRecording | undefined {
+    const kept = this.kept.get(key);
+    return kept instanceof Promise ? undefined : (kept ?? undefined);
   }
 
   /** After the queue gave up: the resume (back online, next open) may take the recording over. */
