@@ -118,12 +118,11 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
     const pending = pieces.flatMap((p, index) => (p.done ? [] : [index]));
     let done = pieces.length - pending.length;
     const stopOthers = new AbortController();
-    const shared = AbortSignal.any([signal, stopOthers.signal]);
     let next = 0;
     const lane = async () => {
-      while (next < pending.length && !shared.aborted) {
+      while (next < pending.length && !signal.aborted && !stopOthers.signal.aborted) {
         const index = pending[next++];
-        const result = await this.transcribePiece(job, pieces, index, files[index], shared);
+        const result = await this.transcribePiece(job, pieces, index, files[index], signal, stopOthers.signal);
         pieces[index] = {
           ...pieces[index],
           done: true,
@@ -148,20 +147,26 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
     try {
       await Promise.all(lanes);
     } catch (error) {
-      // one piece failed for good: stop the others, and let them end before their files go
+      // one piece failed for good: the others start no new piece and try none again, but finish and
+      // keep the one they are sending (the provider is answering it, and a retry of the answer then
+      // need not pay for it twice); all end before their files go
       stopOthers.abort();
       await Promise.allSettled(lanes);
       throw signal.aborted ? signal.reason : error;
     }
   }
 
-  /** One piece, retried alone on transient failures; a piece that cannot be transcribed fails the answer. */
+  /**
+   * One piece, retried alone on transient failures; a piece that cannot be transcribed fails the
+   * answer. `signal` aborts the request itself; `stop` (another piece failed) only ends the retries.
+   */
   private async transcribePiece(
     job: TranscriptionTask,
     pieces: AnswerPiece[],
     index: number,
     file: string,
     signal: AbortSignal,
+    stop: AbortSignal,
   ): Promise<TranscriptionResult> {
     const piece = pieces[index];
     const name = `Piece ${index + 1} of ${pieces.length} (${clock(piece.start_seconds)}–${clock(piece.end_seconds)})`;
@@ -185,12 +190,13 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
         if (attempt >= this.settings.maxAttempts) {
           throw failure.within(`${name} could not be transcribed after ${attempt} attempts: `, 'permanent');
         }
+        if (stop.aborted) throw error; // the answer fails already: no retry of this piece
         const delay = retryDelayMs(failure, attempt, this.settings.retry);
         this.logger.warn(
           `${name} of session=${String(job.sessionId)} question=${job.questionId}: attempt ${attempt} failed, retrying in ${delay} ms: ${failure.logText}`,
         );
-        await sleep(delay, undefined, { signal }).catch(() => {
-          throw signal.reason;
+        await sleep(delay, undefined, { signal: AbortSignal.any([signal, stop]) }).catch(() => {
+          throw signal.aborted ? signal.reason : error;
         });
       }
     }
