@@ -7,6 +7,8 @@ import { ensureCollection } from './ensure-collection.js';
 
 const LEASES = 'user_leases';
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** What a user holds for as long as it runs. */
 export type UserLeaseKind = 'event_stream' | 'upload';
 
@@ -14,8 +16,14 @@ interface LeaseRow {
   _id: string;
   user_id: string;
   kind: UserLeaseKind;
+  /** pending: inserted, not yet admitted by its count; held: admitted. */
+  state: 'pending' | 'held';
   expires_at: Date;
 }
+
+/** Steps back from a contended acquire: random waits of at most 25, 50, … 800 ms (1.6 s in all). */
+const CONTENDED_RETRIES = 6;
+const FIRST_BACKOFF_MS = 25;
 
 /** A held lease: renewed in the background until released. Releasing twice is harmless. */
 export interface HeldUserLease {
@@ -26,10 +34,16 @@ export interface HeldUserLease {
  * How many streams or uploads one user holds at once, across every instance. FerretDB has no
  * atomic conditional update that could count and take in one step, so a lease is taken by
  * inserting a row, then counting the user's live rows of that kind: over the limit, the row is
- * deleted again and the caller refused. Two racers for the last place may both be refused, never
- * both admitted (the later count sees both rows). A holder renews its row every third of
- * USER_LEASE_MS; a crashed instance's rows stop counting when they expire, and are deleted by the
- * next acquire of that user and kind.
+ * deleted again. Two racers for the last place may both be refused, never both admitted (the
+ * later count sees both rows).
+ *
+ * A row is `pending` until its count admits it, then `held`. When the user's held rows already
+ * fill the limit, the caller is refused at once. When the limit was exceeded only by pending rows
+ * (a burst of simultaneous requests, each counting the others' rows), the caller steps back for a
+ * random, growing time and tries again, so that a burst admits up to the limit instead of refusing
+ * every one of its requests; it is refused only when the burst has not cleared within about two
+ * seconds. A holder renews its row every third of USER_LEASE_MS; a crashed instance's rows stop
+ * counting when they expire, and are deleted by the next acquire of that user and kind.
  */
 @Injectable()
 export class UserLeases implements OnModuleInit {
@@ -57,21 +71,36 @@ export class UserLeases implements OnModuleInit {
 
   /** A lease of `kind` for the user, or null when the user already holds the limit. */
   async tryAcquire(userId: string, kind: UserLeaseKind): Promise<HeldUserLease | null> {
+    for (let retry = 0; ; retry++) {
+      const outcome = await this.attempt(userId, kind);
+      if (outcome === 'full') return null;
+      if (outcome !== 'contended') return outcome;
+      if (retry === CONTENDED_RETRIES) return null;
+      await sleep(Math.random() * FIRST_BACKOFF_MS * 2 ** retry);
+    }
+  }
+
+  /** One insert-then-count: a lease, `full` (held rows fill the limit) or `contended`. */
+  private async attempt(userId: string, kind: UserLeaseKind): Promise<HeldUserLease | 'full' | 'contended'> {
     const leaseMs = this.settings.leaseMs;
+    const limit = this.limitOf(kind);
     const now = new Date();
-    const id = randomUUID();
+    const live = { user_id: userId, kind, expires_at: { $gt: now } };
     await this.collection().deleteMany({ user_id: userId, kind, expires_at: { $lte: now } });
+    if ((await this.collection().countDocuments({ ...live, state: 'held' })) >= limit) return 'full';
+    const id = randomUUID();
     await this.collection().insertOne({
       _id: id,
       user_id: userId,
       kind,
+      state: 'pending',
       expires_at: new Date(now.getTime() + leaseMs),
     });
-    const live = await this.collection().countDocuments({ user_id: userId, kind, expires_at: { $gt: now } });
-    if (live > this.limitOf(kind)) {
+    if ((await this.collection().countDocuments(live)) > limit) {
       await this.collection().deleteOne({ _id: id });
-      return null;
+      return 'contended';
     }
+    await this.collection().updateOne({ _id: id }, { $set: { state: 'held' } });
     const renew = setInterval(
       () => {
         this.collection()

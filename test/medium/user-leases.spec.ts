@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserLeases, type HeldUserLease } from '../../src/database/user-leases.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
 
-/** Issue 15, item 5: insert-then-count never admits more than the limit, however many race for it. */
+/**
+ * Issue 15, item 5: insert-then-count never admits more than the limit, however many race for it,
+ * and a burst of simultaneous requests still admits some of them.
+ */
 let app: MediumApp;
 
 beforeAll(async () => {
@@ -11,12 +14,14 @@ beforeAll(async () => {
 afterAll(() => app?.close());
 
 describe('UserLeases', () => {
-  it('admits at most the limit of twenty simultaneous acquires, and all of them once released', async () => {
+  it('admits at least one and at most the limit of twenty simultaneous acquires, and all of them once released', async () => {
     const leases = app.get(UserLeases);
     for (let round = 0; round < 5; round++) {
       const results = await Promise.all(Array.from({ length: 20 }, () => leases.tryAcquire('racer', 'upload')));
       const admitted = results.filter((r): r is HeldUserLease => r !== null);
       expect(admitted.length).toBeLessThanOrEqual(3);
+      // a burst is not refused whole: its requests step back and retry until the limit is held
+      expect(admitted.length).toBeGreaterThanOrEqual(1);
       const rows = await app.db.collection('user_leases').countDocuments({ user_id: 'racer', kind: 'upload' });
       expect(rows).toBe(admitted.length);
       await Promise.all(admitted.map((lease) => lease.release()));

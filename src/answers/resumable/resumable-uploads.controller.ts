@@ -133,6 +133,10 @@ export class ResumableUploadsController {
   ): Promise<void> {
     // each PATCH holds one of the user's upload places while its bytes arrive
     const lease = await this.leases.acquire(user.userId, 'upload');
+    if (req.destroyed || res.destroyed) {
+      await lease.release(); // the client left while the lease was taken
+      return;
+    }
     res.once('close', () => void lease.release());
     return this.pass(req, res);
   }
