@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { liveSettings, type LiveSettings } from '../config/settings.js';
+import { watchClientLeft } from '../common/client-left.js';
 import { UserLeases } from '../database/user-leases.js';
 import { SessionChanges } from './session-changes.js';
 import type { SessionRecord } from './session.schema.js';
@@ -55,12 +56,13 @@ export class SessionEventStream implements BeforeApplicationShutdown {
     this.open.clear();
   }
 
-  async stream(userId: string, sessionId: string, req: Request, res: Response): Promise<void> {
+  async stream(userId: string, sessionId: string, res: Response): Promise<void> {
     // only what the snapshot shows: never segments, pieces or question texts
+    const clientLeft = watchClientLeft(res);
     let current = await this.sessions.getOwnedStatuses(sessionId, userId, { 'analysis.final_score': 1 });
     // counted across instances; a 429 (problem JSON, Retry-After) before any byte of the stream
     const lease = await this.leases.acquire(userId, 'event_stream');
-    if (req.destroyed || res.destroyed) {
+    if (clientLeft()) {
       await lease.release(); // the client left while the lease was taken
       return;
     }
@@ -111,11 +113,13 @@ export class SessionEventStream implements BeforeApplicationShutdown {
     const unsubscribe = this.changes.subscribe(sessionId, onChange);
     const heartbeat = setInterval(() => res.write(': ping\n\n'), this.heartbeatMs);
     this.open.add(res);
-    res.once('close', () => void lease.release()); // ended by the client, by shutdown, or by a broken socket
-    req.once('close', () => {
+    // ended by the client, by shutdown, or by a broken socket (the request may have closed long
+    // before: a body read by a parser closes it)
+    res.once('close', () => {
       clearInterval(heartbeat);
       unsubscribe();
       this.open.delete(res);
+      void lease.release();
     });
   }
 }

@@ -7,9 +7,9 @@ import {
   ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { deliverySettings, type DeliverySettings } from '../config/settings.js';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { WebhookDeliveriesView } from '../webhooks/dto/webhook-deliveries.dto.js';
@@ -125,12 +125,7 @@ export class SessionsController {
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
   @ApiProblems(400, 401, 404, [429, 'MAX_EVENT_STREAMS_PER_USER streams of this user are open already.'])
-  events(
-    @CurrentUser() user: AuthenticatedUser,
-    @Param() params: SessionParams,
-    @Req() req: Request,
-    @Res() res: Response,
-  ) {
-    return this.eventStream.stream(user.userId, params.sessionId, req, res);
+  events(@CurrentUser() user: AuthenticatedUser, @Param() params: SessionParams, @Res() res: Response) {
+    return this.eventStream.stream(user.userId, params.sessionId, res);
   }
 }

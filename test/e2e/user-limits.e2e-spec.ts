@@ -1,4 +1,5 @@
 import { ObjectId } from 'mongodb';
+import { request, type IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
@@ -214,6 +215,66 @@ describe('uploads in flight per user', () => {
     expect((await patch).status).toBe(202);
     await until('the PATCH to give its place back', async () => (await liveLeases('erin', 'upload')) === 0);
     expect((await erin.upload(sessionId, 'q2', wavTone(0.3, 500))).status).toBe(202);
+  });
+});
+
+/**
+ * Before it takes a place, the JSON body parser may have read a request's body, which destroys the
+ * request while its client still waits: the place must not be given back as if the client had left,
+ * with no answer sent (the hostile-input harness found PATCHes left hanging).
+ */
+describe('a request whose body was read before it took its place', () => {
+  it('is answered, as a tus PATCH, and gives its place back', async () => {
+    const ivan = alice.as('ivan');
+    const sessionId = await ivan.newSession(['q1']);
+    const id = await new TusClient(ivan).start(sessionId, 'q1', 1000);
+    const answered = await Promise.race([
+      rawRequest(`${app.url}/api/uploads/${id}`, {
+        method: 'PATCH',
+        headers: {
+          authorization: `Bearer ${tokenFor('ivan')}`,
+          'tus-resumable': '1.0.0',
+          'upload-offset': '0',
+          'content-type': 'application/json',
+        },
+        write: (req) => writeAll(req, '{"a":1}'),
+      }),
+      wait(5000).then(() => null),
+    ]);
+    expect(answered?.status).toBe(400);
+    expect(answered?.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(answered?.body).toMatchObject({ detail: 'Content-Type must be application/offset+octet-stream.' });
+    await until(
+      'the PATCH to give its place back',
+      async () => (await leases().countDocuments({ user_id: 'ivan' })) === 0,
+    );
+  });
+
+  it('opens its event stream, and gives its place back when the stream closes', async () => {
+    const sessionId = await alice.as('judy').newSession(['q1']);
+    const req = request(`${app.url}/api/sessions/${sessionId}/events`, {
+      method: 'GET',
+      agent: false,
+      headers: {
+        authorization: `Bearer ${tokenFor('judy')}`,
+        'content-type': 'application/json',
+        'content-length': '7', // a GET is not chunked
+      },
+    });
+    const response = new Promise<IncomingMessage>((resolve, reject) => {
+      req.on('response', resolve);
+      req.on('error', reject);
+    });
+    req.end('{"a":1}');
+    const res = await Promise.race([response, wait(5000).then(() => null)]);
+    expect(res?.statusCode).toBe(200);
+    expect(res?.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(await liveLeases('judy', 'event_stream')).toBe(1);
+    req.destroy();
+    await until(
+      'the stream to give its place back',
+      async () => (await leases().countDocuments({ user_id: 'judy' })) === 0,
+    );
   });
 });
 

@@ -17,6 +17,7 @@ import { ApiProblems } from '../../common/api-problems.decorator.js';
 import type { AuthenticatedUser } from '../../auth/authenticated-user.js';
 import { CurrentUser } from '../../auth/current-user.decorator.js';
 import { UserThrottlerGuard } from '../../common/user-throttler.guard.js';
+import { watchClientLeft } from '../../common/client-left.js';
 import { UserLeases } from '../../database/user-leases.js';
 import { UploadAcceptedView } from '../dto/answer-views.dto.js';
 import { ResumableUploadsService } from './resumable-uploads.service.js';
@@ -132,9 +133,10 @@ export class ResumableUploadsController {
     @Res() res: Response,
   ): Promise<void> {
     // each PATCH holds one of the user's upload places while its bytes arrive
+    const clientLeft = watchClientLeft(res);
     const lease = await this.leases.acquire(user.userId, 'upload');
-    if (req.destroyed || res.destroyed) {
-      await lease.release(); // the client left while the lease was taken
+    if (clientLeft()) {
+      await lease.release(); // the client left while the place was taken
       return;
     }
     res.once('close', () => void lease.release());
