@@ -2,12 +2,12 @@ import { HttpException, HttpStatus, Inject, Injectable, Logger, OnModuleInit } f
 import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs } from '../common/backoff.js';
 import { userLimitSettings, type UserLimitSettings } from '../config/settings.js';
 import { ensureCollection } from './ensure-collection.js';
 
 const LEASES = 'user_leases';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** What a user holds for as long as it runs. */
 export type UserLeaseKind = 'event_stream' | 'upload';
@@ -23,7 +23,7 @@ interface LeaseRow {
 
 /** Steps back from a contended acquire: random waits of at most 25, 50, … 800 ms (1.6 s in all). */
 const CONTENDED_RETRIES = 6;
-const FIRST_BACKOFF_MS = 25;
+const CONTENDED_BACKOFF = { baseMs: 25, maxMs: 800, jitter: [0, 1] } as const;
 
 /** A held lease: renewed in the background until released. Releasing twice is harmless. */
 export interface HeldUserLease {
@@ -76,7 +76,7 @@ export class UserLeases implements OnModuleInit {
       if (outcome === 'full') return null;
       if (outcome !== 'contended') return outcome;
       if (retry === CONTENDED_RETRIES) return null;
-      await sleep(Math.random() * FIRST_BACKOFF_MS * 2 ** retry);
+      await sleep(backoffMs(retry + 1, CONTENDED_BACKOFF));
     }
   }
 

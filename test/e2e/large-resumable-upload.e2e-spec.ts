@@ -57,16 +57,15 @@ describe('a large resumable upload', () => {
       // memory has grown by about 64 MB, so RSS swings by tens of megabytes whatever the size. One
       // sample taken after the warm-up lands anywhere on that sawtooth; its top, over a warm-up of
       // 128 MB, is the baseline that says what a longer upload adds.
-      let warmUpPeak = app.memory().rss;
-      const warmUpSampler = setInterval(() => (warmUpPeak = Math.max(warmUpPeak, app.memory().rss)), 50);
-      await upload(tus, sessionId, Math.min(128 * 1024 * 1024, SIZE));
-      clearInterval(warmUpSampler);
+      const { peak: warmUpPeak } = await app.peakRssDuring(() =>
+        upload(tus, sessionId, Math.min(128 * 1024 * 1024, SIZE)),
+      );
       const before = app.memory();
-      let peak = before.rss;
-      const sampler = setInterval(() => (peak = Math.max(peak, app.memory().rss)), 50);
       const started = Date.now();
-      const { id, last, sha256 } = await upload(tus, sessionId, SIZE);
-      clearInterval(sampler);
+      const {
+        result: { id, last, sha256 },
+        peak,
+      } = await app.peakRssDuring(() => upload(tus, sessionId, SIZE));
       const seconds = (Date.now() - started) / 1000;
       const growthMb = (peak - warmUpPeak) / 1024 / 1024;
       console.log(

@@ -38,13 +38,12 @@ describe('a large upload', () => {
       { name: 'audio', filename: 'warm.wav', contentType: 'audio/wav', data: streamingWav(64 * 1024 * 1024) },
     ]);
     const before = app.memory();
-    let peak = before.rss;
-    const sampler = setInterval(() => (peak = Math.max(peak, app.memory().rss)), 50);
     const started = Date.now();
-    const res = await multipartRequest(`${app.url}/api/upload-answer/${sessionId}/long`, tokenFor('alice'), [
-      { name: 'audio', filename: 'long.wav', contentType: 'audio/wav', data: streamingWav(SIZE) },
-    ]);
-    clearInterval(sampler);
+    const { result: res, peak } = await app.peakRssDuring(() =>
+      multipartRequest(`${app.url}/api/upload-answer/${sessionId}/long`, tokenFor('alice'), [
+        { name: 'audio', filename: 'long.wav', contentType: 'audio/wav', data: streamingWav(SIZE) },
+      ]),
+    );
     const seconds = (Date.now() - started) / 1000;
     const growthMb = (peak - before.rss) / 1024 / 1024;
     console.log(

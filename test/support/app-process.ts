@@ -126,6 +126,18 @@ export class AppProcess {
     return { rss: kb('VmRSS'), peak: kb('VmHWM') };
   }
 
+  /** Runs `run` while sampling the RSS every `everyMs`: its result and the highest RSS seen, from the start. */
+  async peakRssDuring<T>(run: () => Promise<T>, everyMs = 50): Promise<{ result: T; peak: number }> {
+    let peak = this.memory().rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, this.memory().rss)), everyMs);
+    try {
+      const result = await run();
+      return { result, peak };
+    } finally {
+      clearInterval(sampler);
+    }
+  }
+
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000) {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.exited;
     this.proc.kill(signal);
