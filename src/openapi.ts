@@ -74,10 +74,10 @@ export function applyConventions(document: OpenAPIObject): OpenAPIObject {
 
 /**
  * The OpenAPI document, generated from the controllers and DTOs (the @nestjs/swagger compiler
- * plugin reads their types, validators and doc comments at build time): /docs-json, and the
- * Swagger UI at /docs.
+ * plugin reads their types, validators and doc comments at build time). It needs only the
+ * application's modules, not a running one: the web app's types are generated from it offline.
  */
-export function serveOpenApi(app: INestApplication): void {
+export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Voice interview API')
     .setDescription(
@@ -88,8 +88,12 @@ export function serveOpenApi(app: INestApplication): void {
     .setVersion(process.env.npm_package_version ?? '0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
-  const document = applyConventions(SwaggerModule.createDocument(app, config, { extraModels: [ProblemView] }));
-  SwaggerModule.setup('docs', app, document, {
+  return applyConventions(SwaggerModule.createDocument(app, config, { extraModels: [ProblemView] }));
+}
+
+/** The OpenAPI document at /docs-json (and /docs-yaml), and the Swagger UI at /docs. */
+export function serveOpenApi(app: INestApplication): void {
+  SwaggerModule.setup('docs', app, createOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
     customSiteTitle: 'Voice interview API',

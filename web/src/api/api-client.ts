@@ -1,6 +1,16 @@
 import { ApiError, errorFromResponse, networkError } from './api-error';
-import { uploadResumable, type UploadAccepted } from './resumable-upload';
-import type { AnalysisOutcome, AnswerStatusView, CreatedSession, SessionQuestion, SessionView } from './types';
+import { uploadResumable } from './resumable-upload';
+import type {
+  AnalysisOutcome,
+  AuthConfig,
+  CreatedSession,
+  DevToken,
+  QuestionInput,
+  RetryAccepted,
+  SessionTranscriptionStatus,
+  SessionView,
+  UploadAccepted,
+} from './types';
 
 export interface AnalyzeResponse {
   httpStatus: number;
@@ -34,7 +44,7 @@ export class ApiClient {
     return (await res.json()) as T;
   }
 
-  createSession(title: string, questions: Omit<SessionQuestion, 'question_id'>[]): Promise<CreatedSession> {
+  createSession(title: string, questions: QuestionInput[]): Promise<CreatedSession> {
     return this.json('/api/sessions', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -45,7 +55,7 @@ export class ApiClient {
   uploadAnswer(sessionId: string, questionId: string, recording: Blob, signal?: AbortSignal) {
     const form = new FormData();
     form.append('audio', recording, `answer.${extensionOf(recording.type)}`);
-    return this.json<{ status: string; transcription_status: string }>(
+    return this.json<UploadAccepted>(
       `/api/upload-answer/${encodeURIComponent(sessionId)}/${encodeURIComponent(questionId)}`,
       { method: 'POST', body: form, signal },
     );
@@ -66,14 +76,14 @@ export class ApiClient {
   }
 
   retryTranscription(sessionId: string, questionId: string) {
-    return this.json<unknown>(
+    return this.json<RetryAccepted>(
       `/api/transcription-retry/${encodeURIComponent(sessionId)}/${encodeURIComponent(questionId)}`,
       { method: 'POST' },
     );
   }
 
   sessionStatus(sessionId: string) {
-    return this.json<{ answers: AnswerStatusView[] }>(`/api/transcription-status/${encodeURIComponent(sessionId)}`);
+    return this.json<SessionTranscriptionStatus>(`/api/transcription-status/${encodeURIComponent(sessionId)}`);
   }
 
   /** 200 scored, 202 still transcribing, 409 a transcription failed: all three are answers, not errors. */
@@ -109,7 +119,7 @@ export async function devLoginEnabled(baseUrl = ''): Promise<boolean> {
   try {
     const res = await fetch(`${baseUrl}/api/auth/config`);
     if (!res.ok) return false;
-    return ((await res.json()) as { dev_login?: boolean }).dev_login === true;
+    return ((await res.json()) as AuthConfig).dev_login === true;
   } catch {
     return false;
   }
@@ -127,7 +137,7 @@ export async function requestDevToken(userId: string, baseUrl = ''): Promise<str
     throw networkError();
   }
   if (!res.ok) throw await errorFromResponse(res);
-  return ((await res.json()) as { token: string }).token;
+  return ((await res.json()) as DevToken).token;
 }
 
 export { ApiError };

@@ -1,5 +1,6 @@
 import { DetailedError, Upload } from 'tus-js-client';
 import { ApiError, errorFromResponse, networkError } from './api-error';
+import type { UploadAccepted } from './types';
 
 /** Bytes per PATCH: what arrived before a cut is kept by the server whatever this is; it bounds one request. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
@@ -14,13 +15,6 @@ export interface ResumableUploadRequest {
   uploadUrl?: string;
   onUploadUrl?: (url: string) => void;
   signal?: AbortSignal;
-}
-
-/** What the server answers once the last byte is in (the multipart endpoint's 202 body). */
-export interface UploadAccepted {
-  status: string;
-  transcription_status: string;
-  sha256: string;
 }
 
 /**

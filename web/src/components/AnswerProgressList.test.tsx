@@ -1,9 +1,10 @@
 import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
+import { question } from '../test/api-fixtures';
 import { AnswerProgressList } from './AnswerProgressList';
 
-const questions = ['q1', 'q2', 'q3', 'q4', 'q5'].map((id) => ({ question_id: id, text: `Question ${id}?` }));
+const questions = ['q1', 'q2', 'q3', 'q4', 'q5'].map((id) => question({ question_id: id, text: `Question ${id}?` }));
 
 describe('AnswerProgressList', () => {
   it('shows queued, transcribing, done and failed, with a retry button for the failed one only', async () => {

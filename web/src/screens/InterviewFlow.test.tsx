@@ -3,14 +3,18 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../api/api-client';
 import type { CreatedSession } from '../api/types';
+import { question } from '../test/api-fixtures';
 import { installFakeMicrophone, jsonResponse } from '../test/fake-media';
 import { InterviewFlow } from './InterviewFlow';
 
 const session: CreatedSession = {
   session_id: 's1',
   status: 'in_progress',
+  language: null,
   created_at: '',
-  questions: [1, 2, 3].map((n) => ({ question_id: `q${n}`, text: `Question text ${n}?`, model_answer: `Model ${n}.` })),
+  questions: [1, 2, 3].map((n) =>
+    question({ question_id: `q${n}`, text: `Question text ${n}?`, model_answer: `Model ${n}.` }),
+  ),
 };
 
 /** An event stream that sends a snapshot and then stays open, as the server's does. */

@@ -1,5 +1,6 @@
 import { render, screen, within } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
+import { question, scoredAnswer } from '../test/api-fixtures';
 import { ResultsScreen } from './ResultsScreen';
 
 describe('ResultsScreen', () => {
@@ -8,32 +9,34 @@ describe('ResultsScreen', () => {
       <ResultsScreen
         onStartAnother={vi.fn()}
         questions={[
-          { question_id: 'q1', text: 'What is 401?', model_answer: 'Not authenticated.' },
-          { question_id: 'q2', text: 'What is 403?', model_answer: 'Not allowed.' },
+          question({ question_id: 'q1', text: 'What is 401?', model_answer: 'Not authenticated.' }),
+          question({ question_id: 'q2', text: 'What is 403?', model_answer: 'Not allowed.' }),
         ]}
         result={{
           status: 'success',
           final_score: 42.5,
           scored_count: 1,
           unanswered: ['q2'],
+          needs_review: [],
+          delivery: null,
           analyzed_at: '2026-01-01T00:00:00Z',
           answers: [
-            {
+            scoredAnswer({
               question_id: 'q1',
               score: 85,
               feedback: ['Mention credentials.'],
               transcript: 'It means unauthenticated.',
               model_answer: 'Not authenticated.',
               scoring_method: 'llm',
-            },
-            {
+            }),
+            scoredAnswer({
               question_id: 'q2',
               score: 0,
               feedback: ['No answer was recorded for this question.'],
               model_answer: 'Not allowed.',
               unanswered: true,
               scoring_method: 'none',
-            },
+            }),
           ],
         }}
       />,
@@ -82,8 +85,8 @@ describe('ResultsScreen', () => {
       <ResultsScreen
         onStartAnother={vi.fn()}
         questions={[
-          { question_id: 'q1', text: 'What is an index?', model_answer: 'A lookup structure.' },
-          { question_id: 'q2', text: 'What is 403?', model_answer: 'Not allowed.' },
+          question({ question_id: 'q1', text: 'What is an index?', model_answer: 'A lookup structure.' }),
+          question({ question_id: 'q2', text: 'What is 403?', model_answer: 'Not allowed.' }),
         ]}
         result={{
           status: 'success',
@@ -91,12 +94,14 @@ describe('ResultsScreen', () => {
           scored_count: 2,
           unanswered: [],
           needs_review: ['q1'],
+          delivery: null,
           analyzed_at: '2026-01-01T00:00:00Z',
           answers: [
-            {
+            scoredAnswer({
               question_id: 'q1',
               score: 80,
               feedback: ['Correctness: right.'],
+              model_answer: 'A lookup structure.',
               transcript: 'An index speeds up lookups.',
               scoring_method: 'llm',
               samples: 3,
@@ -137,17 +142,18 @@ describe('ResultsScreen', () => {
                 },
               ],
               delivery: measured,
-            },
-            {
+            }),
+            scoredAnswer({
               question_id: 'q2',
               score: 0,
               feedback: ['No answer was heard.'],
+              model_answer: 'Not allowed.',
               transcript: '',
               scoring_method: 'none',
               not_scored_reason: 'no_speech',
               criteria: [],
               delivery: { status: 'no_speech', ...nothing },
-            },
+            }),
           ],
         }}
       />,
@@ -193,32 +199,34 @@ describe('ResultsScreen', () => {
       <ResultsScreen
         onStartAnother={vi.fn()}
         questions={[
-          { question_id: 'q1', text: 'What is 401?', model_answer: '' },
-          { question_id: 'q2', text: 'What is 403?', model_answer: '' },
+          question({ question_id: 'q1', text: 'What is 401?', model_answer: '' }),
+          question({ question_id: 'q2', text: 'What is 403?', model_answer: '' }),
         ]}
         result={{
           status: 'success',
           final_score: 0,
           scored_count: 2,
           unanswered: [],
+          needs_review: [],
+          delivery: null,
           analyzed_at: '2026-01-01T00:00:00Z',
           answers: [
-            {
+            scoredAnswer({
               question_id: 'q1',
               score: 0,
               feedback: ['No answer was heard.'],
               transcript: '',
               no_speech: true,
               scoring_method: 'none',
-            },
-            {
+            }),
+            scoredAnswer({
               question_id: 'q2',
               score: 0,
               feedback: ['No answer was heard: the recording held almost no speech.'],
               transcript: 'Thank you for watching.',
               suspect_hallucination: true,
               scoring_method: 'none',
-            },
+            }),
           ],
         }}
       />,
