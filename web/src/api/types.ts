@@ -1,4 +1,4 @@
-/** The shapes the server's API answers with (see the README's API table). */
+/** The shapes the server's API answers with (see the table in docs/api.md). */
 
 export type TranscriptionStatus = 'queued' | 'processing' | 'completed' | 'failed';
 
