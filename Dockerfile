@@ -27,5 +27,5 @@ EXPOSE 3000
 # readiness (database and GridFS answer; 200 also when only "degraded"); liveness is GET /health
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# semi-spaces of 4 MB keep a large upload's memory flat (README, "Memory"; test/support/app-process.ts)
+# semi-spaces of 4 MB keep a large upload's memory flat (docs/operations.md, "Memory"; test/support/app-process.ts)
 CMD ["node", "--max-semi-space-size=4", "dist/main.js"]

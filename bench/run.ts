@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark and its baselines in one run, against one database on 127.0.0.1
  * (MONGODB_URI's server if given, otherwise a FerretDB of its own on FERRETDB_HANDLER's backend,
- * PostgreSQL by default, or a mongod), then BENCHMARKS.md. BENCH_QUICK=1 (or --quick) runs
+ * PostgreSQL by default, or a mongod), then docs/benchmarks.md. BENCH_QUICK=1 (or --quick) runs
  * shorter, smaller and once, for development, and writes dist-bench/BENCHMARKS.quick.md instead.
  * Each full run also keeps its tables in bench/results/<backend>.json; the PostgreSQL report shows
  * the SQLite run's figures wherever the backend changes a verdict (FERRETDB_HANDLER=sqlite npm
@@ -41,7 +41,7 @@ const output =
       ? 'dist-bench/BENCHMARKS.quick.md'
       : backend === 'sqlite'
         ? 'dist-bench/BENCHMARKS.sqlite.md'
-        : 'BENCHMARKS.md',
+        : 'docs/benchmarks.md',
   );
 const resultsFile = (of: string) => join(ROOT, 'bench/results', `${of}.json`);
 /** BENCH_ONLY=pipeline,reads,uploads,resumable,chunks,scale runs only those groups (for development). */
@@ -228,7 +228,7 @@ async function scaleBenchmark(ctx: BenchContext, uri: (database: string) => stri
   await scaleDb.collection('interview_sessions').insertOne({ ...template, _id: newestId, created_at: new Date() });
   const newest = String(newestId);
   const large = await scaleLatency(ctx, scaled, { sessionId: newest, userId: 'bench-scale' });
-  // FerretDB on PostgreSQL: the same reads once README's GIN indexes exist (its own cannot serve them)
+  // FerretDB on PostgreSQL: the same reads once the GIN indexes of docs/operations.md exist (its own cannot serve them)
   let indexed: number[][] | undefined;
   if (privateDb?.postgresUrl) {
     await addPostgresIndexes(privateDb.postgresUrl, scaleDb.databaseName);
@@ -304,7 +304,7 @@ function writeReport(database: string, tables: BenchTable[], complete: boolean):
   if (complete) log(`wrote ${output}`);
 }
 
-/** BENCH_REPORT_ONLY=1: BENCHMARKS.md again from the saved tables and bench/NOTES.md, measuring nothing. */
+/** BENCH_REPORT_ONLY=1: docs/benchmarks.md again from the saved tables and bench/NOTES.md, measuring nothing. */
 function reportOnly(): void {
   const saved = JSON.parse(readFileSync(resultsFile(backend), 'utf8')) as SavedRun;
   const merged = saved.merged?.length ? `; tables re-measured later by BENCH_ONLY: ${saved.merged.join('; ')}` : '';

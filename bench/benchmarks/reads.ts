@@ -119,7 +119,7 @@ export async function scaleLatency(ctx: BenchContext, service: Target, spec: Omi
 
 /**
  * `indexed`, when given, is the same large collection after scripts/ferretdb-postgresql-indexes.sql
- * (FerretDB on PostgreSQL): the verdict is then judged on it, as README advises that deployment.
+ * (FerretDB on PostgreSQL): the verdict is then judged on it, as docs/operations.md advises that deployment.
  */
 export function scaleTable(
   ctx: BenchContext,

@@ -18,7 +18,7 @@ const bumpsRev = (update: Update) => typeof (update.$inc as Record<string, unkno
  * that (FerretDB), and read back lean. A write that bumps `rev` is announced as SESSION_CHANGED
  * here, so that no write can forget to tell live clients of this process.
  *
- * No filter may reach into an array: FerretDB on PostgreSQL matches nothing then (README).
+ * No filter may reach into an array: FerretDB on PostgreSQL matches nothing then (docs/operations.md).
  * findOneAndUpdate returns whole documents: FerretDB 1.x does not implement findAndModify's
  * "fields" projection, and a session is a few kilobytes of text. Under a lock (FerretDB) every write
  * is a findAndModify, the one write command FerretDB bounds by maxTimeMS, with the limits the lease

@@ -116,7 +116,7 @@ describe('load', () => {
 
       // Every acknowledged answer is stored: its answer is on the session, pointing at its audio, and
       // the queue is being worked. LOAD_FULL_DRAIN=1 also waits until every one is transcribed (on
-      // FerretDB that takes minutes; RELIABILITY.md has the figures).
+      // FerretDB that takes minutes; docs/reliability.md has the figures).
       const stored = async () => {
         const docs = await db.db
           .collection('interview_sessions')

@@ -12,8 +12,8 @@ function projectRoot(from: string): string {
 }
 const MAIN = join(projectRoot(import.meta.dirname), 'dist/main.js');
 /**
- * The V8 flags production starts the server with (Dockerfile, `npm run start:prod`; README,
- * "Memory"): semi-spaces of 4 MB. With Node 24's default (up to 32 MB each) the young generation
+ * The V8 flags production starts the server with (Dockerfile, `npm run start:prod`;
+ * docs/operations.md, "Memory"): semi-spaces of 4 MB. With Node 24's default (up to 32 MB each) the young generation
  * is collected so rarely under a fast upload that the socket's and the driver's dead buffers pile
  * up between collections: 512 MB through tus raised RSS by 33.6-53 MB, and by 11-29 MB with this.
  */

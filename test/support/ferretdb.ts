@@ -79,7 +79,7 @@ function projectRoot(from: string): string {
 }
 
 /**
- * Runs scripts/ferretdb-postgresql-indexes.sql (what README advises for production on FerretDB's
+ * Runs scripts/ferretdb-postgresql-indexes.sql (what docs/operations.md advises for production on FerretDB's
  * PostgreSQL backend) for MongoDB database `mongoDb` in the PostgreSQL database at `postgresUrl`.
  */
 export async function addPostgresIndexes(postgresUrl: string, mongoDb: string): Promise<void> {

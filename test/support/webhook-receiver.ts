@@ -17,7 +17,7 @@ export type ReceiverReply = { status: number; headers?: Record<string, string> }
 /**
  * A real HTTP endpoint on 127.0.0.1 that records webhook deliveries and answers as scripted. Given
  * a whsec_ secret it verifies each delivery with the standardwebhooks package, as a receiver
- * following the README would, and answers 400 to one that fails (a replay, a forgery).
+ * following docs/api.md would, and answers 400 to one that fails (a replay, a forgery).
  */
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];

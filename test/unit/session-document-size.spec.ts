@@ -12,7 +12,7 @@ import {
 /**
  * Issue 15, item 5: the largest session document the input limits allow, with every transcript,
  * segment list and pause list of every answer at its budget, stays far from MongoDB's 16 MB.
- * The figures are in RELIABILITY.md (Issue 15, item 5).
+ * The figures are in docs/reliability.md, "Side effects and limits".
  */
 const MB = 1024 * 1024;
 const JSON_BODY_LIMIT = 2 * MB; // main.ts: a session's questions, rubrics and title arrive in one body

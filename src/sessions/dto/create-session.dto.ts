@@ -58,7 +58,7 @@ export class CreateSessionDto {
   title?: string;
 
   /**
-   * https URL that receives signed events about this session (see the README's webhooks section).
+   * https URL that receives signed events about this session (see docs/api.md, "Webhooks").
    * @example https://example.com/hooks/interviews
    */
   @IsOptional()

@@ -139,7 +139,7 @@ export class SessionView {
   status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
   webhook_url: string | null;
   language: string | null;
-  /** The session's rubric; null: the default rubric (see the README). */
+  /** The session's rubric; null: the default rubric (see docs/api.md, "Scoring: rubrics, evidence and delivery"). */
   rubric: RubricView | null;
   /** Present when the session was created with a list of languages. */
   languages?: string[];
