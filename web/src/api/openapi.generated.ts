@@ -372,7 +372,7 @@ export interface components {
     CreateSessionDto: {
       title?: string;
       /**
-       * @description https URL that receives signed events about this session (see the README's webhooks section).
+       * @description https URL that receives signed events about this session (see docs/api.md, "Webhooks").
        * @example https://example.com/hooks/interviews
        */
       webhook_url?: string;
@@ -694,7 +694,7 @@ export interface components {
       status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
       webhook_url: string | null;
       language: string | null;
-      /** @description The session's rubric; null: the default rubric (see the README). */
+      /** @description The session's rubric; null: the default rubric (see docs/api.md, "Scoring: rubrics, evidence and delivery"). */
       rubric: components['schemas']['RubricView'] | null;
       /** @description Present when the session was created with a list of languages. */
       languages?: string[];
