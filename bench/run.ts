@@ -87,8 +87,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 /** The service's own default chunk size, read from its built configuration so the two never drift. */
 async function serviceChunkSize(): Promise<number> {
-  const { EnvironmentVariables } = await import(join(ROOT, 'dist/config/environment.js'));
-  return Number(process.env.GRIDFS_CHUNK_SIZE_BYTES ?? new EnvironmentVariables().GRIDFS_CHUNK_SIZE_BYTES);
+  const { StorageEnvironment } = await import(join(ROOT, 'dist/config/settings/storage.settings.js'));
+  return Number(process.env.GRIDFS_CHUNK_SIZE_BYTES ?? new StorageEnvironment().GRIDFS_CHUNK_SIZE_BYTES);
 }
 
 async function describeDatabase(db: Db): Promise<string> {

@@ -9,7 +9,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { CleanupModule } from './cleanup/cleanup.module.js';
 import { ApiExceptionFilter } from './common/api-exception.filter.js';
 import { StrictValidationPipe } from './common/strict-validation.pipe.js';
-import type { EnvironmentVariables } from './config/environment.js';
+import type { EnvironmentVariables } from './config/settings.js';
 import { httpSettings, type HttpSettings } from './config/settings.js';
 import { SettingsModule } from './config/settings.module.js';
 import { DatabaseModule } from './database/database.module.js';

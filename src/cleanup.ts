@@ -4,7 +4,7 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { NestFactory } from '@nestjs/core';
 import { AudioCleanup } from './cleanup/audio-cleanup.js';
 import { CleanupOnceModule } from './cleanup/cleanup.module.js';
-import { ConfigurationError, validateEnvironment } from './config/environment.js';
+import { ConfigurationError, validateEnvironment } from './config/settings.js';
 import { SettingsModule } from './config/settings.module.js';
 import { DatabaseModule } from './database/database.module.js';
 

@@ -8,12 +8,11 @@ import { AppModule } from './app.module.js';
 import { verifyJsonComplexity } from './common/json-body-bounds.js';
 import { requestDeadline } from './common/request-deadline.js';
 import { loadOrCreateDevJwtSecret, DEV_SECRET_FILE } from './config/dev-jwt-secret.js';
-import { ConfigurationError, validateEnvironment } from './config/environment.js';
+import { ConfigurationError, tracingSettings, validateEnvironment } from './config/settings.js';
 import { embeddedFailureReason, startEmbeddedMongo } from './database/embedded-mongo.js';
 import { assignRequestId } from './logging/request-id.js';
 import { rootLogger } from './logging/root-logger.js';
 import { serveOpenApi } from './openapi.js';
-import { tracingSettings } from './config/settings.js';
 import { traceRequests } from './tracing/http-tracing.js';
 import { startTracing } from './tracing/tracing.js';
 

@@ -1,4 +1,4 @@
-import type { ResponseFormatSetting } from '../config/model-environment.js';
+import type { ResponseFormatSetting } from '../config/settings.js';
 
 /** What a transcription model accepts and answers, by model family. */
 export interface TranscriptionCapabilities {

@@ -11,7 +11,7 @@ import {
 import { validateCronExpression } from 'cron';
 import { WEBHOOK_SECRET_RULE, webhookSigningKeys } from './webhook-secrets.js';
 
-/* The rules environment.ts builds its settings from, each failing with one line naming the variable. */
+/* The rules the classes in settings/ declare their variables with, each failing with one line naming the variable. */
 
 @ValidatorConstraint({ name: 'webhookSecrets' })
 export class IsWebhookSecrets implements ValidatorConstraintInterface {

@@ -1,6 +1,5 @@
 import { ConfigModule } from '@nestjs/config';
-import { validateEnvironment } from './environment.js';
-import { ALL_SETTINGS } from './settings.js';
+import { ALL_SETTINGS, validateEnvironment } from './settings.js';
 
 /** The validated environment and every domain's settings, available everywhere. */
 export const SettingsModule = ConfigModule.forRoot({

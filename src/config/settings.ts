@@ -1,163 +1,90 @@
-import { type ConfigType, registerAs } from '@nestjs/config';
-import { validateEnvironment } from './environment.js';
-import { webhookSigningKeys } from './webhook-secrets.js';
-
 /**
- * The validated environment, split into one typed settings object per domain. Each class injects
- * only its own domain's (`@Inject(transcriptionSettings.KEY) settings: TranscriptionSettings`), so
- * a reader sees at the constructor what a class depends on, and a test can override one domain.
- * Validation happens once for the whole environment (main.ts stops with one line naming the
- * variable); these factories read the same validated values.
+ * Settings, declared once per domain: the index of settings/.
+ *
+ * Each file settings/<domain>.settings.ts holds everything about one domain (database, http, auth,
+ * transcription, …):
+ * - a class whose fields are the domain's environment variables, each with its rule and its
+ *   message naming the variable (class-validator decorators; integers use IntegerSetting from
+ *   setting-rules.ts) and its default as the field's initial value;
+ * - the typed settings object the rest of the code injects, registered under the domain's key
+ *   with @nestjs/config's registerAs (`@Inject(transcriptionSettings.KEY) settings:
+ *   TranscriptionSettings`) and built by readEnvironment from that class, plus another domain's
+ *   class where it uses one of its variables (scoring's maxWaitMs comes from HTTP_IDLE_TIMEOUT_MS);
+ * - its rules across variables, if it has any (`authRules`).
+ *
+ * The domain classes are plain class-validator classes, composed rather than merged into one:
+ * this file lists them, and validateEnvironment checks the whole environment once at boot
+ * (main.ts, and ConfigModule through settings.module.ts), class after class and then the rules
+ * across variables; the first problem stops start-up with one line naming the variable. No helper
+ * builds the settings object from the declarations: it groups and derives values (retry.baseMs,
+ * speechGuard.minSpeechSeconds from milliseconds), so it is written as plain code next to them.
+ *
+ * Adding a setting: a field in its domain's class (rule, message, default, and a comment saying
+ * what it does), its line in that file's settings object, and its row in README's configuration
+ * table. Adding a domain: a new file in settings/, listed in ENVIRONMENTS, ALL_SETTINGS and the
+ * exports below (and in RULES if it has rules).
  */
-const env = () => validateEnvironment(process.env);
+import { ConfigurationError, type EnvironmentOf, type EnvironmentRule, readEnvironment } from './read-environment.js';
+import { authRules, authSettings, AuthEnvironment } from './settings/auth.settings.js';
+import { CleanupEnvironment, cleanupSettings } from './settings/cleanup.settings.js';
+import { DatabaseEnvironment, databaseRules, databaseSettings } from './settings/database.settings.js';
+import { DeliveryEnvironment, deliverySettings } from './settings/delivery.settings.js';
+import { HttpEnvironment, httpSettings } from './settings/http.settings.js';
+import { LiveEnvironment, liveSettings } from './settings/live.settings.js';
+import { MetricsEnvironment, metricsSettings } from './settings/metrics.settings.js';
+import { ProviderEnvironment, providerSettings } from './settings/provider.settings.js';
+import { ScoringEnvironment, scoringSettings } from './settings/scoring.settings.js';
+import { ServerEnvironment } from './settings/server.settings.js';
+import { StorageEnvironment, storageSettings } from './settings/storage.settings.js';
+import { TracingEnvironment, tracingSettings } from './settings/tracing.settings.js';
+import { TranscriptionEnvironment, transcriptionSettings } from './settings/transcription.settings.js';
+import { UserLimitEnvironment, userLimitSettings } from './settings/user-limits.settings.js';
+import { WebhookEnvironment, webhookRules, webhookSettings } from './settings/webhooks.settings.js';
 
-export const databaseSettings = registerAs('database', () => {
-  const e = env();
-  return { uri: e.MONGODB_URI, documentLocks: e.MONGODB_DOCUMENT_LOCKS };
-});
+export { ConfigurationError };
+export { authSettings, type AuthSettings } from './settings/auth.settings.js';
+export { cleanupSettings, type CleanupSettings } from './settings/cleanup.settings.js';
+export { databaseSettings, type DatabaseSettings } from './settings/database.settings.js';
+export { deliverySettings, type DeliverySettings } from './settings/delivery.settings.js';
+export { httpSettings, type HttpSettings } from './settings/http.settings.js';
+export { liveSettings, type LiveSettings } from './settings/live.settings.js';
+export { metricsSettings, type MetricsSettings } from './settings/metrics.settings.js';
+export { providerSettings, type ProviderSettings } from './settings/provider.settings.js';
+export { scoringSettings, type ScoringSettings } from './settings/scoring.settings.js';
+export { storageSettings, type StorageSettings } from './settings/storage.settings.js';
+export { tracingSettings, type TracingSettings } from './settings/tracing.settings.js';
+export {
+  type ResponseFormatSetting,
+  transcriptionSettings,
+  type TranscriptionSettings,
+} from './settings/transcription.settings.js';
+export { userLimitSettings, type UserLimitSettings } from './settings/user-limits.settings.js';
+export { webhookSettings, type WebhookSettings } from './settings/webhooks.settings.js';
 
-export const httpSettings = registerAs('http', () => {
-  const e = env();
-  return {
-    requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
-    uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MINUTE,
-    analyzePerMinute: e.RATE_LIMIT_ANALYZE_PER_MINUTE,
-  };
-});
+/** Every domain's variables, in the order they are checked. */
+const ENVIRONMENTS = [
+  ServerEnvironment,
+  DatabaseEnvironment,
+  HttpEnvironment,
+  UserLimitEnvironment,
+  AuthEnvironment,
+  MetricsEnvironment,
+  ProviderEnvironment,
+  TranscriptionEnvironment,
+  StorageEnvironment,
+  ScoringEnvironment,
+  DeliveryEnvironment,
+  LiveEnvironment,
+  CleanupEnvironment,
+  WebhookEnvironment,
+  TracingEnvironment,
+] as const;
 
-/** What one user may keep (sessions) and hold at once (open event streams, uploads in flight), counted in the database. */
-export const userLimitSettings = registerAs('userLimits', () => {
-  const e = env();
-  return {
-    sessions: e.MAX_SESSIONS_PER_USER,
-    eventStreams: e.MAX_EVENT_STREAMS_PER_USER,
-    uploads: e.MAX_CONCURRENT_UPLOADS_PER_USER,
-    leaseMs: e.USER_LEASE_MS,
-  };
-});
+/** Every variable the server reads from its environment, typed, defaults filled in. */
+export type EnvironmentVariables = EnvironmentOf<typeof ENVIRONMENTS>;
 
-export const authSettings = registerAs('auth', () => {
-  const e = env();
-  return {
-    production: e.NODE_ENV === 'production',
-    jwtSecret: e.JWT_SECRET,
-    jwksUri: e.JWT_JWKS_URI,
-    issuer: e.JWT_ISSUER,
-    audience: e.JWT_AUDIENCE,
-    maxAgeS: e.JWT_MAX_AGE,
-    devLogin: e.AUTH_DEV_LOGIN,
-  };
-});
-
-export const metricsSettings = registerAs('metrics', () => ({ token: env().METRICS_TOKEN }));
-
-/** The OpenAI-compatible provider, for transcription and scoring alike. */
-export const providerSettings = registerAs('provider', () => {
-  const e = env();
-  return { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL };
-});
-
-export const transcriptionSettings = registerAs('transcription', () => {
-  const e = env();
-  return {
-    model: e.TRANSCRIPTION_MODEL,
-    language: e.TRANSCRIPTION_LANGUAGE,
-    concurrency: e.TRANSCRIPTION_CONCURRENCY,
-    maxAttempts: e.TRANSCRIPTION_MAX_ATTEMPTS,
-    timeoutMs: e.TRANSCRIPTION_TIMEOUT_MS,
-    retry: { baseMs: e.TRANSCRIPTION_RETRY_BASE_MS, maxMs: e.TRANSCRIPTION_RETRY_MAX_MS },
-    leaseMs: e.TRANSCRIPTION_LEASE_MS,
-    pollMs: e.TRANSCRIPTION_POLL_MS,
-    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
-    maxFileBytes: e.TRANSCRIPTION_MAX_FILE_BYTES,
-    pieceSeconds: e.TRANSCRIPTION_PIECE_SECONDS,
-    pieceConcurrency: e.TRANSCRIPTION_PIECE_CONCURRENCY,
-    transcriptBounds: { answerMaxBytes: e.TRANSCRIPT_MAX_BYTES, sessionMaxBytes: e.SESSION_TRANSCRIPTS_MAX_BYTES },
-    ffmpegPath: e.FFMPEG_PATH,
-    ffprobePath: e.FFPROBE_PATH,
-    responseFormat: e.TRANSCRIPTION_RESPONSE_FORMAT,
-    speechGuard: {
-      enabled: e.TRANSCRIPTION_SPEECH_GUARD,
-      silenceDb: e.TRANSCRIPTION_SILENCE_DB,
-      minSpeechSeconds: e.TRANSCRIPTION_MIN_SPEECH_MS / 1000,
-    },
-  };
-});
-
-export const storageSettings = registerAs('storage', () => {
-  const e = env();
-  return {
-    maxUploadBytes: e.MAX_UPLOAD_BYTES,
-    chunkSizeBytes: e.GRIDFS_CHUNK_SIZE_BYTES,
-    resumableExpiryMs: e.RESUMABLE_UPLOAD_EXPIRY_MS,
-    resumableLeaseMs: e.RESUMABLE_UPLOAD_LEASE_MS,
-  };
-});
-
-export const scoringSettings = registerAs('scoring', () => {
-  const e = env();
-  return {
-    model: e.SCORING_MODEL,
-    modelKind: e.SCORING_MODEL_KIND,
-    maxAttempts: e.SCORING_MAX_ATTEMPTS,
-    timeoutMs: e.SCORING_TIMEOUT_MS,
-    claimMs: e.SCORING_CLAIM_MS,
-    // a waiting analyze call answers (202) well before the connection's idle timeout closes it
-    maxWaitMs: Math.floor(e.HTTP_IDLE_TIMEOUT_MS * 0.8),
-    samples: e.SCORING_SAMPLES,
-    reviewSpread: e.SCORING_REVIEW_SPREAD,
-    // scoring runs as many answers at once as transcription does jobs
-    concurrency: e.TRANSCRIPTION_CONCURRENCY,
-  };
-});
-
-/** How an answer's delivery (pace, pauses) is measured. */
-export const deliverySettings = registerAs('delivery', () => {
-  const e = env();
-  return { pauseThresholdSeconds: e.DELIVERY_PAUSE_MS / 1000 };
-});
-
-/** How live clients (SSE, waiting analyze calls) learn of changes. */
-export const liveSettings = registerAs('live', () => {
-  const e = env();
-  return { watchMs: e.SESSION_WATCH_MS, heartbeatMs: e.SSE_HEARTBEAT_MS };
-});
-
-export const cleanupSettings = registerAs('cleanup', () => {
-  const e = env();
-  return {
-    cron: e.CLEANUP_CRON,
-    audioRetentionMs: e.AUDIO_RETENTION_HOURS * 3_600_000,
-    sessionRetentionMs: e.SESSION_RETENTION_DAYS === undefined ? undefined : e.SESSION_RETENTION_DAYS * 86_400_000,
-    // no upload outlives its request deadline, so older chunks without a files document are garbage
-    maxUploadMs: e.HTTP_REQUEST_TIMEOUT_MS,
-  };
-});
-
-export const webhookSettings = registerAs('webhooks', () => {
-  const e = env();
-  return {
-    secret: e.WEBHOOK_SECRET,
-    /** Decoded from WEBHOOK_SECRET: every delivery is signed with each. */
-    signingKeys: e.WEBHOOK_SECRET ? (webhookSigningKeys(e.WEBHOOK_SECRET) ?? []) : [],
-    legacySecret: e.WEBHOOK_LEGACY_SECRET,
-    maxRetries: e.WEBHOOK_MAX_RETRIES,
-    timeoutMs: e.WEBHOOK_TIMEOUT_MS,
-    retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
-    pollMs: e.WEBHOOK_POLL_MS,
-    allowHttp: e.WEBHOOK_ALLOW_HTTP,
-    allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
-  };
-});
-
-/** OpenTelemetry tracing, started in main.ts before the application; the SDK reads the other OTEL_* itself. */
-export const tracingSettings = registerAs('tracing', () => {
-  const e = env();
-  return {
-    enabled: Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
-    serviceName: e.OTEL_SERVICE_NAME,
-  };
-});
+/** The rules across variables, checked in this order once every variable has passed its own. */
+const RULES: EnvironmentRule<EnvironmentVariables>[] = [...authRules, ...webhookRules, ...databaseRules];
 
 /** Every domain's settings, for ConfigModule.forRoot({ load }). */
 export const ALL_SETTINGS = [
@@ -177,17 +104,17 @@ export const ALL_SETTINGS = [
   tracingSettings,
 ];
 
-export type DatabaseSettings = ConfigType<typeof databaseSettings>;
-export type HttpSettings = ConfigType<typeof httpSettings>;
-export type UserLimitSettings = ConfigType<typeof userLimitSettings>;
-export type AuthSettings = ConfigType<typeof authSettings>;
-export type MetricsSettings = ConfigType<typeof metricsSettings>;
-export type ProviderSettings = ConfigType<typeof providerSettings>;
-export type TranscriptionSettings = ConfigType<typeof transcriptionSettings>;
-export type StorageSettings = ConfigType<typeof storageSettings>;
-export type ScoringSettings = ConfigType<typeof scoringSettings>;
-export type DeliverySettings = ConfigType<typeof deliverySettings>;
-export type LiveSettings = ConfigType<typeof liveSettings>;
-export type CleanupSettings = ConfigType<typeof cleanupSettings>;
-export type WebhookSettings = ConfigType<typeof webhookSettings>;
-export type TracingSettings = ConfigType<typeof tracingSettings>;
+/**
+ * Validates the raw environment and returns typed settings. Secrets are never echoed back.
+ * Throws a ConfigurationError whose message is one line naming the variable.
+ */
+export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
+  const env = readEnvironment(ENVIRONMENTS, raw);
+  for (const rule of RULES) {
+    const problem = rule(env);
+    if (problem) throw new ConfigurationError(`Invalid configuration: ${problem}.`);
+  }
+  // the other variables pass through: ConfigModule writes what this returns into process.env,
+  // which is how the lines of a .env file reach the code (and the SDKs) that read process.env
+  return { ...raw, ...env };
+}

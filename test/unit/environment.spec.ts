@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateEnvironment } from '../../src/config/environment.js';
+import { validateEnvironment } from '../../src/config/settings.js';
 
 describe('validateEnvironment', () => {
   it('fills in documented defaults', () => {

@@ -17,7 +17,7 @@ import {
 const MB = 1024 * 1024;
 const JSON_BODY_LIMIT = 2 * MB; // main.ts: a session's questions, rubrics and title arrive in one body
 const MAX_QUESTIONS = 200; // create-session.dto.ts
-const DEFAULTS = { answerMaxBytes: 262_144, sessionMaxBytes: 524_288 }; // environment.ts
+const DEFAULTS = { answerMaxBytes: 262_144, sessionMaxBytes: 524_288 }; // settings/transcription.settings.ts
 const MAXIMA = { answerMaxBytes: 4_194_304, sessionMaxBytes: 2_097_152 }; // the settings' upper bounds
 
 /** A string of `bytes` UTF-8 bytes made of three-byte characters (what a JSON body can carry unescaped). */

@@ -1,0 +1,32 @@
+import { type ConfigType, registerAs } from '@nestjs/config';
+import { readEnvironment } from '../read-environment.js';
+import { IntegerSetting } from '../setting-rules.js';
+
+/** Where uploaded audio waits for its transcription: GridFS, and resumable (tus) uploads. */
+export class StorageEnvironment {
+  @IntegerSetting(1024, 16 * 1024 ** 3, 'MAX_UPLOAD_BYTES must be an integer from 1024 to 17179869184 (16 GiB)')
+  MAX_UPLOAD_BYTES = 1024 ** 3;
+
+  @IntegerSetting(16 * 1024, 8 * 1024 * 1024)
+  GRIDFS_CHUNK_SIZE_BYTES = 255 * 1024;
+
+  /** An unfinished resumable (tus) upload expires this long after it was created. */
+  @IntegerSetting(1_000, 30 * 86_400_000)
+  RESUMABLE_UPLOAD_EXPIRY_MS = 86_400_000;
+
+  /** A writer that stops renewing its hold on a resumable upload (a crash) lets go after this long. */
+  @IntegerSetting(1_000, 600_000)
+  RESUMABLE_UPLOAD_LEASE_MS = 15_000;
+}
+
+export const storageSettings = registerAs('storage', () => {
+  const e = readEnvironment([StorageEnvironment]);
+  return {
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    chunkSizeBytes: e.GRIDFS_CHUNK_SIZE_BYTES,
+    resumableExpiryMs: e.RESUMABLE_UPLOAD_EXPIRY_MS,
+    resumableLeaseMs: e.RESUMABLE_UPLOAD_LEASE_MS,
+  };
+});
+
+export type StorageSettings = ConfigType<typeof storageSettings>;
