@@ -1,12 +1,12 @@
 import { Body, Controller, ForbiddenException, Get, HttpCode, Inject, Logger, Post, UseGuards } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import jwt from 'jsonwebtoken';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { authSettings, type AuthSettings } from '../config/settings.js';
 import { DevLoginGuard } from './dev-login.guard.js';
 import { AuthConfigView, DevTokenView } from './dto/auth-views.dto.js';
 import { DevTokenDto } from './dto/dev-token.dto.js';
 import { Public } from './public.decorator.js';
+import { signHs256Token } from './sign-hs256-token.js';
 
 /** Dev tokens last a working day: long enough for a session, short enough to be obviously temporary. */
 const DEV_TOKEN_TTL_SECONDS = 8 * 60 * 60;
@@ -51,12 +51,12 @@ export class DevLoginController {
     [403, 'NODE_ENV=production (or no JWT_SECRET to sign with): development sign-in is refused.'],
     [404, 'AUTH_DEV_LOGIN is not true.'],
   )
-  devToken(@Body() dto: DevTokenDto): DevTokenView {
+  async devToken(@Body() dto: DevTokenDto): Promise<DevTokenView> {
     const secret = this.settings.jwtSecret;
     if (!secret) {
       throw new ForbiddenException('Development sign-in needs JWT_SECRET to sign tokens with; set it and restart.');
     }
-    const token = jwt.sign({ sub: dto.user_id }, secret, { algorithm: 'HS256', expiresIn: DEV_TOKEN_TTL_SECONDS });
+    const token = await signHs256Token(dto.user_id, secret, DEV_TOKEN_TTL_SECONDS);
     return { token, user_id: dto.user_id, expires_in: DEV_TOKEN_TTL_SECONDS };
   }
 }

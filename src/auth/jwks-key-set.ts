@@ -1,15 +1,19 @@
 import { Logger } from '@nestjs/common';
-import { createPublicKey, type JsonWebKey } from 'node:crypto';
-
-/** Why a token's key cannot be used; the guard reports it as an invalid token. */
-export class KeyUnavailable extends Error {
-  override name = 'JsonWebTokenError';
-}
+import {
+  createRemoteJWKSet,
+  customFetch,
+  errors,
+  type CryptoKey,
+  type FetchImplementation,
+  type FlattenedJWSInput,
+  type JWSHeaderParameters,
+  type RemoteJWKSet,
+} from 'jose';
 
 export interface JwksTimings {
-  /** Fewest milliseconds between two fetches, however many unknown key ids arrive. */
+  /** Fewest milliseconds between two fetches (failed ones too), however many unknown key ids arrive. */
   minRefreshMs: number;
-  /** The key set is fetched again when older than this, on the next token that needs it. */
+  /** The key set is fetched again when older than this, behind the next token that uses it. */
   maxAgeMs: number;
   /** How long a key id that the provider did not publish is refused without asking again. */
   unknownKidMs: number;
@@ -28,131 +32,99 @@ const MAX_UNKNOWN_KIDS = 10_000;
 const MAX_KID_LENGTH = 256;
 const MAX_JWKS_BYTES = 1024 * 1024;
 
-interface PublishedKey {
-  /** SPKI PEM, the form jsonwebtoken takes (it checks the key's type against the token's alg). */
-  key: string;
-  alg?: string;
-}
-
 /**
- * The identity provider's signing keys, by key id. Genuine keys are never starved by junk: a
- * token's kid is looked up in the cached set first; an unknown kid waits for the next fetch,
- * and fetches happen at most once per `minRefreshMs` with one in flight, shared by every waiter,
- * so any number of random kids costs the provider one request per interval. A kid still missing
- * after a fetch that began after it was first seen is refused for `unknownKidMs` without waiting.
- * A failed fetch keeps the keys already known. A key new after rotation is found by the first
- * fetch after it is published: its first token waits `minRefreshMs` at worst (a second), well inside
- * any idle timeout, while the provider sees at most one request a second whatever arrives.
+ * The identity provider's signing keys: jose's remote JWK set keeps them (one fetch in flight,
+ * shared by every token waiting for it; the timeout; selection by kid, alg, kty and use), and this
+ * class adds what keeps junk key ids from locking genuine ones out.
+ *
+ * jose's own cool-down answers an unknown kid by refusing it until the cool-down ends, so a key
+ * published just after a fetch would be refused; here instead fetches are paced, at most one per
+ * `minRefreshMs`, and a token waits for the first fetch sent after it arrived: any number of
+ * random kids costs the provider one request per interval, and a key new after rotation is found
+ * by its first token within about a second. A kid still missing after such a fetch is refused
+ * for `unknownKidMs` without waiting. A key set older than `maxAgeMs` is refreshed behind the
+ * tokens that use it, and a failed fetch keeps the keys already known (jose would make every
+ * token wait for a stale set, and refuse them all while the provider is down).
  */
 export class JwksKeySet {
   private readonly logger = new Logger(JwksKeySet.name);
-  private keys = new Map<string, PublishedKey>();
-  private fetchedAt = -Infinity;
-  private lastAttemptAt = -Infinity;
-  private inFlight?: Promise<void>;
+  private readonly keys: RemoteJWKSet;
   private readonly unknown = new Map<string, number>();
+  private lastSentAt = -Infinity;
+  private fetchedAt = -Infinity;
 
   constructor(
     private readonly uri: string,
     private readonly timings: JwksTimings = JWKS_TIMINGS,
-    private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.keys = createRemoteJWKSet(new URL(uri), {
+      // pacing happens in fetchPaced, where waiting tokens share the fetch instead of being refused
+      cooldownDuration: 0,
+      // never stale for jose: refreshBehind() refreshes the set without holding tokens up
+      cacheMaxAge: Infinity,
+      // jose's clock starts before fetchPaced's wait; the request itself still gets timeoutMs
+      timeoutDuration: timings.minRefreshMs + timings.timeoutMs,
+      [customFetch]: this.fetchPaced,
+    });
+  }
 
-  /** How many times the key set was fetched (for tests and logs). */
-  fetches = 0;
-
-  async keyFor(kid: unknown, alg: string): Promise<string> {
+  /** The key for a token's header, for jose's jwtVerify; throws when there is none. */
+  readonly keyFor = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> => {
+    const { kid } = header;
     if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) {
-      throw new KeyUnavailable('the token has an unusable key id');
+      throw new errors.JWKSNoMatchingKey('the token has an unusable key id');
     }
-    const seenAt = this.now();
-    let found = this.lookup(kid, alg);
-    if (found) {
-      // a known key is served at once; an old key set is refreshed behind it
-      if (seenAt - this.fetchedAt > this.timings.maxAgeMs) void this.refresh(seenAt);
-      return found;
+    const seenAt = Date.now();
+    if (kid !== undefined && (this.unknown.get(kid) ?? -Infinity) > seenAt) throw new errors.JWKSNoMatchingKey();
+    this.refreshBehind(seenAt);
+    for (;;) {
+      try {
+        const key = await this.keys(header, token);
+        // a token without a kid is accepted only when the provider publishes a single key
+        if (kid === undefined && this.keys.jwks()?.keys.length !== 1) throw new errors.JWKSNoMatchingKey();
+        return key;
+      } catch (error) {
+        if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+        // jose fetched again before refusing, but the fetch it waited for may have been sent before
+        // this token arrived (and before its key was published): wait for the next one
+        if (this.lastSentAt < seenAt) continue;
+        if (kid !== undefined) this.rememberUnknown(kid);
+        throw error;
+      }
     }
-    const refusedUntil = kid === undefined ? undefined : this.unknown.get(kid);
-    if (refusedUntil !== undefined && refusedUntil > seenAt) throw new KeyUnavailable('no signing key for this token');
-    await this.refresh(seenAt);
-    found = this.lookup(kid, alg);
-    if (found) return found;
-    if (kid !== undefined) this.rememberUnknown(kid);
-    throw new KeyUnavailable('no signing key for this token');
-  }
-
-  private lookup(kid: string | undefined, alg: string): string | undefined {
-    let published: PublishedKey | undefined;
-    if (kid === undefined) {
-      // a token without a kid is accepted only when the provider publishes a single key
-      published = this.keys.size === 1 ? [...this.keys.values()][0] : undefined;
-    } else {
-      published = this.keys.get(kid);
-    }
-    if (!published || (published.alg && published.alg !== alg)) return undefined;
-    return published.key;
-  }
+  };
 
   private rememberUnknown(kid: string): void {
     this.unknown.delete(kid);
-    this.unknown.set(kid, this.now() + this.timings.unknownKidMs);
+    this.unknown.set(kid, Date.now() + this.timings.unknownKidMs);
     while (this.unknown.size > MAX_UNKNOWN_KIDS) this.unknown.delete(this.unknown.keys().next().value!);
   }
 
-  /**
-   * Resolves once a fetch that started at or after `since` has finished (or failed), starting one
-   * when allowed, waiting for the interval to pass when not. Never more than one in flight.
-   */
-  private async refresh(since: number): Promise<void> {
-    while (this.lastAttemptAt < since || this.inFlight) {
-      if (this.inFlight) {
-        const started = this.lastAttemptAt;
-        await this.inFlight;
-        if (started >= since) return;
-        continue;
-      }
-      const wait = this.lastAttemptAt + this.timings.minRefreshMs - this.now();
-      if (wait > 0) {
-        await new Promise((resolve) => setTimeout(resolve, wait).unref());
-        continue;
-      }
-      this.lastAttemptAt = this.now();
-      this.inFlight = this.fetchKeys().finally(() => (this.inFlight = undefined));
-    }
+  /** A known key is served at once; an old key set is fetched again behind it. */
+  private refreshBehind(now: number): void {
+    if (now - this.fetchedAt <= this.timings.maxAgeMs || this.keys.reloading) return;
+    this.keys.reload().catch(() => undefined); // fetchPaced said why
   }
 
-  private async fetchKeys(): Promise<void> {
-    this.fetches++;
+  /**
+   * jose's fetch, at most one per `minRefreshMs` (jose never runs two at once); a set over 1 MB or
+   * not JSON is refused. A failure is logged here, once per fetch, and the keys already known stay.
+   */
+  private readonly fetchPaced: FetchImplementation = async (url, options) => {
+    const wait = this.lastSentAt + this.timings.minRefreshMs - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+    this.lastSentAt = Date.now();
     try {
-      const res = await fetch(this.uri, {
-        signal: AbortSignal.timeout(this.timings.timeoutMs),
-        headers: { accept: 'application/json' },
-        redirect: 'error',
-      });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const text = await res.text();
-      if (text.length > MAX_JWKS_BYTES) throw new Error('the key set is over 1 MB');
-      const keys = new Map<string, PublishedKey>();
-      for (const jwk of ((JSON.parse(text) as { keys?: unknown }).keys ?? []) as (JsonWebKey & {
-        kid?: unknown;
-        alg?: unknown;
-        use?: unknown;
-      })[]) {
-        if (typeof jwk?.kid !== 'string' || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
-        try {
-          keys.set(jwk.kid, {
-            key: createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string,
-            alg: typeof jwk.alg === 'string' ? jwk.alg : undefined,
-          });
-        } catch {
-          this.logger.warn(`JWKS key ${jwk.kid.slice(0, 64)} could not be read; it is ignored`);
-        }
-      }
-      this.keys = keys;
-      this.fetchedAt = this.now();
+      const response = await fetch(url, options);
+      if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
+      const body = await response.text();
+      if (body.length > MAX_JWKS_BYTES) throw new Error('the key set is over 1 MB');
+      JSON.parse(body); // (jose parses it again; this only makes a bad set say so in the log)
+      this.fetchedAt = Date.now();
+      return new Response(body, response);
     } catch (error) {
-      // the keys already known stay in use; the next token that needs a fetch tries again
       this.logger.warn(`could not fetch the JWKS from ${this.uri}: ${(error as Error).message}`);
+      throw error;
     }
-  }
+  };
 }

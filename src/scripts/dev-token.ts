@@ -1,4 +1,4 @@
-import jwt from 'jsonwebtoken';
+import { signHs256Token } from '../auth/sign-hs256-token.js';
 import { loadOrCreateDevJwtSecret } from '../config/dev-jwt-secret.js';
 
 /**
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const secret = process.env.JWT_SECRET || (await loadOrCreateDevJwtSecret());
-  process.stdout.write(jwt.sign({ sub: userId }, secret, { algorithm: 'HS256', expiresIn: Number(ttl) }) + '\n');
+  process.stdout.write((await signHs256Token(userId, secret, Number(ttl))) + '\n');
 }
 
 void main();

@@ -15,6 +15,8 @@ export class JwksServer {
   readonly issuer = 'https://id.example.test/';
   readonly audience = 'voice-interviews';
   requests = 0;
+  /** What the endpoint answers; anything but 200 is an outage (no key set). */
+  status = 200;
   private keys: SigningKey[] = [];
   private server!: Server;
   url = '';
@@ -25,6 +27,7 @@ export class JwksServer {
     jwks.rotate('ec-1', 'ES256', true);
     jwks.server = createServer((req, res) => {
       jwks.requests++;
+      if (jwks.status !== 200) return void res.writeHead(jwks.status).end();
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
