@@ -3,6 +3,7 @@ import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs } from '../common/backoff.js';
 import { databaseSettings, type DatabaseSettings } from '../config/settings.js';
 import { Clock } from './clock.js';
 import { ensureCollection } from './ensure-collection.js';
@@ -31,6 +32,10 @@ const ACQUIRE_TIMEOUT_MS = 15_000;
 
 /** FerretDB on SQLite answers a write that found the database file locked with this error. */
 const SQLITE_BUSY = /SQLITE_BUSY|database is locked/;
+/** Waits of about 50, 100, 200 ms between the tries of a write that found SQLite busy. */
+const BUSY_BACKOFF = { baseMs: 50, maxMs: 200, jitter: [0.5, 1.5] } as const;
+/** Waits between looks at a lock another holder has: short at first, at most about 50 ms. */
+const HELD_BACKOFF = { baseMs: 4, maxMs: 50, jitter: [0.5, 1.5] } as const;
 
 /**
  * Runs a write again when FerretDB's SQLite reported its file busy: the failed statement was rolled
@@ -42,7 +47,7 @@ async function retryWhileBusy<T>(work: () => Promise<T>, attempts = 4): Promise<
       return await work();
     } catch (error) {
       if (attempt >= attempts || !SQLITE_BUSY.test((error as Error).message)) throw error;
-      await sleep(25 * 2 ** attempt * (0.5 + Math.random()));
+      await sleep(backoffMs(attempt, BUSY_BACKOFF));
     }
   }
 }
@@ -237,7 +242,7 @@ export class DocumentLocks implements OnModuleInit {
         continue;
       }
       if (Date.now() > deadline) throw new DocumentLockTimeout(`timed out waiting for the lock on ${key}`);
-      await sleep(Math.min(50, 2 + attempt * 2) * (0.5 + Math.random()));
+      await sleep(backoffMs(attempt + 1, HELD_BACKOFF));
     }
   }
 
