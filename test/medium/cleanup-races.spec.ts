@@ -13,6 +13,7 @@ import { AudioStorageModule } from '../../src/audio/audio-storage.module.js';
 import { ResumableUploadDocuments } from '../../src/audio/resumable-upload.documents.js';
 import { AudioCleanup } from '../../src/cleanup/audio-cleanup.js';
 import { CleanupOnceModule } from '../../src/cleanup/cleanup.module.js';
+import { SessionEraser } from '../../src/sessions/session-eraser.js';
 import { SessionsModule } from '../../src/sessions/sessions.module.js';
 import { wavTone } from '../support/audio.js';
 import { seedSession } from '../support/factories.js';
@@ -187,6 +188,8 @@ async function remains(id: ObjectId) {
   };
 }
 
+const NOTHING = { upload: 0, file: 0, chunks: 0 };
+
 async function downloaded(id: ObjectId): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const part of audioStore.openDownload(id as never)) parts.push(part as Buffer);
@@ -207,10 +210,10 @@ async function expectSettled(s: Scene, status: number, mustComplete: boolean, st
     const doc = await app.db.collection('interview_sessions').findOne({ _id: s.session });
     expect(String(doc!.answers.q1.gridfs_file_id), step).toBe(s.racing.toHexString());
   } else {
-    expect(await remains(s.racing), step).toEqual({ upload: 0, file: 0, chunks: 0 });
+    expect(await remains(s.racing), step).toEqual(NOTHING);
   }
   expect(await remains(s.live), step).toEqual({ upload: 1, file: 0, chunks: 4 });
-  expect(await remains(s.expired), step).toEqual({ upload: 0, file: 0, chunks: 0 });
+  expect(await remains(s.expired), step).toEqual(NOTHING);
   expect((await remains(s.orphan)).chunks, step).toBe(0);
 }
 
@@ -302,6 +305,38 @@ describe('the cleanup failing at each of its steps (a database error)', () => {
     'loses nothing of an upload completing meanwhile, and the next run removes exactly the garbage',
     async () => {
       await failAtEveryStep({ racingExpired: false, begunBefore: false, mustComplete: true });
+    },
+    LONG,
+  );
+});
+
+describe('an erasure of the session before each step of a tus PATCH that completes its upload', () => {
+  it(
+    'answers the PATCH without a 5xx, and leaves no document, file or chunk of the upload',
+    async () => {
+      const eraser = app.get(SessionEraser);
+      const race = async (at: number | null) => {
+        const s = await scene(false);
+        const erased = injector.observe(() => s.patch.run(), {
+          at: at ?? -1,
+          action: async () => void (await eraser.erase(s.session as never, 'alice')),
+        });
+        const status = await erased;
+        await injector.settled();
+        return { s, status, steps: [...injector.steps] };
+      };
+      const { steps } = await race(null);
+      expect(steps.length).toBeGreaterThan(5);
+      for (let at = 0; at < steps.length; at++) {
+        const { s, status } = await race(at);
+        const step = `erased before step ${at} (${steps[at]})`;
+        // 202 once the intake took the answer before the erasure (which then erases it)
+        expect([202, 404, 409], step).toContain(status);
+        expect(await app.db.collection('interview_sessions').countDocuments({ _id: s.session }), step).toBe(0);
+        expect(await app.db.collection('resumable_uploads').countDocuments({ session_id: s.session }), step).toBe(0);
+        expect(await app.db.collection('fs.files').countDocuments({ 'metadata.session_id': s.session }), step).toBe(0);
+        for (const id of [s.racing, s.live, s.expired]) expect(await remains(id), step).toEqual(NOTHING);
+      }
     },
     LONG,
   );
