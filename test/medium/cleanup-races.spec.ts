@@ -292,6 +292,19 @@ describe('the cleanup racing a tus completion, paused before each of its steps',
   );
 });
 
+describe("the tus store's own deleteExpired (@tus/server's cleanUpExpiredUploads)", () => {
+  it('removes what the cleanup would, and leaves the expired upload a PATCH begun before the expiry holds', async () => {
+    const s = await scene(true);
+    await s.patch.begin();
+    expect(await store.deleteExpired()).toBe(1);
+    expect(await remains(s.expired)).toEqual(NOTHING);
+    expect(await s.patch.run()).toBe(202);
+    expect(await remains(s.racing)).toEqual({ upload: 0, file: 1, chunks: 8 });
+    expect((await downloaded(s.racing)).equals(s.audio)).toBe(true);
+    expect(await remains(s.live)).toEqual({ upload: 1, file: 0, chunks: 4 });
+  });
+});
+
 describe('the cleanup failing at each of its steps (a database error)', () => {
   it(
     'loses nothing, the PATCH holding an expired upload completes, and the next run removes exactly the garbage',

@@ -53,11 +53,6 @@ export class StepInjector {
     return this.context.run('observed', work);
   }
 
-  /** Whether the last plan's action ran (it does not when its step never came). */
-  get planRan(): boolean {
-    return this.pending !== null;
-  }
-
   /** Waits for the last plan's action to end (it may have outlived its patience). */
   async settled(): Promise<void> {
     await this.pending;
