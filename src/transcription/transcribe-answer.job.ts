@@ -2,10 +2,10 @@ import { answerBudgetBytes, boundTranscript } from './transcript-bounds.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Answer } from '../answers/answer.schema.js';
 import { AnswerAudioStore } from '../audio/answer-audio.store.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
+import { untilStored } from '../common/backoff.js';
 import { NO_PROVIDER } from '../common/openai-client.js';
 import { Clock } from '../database/clock.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
@@ -24,10 +24,6 @@ import { LargeRecordingTranscriber } from './transcribers/large-recording.transc
 import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './transcribers/recording-transcriber.js';
 import { TranscriptionProvider } from './transcribers/transcription-provider.js';
 import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
-
-/** A failed write of a finished transcript is tried again after 100 ms, doubling up to 5 s. */
-const PERSIST_BASE_DELAY_MS = 100;
-const PERSIST_MAX_DELAY_MS = 5_000;
 
 /** One answer's transcription, as the scheduler sees it. */
 export type AnswerJob = DueAnswer & SchedulableJob;
@@ -224,29 +220,14 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
   }
 
   /**
-   * Runs a write of a finished transcription until the database takes it: a blip or a lock
-   * timeout must not cost a second provider call. Undefined when the job was told to stop first
+   * A write of a finished transcription, run until the database takes it (untilStored): a blip or a
+   * lock timeout must not cost a second provider call. Undefined when the job was told to stop first
    * (its claim gone, or shutting down: the next holder finds what was kept).
    */
-  private async persist<T>(
-    job: AnswerJob,
-    what: string,
-    signal: AbortSignal,
-    write: () => Promise<T>,
-  ): Promise<T | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await write();
-      } catch (error) {
-        if (signal.aborted) return undefined;
-        const delay = Math.min(PERSIST_MAX_DELAY_MS, PERSIST_BASE_DELAY_MS * 2 ** (attempt - 1));
-        this.logger.warn(
-          `could not ${what} ${job.key} (try ${attempt}): ${(error as Error).message}; trying again in ${delay} ms`,
-        );
-        const stopped = await sleep(delay, false, { signal }).catch(() => true);
-        if (stopped) return undefined;
-      }
-    }
+  private persist<T>(job: AnswerJob, what: string, signal: AbortSignal, write: () => Promise<T>) {
+    return untilStored(write, signal, (error, attempt, delay) =>
+      this.logger.warn(`could not ${what} ${job.key} (try ${attempt}): ${error.message}; trying again in ${delay} ms`),
+    );
   }
 
   /**

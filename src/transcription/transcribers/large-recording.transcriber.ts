@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
+import { untilStored } from '../../common/backoff.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
 import type { AnswerPiece } from '../queue/answer-queue-state.schema.js';
 import { TranscriptionQueue } from '../queue/transcription-queue.js';
@@ -132,14 +133,17 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
         };
         done++;
         const progress = Math.floor((done * 100) / pieces.length);
-        const held = await this.queue.recordPiece(
-          job.sessionId,
-          job.questionId,
-          job.claimId,
-          index,
-          pieces[index],
-          progress,
+        // the provider answered this piece: its write is retried, never the paid call (a lost claim stops it)
+        const held = await untilStored(
+          () => this.queue.recordPiece(job.sessionId, job.questionId, job.claimId, index, pieces[index], progress),
+          signal,
+          (error, attempt, delay) =>
+            this.logger.warn(
+              `could not keep piece ${index + 1} of session=${String(job.sessionId)} question=${job.questionId} ` +
+                `(try ${attempt}): ${error.message}; trying again in ${delay} ms`,
+            ),
         );
+        if (held === undefined) throw signal.reason;
         if (!held) throw new ClaimLost();
       }
     };
