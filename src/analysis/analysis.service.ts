@@ -1,5 +1,6 @@
 import { ConflictException, Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { untilStored } from '../common/backoff.js';
 import { PROBLEM_TYPES } from '../common/problem-details.js';
 import type { Answer } from '../answers/answer.schema.js';
 import { deliverySettings, scoringSettings, type DeliverySettings, type ScoringSettings } from '../config/settings.js';
@@ -104,7 +105,8 @@ export class AnalysisService {
         continue;
       }
       let analysis: Analysis;
-      // renewed while scoring, so that slow scoring is never taken over and done twice
+      let saved: SessionRecord | null | undefined;
+      // renewed while scoring and storing, so that slow scoring is never taken over and done twice
       const renewal = setInterval(() => {
         const until = new Date(this.clock.nowMs() + this.settings.claimMs);
         void this.analyses.renew(claimed._id, claimId, until).catch((error: Error) => {
@@ -112,19 +114,19 @@ export class AnalysisService {
         });
       }, this.settings.claimMs / 5);
       try {
-        analysis = await this.score(claimed);
-      } catch (error) {
-        await this.analyses.release(claimed._id, claimId, this.clock.now()).catch(() => undefined);
-        throw error;
+        try {
+          analysis = await this.score(claimed);
+        } catch (error) {
+          await this.analyses.release(claimed._id, claimId, this.clock.now()).catch(() => undefined);
+          throw error;
+        }
+        saved = await this.store(claimed, claimId, analysis);
       } finally {
         clearInterval(renewal);
       }
-      const saved = await this.analyses.save(
-        claimed._id,
-        claimId,
-        analysis,
-        this.webhooks.sessionAnalyzed(claimed, analysis),
-      );
+      if (saved === undefined) {
+        throw new ServiceUnavailableException('The scores could not be stored in time; ask again in a moment.');
+      }
       if (saved) {
         await this.relay.relayAfterWrite(saved);
         this.logger.log(
@@ -135,6 +137,23 @@ export class AnalysisService {
       session = await this.sessions.getOwned(sessionId, userId);
     }
     throw new ServiceUnavailableException('The session kept changing while it was being analyzed; retry in a moment.');
+  }
+
+  /**
+   * Stores the scores with their webhook event, tried again (untilStored) while the claim lasts: the
+   * scorer's answers may be paid for, and a blip must not send every answer to it again. Null when
+   * the claim was taken over; undefined when the database did not take the write in time.
+   */
+  private store(claimed: SessionRecord, claimId: string, analysis: Analysis) {
+    const events = this.webhooks.sessionAnalyzed(claimed, analysis);
+    return untilStored(
+      () => this.analyses.save(claimed._id, claimId, analysis, events),
+      AbortSignal.timeout(this.settings.claimMs),
+      (error, attempt, delay) =>
+        this.logger.warn(
+          `could not store the scores of session=${String(claimed._id)} (try ${attempt}): ${error.message}; trying again in ${delay} ms`,
+        ),
+    );
   }
 
   private pending(pending: Pending): AnalyzeOutcome {
