@@ -6,7 +6,7 @@ import type { Answer } from '../answers/answer.schema.js';
 import { deliverySettings, scoringSettings, type DeliverySettings, type ScoringSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { SessionChanges } from '../sessions/session-changes.js';
-import type { SessionRecord } from '../sessions/session.schema.js';
+import { answerOf, type SessionRecord } from '../sessions/session.schema.js';
 import { SessionWebhookRelay } from '../sessions/session-webhook-relay.js';
 import { transcriptionSummary } from '../sessions/session.view.js';
 import { SessionRepository } from '../sessions/session.repository.js';
@@ -83,7 +83,7 @@ export class AnalysisService {
         continue;
       }
       const failed = session.questions
-        .map((q) => session.answers?.[q.question_id])
+        .map((q) => answerOf(session.answers, q.question_id))
         .filter((a) => a?.transcription_status === 'failed');
       if (failed.length > 0) {
         throw new ConflictException({
@@ -225,7 +225,7 @@ export class AnalysisService {
     const worker = async () => {
       for (let i = next++; i < session.questions.length; i = next++) {
         const question = session.questions[i];
-        const answer = session.answers?.[question.question_id] as (Answer & DeliveryInput) | undefined;
+        const answer = answerOf(session.answers, question.question_id) as (Answer & DeliveryInput) | undefined;
         const delivery = answerDelivery(answer, threshold);
         const unscored = answer ? notScoredReason(answer) : null;
         if (!answer || unscored) {

@@ -402,6 +402,59 @@ async function snapshot(): Promise<string> {
   return parts.join(' ');
 }
 
+/** Names JavaScript and MongoDB give a meaning of their own, tried as question ids everywhere. */
+const SPECIAL_NAMES = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  '$where',
+  'a.b',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+];
+/** Session ids that are no ObjectId (12 characters is one the driver would take as bytes). */
+const NOT_OBJECT_IDS = [
+  'x',
+  '{"$ne":null}',
+  '{"$gt":""}',
+  'aaaaaaaaaaaa',
+  '0'.repeat(23),
+  'z'.repeat(24),
+  '$where',
+  '🎤🎧',
+];
+
+describe('named hostile inputs', () => {
+  it('tus creation refuses metadata naming no ObjectId or no question id with a 400 that says why', async () => {
+    const owner = new ApiClient(app.url, TOKENS.owner);
+    const tus = new TusClient(owner);
+    const session = await owner.newSession(['q1']);
+    const before = await snapshot();
+    for (const bad of NOT_OBJECT_IDS) {
+      const res = await tus.create(bad, 'q1', 1000);
+      expect(res.status, bad).toBe(400);
+      expect(res.body.detail).toBe(
+        'Upload-Metadata session_id must be a 24-character hexadecimal id as returned by POST /api/sessions.',
+      );
+    }
+    for (const bad of ['$where', 'a.b', '../q1', 'q 1', 'x'.repeat(65)]) {
+      const res = await tus.create(session, bad, 1000);
+      expect(res.status, bad).toBe(400);
+      expect(res.body.detail).toBe(
+        'Upload-Metadata question_id must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-".',
+      );
+    }
+    // well-formed, but no such question in the session: as for any other
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const res = await tus.create(session, name, 1000);
+      expect(res.status, name).toBe(404);
+    }
+    expect(await snapshot()).toBe(before);
+    expect(app.problems().filter((line) => /"level":"(error|fatal)"/.test(line))).toEqual([]);
+  });
+});
+
 describe('hostile input from the OpenAPI document', () => {
   it('never answers 5xx, never hangs, never dies, and changes nothing it refuses', { timeout: 240_000 }, async () => {
     const doc = (await (await fetch(`${app.url}/docs-json`)).json()) as any;

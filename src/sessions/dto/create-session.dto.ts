@@ -4,6 +4,7 @@ import {
   ArrayMinSize,
   IsArray,
   IsNotEmpty,
+  IsNotIn,
   IsObject,
   IsOptional,
   IsString,
@@ -12,11 +13,17 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { RubricInputDto } from '../../analysis/dto/rubric-input.dto.js';
-import { QUESTION_ID_PATTERN, QUESTION_ID_RULE } from '../../common/ids.js';
+import {
+  QUESTION_ID_PATTERN,
+  QUESTION_ID_RULE,
+  RESERVED_QUESTION_ID_RULE,
+  RESERVED_QUESTION_IDS,
+} from '../../common/ids.js';
 
 export class QuestionInputDto {
   // class-validator runs the decorators bottom-up: the type check sits last so it speaks first.
   @IsOptional()
+  @IsNotIn(RESERVED_QUESTION_IDS, { message: `question_id ${RESERVED_QUESTION_ID_RULE}` })
   @Matches(QUESTION_ID_PATTERN, { message: `question_id ${QUESTION_ID_RULE}` })
   @IsString({ message: 'question_id must be a string' })
   question_id?: string;

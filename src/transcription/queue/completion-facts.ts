@@ -1,7 +1,7 @@
 import { answerPath } from '../../answers/answer.repository.js';
 import type { AnswerSpeech } from '../../answers/answer-speech.schema.js';
 import type { Answer } from '../../answers/answer.schema.js';
-import type { SessionRecord } from '../../sessions/session.schema.js';
+import { answerOf, type SessionRecord } from '../../sessions/session.schema.js';
 import type { PendingWebhooks } from '../../webhooks/webhook-outbox.js';
 
 /** What a finished transcription stores on its answer. */
@@ -45,7 +45,7 @@ export function othersAsIn(session: SessionRecord, questionId: string): Record<s
   const others = session.questions.map((q) => q.question_id).filter((q) => q !== questionId);
   if (others.length === 0) return {};
   const status = (q: string) => `${answerPath(q)}.transcription_status`;
-  const allDone = others.every((q) => session.answers?.[q]?.transcription_status === 'completed');
+  const allDone = others.every((q) => answerOf(session.answers, q)?.transcription_status === 'completed');
   return allDone
     ? Object.fromEntries(others.map((q) => [status(q), 'completed']))
     : { $or: others.map((q) => ({ [status(q)]: { $ne: 'completed' } })) };

@@ -6,7 +6,7 @@ import { answerFields, answerPath } from '../../answers/answer.repository.js';
 import type { AnswerSpeech } from '../../answers/answer-speech.schema.js';
 import type { Answer } from '../../answers/answer.schema.js';
 import { SessionDocuments } from '../../sessions/session-documents.js';
-import type { Question, SessionRecord } from '../../sessions/session.schema.js';
+import { answerOf, type Question, type SessionRecord } from '../../sessions/session.schema.js';
 import type { PendingWebhooks } from '../../webhooks/webhook-outbox.js';
 import type { AnswerPiece } from './answer-queue-state.schema.js';
 import { COMPLETE_ROUNDS, othersAsIn, withAnswer, type EventsOf, type TranscriptFields } from './completion-facts.js';
@@ -76,8 +76,8 @@ export class TranscriptionQueue {
       },
       'after',
     );
-    const answer = claimed?.answers[questionId];
-    if (!answer) return null;
+    const answer = claimed ? answerOf(claimed.answers, questionId) : undefined;
+    if (!claimed || !answer) return null;
     return {
       answer,
       session: claimed,
@@ -199,12 +199,12 @@ export class TranscriptionQueue {
     };
     let session = snapshot ?? (await this.read(sessionId));
     for (let round = 0; session && round < COMPLETE_ROUNDS; round++) {
-      const after = withAnswer(session, questionId, { ...session.answers[questionId], ...fields });
+      const after = withAnswer(session, questionId, { ...answerOf(session.answers, questionId)!, ...fields });
       const assumed = othersAsIn(session, questionId);
       const settled = await this.settle(sessionId, questionId, claimId, fields, { assumed, events: eventsOf(after) });
       if (settled) return settled;
       session = await this.read(sessionId);
-      const answer = session?.answers?.[questionId];
+      const answer = answerOf(session?.answers, questionId);
       if (answer?.transcription_status !== 'processing' || answer.claim_id !== claimId) return null;
     }
     return null;
@@ -230,7 +230,7 @@ export class TranscriptionQueue {
       { transcription_status: 'queued', next_attempt_at: retryAt, transcription_error: reason, updated_at: now },
       { dueAt: retryAt },
     );
-    const answer = settled?.answers[questionId];
+    const answer = answerOf(settled?.answers, questionId);
     if (answer?.gridfs_file_id) {
       const event: AnswerQueuedEvent = {
         sessionId,
@@ -273,7 +273,7 @@ export class TranscriptionQueue {
       next_attempt_at: null,
       updated_at: now,
     };
-    const before = snapshot?.answers?.[questionId];
+    const before = answerOf(snapshot?.answers, questionId);
     const events = before ? eventsOf(withAnswer(snapshot!, questionId, { ...before, ...fields })) : {};
     return this.settle(sessionId, questionId, claimId, fields, { events });
   }
