@@ -1,8 +1,6 @@
-import { answerBudgetBytes, boundTranscript } from './transcript-bounds.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
-import type { Answer } from '../answers/answer.schema.js';
 import { AnswerAudioStore } from '../audio/answer-audio.store.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
 import { untilStored } from '../common/backoff.js';
@@ -14,16 +12,13 @@ import { SessionWebhookRelay } from '../sessions/session-webhook-relay.js';
 import type { SessionRecord } from '../sessions/session.schema.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { LOST_CLAIM, SHUTTING_DOWN, type JobSource, type SchedulableJob, type StartedJob } from './job-scheduler.js';
+import { AnswerTranscripts } from './answer-transcripts.js';
 import { TranscriptionQueue, type TranscriptFields } from './queue/transcription-queue.js';
 import { WorkIndex, type DueAnswer } from './queue/work-index.js';
 import { classifyError, retryDelayMs, type TranscriptionFailure } from './retry-policy.js';
 import { interviewKeywords, type InterviewHints } from './transcribers/interview-hints.js';
-import { looksHallucinated } from './speech/speech-measure.js';
-import { SpeechMeter } from './speech/speech-meter.js';
-import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
-import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './transcribers/recording-transcriber.js';
+import { ClaimLost, type TranscriptionTask } from './transcribers/recording-transcriber.js';
 import { TranscriptionProvider } from './transcribers/transcription-provider.js';
-import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
 
 /** One answer's transcription, as the scheduler sees it. */
 export type AnswerJob = DueAnswer & SchedulableJob;
@@ -47,9 +42,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     private readonly queue: TranscriptionQueue,
     private readonly workIndex: WorkIndex,
     private readonly audio: AnswerAudioStore,
-    private readonly whole: WholeRecordingTranscriber,
-    private readonly large: LargeRecordingTranscriber,
-    private readonly speech: SpeechMeter,
+    private readonly transcripts: AnswerTranscripts,
     private readonly provider: TranscriptionProvider,
     private readonly webhooks: WebhookOutbox,
     private readonly relay: SessionWebhookRelay,
@@ -120,25 +113,8 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     return { 'interview.session_id': String(job.sessionId), 'interview.question_id': job.questionId };
   }
 
-  /** The result within the answer's share of the session document (transcript-bounds.ts), a cut logged without the text. */
-  private bounded(task: TranscriptionTask, fields: TranscriptFields): TranscriptFields {
-    const budget = answerBudgetBytes(this.settings.transcriptBounds, task.session.questions.length);
-    const bounded = boundTranscript(fields, budget);
-    if (bounded.transcript_truncated || bounded.segments_truncated || bounded.pauses_truncated) {
-      this.logger.warn(
-        `${task.sessionId}/${task.questionId}: the provider's result is over the answer's ${budget} bytes; stored cut ` +
-          `(transcript ${Buffer.byteLength(fields.transcript)} bytes, ${fields.segments?.length ?? 0} segments, ${fields.speech?.pauses.length ?? 0} pauses)`,
-      );
-    }
-    return bounded;
-  }
-
   private leaseFrom(now: Date): Date {
     return new Date(now.getTime() + this.settings.leaseMs);
-  }
-
-  private transcriberFor(answer: Answer): RecordingTranscriber {
-    return answer.audio.size_bytes > this.settings.maxFileBytes ? this.large : this.whole;
   }
 
   private async run(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal): Promise<void> {
@@ -146,7 +122,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     if (answer.held_result) {
       // an earlier attempt got the transcript but could not complete the answer: no provider call
       const { text, ...rest } = answer.held_result;
-      const fields = this.bounded(task, {
+      const fields = this.transcripts.bounded(task, {
         speech: null,
         no_speech: false,
         suspect_hallucination: false,
@@ -163,12 +139,12 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     const startedAt = this.clock.nowMs();
     let fields: TranscriptFields;
     try {
-      fields = await this.transcript(task, signal);
+      fields = await this.transcripts.of(task, signal);
     } catch (error) {
       await this.handleFailure(job, task, signal, error);
       return;
     }
-    fields = this.bounded(task, fields);
+    fields = this.transcripts.bounded(task, fields);
     const kept = await this.persist(job, 'keep the transcript of', signal, () =>
       this.queue.holdResult(job.sessionId, job.questionId, task.claimId, fields),
     );
@@ -228,44 +204,6 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     return untilStored(write, signal, (error, attempt, delay) =>
       this.logger.warn(`could not ${what} ${job.key} (try ${attempt}): ${error.message}; trying again in ${delay} ms`),
     );
-  }
-
-  /**
-   * The answer's transcript: none, without a provider call, when the recording holds no speech;
-   * otherwise the provider's, flagged when it is a known silence hallucination of little speech.
-   */
-  private async transcript(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptFields> {
-    const transcriber = this.transcriberFor(task.answer);
-    // a large recording is measured on the pass that compresses it
-    let reading = transcriber === this.large ? null : await this.speech.read(task, signal);
-    const result = reading?.noSpeech ? null : await transcriber.transcribe(task, signal);
-    reading = result?.reading ?? reading;
-    if (!result || reading?.noSpeech) {
-      this.metrics.speechGuard.inc({ outcome: 'no_speech' });
-      const { speech } = reading!;
-      return {
-        transcript: '',
-        language: null,
-        duration_seconds: speech.duration_seconds,
-        segments: null,
-        speech,
-        no_speech: true,
-        suspect_hallucination: false,
-      };
-    }
-    const suspect = reading != null && looksHallucinated(result.text, reading.speech);
-    this.metrics.speechGuard.inc({ outcome: reading == null ? 'unmeasured' : suspect ? 'suspect' : 'speech' });
-    return {
-      transcript: result.text,
-      language: result.language,
-      duration_seconds: result.duration_seconds,
-      segments: result.segments,
-      speech: reading?.speech ?? null,
-      no_speech: false,
-      suspect_hallucination: suspect,
-      // the provider sends the filler-word example to every model that takes a prompt
-      disfluencies_kept: this.provider.capabilities.prompt,
-    };
   }
 
   private async handleFailure(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal, error: unknown) {
