@@ -42,6 +42,7 @@ const STATUS_FIELDS = [
   'attempts',
   'speech',
   'disfluencies_kept',
+  'transcribed_without_hints',
 ] as const;
 
 /** A projection of the status fields of these questions' answers (answers is a map: each key is named). */
@@ -62,6 +63,7 @@ export function answerStatusView(answer: Answer, pauseThresholdSeconds?: number)
     ...(typeof answer.duration_seconds === 'number' ? { duration_seconds: answer.duration_seconds } : {}),
     ...(answer.no_speech ? { no_speech: true } : {}),
     ...(answer.suspect_hallucination ? { suspect_hallucination: true } : {}),
+    ...(answer.transcribed_without_hints ? { transcribed_without_hints: true } : {}),
     ...(answer.transcript_truncated ? { transcript_truncated: true } : {}),
     ...(answer.segments_truncated ? { segments_truncated: true } : {}),
     ...(answer.pauses_truncated ? { pauses_truncated: true } : {}),
@@ -138,6 +140,7 @@ function answerView(answer: Answer): SessionAnswerView {
     speech: answer.speech ? speechView(answer.speech) : null,
     no_speech: answer.no_speech ?? false,
     suspect_hallucination: answer.suspect_hallucination ?? false,
+    ...(answer.transcribed_without_hints ? { transcribed_without_hints: true } : {}),
     ...(answer.transcript_truncated ? { transcript_truncated: true } : {}),
     ...(answer.segments_truncated ? { segments_truncated: true } : {}),
     ...(answer.pauses_truncated ? { pauses_truncated: true } : {}),
@@ -217,6 +220,7 @@ export function sessionExport(session: SessionRecord, pauseThresholdSeconds: num
         speech: a.speech ? speechView(a.speech) : null,
         no_speech: a.no_speech ?? false,
         suspect_hallucination: a.suspect_hallucination ?? false,
+        ...(a.transcribed_without_hints ? { transcribed_without_hints: true } : {}),
         ...(a.transcript_truncated ? { transcript_truncated: true } : {}),
         ...(a.segments_truncated ? { segments_truncated: true } : {}),
         ...(a.pauses_truncated ? { pauses_truncated: true } : {}),

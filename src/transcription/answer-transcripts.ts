@@ -65,6 +65,7 @@ export class AnswerTranscripts {
       suspect_hallucination: suspect,
       // the provider sends the filler-word example to every model that takes a prompt
       disfluencies_kept: this.provider.capabilities.prompt,
+      ...(result.withoutHints ? { transcribed_without_hints: true } : {}),
     };
   }
 

@@ -15,6 +15,8 @@ export interface TranscriptFields {
   suspect_hallucination: boolean;
   /** The provider was asked to keep filler words (disfluency-prompt.ts). */
   disfluencies_kept?: boolean;
+  /** The provider refused the interview's hints; the recording was transcribed without them. */
+  transcribed_without_hints?: boolean;
   /** The provider's text was longer than the answer's budget and is stored cut (transcript-bounds.ts). */
   transcript_truncated?: boolean;
   /** Segments past the answer's budget were not stored. */
