@@ -59,15 +59,21 @@ afterAll(async () => {
 beforeEach(() => fake.reset());
 afterEach(() => vi.restoreAllMocks());
 
-async function uploaded(audio: Buffer): Promise<{ sessionId: Types.ObjectId; fileId: Types.ObjectId }> {
+async function uploaded(
+  audio: Buffer,
+  vocabulary?: string[],
+): Promise<{ sessionId: Types.ObjectId; fileId: Types.ObjectId }> {
   const now = app.clock.now();
-  const session = await app
-    .get(SessionRepository)
-    .create(
-      'alice',
-      { title: '', questions: [{ question_id: 'q1', text: 'Q?', model_answer: '' }], webhookUrl: null, language: null },
-      now,
-    );
+  const session = await app.get(SessionRepository).create(
+    'alice',
+    {
+      title: '',
+      questions: [{ question_id: 'q1', text: 'Q?', model_answer: '', ...(vocabulary ? { vocabulary } : {}) }],
+      webhookUrl: null,
+      language: null,
+    },
+    now,
+  );
   const answerId = new ObjectId().toHexString();
   const stored = await app.get(AnswerAudioStore).save(Readable.from([audio]), 'q1.wav', {
     session_id: session._id,
@@ -216,6 +222,41 @@ describe('a whole recording whose result write fails after the provider answered
       transcription_status: 'completed',
       transcript: expectedTranscript(sha256Of(audio)),
       attempts: 1,
+    });
+  });
+});
+
+describe('a long recording whose hints the provider refuses', () => {
+  it('sends the refused piece again without them, and the pieces after it without them: the answer completes and says so', async () => {
+    const { sessionId } = await uploaded(longAudio, ['GridFS', 'Kubernetes']);
+    fake.script('q1/part-001', {
+      kind: 'status',
+      status: 400,
+      type: 'invalid_request_error',
+      param: 'prompt',
+      code: 'invalid_value',
+      message: 'This server does not take a prompt this long.',
+    });
+    await runUntilSettled(sessionId);
+    const perPiece = sendsPerPiece();
+    expect(perPiece.length).toBeGreaterThanOrEqual(4);
+    expect(perPiece).toEqual(perPiece.map((_, i) => (i === 1 ? 2 : 1)));
+    const sent = fake.requestsFor('q1');
+    const [refused, again] = sent.filter((r) => r.piece === 1);
+    expect(refused.prompt).toContain('Glossary: GridFS, Kubernetes.');
+    expect(again.prompt).not.toContain('Glossary');
+    expect(again.sha256).toBe(refused.sha256);
+    // the last piece starts rounds after the refusal (a piece sent meanwhile by the other lane may have had them)
+    const last = sent.find((r) => r.piece === perPiece.length - 1)!;
+    expect(last.prompt).not.toContain('Glossary');
+    expect(last.prompt).toMatch(/^Umm, let me think/); // the filler-word example stays
+    const answer = await answerOf(sessionId);
+    expect(answer).toMatchObject({
+      transcription_status: 'completed',
+      transcribed_without_hints: true,
+      transcript: joinedTranscript(),
+      attempts: 1,
+      transcription_error: null,
     });
   });
 });
