@@ -63,6 +63,68 @@ interface Schema {
   allOf?: Schema[];
 }
 
+/** Names JavaScript and MongoDB give a meaning of their own, tried as question ids everywhere. */
+const SPECIAL_NAMES = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  '$where',
+  'a.b',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+];
+/** Session ids that are no ObjectId (12 characters is one the driver would take as bytes). */
+const NOT_OBJECT_IDS = [
+  'x',
+  '{"$ne":null}',
+  '{"$gt":""}',
+  'aaaaaaaaaaaa',
+  '0'.repeat(23),
+  'z'.repeat(24),
+  '$where',
+  '🎤🎧',
+];
+
+/**
+ * Vocabulary terms of every character class: control characters, line breaks of every kind, "<" and
+ * ">", emoji (joined, flags, skin tones), right-to-left scripts and overrides, invisible and
+ * combining characters, lone surrogates, and lengths around and far past the limit.
+ */
+const HOSTILE_TERMS = [
+  'tab\there',
+  'bell\u0007',
+  'nul\u0000',
+  'del\u007f',
+  'c1\u009f',
+  'two\nlines',
+  'crlf\r\n',
+  'nel\u0085',
+  'line\u2028sep',
+  'para\u2029sep',
+  'List<T>',
+  '<script>',
+  'a > b',
+  '🎤',
+  '👩‍💻 dev',
+  '🇩🇪 Berlin',
+  '👍🏽',
+  'שלום עולם',
+  'مرحبا بالعالم',
+  'abc\u202edcba',
+  'zero\u200bwidth',
+  'non\u00a0breaking',
+  'e\u0301\u0301\u0301',
+  'half \ud83c',
+  '\udc00 low',
+  ' ',
+  '',
+  'x'.repeat(60),
+  'x'.repeat(61),
+  'ﷺ'.repeat(60),
+  'y'.repeat(100_000),
+];
+
 /** Lone surrogates replaced (encodeURIComponent throws on them; the server would never see them). */
 const wellFormed = (value: string) => (value as unknown as { toWellFormed(): string }).toWellFormed();
 
@@ -164,6 +226,12 @@ function resolve(schema: Schema, doc: any): Schema {
   return schema;
 }
 
+/** Fields whose values the service gives a meaning: tried with the names and terms that break naive code. */
+const NAMED: Record<string, fc.Arbitrary<Json>> = {
+  question_id: fc.constantFrom(...SPECIAL_NAMES),
+  vocabulary: fc.array(fc.constantFrom(...HOSTILE_TERMS), { minLength: 1, maxLength: 4 }),
+};
+
 /** An object of the schema's properties, each plausible or hostile, some left out, some added. */
 function objectOf(schema: Schema, doc: any, hostile: boolean): fc.Arbitrary<Json> {
   const properties = Object.entries(resolve(schema, doc).properties ?? {});
@@ -172,6 +240,7 @@ function objectOf(schema: Schema, doc: any, hostile: boolean): fc.Arbitrary<Json
     fc
       .oneof(
         { weight: 3, arbitrary: plausible(field, doc) },
+        { weight: NAMED[name] ? 2 : 0, arbitrary: NAMED[name] ?? fc.constant(undefined) },
         { weight: hostile ? 2 : 0, arbitrary: hostileValue },
         { weight: 1, arbitrary: fc.constant(undefined) },
       )
@@ -244,6 +313,7 @@ function caseArbitrary(operations: Operation[], doc: any): fc.Arbitrary<Case> {
     const op = operations[index];
     const pathValue = fc.oneof(
       { weight: 6, arbitrary: fc.constantFrom(OWN_SESSION, OWN_QUESTION, OWN_UPLOAD) },
+      { weight: 2, arbitrary: fc.constantFrom(...SPECIAL_NAMES, ...NOT_OBJECT_IDS) },
       // under the 16 KB header limit but for a few, so that routing and validation are reached
       { weight: 8, arbitrary: hostileString.map(underHeaderLimit) },
       { weight: 4, arbitrary: hostileValue.map((v) => underHeaderLimit(JSON.stringify(v) ?? '')) },
@@ -369,7 +439,10 @@ function plausibleHeader(name: string): fc.Arbitrary<string> {
       return fc.oneof(fc.constantFrom('0', '0', '-1', '1.5'), fc.nat(100_000).map(String));
     case 'upload-metadata':
       return fc
-        .tuple(fc.constantFrom(OWN_SESSION, '000000000000000000000000'), fc.constantFrom(OWN_QUESTION, 'nope'))
+        .tuple(
+          fc.constantFrom(OWN_SESSION, OWN_SESSION, '000000000000000000000000', ...NOT_OBJECT_IDS),
+          fc.constantFrom(OWN_QUESTION, OWN_QUESTION, 'nope', ...SPECIAL_NAMES),
+        )
         .map(([session, question]) => `session_id ${session},question_id ${question}`);
     default:
       return fc.string({ maxLength: 20 }).map(headerSafe);
@@ -401,29 +474,6 @@ async function snapshot(): Promise<string> {
   );
   return parts.join(' ');
 }
-
-/** Names JavaScript and MongoDB give a meaning of their own, tried as question ids everywhere. */
-const SPECIAL_NAMES = [
-  '__proto__',
-  'constructor',
-  'prototype',
-  '$where',
-  'a.b',
-  'toString',
-  'hasOwnProperty',
-  'valueOf',
-];
-/** Session ids that are no ObjectId (12 characters is one the driver would take as bytes). */
-const NOT_OBJECT_IDS = [
-  'x',
-  '{"$ne":null}',
-  '{"$gt":""}',
-  'aaaaaaaaaaaa',
-  '0'.repeat(23),
-  'z'.repeat(24),
-  '$where',
-  '🎤🎧',
-];
 
 describe('named hostile inputs', () => {
   it('tus creation refuses metadata naming no ObjectId or no question id with a 400 that says why', async () => {
