@@ -1,10 +1,14 @@
 import { ValidateBy, type ValidationOptions } from 'class-validator';
 import { vocabularyTermProblem } from '../../common/hint-terms.js';
 
-/** A term as a sentence can quote it: escaped (a newline shows as \n) and cut. */
+/** A term as a sentence can quote it: escaped (a newline shows as \n, U+2028 as \u2028) and cut. */
 const quoted = (term: string) => {
-  const json = JSON.stringify(term);
-  return json.length > 50 ? `${json.slice(0, 48)}…"` : json;
+  const json = JSON.stringify(term).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  const chars = Array.from(json); // whole characters: a cut never halves an emoji
+  return chars.length > 50 ? `${chars.slice(0, 48).join('')}…"` : json;
 };
 
 /**
