@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess, TEST_JWT_SECRET } from '../support/app-process.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { wavTone } from '../support/audio.js';
 import { FakeOpenAI } from '../support/fake-openai.js';
 import { DocumentChecker } from '../support/openapi-check.js';
 import { TusClient } from '../support/tus.js';
@@ -501,6 +502,100 @@ describe('named hostile inputs', () => {
       expect(res.status, name).toBe(404);
     }
     expect(await snapshot()).toBe(before);
+    expect(app.problems().filter((line) => /"level":"(error|fatal)"/.test(line))).toEqual([]);
+  });
+
+  it('question ids special to JavaScript and MongoDB are refused with a sentence or work as ordinary ids, on every route', async () => {
+    const api = new ApiClient(app.url, tokenFor('named-ids'));
+    const tus = new TusClient(api);
+    const statuses: number[] = [];
+    const seen = <T extends { status: number }>(res: T) => (statuses.push(res.status), res);
+    const ordinary = await api.newSession(['q1']);
+    const wav = wavTone(0.3, 500);
+    for (const name of SPECIAL_NAMES) {
+      const shaped = /^[A-Za-z0-9_-]{1,64}$/.test(name);
+      const reserved = ['__proto__', 'constructor', 'prototype'].includes(name);
+      const created = seen(
+        await api.createSession([
+          { question_id: name, text: 'Q?' },
+          { question_id: 'other', text: 'Q?' },
+        ]),
+      );
+      if (!shaped || reserved) {
+        expect(created.status, name).toBe(400);
+        expect(created.body.message, name).toContain(
+          reserved ? 'must not be __proto__, constructor or prototype' : 'question_id must be 1 to 64 characters',
+        );
+      } else {
+        expect(created.status, name).toBe(201);
+        const id = created.body.session_id as string;
+        expect(seen(await api.request('GET', `/api/sessions/${id}`)).body.answers).toEqual({});
+        expect(seen(await api.answerStatus(id, name)).status).toBe(404);
+        expect(seen(await api.upload(id, name, wav, { contentType: 'audio/wav' })).status).toBe(202);
+        expect((await api.waitForAnswer(id, name)).status).toBe('completed');
+        const view = seen(await api.request('GET', `/api/sessions/${id}`));
+        expect(Object.keys(view.body.answers)).toEqual([name]);
+        expect(seen(await api.sessionStatus(id)).body.summary).toMatchObject({ completed: 1, not_uploaded: 1 });
+        expect(seen(await api.request('GET', `/api/sessions/${id}/export`)).status).toBe(200);
+        expect(seen(await api.request('POST', `/api/transcription-retry/${id}/${name}`)).status).toBe(409);
+        const upload = await tus.start(id, name, wav.length);
+        expect(seen(await tus.terminate(upload)).status).toBe(204);
+        expect(seen(await api.request('DELETE', `/api/upload-answer/${id}/${name}`)).status).toBe(204);
+        const analysis = seen(await api.request('POST', `/api/analyze/${id}`));
+        expect(analysis.status).toBe(200);
+        expect(analysis.body.unanswered).toEqual([name, 'other']);
+      }
+      // the name as a path segment or tus metadata of a session without such a question
+      const path = encodeURIComponent(name);
+      const expected = shaped ? 404 : 400;
+      expect(seen(await api.answerStatus(ordinary, path)).status, name).toBe(expected);
+      expect(seen(await api.upload(ordinary, path, wav, { contentType: 'audio/wav' })).status, name).toBe(expected);
+      expect(seen(await api.request('DELETE', `/api/upload-answer/${ordinary}/${path}`)).status, name).toBe(expected);
+      expect(seen(await api.request('POST', `/api/transcription-retry/${ordinary}/${path}`)).status, name).toBe(
+        expected,
+      );
+      expect(seen(await tus.create(ordinary, name, 1000)).status, name).toBe(expected);
+    }
+    expect(statuses.filter((s) => s >= 500)).toEqual([]);
+    expect(app.problems().filter((line) => /"level":"(error|fatal)"/.test(line))).toEqual([]);
+  });
+
+  it('vocabularies of every character class: created, or refused with a 400 naming the term; what is created transcribes', async () => {
+    const api = new ApiClient(app.url, tokenFor('named-vocabulary'));
+    const accepted = HOSTILE_TERMS.filter(
+      (t) =>
+        t.trim() !== '' &&
+        t.length <= 60 &&
+        !/[\p{Cc}\u2028\u2029<>]/u.test(t) &&
+        !/[\ud800-\udfff]/.test(t.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')),
+    );
+    expect(accepted.length).toBeGreaterThanOrEqual(10);
+    for (const term of HOSTILE_TERMS) {
+      const res = await api.request('POST', '/api/sessions', {
+        json: { questions: [{ question_id: 'q1', text: 'Q?', vocabulary: [term] }] },
+      });
+      const label = JSON.stringify(term).slice(0, 40);
+      if (accepted.includes(term)) {
+        expect(res.status, label).toBe(201);
+      } else {
+        expect(res.status, label).toBe(400);
+        expect(res.body.message, label).toMatch(
+          /vocabulary term ".*" (must|is \d+ characters long)|vocabulary terms must not be empty/s,
+        );
+      }
+    }
+    // every accepted class in one question: the strict provider takes them as keywords
+    const created = await api.request('POST', '/api/sessions', {
+      json: { questions: [{ question_id: 'q1', text: 'Q?', vocabulary: accepted }] },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.session_id as string;
+    expect((await api.upload(id, 'q1', wavTone(0.3, 510), { contentType: 'audio/wav' })).status).toBe(202);
+    const done = await api.waitForAnswer(id, 'q1');
+    expect(done).toMatchObject({ status: 'completed' });
+    expect(done.transcribed_without_hints).toBeUndefined();
+    const sent = fake.requests.filter((r) => r.status === 200 && r.keywords?.includes(accepted[0])).at(-1)!;
+    expect(sent.keywords!.slice(0, accepted.length)).toEqual(accepted);
     expect(app.problems().filter((line) => /"level":"(error|fatal)"/.test(line))).toEqual([]);
   });
 });
