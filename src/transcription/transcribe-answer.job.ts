@@ -13,6 +13,7 @@ import type { SessionRecord } from '../sessions/session.schema.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { LOST_CLAIM, SHUTTING_DOWN, type JobSource, type SchedulableJob, type StartedJob } from './job-scheduler.js';
 import { AnswerTranscripts } from './answer-transcripts.js';
+import { ClaimProgress } from './queue/claim-progress.js';
 import { TranscriptionQueue, type TranscriptFields } from './queue/transcription-queue.js';
 import { WorkIndex, type DueAnswer } from './queue/work-index.js';
 import { classifyError, retryDelayMs, type TranscriptionFailure } from './retry-policy.js';
@@ -40,6 +41,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
 
   constructor(
     private readonly queue: TranscriptionQueue,
+    private readonly progress: ClaimProgress,
     private readonly workIndex: WorkIndex,
     private readonly audio: AnswerAudioStore,
     private readonly transcripts: AnswerTranscripts,
@@ -146,7 +148,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     }
     fields = this.transcripts.bounded(task, fields);
     const kept = await this.persist(job, 'keep the transcript of', signal, () =>
-      this.queue.holdResult(job.sessionId, job.questionId, task.claimId, fields),
+      this.progress.holdResult(job.sessionId, job.questionId, task.claimId, fields),
     );
     if (kept === undefined) return;
     if (kept === null) return this.dropped(job);

@@ -8,11 +8,23 @@ import type { Answer } from '../../answers/answer.schema.js';
 import { SessionDocuments } from '../../sessions/session-documents.js';
 import { answerOf, type Question, type SessionRecord } from '../../sessions/session.schema.js';
 import type { PendingWebhooks } from '../../webhooks/webhook-outbox.js';
-import type { AnswerPiece } from './answer-queue-state.schema.js';
 import { COMPLETE_ROUNDS, othersAsIn, withAnswer, type EventsOf, type TranscriptFields } from './completion-facts.js';
 import { WorkIndex } from './work-index.js';
 
 export type { TranscriptFields } from './completion-facts.js';
+
+/**
+ * The filter under which `claimId` holds the claim on an answer. An erasing session takes no more
+ * writes from its jobs: their claims are void.
+ */
+export function heldBy(questionId: string, claimId: string) {
+  const a = answerPath(questionId);
+  return {
+    status: { $ne: 'erasing' as const },
+    [`${a}.transcription_status`]: 'processing',
+    [`${a}.claim_id`]: claimId,
+  };
+}
 
 export interface Claimed {
   answer: Answer;
@@ -114,60 +126,10 @@ export class TranscriptionQueue {
   renewLease(sessionId: Types.ObjectId, questionId: string, claimId: string, leaseUntil: Date): Promise<boolean> {
     const a = answerPath(questionId);
     // an erasing session's job may finish its call (it then writes nothing): only writes are fenced
-    const { status: _erasing, ...held } = this.held(questionId, claimId);
+    const { status: _erasing, ...held } = heldBy(questionId, claimId);
     return this.documents.updateOne(sessionId, held, {
       $set: { [`${a}.lease_until`]: leaseUntil },
     });
-  }
-
-  /** Records how a recording too large to send whole is cut, while `claimId` holds the claim. */
-  recordPieces(
-    sessionId: Types.ObjectId,
-    questionId: string,
-    claimId: string,
-    pieces: AnswerPiece[],
-    progress: number,
-  ): Promise<boolean> {
-    const a = answerPath(questionId);
-    return this.documents.updateOne(sessionId, this.held(questionId, claimId), {
-      $set: { [`${a}.pieces`]: pieces, [`${a}.progress`]: progress },
-      $inc: { rev: 1 },
-    });
-  }
-
-  /**
-   * Stores one transcribed piece and raises the answer's progress (never lowers it: pieces finish
-   * in any order), while `claimId` holds the claim. The claim fences this: only its holder changes
-   * the pieces, which it read after claiming.
-   */
-  recordPiece(
-    sessionId: Types.ObjectId,
-    questionId: string,
-    claimId: string,
-    index: number,
-    piece: AnswerPiece,
-    progress: number,
-  ): Promise<boolean> {
-    const a = answerPath(questionId);
-    return this.documents.updateOne(sessionId, this.held(questionId, claimId), {
-      $set: { [`${a}.pieces.${index}`]: piece },
-      $max: { [`${a}.progress`]: progress },
-      $inc: { rev: 1 },
-    });
-  }
-
-  /**
-   * Keeps the provider's result on the answer (still processing, its audio still there), while
-   * `claimId` holds the claim. Returns the session after the write, or null when the claim is gone.
-   */
-  holdResult(sessionId: Types.ObjectId, questionId: string, claimId: string, result: TranscriptFields) {
-    const { transcript: text, ...rest } = result;
-    return this.documents.findOneAndUpdate(
-      sessionId,
-      this.held(questionId, claimId),
-      { $set: { [`${answerPath(questionId)}.held_result`]: { text, ...rest } } },
-      'after',
-    );
   }
 
   /**
@@ -278,16 +240,6 @@ export class TranscriptionQueue {
     return this.settle(sessionId, questionId, claimId, fields, { events });
   }
 
-  private held(questionId: string, claimId: string) {
-    const a = answerPath(questionId);
-    // an erasing session takes no more writes from its jobs: their claims are void
-    return {
-      status: { $ne: 'erasing' as const },
-      [`${a}.transcription_status`]: 'processing',
-      [`${a}.claim_id`]: claimId,
-    };
-  }
-
   /**
    * Settles a held claim. Only the holder of the claim can do it, so a job whose answer was
    * re-uploaded or withdrawn writes nothing. Returns the session after the change, or null if the
@@ -309,7 +261,7 @@ export class TranscriptionQueue {
     };
     const settled = await this.documents.findOneAndUpdate(
       sessionId,
-      { ...options.assumed, ...this.held(questionId, claimId) },
+      { ...options.assumed, ...heldBy(questionId, claimId) },
       {
         $set: {
           ...answerFields(questionId, { ...fields, claim_id: null, lease_until: null }),

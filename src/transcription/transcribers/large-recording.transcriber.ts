@@ -8,7 +8,7 @@ import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
 import { untilStored } from '../../common/backoff.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
 import type { AnswerPiece } from '../queue/answer-queue-state.schema.js';
-import { TranscriptionQueue } from '../queue/transcription-queue.js';
+import { ClaimProgress } from '../queue/claim-progress.js';
 import { classifyError, refusedHints, retryDelayMs, TranscriptionFailure } from '../retry-policy.js';
 import { SpeechMeter } from '../speech/speech-meter.js';
 import { AudioTools } from './audio-tools.js';
@@ -42,7 +42,7 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
 
   constructor(
     private readonly audio: AnswerAudioStore,
-    private readonly queue: TranscriptionQueue,
+    private readonly progress: ClaimProgress,
     private readonly provider: TranscriptionProvider,
     private readonly tools: AudioTools,
     private readonly speech: SpeechMeter,
@@ -79,7 +79,7 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
           maxBytes: this.settings.maxFileBytes,
           maxSeconds: this.settings.pieceSeconds,
         }).map((p) => ({ ...p, done: false, text: null, language: null, segments: null }));
-        if (!(await this.queue.recordPieces(job.sessionId, job.questionId, job.claimId, pieces, 0))) {
+        if (!(await this.progress.recordPieces(job.sessionId, job.questionId, job.claimId, pieces, 0))) {
           throw new ClaimLost();
         }
       }
@@ -144,7 +144,7 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
         const progress = Math.floor((done * 100) / pieces.length);
         // the provider answered this piece: its write is retried, never the paid call (a lost claim stops it)
         const held = await untilStored(
-          () => this.queue.recordPiece(job.sessionId, job.questionId, job.claimId, index, pieces[index], progress),
+          () => this.progress.recordPiece(job.sessionId, job.questionId, job.claimId, index, pieces[index], progress),
           signal,
           (error, attempt, delay) =>
             this.logger.warn(
