@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Types } from 'mongoose';
+import { questionIdField } from '../common/ids.js';
 import { SessionDocuments } from '../sessions/session-documents.js';
 import { ANSWER_QUEUED, type AnswerQueuedEvent } from './answer-events.js';
 import type { Answer } from './answer.schema.js';
+import { answerOf } from '../sessions/session.schema.js';
 
-export const answerPath = (questionId: string) => `answers.${questionId}`;
+export const answerPath = (questionId: string) => `answers.${questionIdField(questionId)}`;
 
 /** Prefixes every key of `fields` with the answer's path, for a $set. */
 export function answerFields(questionId: string, fields: Partial<Answer>): Record<string, unknown> {
@@ -44,7 +46,7 @@ export class AnswerRepository {
     );
     if (!previous) return undefined;
     this.queued(sessionId, answer);
-    return previous.answers?.[answer.question_id] ?? null;
+    return answerOf(previous.answers, answer.question_id) ?? null;
   }
 
   /** Removes one answer; returns it as it was, or undefined if the session could not take it. */
@@ -61,7 +63,7 @@ export class AnswerRepository {
       { $unset: { [a]: '' }, $set: { updated_at: now }, $inc: { rev: 1 } },
       'before',
     );
-    return before?.answers?.[questionId];
+    return answerOf(before?.answers, questionId);
   }
 
   /** Queues a failed answer again if its audio is still kept. Returns the answer as it was before. */
@@ -97,7 +99,7 @@ export class AnswerRepository {
       },
       'before',
     );
-    const answer = before?.answers?.[questionId];
+    const answer = answerOf(before?.answers, questionId);
     if (!answer) return null;
     this.queued(sessionId, { ...answer, queued_at: now });
     return answer;

@@ -4,6 +4,7 @@ import type { PendingWebhooks } from '../webhooks/webhook-outbox.js';
 import { Analysis, AnalysisClaim, AnalysisClaimSchema, AnalysisSchema } from '../analysis/analysis.schema.js';
 import { Rubric, RubricSchema } from '../analysis/rubric/rubric.schema.js';
 import { Answer, AnswerSchema } from '../answers/answer.schema.js';
+import { questionIdField } from '../common/ids.js';
 
 export const SESSION_STATUSES = ['in_progress', 'analyzing', 'analyzed', 'erasing'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
@@ -120,6 +121,26 @@ export type SessionRecord = Omit<InterviewSession, 'answers'> & { answers: Recor
  */
 export function answerFieldsProjection(questionIds: Iterable<string>, fields: readonly string[]): Record<string, 1> {
   const projection: Record<string, 1> = {};
-  for (const questionId of questionIds) for (const field of fields) projection[`answers.${questionId}.${field}`] = 1;
+  for (const questionId of questionIds)
+    for (const field of fields) projection[`answers.${questionIdField(questionId)}.${field}`] = 1;
   return projection;
+}
+
+/**
+ * The answer to `questionId` in a session's answers, if there is one. Only the map's own keys count:
+ * a question may be called "toString" or "valueOf", names every plain object inherits.
+ */
+export function answerOf<A>(answers: Record<string, A> | null | undefined, questionId: string): A | undefined {
+  return answers && Object.hasOwn(answers, questionId) ? answers[questionId] : undefined;
+}
+
+/** The session's answers in the order of its questions, unanswered questions left out. */
+export function answersInOrder<A>(session: {
+  questions: Pick<Question, 'question_id'>[];
+  answers?: Record<string, A> | null;
+}): A[] {
+  return session.questions.flatMap((q) => {
+    const answer = answerOf(session.answers, q.question_id);
+    return answer === undefined ? [] : [answer];
+  });
 }

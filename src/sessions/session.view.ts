@@ -14,7 +14,13 @@ import type {
   SpeechView,
   TranscriptionSummaryView,
 } from './dto/session-views.dto.js';
-import { answerFieldsProjection, type Question, type SessionRecord } from './session.schema.js';
+import {
+  answerOf,
+  answersInOrder,
+  answerFieldsProjection,
+  type Question,
+  type SessionRecord,
+} from './session.schema.js';
 import type { SessionListRow } from './session.repository.js';
 
 /** The answer fields answerStatusView and deliveryOf read: never segments, pieces or a held result. */
@@ -36,6 +42,7 @@ const STATUS_FIELDS = [
   'attempts',
   'speech',
   'disfluencies_kept',
+  'transcribed_without_hints',
 ] as const;
 
 /** A projection of the status fields of these questions' answers (answers is a map: each key is named). */
@@ -56,6 +63,7 @@ export function answerStatusView(answer: Answer, pauseThresholdSeconds?: number)
     ...(typeof answer.duration_seconds === 'number' ? { duration_seconds: answer.duration_seconds } : {}),
     ...(answer.no_speech ? { no_speech: true } : {}),
     ...(answer.suspect_hallucination ? { suspect_hallucination: true } : {}),
+    ...(answer.transcribed_without_hints ? { transcribed_without_hints: true } : {}),
     ...(answer.transcript_truncated ? { transcript_truncated: true } : {}),
     ...(answer.segments_truncated ? { segments_truncated: true } : {}),
     ...(answer.pauses_truncated ? { pauses_truncated: true } : {}),
@@ -80,7 +88,7 @@ export function sessionDeliveryOf(
   pauseThresholdSeconds: number,
 ): SessionDeliveryView {
   return sessionDelivery(
-    session.questions.map((q) => deliveryOf(session.answers?.[q.question_id], pauseThresholdSeconds)),
+    session.questions.map((q) => deliveryOf(answerOf(session.answers, q.question_id), pauseThresholdSeconds)),
     pauseThresholdSeconds,
   );
 }
@@ -132,6 +140,7 @@ function answerView(answer: Answer): SessionAnswerView {
     speech: answer.speech ? speechView(answer.speech) : null,
     no_speech: answer.no_speech ?? false,
     suspect_hallucination: answer.suspect_hallucination ?? false,
+    ...(answer.transcribed_without_hints ? { transcribed_without_hints: true } : {}),
     ...(answer.transcript_truncated ? { transcript_truncated: true } : {}),
     ...(answer.segments_truncated ? { segments_truncated: true } : {}),
     ...(answer.pauses_truncated ? { pauses_truncated: true } : {}),
@@ -162,7 +171,7 @@ export function transcriptionSummary(session: {
     not_uploaded: 0,
   };
   for (const question of session.questions) {
-    const answer = session.answers?.[question.question_id];
+    const answer = answerOf(session.answers, question.question_id);
     if (answer) summary[answer.transcription_status]++;
     else summary.not_uploaded++;
   }
@@ -199,38 +208,34 @@ export function sessionExport(session: SessionRecord, pauseThresholdSeconds: num
       created_at: session.created_at.toISOString(),
       updated_at: session.updated_at.toISOString(),
       questions: session.questions.map(questionView),
-      answers: session.questions
-        .filter((q) => session.answers?.[q.question_id])
-        .map((q) => {
-          const a = session.answers[q.question_id];
-          return {
-            question_id: a.question_id,
-            transcription_status: a.transcription_status,
-            transcript: a.transcript,
-            transcription_error: a.transcription_error,
-            language: a.language ?? null,
-            duration_seconds: a.duration_seconds ?? null,
-            segments: segmentsView(a),
-            delivery: deliveryOf(a, pauseThresholdSeconds),
-            speech: a.speech ? speechView(a.speech) : null,
-            no_speech: a.no_speech ?? false,
-            suspect_hallucination: a.suspect_hallucination ?? false,
-            ...(a.transcript_truncated ? { transcript_truncated: true } : {}),
-            ...(a.segments_truncated ? { segments_truncated: true } : {}),
-            ...(a.pauses_truncated ? { pauses_truncated: true } : {}),
-            transcribed_at: a.transcribed_at?.toISOString() ?? null,
-            attempts: a.attempts,
-            uploaded_at: a.created_at.toISOString(),
-            audio: {
-              format: a.audio.format,
-              content_type: a.audio.content_type,
-              size_bytes: a.audio.size_bytes,
-              sha256: a.audio.sha256 ?? null,
-              still_stored: a.gridfs_file_id !== null,
-              expired_at: a.audio_expired_at?.toISOString() ?? null,
-            },
-          };
-        }),
+      answers: answersInOrder(session).map((a) => ({
+        question_id: a.question_id,
+        transcription_status: a.transcription_status,
+        transcript: a.transcript,
+        transcription_error: a.transcription_error,
+        language: a.language ?? null,
+        duration_seconds: a.duration_seconds ?? null,
+        segments: segmentsView(a),
+        delivery: deliveryOf(a, pauseThresholdSeconds),
+        speech: a.speech ? speechView(a.speech) : null,
+        no_speech: a.no_speech ?? false,
+        suspect_hallucination: a.suspect_hallucination ?? false,
+        ...(a.transcribed_without_hints ? { transcribed_without_hints: true } : {}),
+        ...(a.transcript_truncated ? { transcript_truncated: true } : {}),
+        ...(a.segments_truncated ? { segments_truncated: true } : {}),
+        ...(a.pauses_truncated ? { pauses_truncated: true } : {}),
+        transcribed_at: a.transcribed_at?.toISOString() ?? null,
+        attempts: a.attempts,
+        uploaded_at: a.created_at.toISOString(),
+        audio: {
+          format: a.audio.format,
+          content_type: a.audio.content_type,
+          size_bytes: a.audio.size_bytes,
+          sha256: a.audio.sha256 ?? null,
+          still_stored: a.gridfs_file_id !== null,
+          expired_at: a.audio_expired_at?.toISOString() ?? null,
+        },
+      })),
       analysis: session.analysis
         ? {
             final_score: session.analysis.final_score,
@@ -267,11 +272,7 @@ export function sessionView(session: SessionRecord): SessionView {
     rubric: rubricView(session.rubric),
     ...(session.languages?.length ? { languages: session.languages } : {}),
     questions: session.questions.map(questionView),
-    answers: Object.fromEntries(
-      session.questions
-        .filter((q) => session.answers?.[q.question_id])
-        .map((q) => [q.question_id, answerView(session.answers[q.question_id])]),
-    ),
+    answers: Object.fromEntries(answersInOrder(session).map((a) => [a.question_id, answerView(a)])),
     created_at: session.created_at.toISOString(),
     updated_at: session.updated_at.toISOString(),
   };

@@ -1,7 +1,7 @@
 import { answerPath } from '../../answers/answer.repository.js';
 import type { AnswerSpeech } from '../../answers/answer-speech.schema.js';
 import type { Answer } from '../../answers/answer.schema.js';
-import type { SessionRecord } from '../../sessions/session.schema.js';
+import { answerOf, type SessionRecord } from '../../sessions/session.schema.js';
 import type { PendingWebhooks } from '../../webhooks/webhook-outbox.js';
 
 /** What a finished transcription stores on its answer. */
@@ -15,6 +15,8 @@ export interface TranscriptFields {
   suspect_hallucination: boolean;
   /** The provider was asked to keep filler words (disfluency-prompt.ts). */
   disfluencies_kept?: boolean;
+  /** The provider refused the interview's hints; the recording was transcribed without them. */
+  transcribed_without_hints?: boolean;
   /** The provider's text was longer than the answer's budget and is stored cut (transcript-bounds.ts). */
   transcript_truncated?: boolean;
   /** Segments past the answer's budget were not stored. */
@@ -45,7 +47,7 @@ export function othersAsIn(session: SessionRecord, questionId: string): Record<s
   const others = session.questions.map((q) => q.question_id).filter((q) => q !== questionId);
   if (others.length === 0) return {};
   const status = (q: string) => `${answerPath(q)}.transcription_status`;
-  const allDone = others.every((q) => session.answers?.[q]?.transcription_status === 'completed');
+  const allDone = others.every((q) => answerOf(session.answers, q)?.transcription_status === 'completed');
   return allDone
     ? Object.fromEntries(others.map((q) => [status(q), 'completed']))
     : { $or: others.map((q) => ({ [status(q)]: { $ne: 'completed' } })) };

@@ -6,13 +6,25 @@ import { answerFields, answerPath } from '../../answers/answer.repository.js';
 import type { AnswerSpeech } from '../../answers/answer-speech.schema.js';
 import type { Answer } from '../../answers/answer.schema.js';
 import { SessionDocuments } from '../../sessions/session-documents.js';
-import type { Question, SessionRecord } from '../../sessions/session.schema.js';
+import { answerOf, type Question, type SessionRecord } from '../../sessions/session.schema.js';
 import type { PendingWebhooks } from '../../webhooks/webhook-outbox.js';
-import type { AnswerPiece } from './answer-queue-state.schema.js';
 import { COMPLETE_ROUNDS, othersAsIn, withAnswer, type EventsOf, type TranscriptFields } from './completion-facts.js';
 import { WorkIndex } from './work-index.js';
 
 export type { TranscriptFields } from './completion-facts.js';
+
+/**
+ * The filter under which `claimId` holds the claim on an answer. An erasing session takes no more
+ * writes from its jobs: their claims are void.
+ */
+export function heldBy(questionId: string, claimId: string) {
+  const a = answerPath(questionId);
+  return {
+    status: { $ne: 'erasing' as const },
+    [`${a}.transcription_status`]: 'processing',
+    [`${a}.claim_id`]: claimId,
+  };
+}
 
 export interface Claimed {
   answer: Answer;
@@ -76,8 +88,8 @@ export class TranscriptionQueue {
       },
       'after',
     );
-    const answer = claimed?.answers[questionId];
-    if (!answer) return null;
+    const answer = claimed ? answerOf(claimed.answers, questionId) : undefined;
+    if (!claimed || !answer) return null;
     return {
       answer,
       session: claimed,
@@ -114,60 +126,10 @@ export class TranscriptionQueue {
   renewLease(sessionId: Types.ObjectId, questionId: string, claimId: string, leaseUntil: Date): Promise<boolean> {
     const a = answerPath(questionId);
     // an erasing session's job may finish its call (it then writes nothing): only writes are fenced
-    const { status: _erasing, ...held } = this.held(questionId, claimId);
+    const { status: _erasing, ...held } = heldBy(questionId, claimId);
     return this.documents.updateOne(sessionId, held, {
       $set: { [`${a}.lease_until`]: leaseUntil },
     });
-  }
-
-  /** Records how a recording too large to send whole is cut, while `claimId` holds the claim. */
-  recordPieces(
-    sessionId: Types.ObjectId,
-    questionId: string,
-    claimId: string,
-    pieces: AnswerPiece[],
-    progress: number,
-  ): Promise<boolean> {
-    const a = answerPath(questionId);
-    return this.documents.updateOne(sessionId, this.held(questionId, claimId), {
-      $set: { [`${a}.pieces`]: pieces, [`${a}.progress`]: progress },
-      $inc: { rev: 1 },
-    });
-  }
-
-  /**
-   * Stores one transcribed piece and raises the answer's progress (never lowers it: pieces finish
-   * in any order), while `claimId` holds the claim. The claim fences this: only its holder changes
-   * the pieces, which it read after claiming.
-   */
-  recordPiece(
-    sessionId: Types.ObjectId,
-    questionId: string,
-    claimId: string,
-    index: number,
-    piece: AnswerPiece,
-    progress: number,
-  ): Promise<boolean> {
-    const a = answerPath(questionId);
-    return this.documents.updateOne(sessionId, this.held(questionId, claimId), {
-      $set: { [`${a}.pieces.${index}`]: piece },
-      $max: { [`${a}.progress`]: progress },
-      $inc: { rev: 1 },
-    });
-  }
-
-  /**
-   * Keeps the provider's result on the answer (still processing, its audio still there), while
-   * `claimId` holds the claim. Returns the session after the write, or null when the claim is gone.
-   */
-  holdResult(sessionId: Types.ObjectId, questionId: string, claimId: string, result: TranscriptFields) {
-    const { transcript: text, ...rest } = result;
-    return this.documents.findOneAndUpdate(
-      sessionId,
-      this.held(questionId, claimId),
-      { $set: { [`${answerPath(questionId)}.held_result`]: { text, ...rest } } },
-      'after',
-    );
   }
 
   /**
@@ -199,12 +161,12 @@ export class TranscriptionQueue {
     };
     let session = snapshot ?? (await this.read(sessionId));
     for (let round = 0; session && round < COMPLETE_ROUNDS; round++) {
-      const after = withAnswer(session, questionId, { ...session.answers[questionId], ...fields });
+      const after = withAnswer(session, questionId, { ...answerOf(session.answers, questionId)!, ...fields });
       const assumed = othersAsIn(session, questionId);
       const settled = await this.settle(sessionId, questionId, claimId, fields, { assumed, events: eventsOf(after) });
       if (settled) return settled;
       session = await this.read(sessionId);
-      const answer = session?.answers?.[questionId];
+      const answer = answerOf(session?.answers, questionId);
       if (answer?.transcription_status !== 'processing' || answer.claim_id !== claimId) return null;
     }
     return null;
@@ -230,7 +192,7 @@ export class TranscriptionQueue {
       { transcription_status: 'queued', next_attempt_at: retryAt, transcription_error: reason, updated_at: now },
       { dueAt: retryAt },
     );
-    const answer = settled?.answers[questionId];
+    const answer = answerOf(settled?.answers, questionId);
     if (answer?.gridfs_file_id) {
       const event: AnswerQueuedEvent = {
         sessionId,
@@ -273,19 +235,9 @@ export class TranscriptionQueue {
       next_attempt_at: null,
       updated_at: now,
     };
-    const before = snapshot?.answers?.[questionId];
+    const before = answerOf(snapshot?.answers, questionId);
     const events = before ? eventsOf(withAnswer(snapshot!, questionId, { ...before, ...fields })) : {};
     return this.settle(sessionId, questionId, claimId, fields, { events });
-  }
-
-  private held(questionId: string, claimId: string) {
-    const a = answerPath(questionId);
-    // an erasing session takes no more writes from its jobs: their claims are void
-    return {
-      status: { $ne: 'erasing' as const },
-      [`${a}.transcription_status`]: 'processing',
-      [`${a}.claim_id`]: claimId,
-    };
   }
 
   /**
@@ -309,7 +261,7 @@ export class TranscriptionQueue {
     };
     const settled = await this.documents.findOneAndUpdate(
       sessionId,
-      { ...options.assumed, ...this.held(questionId, claimId) },
+      { ...options.assumed, ...heldBy(questionId, claimId) },
       {
         $set: {
           ...answerFields(questionId, { ...fields, claim_id: null, lease_until: null }),

@@ -41,7 +41,14 @@ export function refusalOf(record: TranscriptionRequest, maxFileBytes: number): R
   if (refused) {
     return {
       status: 400,
-      body: { error: { message: refused, type: 'invalid_request_error', param: null, code: 'unsupported_value' } },
+      body: {
+        error: {
+          message: refused.message,
+          type: 'invalid_request_error',
+          param: refused.param,
+          code: refused.code ?? 'unsupported_value',
+        },
+      },
     };
   }
   return undefined;
@@ -49,16 +56,34 @@ export function refusalOf(record: TranscriptionRequest, maxFileBytes: number): R
 
 /**
  * What OpenAI's current models refuse, as the real endpoint answers it: gpt-* transcription models
- * answer json only; keywords and languages are gpt-transcribe's alone.
+ * answer json only; keywords and languages are gpt-transcribe's alone, and its keywords must be
+ * single-line strings without "<" or ">" (OpenAI's documentation for gpt-transcribe).
  */
-function refusedParameter(record: TranscriptionRequest): string | undefined {
+function refusedParameter(
+  record: TranscriptionRequest,
+): { message: string; param: string | null; code?: string } | undefined {
   const openAiGpt = /^gpt-/.test(record.model ?? '');
   if (openAiGpt && record.responseFormat && !['json', 'text'].includes(record.responseFormat)) {
-    return `response_format '${record.responseFormat}' is not compatible with model '${record.model}'. Use 'json' or 'text'.`;
+    return {
+      message: `response_format '${record.responseFormat}' is not compatible with model '${record.model}'. Use 'json' or 'text'.`,
+      param: 'response_format',
+    };
   }
   const gptTranscribe = /^gpt-transcribe/.test(record.model ?? '');
-  if (!gptTranscribe && record.keywords) return `keywords is not supported with model '${record.model}'.`;
-  if (!gptTranscribe && record.languages) return `languages is not supported with model '${record.model}'.`;
+  if (!gptTranscribe && record.keywords) {
+    return { message: `keywords is not supported with model '${record.model}'.`, param: 'keywords' };
+  }
+  if (!gptTranscribe && record.languages) {
+    return { message: `languages is not supported with model '${record.model}'.`, param: 'languages' };
+  }
+  const bad = (record.keywords ?? []).findIndex((k) => /[\r\n<>]/.test(k));
+  if (bad >= 0) {
+    return {
+      message: `Invalid 'keywords[${bad}]': keywords must be single-line strings and must not contain '<' or '>'.`,
+      param: `keywords[${bad}]`,
+      code: 'invalid_value',
+    };
+  }
   return undefined;
 }
 

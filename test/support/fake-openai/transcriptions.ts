@@ -5,7 +5,17 @@ import { refusalOf, transcriptionBody } from './transcription-rules.js';
 /** What the fake provider does with one transcription request. */
 export type Behavior =
   | { kind: 'ok'; text?: string; delayMs?: number }
-  | { kind: 'status'; status: number; message?: string; headers?: Record<string, string>; delayMs?: number }
+  | {
+      kind: 'status';
+      status: number;
+      message?: string;
+      /** The refused parameter and the error's code and type, as OpenAI's error bodies name them. */
+      param?: string;
+      code?: string;
+      type?: string;
+      headers?: Record<string, string>;
+      delayMs?: number;
+    }
   | { kind: 'stall' }
   | { kind: 'reset' }
   | { kind: 'malformed' }
@@ -82,7 +92,14 @@ export class TranscriptionEndpoint {
           res,
           record,
           behavior.status,
-          { error: { message: behavior.message ?? `scripted ${behavior.status}`, type: 'server_error' } },
+          {
+            error: {
+              message: behavior.message ?? `scripted ${behavior.status}`,
+              type: behavior.type ?? 'server_error',
+              param: behavior.param ?? null,
+              code: behavior.code ?? null,
+            },
+          },
           behavior.headers,
         );
       case 'stall':
