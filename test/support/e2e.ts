@@ -85,6 +85,11 @@ export class E2e {
     return this.part(this.webhookReceiver, 'webhooks');
   }
 
+  /** The servers startApp started that are still to be stopped, oldest first. */
+  get apps(): readonly AppProcess[] {
+    return this.started;
+  }
+
   /** A client of the main server, signed in as `userId` (anonymous without). */
   clientFor = (userId?: string): ApiClient => new ApiClient(this.app, userId ? tokenFor(userId) : undefined);
 
