@@ -7,7 +7,7 @@ import { useE2eApp } from '../support/e2e.js';
 import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
 import { EventStreamClient } from '../support/sse.js';
 
-const { db, fake, app, clientFor, startApp } = useE2eApp('events', {
+const { fake, app, clientFor, startApp } = useE2eApp('events', {
   // the main server's own: the servers started in tests run with the defaults
   server: {
     // whisper-1 answers verbose_json (language, duration), which the events carry

@@ -246,11 +246,7 @@ describe('without ffmpeg', () => {
   afterAll(() => {
     if (bin) rmSync(bin, { recursive: true, force: true });
   });
-  const {
-    db: own,
-    app: bare,
-    clientFor: clientOfBare,
-  } = useE2eApp('long-bare', {
+  const { app: bare, clientFor: clientOfBare } = useE2eApp('long-bare', {
     provider: fake,
     env: () => ({
       TMPDIR: appTmp,

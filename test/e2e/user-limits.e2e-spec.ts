@@ -2,7 +2,7 @@ import { ObjectId } from 'mongodb';
 import { request, type IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ApiClient, tokenFor } from '../support/api.js';
+import { tokenFor } from '../support/api.js';
 import { wavTone } from '../support/audio.js';
 import { useE2eApp } from '../support/e2e.js';
 import { partHeader, rawRequest, writeAll } from '../support/raw-http.js';

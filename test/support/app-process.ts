@@ -78,8 +78,8 @@ export class AppProcess {
     this.proc = proc;
     this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
     const collect = (data: Buffer) => this.logs.push(...data.toString().split('\n').filter(Boolean));
-    proc.stdout!.on('data', collect);
-    proc.stderr!.on('data', collect);
+    proc.stdout.on('data', collect);
+    proc.stderr.on('data', collect);
     const match = await this.waitForLog(/listening on http:\/\/localhost:(\d+)/, 30_000);
     this.url = `http://127.0.0.1:${match[1]}`;
     return this;

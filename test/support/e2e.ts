@@ -123,7 +123,7 @@ export class E2e {
     const ownProvider = this.provider && !(this.options.provider instanceof FakeOpenAI);
     beforeAll(async () => {
       if (scope === 'file') await this.database?.open();
-      if (ownProvider) await this.provider!.listen();
+      if (ownProvider) await this.provider.listen();
       if (this.mainServer) {
         const main = server || {};
         await this.mainServer.launch({
@@ -156,7 +156,7 @@ export class E2e {
       await this.mainServer?.stop(server ? server.stopWith : undefined);
       await Promise.all(this.started.splice(0).map((app) => app.stop()));
       await this.webhookReceiver?.close();
-      if (ownProvider) await this.provider!.close();
+      if (ownProvider) await this.provider.close();
       if (scope === 'file') await this.dropDatabases();
     });
     return this;
