@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Types } from 'mongoose';
-import { SessionDocuments } from '../sessions/session-documents.js';
-import type { SessionRecord } from '../sessions/session.schema.js';
+import { SessionDocuments } from '../interview-record/session-documents.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
 import type { PendingWebhooks } from '../webhooks/webhook-outbox.js';
-import type { Analysis, AnalysisClaim } from './analysis.schema.js';
+import type { Analysis, AnalysisClaim } from '../interview-record/analysis.schema.js';
 
 /** The right to score a session, and the stored result. */
 @Injectable()

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Types } from 'mongoose';
-import { SessionDocuments } from '../sessions/session-documents.js';
-import { ANSWER_QUEUED, type AnswerQueuedEvent } from './answer-events.js';
-import type { Answer } from './answer.schema.js';
+import { SessionDocuments } from '../interview-record/session-documents.js';
+import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../interview-record/answer-events.js';
+import type { Answer } from '../interview-record/answer.schema.js';
 
 export const answerPath = (questionId: string) => `answers.${questionId}`;
 

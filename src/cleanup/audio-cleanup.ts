@@ -8,7 +8,7 @@ import { ResumableUploadDocuments } from '../audio/resumable-upload.documents.js
 import { cleanupSettings, type CleanupSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { JobLeases } from '../database/job-leases.js';
-import { answerFieldsProjection, type SessionRecord } from '../sessions/session.schema.js';
+import { answerFieldsProjection, type SessionRecord } from '../interview-record/session.schema.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { SessionRetention } from './session-retention.js';
 

@@ -1,10 +1,10 @@
 import { criterionView } from '../analysis/analysis.view.js';
-import { answerDelivery, sessionDelivery, type DeliveryInput } from '../analysis/delivery.js';
-import type { AnswerDeliveryView, SessionDeliveryView } from '../analysis/dto/delivery-views.dto.js';
-import type { Rubric } from '../analysis/rubric/rubric.schema.js';
-import type { AnswerSpeech } from '../answers/answer-speech.schema.js';
-import type { Answer } from '../answers/answer.schema.js';
-import type { SessionExportView } from './dto/session-export.dto.js';
+import { answerDelivery, sessionDelivery, type DeliveryInput } from '../delivery/delivery.js';
+import type { AnswerDeliveryView, SessionDeliveryView } from '../delivery/dto/delivery-views.dto.js';
+import type { Rubric } from '../interview-record/rubric.schema.js';
+import type { AnswerSpeech } from '../interview-record/answer-speech.schema.js';
+import type { Answer } from '../interview-record/answer.schema.js';
+import type { SessionExportView } from '../session-export/dto/session-export.dto.js';
 import type {
   AnswerStatusView,
   QuestionView,
@@ -14,7 +14,7 @@ import type {
   SpeechView,
   TranscriptionSummaryView,
 } from './dto/session-views.dto.js';
-import { answerFieldsProjection, type Question, type SessionRecord } from './session.schema.js';
+import { answerFieldsProjection, type Question, type SessionRecord } from '../interview-record/session.schema.js';
 import type { SessionListRow } from './session.repository.js';
 
 /** The answer fields answerStatusView and deliveryOf read: never segments, pieces or a held result. */

@@ -17,7 +17,7 @@ import { CurrentUser } from '../auth/current-user.decorator.js';
 import { CreateSessionDto } from './dto/create-session.dto.js';
 import { ListSessionsQuery } from './dto/list-sessions.dto.js';
 import { SessionParams } from './dto/session-params.dto.js';
-import { SessionExportView } from './dto/session-export.dto.js';
+import { SessionExportView } from '../session-export/dto/session-export.dto.js';
 import {
   AnalyzedEventView,
   AnswerStatusView,

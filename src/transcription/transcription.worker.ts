@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../answers/answer-events.js';
+import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../interview-record/answer-events.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { JobScheduler } from './job-scheduler.js';

@@ -1,7 +1,7 @@
 import { BSON } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { boundAnalysisTexts } from '../../src/analysis/analysis-bounds.js';
-import type { ScoredAnswer } from '../../src/analysis/analysis.schema.js';
+import type { ScoredAnswer } from '../../src/interview-record/analysis.schema.js';
 import {
   answerBudgetBytes,
   boundTranscript,

@@ -11,7 +11,7 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import { RubricInputDto } from '../../analysis/dto/rubric-input.dto.js';
+import { RubricInputDto } from './rubric-input.dto.js';
 import { QUESTION_ID_PATTERN, QUESTION_ID_RULE } from '../../common/ids.js';
 
 export class QuestionInputDto {

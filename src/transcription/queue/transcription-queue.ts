@@ -1,18 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Types } from 'mongoose';
-import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../../answers/answer-events.js';
+import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../../interview-record/answer-events.js';
 import { answerFields, answerPath } from '../../answers/answer.repository.js';
-import type { AnswerSpeech } from '../../answers/answer-speech.schema.js';
-import type { Answer } from '../../answers/answer.schema.js';
-import { SessionDocuments } from '../../sessions/session-documents.js';
-import type { Question, SessionRecord } from '../../sessions/session.schema.js';
+import type { AnswerSpeech } from '../../interview-record/answer-speech.schema.js';
+import type { Answer } from '../../interview-record/answer.schema.js';
+import { SessionDocuments } from '../../interview-record/session-documents.js';
+import type { Question, SessionRecord } from '../../interview-record/session.schema.js';
 import type { PendingWebhooks } from '../../webhooks/webhook-outbox.js';
-import type { AnswerPiece } from './answer-queue-state.schema.js';
-import { COMPLETE_ROUNDS, othersAsIn, withAnswer, type EventsOf, type TranscriptFields } from './completion-facts.js';
+import type { AnswerPiece } from '../../interview-record/answer-queue-state.schema.js';
+import {
+  COMPLETE_ROUNDS,
+  othersAsIn,
+  withAnswer,
+  type EventsOf,
+  type TranscriptFields,
+} from '../../interview-record/completion-facts.js';
 import { WorkIndex } from './work-index.js';
 
-export type { TranscriptFields } from './completion-facts.js';
+export type { TranscriptFields } from '../../interview-record/completion-facts.js';
 
 export interface Claimed {
   answer: Answer;

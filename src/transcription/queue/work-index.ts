@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Types } from 'mongoose';
-import { SessionDocuments } from '../../sessions/session-documents.js';
-import type { SessionRecord } from '../../sessions/session.schema.js';
-import { answerDueAt, earliestDueAt, isClaimable } from './due-work.js';
+import { SessionDocuments } from '../../interview-record/session-documents.js';
+import type { SessionRecord } from '../../interview-record/session.schema.js';
+import { answerDueAt, earliestDueAt, isClaimable } from '../../interview-record/due-work.js';
 
 /** An answer that needs a worker (now, or at `dueAt`). */
 export interface DueAnswer {

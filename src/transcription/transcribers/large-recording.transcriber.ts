@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
-import type { AnswerPiece } from '../queue/answer-queue-state.schema.js';
+import type { AnswerPiece } from '../../interview-record/answer-queue-state.schema.js';
 import { TranscriptionQueue } from '../queue/transcription-queue.js';
 import { classifyError, retryDelayMs, TranscriptionFailure } from '../retry-policy.js';
 import { SpeechMeter } from '../speech/speech-meter.js';

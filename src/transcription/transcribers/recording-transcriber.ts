@@ -1,6 +1,6 @@
 import type { Types } from 'mongoose';
-import type { Answer } from '../../answers/answer.schema.js';
-import type { SessionRecord } from '../../sessions/session.schema.js';
+import type { Answer } from '../../interview-record/answer.schema.js';
+import type { SessionRecord } from '../../interview-record/session.schema.js';
 import type { InterviewHints } from './interview-hints.js';
 import type { TranscriptionResult } from './transcription-provider.js';
 

@@ -1,6 +1,6 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
-import { AnswerQueueState, AnswerQueueStateSchema } from '../transcription/queue/answer-queue-state.schema.js';
+import { AnswerQueueState, AnswerQueueStateSchema } from './answer-queue-state.schema.js';
 import { AnswerSpeech, AnswerSpeechSchema } from './answer-speech.schema.js';
 import { TranscriptSegment, TranscriptSegmentSchema } from './transcript-segment.schema.js';
 

@@ -1,5 +1,5 @@
-import type { Rubric } from './rubric.schema.js';
-import type { RubricInputDto } from '../dto/rubric-input.dto.js';
+import type { Rubric } from '../interview-record/rubric.schema.js';
+import type { RubricInputDto } from '../sessions/dto/rubric-input.dto.js';
 
 /** What applies when neither the question nor the session carries a rubric. */
 export const DEFAULT_RUBRIC: Rubric = {

@@ -1,5 +1,5 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
-import type { AnswerDelivery, SessionDelivery } from './delivery.js';
+import type { AnswerDelivery, SessionDelivery } from '../delivery/delivery.js';
 
 export type ScoringMethod = 'llm' | 'local' | 'none';
 

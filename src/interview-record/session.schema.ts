@@ -1,9 +1,9 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { HydratedDocument, Schema as MongooseSchema, Types } from 'mongoose';
 import type { PendingWebhooks } from '../webhooks/webhook-outbox.js';
-import { Analysis, AnalysisClaim, AnalysisClaimSchema, AnalysisSchema } from '../analysis/analysis.schema.js';
-import { Rubric, RubricSchema } from '../analysis/rubric/rubric.schema.js';
-import { Answer, AnswerSchema } from '../answers/answer.schema.js';
+import { Analysis, AnalysisClaim, AnalysisClaimSchema, AnalysisSchema } from './analysis.schema.js';
+import { Rubric, RubricSchema } from './rubric.schema.js';
+import { Answer, AnswerSchema } from './answer.schema.js';
 
 export const SESSION_STATUSES = ['in_progress', 'analyzing', 'analyzed', 'erasing'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];

@@ -1,4 +1,4 @@
-import type { Answer } from '../../answers/answer.schema.js';
+import type { Answer } from './answer.schema.js';
 
 /** When an answer next needs a worker, or null when it needs none. */
 export function answerDueAt(answer: Answer): Date | null {
