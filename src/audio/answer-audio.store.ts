@@ -194,12 +194,16 @@ export class AnswerAudioStore implements OnModuleInit {
     return orphans;
   }
 
-  /** Deletes one chunk group; returns how many chunks and bytes went. */
+  /**
+   * Deletes one chunk group, unless a files document names it by now (asked right before the delete:
+   * see AudioCleanup's orphan sweep); returns how many chunks and bytes went.
+   */
   async deleteChunkGroup(fileId: ObjectId): Promise<{ chunks: number; bytes: number }> {
     let bytes = 0;
     for await (const chunk of this.chunks().find({ files_id: fileId }, { projection: { data: 1 } })) {
       bytes += (chunk.data as { buffer?: Uint8Array })?.buffer?.length ?? 0;
     }
+    if ((await this.files().countDocuments({ _id: fileId }, { limit: 1 })) > 0) return { chunks: 0, bytes: 0 };
     const { deletedCount } = await this.chunks().deleteMany({ files_id: fileId });
     return { chunks: deletedCount, bytes: deletedCount > 0 ? bytes : 0 };
   }

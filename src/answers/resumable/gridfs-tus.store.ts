@@ -3,8 +3,9 @@ import { Binary, ObjectId } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ResumableUpload, ResumableUploadDocuments } from '../../audio/resumable-upload.documents.js';
+import { ResumableUploadRemovals } from '../../audio/resumable-upload.removals.js';
 import type { Clock } from '../../database/clock.js';
-import { tusError } from './tus-errors.js';
+import { isTusError, tusError } from './tus-errors.js';
 import { ChunkBuffers, UploadChunkWriter, type UploadFormat } from './upload-chunk-writer.js';
 import { UPLOAD_BUSY, type UploadLeaseLocker } from './upload-lease.locker.js';
 import { UploadSha256 } from './upload-sha256.js';
@@ -90,25 +91,24 @@ export class GridFsTusStore extends DataStore {
     });
   }
 
+  /** Termination, by the request that holds the upload (its lease): never a complete one. */
   override async remove(id: string): Promise<void> {
     const doc = await this.find(id);
     if (doc.complete) throw tusError(404, UPLOAD_NOT_FOUND);
-    await this.documents.removeUnfinished(doc._id);
+    const token = this.locker.tokenFor(id);
+    if (!token || !(await this.documents.remove(doc._id, { holder: token }))) {
+      throw await this.refusalForLost(doc._id, tusError(423, UPLOAD_BUSY));
+    }
   }
 
   override getExpiration(): number {
     return this.options.expiryMs;
   }
 
-  /** The cleanup removes expired uploads (AudioCleanup); this serves @tus/server's own call. */
+  /** The cleanup removes expired uploads (AudioCleanup); this serves @tus/server's own call, with the same care. */
   override async deleteExpired(): Promise<number> {
-    let removed = 0;
-    for (const upload of await this.documents.expired(this.clock.now(), 1000)) {
-      if (upload.complete) await this.documents.forget(upload._id);
-      else await this.documents.removeUnfinished(upload._id);
-      removed++;
-    }
-    return removed;
+    const removed = await new ResumableUploadRemovals(this.documents).removeExpired(this.clock.now(), null, 1000);
+    return removed.uploads;
   }
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
@@ -117,14 +117,33 @@ export class GridFsTusStore extends DataStore {
     if (!token) throw tusError(423, UPLOAD_BUSY);
     if (doc.complete || doc.offset !== offset)
       throw tusError(409, `The upload is at byte ${doc.offset}; send from there.`);
-    const hash = await this.hashOfStoredChunks(doc);
-    const writer = new UploadChunkWriter(this.documents, doc, token, hash, this.buffers, {
-      batchBytes: BATCH_BYTES,
-      recordEveryBytes: RECORD_EVERY_BYTES,
-    });
-    const outcome = await writer.write(stream);
-    if (outcome.complete) await this.complete(doc, token, hash.digest(), outcome.chunkCount, outcome.format);
-    return outcome.offset;
+    try {
+      const hash = await this.hashOfStoredChunks(doc);
+      const writer = new UploadChunkWriter(this.documents, doc, token, hash, this.buffers, {
+        batchBytes: BATCH_BYTES,
+        recordEveryBytes: RECORD_EVERY_BYTES,
+      });
+      const outcome = await writer.write(stream);
+      if (outcome.complete) await this.complete(doc, token, hash.digest(), outcome.chunkCount, outcome.format);
+      return outcome.offset;
+    } catch (error) {
+      throw isTusError(error) && error.status_code === 423 ? await this.refusalForLost(doc._id, error) : error;
+    }
+  }
+
+  /**
+   * A request lost the upload it held: `refusal` when another request took it over (423), but when
+   * it was removed meanwhile (its session erased, or it expired while this request could not renew
+   * its lease), 404, and the chunks this request stored after the removal are deleted with it.
+   */
+  private async refusalForLost(id: ObjectId, refusal: unknown): Promise<unknown> {
+    try {
+      if (await this.documents.get(id)) return refusal;
+      await this.documents.dropIfAbandoned(id);
+      return tusError(404, UPLOAD_NOT_FOUND);
+    } catch {
+      return refusal; // the cleanup removes what is left (orphan chunks)
+    }
   }
 
   /** The hash of the chunks already stored: from the saved state, or (uploads begun before it was kept) read again. */
@@ -147,7 +166,7 @@ export class GridFsTusStore extends DataStore {
     format: UploadFormat,
   ): Promise<void> {
     const answerId = randomUUID();
-    await this.documents.writeFilesDocument(doc._id, {
+    const written = await this.documents.writeFilesDocument(doc._id, token, {
       length: doc.size,
       chunkSize: doc.chunk_size,
       filename: `${String(doc.session_id)}-${doc.question_id}.${format.extension}`,
@@ -163,6 +182,7 @@ export class GridFsTusStore extends DataStore {
         size_bytes: doc.size,
       },
     });
+    if (!written) throw tusError(423, UPLOAD_BUSY);
     const still = await this.documents.recordProgress(doc._id, token, {
       offset: doc.size,
       next_n: chunkCount,

@@ -111,7 +111,9 @@ export class ResumableUploadsService implements OnModuleInit {
   private async finish(req: TusRequest, upload: Upload) {
     const id = uploadObjectId(upload.id)!;
     const doc = await this.documents.get(id);
-    if (!doc?.complete || !doc.format || !doc.sha256 || !doc.answer_id) {
+    // removed since the last byte was in (its session erased): the store has let go of it already
+    if (!doc) throw tusError(404, UPLOAD_NOT_FOUND);
+    if (!doc.complete || !doc.format || !doc.sha256 || !doc.answer_id) {
       throw new Error(`upload ${upload.id} finished without being complete`);
     }
     const fileId = id as never;

@@ -164,13 +164,13 @@ export class UploadChunkWriter {
     const state = this.head.state(this.offset >= this.upload.size);
     if (state === 'more') return;
     if (state === 'tags-too-large') {
-      await this.documents.removeUnfinished(this.id);
+      await this.documents.remove(this.id, { holder: this.token });
       throw tusError(400, TAGS_TOO_LARGE);
     }
     const head = this.head.take();
     const detected = await detectAudioFormat(head);
     if (!detected) {
-      await this.documents.removeUnfinished(this.id);
+      await this.documents.remove(this.id, { holder: this.token });
       throw tusError(400, NOT_AUDIO);
     }
     this.format = { extension: detected.extension, content_type: detected.contentType };

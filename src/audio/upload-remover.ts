@@ -1,0 +1,20 @@
+import type { Filter } from 'mongodb';
+import type { ResumableUpload } from './resumable-upload.documents.js';
+
+/**
+ * Who may remove a resumable upload: its holder, by the token its lease names (a termination, first
+ * bytes that are not audio); the cleanup, once it has expired and while no request holds it (a PATCH
+ * begun before the expiry may still be writing: @tus/server checks expiry only when a PATCH starts);
+ * an erasure, whatever its state (its writer stops at its next fenced write). Neither of the first
+ * two removes a complete upload: its chunks are a file, and an answer may point at it.
+ */
+export type UploadRemover = { holder: string } | { expiredBefore: Date; now: Date } | { erasure: true };
+
+/** The condition the upload's document must meet, at the moment of its delete, for `by` to remove it. */
+export function removableBy(by: UploadRemover): Filter<ResumableUpload> {
+  if ('holder' in by) return { complete: false, lease_owner: by.holder };
+  if ('erasure' in by) return {};
+  // nobody holds it: the same test acquire() makes before it lets a request in
+  const unheld = [{ lease_owner: null }, { lease_until: null }, { lease_until: { $lte: by.now } }];
+  return { complete: false, expires_at: { $lt: by.expiredBefore }, $or: unheld };
+}
