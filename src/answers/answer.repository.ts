@@ -3,15 +3,8 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Types } from 'mongoose';
 import { SessionDocuments } from '../interview-record/session-documents.js';
 import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../interview-record/answer-events.js';
+import { answerFields, answerPath } from '../interview-record/answer-paths.js';
 import type { Answer } from '../interview-record/answer.schema.js';
-
-export const answerPath = (questionId: string) => `answers.${questionId}`;
-
-/** Prefixes every key of `fields` with the answer's path, for a $set. */
-export function answerFields(questionId: string, fields: Partial<Answer>): Record<string, unknown> {
-  const prefix = answerPath(questionId);
-  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [`${prefix}.${key}`, value]));
-}
 
 /**
  * What the candidate does to an answer: upload (replacing the previous one), withdraw, retry a

@@ -1,8 +1,8 @@
-import { answerPath } from '../answers/answer.repository.js';
+import { answerPath } from './answer-paths.js';
 import type { AnswerSpeech } from './answer-speech.schema.js';
 import type { Answer } from './answer.schema.js';
 import type { SessionRecord } from './session.schema.js';
-import type { PendingWebhooks } from '../webhooks/webhook-outbox.js';
+import type { PendingWebhooks } from './pending-webhooks.js';
 
 /** What a finished transcription stores on its answer. */
 export interface TranscriptFields {

@@ -14,7 +14,8 @@ import type {
   SpeechView,
   TranscriptionSummaryView,
 } from './dto/session-views.dto.js';
-import { answerFieldsProjection, type Question, type SessionRecord } from '../interview-record/session.schema.js';
+import { answerFieldsProjection } from '../interview-record/answer-paths.js';
+import type { Question, SessionRecord } from '../interview-record/session.schema.js';
 import type { SessionListRow } from './session.repository.js';
 
 /** The answer fields answerStatusView and deliveryOf read: never segments, pieces or a held result. */

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AudioStorageModule } from '../audio/audio-storage.module.js';
-import { SessionDataModule } from '../sessions/session-data.module.js';
+import { WebhookEventsModule } from '../webhooks/webhooks.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { SpeechMeter } from './speech/speech-meter.js';
 import { TranscribeAnswerJob } from './transcribe-answer.job.js';
@@ -12,7 +12,7 @@ import { TranscriptionWorker } from './transcription.worker.js';
 
 /** Background transcription: on worker (and all) instances. */
 @Module({
-  imports: [SessionDataModule, QueueModule, AudioStorageModule],
+  imports: [WebhookEventsModule, QueueModule, AudioStorageModule],
   providers: [
     AudioTools,
     SpeechMeter,

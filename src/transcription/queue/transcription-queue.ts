@@ -2,12 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Types } from 'mongoose';
 import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../../interview-record/answer-events.js';
-import { answerFields, answerPath } from '../../answers/answer.repository.js';
+import { answerFields, answerPath } from '../../interview-record/answer-paths.js';
 import type { AnswerSpeech } from '../../interview-record/answer-speech.schema.js';
 import type { Answer } from '../../interview-record/answer.schema.js';
 import { SessionDocuments } from '../../interview-record/session-documents.js';
 import type { Question, SessionRecord } from '../../interview-record/session.schema.js';
-import type { PendingWebhooks } from '../../webhooks/webhook-outbox.js';
+import type { PendingWebhooks } from '../../interview-record/pending-webhooks.js';
 import type { AnswerPiece } from '../../interview-record/answer-queue-state.schema.js';
 import {
   COMPLETE_ROUNDS,
