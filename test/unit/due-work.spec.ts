@@ -1,6 +1,7 @@
 import { Types } from 'mongoose';
 import { describe, expect, it } from 'vitest';
-import { answerDueAt, earliestDueAt, isClaimable } from '../../src/interview-record/due-work.js';
+import { isClaimable } from '../../src/interview-record/answer-plans.js';
+import { answerDueAt, earliestDueAt } from '../../src/interview-record/due-work.js';
 import type { Answer } from '../../src/interview-record/answer.schema.js';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
