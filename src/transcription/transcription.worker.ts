@@ -37,7 +37,7 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
 
   @OnEvent(ANSWER_QUEUED)
   onAnswerQueued(event: AnswerQueuedEvent): void {
-    this.scheduler.offer(answerJob({ ...event, dueAt: event.dueAt ?? event.queuedAt }));
+    this.scheduler.offer(answerJob(event));
   }
 
   /** Stop taking jobs, give running ones SHUTDOWN_GRACE_MS to finish, then hand the rest back. */
