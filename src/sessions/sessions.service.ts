@@ -2,7 +2,6 @@ import { BadRequestException, ConflictException, Inject, Injectable, NotFoundExc
 import { userLimitSettings, type UserLimitSettings } from '../config/settings.js';
 import { Types } from 'mongoose';
 import type { RubricInputDto } from './dto/rubric-input.dto.js';
-import { toRubric } from '../analysis/default-rubric.js';
 import type { Rubric } from '../interview-record/rubric.schema.js';
 import { toObjectId } from '../common/object-id.js';
 import type { CreateSessionDto } from './dto/create-session.dto.js';
@@ -142,6 +141,19 @@ function checkedRubric(input: RubricInputDto, where: string): Rubric {
     ids.add(criterion.id);
   }
   return toRubric(input);
+}
+
+/** The stored form of a validated rubric input. */
+export function toRubric(input: RubricInputDto): Rubric {
+  return {
+    criteria: input.criteria.map((c) => ({
+      id: c.id,
+      name: c.name?.trim() || c.id,
+      description: c.description?.trim() ?? '',
+      weight: c.weight,
+      levels: c.levels?.map((l) => l.trim()) ?? [],
+    })),
+  };
 }
 
 const BAD_CURSOR = 'cursor is not valid; pass next_cursor from the previous page';
