@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Types } from 'mongoose';
 import { ANSWER_QUEUED, dueAnswer } from '../interview-record/answer-events.js';
+import { answerOf } from '../interview-record/answer-paths.js';
 import * as plans from '../interview-record/answer-plans.js';
 import type { Answer } from '../interview-record/answer.schema.js';
 import { SessionDocuments } from '../interview-record/session-documents.js';
@@ -30,7 +31,7 @@ export class AnswerRepository {
     const previous = await this.documents.findOneAndUpdate(sessionId, filter, update, 'before');
     if (!previous) return undefined;
     this.queued(sessionId, answer);
-    return previous.answers?.[answer.question_id] ?? null;
+    return answerOf(previous.answers, answer.question_id) ?? null;
   }
 
   /** Removes one answer; returns it as it was, or undefined if the session could not take it. */
@@ -42,7 +43,7 @@ export class AnswerRepository {
   ): Promise<Answer | undefined> {
     const { filter, update } = plans.withdraw(userId, questionId, now);
     const before = await this.documents.findOneAndUpdate(sessionId, filter, update, 'before');
-    return before?.answers?.[questionId];
+    return answerOf(before?.answers, questionId);
   }
 
   /** Queues a failed answer again if its audio is still kept. Returns the answer as it was before. */
@@ -54,7 +55,7 @@ export class AnswerRepository {
   ): Promise<Answer | null> {
     const { filter, update } = plans.requeueFailed(userId, questionId, now);
     const before = await this.documents.findOneAndUpdate(sessionId, filter, update, 'before');
-    const answer = before?.answers?.[questionId];
+    const answer = answerOf(before?.answers, questionId);
     if (!answer) return null;
     this.queued(sessionId, { ...answer, ...plans.requeuedFields(now) });
     return answer;

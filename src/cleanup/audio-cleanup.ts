@@ -9,7 +9,7 @@ import { ResumableUploadRemovals } from '../audio/resumable-upload.removals.js';
 import { cleanupSettings, type CleanupSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { JobLeases } from '../database/job-leases.js';
-import { answerFieldsProjection } from '../interview-record/answer-paths.js';
+import { answerFieldsProjection, answerOf } from '../interview-record/answer-paths.js';
 import type { SessionRecord } from '../interview-record/session.schema.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { SessionRetention } from './session-retention.js';
@@ -149,7 +149,7 @@ export class AudioCleanup {
     for (const file of files) {
       const session = file.metadata?.session_id ? sessions.get(String(file.metadata.session_id)) : undefined;
       const questionId = file.metadata?.question_id;
-      const answer = session && questionId ? session.answers?.[questionId] : undefined;
+      const answer = session && questionId ? answerOf(session.answers, questionId) : undefined;
       const fileId = file._id as unknown as Types.ObjectId;
       if (!answer || !answer.gridfs_file_id || String(answer.gridfs_file_id) !== String(file._id)) {
         report.orphan_files++;

@@ -1,5 +1,5 @@
 import type { QueryFilter, Types, UpdateQuery } from 'mongoose';
-import { answerFields, answerPath } from './answer-paths.js';
+import { answerFields, answerOf, answerPath } from './answer-paths.js';
 import type { AnswerPiece } from './answer-queue-state.schema.js';
 import type { Answer, TranscriptFields } from './answer.schema.js';
 import { othersAsIn, withAnswer, type EventsOf } from './completion-facts.js';
@@ -261,7 +261,7 @@ export function complete(
     updated_at: now,
   };
   const { questionId } = claim;
-  const after = withAnswer(session, questionId, { ...session.answers[questionId], ...fields });
+  const after = withAnswer(session, questionId, { ...answerOf(session.answers, questionId)!, ...fields });
   return settle(claim, fields, { assumed: othersAsIn(session, questionId), events: eventsOf(after) });
 }
 
@@ -291,7 +291,7 @@ export function fail(
     next_attempt_at: null,
     updated_at: now,
   };
-  const before = snapshot?.answers?.[claim.questionId];
+  const before = answerOf(snapshot?.answers, claim.questionId);
   const events = before ? eventsOf(withAnswer(snapshot!, claim.questionId, { ...before, ...fields })) : {};
   return settle(claim, fields, { events });
 }

@@ -27,6 +27,10 @@ export class AnswerPiece {
   /** Relative to the piece's start. */
   @Prop({ type: [TranscriptSegmentSchema], default: null })
   segments: TranscriptSegment[] | null;
+
+  /** Transcribed without the interview's hints, which the provider refused. */
+  @Prop({ type: Boolean, default: undefined })
+  without_hints?: boolean;
 }
 export const AnswerPieceSchema = SchemaFactory.createForClass(AnswerPiece);
 
@@ -60,6 +64,9 @@ export class HeldResult {
 
   @Prop({ type: Boolean, default: undefined })
   disfluencies_kept?: boolean;
+
+  @Prop({ type: Boolean, default: undefined })
+  transcribed_without_hints?: boolean;
 }
 export const HeldResultSchema = SchemaFactory.createForClass(HeldResult);
 

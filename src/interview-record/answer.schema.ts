@@ -107,6 +107,13 @@ export class Answer {
   @Prop({ default: false })
   no_speech?: boolean;
 
+  /**
+   * The provider refused the interview's hints (the question's terms, the session's language), so
+   * the recording was transcribed without them: its domain terms may be spelled less well.
+   */
+  @Prop({ type: Boolean, default: undefined })
+  transcribed_without_hints?: boolean;
+
   /** Little speech, and a transcript that is a known silence hallucination: not the candidate's words. */
   @Prop({ default: false })
   suspect_hallucination?: boolean;
@@ -132,6 +139,8 @@ export interface TranscriptFields {
   suspect_hallucination: boolean;
   /** The provider was asked to keep filler words (disfluency-prompt.ts). */
   disfluencies_kept?: boolean;
+  /** The provider refused the interview's hints; the recording was transcribed without them. */
+  transcribed_without_hints?: boolean;
   /** The provider's text was longer than the answer's budget and is stored cut (transcript-bounds.ts). */
   transcript_truncated?: boolean;
   /** Segments past the answer's budget were not stored. */

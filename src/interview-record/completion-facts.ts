@@ -1,4 +1,4 @@
-import { answerPath } from './answer-paths.js';
+import { answerOf, answerPath } from './answer-paths.js';
 import type { Answer } from './answer.schema.js';
 import type { PendingWebhooks } from './pending-webhooks.js';
 import type { SessionRecord } from './session.schema.js';
@@ -25,7 +25,7 @@ export function othersAsIn(session: SessionRecord, questionId: string): Record<s
   const others = session.questions.map((q) => q.question_id).filter((q) => q !== questionId);
   if (others.length === 0) return {};
   const status = (q: string) => `${answerPath(q)}.transcription_status`;
-  const allDone = others.every((q) => session.answers?.[q]?.transcription_status === 'completed');
+  const allDone = others.every((q) => answerOf(session.answers, q)?.transcription_status === 'completed');
   return allDone
     ? Object.fromEntries(others.map((q) => [status(q), 'completed']))
     : { $or: others.map((q) => ({ [status(q)]: { $ne: 'completed' } })) };

@@ -1,4 +1,5 @@
 import { criterionView } from '../analysis/analysis.view.js';
+import { answersInOrder } from '../interview-record/answer-paths.js';
 import type { SessionRecord } from '../interview-record/session.schema.js';
 import {
   deliveryOf,
@@ -27,38 +28,34 @@ export function sessionExport(session: SessionRecord, pauseThresholdSeconds: num
       created_at: session.created_at.toISOString(),
       updated_at: session.updated_at.toISOString(),
       questions: session.questions.map(questionView),
-      answers: session.questions
-        .filter((q) => session.answers?.[q.question_id])
-        .map((q) => {
-          const a = session.answers[q.question_id];
-          return {
-            question_id: a.question_id,
-            transcription_status: a.transcription_status,
-            transcript: a.transcript,
-            transcription_error: a.transcription_error,
-            language: a.language ?? null,
-            duration_seconds: a.duration_seconds ?? null,
-            segments: segmentsView(a),
-            delivery: deliveryOf(a, pauseThresholdSeconds),
-            speech: a.speech ? speechView(a.speech) : null,
-            no_speech: a.no_speech ?? false,
-            suspect_hallucination: a.suspect_hallucination ?? false,
-            ...(a.transcript_truncated ? { transcript_truncated: true } : {}),
-            ...(a.segments_truncated ? { segments_truncated: true } : {}),
-            ...(a.pauses_truncated ? { pauses_truncated: true } : {}),
-            transcribed_at: a.transcribed_at?.toISOString() ?? null,
-            attempts: a.attempts,
-            uploaded_at: a.created_at.toISOString(),
-            audio: {
-              format: a.audio.format,
-              content_type: a.audio.content_type,
-              size_bytes: a.audio.size_bytes,
-              sha256: a.audio.sha256 ?? null,
-              still_stored: a.gridfs_file_id !== null,
-              expired_at: a.audio_expired_at?.toISOString() ?? null,
-            },
-          };
-        }),
+      answers: answersInOrder(session).map((a) => ({
+        question_id: a.question_id,
+        transcription_status: a.transcription_status,
+        transcript: a.transcript,
+        transcription_error: a.transcription_error,
+        language: a.language ?? null,
+        duration_seconds: a.duration_seconds ?? null,
+        segments: segmentsView(a),
+        delivery: deliveryOf(a, pauseThresholdSeconds),
+        speech: a.speech ? speechView(a.speech) : null,
+        no_speech: a.no_speech ?? false,
+        suspect_hallucination: a.suspect_hallucination ?? false,
+        ...(a.transcribed_without_hints ? { transcribed_without_hints: true } : {}),
+        ...(a.transcript_truncated ? { transcript_truncated: true } : {}),
+        ...(a.segments_truncated ? { segments_truncated: true } : {}),
+        ...(a.pauses_truncated ? { pauses_truncated: true } : {}),
+        transcribed_at: a.transcribed_at?.toISOString() ?? null,
+        attempts: a.attempts,
+        uploaded_at: a.created_at.toISOString(),
+        audio: {
+          format: a.audio.format,
+          content_type: a.audio.content_type,
+          size_bytes: a.audio.size_bytes,
+          sha256: a.audio.sha256 ?? null,
+          still_stored: a.gridfs_file_id !== null,
+          expired_at: a.audio_expired_at?.toISOString() ?? null,
+        },
+      })),
       analysis: session.analysis
         ? {
             final_score: session.analysis.final_score,

@@ -12,7 +12,7 @@ import type {
   SpeechView,
   TranscriptionSummaryView,
 } from './dto/session-views.dto.js';
-import { answerFieldsProjection } from '../interview-record/answer-paths.js';
+import { answerFieldsProjection, answerOf, answersInOrder } from '../interview-record/answer-paths.js';
 import type { Question, SessionRecord } from '../interview-record/session.schema.js';
 import type { SessionListRow } from './session.repository.js';
 
@@ -35,6 +35,7 @@ const STATUS_FIELDS = [
   'attempts',
   'speech',
   'disfluencies_kept',
+  'transcribed_without_hints',
 ] as const;
 
 /** A projection of the status fields of these questions' answers (answers is a map: each key is named). */
@@ -55,6 +56,7 @@ export function answerStatusView(answer: Answer, pauseThresholdSeconds?: number)
     ...(typeof answer.duration_seconds === 'number' ? { duration_seconds: answer.duration_seconds } : {}),
     ...(answer.no_speech ? { no_speech: true } : {}),
     ...(answer.suspect_hallucination ? { suspect_hallucination: true } : {}),
+    ...(answer.transcribed_without_hints ? { transcribed_without_hints: true } : {}),
     ...(answer.transcript_truncated ? { transcript_truncated: true } : {}),
     ...(answer.segments_truncated ? { segments_truncated: true } : {}),
     ...(answer.pauses_truncated ? { pauses_truncated: true } : {}),
@@ -79,7 +81,7 @@ export function sessionDeliveryOf(
   pauseThresholdSeconds: number,
 ): SessionDeliveryView {
   return sessionDelivery(
-    session.questions.map((q) => deliveryOf(session.answers?.[q.question_id], pauseThresholdSeconds)),
+    session.questions.map((q) => deliveryOf(answerOf(session.answers, q.question_id), pauseThresholdSeconds)),
     pauseThresholdSeconds,
   );
 }
@@ -131,6 +133,7 @@ function answerView(answer: Answer): SessionAnswerView {
     speech: answer.speech ? speechView(answer.speech) : null,
     no_speech: answer.no_speech ?? false,
     suspect_hallucination: answer.suspect_hallucination ?? false,
+    ...(answer.transcribed_without_hints ? { transcribed_without_hints: true } : {}),
     ...(answer.transcript_truncated ? { transcript_truncated: true } : {}),
     ...(answer.segments_truncated ? { segments_truncated: true } : {}),
     ...(answer.pauses_truncated ? { pauses_truncated: true } : {}),
@@ -161,7 +164,7 @@ export function transcriptionSummary(session: {
     not_uploaded: 0,
   };
   for (const question of session.questions) {
-    const answer = session.answers?.[question.question_id];
+    const answer = answerOf(session.answers, question.question_id);
     if (answer) summary[answer.transcription_status]++;
     else summary.not_uploaded++;
   }
@@ -191,11 +194,7 @@ export function sessionView(session: SessionRecord): SessionView {
     rubric: rubricView(session.rubric),
     ...(session.languages?.length ? { languages: session.languages } : {}),
     questions: session.questions.map(questionView),
-    answers: Object.fromEntries(
-      session.questions
-        .filter((q) => session.answers?.[q.question_id])
-        .map((q) => [q.question_id, answerView(session.answers[q.question_id])]),
-    ),
+    answers: Object.fromEntries(answersInOrder(session).map((a) => [a.question_id, answerView(a)])),
     created_at: session.created_at.toISOString(),
     updated_at: session.updated_at.toISOString(),
   };

@@ -1,11 +1,9 @@
-import { answerBudgetBytes, boundTranscript } from './transcript-bounds.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Answer } from '../interview-record/answer.schema.js';
 import { AnswerAudioStore } from '../audio/answer-audio.store.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
+import { untilStored } from '../common/backoff.js';
 import { NO_PROVIDER } from '../common/openai-client.js';
 import { Clock } from '../database/clock.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
@@ -14,20 +12,14 @@ import { SessionWebhookRelay } from '../webhooks/session-webhook-relay.js';
 import type { SessionRecord } from '../interview-record/session.schema.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { LOST_CLAIM, SHUTTING_DOWN, type JobSource, type SchedulableJob, type StartedJob } from './job-scheduler.js';
+import { AnswerTranscripts } from './answer-transcripts.js';
+import { ClaimProgress } from './queue/claim-progress.js';
 import { TranscriptionQueue, type TranscriptFields } from './queue/transcription-queue.js';
 import { WorkIndex, type DueAnswer } from './queue/work-index.js';
 import { classifyError, retryDelayMs, type TranscriptionFailure } from './retry-policy.js';
 import { interviewKeywords, type InterviewHints } from './transcribers/interview-hints.js';
-import { looksHallucinated } from './speech/speech-measure.js';
-import { SpeechMeter } from './speech/speech-meter.js';
-import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
-import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './transcribers/recording-transcriber.js';
+import { ClaimLost, type TranscriptionTask } from './transcribers/recording-transcriber.js';
 import { TranscriptionProvider } from './transcribers/transcription-provider.js';
-import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
-
-/** A failed write of a finished transcript is tried again after 100 ms, doubling up to 5 s. */
-const PERSIST_BASE_DELAY_MS = 100;
-const PERSIST_MAX_DELAY_MS = 5_000;
 
 /** One answer's transcription, as the scheduler sees it. */
 export type AnswerJob = DueAnswer & SchedulableJob;
@@ -49,11 +41,10 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
 
   constructor(
     private readonly queue: TranscriptionQueue,
+    private readonly progress: ClaimProgress,
     private readonly workIndex: WorkIndex,
     private readonly audio: AnswerAudioStore,
-    private readonly whole: WholeRecordingTranscriber,
-    private readonly large: LargeRecordingTranscriber,
-    private readonly speech: SpeechMeter,
+    private readonly transcripts: AnswerTranscripts,
     private readonly provider: TranscriptionProvider,
     private readonly webhooks: WebhookOutbox,
     private readonly relay: SessionWebhookRelay,
@@ -124,25 +115,8 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     return { 'interview.session_id': String(job.sessionId), 'interview.question_id': job.questionId };
   }
 
-  /** The result within the answer's share of the session document (transcript-bounds.ts), a cut logged without the text. */
-  private bounded(task: TranscriptionTask, fields: TranscriptFields): TranscriptFields {
-    const budget = answerBudgetBytes(this.settings.transcriptBounds, task.session.questions.length);
-    const bounded = boundTranscript(fields, budget);
-    if (bounded.transcript_truncated || bounded.segments_truncated || bounded.pauses_truncated) {
-      this.logger.warn(
-        `${task.sessionId}/${task.questionId}: the provider's result is over the answer's ${budget} bytes; stored cut ` +
-          `(transcript ${Buffer.byteLength(fields.transcript)} bytes, ${fields.segments?.length ?? 0} segments, ${fields.speech?.pauses.length ?? 0} pauses)`,
-      );
-    }
-    return bounded;
-  }
-
   private leaseFrom(now: Date): Date {
     return new Date(now.getTime() + this.settings.leaseMs);
-  }
-
-  private transcriberFor(answer: Answer): RecordingTranscriber {
-    return answer.audio.size_bytes > this.settings.maxFileBytes ? this.large : this.whole;
   }
 
   private async run(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal): Promise<void> {
@@ -150,7 +124,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     if (answer.held_result) {
       // an earlier attempt got the transcript but could not complete the answer: no provider call
       const { text, ...rest } = answer.held_result;
-      const fields = this.bounded(task, {
+      const fields = this.transcripts.bounded(task, {
         speech: null,
         no_speech: false,
         suspect_hallucination: false,
@@ -167,14 +141,14 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     const startedAt = this.clock.nowMs();
     let fields: TranscriptFields;
     try {
-      fields = await this.transcript(task, signal);
+      fields = await this.transcripts.of(task, signal);
     } catch (error) {
       await this.handleFailure(job, task, signal, error);
       return;
     }
-    fields = this.bounded(task, fields);
+    fields = this.transcripts.bounded(task, fields);
     const kept = await this.persist(job, 'keep the transcript of', signal, () =>
-      this.queue.holdResult(job.sessionId, job.questionId, task.claimId, fields),
+      this.progress.holdResult(job.sessionId, job.questionId, task.claimId, fields),
     );
     if (kept === undefined) return;
     if (kept === null) return this.dropped(job);
@@ -224,67 +198,14 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
   }
 
   /**
-   * Runs a write of a finished transcription until the database takes it: a blip or a lock
-   * timeout must not cost a second provider call. Undefined when the job was told to stop first
+   * A write of a finished transcription, run until the database takes it (untilStored): a blip or a
+   * lock timeout must not cost a second provider call. Undefined when the job was told to stop first
    * (its claim gone, or shutting down: the next holder finds what was kept).
    */
-  private async persist<T>(
-    job: AnswerJob,
-    what: string,
-    signal: AbortSignal,
-    write: () => Promise<T>,
-  ): Promise<T | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await write();
-      } catch (error) {
-        if (signal.aborted) return undefined;
-        const delay = Math.min(PERSIST_MAX_DELAY_MS, PERSIST_BASE_DELAY_MS * 2 ** (attempt - 1));
-        this.logger.warn(
-          `could not ${what} ${job.key} (try ${attempt}): ${(error as Error).message}; trying again in ${delay} ms`,
-        );
-        const stopped = await sleep(delay, false, { signal }).catch(() => true);
-        if (stopped) return undefined;
-      }
-    }
-  }
-
-  /**
-   * The answer's transcript: none, without a provider call, when the recording holds no speech;
-   * otherwise the provider's, flagged when it is a known silence hallucination of little speech.
-   */
-  private async transcript(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptFields> {
-    const transcriber = this.transcriberFor(task.answer);
-    // a large recording is measured on the pass that compresses it
-    let reading = transcriber === this.large ? null : await this.speech.read(task, signal);
-    const result = reading?.noSpeech ? null : await transcriber.transcribe(task, signal);
-    reading = result?.reading ?? reading;
-    if (!result || reading?.noSpeech) {
-      this.metrics.speechGuard.inc({ outcome: 'no_speech' });
-      const { speech } = reading!;
-      return {
-        transcript: '',
-        language: null,
-        duration_seconds: speech.duration_seconds,
-        segments: null,
-        speech,
-        no_speech: true,
-        suspect_hallucination: false,
-      };
-    }
-    const suspect = reading != null && looksHallucinated(result.text, reading.speech);
-    this.metrics.speechGuard.inc({ outcome: reading == null ? 'unmeasured' : suspect ? 'suspect' : 'speech' });
-    return {
-      transcript: result.text,
-      language: result.language,
-      duration_seconds: result.duration_seconds,
-      segments: result.segments,
-      speech: reading?.speech ?? null,
-      no_speech: false,
-      suspect_hallucination: suspect,
-      // the provider sends the filler-word example to every model that takes a prompt
-      disfluencies_kept: this.provider.capabilities.prompt,
-    };
+  private persist<T>(job: AnswerJob, what: string, signal: AbortSignal, write: () => Promise<T>) {
+    return untilStored(write, signal, (error, attempt, delay) =>
+      this.logger.warn(`could not ${what} ${job.key} (try ${attempt}): ${error.message}; trying again in ${delay} ms`),
+    );
   }
 
   private async handleFailure(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal, error: unknown) {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AudioStorageModule } from '../audio/audio-storage.module.js';
 import { WebhookEventsModule } from '../webhooks/webhooks.module.js';
 import { QueueModule } from './queue/queue.module.js';
+import { AnswerTranscripts } from './answer-transcripts.js';
 import { SpeechMeter } from './speech/speech-meter.js';
 import { TranscribeAnswerJob } from './transcribe-answer.job.js';
 import { AudioTools } from './transcribers/audio-tools.js';
@@ -19,6 +20,7 @@ import { TranscriptionWorker } from './transcription.worker.js';
     TranscriptionProvider,
     WholeRecordingTranscriber,
     LargeRecordingTranscriber,
+    AnswerTranscripts,
     TranscribeAnswerJob,
     TranscriptionWorker,
   ],

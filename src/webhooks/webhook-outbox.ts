@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { createHash } from 'node:crypto';
 import type { Types } from 'mongoose';
+import { answerOf } from '../interview-record/answer-paths.js';
 import type { PendingWebhooks, WebhookEventType } from '../interview-record/pending-webhooks.js';
 import { WebhookDeliveryStore } from './webhook-delivery.store.js';
 
@@ -50,7 +51,7 @@ export class WebhookOutbox {
   /** For the session as it is once an answer was transcribed: fires once every question has its transcript. */
   transcriptionsCompleted(session: SessionFacts, now: Date): PendingWebhooks {
     if (!session.webhook_url) return {};
-    const answers = session.questions.map((q) => session.answers?.[q.question_id]);
+    const answers = session.questions.map((q) => answerOf(session.answers, q.question_id));
     if (answers.some((a) => a?.transcription_status !== 'completed')) return {};
     const done = answers.map((a) => a!);
     return this.event(session, 'transcriptions.completed', done.map((a) => a.id).join(','), now, {
@@ -60,7 +61,7 @@ export class WebhookOutbox {
 
   /** For the session as it is once the answer to `questionId` failed for good. */
   transcriptionFailed(session: SessionFacts, questionId: string, now: Date): PendingWebhooks {
-    const answer = session.answers?.[questionId];
+    const answer = answerOf(session.answers, questionId);
     if (!session.webhook_url || answer?.transcription_status !== 'failed') return {};
     return this.event(session, 'transcription.failed', `${answer.id}:${answer.updated_at.toISOString()}`, now, {
       question_id: questionId,

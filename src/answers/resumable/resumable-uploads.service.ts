@@ -7,6 +7,7 @@ import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
 import { ResumableUploadDocuments } from '../../audio/resumable-upload.documents.js';
 import type { AuthenticatedUser } from '../../auth/authenticated-user.js';
 import { storageSettings, type StorageSettings } from '../../config/settings.js';
+import { QUESTION_ID_PATTERN, QUESTION_ID_RULE, SESSION_ID_PATTERN, SESSION_ID_RULE } from '../../common/ids.js';
 import { Clock } from '../../database/clock.js';
 import { SessionsService } from '../../sessions/sessions.service.js';
 import type { AudioFormat } from '../intake/audio-format.js';
@@ -87,6 +88,9 @@ export class ResumableUploadsService implements OnModuleInit {
     if (!sessionId || !questionId) {
       throw tusError(400, 'Name the answer in Upload-Metadata: session_id and question_id (base64, as tus says).');
     }
+    // checked here, where they enter: a session id that is no ObjectId must be a 400, not a driver error
+    if (!SESSION_ID_PATTERN.test(sessionId)) throw tusError(400, `Upload-Metadata session_id ${SESSION_ID_RULE}.`);
+    if (!QUESTION_ID_PATTERN.test(questionId)) throw tusError(400, `Upload-Metadata question_id ${QUESTION_ID_RULE}.`);
     if (upload.size === undefined) throw tusError(400, 'Send Upload-Length: the recording size in bytes.');
     if (upload.size === 0) throw tusError(400, 'The recording is empty; record an answer and upload it again.');
     try {

@@ -26,6 +26,8 @@ export class ExportedAnswerView {
   speech: SpeechView | null;
   no_speech: boolean;
   suspect_hallucination: boolean;
+  /** Present (true) when the transcription provider refused the interview's hints (the question's vocabulary and terms, the session's language) and the recording was transcribed once more without them: domain terms may be spelled less well. */
+  transcribed_without_hints?: boolean;
   /** Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
   transcript_truncated?: boolean;
   /** Present (true) when segments past the answer's byte budget were not stored. */

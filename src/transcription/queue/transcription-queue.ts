@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Types } from 'mongoose';
 import { ANSWER_QUEUED, dueAnswer } from '../../interview-record/answer-events.js';
+import { answerOf } from '../../interview-record/answer-paths.js';
 import * as plans from '../../interview-record/answer-plans.js';
 import { COMPLETE_ROUNDS, type EventsOf } from '../../interview-record/completion-facts.js';
-import type { AnswerPiece } from '../../interview-record/answer-queue-state.schema.js';
 import type { Answer, TranscriptFields } from '../../interview-record/answer.schema.js';
 import { SessionDocuments } from '../../interview-record/session-documents.js';
 import type { Question, SessionRecord } from '../../interview-record/session.schema.js';
@@ -50,7 +50,7 @@ export class TranscriptionQueue {
     now: Date,
   ): Promise<Claimed | null> {
     const claimed = await this.run(sessionId, plans.claim(questionId, fileId, claimId, leaseUntil, now), 'after');
-    const answer = claimed?.answers[questionId];
+    const answer = claimed ? answerOf(claimed.answers, questionId) : undefined;
     if (!claimed || !answer) return null;
     return {
       answer,
@@ -80,41 +80,6 @@ export class TranscriptionQueue {
     return this.runOne(sessionId, plans.renewLease({ questionId, claimId }, leaseUntil));
   }
 
-  /** Records how a recording too large to send whole is cut, while `claimId` holds the claim. */
-  recordPieces(
-    sessionId: Types.ObjectId,
-    questionId: string,
-    claimId: string,
-    pieces: AnswerPiece[],
-    progress: number,
-  ): Promise<boolean> {
-    return this.runOne(sessionId, plans.recordPieces({ questionId, claimId }, pieces, progress));
-  }
-
-  /**
-   * Stores one transcribed piece and raises the answer's progress (never lowers it: pieces finish
-   * in any order), while `claimId` holds the claim. The claim fences this: only its holder changes
-   * the pieces, which it read after claiming.
-   */
-  recordPiece(
-    sessionId: Types.ObjectId,
-    questionId: string,
-    claimId: string,
-    index: number,
-    piece: AnswerPiece,
-    progress: number,
-  ): Promise<boolean> {
-    return this.runOne(sessionId, plans.recordPiece({ questionId, claimId }, index, piece, progress));
-  }
-
-  /**
-   * Keeps the provider's result on the answer (still processing, its audio still there), while
-   * `claimId` holds the claim. Returns the session after the write, or null when the claim is gone.
-   */
-  holdResult(sessionId: Types.ObjectId, questionId: string, claimId: string, result: TranscriptFields) {
-    return this.run(sessionId, plans.holdResult({ questionId, claimId }, result), 'after');
-  }
-
   /**
    * Stores the transcript and lets go of the audio, with the webhook events this causes in the
    * same write, conditional on the other answers being as the snapshot says (othersAsIn); read
@@ -137,7 +102,7 @@ export class TranscriptionQueue {
       );
       if (settled) return settled;
       session = await this.read(sessionId);
-      const answer = session?.answers?.[questionId];
+      const answer = answerOf(session?.answers, questionId);
       if (answer?.transcription_status !== 'processing' || answer.claim_id !== claimId) return null;
     }
     return null;
@@ -157,7 +122,7 @@ export class TranscriptionQueue {
     now: Date,
   ): Promise<SessionRecord | null> {
     const settled = await this.settle(sessionId, plans.retryLater({ questionId, claimId }, reason, retryAt, now));
-    const answer = settled?.answers[questionId];
+    const answer = answerOf(settled?.answers, questionId);
     if (answer?.gridfs_file_id) this.events.emit(ANSWER_QUEUED, dueAnswer(sessionId, questionId, answer));
     return settled;
   }

@@ -1,4 +1,5 @@
 import { STOPWORDS } from '../../analysis/local-scorer.js';
+import { MAX_VOCABULARY_TERM_CHARS, MAX_VOCABULARY_TERMS, vocabularyTermProblem } from '../../common/hint-terms.js';
 import type { TranscriptionCapabilities } from '../../common/model-capabilities.js';
 
 /** What the interview tells the provider about the recording. */
@@ -12,8 +13,8 @@ export interface InterviewHints {
 }
 
 /** At most this many keywords go with one recording, each at most KEYWORD_CHARS long. */
-export const MAX_KEYWORDS = 40;
-const KEYWORD_CHARS = 60;
+export const MAX_KEYWORDS = MAX_VOCABULARY_TERMS;
+const KEYWORD_CHARS = MAX_VOCABULARY_TERM_CHARS;
 /** whisper reads only the last 224 tokens of a prompt: about this many characters. */
 const MAX_PROMPT_CHARS = 600;
 
@@ -41,7 +42,9 @@ export function interviewKeywords(question: {
     seen.add(key);
     found.push(trimmed);
   };
-  for (const term of question.vocabulary ?? []) add(term);
+  // a term stored before the providers' rules were checked at creation is left out: sent, it
+  // would only have the request refused
+  for (const term of question.vocabulary ?? []) if (vocabularyTermProblem(term) === null) add(term);
   for (const text of [question.text, question.model_answer]) {
     for (const match of text.matchAll(/[\p{L}\p{N}](?:[\p{L}\p{N}+#]|[-.](?=[\p{L}\p{N}]))*/gu)) {
       if (isTerm(match[0])) add(match[0]);
@@ -49,6 +52,13 @@ export function interviewKeywords(question: {
   }
   return found;
 }
+
+/** No hints: what a request is sent again with when a provider refused its hints. */
+export const NO_HINTS: InterviewHints = { keywords: [], language: null, languages: [] };
+
+/** Whether a request with these hints says anything a provider could refuse that NO_HINTS does not. */
+export const hasHints = (hints: InterviewHints) =>
+  hints.keywords.length > 0 || hints.language !== null || hints.languages.length > 0;
 
 /** The hint parameters of one transcription request, as far as the model family takes them. */
 export function hintParameters(

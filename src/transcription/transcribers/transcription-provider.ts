@@ -31,6 +31,8 @@ export interface TranscriptionResult {
   segments: { start: number; end: number; text: string }[] | null;
   /** The speech guard's reading, when the transcriber measured it on its own pass (large recordings). */
   reading?: SpeechReading | null;
+  /** The provider refused the interview's hints, so (some of) the audio was transcribed without them. */
+  withoutHints?: boolean;
 }
 
 /** The one place that talks to the transcription provider, through the official openai SDK. */

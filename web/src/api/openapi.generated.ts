@@ -360,7 +360,8 @@ export interface components {
       rubric?: components['schemas']['RubricInputDto'];
       /**
        * @description Terms the candidate is likely to say (product names, jargon), sent to the transcription
-       *     provider as hints before those found in the text and model answer.
+       *     provider as hints before those found in the text and model answer. Each is one line of at most
+       *     60 characters, without "<", ">" or control characters (what the providers accept).
        * @example [
        *       "idempotent",
        *       "GridFS",
@@ -520,6 +521,8 @@ export interface components {
       no_speech: boolean;
       /** @description Little speech and a transcript that is a known silence hallucination: not scored as the candidate's words. */
       suspect_hallucination: boolean;
+      /** @description Present (true) when the transcription provider refused the interview's hints (the question's vocabulary and terms, the session's language) and the recording was transcribed once more without them: domain terms may be spelled less well. */
+      transcribed_without_hints?: boolean;
       /** @description Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
       transcript_truncated?: boolean;
       /** @description Present (true) when segments past the answer's byte budget were not stored. */
@@ -597,6 +600,8 @@ export interface components {
       no_speech?: boolean;
       /** @description Present (true) for little speech whose transcript is a known silence hallucination: not scored as the candidate's words. */
       suspect_hallucination?: boolean;
+      /** @description Present (true) when the transcription provider refused the interview's hints (the question's vocabulary and terms, the session's language) and the recording was transcribed once more without them: domain terms may be spelled less well. */
+      transcribed_without_hints?: boolean;
       /** @description Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
       transcript_truncated?: boolean;
       /** @description Present (true) when segments past the answer's byte budget were not stored. */
@@ -645,6 +650,8 @@ export interface components {
       speech: components['schemas']['SpeechView'] | null;
       no_speech: boolean;
       suspect_hallucination: boolean;
+      /** @description Present (true) when the transcription provider refused the interview's hints (the question's vocabulary and terms, the session's language) and the recording was transcribed once more without them: domain terms may be spelled less well. */
+      transcribed_without_hints?: boolean;
       /** @description Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
       transcript_truncated?: boolean;
       /** @description Present (true) when segments past the answer's byte budget were not stored. */
