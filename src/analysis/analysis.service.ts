@@ -282,7 +282,7 @@ export class AnalysisService {
   }
 }
 
-/** Issue 16's measurements: no speech at all, or a transcript that is a known silence hallucination. */
+/** Why the speech guard's measurements keep an answer from the scorer: no speech at all, or a known silence hallucination. */
 function notScoredReason(answer: DeliveryInput): 'no_speech' | 'suspect_hallucination' | null {
   if (answer.no_speech) return 'no_speech';
   if (answer.suspect_hallucination) return 'suspect_hallucination';

@@ -92,7 +92,7 @@ export class ScoredAnswer {
   @Prop({ default: false })
   needs_review: boolean;
 
-  /** When nothing was heard (issue 16's no_speech), or the transcript is a suspected hallucination. */
+  /** When the speech guard heard nothing (the answer's no_speech), or the transcript is a suspected hallucination. */
   @Prop({ type: String, default: null })
   not_scored_reason?: 'no_speech' | 'suspect_hallucination' | null;
 

@@ -67,7 +67,7 @@ export function answerStatusView(answer: Answer, pauseThresholdSeconds?: number)
   };
 }
 
-/** An answer's delivery; issue 16's speech fields are on the stored answer once its audio was measured. */
+/** An answer's delivery, from the speech the transcription job measured on its audio and stored on the answer. */
 export function deliveryOf(answer: Answer | undefined, pauseThresholdSeconds: number): AnswerDeliveryView {
   if (answer && answer.transcription_status !== 'completed') {
     return answerDelivery({ transcript: null, speech: null }, pauseThresholdSeconds);

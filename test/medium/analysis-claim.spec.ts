@@ -9,7 +9,7 @@ import { SessionDocuments } from '../../src/interview-record/session-documents.j
 import { seedSession } from '../support/factories.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
 
-/** Issue 15, item 8: a scoring claim is renewed while scoring; waiting callers get a 202 in time. */
+/** A scoring claim is renewed while scoring, so slow scoring is never done twice; waiting callers get a 202 in time. */
 let app: MediumApp;
 let analysis: AnalysisService;
 

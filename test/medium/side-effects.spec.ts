@@ -22,7 +22,7 @@ import { expectedTranscript, FakeOpenAI, sha256Of } from '../support/fake-openai
 import { startMedium, type MediumApp } from '../support/medium.js';
 
 /**
- * Side effects of a finished transcription that must be neither lost nor doubled (issue 15): a
+ * Side effects of a finished transcription that must be neither lost nor doubled: a
  * failed completion write, a lost webhook insert, an erasure racing a job.
  */
 const LEASE_MS = 30_000;
@@ -124,7 +124,7 @@ function failCompletionWrites(times: number) {
   });
 }
 
-describe('a failed completion write (issue 15, item 7)', () => {
+describe('a failed completion write', () => {
   it('is retried: the provider is asked once and the answer completes', async () => {
     const audio = wavTone(0.3, 400);
     const { sessionId, fileId } = await uploaded(audio);
@@ -196,7 +196,7 @@ describe('a failed completion write (issue 15, item 7)', () => {
   });
 });
 
-describe('webhook events recorded with the change that causes them (issue 15, item 6)', () => {
+describe('webhook events recorded with the change that causes them', () => {
   it('a failed insert of transcriptions.completed is relayed later, once', async () => {
     const { sessionId } = await uploaded(wavTone(0.3, 440));
     const store = app.get(WebhookDeliveryStore);
@@ -229,7 +229,7 @@ describe('webhook events recorded with the change that causes them (issue 15, it
   });
 });
 
-describe('erasure racing a finishing job (issue 15, item 9)', () => {
+describe('erasure racing a finishing job', () => {
   it('leaves no webhook row behind when the event is stored after the erasure deleted the rows', async () => {
     const { sessionId, fileId } = await uploaded(wavTone(0.3, 460));
     const store = app.get(WebhookDeliveryStore);
