@@ -5,7 +5,7 @@ import { QueueModule } from './queue/queue.module.js';
 import { AnswerTranscripts } from './answer-transcripts.js';
 import { SpeechMeter } from './speech/speech-meter.js';
 import { TranscribeAnswerJob } from './transcribe-answer.job.js';
-import { AudioTools } from './transcribers/audio-tools.js';
+import { AudioTools } from './recording/audio-tools.js';
 import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
 import { TranscriptionProvider } from './transcribers/transcription-provider.js';
 import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';

@@ -5,7 +5,7 @@ import { transcriptionSettings, type TranscriptionSettings } from '../config/set
 import { Clock } from '../database/clock.js';
 import { JobScheduler } from './job-scheduler.js';
 import { answerJob, TranscribeAnswerJob, type AnswerJob } from './transcribe-answer.job.js';
-import { sweepWorkDirectories } from './transcribers/work-directory.js';
+import { sweepWorkDirectories } from './recording/work-directory.js';
 
 /**
  * Transcription on this instance: a scheduler running TranscribeAnswerJob, TRANSCRIPTION_CONCURRENCY

@@ -11,13 +11,13 @@ import type { AnswerPiece } from '../../interview-record/answer-queue-state.sche
 import { ClaimProgress } from '../queue/claim-progress.js';
 import { classifyError, refusedHints, retryDelayMs, TranscriptionFailure } from '../retry-policy.js';
 import { SpeechMeter } from '../speech/speech-meter.js';
-import { AudioTools } from './audio-tools.js';
+import { AudioTools } from '../recording/audio-tools.js';
 import { hasHints, NO_HINTS, type InterviewHints } from './interview-hints.js';
 import { planPieces } from './piece-plan.js';
 import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './recording-transcriber.js';
 import { TranscriptionProvider, type TranscriptionResult } from './transcription-provider.js';
-import { verifiedAudio } from './verified-audio.js';
-import { createWorkDirectory, removeWorkDirectory } from './work-directory.js';
+import { verifiedAudio } from '../recording/verified-audio.js';
+import { createWorkDirectory, removeWorkDirectory } from '../recording/work-directory.js';
 
 /** The hints the pieces of one recording are sent with: the interview's, or none once refused. */
 interface PieceHints {

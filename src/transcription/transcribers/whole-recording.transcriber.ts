@@ -4,7 +4,7 @@ import { classifyError, refusedHints } from '../retry-policy.js';
 import { hasHints, NO_HINTS, type InterviewHints } from './interview-hints.js';
 import type { RecordingTranscriber, TranscriptionTask } from './recording-transcriber.js';
 import { TranscriptionProvider, type TranscriptionResult } from './transcription-provider.js';
-import { verifiedAudio } from './verified-audio.js';
+import { verifiedAudio } from '../recording/verified-audio.js';
 
 /**
  * A recording the provider accepts as it is: streamed from GridFS straight to the provider. When the
