@@ -7,7 +7,8 @@ import { looksHallucinated } from './speech/speech-measure.js';
 import { SpeechMeter } from './speech/speech-meter.js';
 import { answerBudgetBytes, boundTranscript } from './transcript-bounds.js';
 import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
-import type { RecordingTranscriber, TranscriptionTask } from './transcribers/recording-transcriber.js';
+import type { RecordingTranscriber } from './transcribers/recording-transcriber.js';
+import type { TranscriptionTask } from './recording/transcription-task.js';
 import { TranscriptionProvider } from './transcribers/transcription-provider.js';
 import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
 

@@ -17,8 +17,8 @@ import { ClaimProgress } from './queue/claim-progress.js';
 import { TranscriptionQueue, type TranscriptFields } from './queue/transcription-queue.js';
 import { WorkIndex, type DueAnswer } from './queue/work-index.js';
 import { classifyError, retryDelayMs, type TranscriptionFailure } from './retry-policy.js';
-import { interviewKeywords, type InterviewHints } from './transcribers/interview-hints.js';
-import { ClaimLost, type TranscriptionTask } from './transcribers/recording-transcriber.js';
+import { interviewKeywords } from './transcribers/interview-hints.js';
+import { ClaimLost, type InterviewHints, type TranscriptionTask } from './recording/transcription-task.js';
 import { TranscriptionProvider } from './transcribers/transcription-provider.js';
 
 /** One answer's transcription, as the scheduler sees it. */

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
-import type { TranscriptionTask } from '../transcribers/recording-transcriber.js';
+import type { TranscriptionTask } from '../recording/transcription-task.js';
 import { TranscriptionFailure } from '../retry-policy.js';
 import { verifiedAudio } from '../recording/verified-audio.js';
 import { AudioTools, inputArgs } from '../recording/audio-tools.js';
