@@ -117,7 +117,7 @@ function meets(value: unknown, condition: Condition): boolean {
 export function isClaimable(answer: Answer, now: Date): boolean {
   if (!answer.gridfs_file_id) return false;
   return claimableStates(now).some((state) =>
-    Object.entries(state).every(([field, condition]) => meets(answer[field as keyof Answer], condition!)),
+    Object.entries(state).every(([field, condition]) => meets(answer[field as keyof Answer], condition)),
   );
 }
 

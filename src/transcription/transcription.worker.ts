@@ -4,7 +4,8 @@ import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../interview-record/answe
 import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { JobScheduler } from './job-scheduler.js';
-import { answerJob, TranscribeAnswerJob, type AnswerJob } from './transcribe-answer.job.js';
+import { answerJob, type AnswerJob } from './answer-job.js';
+import { TranscribeAnswerJob } from './transcribe-answer.job.js';
 import { sweepWorkDirectories } from './recording/work-directory.js';
 
 /**

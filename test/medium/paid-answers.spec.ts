@@ -13,7 +13,8 @@ import { SessionDocuments } from '../../src/interview-record/session-documents.j
 import { SessionRepository } from '../../src/sessions/session.repository.js';
 import { LOST_CLAIM } from '../../src/transcription/job-scheduler.js';
 import { freshQueueState } from '../../src/interview-record/answer-queue-state.schema.js';
-import { TranscribeAnswerJob, type AnswerJob } from '../../src/transcription/transcribe-answer.job.js';
+import type { AnswerJob } from '../../src/transcription/answer-job.js';
+import { TranscribeAnswerJob } from '../../src/transcription/transcribe-answer.job.js';
 import { TranscriptionModule } from '../../src/transcription/transcription.module.js';
 import { TranscriptionWorker } from '../../src/transcription/transcription.worker.js';
 import { speechLikeWav, wavTone } from '../support/audio.js';

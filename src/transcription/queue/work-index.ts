@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { Types } from 'mongoose';
 import { SessionDocuments } from '../../interview-record/session-documents.js';
 import type { SessionRecord } from '../../interview-record/session.schema.js';
 import { dueAnswer, type DueAnswer } from '../../interview-record/answer-events.js';
