@@ -14,7 +14,7 @@ import { LOST_CLAIM, SHUTTING_DOWN } from './job-scheduler.js';
 import { ClaimProgress } from './queue/claim-progress.js';
 import { TranscriptionQueue } from './queue/transcription-queue.js';
 import { ClaimLost, type TranscriptionTask } from './recording/transcription-task.js';
-import { classifyError, retryDelayMs, type TranscriptionFailure } from './retry-policy.js';
+import { classifyError, retryDelayMs, type TranscriptionFailure } from './recording/retry-policy.js';
 
 /**
  * How an attempt at an answer ends, and what that leaves behind: a transcript kept, the audio

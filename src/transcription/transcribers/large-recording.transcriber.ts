@@ -9,7 +9,7 @@ import { untilStored } from '../../common/backoff.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
 import type { AnswerPiece } from '../../interview-record/answer-queue-state.schema.js';
 import { ClaimProgress } from '../queue/claim-progress.js';
-import { classifyError, refusedHints, retryDelayMs, TranscriptionFailure } from '../retry-policy.js';
+import { classifyError, refusedHints, retryDelayMs, TranscriptionFailure } from '../recording/retry-policy.js';
 import { SpeechMeter } from '../speech/speech-meter.js';
 import { AudioTools } from '../recording/audio-tools.js';
 import { hasHints, NO_HINTS } from './interview-hints.js';

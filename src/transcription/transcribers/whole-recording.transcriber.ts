@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
-import { classifyError, refusedHints } from '../retry-policy.js';
+import { classifyError, refusedHints } from '../recording/retry-policy.js';
 import { hasHints, NO_HINTS } from './interview-hints.js';
 import type { RecordingTranscriber } from './recording-transcriber.js';
 import type { InterviewHints, TranscriptionTask } from '../recording/transcription-task.js';
