@@ -9,7 +9,8 @@ import { ResumableUploadRemovals } from '../audio/resumable-upload.removals.js';
 import { cleanupSettings, type CleanupSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { JobLeases } from '../database/job-leases.js';
-import { answerOf, answerFieldsProjection, type SessionRecord } from '../sessions/session.schema.js';
+import { answerFieldsProjection, answerOf } from '../interview-record/answer-paths.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { SessionRetention } from './session-retention.js';
 

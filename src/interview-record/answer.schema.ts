@@ -1,6 +1,6 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
-import { AnswerQueueState, AnswerQueueStateSchema } from '../transcription/queue/answer-queue-state.schema.js';
+import { AnswerQueueState, AnswerQueueStateSchema } from './answer-queue-state.schema.js';
 import { AnswerSpeech, AnswerSpeechSchema } from './answer-speech.schema.js';
 import { TranscriptSegment, TranscriptSegmentSchema } from './transcript-segment.schema.js';
 
@@ -127,3 +127,24 @@ export class Answer {
   audio_expired_at?: Date | null;
 }
 export const AnswerSchema = SchemaFactory.createForClass(Answer).add(AnswerQueueStateSchema);
+
+/** What a finished transcription stores on its answer. */
+export interface TranscriptFields {
+  transcript: string;
+  language: string | null;
+  duration_seconds: number | null;
+  segments: { start: number; end: number; text: string }[] | null;
+  speech: AnswerSpeech | null;
+  no_speech: boolean;
+  suspect_hallucination: boolean;
+  /** The provider was asked to keep filler words (disfluency-prompt.ts). */
+  disfluencies_kept?: boolean;
+  /** The provider refused the interview's hints; the recording was transcribed without them. */
+  transcribed_without_hints?: boolean;
+  /** The provider's text was longer than the answer's budget and is stored cut (transcript-bounds.ts). */
+  transcript_truncated?: boolean;
+  /** Segments past the answer's budget were not stored. */
+  segments_truncated?: boolean;
+  /** Measured pauses past the answer's budget were not stored (delivery then counts only those kept). */
+  pauses_truncated?: boolean;
+}

@@ -1,5 +1,5 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
-import { backoffMs } from '../common/backoff.js';
+import { backoffMs } from '../../common/backoff.js';
 
 export type FailureKind = 'transient' | 'permanent';
 

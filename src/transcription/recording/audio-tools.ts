@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
-import { TranscriptionFailure } from '../retry-policy.js';
+import { TranscriptionFailure } from './retry-policy.js';
 
 /** A stretch of silence in a recording, in seconds from its start. */
 export interface Silence {
