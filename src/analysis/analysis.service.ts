@@ -220,13 +220,13 @@ export class AnalysisService {
   }
 
   private async score(session: SessionRecord): Promise<Analysis> {
-    const answers: ScoredAnswer[] = new Array(session.questions.length);
+    const answers = new Array<ScoredAnswer>(session.questions.length);
     const threshold = this.delivery.pauseThresholdSeconds;
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < session.questions.length; i = next++) {
         const question = session.questions[i];
-        const answer = answerOf(session.answers, question.question_id) as (Answer & DeliveryInput) | undefined;
+        const answer = answerOf<Answer & DeliveryInput>(session.answers, question.question_id);
         const delivery = answerDelivery(answer, threshold);
         const unscored = answer ? notScoredReason(answer) : null;
         if (!answer || unscored) {

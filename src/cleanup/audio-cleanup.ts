@@ -150,7 +150,7 @@ export class AudioCleanup {
       const session = file.metadata?.session_id ? sessions.get(String(file.metadata.session_id)) : undefined;
       const questionId = file.metadata?.question_id;
       const answer = session && questionId ? answerOf(session.answers, questionId) : undefined;
-      const fileId = file._id as unknown as Types.ObjectId;
+      const fileId = file._id;
       if (!answer || !answer.gridfs_file_id || String(answer.gridfs_file_id) !== String(file._id)) {
         report.orphan_files++;
         await this.deleteFile(file, report);
@@ -176,7 +176,7 @@ export class AudioCleanup {
   }
 
   private async deleteFile(file: StoredFileRow, report: CleanupReport): Promise<void> {
-    const { files, chunks } = await this.audio.deleteCounting(file._id as unknown as Types.ObjectId);
+    const { files, chunks } = await this.audio.deleteCounting(file._id);
     report.files_deleted += files;
     report.chunks_deleted += chunks;
     if (files > 0) report.bytes_deleted += file.length;

@@ -24,7 +24,11 @@ export class AnswerAudio {
 }
 export const AnswerAudioSchema = SchemaFactory.createForClass(AnswerAudio);
 
-/** The transcription queue's fields (claim, lease, retry time, pieces) are part of every answer. */
+/**
+ * The transcription queue's fields (claim, lease, retry time, pieces) are part of every answer: their
+ * own schema class declares them, AnswerSchema adds that schema, and this merge gives the type.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface Answer extends AnswerQueueState {}
 
 /**
@@ -32,6 +36,7 @@ export interface Answer extends AnswerQueueState {}
  * the queue's own fields are declared in AnswerQueueState.
  */
 @Schema({ _id: false })
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class Answer {
   /** Changes with every upload, so an old job can never be mistaken for the current one. */
   @Prop({ required: true })

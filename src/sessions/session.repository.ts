@@ -64,7 +64,7 @@ export class SessionRepository implements OnModuleInit {
         rev: 0,
       },
     ]);
-    return created.toObject({ flattenMaps: true }) as unknown as SessionRecord;
+    return created.toObject({ flattenMaps: true });
   }
 
   /**

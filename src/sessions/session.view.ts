@@ -72,7 +72,7 @@ export function deliveryOf(answer: Answer | undefined, pauseThresholdSeconds: nu
   if (answer && answer.transcription_status !== 'completed') {
     return answerDelivery({ transcript: null, speech: null }, pauseThresholdSeconds);
   }
-  return answerDelivery(answer as (Answer & DeliveryInput) | undefined, pauseThresholdSeconds);
+  return answerDelivery(answer, pauseThresholdSeconds);
 }
 
 /** The delivery of every question of the session (unanswered and unfinished ones counted as such). */

@@ -76,7 +76,7 @@ export class AnswerTranscripts {
     const bounded = boundTranscript(fields, budget);
     if (bounded.transcript_truncated || bounded.segments_truncated || bounded.pauses_truncated) {
       this.logger.warn(
-        `${task.sessionId}/${task.questionId}: the provider's result is over the answer's ${budget} bytes; stored cut ` +
+        `${String(task.sessionId)}/${task.questionId}: the provider's result is over the answer's ${budget} bytes; stored cut ` +
           `(transcript ${Buffer.byteLength(fields.transcript)} bytes, ${fields.segments?.length ?? 0} segments, ${fields.speech?.pauses.length ?? 0} pauses)`,
       );
     }
