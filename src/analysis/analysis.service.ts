@@ -2,24 +2,25 @@ import { ConflictException, Inject, Injectable, Logger, ServiceUnavailableExcept
 import { randomUUID } from 'node:crypto';
 import { untilStored } from '../common/backoff.js';
 import { PROBLEM_TYPES } from '../common/problem-details.js';
-import type { Answer } from '../answers/answer.schema.js';
+import type { Answer } from '../interview-record/answer.schema.js';
 import { deliverySettings, scoringSettings, type DeliverySettings, type ScoringSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { SessionChanges } from '../sessions/session-changes.js';
-import { answerOf, type SessionRecord } from '../sessions/session.schema.js';
-import { SessionWebhookRelay } from '../sessions/session-webhook-relay.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
+import { answerOf } from '../interview-record/answer-paths.js';
+import { SessionWebhookRelay } from '../webhooks/session-webhook-relay.js';
 import { transcriptionSummary } from '../sessions/session.view.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { AnalysisRepository } from './analysis.repository.js';
 import type { AnalysisPendingView, AnalysisResultView } from './dto/analysis-views.dto.js';
-import type { Analysis, ScoredAnswer } from './analysis.schema.js';
+import type { Analysis, ScoredAnswer } from '../interview-record/analysis.schema.js';
 import { boundAnalysisTexts } from './analysis-bounds.js';
 import { analysisView } from './analysis.view.js';
 import { AnswerScorer } from './answer-scorer.js';
-import { answerDelivery, sessionDelivery, type DeliveryInput } from './delivery.js';
-import { rubricFor } from './rubric/default-rubric.js';
+import { answerDelivery, sessionDelivery, type DeliveryInput } from '../delivery/delivery.js';
+import { rubricFor } from './default-rubric.js';
 
 const SCORING_PARALLELISM = 4;
 
@@ -219,13 +220,13 @@ export class AnalysisService {
   }
 
   private async score(session: SessionRecord): Promise<Analysis> {
-    const answers: ScoredAnswer[] = new Array(session.questions.length);
+    const answers = new Array<ScoredAnswer>(session.questions.length);
     const threshold = this.delivery.pauseThresholdSeconds;
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < session.questions.length; i = next++) {
         const question = session.questions[i];
-        const answer = answerOf(session.answers, question.question_id) as (Answer & DeliveryInput) | undefined;
+        const answer = answerOf<Answer & DeliveryInput>(session.answers, question.question_id);
         const delivery = answerDelivery(answer, threshold);
         const unscored = answer ? notScoredReason(answer) : null;
         if (!answer || unscored) {
@@ -281,7 +282,7 @@ export class AnalysisService {
   }
 }
 
-/** Issue 16's measurements: no speech at all, or a transcript that is a known silence hallucination. */
+/** Why the speech guard's measurements keep an answer from the scorer: no speech at all, or a known silence hallucination. */
 function notScoredReason(answer: DeliveryInput): 'no_speech' | 'suspect_hallucination' | null {
   if (answer.no_speech) return 'no_speech';
   if (answer.suspect_hallucination) return 'suspect_hallucination';

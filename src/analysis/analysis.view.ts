@@ -1,7 +1,8 @@
-import type { Analysis, CriterionScore } from './analysis.schema.js';
+import type { Analysis, CriterionScore } from '../interview-record/analysis.schema.js';
 import type { CriterionScoreView } from './dto/analysis-views.dto.js';
 import type { AnalysisResultView } from './dto/analysis-views.dto.js';
-import { answerOf, type SessionRecord } from '../sessions/session.schema.js';
+import { answerOf } from '../interview-record/answer-paths.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
 
 export function criterionView(c: CriterionScore): CriterionScoreView {
   return {

@@ -13,12 +13,12 @@ import {
 } from '../sessions/session.view.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { withSpan } from '../tracing/spans.js';
-import { answerPath, AnswerRepository } from './answer.repository.js';
+import { AnswerRepository } from './answer.repository.js';
 import type { RetryAcceptedView, UploadAcceptedView } from './dto/answer-views.dto.js';
 import type { AnswerStatusView, SessionTranscriptionStatusView } from '../sessions/dto/session-views.dto.js';
 import { AudioUploadReceiver } from './intake/audio-upload.receiver.js';
 import { AnswerIntake, assertOpenQuestion, QUESTION_NOT_FOUND } from './intake/answer-intake.js';
-import { answerOf, answersInOrder } from '../sessions/session.schema.js';
+import { answerOf, answerPath, answersInOrder } from '../interview-record/answer-paths.js';
 
 export { SESSION_ANALYZED } from './intake/answer-intake.js';
 const NOTHING_UPLOADED = 'No answer has been uploaded for this question yet.';

@@ -1,5 +1,12 @@
 import type { Filter } from 'mongodb';
-import type { ResumableUpload } from './resumable-upload.documents.js';
+
+/** The fields of a resumable upload's document that decide who may remove it (ResumableUpload's). */
+interface RemovalFields {
+  complete: boolean;
+  lease_owner: string | null;
+  lease_until: Date | null;
+  expires_at: Date;
+}
 
 /**
  * Who may remove a resumable upload: its holder, by the token its lease names (a termination, first
@@ -11,7 +18,7 @@ import type { ResumableUpload } from './resumable-upload.documents.js';
 export type UploadRemover = { holder: string } | { expiredBefore: Date; now: Date } | { erasure: true };
 
 /** The condition the upload's document must meet, at the moment of its delete, for `by` to remove it. */
-export function removableBy(by: UploadRemover): Filter<ResumableUpload> {
+export function removableBy(by: UploadRemover): Filter<RemovalFields> {
   if ('holder' in by) return { complete: false, lease_owner: by.holder };
   if ('erasure' in by) return {};
   // nobody holds it: the same test acquire() makes before it lets a request in

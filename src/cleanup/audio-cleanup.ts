@@ -9,7 +9,8 @@ import { ResumableUploadRemovals } from '../audio/resumable-upload.removals.js';
 import { cleanupSettings, type CleanupSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { JobLeases } from '../database/job-leases.js';
-import { answerOf, answerFieldsProjection, type SessionRecord } from '../sessions/session.schema.js';
+import { answerFieldsProjection, answerOf } from '../interview-record/answer-paths.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { SessionRetention } from './session-retention.js';
 
@@ -149,7 +150,7 @@ export class AudioCleanup {
       const session = file.metadata?.session_id ? sessions.get(String(file.metadata.session_id)) : undefined;
       const questionId = file.metadata?.question_id;
       const answer = session && questionId ? answerOf(session.answers, questionId) : undefined;
-      const fileId = file._id as unknown as Types.ObjectId;
+      const fileId = file._id;
       if (!answer || !answer.gridfs_file_id || String(answer.gridfs_file_id) !== String(file._id)) {
         report.orphan_files++;
         await this.deleteFile(file, report);
@@ -175,7 +176,7 @@ export class AudioCleanup {
   }
 
   private async deleteFile(file: StoredFileRow, report: CleanupReport): Promise<void> {
-    const { files, chunks } = await this.audio.deleteCounting(file._id as unknown as Types.ObjectId);
+    const { files, chunks } = await this.audio.deleteCounting(file._id);
     report.files_deleted += files;
     report.chunks_deleted += chunks;
     if (files > 0) report.bytes_deleted += file.length;

@@ -49,7 +49,7 @@ export class SessionEraser {
   async finish(sessionId: Types.ObjectId): Promise<ErasureResult> {
     const result = { files: 0, chunks: 0, uploads: 0 };
     const sweep = async () => {
-      const removed = await this.uploads.removeOfSession(sessionId as unknown as ObjectId);
+      const removed = await this.uploads.removeOfSession(sessionId);
       result.uploads += removed.uploads;
       result.chunks += removed.chunks;
       for (const fileId of await this.audio.fileIdsOfSession(sessionId)) {

@@ -4,7 +4,8 @@ import { liveSettings, type LiveSettings } from '../config/settings.js';
 import { watchClientLeft } from '../common/client-left.js';
 import { UserLeases } from '../database/user-leases.js';
 import { SessionChanges } from './session-changes.js';
-import { answerOf, answersInOrder, type SessionRecord } from './session.schema.js';
+import { answerOf, answersInOrder } from '../interview-record/answer-paths.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
 import type {
   AnalyzedEventView,
   AnswerStatusView,

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Answer } from '../answers/answer.schema.js';
+import type { Answer } from '../interview-record/answer.schema.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { TranscriptFields } from './queue/transcription-queue.js';
@@ -7,7 +7,8 @@ import { looksHallucinated } from './speech/speech-measure.js';
 import { SpeechMeter } from './speech/speech-meter.js';
 import { answerBudgetBytes, boundTranscript } from './transcript-bounds.js';
 import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
-import type { RecordingTranscriber, TranscriptionTask } from './transcribers/recording-transcriber.js';
+import type { RecordingTranscriber } from './transcribers/recording-transcriber.js';
+import type { TranscriptionTask } from './recording/transcription-task.js';
 import { TranscriptionProvider } from './transcribers/transcription-provider.js';
 import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
 
@@ -75,7 +76,7 @@ export class AnswerTranscripts {
     const bounded = boundTranscript(fields, budget);
     if (bounded.transcript_truncated || bounded.segments_truncated || bounded.pauses_truncated) {
       this.logger.warn(
-        `${task.sessionId}/${task.questionId}: the provider's result is over the answer's ${budget} bytes; stored cut ` +
+        `${String(task.sessionId)}/${task.questionId}: the provider's result is over the answer's ${budget} bytes; stored cut ` +
           `(transcript ${Buffer.byteLength(fields.transcript)} bytes, ${fields.segments?.length ?? 0} segments, ${fields.speech?.pauses.length ?? 0} pauses)`,
       );
     }

@@ -2,8 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { createHash } from 'node:crypto';
 import type { Types } from 'mongoose';
-import { WebhookDeliveryStore, type WebhookEventType } from './webhook-delivery.store.js';
-import { answerOf } from '../sessions/session.schema.js';
+import { answerOf } from '../interview-record/answer-paths.js';
+import type { PendingWebhooks, WebhookEventType } from '../interview-record/pending-webhooks.js';
+import { WebhookDeliveryStore } from './webhook-delivery.store.js';
 
 /** In-process nudge: a delivery was stored, look now. The stored row is what counts. */
 export const WEBHOOK_ENQUEUED = 'webhook.enqueued';
@@ -27,21 +28,6 @@ export interface SessionFacts {
     }
   >;
 }
-
-/**
- * An event not yet handed to the delivery outbox: written into the session document by the same
- * update as the change it reports (pending_webhooks.<id>), then relayed to webhook_deliveries.
- */
-export interface PendingWebhook {
-  event: WebhookEventType;
-  url: string;
-  /** The exact JSON that will be signed and sent. */
-  body: string;
-  created_at: Date;
-}
-
-/** Pending events by id, ready to $set as pending_webhooks.<id>. */
-export type PendingWebhooks = Record<string, PendingWebhook>;
 
 /**
  * Turns session milestones into webhook events, and stores them for delivery. Each event's id is

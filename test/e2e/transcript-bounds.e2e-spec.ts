@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { wavTone } from '../support/audio.js';
 import { useE2eApp } from '../support/e2e.js';
 
-/** Issue 15, item 5: a provider text over the answer's budget is stored cut and flagged, never refused. */
+/** A provider text over the answer's budget is stored cut and flagged, never refused: the session document has a size limit. */
 const { db, fake, app, clientFor } = useE2eApp('transcript_bounds', {
   env: { TRANSCRIPT_MAX_BYTES: '1024', TRANSCRIPTION_MODEL: 'whisper-1' },
 });

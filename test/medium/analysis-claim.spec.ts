@@ -5,11 +5,11 @@ import { AnalysisModule } from '../../src/analysis/analysis.module.js';
 import { AnalysisService } from '../../src/analysis/analysis.service.js';
 import { AnswerScorer } from '../../src/analysis/answer-scorer.js';
 import { DocumentLockTimeout } from '../../src/database/document-locks.js';
-import { SessionDocuments } from '../../src/sessions/session-documents.js';
+import { SessionDocuments } from '../../src/interview-record/session-documents.js';
 import { seedSession } from '../support/factories.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
 
-/** Issue 15, item 8: a scoring claim is renewed while scoring; waiting callers get a 202 in time. */
+/** A scoring claim is renewed while scoring, so slow scoring is never done twice; waiting callers get a 202 in time. */
 let app: MediumApp;
 let analysis: AnalysisService;
 

@@ -6,7 +6,7 @@ import {
   refusedHints,
   retryDelayMs,
   TranscriptionFailure,
-} from '../../src/transcription/retry-policy.js';
+} from '../../src/transcription/recording/retry-policy.js';
 
 const apiError = (status: number, message = 'boom', headers: Record<string, string> = {}) =>
   APIError.generate(status, { error: { message } }, undefined, new Headers(headers));

@@ -12,7 +12,7 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import { RubricInputDto } from '../../analysis/dto/rubric-input.dto.js';
+import { RubricInputDto } from './rubric-input.dto.js';
 import { MAX_VOCABULARY_TERMS } from '../../common/hint-terms.js';
 import { IsVocabulary } from './vocabulary-terms.js';
 import {

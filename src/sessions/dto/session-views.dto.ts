@@ -1,6 +1,6 @@
 import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
-import { AnswerDeliveryView, SessionDeliveryView } from '../../analysis/dto/delivery-views.dto.js';
-import { RubricView } from '../../analysis/dto/rubric-views.dto.js';
+import { AnswerDeliveryView, SessionDeliveryView } from '../../delivery/dto/delivery-views.dto.js';
+import { RubricView } from './rubric-views.dto.js';
 
 /*
  * What the session routes answer with. The view functions in session.view.ts are typed with these

@@ -1,16 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { Types } from 'mongoose';
-import { answerPath } from '../../answers/answer.repository.js';
-import { SessionDocuments } from '../../sessions/session-documents.js';
-import type { AnswerPiece } from './answer-queue-state.schema.js';
-import type { TranscriptFields } from './completion-facts.js';
-import { heldBy } from './transcription-queue.js';
+import * as plans from '../../interview-record/answer-plans.js';
+import type { AnswerPiece } from '../../interview-record/answer-queue-state.schema.js';
+import type { TranscriptFields } from '../../interview-record/answer.schema.js';
+import { SessionDocuments } from '../../interview-record/session-documents.js';
 
 /**
  * What the holder of a claim keeps on its answer while it works, before it settles it: how a large
  * recording is cut and each piece the provider answered, or the whole result. Each write is fenced
- * by the claim (heldBy) and safe to repeat, so that one the database refused can be tried again
- * instead of asking the provider again.
+ * by the claim and safe to repeat, so that one the database refused can be tried again instead of
+ * asking the provider again.
  */
 @Injectable()
 export class ClaimProgress {
@@ -24,11 +23,8 @@ export class ClaimProgress {
     pieces: AnswerPiece[],
     progress: number,
   ): Promise<boolean> {
-    const a = answerPath(questionId);
-    return this.documents.updateOne(sessionId, heldBy(questionId, claimId), {
-      $set: { [`${a}.pieces`]: pieces, [`${a}.progress`]: progress },
-      $inc: { rev: 1 },
-    });
+    const { filter, update } = plans.recordPieces({ questionId, claimId }, pieces, progress);
+    return this.documents.updateOne(sessionId, filter, update);
   }
 
   /**
@@ -44,12 +40,8 @@ export class ClaimProgress {
     piece: AnswerPiece,
     progress: number,
   ): Promise<boolean> {
-    const a = answerPath(questionId);
-    return this.documents.updateOne(sessionId, heldBy(questionId, claimId), {
-      $set: { [`${a}.pieces.${index}`]: piece },
-      $max: { [`${a}.progress`]: progress },
-      $inc: { rev: 1 },
-    });
+    const { filter, update } = plans.recordPiece({ questionId, claimId }, index, piece, progress);
+    return this.documents.updateOne(sessionId, filter, update);
   }
 
   /**
@@ -57,12 +49,7 @@ export class ClaimProgress {
    * `claimId` holds the claim. Returns the session after the write, or null when the claim is gone.
    */
   holdResult(sessionId: Types.ObjectId, questionId: string, claimId: string, result: TranscriptFields) {
-    const { transcript: text, ...rest } = result;
-    return this.documents.findOneAndUpdate(
-      sessionId,
-      heldBy(questionId, claimId),
-      { $set: { [`${answerPath(questionId)}.held_result`]: { text, ...rest } } },
-      'after',
-    );
+    const { filter, update } = plans.holdResult({ questionId, claimId }, result);
+    return this.documents.findOneAndUpdate(sessionId, filter, update, 'after');
   }
 }

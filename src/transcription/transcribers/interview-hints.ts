@@ -1,16 +1,7 @@
 import { STOPWORDS } from '../../analysis/local-scorer.js';
 import { MAX_VOCABULARY_TERM_CHARS, MAX_VOCABULARY_TERMS, vocabularyTermProblem } from '../../common/hint-terms.js';
 import type { TranscriptionCapabilities } from '../../common/model-capabilities.js';
-
-/** What the interview tells the provider about the recording. */
-export interface InterviewHints {
-  /** The question's vocabulary first, then the domain terms of its text and model answer. */
-  keywords: string[];
-  /** The session's language (ISO-639-1), else TRANSCRIPTION_LANGUAGE. */
-  language: string | null;
-  /** The session's possible languages, for a bilingual interview. */
-  languages: string[];
-}
+import type { InterviewHints } from '../recording/transcription-task.js';
 
 /** At most this many keywords go with one recording, each at most KEYWORD_CHARS long. */
 export const MAX_KEYWORDS = MAX_VOCABULARY_TERMS;

@@ -7,17 +7,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
 import { untilStored } from '../../common/backoff.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
-import type { AnswerPiece } from '../queue/answer-queue-state.schema.js';
+import type { AnswerPiece } from '../../interview-record/answer-queue-state.schema.js';
 import { ClaimProgress } from '../queue/claim-progress.js';
-import { classifyError, refusedHints, retryDelayMs, TranscriptionFailure } from '../retry-policy.js';
+import { classifyError, refusedHints, retryDelayMs, TranscriptionFailure } from '../recording/retry-policy.js';
 import { SpeechMeter } from '../speech/speech-meter.js';
-import { AudioTools } from './audio-tools.js';
-import { hasHints, NO_HINTS, type InterviewHints } from './interview-hints.js';
+import { AudioTools } from '../recording/audio-tools.js';
+import { hasHints, NO_HINTS } from './interview-hints.js';
 import { planPieces } from './piece-plan.js';
-import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './recording-transcriber.js';
+import type { RecordingTranscriber } from './recording-transcriber.js';
+import { ClaimLost, type InterviewHints, type TranscriptionTask } from '../recording/transcription-task.js';
 import { TranscriptionProvider, type TranscriptionResult } from './transcription-provider.js';
-import { verifiedAudio } from './verified-audio.js';
-import { createWorkDirectory, removeWorkDirectory } from './work-directory.js';
+import { verifiedAudio } from '../recording/verified-audio.js';
+import { createWorkDirectory, removeWorkDirectory } from '../recording/work-directory.js';
 
 /** The hints the pieces of one recording are sent with: the interview's, or none once refused. */
 interface PieceHints {

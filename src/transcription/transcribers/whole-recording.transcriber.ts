@@ -1,10 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
-import { classifyError, refusedHints } from '../retry-policy.js';
-import { hasHints, NO_HINTS, type InterviewHints } from './interview-hints.js';
-import type { RecordingTranscriber, TranscriptionTask } from './recording-transcriber.js';
+import { classifyError, refusedHints } from '../recording/retry-policy.js';
+import { hasHints, NO_HINTS } from './interview-hints.js';
+import type { RecordingTranscriber } from './recording-transcriber.js';
+import type { InterviewHints, TranscriptionTask } from '../recording/transcription-task.js';
 import { TranscriptionProvider, type TranscriptionResult } from './transcription-provider.js';
-import { verifiedAudio } from './verified-audio.js';
+import { verifiedAudio } from '../recording/verified-audio.js';
 
 /**
  * A recording the provider accepts as it is: streamed from GridFS straight to the provider. When the

@@ -1,6 +1,6 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
-import { TranscriptSegment, TranscriptSegmentSchema } from '../../answers/transcript-segment.schema.js';
-import { AnswerSpeech, AnswerSpeechSchema } from '../../answers/answer-speech.schema.js';
+import { TranscriptSegment, TranscriptSegmentSchema } from './transcript-segment.schema.js';
+import { AnswerSpeech, AnswerSpeechSchema } from './answer-speech.schema.js';
 
 /**
  * One piece of a recording too large to send whole: where it lies in the compressed recording and,

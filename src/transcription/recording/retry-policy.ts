@@ -1,5 +1,5 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
-import { backoffMs } from '../common/backoff.js';
+import { backoffMs } from '../../common/backoff.js';
 
 export type FailureKind = 'transient' | 'permanent';
 
@@ -60,8 +60,14 @@ export function parseRetryAfter(headers: unknown, now = Date.now()): number | un
 
 /** The provider's own text and code, for the log: a 401's message quotes the (masked) key. */
 function providerDetail(error: APIError): string {
-  const raw = (error.error as { message?: unknown } | undefined)?.message ?? error.message;
-  return `${error.status} ${String(raw).replace(/\s+/g, ' ').slice(0, 300)}`;
+  return `${error.status} ${providerMessage(error).replace(/\s+/g, ' ').slice(0, 300)}`;
+}
+
+/** The message of the provider's error body, else the SDK's. */
+function providerMessage(error: APIError): string {
+  const body: unknown = error.error;
+  const message = typeof body === 'object' && body !== null && 'message' in body ? body.message : undefined;
+  return typeof message === 'string' ? message : error.message;
 }
 
 /** The parameters a transcription request carries besides the audio, by the names providers give them. */
@@ -77,7 +83,7 @@ const HINT_PARAMETERS = /^(keywords|prompt|languages?)\b/;
 function refusedParameter(error: APIError): string | undefined {
   const param = typeof error.param === 'string' ? error.param : '';
   if (param) return REQUEST_PARAMETERS.test(param) ? param.match(REQUEST_PARAMETERS)![1] : undefined;
-  const text = String((error.error as { message?: unknown } | undefined)?.message ?? error.message);
+  const text = providerMessage(error);
   return /\b(keywords?|prompt|languages?)\b/i.exec(text)?.[1].toLowerCase();
 }
 

@@ -1,7 +1,7 @@
 import { CriterionScoreView } from '../../analysis/dto/analysis-views.dto.js';
-import { AnswerDeliveryView, SessionDeliveryView } from '../../analysis/dto/delivery-views.dto.js';
-import { RubricView } from '../../analysis/dto/rubric-views.dto.js';
-import { QuestionView, SegmentView, SpeechView } from './session-views.dto.js';
+import { AnswerDeliveryView, SessionDeliveryView } from '../../delivery/dto/delivery-views.dto.js';
+import { RubricView } from '../../sessions/dto/rubric-views.dto.js';
+import { QuestionView, SegmentView, SpeechView } from '../../sessions/dto/session-views.dto.js';
 
 /** What an export says of an answer's audio: never the audio itself. */
 export class ExportedAudioView {

@@ -1,10 +1,9 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { HydratedDocument, Schema as MongooseSchema, Types } from 'mongoose';
-import type { PendingWebhooks } from '../webhooks/webhook-outbox.js';
-import { Analysis, AnalysisClaim, AnalysisClaimSchema, AnalysisSchema } from '../analysis/analysis.schema.js';
-import { Rubric, RubricSchema } from '../analysis/rubric/rubric.schema.js';
-import { Answer, AnswerSchema } from '../answers/answer.schema.js';
-import { questionIdField } from '../common/ids.js';
+import type { PendingWebhooks } from './pending-webhooks.js';
+import { Analysis, AnalysisClaim, AnalysisClaimSchema, AnalysisSchema } from './analysis.schema.js';
+import { Rubric, RubricSchema } from './rubric.schema.js';
+import { Answer, AnswerSchema } from './answer.schema.js';
 
 export const SESSION_STATUSES = ['in_progress', 'analyzing', 'analyzed', 'erasing'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
@@ -114,33 +113,3 @@ InterviewSessionSchema.index({ webhooks_due_at: 1 }, { sparse: true });
 
 /** A session as read with lean(): answers is a plain object keyed by question_id. */
 export type SessionRecord = Omit<InterviewSession, 'answers'> & { answers: Record<string, Answer> };
-
-/**
- * A projection of these fields of these questions' answers, and nothing else of them: answers is a
- * map keyed by question id, so a projection names each key.
- */
-export function answerFieldsProjection(questionIds: Iterable<string>, fields: readonly string[]): Record<string, 1> {
-  const projection: Record<string, 1> = {};
-  for (const questionId of questionIds)
-    for (const field of fields) projection[`answers.${questionIdField(questionId)}.${field}`] = 1;
-  return projection;
-}
-
-/**
- * The answer to `questionId` in a session's answers, if there is one. Only the map's own keys count:
- * a question may be called "toString" or "valueOf", names every plain object inherits.
- */
-export function answerOf<A>(answers: Record<string, A> | null | undefined, questionId: string): A | undefined {
-  return answers && Object.hasOwn(answers, questionId) ? answers[questionId] : undefined;
-}
-
-/** The session's answers in the order of its questions, unanswered questions left out. */
-export function answersInOrder<A>(session: {
-  questions: Pick<Question, 'question_id'>[];
-  answers?: Record<string, A> | null;
-}): A[] {
-  return session.questions.flatMap((q) => {
-    const answer = answerOf(session.answers, q.question_id);
-    return answer === undefined ? [] : [answer];
-  });
-}
