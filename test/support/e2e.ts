@@ -85,7 +85,7 @@ export class E2e {
     return this.part(this.webhookReceiver, 'webhooks');
   }
 
-  /** The servers startApp started that are still to be stopped, oldest first. */
+  /** The servers startApp started, oldest first, until the fixture stops them. */
   get apps(): readonly AppProcess[] {
     return this.started;
   }
