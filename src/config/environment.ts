@@ -53,6 +53,16 @@ export class EnvironmentVariables extends ModelEnvironment {
   @IsIn(['auto', 'on', 'off'], { message: 'MONGODB_DOCUMENT_LOCKS must be auto, on or off' })
   MONGODB_DOCUMENT_LOCKS: 'auto' | 'on' | 'off' = 'auto';
 
+  /**
+   * Connections this instance keeps to the database, so also how many commands it has in flight
+   * at once. FerretDB 1.24 on PostgreSQL takes two of its PostgreSQL connections for every update
+   * and findAndModify (the write's transaction is begun while the query's connection is still
+   * held) and stalls for good once its pool (`pool_max_conns`, 50) is filled with such halves:
+   * the sum over all instances must stay at most half of that pool.
+   */
+  @IntegerSetting(1, 500)
+  MONGODB_MAX_POOL_SIZE = 10;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()

@@ -13,7 +13,7 @@ const env = () => validateEnvironment(process.env);
 
 export const databaseSettings = registerAs('database', () => {
   const e = env();
-  return { uri: e.MONGODB_URI, documentLocks: e.MONGODB_DOCUMENT_LOCKS };
+  return { uri: e.MONGODB_URI, documentLocks: e.MONGODB_DOCUMENT_LOCKS, maxPoolSize: e.MONGODB_MAX_POOL_SIZE };
 });
 
 export const httpSettings = registerAs('http', () => {

@@ -15,6 +15,9 @@ import { UserLeases } from './user-leases.js';
       useFactory: (settings: DatabaseSettings) => ({
         uri: settings.uri,
         serverSelectionTimeoutMS: 5_000,
+        // at most this many commands in flight: FerretDB on PostgreSQL deadlocks beyond half its
+        // own pool (MONGODB_MAX_POOL_SIZE in environment.ts); requests over it wait in the driver
+        maxPoolSize: settings.maxPoolSize,
         // Fail requests fast while the database is away instead of queueing them in memory.
         bufferCommands: false,
         autoIndex: true,
