@@ -58,7 +58,8 @@ export class EnvironmentVariables extends ModelEnvironment {
    * at once. FerretDB 1.24 on PostgreSQL takes two of its PostgreSQL connections for every update
    * and findAndModify (the write's transaction is begun while the query's connection is still
    * held) and stalls for good once its pool (`pool_max_conns`, 50) is filled with such halves:
-   * the sum over all instances must stay at most half of that pool.
+   * the sum over all instances must stay at most half of that pool. A `maxPoolSize` in
+   * MONGODB_URI takes precedence.
    */
   @IntegerSetting(1, 500)
   MONGODB_MAX_POOL_SIZE = 10;
