@@ -40,18 +40,16 @@ describe('without document locks', () => {
   });
 
   it('writes a session with one updateOne, findOneAndUpdate or deleteOne each, and no lock document', async () => {
-    const session = await app
-      .get(SessionRepository)
-      .create(
-        'alice',
-        {
-          title: 't',
-          questions: [{ question_id: 'q1', text: 'Why?', model_answer: '' }],
-          webhookUrl: null,
-          language: null,
-        },
-        new Date(),
-      );
+    const session = await app.get(SessionRepository).create(
+      'alice',
+      {
+        title: 't',
+        questions: [{ question_id: 'q1', text: 'Why?', model_answer: '' }],
+        webhookUrl: null,
+        language: null,
+      },
+      new Date(),
+    );
     const documents = app.get(SessionDocuments);
     recordWrites();
 
