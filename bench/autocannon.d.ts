@@ -6,6 +6,7 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string | Buffer;
     setupRequest?: (req: Request, context: unknown) => Request;
+    onResponse?: (status: number, body: string, context: unknown) => void;
   }
   interface Options {
     url: string;
@@ -35,6 +36,10 @@ declare module 'autocannon' {
     non2xx: number;
     '2xx': number;
   }
-  function autocannon(options: Options): Promise<Result>;
+  /** A run: its result once it ends, and its events meanwhile. */
+  interface Instance extends Promise<Result> {
+    on(event: 'reqError', listener: (error: Error & { code?: string }) => void): Instance;
+  }
+  function autocannon(options: Options): Instance;
   export default autocannon;
 }

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { FailureTally } from '../test/support/load-failures.js';
 
 export interface LoadResult {
   p50: number;
@@ -6,7 +7,11 @@ export interface LoadResult {
   requestsPerSecond: number;
   total: number;
   failures: number;
+  /** What the failures were, by kind ("HTTP 503 …", "ECONNRESET", "timeout after 120 s") → count. */
+  failureKinds: Record<string, number>;
 }
+
+const TIMEOUT_S = 120;
 
 export interface LoadOptions {
   url: string;
@@ -21,15 +26,16 @@ export interface LoadOptions {
   nextPath?: () => string;
 }
 
-/** Runs autocannon in this process; a non-2xx answer counts as a failure. */
+/** Runs autocannon in this process; a non-2xx answer, a connection error and a timeout count as failures. */
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const base = new URL(options.url);
   const started = performance.now();
-  const result = await autocannon({
+  const failures = new FailureTally(TIMEOUT_S);
+  const run = autocannon({
     url: base.origin,
     connections: options.connections,
     ...(options.amount ? { amount: options.amount } : { duration: options.durationSeconds ?? 5 }),
-    timeout: 120,
+    timeout: TIMEOUT_S,
     requests: [
       {
         method: options.method ?? 'GET',
@@ -37,9 +43,12 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
         headers: options.headers,
         body: options.body,
         ...(options.nextPath ? { setupRequest: (req) => ({ ...req, path: options.nextPath!() }) } : {}),
+        onResponse: (status, body) => failures.response(status, body),
       },
     ],
   });
+  failures.watch(run);
+  const result = await run;
   // autocannon's own duration is in whole seconds: too coarse for short runs
   const seconds = (performance.now() - started) / 1000;
   return {
@@ -47,6 +56,8 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     p99: result.latency.p99,
     requestsPerSecond: result['2xx'] / seconds,
     total: result.requests.total,
-    failures: result.non2xx + result.errors + result.timeouts,
+    // autocannon counts a timeout among its errors too
+    failures: result.non2xx + result.errors,
+    failureKinds: failures.toJSON(),
   };
 }

@@ -42,7 +42,11 @@ async function measure(
   for (let rep = 0; rep < repetitions; rep++) {
     for (const target of targets) {
       const result = await load({ ...readRequest(target, spec), connections, ...budget });
-      if (result.failures > 0) throw new Error(`${target.name} ${spec.route}: ${result.failures} failed requests`);
+      if (result.failures > 0) {
+        throw new Error(
+          `${target.name} ${spec.route}: ${result.failures} failed requests: ${JSON.stringify(result.failureKinds)}`,
+        );
+      }
       results.get(target.name)!.push(result);
       ctx.log(
         `  ${target.name} ${spec.route} ×${connections}: ${result.requestsPerSecond.toFixed(0)}/s, p50 ${result.p50} ms, p99 ${result.p99} ms`,

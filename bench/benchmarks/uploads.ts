@@ -163,7 +163,11 @@ export async function concurrentSmallUploads(
     for (const target of targets) {
       await resetGridFs(db);
       const result = await run(target, amount);
-      if (result.failures > 0) throw new Error(`${target.name}: ${result.failures} of ${amount} uploads failed`);
+      if (result.failures > 0) {
+        throw new Error(
+          `${target.name}: ${result.failures} of ${amount} uploads failed: ${JSON.stringify(result.failureKinds)}`,
+        );
+      }
       p50.get(target.name)!.push(result.p50);
       p99.get(target.name)!.push(result.p99);
       rps.get(target.name)!.push(result.requestsPerSecond);

@@ -6,6 +6,9 @@ import { DocumentLocks } from './document-locks.js';
 import { JobLeases } from './job-leases.js';
 import { UserLeases } from './user-leases.js';
 
+/** A `maxPoolSize` in the URI is the operator's choice, and the driver would let ours override it. */
+const URI_SETS_POOL_SIZE = /[?&]maxPoolSize=/i;
+
 /** The MongoDB connection, the clock, and the small coordination primitives built on them. */
 @Global()
 @Module({
@@ -15,6 +18,9 @@ import { UserLeases } from './user-leases.js';
       useFactory: (settings: DatabaseSettings) => ({
         uri: settings.uri,
         serverSelectionTimeoutMS: 5_000,
+        // at most this many commands in flight: FerretDB on PostgreSQL deadlocks beyond half its
+        // own pool (MONGODB_MAX_POOL_SIZE in environment.ts); requests over it wait in the driver
+        ...(URI_SETS_POOL_SIZE.test(settings.uri ?? '') ? {} : { maxPoolSize: settings.maxPoolSize }),
         // Fail requests fast while the database is away instead of queueing them in memory.
         bufferCommands: false,
         autoIndex: true,

@@ -175,13 +175,25 @@ export class DocumentLocks implements OnModuleInit {
     return this.enabled;
   }
 
+  /** Whether writes take a lock; says which at start-up (the CI's lock-free pass checks that line). */
   private async detect(): Promise<boolean> {
     const setting = this.settings.documentLocks;
-    if (setting !== 'auto') return setting === 'on';
+    if (setting !== 'auto') {
+      this.logger.log(
+        setting === 'on'
+          ? `document locks on (MONGODB_DOCUMENT_LOCKS=on): session writes take a document lock`
+          : `document locks off (MONGODB_DOCUMENT_LOCKS=off): each write is one conditional update, atomic on MongoDB`,
+      );
+      return setting === 'on';
+    }
     try {
       const info = await this.connection.db!.admin().command({ buildInfo: 1 });
       const ferret = typeof info.ferretdbVersion === 'string';
-      if (ferret) this.logger.log(`FerretDB ${info.ferretdbVersion} detected: session writes take a document lock`);
+      this.logger.log(
+        ferret
+          ? `document locks on (FerretDB ${info.ferretdbVersion} detected): session writes take a document lock`
+          : `document locks off (MongoDB ${info.version}): each write is one conditional update, atomic there`,
+      );
       return ferret;
     } catch (error) {
       this.enabled = undefined; // ask again next time

@@ -27,6 +27,14 @@ export interface LogEntry {
   [field: string]: unknown;
 }
 
+/**
+ * MONGODB_DOCUMENT_LOCKS as the test run gives it (`MONGODB_DOCUMENT_LOCKS=off npm run …`): every
+ * server the run starts gets it, unless a test sets its own, and must say at start-up that it took
+ * it. CI runs the flows that need no concurrency with `off` on FerretDB (vitest.lock-free.config.ts),
+ * so that the lock-free code MongoDB users run is executed.
+ */
+const RUN_DOCUMENT_LOCKS = process.env.MONGODB_DOCUMENT_LOCKS;
+
 export interface AppOptions {
   mongodbUri: string;
   openaiUrl?: string;
@@ -70,6 +78,7 @@ export class AppProcess {
       MONGODB_URI: options.mongodbUri,
       JWT_SECRET: TEST_JWT_SECRET,
       ...FAST_PIPELINE,
+      ...(RUN_DOCUMENT_LOCKS ? { MONGODB_DOCUMENT_LOCKS: RUN_DOCUMENT_LOCKS } : {}),
       ...(options.openaiUrl ? { OPENAI_BASE_URL: options.openaiUrl } : {}),
       ...(options.apiKey === null ? {} : { OPENAI_API_KEY: options.apiKey ?? 'sk-test-key' }),
       ...options.env,
@@ -82,6 +91,12 @@ export class AppProcess {
     proc.stderr.on('data', collect);
     const match = await this.waitForLog(/listening on http:\/\/localhost:(\d+)/, 30_000);
     this.url = `http://127.0.0.1:${match[1]}`;
+    const locks = env.MONGODB_DOCUMENT_LOCKS;
+    if (locks === 'on' || locks === 'off') {
+      // the setting reached the server and was taken: a pass meant to run without locks never
+      // silently runs with them (the line is logged before the server listens)
+      await this.waitForLog(new RegExp(`document locks ${locks} \\(MONGODB_DOCUMENT_LOCKS=${locks}\\)`), 1_000);
+    }
     return this;
   }
 

@@ -46,10 +46,17 @@ export class PrivateDatabase {
     private readonly port: number,
     private readonly dir: string,
     private readonly ferretdb?: string,
+    private readonly postgresPoolSize?: number,
   ) {}
 
-  static async start(): Promise<PrivateDatabase> {
-    const db = new PrivateDatabase(await freePort(), mkdtempSync(join(tmpdir(), 'vi-privdb-')), ferretdbBinary());
+  /** `postgresPoolSize`: the PostgreSQL connections FerretDB may hold (its `pool_max_conns`, 50 unless set). */
+  static async start(options: { postgresPoolSize?: number } = {}): Promise<PrivateDatabase> {
+    const db = new PrivateDatabase(
+      await freePort(),
+      mkdtempSync(join(tmpdir(), 'vi-privdb-')),
+      ferretdbBinary(),
+      options.postgresPoolSize,
+    );
     await db.up();
     db.uri = `mongodb://127.0.0.1:${db.port}/private_test`;
     return db;
@@ -70,7 +77,9 @@ export class PrivateDatabase {
     if (this.ferretdb) {
       const handler = ferretHandler();
       if (handler === 'postgresql') this.postgres ??= await PostgresDatabase.create();
-      const args = ferretdbArgs(handler, { port: this.port, stateDir: this.dir, postgresUrl: this.postgres?.url });
+      const pool = this.postgresPoolSize ? `?pool_max_conns=${this.postgresPoolSize}` : '';
+      const postgresUrl = this.postgres && this.postgres.url + pool;
+      const args = ferretdbArgs(handler, { port: this.port, stateDir: this.dir, postgresUrl });
       this.proc = spawn(this.ferretdb, args, { stdio: 'ignore' });
       await waitForPort(this.port);
       return;

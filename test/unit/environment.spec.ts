@@ -16,6 +16,7 @@ describe('validateEnvironment', () => {
       TRANSCRIPTION_MAX_ATTEMPTS: 5,
       MAX_UPLOAD_BYTES: 1024 ** 3,
       MONGODB_DOCUMENT_LOCKS: 'auto',
+      MONGODB_MAX_POOL_SIZE: 10,
     });
     expect(env.MONGODB_URI).toBeUndefined();
     expect(env.OPENAI_API_KEY).toBeUndefined();
