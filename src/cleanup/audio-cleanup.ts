@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { QUESTION_ID_PATTERN } from '../common/ids.js';
-import type { Types } from 'mongoose';
 import { toObjectId } from '../common/object-id.js';
 import { AnswerRepository } from '../answers/answer.repository.js';
 import { AnswerAudioStore, type StoredFileRow } from '../audio/answer-audio.store.js';

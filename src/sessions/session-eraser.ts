@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Types } from 'mongoose';
-import type { ObjectId } from 'mongodb';
 import { AnswerAudioStore } from '../audio/answer-audio.store.js';
 import { ResumableUploadRemovals } from '../audio/resumable-upload.removals.js';
 import { Clock } from '../database/clock.js';

@@ -1,4 +1,4 @@
-import { answerDelivery, sessionDelivery, type DeliveryInput } from '../delivery/delivery.js';
+import { answerDelivery, sessionDelivery } from '../delivery/delivery.js';
 import type { AnswerDeliveryView, SessionDeliveryView } from '../delivery/dto/delivery-views.dto.js';
 import type { Rubric } from '../interview-record/rubric.schema.js';
 import type { AnswerSpeech } from '../interview-record/answer-speech.schema.js';

@@ -90,7 +90,8 @@ class Patch {
       await lock.lock(new AbortController().signal, () => undefined);
       this.lock = lock;
       this.upload = await store.getUpload(this.id.toHexString());
-      if (this.upload.offset !== this.offset) throw { status_code: 409, body: '' };
+      if (this.upload.offset !== this.offset)
+        throw Object.assign(new Error('offset moved'), { status_code: 409, body: '' });
     } catch (error) {
       this.status = statusOf(error);
       await lock.unlock();
@@ -192,7 +193,7 @@ const NOTHING = { upload: 0, file: 0, chunks: 0 };
 
 async function downloaded(id: ObjectId): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const part of audioStore.openDownload(id as never)) parts.push(part as Buffer);
+  for await (const part of audioStore.openDownload(id)) parts.push(part);
   return Buffer.concat(parts);
 }
 
