@@ -1,37 +1,20 @@
 import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { openTestDatabase } from '../support/database.js';
+import { useE2eApp } from '../support/e2e.js';
 import { seededAnswer, seedSession } from '../support/factories.js';
-import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-let alice: ApiClient;
+const { db, fake, app, clientFor, startApp } = useE2eApp('analysis', {
+  // the main server's own: a second one, started in a test, has settings of its own
+  server: { env: { SCORING_MODEL: 'gpt-test-scorer', SCORING_MAX_ATTEMPTS: '3', SESSION_WATCH_MS: '100' } },
+});
+const alice = clientFor('alice');
 let tone = 2000;
 const freshAudio = () => wavTone(0.2, tone++);
-
-beforeAll(async () => {
-  db = await openTestDatabase('analysis');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({
-    mongodbUri: db.uri,
-    openaiUrl: fake.url,
-    env: { SCORING_MODEL: 'gpt-test-scorer', SCORING_MAX_ATTEMPTS: '3', SESSION_WATCH_MS: '100' },
-  });
-  alice = new ApiClient(app.url, tokenFor('alice'));
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
-});
-
-beforeEach(() => fake.reset());
 
 const QUESTIONS = [
   {
@@ -594,7 +577,7 @@ describe('POST /api/analyze/:sessionId', () => {
 
 describe('across instances', () => {
   it('a waiting analyze notices a transcription finished by another server', async () => {
-    const other = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { SESSION_WATCH_MS: '100' } });
+    const other = await startApp({ SESSION_WATCH_MS: '100' });
     try {
       const viaOther = new ApiClient(other.url, tokenFor('alice'));
       const sessionId = await viaOther.newSession(['q1']);

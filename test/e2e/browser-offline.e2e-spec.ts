@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import type { BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
 import {
   keptRecordings,
   launchChromiumWithMicrophone,
@@ -12,21 +11,33 @@ import {
   serveAppShell,
   spokenWav,
 } from '../support/browser.js';
-import { CountingProxy } from '../support/counting-proxy.js';
-import { eventually, openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { eventually } from '../support/database.js';
+import { useE2eApp } from '../support/e2e.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const WEB_DIST = join(ROOT, 'web/dist');
 /** What KeptRecordingsNotice says while the browser is offline (web/src/components/KeptRecordingsNotice.tsx). */
 const OFFLINE_SENTENCE = 'Saved on this device, uploading when you are back online';
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-/** The browser reaches the server through this, so a test can see how many bytes it sent. */
-let proxy: CountingProxy;
+// the web app must be built before anything starts
+beforeAll(() => {
+  if (!existsSync(join(WEB_DIST, 'index.html'))) {
+    throw new Error(`${WEB_DIST}/index.html is missing: run npm run build:web`);
+  }
+});
+// the browser reaches the server through the proxy, so a test can see how many bytes it sent;
+// the tests share the fake provider's scripts and requests, as they always did
+const { db, fake, app, proxy } = useE2eApp('browser_offline', { proxy: true, resetProvider: false });
 let browser: BrowserContext;
+// the browser comes up after the server, and (registered after the fixture) goes before it
+beforeAll(async () => {
+  browser = await launchChromiumWithMicrophone(
+    spokenWav('Retries are safe when doing something twice has the same effect as doing it once.'),
+  );
+});
+afterAll(async () => {
+  await browser?.close();
+});
 
 /** One tus request as the page sent it, with what the server answered. */
 interface TusExchange {
@@ -119,27 +130,6 @@ async function waitForTranscript(userId: string, sessionId: string, questionId: 
   }, timeoutMs);
   return (await answerOnServer(userId, sessionId, questionId))!;
 }
-
-beforeAll(async () => {
-  if (!existsSync(join(WEB_DIST, 'index.html'))) {
-    throw new Error(`${WEB_DIST}/index.html is missing: run npm run build:web`);
-  }
-  db = await openTestDatabase('browser_offline');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url });
-  proxy = await CountingProxy.start(app.url);
-  browser = await launchChromiumWithMicrophone(
-    spokenWav('Retries are safe when doing something twice has the same effect as doing it once.'),
-  );
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await proxy?.close();
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
-});
 
 describe('recordings kept on the device, in headless Chromium', () => {
   it('keeps an answer recorded offline through a reload, and uploads it exactly once when back online', async () => {

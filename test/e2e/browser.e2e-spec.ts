@@ -3,10 +3,9 @@ import { join, resolve } from 'node:path';
 import { ObjectId } from 'mongodb';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppProcess } from '../support/app-process.js';
 import { launchChromiumWithMicrophone, recordFor, spokenWav } from '../support/browser.js';
-import { eventually, openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { eventually } from '../support/database.js';
+import { useE2eApp } from '../support/e2e.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SCREENSHOTS = join(ROOT, 'test-artifacts/browser');
@@ -22,9 +21,6 @@ const HEARD = {
 const LEVELS = { q1: 4, q2: 3, q3: 2 };
 const SCORES = { q1: 100, q2: 75, q3: 50 };
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
 let browser: BrowserContext;
 let page: Page;
 const browserProblems: string[] = [];
@@ -37,12 +33,15 @@ async function screenshot(name: string, fullPage = false) {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
 }
 
-beforeAll(async () => {
+// the web app must be built before anything starts
+beforeAll(() => {
   if (!existsSync(WEB_APP)) throw new Error(`${WEB_APP} is missing: run npm run build (it builds web/ too)`);
   mkdirSync(SCREENSHOTS, { recursive: true });
-  db = await openTestDatabase('browser');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { AUTH_DEV_LOGIN: 'true' } });
+});
+// the tests share the fake provider's scripts and requests, as they always did
+const { db, fake, app } = useE2eApp('browser', { resetProvider: false, env: { AUTH_DEV_LOGIN: 'true' } });
+// the browser comes up after the server, and (registered after the fixture) goes before it
+beforeAll(async () => {
   browser = await launchChromiumWithMicrophone(
     spokenWav('An index lets the database find documents without reading every one of them.'),
   );
@@ -51,12 +50,8 @@ beforeAll(async () => {
   page.on('console', (message) => message.type() === 'error' && browserProblems.push(message.text()));
   page.on('pageerror', (error) => browserProblems.push(error.message));
 });
-
 afterAll(async () => {
   await browser?.close();
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
 });
 
 describe('the web app in headless Chromium', () => {

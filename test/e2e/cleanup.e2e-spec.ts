@@ -1,22 +1,17 @@
 import { GridFSBucket, ObjectId, type Db } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { openTestDatabase } from '../support/database.js';
+import { useE2eApp } from '../support/e2e.js';
 import { cleanupOutput, runCleanup } from '../support/cleanup-command.js';
 import { seedSession } from '../support/factories.js';
 
 const HOUR = 3_600_000;
 const CHUNK = 255 * 1024;
 
-let db: TestDatabase;
-
-beforeAll(async () => {
-  db = await openTestDatabase('cleanup');
-});
-afterAll(async () => {
-  await db?.drop();
-});
+// a database without a provider or main server: the tests seed it and run the cleanup on it
+const { db, startApp } = useE2eApp('cleanup', { provider: false, server: false });
 
 /** Stores a GridFS file of `bytes` with the metadata an upload would give it, `ageHours` old. */
 async function storeFile(
@@ -157,7 +152,7 @@ describe('audio cleanup', () => {
     });
 
     // a failed answer whose audio expired can no longer be retried
-    const app = await AppProcess.start({ mongodbUri: db.uri, apiKey: null });
+    const app = await startApp({}, { apiKey: null });
     try {
       const res = await new ApiClient(app.url, tokenFor('alice')).request(
         'POST',

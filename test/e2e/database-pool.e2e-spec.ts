@@ -21,6 +21,8 @@ const USERS = 60;
 const DEADLINE_MS = 30_000;
 const onPostgres = Boolean(ferretdbBinary()) && ferretHandler() === 'postgresql';
 
+// Not on the e2e fixture: it runs a FerretDB of its own with a small pool (on PostgreSQL only) and
+// must kill the server before that FerretDB closes, which the fixture's shared database does not need.
 let database: PrivateDatabase;
 let fake: FakeOpenAI;
 let app: AppProcess;

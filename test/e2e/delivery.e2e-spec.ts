@@ -1,31 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
+import { describe, expect, it } from 'vitest';
 import { spokenAtRate } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
 
 // Delivery measured from real speech: espeak-ng at two rates, with sox pauses of known length.
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-let alice: ApiClient;
-
-beforeAll(async () => {
-  db = await openTestDatabase('delivery');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { SCORING_SAMPLES: '1' } });
-  alice = new ApiClient(app.url, tokenFor('alice'));
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
-});
-
-beforeEach(() => fake.reset());
+const { fake, clientFor } = useE2eApp('delivery', { env: { SCORING_SAMPLES: '1' } });
+const alice = clientFor('alice');
 
 const PHRASES = [
   'I would keep the same key on each call so that the second one does no harm',

@@ -1,25 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import type { AppProcess } from '../support/app-process.js';
+import { useE2eApp } from '../support/e2e.js';
 
-let db: TestDatabase;
+const { startApp } = useE2eApp('dev_login', { provider: false, server: false });
 const servers: AppProcess[] = [];
 
 async function start(env: Record<string, string>): Promise<ApiClient> {
-  const app = await AppProcess.start({ mongodbUri: db.uri, apiKey: null, env });
+  const app = await startApp(env, { apiKey: null });
   servers.push(app);
   return new ApiClient(app.url);
 }
-
-beforeAll(async () => {
-  db = await openTestDatabase('dev_login');
-});
-
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-  await db?.drop();
-});
 
 describe('development sign-in', () => {
   it('with AUTH_DEV_LOGIN=true, mints a token the API accepts', async () => {

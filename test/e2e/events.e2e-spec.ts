@@ -1,45 +1,33 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { openTestDatabase } from '../support/database.js';
+import { useE2eApp } from '../support/e2e.js';
+import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
 import { EventStreamClient } from '../support/sse.js';
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-let alice: ApiClient;
+const { fake, app, clientFor, startApp } = useE2eApp('events', {
+  // the main server's own: the servers started in tests run with the defaults
+  server: {
+    // whisper-1 answers verbose_json (language, duration), which the events carry
+    env: { SSE_HEARTBEAT_MS: '200', SESSION_WATCH_MS: '100', TRANSCRIPTION_MODEL: 'whisper-1' },
+  },
+});
+const alice = clientFor('alice');
 let tone = 3000;
 const freshAudio = () => wavTone(0.2, tone++);
 const streams: EventStreamClient[] = [];
+// registered after the fixture's, so this runs before its servers stop
+afterAll(async () => {
+  await Promise.all(streams.map((s) => s.close()));
+});
 
 async function listen(server: AppProcess, sessionId: string, user = 'alice') {
   const stream = await EventStreamClient.open(`${server.url}/api/sessions/${sessionId}/events`, tokenFor(user));
   streams.push(stream);
   return stream;
 }
-
-beforeAll(async () => {
-  db = await openTestDatabase('events');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({
-    mongodbUri: db.uri,
-    openaiUrl: fake.url,
-    // whisper-1 answers verbose_json (language, duration), which the events carry
-    env: { SSE_HEARTBEAT_MS: '200', SESSION_WATCH_MS: '100', TRANSCRIPTION_MODEL: 'whisper-1' },
-  });
-  alice = new ApiClient(app.url, tokenFor('alice'));
-});
-
-afterAll(async () => {
-  await Promise.all(streams.map((s) => s.close()));
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
-});
-
-beforeEach(() => fake.reset());
 
 describe('GET /api/sessions/:sessionId/events', () => {
   it('is for the owner only', async () => {
@@ -141,7 +129,7 @@ describe('GET /api/sessions/:sessionId/events', () => {
   });
 
   it('ends open streams on SIGTERM so that the server can shut down', async () => {
-    const own = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url });
+    const own = await startApp();
     const sessionId = await new ApiClient(own.url, tokenFor('alice')).newSession(['q1']);
     const stream = await listen(own, sessionId);
     await stream.waitFor((e) => e.some((x) => x.event === 'snapshot'));

@@ -1,35 +1,27 @@
 import { MongoClient, ObjectId } from 'mongodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
 import { streamingWav, wavTone } from '../support/audio.js';
 import { runCleanup } from '../support/cleanup-command.js';
 import { eventually, openTestDatabase } from '../support/database.js';
-import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
+import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
 import { PrivateDatabase } from '../support/private-database.js';
 import { multipartRequest } from '../support/raw-http.js';
 
-let fake: FakeOpenAI;
 let tone = 5000;
 const freshAudio = () => wavTone(0.2, tone++);
-const started: AppProcess[] = [];
+// No database of the fixture's: each test brings its own (one it can stop, or one it drops after
+// stopping the servers), and starts its servers on it; they are killed after the test.
+const {
+  fake,
+  startApp: startAppWith,
+  killApps: stopAll,
+  apps: started,
+} = useE2eApp('faults', { scope: 'test', database: false });
 
-beforeAll(async () => {
-  fake = await FakeOpenAI.start();
-});
-const stopAll = () => Promise.all(started.splice(0).map((app) => app.kill()));
-afterEach(async () => {
-  await stopAll();
-  fake.reset();
-});
-afterAll(async () => {
-  await fake?.close();
-});
-
-async function startApp(mongodbUri: string, env: Record<string, string> = {}) {
-  const app = await AppProcess.start({ mongodbUri, openaiUrl: fake.url, env });
-  started.push(app);
-  return app;
+function startApp(mongodbUri: string, env: Record<string, string> = {}) {
+  return startAppWith(env, { database: { uri: mongodbUri } });
 }
 
 describe('the database goes away and comes back', () => {

@@ -1,12 +1,11 @@
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess, TEST_JWT_SECRET } from '../support/app-process.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { TEST_JWT_SECRET } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
 import { DocumentChecker } from '../support/openapi-check.js';
 import { TusClient } from '../support/tus.js';
 
@@ -21,29 +20,13 @@ const SEED = Number(process.env.HOSTILE_SEED ?? 20261202);
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 5000);
 const DEADLINE_MS = 8_000;
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-
-beforeAll(async () => {
-  db = await openTestDatabase('hostile');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({
-    mongodbUri: db.uri,
-    openaiUrl: fake.url,
-    env: {
-      RATE_LIMIT_UPLOADS_PER_MINUTE: '100000',
-      RATE_LIMIT_ANALYZE_PER_MINUTE: '100000',
-      HTTP_REQUEST_TIMEOUT_MS: '5000',
-      WEBHOOK_SECRET: 'whsec_' + Buffer.from('hostile-input-webhook-secret-32b').toString('base64'),
-    },
-  });
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
+const { db, fake, app } = useE2eApp('hostile', {
+  env: {
+    RATE_LIMIT_UPLOADS_PER_MINUTE: '100000',
+    RATE_LIMIT_ANALYZE_PER_MINUTE: '100000',
+    HTTP_REQUEST_TIMEOUT_MS: '5000',
+    WEBHOOK_SECRET: 'whsec_' + Buffer.from('hostile-input-webhook-secret-32b').toString('base64'),
+  },
 });
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -1,32 +1,18 @@
 import { ObjectId } from 'mongodb';
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
 import { streamingWavSlice } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
 import { patchStream, TusClient } from '../support/tus.js';
 
 // 512 MB in 8 MB PATCHes, as the issue asks; LARGE_RESUMABLE_UPLOAD_BYTES changes the size.
 const SIZE = Number(process.env.LARGE_RESUMABLE_UPLOAD_BYTES ?? 512 * 1024 * 1024);
 const PATCH_BYTES = 8 * 1024 * 1024;
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-
-beforeAll(async () => {
-  db = await openTestDatabase('large_tus');
-  fake = await FakeOpenAI.start();
+const { db, app } = useE2eApp('large_tus', {
   // without a key, jobs fail at once without reading the audio: the measurement sees the upload alone
-  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, apiKey: null });
-});
-
-afterAll(async () => {
-  await app?.stop('SIGKILL');
-  await fake?.close();
-  await db?.drop();
+  server: { apiKey: null, stopWith: 'SIGKILL' },
 });
 
 /** Sends `size` bytes through tus in PATCH_BYTES pieces; returns the last response and the bytes' SHA-256. */

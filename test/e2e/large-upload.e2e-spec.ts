@@ -1,31 +1,17 @@
 import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
 import { streamingWav } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
 import { multipartRequest } from '../support/raw-http.js';
 
 // 256 MB keeps the suite quick; LARGE_UPLOAD_BYTES=1073741824 runs the 1 GB case.
 const SIZE = Number(process.env.LARGE_UPLOAD_BYTES ?? 256 * 1024 * 1024);
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-
-beforeAll(async () => {
-  db = await openTestDatabase('large');
-  fake = await FakeOpenAI.start();
+const { db, app } = useE2eApp('large', {
   // Without a key, jobs fail at once without reading the audio: the measurement sees the upload
   // path alone, not a transcription streaming the warm-up file out at the same time.
-  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, apiKey: null });
-});
-
-afterAll(async () => {
-  await app?.stop('SIGKILL');
-  await fake?.close();
-  await db?.drop();
+  server: { apiKey: null, stopWith: 'SIGKILL' },
 });
 
 describe('a large upload', () => {

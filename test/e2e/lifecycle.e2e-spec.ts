@@ -1,32 +1,18 @@
 import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor, type ApiResponse } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
 import { streamingWav, wavTone } from '../support/audio.js';
 import { runCleanup } from '../support/cleanup-command.js';
-import { eventually, gridfsCounts, openTestDatabase, sessionSettled, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI, sha256Of } from '../support/fake-openai.js';
+import { eventually, gridfsCounts, openTestDatabase, sessionSettled } from '../support/database.js';
+import { useE2eApp } from '../support/e2e.js';
+import { sha256Of } from '../support/fake-openai.js';
 import { multipartRequest } from '../support/raw-http.js';
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-let alice: ApiClient;
+const { db, fake, clientFor } = useE2eApp('lifecycle', { env: { GRIDFS_CHUNK_SIZE_BYTES: '16384' } });
+const alice = clientFor('alice');
 let tone = 4000;
 const freshAudio = () => wavTone(0.2, tone++);
-
-beforeAll(async () => {
-  db = await openTestDatabase('lifecycle');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { GRIDFS_CHUNK_SIZE_BYTES: '16384' } });
-  alice = new ApiClient(app.url, tokenFor('alice'));
-});
-afterAll(async () => {
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
-});
-beforeEach(() => fake.reset());
 
 /** Everything stored for a session: its document, its GridFS files and their chunks. */
 async function remains(sessionId: string, fileIds: string[] = []) {

@@ -1,11 +1,9 @@
 // @ts-expect-error autocannon ships no type declarations
 import autocannon from 'autocannon';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
 import { FailureTally } from '../support/load-failures.js';
 
 const SESSIONS = Number(process.env.LOAD_SESSIONS ?? 200);
@@ -22,21 +20,12 @@ const UPLOAD_TIMEOUT_S = 300;
 /** No request answered for this long means the server or its database stalled: the run is stopped. */
 const STALL_S = 60;
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-
-beforeAll(async () => {
-  db = await openTestDatabase('load');
-  fake = await FakeOpenAI.start();
-  fake.setDefault({ kind: 'ok', delayMs: 50 });
-  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { TRANSCRIPTION_CONCURRENCY: '8' } });
+const { db, fake, app } = useE2eApp('load', {
+  // the slow default below stays for the whole file
+  resetProvider: false,
+  env: { TRANSCRIPTION_CONCURRENCY: '8' },
 });
-afterAll(async () => {
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
-});
+fake.setDefault({ kind: 'ok', delayMs: 50 });
 
 function multipart(audio: Buffer, boundary: string): Buffer {
   return Buffer.concat([

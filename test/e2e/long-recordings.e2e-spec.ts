@@ -2,23 +2,46 @@ import { ObjectId } from 'mongodb';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
 import { speechLikeWav, speechLikeWavBytes, wavTone } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI, OPENAI_MAX_FILE_BYTES, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
+import { OPENAI_MAX_FILE_BYTES, expectedTranscript, sha256Of } from '../support/fake-openai.js';
 import { multipartRequest } from '../support/raw-http.js';
 import { EventStreamClient } from '../support/sse.js';
 
 const WORK_DIR_PREFIX = 'voice-interview-transcribe-';
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-let alice: ApiClient;
 /** The app's own temp directory (TMPDIR), so that its leftovers can be counted exactly. */
 let appTmp: string;
+// made before the fixture's server, which runs in it, and removed after the fixture's teardown
+beforeAll(() => {
+  appTmp = mkdtempSync(join(tmpdir(), 'long-recordings-app-'));
+  // leftovers of a crashed earlier run: a dead process's directory goes, a live one's stays
+  mkdirSync(join(appTmp, `${WORK_DIR_PREFIX}999999999-crashed`));
+  mkdirSync(join(appTmp, `${WORK_DIR_PREFIX}${process.pid}-alive`));
+});
+afterAll(() => {
+  if (appTmp) rmSync(appTmp, { recursive: true, force: true });
+});
+const { db, fake, app, clientFor } = useE2eApp('long', {
+  provider: { probeAudio: true },
+  env: () => ({
+    TMPDIR: appTmp,
+    // whisper-style: the pieces' timed segments are joined
+    TRANSCRIPTION_MODEL: 'whisper-1',
+    TRANSCRIPTION_MAX_ATTEMPTS: '3',
+    TRANSCRIPTION_TIMEOUT_MS: '60000',
+    TRANSCRIPTION_LEASE_MS: '10000',
+  }),
+});
+const alice = clientFor('alice');
+// registered after the fixture's hooks, so this runs before its server stops
+afterAll(() => {
+  if (app.proc && app.proc.exitCode !== null) {
+    console.log(`the server exited early (${app.proc.exitCode}):\n${app.logs.slice(-30).join('\n')}`);
+  }
+});
 
 const sessionDoc = (id: string) => db.db.collection('interview_sessions').findOne({ _id: new ObjectId(id) });
 const workDirs = (dir: string) => readdirSync(dir).filter((name) => name.startsWith(WORK_DIR_PREFIX));
@@ -28,40 +51,6 @@ function uploadWav(api: ApiClient, sessionId: string, questionId: string, second
     { name: 'audio', filename: 'answer.wav', contentType: 'audio/wav', data: speechLikeWav(seconds) },
   ]);
 }
-
-beforeAll(async () => {
-  db = await openTestDatabase('long');
-  fake = await FakeOpenAI.start({ probeAudio: true });
-  appTmp = mkdtempSync(join(tmpdir(), 'long-recordings-app-'));
-  // leftovers of a crashed earlier run: a dead process's directory goes, a live one's stays
-  mkdirSync(join(appTmp, `${WORK_DIR_PREFIX}999999999-crashed`));
-  mkdirSync(join(appTmp, `${WORK_DIR_PREFIX}${process.pid}-alive`));
-  app = await AppProcess.start({
-    mongodbUri: db.uri,
-    openaiUrl: fake.url,
-    env: {
-      TMPDIR: appTmp,
-      // whisper-style: the pieces' timed segments are joined
-      TRANSCRIPTION_MODEL: 'whisper-1',
-      TRANSCRIPTION_MAX_ATTEMPTS: '3',
-      TRANSCRIPTION_TIMEOUT_MS: '60000',
-      TRANSCRIPTION_LEASE_MS: '10000',
-    },
-  });
-  alice = new ApiClient(app.url, tokenFor('alice'));
-});
-
-afterAll(async () => {
-  if (app && app.proc.exitCode !== null) {
-    console.log(`the server exited early (${app.proc.exitCode}):\n${app.logs.slice(-30).join('\n')}`);
-  }
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
-  if (appTmp) rmSync(appTmp, { recursive: true, force: true });
-});
-
-beforeEach(() => fake.reset());
 
 describe('a 30-minute recording', () => {
   it(
@@ -170,36 +159,23 @@ describe('start-up', () => {
 });
 
 describe('pieces that fail', () => {
-  let small: AppProcess;
-  let api: ApiClient;
-  let own: TestDatabase;
-
-  beforeAll(async () => {
-    // a database of its own, so that the first server never takes these jobs over
-    own = await openTestDatabase('long-pieces');
-    // a low limit makes a 1-minute recording (10.6 MB) "large": it is cut into pieces of at most 15 s
-    small = await AppProcess.start({
-      mongodbUri: own.uri,
-      openaiUrl: fake.url,
-      env: {
-        TMPDIR: appTmp,
-        // whisper-style: the pieces' timed segments are joined
-        TRANSCRIPTION_MODEL: 'whisper-1',
-        TRANSCRIPTION_MAX_FILE_BYTES: String(1024 * 1024),
-        TRANSCRIPTION_PIECE_SECONDS: '15',
-        TRANSCRIPTION_MAX_ATTEMPTS: '3',
-        TRANSCRIPTION_PIECE_CONCURRENCY: '2',
-        // a loaded machine must not make a lease lapse: this is about pieces, not leases
-        TRANSCRIPTION_LEASE_MS: '15000',
-      },
-    });
-    api = new ApiClient(small.url, tokenFor('alice'));
+  // a database and server of their own, so that the first server never takes these jobs over; a
+  // low limit makes a 1-minute recording (10.6 MB) "large": it is cut into pieces of at most 15 s
+  const { db: own, clientFor: clientOfOwn } = useE2eApp('long-pieces', {
+    provider: fake,
+    env: () => ({
+      TMPDIR: appTmp,
+      // whisper-style: the pieces' timed segments are joined
+      TRANSCRIPTION_MODEL: 'whisper-1',
+      TRANSCRIPTION_MAX_FILE_BYTES: String(1024 * 1024),
+      TRANSCRIPTION_PIECE_SECONDS: '15',
+      TRANSCRIPTION_MAX_ATTEMPTS: '3',
+      TRANSCRIPTION_PIECE_CONCURRENCY: '2',
+      // a loaded machine must not make a lease lapse: this is about pieces, not leases
+      TRANSCRIPTION_LEASE_MS: '15000',
+    }),
   });
-
-  afterAll(async () => {
-    await small?.stop();
-    await own?.drop();
-  });
+  const api = clientOfOwn('alice');
 
   it('retries a piece that fails transiently alone, and completes', async () => {
     const sessionId = await api.newSession(['q1']);
@@ -261,34 +237,26 @@ describe('pieces that fail', () => {
 });
 
 describe('without ffmpeg', () => {
-  let bare: AppProcess;
-  let api: ApiClient;
-  let own: TestDatabase;
   /** FFMPEG_PATH points here; empty until the test "installs" ffmpeg. */
   let bin: string;
-
-  beforeAll(async () => {
-    own = await openTestDatabase('long-bare');
+  // made before the server below, whose FFMPEG_PATH points into it, and removed after it stopped
+  beforeAll(() => {
     bin = mkdtempSync(join(tmpdir(), 'long-recordings-bin-'));
-    bare = await AppProcess.start({
-      mongodbUri: own.uri,
-      openaiUrl: fake.url,
-      env: {
-        TMPDIR: appTmp,
-        FFMPEG_PATH: join(bin, 'ffmpeg'),
-        TRANSCRIPTION_MAX_FILE_BYTES: String(1024 * 1024),
-        // verbose_json, so the transcript's language is known
-        TRANSCRIPTION_MODEL: 'whisper-1',
-      },
-    });
-    api = new ApiClient(bare.url, tokenFor('alice'));
   });
-
-  afterAll(async () => {
-    await bare?.stop();
-    await own?.drop();
+  afterAll(() => {
     if (bin) rmSync(bin, { recursive: true, force: true });
   });
+  const { app: bare, clientFor: clientOfBare } = useE2eApp('long-bare', {
+    provider: fake,
+    env: () => ({
+      TMPDIR: appTmp,
+      FFMPEG_PATH: join(bin, 'ffmpeg'),
+      TRANSCRIPTION_MAX_FILE_BYTES: String(1024 * 1024),
+      // verbose_json, so the transcript's language is known
+      TRANSCRIPTION_MODEL: 'whisper-1',
+    }),
+  });
+  const api = clientOfBare('alice');
 
   it('warns once at start-up, transcribes small recordings, fails large ones saying ffmpeg is needed until it is installed', async () => {
     const warnings = bare.logs.filter((line) => line.includes('cannot be run'));
@@ -329,33 +297,19 @@ describe('without ffmpeg', () => {
 });
 
 describe('a server killed half way through the pieces', () => {
-  let own: TestDatabase;
-  const servers: AppProcess[] = [];
-  const start = async () => {
-    const server = await AppProcess.start({
-      mongodbUri: own.uri,
-      openaiUrl: fake.url,
-      env: {
-        TMPDIR: appTmp,
-        // whisper-style: the pieces' timed segments are joined
-        TRANSCRIPTION_MODEL: 'whisper-1',
-        TRANSCRIPTION_MAX_FILE_BYTES: String(1024 * 1024),
-        TRANSCRIPTION_PIECE_SECONDS: '15',
-        TRANSCRIPTION_PIECE_CONCURRENCY: '2',
-        TRANSCRIPTION_LEASE_MS: '3000',
-      },
-    });
-    servers.push(server);
-    return server;
-  };
-
-  beforeAll(async () => {
-    own = await openTestDatabase('long-resume');
-  });
-
-  afterAll(async () => {
-    for (const server of servers) await server.stop();
-    await own?.drop();
+  // servers of its own, started by the test, on a database of its own
+  const { db: own, startApp: start } = useE2eApp('long-resume', {
+    provider: fake,
+    server: false,
+    env: () => ({
+      TMPDIR: appTmp,
+      // whisper-style: the pieces' timed segments are joined
+      TRANSCRIPTION_MODEL: 'whisper-1',
+      TRANSCRIPTION_MAX_FILE_BYTES: String(1024 * 1024),
+      TRANSCRIPTION_PIECE_SECONDS: '15',
+      TRANSCRIPTION_PIECE_CONCURRENCY: '2',
+      TRANSCRIPTION_LEASE_MS: '3000',
+    }),
   });
 
   it('leaves the finished pieces in the database, and the next server sends only the missing ones', async () => {

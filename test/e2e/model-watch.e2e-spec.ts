@@ -1,31 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppProcess } from '../support/app-process.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { useE2eApp } from '../support/e2e.js';
 import { FakeOpenAI } from '../support/fake-openai.js';
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let bare: FakeOpenAI;
 const soon = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
-
+// no main server: each test starts its own, against this fake or the bare one
+const { fake, startApp } = useE2eApp('model_watch', { server: false });
+fake.models.set('gpt-transcribe', { shutdown_date: soon });
+fake.models.set('gpt-6-luna', 'unknown');
+/** A provider without /v1/models, like whisper.cpp's server. */
+const bare = new FakeOpenAI();
+bare.modelsEndpoint = false;
 beforeAll(async () => {
-  db = await openTestDatabase('model_watch');
-  fake = await FakeOpenAI.start();
-  fake.models.set('gpt-transcribe', { shutdown_date: soon });
-  fake.models.set('gpt-6-luna', 'unknown');
-  bare = await FakeOpenAI.start();
-  bare.modelsEndpoint = false;
+  await bare.listen();
 });
-
 afterAll(async () => {
-  await fake?.close();
-  await bare?.close();
-  await db?.drop();
+  await bare.close();
 });
 
 describe('the model retirement watch', () => {
   it('warns of a shutdown 30 days ahead and of a model the provider does not know: log, metric, health', async () => {
-    const app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url });
+    const app = await startApp();
     try {
       await app.waitForLog(new RegExp(`TRANSCRIPTION_MODEL gpt-transcribe shuts down on ${soon} \\(in 30 days\\)`));
       await app.waitForLog(/the provider does not know SCORING_MODEL gpt-6-luna/);
@@ -51,12 +45,7 @@ describe('the model retirement watch', () => {
   });
 
   it('tolerates a server without /v1/models silently', async () => {
-    const app = await AppProcess.start({
-      mongodbUri: db.uri,
-      openaiUrl: bare.url,
-      apiKey: null,
-      env: { OPENAI_BASE_URL: bare.url },
-    });
+    const app = await startApp({ OPENAI_BASE_URL: bare.url }, { openaiUrl: bare.url, apiKey: null });
     try {
       await new Promise((r) => setTimeout(r, 1500));
       expect(app.logs.join('\n')).not.toMatch(/shuts down|does not know/);

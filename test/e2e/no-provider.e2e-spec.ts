@@ -1,25 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-
-beforeAll(async () => {
-  db = await openTestDatabase('no_provider');
-  fake = await FakeOpenAI.start();
-});
-afterAll(async () => {
-  await fake?.close();
-  await db?.drop();
-});
+// no main server: the test starts one without a provider, then one with
+const { fake, startApp } = useE2eApp('no_provider', { server: false });
 
 describe('without a provider', () => {
   it('keeps answers queued with the reason, says degraded, and transcribes them once a provider is configured', async () => {
-    const bare = await AppProcess.start({ mongodbUri: db.uri, apiKey: null });
+    const bare = await startApp({}, { apiKey: null, openaiUrl: null });
     const api = new ApiClient(bare.url, tokenFor('alice'));
     const sessionId = await api.newSession(['q1']);
     let waiting;
@@ -41,7 +30,7 @@ describe('without a provider', () => {
     }
     expect(fake.requests).toHaveLength(0);
 
-    const configured = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url });
+    const configured = await startApp();
     try {
       const done = await new ApiClient(configured.url, tokenFor('alice')).waitForAnswer(sessionId, 'q1');
       expect(done).toMatchObject({ status: 'completed', attempts: 1 });

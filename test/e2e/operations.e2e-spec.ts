@@ -1,20 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { ObjectId } from 'mongodb';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { eventually, gridfsCounts, openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { eventually, gridfsCounts } from '../support/database.js';
+import { useE2eApp } from '../support/e2e.js';
+import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
 import { hasPromtool, promtoolCheckMetrics } from '../support/promtool.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
-let fake: FakeOpenAI;
-let db: TestDatabase;
 let tone = 2400;
 const freshAudio = () => wavTone(0.2, tone++);
-const started: AppProcess[] = [];
 const WEBHOOK_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
 /**
@@ -23,26 +21,8 @@ const WEBHOOK_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
  */
 const MANY_UPLOADS = { MAX_CONCURRENT_UPLOADS_PER_USER: '64' };
 
-async function startApp(env: Record<string, string> = {}) {
-  const app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { ...MANY_UPLOADS, ...env } });
-  started.push(app);
-  return app;
-}
-
-beforeAll(async () => {
-  fake = await FakeOpenAI.start();
-});
-afterAll(async () => {
-  await fake?.close();
-});
-beforeEach(async () => {
-  fake.reset();
-  db = await openTestDatabase('operations');
-});
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((app) => app.kill()));
-  await db.drop();
-});
+// a database of its own for every test, which starts its servers (killed after it)
+const { db, fake, startApp } = useE2eApp('operations', { scope: 'test', env: MANY_UPLOADS });
 
 /** One sample's value from Prometheus text, e.g. sample(text, 'x_total{outcome="ok"}'); 0 when absent. */
 function sample(metrics: string, series: string): number {

@@ -1,15 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
+import type { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
 import { seedSession } from '../support/factories.js';
 
-let db: TestDatabase;
-let otherDb: TestDatabase;
-let fake: FakeOpenAI;
-let current: AppProcess;
+// the main server runs with the defaults: OpenAI's current models
+const { db, fake, app: current, startApp, openDatabase } = useE2eApp('provider_params');
 let selfHosted: AppProcess;
 let tone = 900;
 
@@ -22,35 +19,20 @@ const QUESTION = {
 };
 
 beforeAll(async () => {
-  db = await openTestDatabase('provider_params');
   // a database each: the two servers must not take each other's jobs
-  otherDb = await openTestDatabase('provider_params_self');
-  fake = await FakeOpenAI.start();
-  // the defaults: OpenAI's current models
-  current = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url });
+  const otherDb = await openDatabase('provider_params_self');
   // a self-hosted whisper server asked for segments, scored by a plain chat model
-  selfHosted = await AppProcess.start({
-    mongodbUri: otherDb.uri,
-    openaiUrl: fake.url,
-    env: {
+  selfHosted = await startApp(
+    {
       TRANSCRIPTION_MODEL: 'Systran/faster-whisper-small',
       TRANSCRIPTION_RESPONSE_FORMAT: 'verbose_json',
       SCORING_MODEL: 'gpt-4o-mini',
       // one sample: the model's single best judgement, at temperature 0
       SCORING_SAMPLES: '1',
     },
-  });
+    { database: otherDb },
+  );
 });
-
-afterAll(async () => {
-  await current?.stop();
-  await selfHosted?.stop();
-  await fake?.close();
-  await db?.drop();
-  await otherDb?.drop();
-});
-
-beforeEach(() => fake.reset());
 
 const create = (api: ApiClient, questions: unknown[], session: Record<string, unknown> = {}) =>
   api.request('POST', '/api/sessions', { json: { questions, ...session } });

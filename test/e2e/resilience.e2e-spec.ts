@@ -1,16 +1,14 @@
 import { ObjectId } from 'mongodb';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { eventually, gridfsCounts, openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { eventually, gridfsCounts } from '../support/database.js';
+import { useE2eApp } from '../support/e2e.js';
+import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
 
-let fake: FakeOpenAI;
-let db: TestDatabase;
 let tone = 1200;
 const freshAudio = () => wavTone(0.2, tone++);
-const started: AppProcess[] = [];
 
 /**
  * One user uploads a dozen answers or more at once here, to load the instances: more than
@@ -18,26 +16,8 @@ const started: AppProcess[] = [];
  */
 const MANY_UPLOADS = { MAX_CONCURRENT_UPLOADS_PER_USER: '64' };
 
-async function startApp(env: Record<string, string> = {}) {
-  const app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { ...MANY_UPLOADS, ...env } });
-  started.push(app);
-  return app;
-}
-
-beforeAll(async () => {
-  fake = await FakeOpenAI.start();
-});
-afterAll(async () => {
-  await fake?.close();
-});
-beforeEach(async () => {
-  fake.reset();
-  db = await openTestDatabase('resilience');
-});
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((app) => app.kill()));
-  await db.drop();
-});
+// a database of its own for every test, which starts its servers (killed after it)
+const { db, fake, startApp } = useE2eApp('resilience', { scope: 'test', env: MANY_UPLOADS });
 
 /** How many times the provider answered a transcript for each distinct recording. */
 function answeredPerRecording(): Map<string, number> {

@@ -1,38 +1,19 @@
 import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
 import { encodedTone, id3TagHeader, wavTone } from '../support/audio.js';
 import { runCleanup } from '../support/cleanup-command.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
+import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
 import { patchCutOff, patchStream, TusClient } from '../support/tus.js';
 import { Readable } from 'node:stream';
 
 const CHUNK = 16_384;
 const ENV = { GRIDFS_CHUNK_SIZE_BYTES: String(CHUNK), MAX_UPLOAD_BYTES: String(8 * 1024 * 1024) };
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-let alice: ApiClient;
-let tus: TusClient;
-
-beforeAll(async () => {
-  db = await openTestDatabase('resumable');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: ENV });
-  alice = new ApiClient(app.url, tokenFor('alice'));
-  tus = new TusClient(alice);
-});
-
-afterAll(async () => {
-  await app?.stop('SIGKILL');
-  await fake?.close();
-  await db?.drop();
-});
-
-beforeEach(() => fake.reset());
+const { db, fake, app, clientFor, startApp } = useE2eApp('resumable', { env: ENV, server: { stopWith: 'SIGKILL' } });
+const alice = clientFor('alice');
+const tus = new TusClient(alice);
 
 const uploads = () => db.db.collection('resumable_uploads');
 const chunksOf = (id: string) => db.db.collection('fs.chunks').countDocuments({ files_id: new ObjectId(id) });
@@ -158,7 +139,7 @@ describe('tus uploads at /api/uploads', () => {
 
 describe('tus uploads across instances', () => {
   it('continues on a second instance after the first was killed between two PATCHes', async () => {
-    const own = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: ENV });
+    const own = await startApp();
     const sessionId = await alice.newSession(['q1']);
     const audio = wavTone(20, 550);
     const first = new TusClient(new ApiClient(own.url, tokenFor('alice')));
@@ -220,11 +201,7 @@ describe('tus uploads across instances', () => {
   });
 
   it('expires an unfinished upload, and the cleanup leaves none of its chunks', async () => {
-    const short = await AppProcess.start({
-      mongodbUri: db.uri,
-      openaiUrl: fake.url,
-      env: { ...ENV, RESUMABLE_UPLOAD_EXPIRY_MS: '1500' },
-    });
+    const short = await startApp({ RESUMABLE_UPLOAD_EXPIRY_MS: '1500' });
     try {
       const client = new TusClient(new ApiClient(short.url, tokenFor('alice')));
       const sessionId = await alice.newSession(['q1']);

@@ -3,17 +3,13 @@ import jwt from 'jsonwebtoken';
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess, TEST_JWT_SECRET } from '../support/app-process.js';
+import { TEST_JWT_SECRET } from '../support/app-process.js';
 import { id3TagHeader, wavTone } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
 import { JwksServer } from '../support/jwks-server.js';
 import { rawRequest, writeAll } from '../support/raw-http.js';
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
 let jwks: JwksServer;
-let app: AppProcess;
 let alice: ApiClient;
 
 /** HS256 tokens carry the configured issuer and audience here, as every token must. */
@@ -26,14 +22,17 @@ const localToken = (userId: string) =>
   });
 const user = (userId: string) => new ApiClient(app.url, localToken(userId));
 
+// the identity provider comes up before the fixture's server, whose settings name it, and goes after it
 beforeAll(async () => {
-  db = await openTestDatabase('security');
-  fake = await FakeOpenAI.start();
   jwks = await JwksServer.start();
-  app = await AppProcess.start({
-    mongodbUri: db.uri,
-    openaiUrl: fake.url,
-    env: {
+});
+afterAll(async () => {
+  await jwks?.close();
+});
+const { db, fake, app, startApp } = useE2eApp('security', {
+  // the main server's own: the server of a test started with JWKS alone has settings of its own
+  server: {
+    env: () => ({
       CORS_ORIGINS: 'https://app.example.test, https://admin.example.test',
       RATE_LIMIT_UPLOADS_PER_MINUTE: '3',
       RATE_LIMIT_ANALYZE_PER_MINUTE: '2',
@@ -43,16 +42,11 @@ beforeAll(async () => {
       JWT_ISSUER: jwks.issuer,
       JWT_AUDIENCE: jwks.audience,
       JWT_MAX_AGE: '3600',
-    },
-  });
-  alice = user('alice');
+    }),
+  },
 });
-
-afterAll(async () => {
-  await app?.stop();
-  await jwks?.close();
-  await fake?.close();
-  await db?.drop();
+beforeAll(() => {
+  alice = user('alice');
 });
 
 describe('defences', () => {
@@ -408,11 +402,7 @@ describe('identity-provider tokens (JWKS)', () => {
   });
 
   it("with JWKS and no JWT_SECRET, accepts only the identity provider's tokens (no development secret)", async () => {
-    const idpOnly = await AppProcess.start({
-      mongodbUri: db.uri,
-      openaiUrl: fake.url,
-      env: { JWT_SECRET: '', JWT_JWKS_URI: jwks.url },
-    });
+    const idpOnly = await startApp({ JWT_SECRET: '', JWT_JWKS_URI: jwks.url });
     try {
       const call = (token: string) => new ApiClient(idpOnly.url, token).request('GET', '/api/sessions');
       expect((await call(jwks.sign('rsa-1', { sub: 'idp-user' }))).status).toBe(200);

@@ -1,26 +1,13 @@
 import jwt from 'jsonwebtoken';
 import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess, TEST_JWT_SECRET } from '../support/app-process.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { TEST_JWT_SECRET } from '../support/app-process.js';
+import { useE2eApp } from '../support/e2e.js';
 
-let db: TestDatabase;
-let app: AppProcess;
-let alice: ApiClient;
-let bob: ApiClient;
-
-beforeAll(async () => {
-  db = await openTestDatabase('sessions');
-  app = await AppProcess.start({ mongodbUri: db.uri });
-  alice = new ApiClient(app.url, tokenFor('alice'));
-  bob = new ApiClient(app.url, tokenFor('bob'));
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await db?.drop();
-});
+const { db, app, clientFor } = useE2eApp('sessions', { provider: false });
+const alice = clientFor('alice');
+const bob = clientFor('bob');
 
 describe('POST /api/sessions', () => {
   let refusals = 0;

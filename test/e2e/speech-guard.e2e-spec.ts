@@ -1,30 +1,10 @@
 import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
+import { describe, expect, it } from 'vitest';
 import { soxLowNoise, soxSilence, spokenWithPauses, wavTone } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-let alice: ApiClient;
-
-beforeAll(async () => {
-  db = await openTestDatabase('speech_guard');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url });
-  alice = new ApiClient(app.url, tokenFor('alice'));
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
-});
-
-beforeEach(() => fake.reset());
+const { db, fake, clientFor } = useE2eApp('speech_guard');
+const alice = clientFor('alice');
 
 const wav = { contentType: 'audio/wav', filename: 'answer.wav' };
 const analyze = (sessionId: string) => alice.request('POST', `/api/analyze/${sessionId}?wait=20`);

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 
 const MAIN = resolve(import.meta.dirname, '../../dist/main.js');
 
+// Not on the e2e fixture: these servers must stop at start-up, with no database, provider or test
+// settings, and what they print is the result; AppProcess would wait for one that listens.
 function run(
   env: Record<string, string>,
   cwd = process.cwd(),

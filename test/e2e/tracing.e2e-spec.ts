@@ -1,40 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { eventually, openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { eventually } from '../support/database.js';
+import { useE2eApp } from '../support/e2e.js';
 import { OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 
-let fake: FakeOpenAI;
-let db: TestDatabase;
 let collector: OtlpReceiver;
 let tone = 5200;
-const started: AppProcess[] = [];
 
-beforeAll(async () => {
-  fake = await FakeOpenAI.start();
-});
-afterAll(async () => {
-  await fake?.close();
-});
+// a collector for every test, registered before the fixture: it is there when the test's servers
+// start, and closes after they are killed
 beforeEach(async () => {
-  fake.reset();
-  db = await openTestDatabase('tracing');
   collector = await OtlpReceiver.start();
 });
 afterEach(async () => {
-  await Promise.all(started.splice(0).map((app) => app.kill()));
   await collector.close();
-  await db.drop();
 });
-
-async function startApp(env: Record<string, string>) {
-  const app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env });
-  started.push(app);
-  return app;
-}
+// a database of its own for every test, which starts its servers (killed after it)
+const { fake, startApp } = useE2eApp('tracing', { scope: 'test' });
 
 /** Tracing to the local receiver, exported every 100 ms rather than every 5 s. */
 const tracingEnv = () => ({

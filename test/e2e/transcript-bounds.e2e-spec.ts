@@ -1,33 +1,13 @@
 import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
+import { describe, expect, it } from 'vitest';
 import { wavTone } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
 
 /** A provider text over the answer's budget is stored cut and flagged, never refused: the session document has a size limit. */
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-let alice: ApiClient;
-
-beforeAll(async () => {
-  db = await openTestDatabase('transcript_bounds');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({
-    mongodbUri: db.uri,
-    openaiUrl: fake.url,
-    env: { TRANSCRIPT_MAX_BYTES: '1024', TRANSCRIPTION_MODEL: 'whisper-1' },
-  });
-  alice = new ApiClient(app.url, tokenFor('alice'));
+const { db, fake, app, clientFor } = useE2eApp('transcript_bounds', {
+  env: { TRANSCRIPT_MAX_BYTES: '1024', TRANSCRIPTION_MODEL: 'whisper-1' },
 });
-
-afterAll(async () => {
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
-});
+const alice = clientFor('alice');
 
 describe('transcripts over the answer budget', () => {
   it('stores the first 1024 bytes at a character boundary, flags the cut in every view, and keeps a short one whole', async () => {

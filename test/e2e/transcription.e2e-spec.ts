@@ -1,42 +1,24 @@
 import { DISFLUENCY_PROMPT } from '../../src/transcription/transcribers/disfluency-prompt.js';
 import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { eventually, openTestDatabase, sessionSettled, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { eventually, openTestDatabase, sessionSettled } from '../support/database.js';
+import { useE2eApp } from '../support/e2e.js';
+import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-let alice: ApiClient;
+const { db, fake, app, clientFor } = useE2eApp('transcription', {
+  env: {
+    TRANSCRIPTION_MODEL: 'gpt-4o-mini-transcribe',
+    TRANSCRIPTION_LANGUAGE: 'en',
+    TRANSCRIPTION_MAX_ATTEMPTS: '3',
+  },
+});
+const alice = clientFor('alice');
 let tone = 700;
 /** Every upload gets audio of its own, so transcripts tell which bytes were transcribed. */
 const freshAudio = () => wavTone(0.2, tone++);
-
-beforeAll(async () => {
-  db = await openTestDatabase('transcription');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({
-    mongodbUri: db.uri,
-    openaiUrl: fake.url,
-    env: {
-      TRANSCRIPTION_MODEL: 'gpt-4o-mini-transcribe',
-      TRANSCRIPTION_LANGUAGE: 'en',
-      TRANSCRIPTION_MAX_ATTEMPTS: '3',
-    },
-  });
-  alice = new ApiClient(app.url, tokenFor('alice'));
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
-});
-
-beforeEach(() => fake.reset());
 
 /** What GridFS still holds of one uploaded file (other tests' failed answers keep theirs). */
 async function fileCounts(fileId: string) {

@@ -1,40 +1,20 @@
 import { ObjectId } from 'mongodb';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
+import { describe, expect, it } from 'vitest';
+import { tokenFor } from '../support/api.js';
 import { wavTone } from '../support/audio.js';
 import { runCleanup } from '../support/cleanup-command.js';
-import { eventually, openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { eventually } from '../support/database.js';
+import { useE2eApp } from '../support/e2e.js';
 import { patchStream, TusClient } from '../support/tus.js';
 
 const CHUNK = 16_384;
 /** Full chunks reach the database a batch of about 1 MB at a time (GridFsTusStore). */
 const BATCH_CHUNKS = (1024 * 1024) / CHUNK;
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-let alice: ApiClient;
-let tus: TusClient;
-
-beforeAll(async () => {
-  db = await openTestDatabase('tuserasure');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({
-    mongodbUri: db.uri,
-    openaiUrl: fake.url,
-    env: { GRIDFS_CHUNK_SIZE_BYTES: String(CHUNK) },
-  });
-  alice = new ApiClient(app.url, tokenFor('alice'));
-  tus = new TusClient(alice);
-});
-afterAll(async () => {
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
-});
+const { db, app, clientFor } = useE2eApp('tuserasure', { env: { GRIDFS_CHUNK_SIZE_BYTES: String(CHUNK) } });
+const alice = clientFor('alice');
+const tus = new TusClient(alice);
 
 const chunksOf = (id: string) => db.db.collection('fs.chunks').countDocuments({ files_id: new ObjectId(id) });
 const uploadsOf = (sessionId: string) =>

@@ -1,40 +1,20 @@
 import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
 import { encodedTone, streamingWav, wavTone } from '../support/audio.js';
-import { gridfsCounts, openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { gridfsCounts } from '../support/database.js';
+import { useE2eApp } from '../support/e2e.js';
+import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
 import { multipartRequest, partHeader, rawRequest, writeAll } from '../support/raw-http.js';
 
 const MAX_UPLOAD_BYTES = 300_000;
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-let alice: ApiClient;
-let bob: ApiClient;
-
-beforeAll(async () => {
-  db = await openTestDatabase('upload');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({
-    mongodbUri: db.uri,
-    openaiUrl: fake.url,
-    // small chunks so that a partial upload really has chunks in the database when it is cut off
-    env: { MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES), GRIDFS_CHUNK_SIZE_BYTES: '16384' },
-  });
-  alice = new ApiClient(app.url, tokenFor('alice'));
-  bob = new ApiClient(app.url, tokenFor('bob'));
+const { db, fake, app, clientFor } = useE2eApp('upload', {
+  // small chunks so that a partial upload really has chunks in the database when it is cut off
+  env: { MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES), GRIDFS_CHUNK_SIZE_BYTES: '16384' },
 });
-
-afterAll(async () => {
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
-});
-
-beforeEach(() => fake.reset());
+const alice = clientFor('alice');
+const bob = clientFor('bob');
 
 const sessions = () => db.db.collection('interview_sessions');
 

@@ -1,12 +1,10 @@
 import { ObjectId } from 'mongodb';
 import { request, type IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
+import { describe, expect, it } from 'vitest';
+import { tokenFor } from '../support/api.js';
 import { wavTone } from '../support/audio.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
+import { useE2eApp } from '../support/e2e.js';
 import { partHeader, rawRequest, writeAll } from '../support/raw-http.js';
 import { EventStreamClient } from '../support/sse.js';
 import { patchStream, TusClient } from '../support/tus.js';
@@ -20,23 +18,8 @@ const ENV = {
   USER_LEASE_MS: String(LEASE_MS),
 };
 
-let db: TestDatabase;
-let fake: FakeOpenAI;
-let app: AppProcess;
-let alice: ApiClient;
-
-beforeAll(async () => {
-  db = await openTestDatabase('user_limits');
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: ENV });
-  alice = new ApiClient(app.url, tokenFor('alice'));
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await fake?.close();
-  await db?.drop();
-});
+const { db, app, clientFor, startApp } = useE2eApp('user_limits', { env: ENV });
+const alice = clientFor('alice');
 
 const leases = () => db.db.collection('user_leases');
 const liveLeases = (userId: string, kind: string) =>
@@ -117,7 +100,7 @@ describe('open event streams per user', () => {
   });
 
   it('counts the streams of another instance, and forgets those of a crashed one once their lease lapses', async () => {
-    const other = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: ENV });
+    const other = await startApp();
     const carol = alice.as('carol');
     const sessionId = await carol.newSession(['q1']);
     const url = `${other.url}/api/sessions/${sessionId}/events`;

@@ -1,13 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
 import { eventually, openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI } from '../support/fake-openai.js';
-import { WebhookReceiver } from '../support/webhook-receiver.js';
+import { useE2eApp } from '../support/e2e.js';
 
 /** Standard Webhooks secrets: whsec_ and the base64 of random bytes. */
 const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
@@ -22,41 +21,23 @@ const WEBHOOK_ENV = {
   WEBHOOK_TIMEOUT_MS: '1000',
 };
 
-let fake: FakeOpenAI;
-let db: TestDatabase;
-let receiver: WebhookReceiver;
 let tone = 3100;
 const freshAudio = () => wavTone(0.2, tone++);
-const started: AppProcess[] = [];
 
-async function startApp(env: Record<string, string> = {}) {
-  const app = await AppProcess.start({ mongodbUri: db.uri, openaiUrl: fake.url, env: { ...WEBHOOK_ENV, ...env } });
-  started.push(app);
-  return app;
-}
+// a database and a receiver of their own for every test, which starts its servers (killed after it)
+const { db, fake, receiver, startApp } = useE2eApp('webhooks', {
+  scope: 'test',
+  env: WEBHOOK_ENV,
+  webhooks: { secret: SECRET },
+});
+afterEach(() => {
+  // every delivery the service made passed the standardwebhooks package's verification
+  expect(receiver.received.filter((r) => r.refused !== null).map((r) => r.refused)).toEqual([]);
+});
 
 function createWithWebhook(api: ApiClient, url: string) {
   return api.request('POST', '/api/sessions', { json: { questions: [{ text: 'Why?' }], webhook_url: url } });
 }
-
-beforeAll(async () => {
-  fake = await FakeOpenAI.start();
-});
-afterAll(async () => {
-  await fake?.close();
-});
-beforeEach(async () => {
-  fake.reset();
-  db = await openTestDatabase('webhooks');
-  receiver = await WebhookReceiver.start({ secret: SECRET });
-});
-afterEach(async () => {
-  // every delivery the service made passed the standardwebhooks package's verification
-  expect(receiver.received.filter((r) => r.refused !== null).map((r) => r.refused)).toEqual([]);
-  await Promise.all(started.splice(0).map((app) => app.kill()));
-  await receiver.close();
-  await db.drop();
-});
 
 async function newHookedSession(api: ApiClient, ids: string[], url = receiver.url): Promise<string> {
   const res = await api.request('POST', '/api/sessions', {
@@ -267,7 +248,7 @@ describe('delivery', () => {
     // due now: the next instance delivers at once instead of waiting out the minute
     await deliveries.updateOne({ session_id: new ObjectId(sessionId) }, { $set: { next_attempt_at: new Date() } });
 
-    receiver = await WebhookReceiver.start({ port, secret: SECRET });
+    await receiver.listen(port);
     await startApp();
     const [event] = await receiver.waitFor(1, 'transcriptions.completed');
     expect(event.json.data.session_id).toBe(sessionId);
@@ -357,6 +338,7 @@ describe('webhook_url at session creation', () => {
   });
 });
 
+// Not the fixture's: its servers and databases last one test, and this one serves the whole table.
 let strict: AppProcess | undefined;
 let strictDb: TestDatabase | undefined;
 afterAll(async () => {

@@ -18,15 +18,23 @@ export interface UploadOptions {
   contentType?: string;
 }
 
-/** A frontend's view of the API: real HTTP with a bearer token; every answer is held to the OpenAPI document. */
+/**
+ * A frontend's view of the API: real HTTP with a bearer token; every answer is held to the OpenAPI
+ * document. The server is a URL, or anything with a `url` read at each request (a server handle
+ * that starts after the client is made).
+ */
 export class ApiClient {
   constructor(
-    readonly baseUrl: string,
+    readonly server: string | { readonly url: string },
     readonly token?: string,
   ) {}
 
+  get baseUrl(): string {
+    return typeof this.server === 'string' ? this.server : this.server.url;
+  }
+
   as(userId: string): ApiClient {
-    return new ApiClient(this.baseUrl, tokenFor(userId));
+    return new ApiClient(this.server, tokenFor(userId));
   }
 
   async request<T = any>(

@@ -53,20 +53,23 @@ const FAST_PIPELINE: Record<string, string> = {
   SHUTDOWN_GRACE_MS: '3000',
 };
 
-/** The built server (dist/main.js) as a real child process, as it runs in production. */
+/**
+ * The built server (dist/main.js) as a real child process, as it runs in production.
+ * `AppProcess.start(options)` starts one; made with `new`, it is a handle that `launch(options)`
+ * starts later (a fixture hands it out before its beforeAll runs).
+ */
 export class AppProcess {
   readonly logs: string[] = [];
   url = '';
-  private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  proc!: ChildProcess;
+  private exited!: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  private constructor(readonly proc: ChildProcess) {
-    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-    const collect = (data: Buffer) => this.logs.push(...data.toString().split('\n').filter(Boolean));
-    proc.stdout!.on('data', collect);
-    proc.stderr!.on('data', collect);
+  static start(options: AppOptions): Promise<AppProcess> {
+    return new AppProcess().launch(options);
   }
 
-  static async start(options: AppOptions): Promise<AppProcess> {
+  async launch(options: AppOptions): Promise<this> {
+    if (this.proc) throw new Error('this server was launched already');
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',
@@ -80,19 +83,21 @@ export class AppProcess {
       ...(options.apiKey === null ? {} : { OPENAI_API_KEY: options.apiKey ?? 'sk-test-key' }),
       ...options.env,
     };
-    const app = new AppProcess(
-      spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
-    );
-    await app.waitForLog(/listening on http:\/\/localhost:(\d+)/, 30_000).then((match) => {
-      app.url = `http://127.0.0.1:${match[1]}`;
-    });
+    const proc = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    const collect = (data: Buffer) => this.logs.push(...data.toString().split('\n').filter(Boolean));
+    proc.stdout.on('data', collect);
+    proc.stderr.on('data', collect);
+    const match = await this.waitForLog(/listening on http:\/\/localhost:(\d+)/, 30_000);
+    this.url = `http://127.0.0.1:${match[1]}`;
     const locks = env.MONGODB_DOCUMENT_LOCKS;
     if (locks === 'on' || locks === 'off') {
       // the setting reached the server and was taken: a pass meant to run without locks never
       // silently runs with them (the line is logged before the server listens)
-      await app.waitForLog(new RegExp(`document locks ${locks} \\(MONGODB_DOCUMENT_LOCKS=${locks}\\)`), 1_000);
+      await this.waitForLog(new RegExp(`document locks ${locks} \\(MONGODB_DOCUMENT_LOCKS=${locks}\\)`), 1_000);
     }
-    return app;
+    return this;
   }
 
   /** The server's JSON log lines, parsed (lines that are not JSON, e.g. a crash trace, are skipped). */
@@ -154,6 +159,7 @@ export class AppProcess {
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000) {
+    if (!this.proc) return undefined; // never launched
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.exited;
     this.proc.kill(signal);
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);

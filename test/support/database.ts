@@ -10,26 +10,33 @@ export function freshDatabaseUri(label: string): string {
   return url.toString();
 }
 
-export interface TestDatabase {
-  uri: string;
-  db: Db;
-  client: MongoClient;
-  drop(): Promise<void>;
+/**
+ * A database of its own on the test server. `openTestDatabase` gives an open one; made with `new`
+ * it is opened later (`open()`), and it can be opened afresh after each `drop()`: a fixture hands
+ * out one object that is a new database for every test.
+ */
+export class TestDatabase {
+  uri = '';
+  db!: Db;
+  client!: MongoClient;
+
+  constructor(readonly label: string) {}
+
+  async open(): Promise<this> {
+    this.uri = freshDatabaseUri(this.label);
+    this.client = await MongoClient.connect(this.uri, { serverSelectionTimeoutMS: 10_000 });
+    this.db = this.client.db();
+    return this;
+  }
+
+  async drop(): Promise<void> {
+    await this.db?.dropDatabase().catch(() => undefined);
+    await this.client?.close();
+  }
 }
 
-export async function openTestDatabase(label: string): Promise<TestDatabase> {
-  const uri = freshDatabaseUri(label);
-  const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 10_000 });
-  const db = client.db();
-  return {
-    uri,
-    db,
-    client,
-    drop: async () => {
-      await db.dropDatabase().catch(() => undefined);
-      await client.close();
-    },
-  };
+export function openTestDatabase(label: string): Promise<TestDatabase> {
+  return new TestDatabase(label).open();
 }
 
 export async function gridfsCounts(db: Db): Promise<{ files: number; chunks: number }> {

@@ -18,27 +18,41 @@ export type ReceiverReply = { status: number; headers?: Record<string, string> }
  * A real HTTP endpoint on 127.0.0.1 that records webhook deliveries and answers as scripted. Given
  * a whsec_ secret it verifies each delivery with the standardwebhooks package, as a receiver
  * following docs/api.md would, and answers 400 to one that fails (a replay, a forgery).
+ * `WebhookReceiver.start()` starts one; made with `new`, `listen()` starts it later, and after
+ * `close()` it can listen again (on the same port, to come back after an outage).
  */
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   private replies: ReceiverReply[] = [];
-  private server!: Server;
+  private server?: Server;
   private readonly sockets = new Set<Socket>();
-  private verifier?: Webhook;
+  private readonly verifier?: Webhook;
   url = '';
 
-  static async start(options: { port?: number; secret?: string } = {}): Promise<WebhookReceiver> {
-    const { port = 0, secret } = options;
-    const receiver = new WebhookReceiver();
-    receiver.verifier = secret ? new Webhook(secret) : undefined;
-    receiver.server = createServer((req, res) => void receiver.handle(req, res));
-    receiver.server.on('connection', (socket) => {
-      receiver.sockets.add(socket);
-      socket.on('close', () => receiver.sockets.delete(socket));
+  constructor(options: { secret?: string } = {}) {
+    this.verifier = options.secret ? new Webhook(options.secret) : undefined;
+  }
+
+  static start(options: { port?: number; secret?: string } = {}): Promise<WebhookReceiver> {
+    return new WebhookReceiver(options).listen(options.port);
+  }
+
+  async listen(port = 0): Promise<this> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
     });
-    await new Promise<void>((resolve) => receiver.server.listen(port, '127.0.0.1', resolve));
-    receiver.url = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}/hooks/interviews`;
-    return receiver;
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    this.server = server;
+    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/interviews`;
+    return this;
+  }
+
+  /** Forgets the deliveries received and the replies scripted. */
+  reset(): void {
+    this.received.length = 0;
+    this.replies = [];
   }
 
   /** The next deliveries get these replies, in order; then 200. */
@@ -88,7 +102,10 @@ export class WebhookReceiver {
   }
 
   async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
