@@ -128,7 +128,7 @@ async function waitForTranscript(userId: string, sessionId: string, questionId: 
     const answer = await answerOnServer(userId, sessionId, questionId);
     expect(answer?.transcription_status).toBe('completed');
   }, timeoutMs);
-  return (await answerOnServer(userId, sessionId, questionId))!;
+  return await answerOnServer(userId, sessionId, questionId);
 }
 
 describe('recordings kept on the device, in headless Chromium', () => {

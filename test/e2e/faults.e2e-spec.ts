@@ -157,7 +157,7 @@ describe('crashes under load', () => {
           .collection('fs.files')
           .find({}, { projection: { _id: 1 } })
           .toArray()
-      ).map((f) => f._id as ObjectId);
+      ).map((f) => f._id);
     }
   });
 

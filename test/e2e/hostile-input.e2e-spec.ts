@@ -234,7 +234,7 @@ function objectOf(schema: Schema, doc: any, hostile: boolean): fc.Arbitrary<Json
     .tuple(fc.tuple(...fields), fc.option(fc.tuple(hostileString, hostileValue), { freq: 4 }))
     .map(([entries, extra]) => {
       const object: Record<string, Json> = {};
-      for (const [name, value] of entries) if (value !== undefined) object[name] = value as Json;
+      for (const [name, value] of entries) if (value !== undefined) object[name] = value;
       if (extra) object[extra[0]] = extra[1];
       return object;
     });
@@ -384,14 +384,10 @@ function caseArbitrary(operations: Operation[], doc: any): fc.Arbitrary<Case> {
       token: fc.constantFrom<TokenKind>('owner', 'owner', 'owner', 'none', 'stranger', 'garbage', 'expired', 'no-exp'),
       pathValues: fc.tuple(...op.pathParams.map(() => pathValue)),
       query: query.map(([fields, extra]) => [
-        ...(fields as [string, string | undefined][])
-          .filter((f) => f[1] !== undefined)
-          .map(([k, v]) => [k, v!] as [string, string]),
+        ...fields.filter((f) => f[1] !== undefined).map(([k, v]) => [k, v!] as [string, string]),
         ...(extra ? [[extra[0], extra[1]] as [string, string]] : []),
       ]),
-      headers: headers.map((pairs) =>
-        (pairs as [string, string | undefined][]).filter((p): p is [string, string] => p[1] !== undefined),
-      ),
+      headers: headers.map((pairs) => pairs.filter((p): p is [string, string] => p[1] !== undefined)),
       body,
     });
   });
@@ -644,7 +640,7 @@ describe('hostile input from the OpenAPI document', () => {
       }
       if (op.method === 'GET' || op.method === 'DELETE') body = undefined;
       const url = `${app.url}${path}${search ? `?${search}` : ''}`;
-      const label = `case ${n}: ${op.method} ${url.slice(0, 200)} token=${c.token} body=${String(body ?? '').slice(0, 200)}`;
+      const label = `case ${n}: ${op.method} ${url.slice(0, 200)} token=${c.token} body=${(typeof body === 'string' ? body : JSON.stringify(body ?? '')).slice(0, 200)}`;
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), DEADLINE_MS);
       let status: number;

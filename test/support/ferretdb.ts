@@ -43,7 +43,7 @@ async function psql(sql: string): Promise<void> {
     await run('psql', [postgresServerUrl().toString(), '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { timeout: 60_000 });
   } catch (error) {
     const detail = (error as { stderr?: string }).stderr?.trim() || (error as Error).message;
-    throw new Error(`psql could not run "${sql}" on ${postgresServerUrl().host}: ${detail}`);
+    throw new Error(`psql could not run "${sql}" on ${postgresServerUrl().host}: ${detail}`, { cause: error });
   }
 }
 

@@ -15,6 +15,7 @@ export default async function setup(_project: TestProject) {
     throw new Error(
       `MONGODB_URI is not set and mongodb-memory-server could not start a mongod (${(error as Error).message.split('\n')[0]}); ` +
         'point MONGODB_URI at a MongoDB-compatible server (see .ci/run for FerretDB).',
+      { cause: error },
     );
   }
   process.env.MONGODB_URI = server.getUri();

@@ -21,7 +21,7 @@ export class FailureTally {
   /** Counts an answer that is not a 2xx, by status and the problem's title or detail. */
   response(status: number, body: string | undefined): void {
     if (status >= 200 && status < 300) return;
-    let what = '';
+    let what: string;
     try {
       const problem = JSON.parse(body ?? '') as { title?: string; detail?: string };
       what = problem.detail ?? problem.title ?? '';

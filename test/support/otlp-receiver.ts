@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** One span as an OTLP/JSON export carries it (ids in hex). */
@@ -28,27 +28,29 @@ export class OtlpReceiver {
 
   static async start(): Promise<OtlpReceiver> {
     const receiver = new OtlpReceiver();
-    receiver.server = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      if (req.method !== 'POST' || req.url !== '/v1/traces') {
-        res.writeHead(404).end();
-        return;
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      for (const resourceSpans of body.resourceSpans ?? []) {
-        const resource = plain(resourceSpans.resource?.attributes);
-        for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
-          for (const span of scopeSpans.spans ?? []) {
-            receiver.spans.push({ ...span, attributes: plain(span.attributes), resource });
-          }
-        }
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
+    receiver.server = createServer((req, res) => void receiver.receive(req, res));
     await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
     receiver.url = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}`;
     return receiver;
+  }
+
+  private async receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.method !== 'POST' || req.url !== '/v1/traces') {
+      res.writeHead(404).end();
+      return;
+    }
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    for (const resourceSpans of body.resourceSpans ?? []) {
+      const resource = plain(resourceSpans.resource?.attributes);
+      for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
+        for (const span of scopeSpans.spans ?? []) {
+          this.spans.push({ ...span, attributes: plain(span.attributes), resource });
+        }
+      }
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   }
 
   named(name: string): ReceivedSpan[] {

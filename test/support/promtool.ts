@@ -10,7 +10,7 @@ export function promtoolCheckMetrics(text: string): Promise<{ code: number; outp
   return new Promise((resolve, reject) => {
     const child = execFile('promtool', ['check', 'metrics'], (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      if (code === -1) reject(error);
+      if (code === -1) reject(error ?? new Error('promtool failed'));
       else resolve({ code, output: `${stdout}${stderr}`.trim() });
     });
     child.stdin!.end(text);

@@ -74,7 +74,8 @@ export class StepInjector {
   }
 
   private wrap(target: object): void {
-    const injector = this;
+    const context = this.context;
+    const before = (step: string) => this.before(step);
     const names = new Set<string>();
     for (let proto = Object.getPrototypeOf(target); proto && proto !== Object.prototype;) {
       for (const name of Object.getOwnPropertyNames(proto)) names.add(name);
@@ -88,8 +89,8 @@ export class StepInjector {
         configurable: true,
         writable: true,
         value: function (this: unknown, ...args: unknown[]) {
-          if (injector.context.getStore() !== 'observed') return original.apply(this, args);
-          return injector.before(`${label}.${name}`).then(() => original.apply(this, args));
+          if (context.getStore() !== 'observed') return original.apply(this, args);
+          return before(`${label}.${name}`).then(() => original.apply(this, args));
         },
       });
     }
