@@ -171,7 +171,7 @@ export class GridFsTusStore extends DataStore {
       chunkSize: doc.chunk_size,
       filename: `${String(doc.session_id)}-${doc.question_id}.${format.extension}`,
       metadata: {
-        session_id: doc.session_id as never,
+        session_id: doc.session_id,
         question_id: doc.question_id,
         user_id: doc.user_id,
         answer_id: answerId,

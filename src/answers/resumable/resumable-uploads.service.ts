@@ -77,7 +77,7 @@ export class ResumableUploadsService implements OnModuleInit {
     if (req.method === 'PATCH') {
       Object.defineProperty(request, 'body', { value: ReadableStream.from(req), configurable: true });
     }
-    await sendNodeResponse(res, await this.server.handleWeb(request as globalThis.Request));
+    await sendNodeResponse(res, await this.server.handleWeb(request));
   }
 
   /** POST: the upload must name a session the caller owns, still open, with that question. */

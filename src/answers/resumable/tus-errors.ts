@@ -25,9 +25,7 @@ export function fromHttpException(error: unknown): unknown {
   if (!(error instanceof HttpException)) return error;
   const response = error.getResponse();
   const message =
-    typeof response === 'object' && response !== null && 'message' in response
-      ? (response as { message: unknown }).message
-      : response;
+    typeof response === 'object' && response !== null && 'message' in response ? response.message : response;
   return tusError(error.getStatus(), Array.isArray(message) ? message.join('; ') : String(message));
 }
 
@@ -95,7 +93,7 @@ export function refusalsAsProblems(res: ServerResponse): void {
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
   const write = res.write.bind(res) as (...args: unknown[]) => boolean;
   const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
-  res.writeHead = ((code: number, ...rest: unknown[]) => {
+  res.writeHead = (code: number, ...rest: unknown[]) => {
     // an extension we do not offer (concatenation, deferred length) was asked for: the client's error
     if (code === 501) {
       code = 400;
@@ -110,7 +108,7 @@ export function refusalsAsProblems(res: ServerResponse): void {
       res.setHeader('Content-Type', PROBLEM_JSON);
     }
     return writeHead(code, ...rest);
-  }) as ServerResponse['writeHead'];
+  };
   res.write = ((chunk: unknown, ...rest: unknown[]) => {
     if (status < 400) return write(chunk, ...rest);
     if (chunk !== undefined && chunk !== null) held.push(Buffer.from(chunk as string));
