@@ -26,15 +26,29 @@ export class AnswerRepository {
   ) {}
 
   /**
-   * Makes `answer` the current answer to the question, if the session is still open. The caller has
-   * checked that the session has the question (questions never change after creation): a filter
-   * through the questions array would match nothing on FerretDB's PostgreSQL backend. Returns the
-   * previous answer (null if there was none), or undefined if nothing changed.
+   * Makes `answer` the current answer to the question, if the session is still open and the question
+   * does not hold this very answer already (a completion tried again must not queue it twice). With
+   * `replacing` (an answer id, or null for none), only while the question still holds that one. The
+   * caller has checked that the session has the question (questions never change after creation): a
+   * filter through the questions array would match nothing on FerretDB's PostgreSQL backend. Returns
+   * the previous answer (null if there was none), or undefined if nothing changed.
    */
-  async replace(sessionId: Types.ObjectId, userId: string, answer: Answer): Promise<Answer | null | undefined> {
+  async replace(
+    sessionId: Types.ObjectId,
+    userId: string,
+    answer: Answer,
+    replacing?: string | null,
+  ): Promise<Answer | null | undefined> {
+    const a = answerPath(answer.question_id);
+    const held =
+      replacing === undefined
+        ? { [`${a}.id`]: { $ne: answer.id } }
+        : replacing === null
+          ? { [a]: { $exists: false } }
+          : { [`${a}.id`]: replacing };
     const previous = await this.documents.findOneAndUpdate(
       sessionId,
-      { user_id: userId, status: 'in_progress' },
+      { user_id: userId, status: 'in_progress', ...held },
       {
         $set: { [answerPath(answer.question_id)]: answer, updated_at: answer.updated_at },
         $inc: { rev: 1 },

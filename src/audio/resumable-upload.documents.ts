@@ -38,6 +38,12 @@ export interface ResumableUpload {
   sha256: string | null;
   /** The answer id the files document names, chosen when the upload completed. */
   answer_id: string | null;
+  /**
+   * The answer the question held when the upload completed (null: none). A completion finished
+   * later replaces only that one, so it never overwrites a newer answer, nor takes its own answer
+   * in twice. Absent in uploads completed before it was kept.
+   */
+  replaces?: string | null;
   lease_owner: string | null;
   lease_until: Date | null;
 }
@@ -46,8 +52,15 @@ export type LeaseOutcome = 'held' | 'busy' | 'missing';
 
 /** What a progress record may set; `offset` = next_n * chunk_size + tail length, always. */
 export type UploadProgress = Partial<
-  Pick<ResumableUpload, 'offset' | 'next_n' | 'format' | 'complete' | 'sha256' | 'answer_id' | 'lease_until'>
+  Pick<
+    ResumableUpload,
+    'offset' | 'next_n' | 'format' | 'complete' | 'sha256' | 'answer_id' | 'replaces' | 'lease_until'
+  >
 > & { tail?: Buffer; hash_state?: Uint8Array };
+
+/** What HEAD (and the owner check of every request) reads: never the tail or the hash state. */
+const HEAD_FIELDS = { user_id: 1, size: 1, offset: 1, complete: 1, created_at: 1, metadata: 1 } as const;
+export type UploadHead = Pick<ResumableUpload, '_id' | keyof typeof HEAD_FIELDS>;
 
 /** A chunk index already taken: the unique {files_id, n} index refused the insert. */
 export function isDuplicateKey(error: unknown): boolean {
@@ -95,6 +108,17 @@ export class ResumableUploadDocuments implements OnModuleInit {
 
   get(id: ObjectId): Promise<ResumableUpload | null> {
     return this.uploads().findOne({ _id: id });
+  }
+
+  /** The fields HEAD answers with, in one small read. */
+  head(id: ObjectId): Promise<UploadHead | null> {
+    return this.uploads().findOne<UploadHead>({ _id: id }, { projection: HEAD_FIELDS });
+  }
+
+  /** Whether the upload's GridFS files document is there (written when its last byte came in). */
+  async hasFilesDocument(id: ObjectId): Promise<boolean> {
+    const files = this.connection.db!.collection(`${AUDIO_BUCKET}.files`);
+    return (await files.findOne({ _id: id }, { projection: { _id: 1 } })) !== null;
   }
 
   /** Takes the upload for `token` unless another holder's lease is still running. */

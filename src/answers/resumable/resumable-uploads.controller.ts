@@ -86,21 +86,30 @@ export class ResumableUploadsController {
   @ApiParam(UPLOAD_ID)
   @ApiHeader(TUS_RESUMABLE)
   @ApiOkResponse({
-    description: 'The upload; send the rest from Upload-Offset.',
+    description:
+      'The upload; send the rest from Upload-Offset. Upload-Offset = Upload-Length: every byte is in and the ' +
+      'recording is the answer (a completion an earlier request left unfinished is finished first).',
     headers: { ...OFFSET, 'Upload-Length': header('Size of the recording.', 'integer') },
   })
   @ApiProblems(
     BAD_TUS_HEADER,
     401,
-    [404, 'No such upload for this user (or it was completed).'],
+    [404, 'No such upload for this user: finished before (see the session), refused and removed, or never made.'],
     [410, 'Expired.'],
     NO_TUS_VERSION,
+    [
+      423,
+      'Every byte is in, but the upload could not be made the answer yet (another request is at it, or the database failed): ask again after Retry-After.',
+    ],
   )
   offset(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.pass(req, res);
   }
 
-  /** Appends bytes at `Upload-Offset`. The request that brings the last byte answers 202 like a multipart upload. */
+  /**
+   * Appends bytes at `Upload-Offset`. The request that brings the last byte answers 202 like a
+   * multipart upload; an empty PATCH at the full length finishes an upload a failure left complete.
+   */
   @Patch(':uploadId')
   @ApiParam(UPLOAD_ID)
   @ApiHeader(TUS_RESUMABLE)
@@ -117,7 +126,10 @@ export class ResumableUploadsController {
     [400, 'A tus header is not valid, or the first bytes are not a supported audio recording (the upload is removed).'],
     401,
     [404, 'No such upload for this user.'],
-    [409, 'Upload-Offset is not where the upload is, or the session closed meanwhile.'],
+    [
+      409,
+      'Upload-Offset is not where the upload is, the session closed meanwhile, or a newer answer to the question arrived while this one was being finished (the upload is removed).',
+    ],
     [403, 'No Upload-Offset or no Content-Type header (tus answers these with 403).'],
     [410, 'Expired.'],
     NO_TUS_VERSION,
@@ -125,6 +137,10 @@ export class ResumableUploadsController {
     [415, 'Content-Type must be application/offset+octet-stream.'],
     [423, 'Another request is writing this upload.'],
     [429, 'MAX_CONCURRENT_UPLOADS_PER_USER uploads of this user are in flight already.'],
+    [
+      503,
+      'The upload could not be finished, or the database is unavailable; nothing that arrived is lost: ask with HEAD after Retry-After (it finishes an upload whose bytes are all in) and resume.',
+    ],
   )
   async append(
     @Param('uploadId') _id: string,

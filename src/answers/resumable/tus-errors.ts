@@ -1,6 +1,30 @@
 import { HttpException } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
+import { isDatabaseUnavailable } from '../../common/api-exception.filter.js';
 import { PROBLEM_JSON, problemDetails } from '../../common/problem-details.js';
+
+/** Seconds a client is asked to wait (Retry-After) before it asks again after a 503 or 423. */
+export const RETRY_AFTER_SECONDS = 2;
+
+/** A completion that did not finish (every byte stays): the next HEAD or PATCH takes it up. */
+export const COMPLETION_PENDING =
+  'The upload could not be finished just now; nothing that arrived is lost. Ask with HEAD in a few seconds ' +
+  '(it finishes an upload whose bytes are all in) and resume from the offset it gives.';
+
+export const DATABASE_BUSY =
+  'The database is temporarily unavailable; nothing acknowledged is lost. Ask with HEAD in a few seconds and resume from the offset it gives.';
+
+/** Driver and document-lock errors after which the same request can succeed a moment later. */
+const TRANSIENT_ERRORS = new Set(['DocumentWriteTimeout', 'DocumentLockLost', 'DocumentLockTimeout']);
+/** Server errors of the same kind: a statement over its time limit, a server shutting down. */
+const TRANSIENT_CODES = new Set([50, 91, 189, 262, 11600, 11602]);
+
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (isDatabaseUnavailable(error)) return true;
+  if (!(error instanceof Error)) return false;
+  if (TRANSIENT_ERRORS.has(error.name)) return true;
+  return error.name.startsWith('Mongo') && TRANSIENT_CODES.has((error as { code?: unknown }).code as number);
+}
 
 /** What @tus/server sends for a thrown `{ status_code, body }`: the body as given. */
 export interface TusError {

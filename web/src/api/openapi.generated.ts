@@ -191,7 +191,10 @@ export interface paths {
     options?: never;
     /** The offset to resume from. */
     head: operations['ResumableUploadsController_offset'];
-    /** Appends bytes at `Upload-Offset`. The request that brings the last byte answers 202 like a multipart upload. */
+    /**
+     * Appends bytes at `Upload-Offset`. The request that brings the last byte answers 202 like a
+     *     multipart upload; an empty PATCH at the full length finishes an upload a failure left complete.
+     */
     patch: operations['ResumableUploadsController_append'];
     trace?: never;
   };
@@ -2397,6 +2400,8 @@ export interface operations {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
           'X-Request-Id': string;
+          /** @description Seconds to wait before asking again. */
+          'Retry-After': number;
           [name: string]: unknown;
         };
         content: {
@@ -2449,7 +2454,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The upload; send the rest from Upload-Offset. */
+      /** @description The upload; send the rest from Upload-Offset. Upload-Offset = Upload-Length: every byte is in and the recording is the answer (a completion an earlier request left unfinished is finished first). */
       200: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
@@ -2486,7 +2491,7 @@ export interface operations {
           'application/problem+json': components['schemas']['ProblemView'];
         };
       };
-      /** @description No such upload for this user (or it was completed). */
+      /** @description No such upload for this user: finished before (see the session), refused and removed, or never made. */
       404: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
@@ -2513,6 +2518,19 @@ export interface operations {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
           'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+      /** @description Every byte is in, but the upload could not be made the answer yet (another request is at it, or the database failed): ask again after Retry-After. */
+      423: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          /** @description Seconds to wait before asking again. */
+          'Retry-After': number;
           [name: string]: unknown;
         };
         content: {
@@ -2655,7 +2673,7 @@ export interface operations {
           'application/problem+json': components['schemas']['ProblemView'];
         };
       };
-      /** @description Upload-Offset is not where the upload is, or the session closed meanwhile. */
+      /** @description Upload-Offset is not where the upload is, the session closed meanwhile, or a newer answer to the question arrived while this one was being finished (the upload is removed). */
       409: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
@@ -2715,6 +2733,8 @@ export interface operations {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
           'X-Request-Id': string;
+          /** @description Seconds to wait before asking again. */
+          'Retry-After': number;
           [name: string]: unknown;
         };
         content: {
@@ -2752,7 +2772,7 @@ export interface operations {
           'application/problem+json': components['schemas']['ProblemView'];
         };
       };
-      /** @description The database is unreachable for the moment; retry in a few seconds. */
+      /** @description The upload could not be finished, or the database is unavailable; nothing that arrived is lost: ask with HEAD after Retry-After (it finishes an upload whose bytes are all in) and resume. */
       503: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
