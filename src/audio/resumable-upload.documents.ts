@@ -9,10 +9,11 @@ import { AUDIO_BUCKET, type AnswerAudioMetadata } from './answer-audio.store.js'
 export const RESUMABLE_UPLOADS = 'resumable_uploads';
 
 /**
- * An unfinished resumable upload. Its full chunks are already GridFS chunks (`files_id` = `_id`,
- * `n` = index); only the bytes after the last full chunk (`tail`, shorter than a chunk, or the
- * audio head while its format is not yet recognised) live here. `offset` = next_n * chunk_size +
- * tail length, always: it is written in one update with the chunk count it covers.
+ * An unfinished resumable upload: what resuming it needs. Its full chunks are already GridFS chunks
+ * (`files_id` = `_id`, `n` = index), its first bytes included while their format is not recognised
+ * yet; only the bytes after the last full chunk (`tail`, shorter than a chunk) live here. `offset` =
+ * next_n * chunk_size + tail length, always: it is written in one update with the chunk count it
+ * covers. (Uploads begun by an earlier version may hold their whole unjudged head in `tail`.)
  */
 export interface ResumableUpload {
   _id: ObjectId;
@@ -31,6 +32,8 @@ export interface ResumableUpload {
   hash_state?: Binary | null;
   metadata: Record<string, string | null>;
   format: { extension: string; content_type: string } | null;
+  /** While `format` is unknown: the offset at which the first bytes can be judged (absent: AUDIO_SNIFF_BYTES). */
+  judge_at?: number | null;
   created_at: Date;
   expires_at: Date;
   /** Set once the last byte is in and the GridFS files document is written. */
@@ -54,7 +57,7 @@ export type LeaseOutcome = 'held' | 'busy' | 'missing';
 export type UploadProgress = Partial<
   Pick<
     ResumableUpload,
-    'offset' | 'next_n' | 'format' | 'complete' | 'sha256' | 'answer_id' | 'replaces' | 'lease_until'
+    'offset' | 'next_n' | 'format' | 'judge_at' | 'complete' | 'sha256' | 'answer_id' | 'replaces' | 'lease_until'
   >
 > & { tail?: Buffer; hash_state?: Uint8Array };
 

@@ -14,6 +14,9 @@ export interface WireCommand {
   collection: unknown;
   /** The whole command document, when it is small (DECODE_LIMIT); else only the first field. */
   body: Document;
+  /** Bytes of the request on the wire, and of its answer once it came (0 before, or when none did). */
+  requestBytes: number;
+  replyBytes: number;
 }
 
 /**
@@ -70,7 +73,7 @@ function commandOf(message: Buffer): WireCommand | null {
   if (size <= DECODE_LIMIT) {
     const body = BSON.deserialize(bson, { promoteBuffers: true });
     const [name] = Object.keys(body);
-    return { name, collection: body[name], body };
+    return { name, collection: body[name], body, requestBytes: message.length, replyBytes: 0 };
   }
   // the first element only: type byte, name (a C string), then a string value
   const type = bson.readUInt8(4);
@@ -81,7 +84,7 @@ function commandOf(message: Buffer): WireCommand | null {
     const length = bson.readInt32LE(nameEnd + 1);
     collection = bson.toString('utf8', nameEnd + 5, nameEnd + 4 + length);
   }
-  return { name, collection, body: { [name]: collection } };
+  return { name, collection, body: { [name]: collection }, requestBytes: message.length, replyBytes: 0 };
 }
 
 /** Splits a byte stream into wire messages (each starts with its own int32 length). */
@@ -174,6 +177,8 @@ export class DatabaseProxy {
     upstream.on('close', () => client.destroy());
     /** Requests whose answer is to be replaced (fail-after) or never delivered (cut-after). */
     const afterwards = new Map<number, FaultAction>();
+    /** Requests waiting for their answer, to count its bytes. */
+    const waiting = new Map<number, WireCommand>();
     // requests go on in order: a stalled one holds the ones behind it, as a slow link would
     let queue = Promise.resolve();
     const fromClient = new MessageFramer();
@@ -183,6 +188,7 @@ export class DatabaseProxy {
         if (command) this.commands.push(command);
         const action = command ? this.take(command) : null;
         const requestId = message.readInt32LE(4);
+        if (command) waiting.set(requestId, command);
         queue = queue.then(async () => {
           if (action?.kind === 'stall') await new Promise((r) => setTimeout(r, action.ms));
           if (client.destroyed) return; // the client gave up: the request never reaches the database
@@ -200,6 +206,9 @@ export class DatabaseProxy {
       for (const message of fromDatabase.push(data)) {
         this.bytesFromDatabase += message.length;
         const responseTo = message.readInt32LE(8);
+        const command = waiting.get(responseTo);
+        if (command) command.replyBytes = message.length;
+        waiting.delete(responseTo);
         const action = afterwards.get(responseTo);
         afterwards.delete(responseTo);
         if (action?.kind === 'cut-after') {

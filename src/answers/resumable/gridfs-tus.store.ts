@@ -6,7 +6,8 @@ import type { ResumableUpload, ResumableUploadDocuments, UploadHead } from '../.
 import type { Clock } from '../../database/clock.js';
 import { COMPLETION_PENDING, isTusError, tusError } from './tus-errors.js';
 import { currentTusRequest } from './tus-request.js';
-import { ChunkBuffers, UploadChunkWriter } from './upload-chunk-writer.js';
+import { ChunkBuffers } from './chunk-buffers.js';
+import { UploadChunkWriter } from './upload-chunk-writer.js';
 import type { UploadAcceptedView } from '../dto/answer-views.dto.js';
 import type { UploadCompletion } from './upload-completion.js';
 import { UPLOAD_BUSY, type UploadLeaseLocker } from './upload-lease.locker.js';

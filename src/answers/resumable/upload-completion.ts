@@ -11,7 +11,7 @@ import type { AudioFormat } from '../intake/audio-format.js';
 import { acceptedView, AnswerIntake, assertOpenQuestion, NEWER_ANSWER } from '../intake/answer-intake.js';
 import { currentTusRequest } from './tus-request.js';
 import { fromHttpException, tusError } from './tus-errors.js';
-import type { UploadFormat } from './upload-chunk-writer.js';
+import type { UploadFormat } from './held-head.js';
 import { UPLOAD_BUSY } from './upload-lease.locker.js';
 
 /** An upload found complete that cannot be finished: its audio is gone, or it predates `replaces`. */
