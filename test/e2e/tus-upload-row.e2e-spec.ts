@@ -31,7 +31,7 @@ beforeAll(async () => {
   app = await AppProcess.start({
     mongodbUri: proxy.uri,
     openaiUrl: fake.url,
-    env: { MAX_UPLOAD_BYTES: String(16 * 1024 * 1024) },
+    env: { MAX_UPLOAD_BYTES: String(16 * 1024 * 1024), RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE: '1000' },
   });
   tus = new TusClient(new ApiClient(app.url, tokenFor('alice')));
 });
@@ -112,5 +112,32 @@ describe('an upload whose format is not known yet (an mp3 behind 3 MB of cover a
     expect(refused.body.detail).toMatch(/not a supported audio recording/);
     expect(await db.db.collection('resumable_uploads').countDocuments({ _id: new ObjectId(id) })).toBe(0);
     expect(await db.db.collection('fs.chunks').countDocuments({ files_id: new ObjectId(id) })).toBe(0);
+  });
+});
+
+describe('HEAD /api/uploads/:id', () => {
+  it('is rate-limited per user in a bucket of its own (RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE)', async () => {
+    const own = await AppProcess.start({
+      mongodbUri: db.uri,
+      openaiUrl: fake.url,
+      env: { RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE: '3' },
+    });
+    try {
+      const carol = new TusClient(new ApiClient(own.url, tokenFor('carol')));
+      const sessionId = await carol.api.newSession(['q1']);
+      const id = await carol.start(sessionId, 'q1', 100_000);
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await carol.head(id)).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      const refused = await carol.head(id);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      // PATCHes, creations and other users are counted elsewhere
+      expect((await carol.patch(id, 0, Buffer.alloc(0))).status).toBe(204);
+      expect((await carol.create(sessionId, 'q1', 1000)).status).toBe(201);
+      const dave = new TusClient(new ApiClient(own.url, tokenFor('dave')));
+      expect((await dave.head(id)).status).toBe(404);
+    } finally {
+      await own.stop('SIGKILL');
+    }
   });
 });

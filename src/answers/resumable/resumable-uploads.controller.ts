@@ -81,7 +81,10 @@ export class ResumableUploadsController {
     return this.pass(req, res);
   }
 
-  /** The offset to resume from. */
+  /**
+   * The offset to resume from: one small read. Rate-limited per user in a bucket of its own
+   * (RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE); it takes none of the user's upload places.
+   */
   @Head(':uploadId')
   @ApiParam(UPLOAD_ID)
   @ApiHeader(TUS_RESUMABLE)
@@ -101,7 +104,10 @@ export class ResumableUploadsController {
       423,
       'Every byte is in, but the upload could not be made the answer yet (another request is at it, or the database failed): ask again after Retry-After.',
     ],
+    [429, 'Over RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE HEADs for this user.'],
   )
+  @UseGuards(UserThrottlerGuard)
+  @SkipThrottle({ uploads: true, analyze: true })
   offset(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.pass(req, res);
   }

@@ -189,7 +189,10 @@ export interface paths {
     /** Abandons an unfinished upload (tus termination): its bytes are deleted. */
     delete: operations['ResumableUploadsController_terminate'];
     options?: never;
-    /** The offset to resume from. */
+    /**
+     * The offset to resume from: one small read. Rate-limited per user in a bucket of its own
+     *     (RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE); it takes none of the user's upload places.
+     */
     head: operations['ResumableUploadsController_offset'];
     /**
      * Appends bytes at `Upload-Offset`. The request that brings the last byte answers 202 like a
@@ -2526,6 +2529,19 @@ export interface operations {
       };
       /** @description Every byte is in, but the upload could not be made the answer yet (another request is at it, or the database failed): ask again after Retry-After. */
       423: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          /** @description Seconds to wait before asking again. */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+      /** @description Over RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE HEADs for this user. */
+      429: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
           'X-Request-Id': string;
