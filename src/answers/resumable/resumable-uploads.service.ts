@@ -5,7 +5,8 @@ import { ObjectId } from 'mongodb';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
 import { ResumableUploadDocuments } from '../../audio/resumable-upload.documents.js';
 import type { AuthenticatedUser } from '../../auth/authenticated-user.js';
-import { storageSettings, type StorageSettings } from '../../config/settings.js';
+import { API_RESPONSE_HEADERS } from '../../common/cors-options.js';
+import { httpSettings, storageSettings, type HttpSettings, type StorageSettings } from '../../config/settings.js';
 import { Clock } from '../../database/clock.js';
 import { SessionsService } from '../../sessions/sessions.service.js';
 import { assertOpenQuestion } from '../intake/answer-intake.js';
@@ -24,6 +25,9 @@ import { UploadCompletion } from './upload-completion.js';
 import { readOnlyLocker, UploadLeaseLocker } from './upload-lease.locker.js';
 
 export const UPLOADS_PATH = '/api/uploads';
+const TUS_VERSION = '1.0.0';
+const WITH_UPLOAD =
+  'Creating an upload with its first bytes (creation-with-upload) is not offered here: create it without a body, then PATCH the bytes.';
 
 /** The request as @tus/server hands it to hooks: a web Request that keeps the Node one. */
 type TusRequest = globalThis.Request & {
@@ -43,6 +47,7 @@ const nodeRequest = (req: TusRequest) => req.runtime?.node?.req;
 export class ResumableUploadsService implements OnModuleInit {
   private readonly logger = new Logger(ResumableUploadsService.name);
   private server!: Server;
+  private store!: GridFsTusStore;
 
   constructor(
     private readonly documents: ResumableUploadDocuments,
@@ -50,14 +55,15 @@ export class ResumableUploadsService implements OnModuleInit {
     private readonly completion: UploadCompletion,
     private readonly clock: Clock,
     @Inject(storageSettings.KEY) private readonly settings: StorageSettings,
+    @Inject(httpSettings.KEY) private readonly http: HttpSettings,
   ) {}
 
   onModuleInit(): void {
     const locker = new UploadLeaseLocker(this.documents, this.clock, this.settings.resumableLeaseMs);
-    const store = new GridFsTusStore(this.documents, locker, this.completion, this.clock, {
+    const store = (this.store = new GridFsTusStore(this.documents, locker, this.completion, this.clock, {
       chunkSizeBytes: this.settings.chunkSizeBytes,
       expiryMs: this.settings.resumableExpiryMs,
-    });
+    }));
     this.server = new Server({
       path: UPLOADS_PATH,
       datastore: store,
@@ -69,7 +75,20 @@ export class ResumableUploadsService implements OnModuleInit {
       onIncomingRequest: (req, id) => this.assertOwner(req as TusRequest, id),
       onUploadFinish: (_req, upload) => this.finished(upload),
       onResponseError: (req, error) => this.asProblem(req as TusRequest, error),
+      // @tus/server sets CORS headers on its answers: the same origins as the rest of the API
+      allowedOrigins: (origin) => this.http.corsOrigins.includes(origin),
+      exposedHeaders: API_RESPONSE_HEADERS,
     });
+  }
+
+  /** tus discovery (OPTIONS): the protocol version, exactly the extensions offered, the size limit. */
+  discovery(): Record<string, string> {
+    return {
+      'Tus-Resumable': TUS_VERSION,
+      'Tus-Version': TUS_VERSION,
+      'Tus-Extension': this.store.extensions.join(','),
+      'Tus-Max-Size': String(this.settings.maxUploadBytes),
+    };
   }
 
   /**
@@ -99,6 +118,8 @@ export class ResumableUploadsService implements OnModuleInit {
     }
     if (upload.size === undefined) throw tusError(400, 'Send Upload-Length: the recording size in bytes.');
     if (upload.size === 0) throw tusError(400, 'The recording is empty; record an answer and upload it again.');
+    if (req.headers.get('content-type')?.startsWith('application/offset+octet-stream'))
+      throw tusError(400, WITH_UPLOAD);
     try {
       const session = await this.sessions.getOwned(sessionId, userId, { status: 1, questions: 1 });
       assertOpenQuestion(session, questionId);

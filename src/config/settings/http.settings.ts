@@ -1,6 +1,7 @@
 import { type ConfigType, registerAs } from '@nestjs/config';
 import { Transform } from 'class-transformer';
 import { IsOptional, Matches } from 'class-validator';
+import { corsOriginList } from '../../common/cors-options.js';
 import { readEnvironment } from '../read-environment.js';
 import { emptyToUndefined, IntegerSetting } from '../setting-rules.js';
 
@@ -41,6 +42,7 @@ export const httpSettings = registerAs('http', () => {
     uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MINUTE,
     analyzePerMinute: e.RATE_LIMIT_ANALYZE_PER_MINUTE,
     uploadChecksPerMinute: e.RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE,
+    corsOrigins: corsOriginList(e.CORS_ORIGINS),
   };
 });
 

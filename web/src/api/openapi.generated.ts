@@ -171,7 +171,11 @@ export interface paths {
     /** Creates an upload of `Upload-Length` bytes for one answer (`Upload-Metadata: session_id, question_id`). */
     post: operations['ResumableUploadsController_create'];
     delete?: never;
-    options?: never;
+    /**
+     * tus discovery: what this server speaks. No sign-in: a browser's CORS preflight carries no
+     *     credentials, and the answer is the same for everyone (no upload, no user, no database).
+     */
+    options: operations['ResumableUploadsController_discover'];
     head?: never;
     patch?: never;
     trace?: never;
@@ -188,7 +192,8 @@ export interface paths {
     post?: never;
     /** Abandons an unfinished upload (tus termination): its bytes are deleted. */
     delete: operations['ResumableUploadsController_terminate'];
-    options?: never;
+    /** The same discovery, asked of an upload's own URL (where a preflight for its HEAD or PATCH goes). */
+    options: operations['ResumableUploadsController_discoverAt'];
     /**
      * The offset to resume from: one small read. Rate-limited per user in a bucket of its own
      *     (RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE); it takes none of the user's upload places.
@@ -2218,7 +2223,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description A tus header is not valid, Upload-Length is missing, or Upload-Metadata lacks session_id or question_id. */
+      /** @description A tus header is not valid, Upload-Length is missing, Upload-Metadata lacks session_id or question_id, or a body came with the creation (creation-with-upload is not offered). */
       400: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
@@ -2296,6 +2301,63 @@ export interface operations {
         content: {
           'application/problem+json': components['schemas']['ProblemView'];
         };
+      };
+      /** @description A request header over Node's limit (16 KB in all); answered by the HTTP server itself, without a body. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description A bug: the server logs it; the problem says nothing more. */
+      500: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+      /** @description The database is unreachable for the moment; retry in a few seconds. */
+      503: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+    };
+  };
+  ResumableUploadsController_discover: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description What this server speaks (tus 1.0 discovery); a CORS preflight gets these headers too. */
+      204: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          /** @description 1.0.0 */
+          'Tus-Resumable': string;
+          /** @description The protocol versions spoken: 1.0.0. */
+          'Tus-Version': string;
+          /** @description The extensions offered: creation,termination,expiration. */
+          'Tus-Extension': string;
+          /** @description The largest upload accepted, in bytes (MAX_UPLOAD_BYTES). */
+          'Tus-Max-Size': number;
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description A request header over Node's limit (16 KB in all); answered by the HTTP server itself, without a body. */
       431: {
@@ -2410,6 +2472,66 @@ export interface operations {
         content: {
           'application/problem+json': components['schemas']['ProblemView'];
         };
+      };
+      /** @description A request header over Node's limit (16 KB in all); answered by the HTTP server itself, without a body. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description A bug: the server logs it; the problem says nothing more. */
+      500: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+      /** @description The database is unreachable for the moment; retry in a few seconds. */
+      503: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+    };
+  };
+  ResumableUploadsController_discoverAt: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id in the Location the creation answered with. */
+        uploadId: unknown;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description What this server speaks (tus 1.0 discovery); a CORS preflight gets these headers too. */
+      204: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          /** @description 1.0.0 */
+          'Tus-Resumable': string;
+          /** @description The protocol versions spoken: 1.0.0. */
+          'Tus-Version': string;
+          /** @description The extensions offered: creation,termination,expiration. */
+          'Tus-Extension': string;
+          /** @description The largest upload accepted, in bytes (MAX_UPLOAD_BYTES). */
+          'Tus-Max-Size': number;
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description A request header over Node's limit (16 KB in all); answered by the HTTP server itself, without a body. */
       431: {
