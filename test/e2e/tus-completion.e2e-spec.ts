@@ -158,6 +158,42 @@ describe('a fault during the completion of a tus upload', () => {
   }
 });
 
+describe('a pause of the database during the completion of a tus upload', () => {
+  let n = 0;
+  for (const [step, match] of Object.entries(STEPS)) {
+    it(`at ${step}: a HEAD meanwhile neither finishes it twice nor fails, and the PATCH answers 202`, async () => {
+      const question = `s${++n}`;
+      const { sessionId, audio, id } = await started(question);
+      const hit = proxy.inject({ match: match(question), action: { kind: 'stall', ms: 1500 } });
+      const last = tus.patch(id, 0, audio);
+      await hit;
+      // before the upload is marked complete HEAD gives the recorded offset; after, it is busy, or
+      // (it waited for the document lock of the upload being forgotten) finished
+      const head = await tus.head(id);
+      expectNoBug(head, 'HEAD during the pause');
+      expect([200, 404, 423]).toContain(head.status);
+      if (head.status === 200) expect(Number(head.headers.get('upload-offset'))).toBeLessThan(audio.length);
+      const done = await last;
+      expect(done.status).toBe(202);
+      expect(done.body.sha256).toBe(sha256Of(audio));
+      expect(await resume(id, audio)).toBe('gone');
+      await expectOneAnswer(sessionId, question, audio, id);
+    });
+  }
+
+  it('past the write budget at the attach: 503, and a later HEAD finishes it once the lock has lapsed', async () => {
+    const { sessionId, audio, id } = await started('s9');
+    // the driver gives up after LOCK_WRITE_BUDGET_MS (8 s) and the statement never reaches the database
+    const hit = proxy.inject({ match: STEPS['the answer attached']('s9'), action: { kind: 'stall', ms: 9_000 } });
+    const last = await tus.patch(id, 0, audio);
+    await hit;
+    expectNoBug(last, 'the last PATCH');
+    expect(last.status).toBe(503);
+    expect(await resume(id, audio)).toBe('head-says-complete');
+    await expectOneAnswer(sessionId, 's9', audio, id);
+  }, 90_000);
+});
+
 describe('an upload left complete but not yet the answer', () => {
   /** Strands an upload: its last PATCH fails at the attach (before it applies), with a 503. */
   async function stranded(question: string) {
