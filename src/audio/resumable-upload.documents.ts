@@ -62,7 +62,16 @@ export type UploadProgress = Partial<
 > & { tail?: Buffer; hash_state?: Uint8Array };
 
 /** What HEAD (and the owner check of every request) reads: never the tail or the hash state. */
-const HEAD_FIELDS = { user_id: 1, size: 1, offset: 1, complete: 1, created_at: 1, metadata: 1 } as const;
+const HEAD_FIELDS = {
+  user_id: 1,
+  size: 1,
+  offset: 1,
+  complete: 1,
+  created_at: 1,
+  metadata: 1,
+  lease_owner: 1,
+  lease_until: 1,
+} as const;
 export type UploadHead = Pick<ResumableUpload, '_id' | keyof typeof HEAD_FIELDS>;
 
 /** A chunk index already taken: the unique {files_id, n} index refused the insert. */

@@ -91,12 +91,19 @@ export class GridFsTusStore extends DataStore {
   /**
    * The upload as HEAD and PATCH see it, from the owner check's read when there was one. A HEAD
    * that finds it complete (a completion cut short) finishes it first: 200 at its full length once
-   * it is the answer, 404 once it was refused and removed, 423 while it cannot be finished yet.
+   * it is the answer, 404 once it was refused and removed, 423 while it cannot be finished yet. A
+   * HEAD while another request writes it answers 423 too: the offset is about to move (a client
+   * resuming from it would send bytes for nothing and get a 409).
    */
   override async getUpload(id: string): Promise<Upload> {
     const request = currentTusRequest();
     let upload = request?.upload?._id.toHexString() === id ? request.upload : await this.head(id);
-    if (upload.complete && request?.method === 'HEAD') upload = await this.finishForHead(id);
+    if (request?.method === 'HEAD') {
+      if (upload.complete) upload = await this.finishForHead(id);
+      else if (upload.lease_owner && upload.lease_until && upload.lease_until > this.clock.now()) {
+        throw tusError(423, UPLOAD_BUSY);
+      }
+    }
     return new Upload({
       id,
       size: upload.size,

@@ -136,7 +136,7 @@ export class ResumableUploadsController {
     NO_TUS_VERSION,
     [
       423,
-      'Every byte is in, but the upload could not be made the answer yet (another request is at it, or the database failed): ask again after Retry-After.',
+      'Another request is writing the upload (its offset is about to move), or every byte is in but it could not be made the answer yet (another request is at it, or the database failed): ask again after Retry-After.',
     ],
     [429, 'Over RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE HEADs for this user.'],
   )

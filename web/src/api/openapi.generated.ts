@@ -2649,7 +2649,7 @@ export interface operations {
           'application/problem+json': components['schemas']['ProblemView'];
         };
       };
-      /** @description Every byte is in, but the upload could not be made the answer yet (another request is at it, or the database failed): ask again after Retry-After. */
+      /** @description Another request is writing the upload (its offset is about to move), or every byte is in but it could not be made the answer yet (another request is at it, or the database failed): ask again after Retry-After. */
       423: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
