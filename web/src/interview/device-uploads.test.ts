@@ -143,5 +143,24 @@ describe('uploads of recordings kept on the device', () => {
       expect(uploadUrls).toEqual(['/api/uploads/begun', undefined]);
       expect(await pendingRecordings('hugo')).toEqual([]);
     });
+
+    it('keep it and try again when a resume meets a 409, unless the session settled the question', async () => {
+      const conflict = vi.fn(async () => {
+        throw new ApiError('Upload-Offset is not where the upload is.', 409);
+      });
+      // the offset moved under the resume: kept, and the error says to try again
+      const open = await keptWithUpload('iris', null);
+      const error = await sendKept(
+        { getSession: open.getSession, uploadAnswerResumable: conflict } as unknown as ApiClient,
+        open.pending,
+      ).catch((e: unknown) => e);
+      expect((error as ApiError).isTransient).toBe(true);
+      expect(await pendingRecordings('iris')).toHaveLength(1);
+      // the session was analyzed meanwhile: nothing to upload to any more
+      const closed = await keptWithUpload('jack', null);
+      const getSession = vi.fn(async () => ({ session_id: 's1', status: 'analyzed', answers: {} }));
+      await sendKept({ getSession, uploadAnswerResumable: conflict } as unknown as ApiClient, closed.pending);
+      expect(await pendingRecordings('jack')).toEqual([]);
+    });
   });
 });

@@ -41,7 +41,9 @@ export function userIdOf(token: string): string {
  * forgets it only when the server holds it: its 202 carries the recording's SHA-256, or, when the
  * upload resumed needed no more bytes (a HEAD said so) or is gone (its 202 was lost, or the server
  * removed it), the session's answer has that SHA-256 (or a newer answer stands). An upload that is
- * gone and whose recording the session does not hold is sent again as a new upload.
+ * gone and whose recording the session does not hold is sent again as a new upload; a 409 (the
+ * offset moved under the resume, or the session refused it) is a reason to try again, unless the
+ * session holds the recording, a newer answer, or is closed.
  */
 export async function sendKept(
   api: ApiClient,
@@ -60,9 +62,12 @@ export async function sendKept(
   try {
     accepted = await send(pending.uploadUrl);
   } catch (error) {
-    const gone = error instanceof ApiError && (error.status === 404 || error.status === 410);
-    if (!pending.uploadUrl || !gone) throw error;
+    if (!(error instanceof ApiError)) throw error;
+    const gone = !!pending.uploadUrl && (error.status === 404 || error.status === 410);
+    // 409: the offset moved under this resume (another writer let go meanwhile), or the session refused it
+    if (!gone && error.status !== 409) throw error;
     if (await settledOnServer(api, pending)) return forgetRecording(pending);
+    if (!gone) throw new ApiError('The upload moved on while it was being resumed; resuming it again.', 503);
     accepted = await send(undefined);
   }
   if (accepted === null) {
