@@ -296,4 +296,16 @@ describe('an upload left complete but not yet the answer', () => {
     expect((await tus.head(id)).status).toBe(404);
     await expectOneAnswer(sessionId, 'p6', audio, id);
   });
+
+  it('is refused at its last byte once its session is erased, and leaves no document, file or chunk', async () => {
+    const { sessionId, audio, id } = await started('p7');
+    expect((await tus.patch(id, 0, audio.subarray(0, 50_000))).status).toBe(204);
+    expect((await alice.request('DELETE', `/api/sessions/${sessionId}`)).status).toBe(204);
+    const last = await tus.patch(id, 50_000, audio.subarray(50_000));
+    expectNoBug(last, 'the last PATCH');
+    expect(last.status).toBe(404);
+    expect(await db.db.collection('resumable_uploads').countDocuments({ _id: new ObjectId(id) })).toBe(0);
+    expect(await db.db.collection('fs.files').countDocuments({ _id: new ObjectId(id) })).toBe(0);
+    expect(await db.db.collection('fs.chunks').countDocuments({ files_id: new ObjectId(id) })).toBe(0);
+  });
 });

@@ -58,11 +58,8 @@ export class UploadCompletion {
       state = await this.sessionState(doc);
       assertOpenQuestion(state.session, doc.question_id);
     } catch (error) {
-      if (error instanceof HttpException && error.getStatus() < 500) {
-        this.intake.count('rejected');
-        await this.documents.removeUnfinished(doc._id);
-      }
-      throw fromHttpException(error);
+      // refused: the upload goes, with a files document an earlier try may have written
+      throw await this.refused(doc, error);
     }
     const answerId = randomUUID();
     await this.documents.writeFilesDocument(doc._id, {
