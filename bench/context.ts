@@ -1,5 +1,4 @@
 import type { Db } from 'mongodb';
-import { Readable } from 'node:stream';
 import { streamingWav } from '../test/support/audio.js';
 import { partHeader } from '../test/support/raw-http.js';
 import type { Target } from './servers.js';
@@ -32,7 +31,7 @@ export function uploadPath(target: Target, sessionId: string, questionId: string
 /** A whole multipart body carrying one WAV of `bytes` (for small uploads sent many times). */
 export async function multipartWav(bytes: number): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const chunk of streamingWav(bytes) as Readable) parts.push(Buffer.from(chunk as Buffer));
+  for await (const chunk of streamingWav(bytes)) parts.push(Buffer.from(chunk as Buffer));
   return Buffer.concat([
     Buffer.from(partHeader(BOUNDARY, { name: 'audio', filename: 'answer.wav', contentType: 'audio/wav', data: '' })),
     ...parts,

@@ -87,7 +87,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 /** The service's own default chunk size, read from its built configuration so the two never drift. */
 async function serviceChunkSize(): Promise<number> {
-  const { StorageEnvironment } = await import(join(ROOT, 'dist/config/settings/storage.settings.js'));
+  const { StorageEnvironment } = (await import(join(ROOT, 'dist/config/settings/storage.settings.js'))) as {
+    StorageEnvironment: new () => { GRIDFS_CHUNK_SIZE_BYTES: number };
+  };
   return Number(process.env.GRIDFS_CHUNK_SIZE_BYTES ?? new StorageEnvironment().GRIDFS_CHUNK_SIZE_BYTES);
 }
 
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
   }
   const suffix = Date.now().toString(36);
   const uri = (database: string) => {
-    const url = new URL(base!);
+    const url = new URL(base);
     url.pathname = `/bench_${database}_${suffix}`;
     return url.toString();
   };
@@ -144,7 +146,7 @@ async function main(): Promise<void> {
   const transcribed = await tenAnswerSession(worker, 'bench-reader');
   for (;;) {
     const res = await new ApiClient(worker.url, tokenFor('bench-reader')).sessionStatus(transcribed);
-    if (res.body.summary?.completed === 10) break;
+    if ((res.body as { summary?: { completed?: number } }).summary?.completed === 10) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   await stop(worker);

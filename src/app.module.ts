@@ -19,6 +19,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { QueueApiModule } from './transcription/queue/queue-api.module.js';
 import { QueueModule } from './transcription/queue/queue.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
+import { SessionExportModule } from './session-export/session-export.module.js';
 import { TracingModule } from './tracing/tracing.module.js';
 import { TranscriptionModule } from './transcription/transcription.module.js';
 import { WebAppModule } from './web-app/web-app.module.js';
@@ -28,7 +29,14 @@ import { DevLoginModule } from './auth/dev-login.module.js';
 export type Role = EnvironmentVariables['ROLE'];
 
 /** What serves the HTTP API: sessions, uploads, status, analysis, development sign-in. */
-const API_MODULES: Type[] = [SessionsModule, AnswersModule, AnalysisModule, QueueApiModule, DevLoginModule];
+const API_MODULES: Type[] = [
+  SessionsModule,
+  SessionExportModule,
+  AnswersModule,
+  AnalysisModule,
+  QueueApiModule,
+  DevLoginModule,
+];
 /** What does the background work: transcription, webhook delivery and the nightly cleanup. */
 const WORKER_MODULES: Type[] = [TranscriptionModule, CleanupModule, WebhookDeliveryModule];
 

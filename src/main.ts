@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
-import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
 import { UPLOADS_PATH } from './answers/resumable/resumable-uploads.service.js';
@@ -79,7 +78,7 @@ async function bootstrap(): Promise<void> {
   app.useBodyParser('json', jsonOptions);
   if (env.CORS_ORIGINS) app.enableCors(corsOptions(corsOriginList(env.CORS_ORIGINS), UPLOADS_PATH));
   if (env.ROLE !== 'worker') serveOpenApi(app);
-  const server = app.getHttpServer() as Server;
+  const server = app.getHttpServer();
   // Long recordings over slow links take a while (HTTP_REQUEST_TIMEOUT_MS for the whole request);
   // a connection that sends nothing for HTTP_IDLE_TIMEOUT_MS is closed, as are slow headers.
   server.requestTimeout = env.HTTP_REQUEST_TIMEOUT_MS;

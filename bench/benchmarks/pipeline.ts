@@ -8,6 +8,13 @@ import type { BenchTable } from '../report.js';
 import { percentile, spread } from '../stats.js';
 import type { Target } from '../servers.js';
 
+/** What the bench reads of an answer: how it ended, and when. */
+interface TranscribedAnswer {
+  transcription_status: string;
+  transcription_error?: string | null;
+  transcribed_at?: Date | null;
+}
+
 const USER = 'bench-pipeline';
 
 interface Burst {
@@ -40,15 +47,15 @@ async function burst(service: Target, db: Db, fake: FakeOpenAI, count: number): 
   const deadline = Date.now() + 180_000;
   for (;;) {
     const docs = await db
-      .collection('interview_sessions')
+      .collection<{ answers?: { a?: TranscribedAnswer } }>('interview_sessions')
       .find({ _id: { $in: ids } }, { projection: { 'answers.a': 1 } })
       .toArray();
-    const done = docs.filter((d) => ['completed', 'failed'].includes(d.answers?.a?.transcription_status));
+    const done = docs.filter((d) => ['completed', 'failed'].includes(d.answers?.a?.transcription_status ?? ''));
     if (done.length === count) {
-      const failed = done.filter((d) => d.answers.a.transcription_status === 'failed');
+      const failed = done.filter((d) => d.answers?.a?.transcription_status === 'failed');
       if (failed.length)
-        throw new Error(`${failed.length} transcriptions failed: ${failed[0].answers.a.transcription_error}`);
-      const byId = new Map(docs.map((d) => [String(d._id), (d.answers.a.transcribed_at as Date).getTime()]));
+        throw new Error(`${failed.length} transcriptions failed: ${failed[0].answers?.a?.transcription_error}`);
+      const byId = new Map(docs.map((d) => [String(d._id), d.answers!.a!.transcribed_at!.getTime()]));
       const latencies = sessions.map((id, i) => byId.get(id)! - acceptedAt[i]);
       const last = Math.max(...byId.values());
       return {

@@ -1,5 +1,5 @@
 import { truncateUtf8 } from '../common/utf8.js';
-import type { ScoredAnswer } from './analysis.schema.js';
+import type { ScoredAnswer } from '../interview-record/analysis.schema.js';
 
 /**
  * What the stored analysis's own texts (each criterion's rationale and evidence, each feedback line)

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Types } from 'mongoose';
-import { SessionDocuments } from '../sessions/session-documents.js';
-import type { SessionRecord } from '../sessions/session.schema.js';
-import type { PendingWebhooks } from '../webhooks/webhook-outbox.js';
-import type { Analysis, AnalysisClaim } from './analysis.schema.js';
+import { SessionDocuments } from '../interview-record/session-documents.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
+import { carryingEvents, type PendingWebhooks } from '../interview-record/pending-webhooks.js';
+import type { Analysis, AnalysisClaim } from '../interview-record/analysis.schema.js';
 
 /** The right to score a session, and the stored result. */
 @Injectable()
@@ -41,20 +41,14 @@ export class AnalysisRepository {
     analysis: Analysis,
     events: PendingWebhooks,
   ): Promise<SessionRecord | null> {
-    const pending = Object.entries(events);
+    const carried = carryingEvents(events, analysis.analyzed_at);
     return this.documents.findOneAndUpdate(
       sessionId,
       { status: 'analyzing', 'analysis_claim.id': claimId },
       {
-        $set: {
-          status: 'analyzed',
-          analysis,
-          analysis_claim: null,
-          updated_at: analysis.analyzed_at,
-          ...Object.fromEntries(pending.map(([id, event]) => [`pending_webhooks.${id}`, event])),
-        },
+        $set: { status: 'analyzed', analysis, analysis_claim: null, updated_at: analysis.analyzed_at, ...carried.$set },
         $inc: { rev: 1 },
-        ...(pending.length > 0 ? { $min: { webhooks_due_at: analysis.analyzed_at } } : {}),
+        ...(carried.$min.webhooks_due_at ? { $min: carried.$min } : {}),
       },
       'after',
     );

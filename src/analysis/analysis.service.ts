@@ -1,24 +1,26 @@
 import { ConflictException, Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { untilStored } from '../common/backoff.js';
 import { PROBLEM_TYPES } from '../common/problem-details.js';
-import type { Answer } from '../answers/answer.schema.js';
+import type { Answer } from '../interview-record/answer.schema.js';
 import { deliverySettings, scoringSettings, type DeliverySettings, type ScoringSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { SessionChanges } from '../sessions/session-changes.js';
-import type { SessionRecord } from '../sessions/session.schema.js';
-import { SessionWebhookRelay } from '../sessions/session-webhook-relay.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
+import { answerOf } from '../interview-record/answer-paths.js';
+import { SessionWebhookRelay } from '../webhooks/session-webhook-relay.js';
 import { transcriptionSummary } from '../sessions/session.view.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { AnalysisRepository } from './analysis.repository.js';
 import type { AnalysisPendingView, AnalysisResultView } from './dto/analysis-views.dto.js';
-import type { Analysis, ScoredAnswer } from './analysis.schema.js';
+import type { Analysis, ScoredAnswer } from '../interview-record/analysis.schema.js';
 import { boundAnalysisTexts } from './analysis-bounds.js';
 import { analysisView } from './analysis.view.js';
 import { AnswerScorer } from './answer-scorer.js';
-import { answerDelivery, sessionDelivery, type DeliveryInput } from './delivery.js';
-import { rubricFor } from './rubric/default-rubric.js';
+import { answerDelivery, sessionDelivery, type DeliveryInput } from '../delivery/delivery.js';
+import { rubricFor } from './default-rubric.js';
 
 const SCORING_PARALLELISM = 4;
 
@@ -82,7 +84,7 @@ export class AnalysisService {
         continue;
       }
       const failed = session.questions
-        .map((q) => session.answers?.[q.question_id])
+        .map((q) => answerOf(session.answers, q.question_id))
         .filter((a) => a?.transcription_status === 'failed');
       if (failed.length > 0) {
         throw new ConflictException({
@@ -104,7 +106,8 @@ export class AnalysisService {
         continue;
       }
       let analysis: Analysis;
-      // renewed while scoring, so that slow scoring is never taken over and done twice
+      let saved: SessionRecord | null | undefined;
+      // renewed while scoring and storing, so that slow scoring is never taken over and done twice
       const renewal = setInterval(() => {
         const until = new Date(this.clock.nowMs() + this.settings.claimMs);
         void this.analyses.renew(claimed._id, claimId, until).catch((error: Error) => {
@@ -112,19 +115,19 @@ export class AnalysisService {
         });
       }, this.settings.claimMs / 5);
       try {
-        analysis = await this.score(claimed);
-      } catch (error) {
-        await this.analyses.release(claimed._id, claimId, this.clock.now()).catch(() => undefined);
-        throw error;
+        try {
+          analysis = await this.score(claimed);
+        } catch (error) {
+          await this.analyses.release(claimed._id, claimId, this.clock.now()).catch(() => undefined);
+          throw error;
+        }
+        saved = await this.store(claimed, claimId, analysis);
       } finally {
         clearInterval(renewal);
       }
-      const saved = await this.analyses.save(
-        claimed._id,
-        claimId,
-        analysis,
-        this.webhooks.sessionAnalyzed(claimed, analysis),
-      );
+      if (saved === undefined) {
+        throw new ServiceUnavailableException('The scores could not be stored in time; ask again in a moment.');
+      }
       if (saved) {
         await this.relay.relayAfterWrite(saved);
         this.logger.log(
@@ -135,6 +138,23 @@ export class AnalysisService {
       session = await this.sessions.getOwned(sessionId, userId);
     }
     throw new ServiceUnavailableException('The session kept changing while it was being analyzed; retry in a moment.');
+  }
+
+  /**
+   * Stores the scores with their webhook event, tried again (untilStored) while the claim lasts: the
+   * scorer's answers may be paid for, and a blip must not send every answer to it again. Null when
+   * the claim was taken over; undefined when the database did not take the write in time.
+   */
+  private store(claimed: SessionRecord, claimId: string, analysis: Analysis) {
+    const events = this.webhooks.sessionAnalyzed(claimed, analysis);
+    return untilStored(
+      () => this.analyses.save(claimed._id, claimId, analysis, events),
+      AbortSignal.timeout(this.settings.claimMs),
+      (error, attempt, delay) =>
+        this.logger.warn(
+          `could not store the scores of session=${String(claimed._id)} (try ${attempt}): ${error.message}; trying again in ${delay} ms`,
+        ),
+    );
   }
 
   private pending(pending: Pending): AnalyzeOutcome {
@@ -200,13 +220,13 @@ export class AnalysisService {
   }
 
   private async score(session: SessionRecord): Promise<Analysis> {
-    const answers: ScoredAnswer[] = new Array(session.questions.length);
+    const answers = new Array<ScoredAnswer>(session.questions.length);
     const threshold = this.delivery.pauseThresholdSeconds;
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < session.questions.length; i = next++) {
         const question = session.questions[i];
-        const answer = session.answers?.[question.question_id] as (Answer & DeliveryInput) | undefined;
+        const answer = answerOf<Answer & DeliveryInput>(session.answers, question.question_id);
         const delivery = answerDelivery(answer, threshold);
         const unscored = answer ? notScoredReason(answer) : null;
         if (!answer || unscored) {
@@ -262,7 +282,7 @@ export class AnalysisService {
   }
 }
 
-/** Issue 16's measurements: no speech at all, or a transcript that is a known silence hallucination. */
+/** Why the speech guard's measurements keep an answer from the scorer: no speech at all, or a known silence hallucination. */
 function notScoredReason(answer: DeliveryInput): 'no_speech' | 'suspect_hallucination' | null {
   if (answer.no_speech) return 'no_speech';
   if (answer.suspect_hallucination) return 'suspect_hallucination';

@@ -1,7 +1,8 @@
-import type { Analysis, CriterionScore } from './analysis.schema.js';
+import type { Analysis, CriterionScore } from '../interview-record/analysis.schema.js';
 import type { CriterionScoreView } from './dto/analysis-views.dto.js';
 import type { AnalysisResultView } from './dto/analysis-views.dto.js';
-import type { SessionRecord } from '../sessions/session.schema.js';
+import { answerOf } from '../interview-record/answer-paths.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
 
 export function criterionView(c: CriterionScore): CriterionScoreView {
   return {
@@ -58,6 +59,6 @@ export function analysisView(
 
 /** What the analysis scored of a question: its transcript, '' when it has none yet, null when unanswered. */
 function transcriptOf(session: Pick<SessionRecord, 'answers'>, questionId: string): string | null {
-  const answer = session.answers?.[questionId];
+  const answer = answerOf(session.answers, questionId);
   return answer ? (answer.transcript ?? '') : null;
 }

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { scoringSettings, type ScoringSettings } from '../config/settings.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
-import type { CriterionScore, ScoringMethod } from './analysis.schema.js';
+import type { CriterionScore, ScoringMethod } from '../interview-record/analysis.schema.js';
 import { LlmScorer, UnusableScore, type ScoreRequest } from './llm-scorer.js';
 import { keyTermCoverage, scoreLocally, type KeyTermCoverage } from './local-scorer.js';
-import type { Rubric, RubricCriterion } from './rubric/rubric.schema.js';
+import type { Rubric, RubricCriterion } from '../interview-record/rubric.schema.js';
 
 export interface AnswerScore {
   /** 0–100, one decimal: the median of the samples' weighted scores. */

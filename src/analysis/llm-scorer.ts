@@ -4,7 +4,7 @@ import { scoringCapabilities, type ScoringCapabilities } from '../common/model-c
 import { createOpenAiClient } from '../common/openai-client.js';
 import { providerSettings, scoringSettings, type ProviderSettings, type ScoringSettings } from '../config/settings.js';
 import { verbatimSpan } from './evidence.js';
-import type { RubricCriterion } from './rubric/rubric.schema.js';
+import type { RubricCriterion } from '../interview-record/rubric.schema.js';
 
 export interface ScoreRequest {
   questionId: string;

@@ -1,22 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Types } from 'mongoose';
-import { SessionDocuments } from '../sessions/session-documents.js';
-import { ANSWER_QUEUED, type AnswerQueuedEvent } from './answer-events.js';
-import type { Answer } from './answer.schema.js';
-
-export const answerPath = (questionId: string) => `answers.${questionId}`;
-
-/** Prefixes every key of `fields` with the answer's path, for a $set. */
-export function answerFields(questionId: string, fields: Partial<Answer>): Record<string, unknown> {
-  const prefix = answerPath(questionId);
-  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [`${prefix}.${key}`, value]));
-}
+import { ANSWER_QUEUED, dueAnswer } from '../interview-record/answer-events.js';
+import { answerOf } from '../interview-record/answer-paths.js';
+import * as plans from '../interview-record/answer-plans.js';
+import type { Answer } from '../interview-record/answer.schema.js';
+import { SessionDocuments } from '../interview-record/session-documents.js';
 
 /**
  * What the candidate does to an answer: upload (replacing the previous one), withdraw, retry a
- * failed one; and the cleanup letting a settled answer's audio go. Each is one conditional update
- * of the session document; an answer that becomes queued is announced as ANSWER_QUEUED.
+ * failed one; and the cleanup letting a settled answer's audio go. Each runs one plan of
+ * answer-plans.ts as one conditional update; an answer that becomes queued is announced as
+ * ANSWER_QUEUED.
  */
 @Injectable()
 export class AnswerRepository {
@@ -39,26 +34,11 @@ export class AnswerRepository {
     answer: Answer,
     replacing?: string | null,
   ): Promise<Answer | null | undefined> {
-    const a = answerPath(answer.question_id);
-    const held =
-      replacing === undefined
-        ? { [`${a}.id`]: { $ne: answer.id } }
-        : replacing === null
-          ? { [a]: { $exists: false } }
-          : { [`${a}.id`]: replacing };
-    const previous = await this.documents.findOneAndUpdate(
-      sessionId,
-      { user_id: userId, status: 'in_progress', ...held },
-      {
-        $set: { [answerPath(answer.question_id)]: answer, updated_at: answer.updated_at },
-        $inc: { rev: 1 },
-        $min: { work_due_at: answer.queued_at },
-      },
-      'before',
-    );
+    const { filter, update } = plans.replace(userId, answer, replacing);
+    const previous = await this.documents.findOneAndUpdate(sessionId, filter, update, 'before');
     if (!previous) return undefined;
     this.queued(sessionId, answer);
-    return previous.answers?.[answer.question_id] ?? null;
+    return answerOf(previous.answers, answer.question_id) ?? null;
   }
 
   /** Removes one answer; returns it as it was, or undefined if the session could not take it. */
@@ -68,14 +48,9 @@ export class AnswerRepository {
     questionId: string,
     now: Date,
   ): Promise<Answer | undefined> {
-    const a = answerPath(questionId);
-    const before = await this.documents.findOneAndUpdate(
-      sessionId,
-      { user_id: userId, status: 'in_progress', [a]: { $exists: true } },
-      { $unset: { [a]: '' }, $set: { updated_at: now }, $inc: { rev: 1 } },
-      'before',
-    );
-    return before?.answers?.[questionId];
+    const { filter, update } = plans.withdraw(userId, questionId, now);
+    const before = await this.documents.findOneAndUpdate(sessionId, filter, update, 'before');
+    return answerOf(before?.answers, questionId);
   }
 
   /** Queues a failed answer again if its audio is still kept. Returns the answer as it was before. */
@@ -85,35 +60,11 @@ export class AnswerRepository {
     questionId: string,
     now: Date,
   ): Promise<Answer | null> {
-    const a = answerPath(questionId);
-    const before = await this.documents.findOneAndUpdate(
-      sessionId,
-      {
-        user_id: userId,
-        status: 'in_progress',
-        [`${a}.transcription_status`]: 'failed',
-        [`${a}.gridfs_file_id`]: { $ne: null },
-      },
-      {
-        $set: {
-          ...answerFields(questionId, {
-            transcription_status: 'queued',
-            transcription_error: null,
-            attempts: 0,
-            next_attempt_at: null,
-            queued_at: now,
-            updated_at: now,
-          }),
-          updated_at: now,
-        },
-        $inc: { rev: 1 },
-        $min: { work_due_at: now },
-      },
-      'before',
-    );
-    const answer = before?.answers?.[questionId];
+    const { filter, update } = plans.requeueFailed(userId, questionId, now);
+    const before = await this.documents.findOneAndUpdate(sessionId, filter, update, 'before');
+    const answer = answerOf(before?.answers, questionId);
     if (!answer) return null;
-    this.queued(sessionId, { ...answer, queued_at: now });
+    this.queued(sessionId, { ...answer, ...plans.requeuedFields(now) });
     return answer;
   }
 
@@ -128,31 +79,12 @@ export class AnswerRepository {
     status: 'completed' | 'failed',
     now: Date,
   ): Promise<boolean> {
-    const a = answerPath(questionId);
-    return this.documents.updateOne(
-      sessionId,
-      { [`${a}.transcription_status`]: status, [`${a}.gridfs_file_id`]: fileId },
-      {
-        $set: answerFields(questionId, {
-          gridfs_file_id: null,
-          updated_at: now,
-          ...(status === 'failed' ? { audio_expired_at: now } : {}),
-        }),
-        $inc: { rev: 1 },
-      },
-    );
+    const { filter, update } = plans.releaseAudio(questionId, fileId, status, now);
+    return this.documents.updateOne(sessionId, filter, update);
   }
 
   /** "Look now" for the workers of this process; the document is what counts. */
   private queued(sessionId: Types.ObjectId, answer: Answer): void {
-    const event: AnswerQueuedEvent = {
-      sessionId,
-      questionId: answer.question_id,
-      fileId: answer.gridfs_file_id!,
-      queuedAt: answer.queued_at,
-      requestId: answer.request_id,
-      traceContext: answer.trace_context,
-    };
-    this.events.emit(ANSWER_QUEUED, event);
+    this.events.emit(ANSWER_QUEUED, dueAnswer(sessionId, answer.question_id, answer));
   }
 }

@@ -18,6 +18,7 @@ import type { RetryAcceptedView, UploadAcceptedView } from './dto/answer-views.d
 import type { AnswerStatusView, SessionTranscriptionStatusView } from '../sessions/dto/session-views.dto.js';
 import { AudioUploadReceiver } from './intake/audio-upload.receiver.js';
 import { AnswerIntake, assertOpenQuestion, QUESTION_NOT_FOUND } from './intake/answer-intake.js';
+import { answerOf, answerPath, answersInOrder } from '../interview-record/answer-paths.js';
 
 export { SESSION_ANALYZED } from './intake/answer-intake.js';
 const NOTHING_UPLOADED = 'No answer has been uploaded for this question yet.';
@@ -107,7 +108,7 @@ export class AnswersService {
 
   async status(userId: string, sessionId: string, questionId: string): Promise<AnswerStatusView> {
     const session = await this.sessions.getOwned(sessionId, userId, answerStatusProjection([questionId]));
-    const answer = session.answers?.[questionId];
+    const answer = answerOf(session.answers, questionId);
     if (!answer) {
       throw new NotFoundException(
         session.questions.some((q) => q.question_id === questionId) ? NOTHING_UPLOADED : QUESTION_NOT_FOUND,
@@ -119,9 +120,7 @@ export class AnswersService {
   async sessionStatus(userId: string, sessionId: string): Promise<SessionTranscriptionStatusView> {
     // a polled route: only the status fields, never segments
     const session = await this.sessions.getOwnedStatuses(sessionId, userId);
-    const answers = session.questions
-      .filter((q) => session.answers?.[q.question_id])
-      .map((q) => answerStatusView(session.answers[q.question_id], this.delivery.pauseThresholdSeconds));
+    const answers = answersInOrder(session).map((a) => answerStatusView(a, this.delivery.pauseThresholdSeconds));
     return {
       session_id: sessionId,
       summary: transcriptionSummary(session),
@@ -137,7 +136,7 @@ export class AnswersService {
       const session = await this.sessions.getOwned(sessionId, userId, {
         status: 1,
         questions: 1,
-        [`answers.${questionId}`]: 1,
+        [answerPath(questionId)]: 1,
       });
       assertOpenQuestion(session, questionId);
       throw new NotFoundException(NOTHING_UPLOADED);
@@ -159,10 +158,10 @@ export class AnswersService {
     const session = await this.sessions.getOwned(sessionId, userId, {
       status: 1,
       questions: 1,
-      [`answers.${questionId}`]: 1,
+      [answerPath(questionId)]: 1,
     });
     assertOpenQuestion(session, questionId);
-    const answer = session.answers?.[questionId];
+    const answer = answerOf(session.answers, questionId);
     if (!answer) throw new NotFoundException(NOTHING_UPLOADED);
     if (answer.transcription_status !== 'failed') {
       throw new ConflictException(

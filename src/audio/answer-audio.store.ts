@@ -75,7 +75,7 @@ export class AnswerAudioStore implements OnModuleInit {
     if (!this.gridfs) {
       const db = this.connection.db;
       if (!db) throw new Error('MongoDB connection is not open');
-      this.gridfs = new GridFSBucket(db as never, { bucketName: AUDIO_BUCKET, chunkSizeBytes: this.chunkSizeBytes });
+      this.gridfs = new GridFSBucket(db, { bucketName: AUDIO_BUCKET, chunkSizeBytes: this.chunkSizeBytes });
     }
     return this.gridfs;
   }
@@ -119,7 +119,7 @@ export class AnswerAudioStore implements OnModuleInit {
       await this.discardPartial(source, upload);
       throw error;
     }
-    return { fileId: upload.id as unknown as Types.ObjectId, sizeBytes: upload.length };
+    return { fileId: upload.id, sizeBytes: upload.length };
   }
 
   /** For readiness: reads one files document and one chunk id, so both collections answer. */
@@ -132,9 +132,9 @@ export class AnswerAudioStore implements OnModuleInit {
   async fileIdsOfSession(sessionId: Types.ObjectId): Promise<Types.ObjectId[]> {
     const files = await this.connection
       .db!.collection(`${AUDIO_BUCKET}.files`)
-      .find({ 'metadata.session_id': sessionId as unknown as ObjectId }, { projection: { _id: 1 } })
+      .find({ 'metadata.session_id': sessionId }, { projection: { _id: 1 } })
       .toArray();
-    return files.map((f) => f._id as unknown as Types.ObjectId);
+    return files.map((f) => f._id);
   }
 
   /**
@@ -144,7 +144,7 @@ export class AnswerAudioStore implements OnModuleInit {
    */
   openDownload(fileId: Types.ObjectId): Readable {
     const db = this.connection.db!;
-    const id = fileId as unknown as ObjectId;
+    const id = fileId;
     async function* chunks() {
       const file = await db.collection(`${AUDIO_BUCKET}.files`).findOne({ _id: id }, { projection: { length: 1 } });
       if (!file) throw new Error(`FileNotFound: file ${String(id)} was not found`);
@@ -194,12 +194,16 @@ export class AnswerAudioStore implements OnModuleInit {
     return orphans;
   }
 
-  /** Deletes one chunk group; returns how many chunks and bytes went. */
+  /**
+   * Deletes one chunk group, unless a files document names it by now (asked right before the delete:
+   * see AudioCleanup's orphan sweep); returns how many chunks and bytes went.
+   */
   async deleteChunkGroup(fileId: ObjectId): Promise<{ chunks: number; bytes: number }> {
     let bytes = 0;
     for await (const chunk of this.chunks().find({ files_id: fileId }, { projection: { data: 1 } })) {
       bytes += (chunk.data as { buffer?: Uint8Array })?.buffer?.length ?? 0;
     }
+    if ((await this.files().countDocuments({ _id: fileId }, { limit: 1 })) > 0) return { chunks: 0, bytes: 0 };
     const { deletedCount } = await this.chunks().deleteMany({ files_id: fileId });
     return { chunks: deletedCount, bytes: deletedCount > 0 ? bytes : 0 };
   }
@@ -224,7 +228,7 @@ export class AnswerAudioStore implements OnModuleInit {
    * it is deleted except a job whose result is already void, and the SHA-256 check refuses it.
    */
   async deleteCounting(fileId: Types.ObjectId): Promise<{ files: number; chunks: number }> {
-    const id = fileId as unknown as ObjectId;
+    const id = fileId;
     const db = this.connection.db!;
     const chunks = await db.collection(`${AUDIO_BUCKET}.chunks`).deleteMany({ files_id: id });
     const files = await db.collection(`${AUDIO_BUCKET}.files`).deleteOne({ _id: id });
@@ -239,7 +243,7 @@ export class AnswerAudioStore implements OnModuleInit {
       upload.end();
       await finished(upload).catch(() => undefined);
     }
-    await this.delete(upload.id as unknown as Types.ObjectId).catch((error: Error) => {
+    await this.delete(upload.id).catch((error: Error) => {
       this.logger.warn(`could not remove partial upload ${String(upload.id)}: ${error.message}; cleanup will`);
     });
   }

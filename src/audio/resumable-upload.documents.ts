@@ -5,6 +5,7 @@ import type { Connection } from 'mongoose';
 import { DocumentLocks, type LockLease } from '../database/document-locks.js';
 import { ensureCollection } from '../database/ensure-collection.js';
 import { AUDIO_BUCKET, type AnswerAudioMetadata } from './answer-audio.store.js';
+import { removableBy, type UploadRemover } from './upload-remover.js';
 
 export const RESUMABLE_UPLOADS = 'resumable_uploads';
 
@@ -97,8 +98,8 @@ export class ResumableUploadDocuments implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     const db = this.connection.db;
     if (!db) return;
-    await ensureCollection(db, RESUMABLE_UPLOADS, [{ key: { expires_at: 1 } }]).catch((error: Error) =>
-      this.logger.warn(`could not create ${RESUMABLE_UPLOADS}: ${error.message}`),
+    await ensureCollection(db, RESUMABLE_UPLOADS, [{ key: { expires_at: 1 } }, { key: { session_id: 1 } }]).catch(
+      (error: Error) => this.logger.warn(`could not create ${RESUMABLE_UPLOADS}: ${error.message}`),
     );
   }
 
@@ -108,6 +109,10 @@ export class ResumableUploadDocuments implements OnModuleInit {
 
   private chunks() {
     return this.connection.db!.collection(`${AUDIO_BUCKET}.chunks`);
+  }
+
+  private files() {
+    return this.connection.db!.collection(`${AUDIO_BUCKET}.files`);
   }
 
   private locked<T>(id: ObjectId, work: (lock: LockLease) => Promise<T>): Promise<T> {
@@ -142,12 +147,12 @@ export class ResumableUploadDocuments implements OnModuleInit {
       );
       if (!current) return 'missing';
       if (current.lease_owner && current.lease_until && current.lease_until > now) return 'busy';
-      await this.fencedUpdate(
+      const taken = await this.fencedUpdate(
         { _id: id },
         { lease_owner: token, lease_until: new Date(now.getTime() + leaseMs) },
         lock,
       );
-      return 'held';
+      return taken ? 'held' : 'missing'; // removed in between (possible where the lock is a no-op)
     });
   }
 
@@ -237,30 +242,72 @@ export class ResumableUploadDocuments implements OnModuleInit {
     if (expected !== chunkCount) throw new Error(`upload ${id.toHexString()} has ${expected} of ${chunkCount} chunks`);
   }
 
-  /** Makes the chunks a GridFS file, as GridFSBucket's upload stream would have on its last chunk. */
-  async writeFilesDocument(
+  /**
+   * Makes the chunks a GridFS file (as GridFSBucket would on its last chunk) for the holder `token`;
+   * false, with nothing written, once it no longer holds the upload. Under the lock a removal takes
+   * (on MongoDB none is: a removal between the two statements leaves an orphan file, which the
+   * cleanup removes): a removed upload never becomes a file, and a file written first is found.
+   */
+  writeFilesDocument(
     id: ObjectId,
+    token: string,
     file: { length: number; chunkSize: number; filename: string; metadata: AnswerAudioMetadata },
-  ): Promise<void> {
-    // a replace, so that a completion cut off after this write and done again writes it again
-    await this.connection.db!.collection(`${AUDIO_BUCKET}.files`).replaceOne(
-      { _id: id },
-      {
-        length: file.length,
-        chunkSize: file.chunkSize,
-        uploadDate: file.metadata.upload_date,
-        filename: file.filename,
-        metadata: file.metadata,
-      },
-      { upsert: true },
-    );
+  ): Promise<boolean> {
+    return this.locked(id, async (lock) => {
+      const held = await this.uploads().findOne(
+        { _id: id, lease_owner: token },
+        { projection: { _id: 1 }, ...lock.statement() },
+      );
+      if (!held) return false;
+      // a replace, so that a completion cut off after this write and done again writes it again
+      const { length, chunkSize, filename, metadata } = file;
+      const document = { length, chunkSize, uploadDate: metadata.upload_date, filename, metadata };
+      await this.files().findOneAndReplace({ _id: id }, document, { upsert: true, ...lock.statement() });
+      return true;
+    });
   }
 
-  /** Removes an unfinished upload: its chunks first, then its document (a crash between leaves the document, so it is found again). */
-  async removeUnfinished(id: ObjectId): Promise<number> {
+  /**
+   * Removes the upload if `by` may (see UploadRemover); null when not. Its document goes first, in
+   * one conditional delete under the lock its writers take (FerretDB's own is not atomic): no write
+   * of theirs lands after it. Then its chunks and any files document. A crash in between, or a late
+   * chunk insert of a writer that lost it, leaves orphan chunks, which the cleanup removes.
+   */
+  async remove(id: ObjectId, by: UploadRemover): Promise<{ chunks: number } | null> {
+    const filter = { _id: id, ...removableBy(by) };
+    const removed = await this.locked(id, (lock) => this.uploads().findOneAndDelete(filter, lock.statement()));
+    return removed ? { chunks: await this.deleteStored(id) } : null;
+  }
+
+  /** What a removed upload stored: its chunks, then its files document; how many chunks. */
+  private async deleteStored(id: ObjectId): Promise<number> {
     const { deletedCount } = await this.chunks().deleteMany({ files_id: id });
-    await this.forget(id);
+    await this.files().deleteOne({ _id: id });
     return deletedCount;
+  }
+
+  /** The uploads of a session, finished or not. */
+  async idsOfSession(sessionId: ObjectId): Promise<ObjectId[]> {
+    const rows = await this.uploads()
+      .find({ session_id: sessionId }, { projection: { _id: 1 } })
+      .toArray();
+    return rows.map((r) => r._id);
+  }
+
+  /** Drops the document of a complete upload that expired before `before` (its chunks are a file). */
+  async forgetFinished(id: ObjectId, before: Date): Promise<void> {
+    const filter = { _id: id, complete: true, expires_at: { $lt: before } };
+    await this.locked(id, (lock) => this.uploads().findOneAndDelete(filter, lock.statement()));
+  }
+
+  /**
+   * Deletes the chunks of an upload gone without becoming a file. Its document is asked first, the
+   * files document then (a completion writes that while its document exists, and drops it after).
+   */
+  async dropIfAbandoned(id: ObjectId): Promise<number> {
+    if ((await this.uploads().countDocuments({ _id: id }, { limit: 1 })) > 0) return 0;
+    if ((await this.files().countDocuments({ _id: id }, { limit: 1 })) > 0) return 0;
+    return (await this.chunks().deleteMany({ files_id: id })).deletedCount;
   }
 
   /** Drops the upload's document only (its chunks now belong to a GridFS file). */
@@ -268,10 +315,12 @@ export class ResumableUploadDocuments implements OnModuleInit {
     await this.locked(id, (lock) => this.uploads().findOneAndDelete({ _id: id }, lock.statement()));
   }
 
-  /** Uploads whose expiry has passed, a batch at a time. */
-  expired(now: Date, batchSize: number): Promise<Pick<ResumableUpload, '_id' | 'complete'>[]> {
+  /** Uploads whose expiry has passed, a batch at a time in id order (after `after`). */
+  expired(now: Date, batchSize: number, after: ObjectId | null = null) {
+    const filter: Filter<ResumableUpload> = { expires_at: { $lt: now }, ...(after ? { _id: { $gt: after } } : {}) };
+    const projection = { _id: 1, complete: 1, expires_at: 1 };
     return this.uploads()
-      .find({ expires_at: { $lt: now } }, { projection: { _id: 1, complete: 1 }, limit: batchSize })
+      .find(filter, { projection, sort: { _id: 1 }, limit: batchSize })
       .toArray();
   }
 

@@ -5,10 +5,12 @@ import { toObjectId } from '../common/object-id.js';
 import { AnswerRepository } from '../answers/answer.repository.js';
 import { AnswerAudioStore, type StoredFileRow } from '../audio/answer-audio.store.js';
 import { ResumableUploadDocuments } from '../audio/resumable-upload.documents.js';
+import { ResumableUploadRemovals } from '../audio/resumable-upload.removals.js';
 import { cleanupSettings, type CleanupSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { JobLeases } from '../database/job-leases.js';
-import { answerFieldsProjection, type SessionRecord } from '../sessions/session.schema.js';
+import { answerFieldsProjection, answerOf } from '../interview-record/answer-paths.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { SessionRetention } from './session-retention.js';
 
@@ -36,6 +38,8 @@ export interface CleanupReport {
 }
 
 const LEASE_NAME = 'audio-cleanup';
+/** A completed upload's intake (a few locked writes) ends within this once its request's deadline has passed. */
+const INTAKE_MARGIN_MS = 5 * 60 * 1000;
 const LEASE_MS = 30 * 60 * 1000;
 const BATCH = 200;
 
@@ -52,6 +56,7 @@ export class AudioCleanup {
     private readonly answers: AnswerRepository,
     private readonly audio: AnswerAudioStore,
     private readonly resumable: ResumableUploadDocuments,
+    private readonly removals: ResumableUploadRemovals,
     private readonly leases: JobLeases,
     private readonly retention: SessionRetention,
     private readonly clock: Clock,
@@ -144,8 +149,8 @@ export class AudioCleanup {
     for (const file of files) {
       const session = file.metadata?.session_id ? sessions.get(String(file.metadata.session_id)) : undefined;
       const questionId = file.metadata?.question_id;
-      const answer = session && questionId ? session.answers?.[questionId] : undefined;
-      const fileId = file._id as unknown as Types.ObjectId;
+      const answer = session && questionId ? answerOf(session.answers, questionId) : undefined;
+      const fileId = file._id;
       if (!answer || !answer.gridfs_file_id || String(answer.gridfs_file_id) !== String(file._id)) {
         report.orphan_files++;
         await this.deleteFile(file, report);
@@ -171,34 +176,36 @@ export class AudioCleanup {
   }
 
   private async deleteFile(file: StoredFileRow, report: CleanupReport): Promise<void> {
-    const { files, chunks } = await this.audio.deleteCounting(file._id as unknown as Types.ObjectId);
+    const { files, chunks } = await this.audio.deleteCounting(file._id);
     report.files_deleted += files;
     report.chunks_deleted += chunks;
     if (files > 0) report.bytes_deleted += file.length;
   }
 
-  /** Chunks whose files document is gone, started before `cutoff` (younger ones may be live). */
-  /** Expired resumable uploads: an unfinished one goes with its chunks; a finished one's chunks are a file now. */
+  /**
+   * Expired resumable uploads: an unfinished one goes with its chunks unless a request holds it (a
+   * PATCH begun before the expiry); a complete one's document goes once no request can still be
+   * completing it (its chunks are a file). Each removal is conditional, under the upload's lock.
+   */
   private async sweepExpiredUploads(now: Date, report: CleanupReport): Promise<void> {
-    for (;;) {
-      const expired = await this.resumable.expired(now, BATCH);
-      for (const upload of expired) {
-        if (upload.complete) {
-          await this.resumable.forget(upload._id);
-          continue;
-        }
-        report.chunks_deleted += await this.resumable.removeUnfinished(upload._id);
-        report.expired_uploads++;
-      }
-      if (expired.length < BATCH) return;
-    }
+    const finishedBefore = new Date(now.getTime() - this.settings.maxUploadMs - INTAKE_MARGIN_MS);
+    const removed = await this.removals.removeExpired(now, finishedBefore, BATCH);
+    report.expired_uploads += removed.uploads;
+    report.chunks_deleted += removed.chunks;
   }
 
+  /**
+   * Chunks whose files document is gone, started before `cutoff` (younger ones may be live). The
+   * reads go in the order opposite to a tus completion's writes, which writes the files document
+   * while the upload's document exists and drops that only afterwards: chunks without a files
+   * document (a first look), then the upload documents, then the files document again right before
+   * each delete. A completion between any two of them leaves one of the two documents to be seen.
+   */
   private async sweepOrphanChunks(cutoff: Date, report: CleanupReport): Promise<void> {
-    const orphans = await this.audio.orphanChunkGroups(cutoff, BATCH);
+    const candidates = await this.audio.orphanChunkGroups(cutoff, BATCH);
     // chunks of a resumable upload still in progress have no files document yet, by design
-    const inProgress = await this.resumable.knownIds(orphans);
-    for (const id of orphans.filter((o) => !inProgress.has(o.toHexString()))) {
+    const inProgress = await this.resumable.knownIds(candidates);
+    for (const id of candidates.filter((o) => !inProgress.has(o.toHexString()))) {
       const { chunks, bytes } = await this.audio.deleteChunkGroup(id);
       if (chunks > 0) {
         report.orphan_chunk_groups++;

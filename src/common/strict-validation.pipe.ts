@@ -23,7 +23,7 @@ export class StrictValidationPipe extends ValidationPipe {
     super({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: true });
   }
 
-  override async transform(value: unknown, metadata: ArgumentMetadata) {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' || metadata.type === 'query') {
       const key = findForbiddenKey(value);
       if (key) throw new BadRequestException(`property ${key} should not exist`);

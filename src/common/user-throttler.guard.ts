@@ -4,14 +4,11 @@ import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 /** Rate limits per signed-in user (per address for anonymous calls), answering 429 with Retry-After. */
 @Injectable()
 export class UserThrottlerGuard extends ThrottlerGuard {
-  protected override async getTracker(req: Record<string, any>): Promise<string> {
-    return req.user?.userId ? `user:${req.user.userId}` : `ip:${req.ip}`;
+  protected override getTracker(req: { user?: { userId?: string }; ip?: string }): Promise<string> {
+    return Promise.resolve(req.user?.userId ? `user:${req.user.userId}` : `ip:${req.ip}`);
   }
 
-  protected override async throwThrottlingException(
-    _context: ExecutionContext,
-    detail: ThrottlerLimitDetail,
-  ): Promise<void> {
+  protected override throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     const seconds = Math.max(1, Math.ceil(detail.timeToBlockExpire));
     throw new HttpException(
       {

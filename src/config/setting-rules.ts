@@ -34,7 +34,11 @@ export class IsCronExpression implements ValidatorConstraintInterface {
 }
 
 const toInt = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
+  value === undefined || value === ''
+    ? undefined
+    : /^-?\d+$/.test(typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '')
+      ? Number(value)
+      : Number.NaN;
 export const toBoolean = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : value === 'true' ? true : value === 'false' ? false : value;
 export const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);

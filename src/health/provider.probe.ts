@@ -49,7 +49,8 @@ export class ProviderProbe {
     return this.client!.models.list({ signal, maxRetries: 0 }).then(
       () => 200,
       (error: unknown) => {
-        if (error instanceof APIError && !(error instanceof APIConnectionError) && error.status) return error.status;
+        if (error instanceof APIError && !(error instanceof APIConnectionError) && error.status)
+          return error.status as number;
         throw new Error('the provider could not be reached');
       },
     );

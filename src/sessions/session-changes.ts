@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { toObjectId } from '../common/object-id.js';
 import { liveSettings, type LiveSettings } from '../config/settings.js';
-import { SESSION_CHANGED, type SessionChangedEvent } from './session-events.js';
-import type { SessionRecord } from './session.schema.js';
+import { SESSION_CHANGED, type SessionChangedEvent } from '../interview-record/session-events.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
 import { SessionRepository } from './session.repository.js';
 
 export type SessionListener = (session: SessionRecord) => void;

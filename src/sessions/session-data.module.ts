@@ -1,32 +1,18 @@
 import { Module } from '@nestjs/common';
-import { MongooseModule } from '@nestjs/mongoose';
 import { AudioStorageModule } from '../audio/audio-storage.module.js';
+import { InterviewRecordModule } from '../interview-record/interview-record.module.js';
 import { WebhookEventsModule } from '../webhooks/webhooks.module.js';
 import { SessionChanges } from './session-changes.js';
-import { SessionDocuments } from './session-documents.js';
 import { SessionEraser } from './session-eraser.js';
-import { SessionWebhookRelay } from './session-webhook-relay.js';
 import { SessionRepository } from './session.repository.js';
-import { InterviewSession, InterviewSessionSchema } from './session.schema.js';
 
 /**
- * The session documents without their HTTP API: what workers (transcription, cleanup) need, so a
- * ROLE=worker process can use them without serving /api/sessions.
+ * Sessions without their HTTP API: what workers (cleanup) need, so a ROLE=worker process can use
+ * them without serving /api/sessions.
  */
 @Module({
-  imports: [
-    MongooseModule.forFeature([{ name: InterviewSession.name, schema: InterviewSessionSchema }]),
-    AudioStorageModule,
-    WebhookEventsModule,
-  ],
-  providers: [SessionDocuments, SessionRepository, SessionChanges, SessionEraser, SessionWebhookRelay],
-  exports: [
-    SessionDocuments,
-    SessionRepository,
-    SessionChanges,
-    SessionEraser,
-    SessionWebhookRelay,
-    WebhookEventsModule,
-  ],
+  imports: [InterviewRecordModule, AudioStorageModule, WebhookEventsModule],
+  providers: [SessionRepository, SessionChanges, SessionEraser],
+  exports: [SessionRepository, SessionChanges, SessionEraser, InterviewRecordModule, WebhookEventsModule],
 })
 export class SessionDataModule {}

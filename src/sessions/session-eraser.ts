@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Types } from 'mongoose';
+import type { ObjectId } from 'mongodb';
 import { AnswerAudioStore } from '../audio/answer-audio.store.js';
+import { ResumableUploadRemovals } from '../audio/resumable-upload.removals.js';
 import { Clock } from '../database/clock.js';
 import { WebhookDeliveryStore } from '../webhooks/webhook-delivery.store.js';
 import { SessionRepository } from './session.repository.js';
@@ -8,15 +10,20 @@ import { SessionRepository } from './session.repository.js';
 export interface ErasureResult {
   files: number;
   chunks: number;
+  /** Resumable (tus) uploads of the session, finished or not, removed with their chunks. */
+  uploads: number;
 }
 
 /**
  * Erases a session and every byte of its audio, in steps that can be repeated after a crash:
  * (1) mark it erasing, which hides it and stops its jobs from claiming or writing anything,
- * (2) delete its GridFS files, chunks and webhook deliveries, (3) delete the document, (4) sweep the
- * files and deliveries once more: a job or relay that read the session before step 1 and wrote
- * after step 2 leaves nothing behind (writers check the mark too; this catches what was already in
- * flight). The cleanup job finishes any erasure that a crash interrupted.
+ * (2) delete its resumable uploads (their documents, then their chunks), its GridFS files and chunks
+ * and its webhook deliveries, (3) delete the document, (4) sweep the uploads, files and deliveries
+ * once more: a job, upload or relay that read the session before step 1 and wrote after step 2
+ * leaves nothing behind (writers check the mark too; this catches what was already in flight).
+ * Uploads go before files: a tus PATCH in flight writes its files document only while its upload's
+ * document exists, so once that is removed the files sweep after it finds whatever it wrote. The
+ * cleanup job finishes any erasure that a crash interrupted.
  */
 @Injectable()
 export class SessionEraser {
@@ -25,6 +32,7 @@ export class SessionEraser {
   constructor(
     private readonly sessions: SessionRepository,
     private readonly audio: AnswerAudioStore,
+    private readonly uploads: ResumableUploadRemovals,
     private readonly webhooks: WebhookDeliveryStore,
     private readonly clock: Clock,
   ) {}
@@ -39,8 +47,11 @@ export class SessionEraser {
 
   /** Steps 2 and 3 for a session already marked erasing. */
   async finish(sessionId: Types.ObjectId): Promise<ErasureResult> {
-    const result = { files: 0, chunks: 0 };
+    const result = { files: 0, chunks: 0, uploads: 0 };
     const sweep = async () => {
+      const removed = await this.uploads.removeOfSession(sessionId);
+      result.uploads += removed.uploads;
+      result.chunks += removed.chunks;
       for (const fileId of await this.audio.fileIdsOfSession(sessionId)) {
         const deleted = await this.audio.deleteCounting(fileId);
         result.files += deleted.files;
@@ -51,7 +62,9 @@ export class SessionEraser {
     await sweep();
     await this.sessions.deleteErasing(sessionId);
     await sweep();
-    this.logger.log(`erased session=${String(sessionId)} (${result.files} audio files, ${result.chunks} chunks)`);
+    this.logger.log(
+      `erased session=${String(sessionId)} (${result.files} audio files, ${result.uploads} resumable uploads, ${result.chunks} chunks)`,
+    );
     return result;
   }
 

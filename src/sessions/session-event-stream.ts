@@ -4,7 +4,8 @@ import { liveSettings, type LiveSettings } from '../config/settings.js';
 import { watchClientLeft } from '../common/client-left.js';
 import { UserLeases } from '../database/user-leases.js';
 import { SessionChanges } from './session-changes.js';
-import type { SessionRecord } from './session.schema.js';
+import { answerOf, answersInOrder } from '../interview-record/answer-paths.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
 import type {
   AnalyzedEventView,
   AnswerStatusView,
@@ -24,7 +25,7 @@ import { SessionsService } from './sessions.service.js';
 
 /** Fingerprint of what a client sees of one answer: an event is sent when it changes. */
 const seenAs = (session: SessionRecord, questionId: string) => {
-  const answer = session.answers?.[questionId];
+  const answer = answerOf(session.answers, questionId);
   return answer ? `${answer.id}:${answer.transcription_status}:${answer.attempts}:${answer.progress ?? 0}` : '';
 };
 
@@ -85,16 +86,14 @@ export class SessionEventStream implements BeforeApplicationShutdown {
       session_id: sessionId,
       status: current.status,
       summary: transcriptionSummary(current),
-      answers: current.questions
-        .filter((q) => current.answers?.[q.question_id])
-        .map((q) => answerStatusView(current.answers[q.question_id])),
+      answers: answersInOrder(current).map((a) => answerStatusView(a)),
     });
     let announcedReady = pendingOf(current) === 0 && answered(current);
     if (announcedReady) send('ready', { session_id: sessionId, summary: transcriptionSummary(current) });
 
     const onChange = (next: SessionRecord) => {
       for (const question of next.questions) {
-        const answer = next.answers?.[question.question_id];
+        const answer = answerOf(next.answers, question.question_id);
         if (answer && seenAs(next, question.question_id) !== seenAs(current, question.question_id)) {
           send('answer', answerStatusView(answer));
         }

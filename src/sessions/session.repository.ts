@@ -1,9 +1,10 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Types } from 'mongoose';
-import { SessionDocuments } from './session-documents.js';
-import type { Rubric } from '../analysis/rubric/rubric.schema.js';
-import type { Answer } from '../answers/answer.schema.js';
-import { answerFieldsProjection, type Question, type SessionRecord } from './session.schema.js';
+import { SessionDocuments } from '../interview-record/session-documents.js';
+import type { Rubric } from '../interview-record/rubric.schema.js';
+import type { Answer } from '../interview-record/answer.schema.js';
+import { answerFieldsProjection } from '../interview-record/answer-paths.js';
+import type { Question, SessionRecord } from '../interview-record/session.schema.js';
 
 /** What one line of the session list reads: never transcripts, segments, question texts or rubrics. */
 export const LIST_FIELDS = {
@@ -63,7 +64,7 @@ export class SessionRepository implements OnModuleInit {
         rev: 0,
       },
     ]);
-    return created.toObject({ flattenMaps: true }) as unknown as SessionRecord;
+    return created.toObject({ flattenMaps: true });
   }
 
   /**

@@ -1,10 +1,8 @@
-import { criterionView } from '../analysis/analysis.view.js';
-import { answerDelivery, sessionDelivery, type DeliveryInput } from '../analysis/delivery.js';
-import type { AnswerDeliveryView, SessionDeliveryView } from '../analysis/dto/delivery-views.dto.js';
-import type { Rubric } from '../analysis/rubric/rubric.schema.js';
-import type { AnswerSpeech } from '../answers/answer-speech.schema.js';
-import type { Answer } from '../answers/answer.schema.js';
-import type { SessionExportView } from './dto/session-export.dto.js';
+import { answerDelivery, sessionDelivery, type DeliveryInput } from '../delivery/delivery.js';
+import type { AnswerDeliveryView, SessionDeliveryView } from '../delivery/dto/delivery-views.dto.js';
+import type { Rubric } from '../interview-record/rubric.schema.js';
+import type { AnswerSpeech } from '../interview-record/answer-speech.schema.js';
+import type { Answer } from '../interview-record/answer.schema.js';
 import type {
   AnswerStatusView,
   QuestionView,
@@ -14,7 +12,8 @@ import type {
   SpeechView,
   TranscriptionSummaryView,
 } from './dto/session-views.dto.js';
-import { answerFieldsProjection, type Question, type SessionRecord } from './session.schema.js';
+import { answerFieldsProjection, answerOf, answersInOrder } from '../interview-record/answer-paths.js';
+import type { Question, SessionRecord } from '../interview-record/session.schema.js';
 import type { SessionListRow } from './session.repository.js';
 
 /** The answer fields answerStatusView and deliveryOf read: never segments, pieces or a held result. */
@@ -36,6 +35,7 @@ const STATUS_FIELDS = [
   'attempts',
   'speech',
   'disfluencies_kept',
+  'transcribed_without_hints',
 ] as const;
 
 /** A projection of the status fields of these questions' answers (answers is a map: each key is named). */
@@ -56,6 +56,7 @@ export function answerStatusView(answer: Answer, pauseThresholdSeconds?: number)
     ...(typeof answer.duration_seconds === 'number' ? { duration_seconds: answer.duration_seconds } : {}),
     ...(answer.no_speech ? { no_speech: true } : {}),
     ...(answer.suspect_hallucination ? { suspect_hallucination: true } : {}),
+    ...(answer.transcribed_without_hints ? { transcribed_without_hints: true } : {}),
     ...(answer.transcript_truncated ? { transcript_truncated: true } : {}),
     ...(answer.segments_truncated ? { segments_truncated: true } : {}),
     ...(answer.pauses_truncated ? { pauses_truncated: true } : {}),
@@ -66,12 +67,12 @@ export function answerStatusView(answer: Answer, pauseThresholdSeconds?: number)
   };
 }
 
-/** An answer's delivery; issue 16's speech fields are on the stored answer once its audio was measured. */
+/** An answer's delivery, from the speech the transcription job measured on its audio and stored on the answer. */
 export function deliveryOf(answer: Answer | undefined, pauseThresholdSeconds: number): AnswerDeliveryView {
   if (answer && answer.transcription_status !== 'completed') {
     return answerDelivery({ transcript: null, speech: null }, pauseThresholdSeconds);
   }
-  return answerDelivery(answer as (Answer & DeliveryInput) | undefined, pauseThresholdSeconds);
+  return answerDelivery(answer, pauseThresholdSeconds);
 }
 
 /** The delivery of every question of the session (unanswered and unfinished ones counted as such). */
@@ -80,12 +81,12 @@ export function sessionDeliveryOf(
   pauseThresholdSeconds: number,
 ): SessionDeliveryView {
   return sessionDelivery(
-    session.questions.map((q) => deliveryOf(session.answers?.[q.question_id], pauseThresholdSeconds)),
+    session.questions.map((q) => deliveryOf(answerOf(session.answers, q.question_id), pauseThresholdSeconds)),
     pauseThresholdSeconds,
   );
 }
 
-const rubricView = (rubric: Rubric | null | undefined) =>
+export const rubricView = (rubric: Rubric | null | undefined) =>
   rubric
     ? {
         criteria: rubric.criteria.map((c) => ({
@@ -98,7 +99,7 @@ const rubricView = (rubric: Rubric | null | undefined) =>
       }
     : null;
 
-const questionView = (q: Question): QuestionView => ({
+export const questionView = (q: Question): QuestionView => ({
   question_id: q.question_id,
   text: q.text,
   model_answer: q.model_answer,
@@ -113,7 +114,7 @@ export const speechView = (speech: AnswerSpeech): SpeechView => ({
 });
 
 /** Segments are only in the full views: a long answer has hundreds, too many for every status poll. */
-const segmentsView = (answer: Answer) =>
+export const segmentsView = (answer: Answer) =>
   answer.segments?.map((s) => ({ start: s.start, end: s.end, text: s.text })) ?? null;
 
 function answerView(answer: Answer): SessionAnswerView {
@@ -132,6 +133,7 @@ function answerView(answer: Answer): SessionAnswerView {
     speech: answer.speech ? speechView(answer.speech) : null,
     no_speech: answer.no_speech ?? false,
     suspect_hallucination: answer.suspect_hallucination ?? false,
+    ...(answer.transcribed_without_hints ? { transcribed_without_hints: true } : {}),
     ...(answer.transcript_truncated ? { transcript_truncated: true } : {}),
     ...(answer.segments_truncated ? { segments_truncated: true } : {}),
     ...(answer.pauses_truncated ? { pauses_truncated: true } : {}),
@@ -162,7 +164,7 @@ export function transcriptionSummary(session: {
     not_uploaded: 0,
   };
   for (const question of session.questions) {
-    const answer = session.answers?.[question.question_id];
+    const answer = answerOf(session.answers, question.question_id);
     if (answer) summary[answer.transcription_status]++;
     else summary.not_uploaded++;
   }
@@ -182,81 +184,6 @@ export function sessionSummaryView(session: SessionListRow): SessionSummaryView 
   };
 }
 
-/** Everything the service holds about a session, for a data-access request. Never audio. */
-export function sessionExport(session: SessionRecord, pauseThresholdSeconds: number): SessionExportView {
-  return {
-    format: 'voice-interview-session-export/1',
-    exported_at: new Date().toISOString(),
-    session: {
-      session_id: String(session._id),
-      user_id: session.user_id,
-      title: session.title,
-      webhook_url: session.webhook_url ?? null,
-      status: session.status,
-      language: session.language ?? null,
-      rubric: rubricView(session.rubric),
-      ...(session.languages?.length ? { languages: session.languages } : {}),
-      created_at: session.created_at.toISOString(),
-      updated_at: session.updated_at.toISOString(),
-      questions: session.questions.map(questionView),
-      answers: session.questions
-        .filter((q) => session.answers?.[q.question_id])
-        .map((q) => {
-          const a = session.answers[q.question_id];
-          return {
-            question_id: a.question_id,
-            transcription_status: a.transcription_status,
-            transcript: a.transcript,
-            transcription_error: a.transcription_error,
-            language: a.language ?? null,
-            duration_seconds: a.duration_seconds ?? null,
-            segments: segmentsView(a),
-            delivery: deliveryOf(a, pauseThresholdSeconds),
-            speech: a.speech ? speechView(a.speech) : null,
-            no_speech: a.no_speech ?? false,
-            suspect_hallucination: a.suspect_hallucination ?? false,
-            ...(a.transcript_truncated ? { transcript_truncated: true } : {}),
-            ...(a.segments_truncated ? { segments_truncated: true } : {}),
-            ...(a.pauses_truncated ? { pauses_truncated: true } : {}),
-            transcribed_at: a.transcribed_at?.toISOString() ?? null,
-            attempts: a.attempts,
-            uploaded_at: a.created_at.toISOString(),
-            audio: {
-              format: a.audio.format,
-              content_type: a.audio.content_type,
-              size_bytes: a.audio.size_bytes,
-              sha256: a.audio.sha256 ?? null,
-              still_stored: a.gridfs_file_id !== null,
-              expired_at: a.audio_expired_at?.toISOString() ?? null,
-            },
-          };
-        }),
-      analysis: session.analysis
-        ? {
-            final_score: session.analysis.final_score,
-            scored_count: session.analysis.scored_count,
-            analyzed_at: session.analysis.analyzed_at.toISOString(),
-            answers: session.analysis.answers.map((a) => ({
-              question_id: a.question_id,
-              score: a.score,
-              feedback: a.feedback,
-              unanswered: a.unanswered,
-              scoring_method: a.method,
-              criteria: (a.criteria ?? []).map(criterionView),
-              samples: a.samples ?? (a.method === 'none' ? 0 : 1),
-              spread: a.spread ?? null,
-              needs_review: a.needs_review ?? false,
-              not_scored_reason: a.not_scored_reason ?? null,
-              delivery: a.delivery ?? null,
-            })),
-            delivery: session.analysis.delivery ?? null,
-          }
-        : null,
-      delivery: sessionDeliveryOf(session, pauseThresholdSeconds),
-    },
-  };
-}
-
 export function sessionView(session: SessionRecord): SessionView {
   return {
     session_id: String(session._id),
@@ -267,11 +194,7 @@ export function sessionView(session: SessionRecord): SessionView {
     rubric: rubricView(session.rubric),
     ...(session.languages?.length ? { languages: session.languages } : {}),
     questions: session.questions.map(questionView),
-    answers: Object.fromEntries(
-      session.questions
-        .filter((q) => session.answers?.[q.question_id])
-        .map((q) => [q.question_id, answerView(session.answers[q.question_id])]),
-    ),
+    answers: Object.fromEntries(answersInOrder(session).map((a) => [a.question_id, answerView(a)])),
     created_at: session.created_at.toISOString(),
     updated_at: session.updated_at.toISOString(),
   };

@@ -7,8 +7,7 @@ import {
   ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
-import { deliverySettings, type DeliverySettings } from '../config/settings.js';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
@@ -17,7 +16,6 @@ import { CurrentUser } from '../auth/current-user.decorator.js';
 import { CreateSessionDto } from './dto/create-session.dto.js';
 import { ListSessionsQuery } from './dto/list-sessions.dto.js';
 import { SessionParams } from './dto/session-params.dto.js';
-import { SessionExportView } from './dto/session-export.dto.js';
 import {
   AnalyzedEventView,
   AnswerStatusView,
@@ -28,7 +26,7 @@ import {
   SnapshotEventView,
 } from './dto/session-views.dto.js';
 import { SESSION_EVENTS_DESCRIPTION } from './session-events.openapi.js';
-import { sessionExport, sessionView } from './session.view.js';
+import { sessionView } from './session.view.js';
 import { SessionEventStream } from './session-event-stream.js';
 import { SessionsService } from './sessions.service.js';
 
@@ -39,7 +37,6 @@ export class SessionsController {
   constructor(
     private readonly sessions: SessionsService,
     private readonly eventStream: SessionEventStream,
-    @Inject(deliverySettings.KEY) private readonly delivery: DeliverySettings,
   ) {}
 
   @Post()
@@ -72,30 +69,6 @@ export class SessionsController {
   @ApiProblems(400, 401, 404)
   async erase(@CurrentUser() user: AuthenticatedUser, @Param() params: SessionParams): Promise<void> {
     await this.sessions.erase(params.sessionId, user.userId);
-  }
-
-  /** The session's data as JSON for a data-access request (never audio). */
-  @Get(':sessionId/export')
-  @ApiOkResponse({
-    type: SessionExportView,
-    description: 'A JSON download.',
-    headers: {
-      'Content-Disposition': {
-        description: 'attachment; filename="interview-session-<id>.json"',
-        required: true,
-        schema: { type: 'string' },
-      },
-    },
-  })
-  @ApiProblems(400, 401, 404)
-  async export(
-    @CurrentUser() user: AuthenticatedUser,
-    @Param() params: SessionParams,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<SessionExportView> {
-    const session = await this.sessions.getOwned(params.sessionId, user.userId);
-    res.setHeader('Content-Disposition', `attachment; filename="interview-session-${params.sessionId}.json"`);
-    return sessionExport(session, this.delivery.pauseThresholdSeconds);
   }
 
   /** Webhook events of this session and every attempt to deliver them (status code, error, time). */

@@ -1,9 +1,8 @@
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { userLimitSettings, type UserLimitSettings } from '../config/settings.js';
 import { Types } from 'mongoose';
-import type { RubricInputDto } from '../analysis/dto/rubric-input.dto.js';
-import { toRubric } from '../analysis/rubric/default-rubric.js';
-import type { Rubric } from '../analysis/rubric/rubric.schema.js';
+import type { RubricInputDto } from './dto/rubric-input.dto.js';
+import type { Rubric } from '../interview-record/rubric.schema.js';
 import { toObjectId } from '../common/object-id.js';
 import type { CreateSessionDto } from './dto/create-session.dto.js';
 import type { ListSessionsQuery } from './dto/list-sessions.dto.js';
@@ -15,7 +14,7 @@ import { Clock } from '../database/clock.js';
 import { webhookDeliveriesView } from '../webhooks/webhook-deliveries.view.js';
 import { WebhookDeliveryStore } from '../webhooks/webhook-delivery.store.js';
 import { WebhookUrlPolicy } from '../webhooks/webhook-url-policy.js';
-import type { Question, SessionRecord } from './session.schema.js';
+import type { Question, SessionRecord } from '../interview-record/session.schema.js';
 import { SessionRepository } from './session.repository.js';
 
 export const SESSION_NOT_FOUND = 'No interview session with this id exists for your account.';
@@ -142,6 +141,19 @@ function checkedRubric(input: RubricInputDto, where: string): Rubric {
     ids.add(criterion.id);
   }
   return toRubric(input);
+}
+
+/** The stored form of a validated rubric input. */
+export function toRubric(input: RubricInputDto): Rubric {
+  return {
+    criteria: input.criteria.map((c) => ({
+      id: c.id,
+      name: c.name?.trim() || c.id,
+      description: c.description?.trim() ?? '',
+      weight: c.weight,
+      levels: c.levels?.map((l) => l.trim()) ?? [],
+    })),
+  };
 }
 
 const BAD_CURSOR = 'cursor is not valid; pass next_cursor from the previous page';

@@ -1,46 +1,26 @@
-import { answerBudgetBytes, boundTranscript } from './transcript-bounds.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Answer } from '../answers/answer.schema.js';
-import { AnswerAudioStore } from '../audio/answer-audio.store.js';
-import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
 import { NO_PROVIDER } from '../common/openai-client.js';
+import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
-import { ServiceMetrics } from '../metrics/service-metrics.js';
+import type { TranscriptFields } from '../interview-record/answer.schema.js';
 import { inTrace, withSpan } from '../tracing/spans.js';
-import { SessionWebhookRelay } from '../sessions/session-webhook-relay.js';
-import type { SessionRecord } from '../sessions/session.schema.js';
-import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
-import { LOST_CLAIM, SHUTTING_DOWN, type JobSource, type SchedulableJob, type StartedJob } from './job-scheduler.js';
-import { TranscriptionQueue, type TranscriptFields } from './queue/transcription-queue.js';
-import { WorkIndex, type DueAnswer } from './queue/work-index.js';
-import { classifyError, retryDelayMs, type TranscriptionFailure } from './retry-policy.js';
-import { interviewKeywords, type InterviewHints } from './transcribers/interview-hints.js';
-import { looksHallucinated } from './speech/speech-measure.js';
-import { SpeechMeter } from './speech/speech-meter.js';
-import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
-import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './transcribers/recording-transcriber.js';
+import { answerJob, type AnswerJob } from './answer-job.js';
+import { AnswerTranscripts } from './answer-transcripts.js';
+import { AttemptOutcomes, spanAttributes } from './attempt-outcomes.js';
+import type { JobSource, StartedJob } from './job-scheduler.js';
+import { TranscriptionQueue } from './queue/transcription-queue.js';
+import { WorkIndex } from './queue/work-index.js';
+import type { InterviewHints, TranscriptionTask } from './recording/transcription-task.js';
+import { interviewKeywords } from './transcribers/interview-hints.js';
 import { TranscriptionProvider } from './transcribers/transcription-provider.js';
-import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
-
-/** A failed write of a finished transcript is tried again after 100 ms, doubling up to 5 s. */
-const PERSIST_BASE_DELAY_MS = 100;
-const PERSIST_MAX_DELAY_MS = 5_000;
-
-/** One answer's transcription, as the scheduler sees it. */
-export type AnswerJob = DueAnswer & SchedulableJob;
-
-export function answerJob(due: DueAnswer): AnswerJob {
-  return { ...due, key: `${String(due.sessionId)}/${due.questionId}/${String(due.fileId)}`, order: due.queuedAt };
-}
 
 /**
- * Transcribing one answer: claim it, pick a transcriber (sent whole, or compressed and split when
- * over the provider's size limit), store the transcript, delete the audio; or, when it fails, try
- * again later, hand it back on shutdown, or fail it for good. The claim fences every write: a job
- * whose claim was taken over or whose answer was replaced writes nothing.
+ * Transcribing one answer, as the scheduler runs it: find due answers, claim one, run one attempt
+ * (the transcript of its recording, AnswerTranscripts) and hand the result or the error to
+ * AttemptOutcomes, which completes, retries, hands back or fails it. The claim fences every write:
+ * a job whose claim was taken over or whose answer was replaced writes nothing.
  */
 @Injectable()
 export class TranscribeAnswerJob implements JobSource<AnswerJob> {
@@ -50,14 +30,9 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
   constructor(
     private readonly queue: TranscriptionQueue,
     private readonly workIndex: WorkIndex,
-    private readonly audio: AnswerAudioStore,
-    private readonly whole: WholeRecordingTranscriber,
-    private readonly large: LargeRecordingTranscriber,
-    private readonly speech: SpeechMeter,
+    private readonly transcripts: AnswerTranscripts,
     private readonly provider: TranscriptionProvider,
-    private readonly webhooks: WebhookOutbox,
-    private readonly relay: SessionWebhookRelay,
-    private readonly metrics: ServiceMetrics,
+    private readonly outcomes: AttemptOutcomes,
     private readonly log: PinoLogger,
     private readonly clock: Clock,
     @Inject(transcriptionSettings.KEY) private readonly settings: TranscriptionSettings,
@@ -84,7 +59,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     if (!this.provider.configured) return this.waitForProvider(job);
     const claimId = randomUUID();
     const now = this.clock.now();
-    const claimed = await withSpan('transcription.claim', this.spanAttributes(job), (span) =>
+    const claimed = await withSpan('transcription.claim', spanAttributes(job), (span) =>
       this.queue.claim(job.sessionId, job.questionId, job.fileId, claimId, this.leaseFrom(now), now).then((c) => {
         span.setAttribute('transcription.claimed', c !== null);
         return c;
@@ -105,7 +80,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
       run: (signal) =>
         withSpan(
           'transcription.attempt',
-          { ...this.spanAttributes(job), 'transcription.attempt': task.answer.attempts },
+          { ...spanAttributes(job), 'transcription.attempt': task.answer.attempts },
           () => this.run(job, task, signal),
         ),
     };
@@ -120,29 +95,8 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     return null;
   }
 
-  private spanAttributes(job: AnswerJob) {
-    return { 'interview.session_id': String(job.sessionId), 'interview.question_id': job.questionId };
-  }
-
-  /** The result within the answer's share of the session document (transcript-bounds.ts), a cut logged without the text. */
-  private bounded(task: TranscriptionTask, fields: TranscriptFields): TranscriptFields {
-    const budget = answerBudgetBytes(this.settings.transcriptBounds, task.session.questions.length);
-    const bounded = boundTranscript(fields, budget);
-    if (bounded.transcript_truncated || bounded.segments_truncated || bounded.pauses_truncated) {
-      this.logger.warn(
-        `${task.sessionId}/${task.questionId}: the provider's result is over the answer's ${budget} bytes; stored cut ` +
-          `(transcript ${Buffer.byteLength(fields.transcript)} bytes, ${fields.segments?.length ?? 0} segments, ${fields.speech?.pauses.length ?? 0} pauses)`,
-      );
-    }
-    return bounded;
-  }
-
   private leaseFrom(now: Date): Date {
     return new Date(now.getTime() + this.settings.leaseMs);
-  }
-
-  private transcriberFor(answer: Answer): RecordingTranscriber {
-    return answer.audio.size_bytes > this.settings.maxFileBytes ? this.large : this.whole;
   }
 
   private async run(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal): Promise<void> {
@@ -150,193 +104,29 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     if (answer.held_result) {
       // an earlier attempt got the transcript but could not complete the answer: no provider call
       const { text, ...rest } = answer.held_result;
-      const fields = this.bounded(task, {
+      const fields = this.transcripts.bounded(task, {
         speech: null,
         no_speech: false,
         suspect_hallucination: false,
         ...rest,
         transcript: text,
       });
-      await this.finish(job, task, fields, null, signal, this.clock.nowMs());
+      await this.outcomes.finish(job, task, fields, null, signal, this.clock.nowMs());
       return;
     }
     if (answer.attempts > this.settings.maxAttempts) {
-      await this.fail(job, task, `Gave up after ${this.settings.maxAttempts} attempts; the last one was interrupted.`);
+      const interrupted = `Gave up after ${this.settings.maxAttempts} attempts; the last one was interrupted.`;
+      await this.outcomes.fail(job, task, interrupted);
       return;
     }
     const startedAt = this.clock.nowMs();
     let fields: TranscriptFields;
     try {
-      fields = await this.transcript(task, signal);
+      fields = await this.transcripts.of(task, signal);
     } catch (error) {
-      await this.handleFailure(job, task, signal, error);
+      await this.outcomes.threw(job, task, signal, error);
       return;
     }
-    fields = this.bounded(task, fields);
-    const kept = await this.persist(job, 'keep the transcript of', signal, () =>
-      this.queue.holdResult(job.sessionId, job.questionId, task.claimId, fields),
-    );
-    if (kept === undefined) return;
-    if (kept === null) return this.dropped(job);
-    await this.finish(job, task, fields, kept, signal, startedAt);
-  }
-
-  /**
-   * The transcript is kept on the answer: delete the audio, then complete the answer (with the
-   * webhook events this causes) in one write. A reader who sees the answer completed sees its
-   * audio gone and its log line written; a database error is retried, never sent to the provider.
-   */
-  private async finish(
-    job: AnswerJob,
-    task: TranscriptionTask,
-    fields: TranscriptFields,
-    snapshot: SessionRecord | null,
-    signal: AbortSignal,
-    startedAt: number,
-  ): Promise<void> {
-    // A crash after this delete leaves the answer processing with its transcript held: the next
-    // claim completes it from there.
-    await this.audio
-      .delete(job.fileId)
-      .catch((error: Error) =>
-        this.logger.warn(`could not delete transcribed audio ${String(job.fileId)}: ${error.message}`),
-      );
-    this.logger.log(
-      `${fields.no_speech ? 'heard no speech in' : 'transcribed'} session=${String(job.sessionId)} question=${job.questionId} attempt=${task.answer.attempts} in ${this.clock.nowMs() - startedAt} ms`,
-    );
-    const settled = await this.persist(job, 'complete', signal, () =>
-      withSpan('transcription.complete', this.spanAttributes(job), () =>
-        this.queue.complete(job.sessionId, job.questionId, task.claimId, fields, this.clock.now(), snapshot, (after) =>
-          this.webhooks.transcriptionsCompleted(after, this.clock.now()),
-        ),
-      ),
-    );
-    if (settled === undefined) return;
-    if (settled === null) return this.dropped(job);
-    this.metrics.transcriptions.inc({ outcome: 'completed' });
-    this.metrics.transcriptionSeconds.observe((this.clock.nowMs() - task.answer.queued_at.getTime()) / 1000);
-    await this.relay.relayAfterWrite(settled);
-  }
-
-  private dropped(job: AnswerJob): void {
-    this.metrics.transcriptions.inc({ outcome: 'dropped' });
-    this.logger.log(`dropped the transcript of ${job.key}: the answer changed while it was transcribed`);
-  }
-
-  /**
-   * Runs a write of a finished transcription until the database takes it: a blip or a lock
-   * timeout must not cost a second provider call. Undefined when the job was told to stop first
-   * (its claim gone, or shutting down: the next holder finds what was kept).
-   */
-  private async persist<T>(
-    job: AnswerJob,
-    what: string,
-    signal: AbortSignal,
-    write: () => Promise<T>,
-  ): Promise<T | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await write();
-      } catch (error) {
-        if (signal.aborted) return undefined;
-        const delay = Math.min(PERSIST_MAX_DELAY_MS, PERSIST_BASE_DELAY_MS * 2 ** (attempt - 1));
-        this.logger.warn(
-          `could not ${what} ${job.key} (try ${attempt}): ${(error as Error).message}; trying again in ${delay} ms`,
-        );
-        const stopped = await sleep(delay, false, { signal }).catch(() => true);
-        if (stopped) return undefined;
-      }
-    }
-  }
-
-  /**
-   * The answer's transcript: none, without a provider call, when the recording holds no speech;
-   * otherwise the provider's, flagged when it is a known silence hallucination of little speech.
-   */
-  private async transcript(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptFields> {
-    const transcriber = this.transcriberFor(task.answer);
-    // a large recording is measured on the pass that compresses it
-    let reading = transcriber === this.large ? null : await this.speech.read(task, signal);
-    const result = reading?.noSpeech ? null : await transcriber.transcribe(task, signal);
-    reading = result?.reading ?? reading;
-    if (!result || reading?.noSpeech) {
-      this.metrics.speechGuard.inc({ outcome: 'no_speech' });
-      const { speech } = reading!;
-      return {
-        transcript: '',
-        language: null,
-        duration_seconds: speech.duration_seconds,
-        segments: null,
-        speech,
-        no_speech: true,
-        suspect_hallucination: false,
-      };
-    }
-    const suspect = reading != null && looksHallucinated(result.text, reading.speech);
-    this.metrics.speechGuard.inc({ outcome: reading == null ? 'unmeasured' : suspect ? 'suspect' : 'speech' });
-    return {
-      transcript: result.text,
-      language: result.language,
-      duration_seconds: result.duration_seconds,
-      segments: result.segments,
-      speech: reading?.speech ?? null,
-      no_speech: false,
-      suspect_hallucination: suspect,
-      // the provider sends the filler-word example to every model that takes a prompt
-      disfluencies_kept: this.provider.capabilities.prompt,
-    };
-  }
-
-  private async handleFailure(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal, error: unknown) {
-    if (signal.reason === LOST_CLAIM || error instanceof ClaimLost) {
-      this.logger.log(`stopped ${job.key}: its claim was taken over or the answer was replaced`);
-      return;
-    }
-    if (signal.reason === SHUTTING_DOWN) {
-      this.metrics.transcriptions.inc({ outcome: 'released' });
-      await this.queue
-        .handBack(job.sessionId, job.questionId, task.claimId, this.clock.now())
-        .catch((e: Error) => this.logger.warn(`could not release ${job.key}: ${e.message}; its lease will lapse`));
-      return;
-    }
-    const failure = classifyError(error);
-    const attempts = task.answer.attempts;
-    if (failure.kind === 'transient' && attempts < this.settings.maxAttempts) {
-      const delay = retryDelayMs(failure, attempts, this.settings.retry);
-      const now = this.clock.now();
-      this.logger.warn(`attempt ${attempts} of ${job.key} failed, retrying in ${delay} ms: ${failure.logText}`);
-      const settled = await this.queue
-        .retryLater(job.sessionId, job.questionId, task.claimId, failure.message, new Date(now.getTime() + delay), now)
-        .catch((e: Error) => {
-          this.logger.warn(`could not schedule a retry of ${job.key}: ${e.message}; its lease will lapse`);
-          return null;
-        });
-      if (settled) {
-        this.metrics.transcriptions.inc({ outcome: 'retry' });
-        this.metrics.transcriptionRetries.inc();
-      }
-      return;
-    }
-    await this.fail(
-      job,
-      task,
-      failure.kind === 'transient' ? failure.within(`Gave up after ${attempts} attempts: `) : failure,
-    );
-  }
-
-  private async fail(job: AnswerJob, task: TranscriptionTask, failure: TranscriptionFailure | string): Promise<void> {
-    const message = typeof failure === 'string' ? failure : failure.message;
-    this.logger.warn(`transcription of ${job.key} failed: ${typeof failure === 'string' ? failure : failure.logText}`);
-    const settled = await this.queue
-      .fail(job.sessionId, job.questionId, task.claimId, message, this.clock.now(), task.session, (after) =>
-        this.webhooks.transcriptionFailed(after, job.questionId, this.clock.now()),
-      )
-      .catch((e: Error) => {
-        this.logger.warn(`could not record the failure of ${job.key}: ${e.message}; its lease will lapse`);
-        return null;
-      });
-    if (!settled) return;
-    this.metrics.transcriptions.inc({ outcome: 'failed' });
-    await this.relay.relayAfterWrite(settled);
+    await this.outcomes.transcribed(job, task, this.transcripts.bounded(task, fields), signal, startedAt);
   }
 }

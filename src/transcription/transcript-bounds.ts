@@ -1,5 +1,5 @@
 import { truncateUtf8 } from '../common/utf8.js';
-import type { TranscriptFields } from './queue/completion-facts.js';
+import type { TranscriptFields } from '../interview-record/answer.schema.js';
 
 /** What one answer's text may take in its session document (TRANSCRIPT_MAX_BYTES, SESSION_TRANSCRIPTS_MAX_BYTES). */
 export interface TranscriptBounds {

@@ -1,11 +1,12 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../answers/answer-events.js';
+import { ANSWER_QUEUED, type AnswerQueuedEvent } from '../interview-record/answer-events.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { JobScheduler } from './job-scheduler.js';
-import { answerJob, TranscribeAnswerJob, type AnswerJob } from './transcribe-answer.job.js';
-import { sweepWorkDirectories } from './transcribers/work-directory.js';
+import { answerJob, type AnswerJob } from './answer-job.js';
+import { TranscribeAnswerJob } from './transcribe-answer.job.js';
+import { sweepWorkDirectories } from './recording/work-directory.js';
 
 /**
  * Transcription on this instance: a scheduler running TranscribeAnswerJob, TRANSCRIPTION_CONCURRENCY
@@ -37,7 +38,7 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
 
   @OnEvent(ANSWER_QUEUED)
   onAnswerQueued(event: AnswerQueuedEvent): void {
-    this.scheduler.offer(answerJob({ ...event, dueAt: event.dueAt ?? event.queuedAt }));
+    this.scheduler.offer(answerJob(event));
   }
 
   /** Stop taking jobs, give running ones SHUTDOWN_GRACE_MS to finish, then hand the rest back. */

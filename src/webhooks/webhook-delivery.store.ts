@@ -3,9 +3,7 @@ import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection, Types } from 'mongoose';
 import { DocumentLocks } from '../database/document-locks.js';
 import { ensureCollection } from '../database/ensure-collection.js';
-
-export const WEBHOOK_EVENTS = ['transcriptions.completed', 'session.analyzed', 'transcription.failed'] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+import type { WebhookEventType } from '../interview-record/pending-webhooks.js';
 
 export interface WebhookAttempt {
   at: Date;

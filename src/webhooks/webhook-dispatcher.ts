@@ -93,7 +93,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       Array.from({ length: PARALLEL }, async () => {
         for (let next = queue.shift(); next && !this.stopping; next = queue.shift()) {
           await this.attempt(next._id).catch((error: Error) =>
-            this.logger.warn(`webhook delivery ${next!._id} could not be attempted: ${error.message}`),
+            this.logger.warn(`webhook delivery ${next._id} could not be attempted: ${error.message}`),
           );
         }
       }),

@@ -2,7 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { createHash } from 'node:crypto';
 import type { Types } from 'mongoose';
-import { WebhookDeliveryStore, type WebhookEventType } from './webhook-delivery.store.js';
+import { answerOf } from '../interview-record/answer-paths.js';
+import type { PendingWebhooks, WebhookEventType } from '../interview-record/pending-webhooks.js';
+import { WebhookDeliveryStore } from './webhook-delivery.store.js';
 
 /** In-process nudge: a delivery was stored, look now. The stored row is what counts. */
 export const WEBHOOK_ENQUEUED = 'webhook.enqueued';
@@ -28,21 +30,6 @@ export interface SessionFacts {
 }
 
 /**
- * An event not yet handed to the delivery outbox: written into the session document by the same
- * update as the change it reports (pending_webhooks.<id>), then relayed to webhook_deliveries.
- */
-export interface PendingWebhook {
-  event: WebhookEventType;
-  url: string;
-  /** The exact JSON that will be signed and sent. */
-  body: string;
-  created_at: Date;
-}
-
-/** Pending events by id, ready to $set as pending_webhooks.<id>. */
-export type PendingWebhooks = Record<string, PendingWebhook>;
-
-/**
  * Turns session milestones into webhook events, and stores them for delivery. Each event's id is
  * derived from what it reports, so the same milestone seen twice (two workers, a retried write,
  * a relay and a sweep) is stored once. Events carry ids, statuses and scores, never transcripts:
@@ -64,7 +51,7 @@ export class WebhookOutbox {
   /** For the session as it is once an answer was transcribed: fires once every question has its transcript. */
   transcriptionsCompleted(session: SessionFacts, now: Date): PendingWebhooks {
     if (!session.webhook_url) return {};
-    const answers = session.questions.map((q) => session.answers?.[q.question_id]);
+    const answers = session.questions.map((q) => answerOf(session.answers, q.question_id));
     if (answers.some((a) => a?.transcription_status !== 'completed')) return {};
     const done = answers.map((a) => a!);
     return this.event(session, 'transcriptions.completed', done.map((a) => a.id).join(','), now, {
@@ -74,7 +61,7 @@ export class WebhookOutbox {
 
   /** For the session as it is once the answer to `questionId` failed for good. */
   transcriptionFailed(session: SessionFacts, questionId: string, now: Date): PendingWebhooks {
-    const answer = session.answers?.[questionId];
+    const answer = answerOf(session.answers, questionId);
     if (!session.webhook_url || answer?.transcription_status !== 'failed') return {};
     return this.event(session, 'transcription.failed', `${answer.id}:${answer.updated_at.toISOString()}`, now, {
       question_id: questionId,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess, TEST_JWT_SECRET } from '../support/app-process.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { wavTone } from '../support/audio.js';
 import { FakeOpenAI } from '../support/fake-openai.js';
 import { DocumentChecker } from '../support/openapi-check.js';
 import { TusClient } from '../support/tus.js';
@@ -62,6 +63,68 @@ interface Schema {
   $ref?: string;
   allOf?: Schema[];
 }
+
+/** Names JavaScript and MongoDB give a meaning of their own, tried as question ids everywhere. */
+const SPECIAL_NAMES = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  '$where',
+  'a.b',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+];
+/** Session ids that are no ObjectId (12 characters is one the driver would take as bytes). */
+const NOT_OBJECT_IDS = [
+  'x',
+  '{"$ne":null}',
+  '{"$gt":""}',
+  'aaaaaaaaaaaa',
+  '0'.repeat(23),
+  'z'.repeat(24),
+  '$where',
+  '🎤🎧',
+];
+
+/**
+ * Vocabulary terms of every character class: control characters, line breaks of every kind, "<" and
+ * ">", emoji (joined, flags, skin tones), right-to-left scripts and overrides, invisible and
+ * combining characters, lone surrogates, and lengths around and far past the limit.
+ */
+const HOSTILE_TERMS = [
+  'tab\there',
+  'bell\u0007',
+  'nul\u0000',
+  'del\u007f',
+  'c1\u009f',
+  'two\nlines',
+  'crlf\r\n',
+  'nel\u0085',
+  'line\u2028sep',
+  'para\u2029sep',
+  'List<T>',
+  '<script>',
+  'a > b',
+  '🎤',
+  '👩‍💻 dev',
+  '🇩🇪 Berlin',
+  '👍🏽',
+  'שלום עולם',
+  'مرحبا بالعالم',
+  'abc\u202edcba',
+  'zero\u200bwidth',
+  'non\u00a0breaking',
+  'e\u0301\u0301\u0301',
+  'half \ud83c',
+  '\udc00 low',
+  ' ',
+  '',
+  'x'.repeat(60),
+  'x'.repeat(61),
+  'ﷺ'.repeat(60),
+  'y'.repeat(100_000),
+];
 
 /** Lone surrogates replaced (encodeURIComponent throws on them; the server would never see them). */
 const wellFormed = (value: string) => (value as unknown as { toWellFormed(): string }).toWellFormed();
@@ -164,6 +227,12 @@ function resolve(schema: Schema, doc: any): Schema {
   return schema;
 }
 
+/** Fields whose values the service gives a meaning: tried with the names and terms that break naive code. */
+const NAMED: Record<string, fc.Arbitrary<Json>> = {
+  question_id: fc.constantFrom(...SPECIAL_NAMES),
+  vocabulary: fc.array(fc.constantFrom(...HOSTILE_TERMS), { minLength: 1, maxLength: 4 }),
+};
+
 /** An object of the schema's properties, each plausible or hostile, some left out, some added. */
 function objectOf(schema: Schema, doc: any, hostile: boolean): fc.Arbitrary<Json> {
   const properties = Object.entries(resolve(schema, doc).properties ?? {});
@@ -172,6 +241,7 @@ function objectOf(schema: Schema, doc: any, hostile: boolean): fc.Arbitrary<Json
     fc
       .oneof(
         { weight: 3, arbitrary: plausible(field, doc) },
+        { weight: NAMED[name] ? 2 : 0, arbitrary: NAMED[name] ?? fc.constant(undefined) },
         { weight: hostile ? 2 : 0, arbitrary: hostileValue },
         { weight: 1, arbitrary: fc.constant(undefined) },
       )
@@ -244,6 +314,7 @@ function caseArbitrary(operations: Operation[], doc: any): fc.Arbitrary<Case> {
     const op = operations[index];
     const pathValue = fc.oneof(
       { weight: 6, arbitrary: fc.constantFrom(OWN_SESSION, OWN_QUESTION, OWN_UPLOAD) },
+      { weight: 2, arbitrary: fc.constantFrom(...SPECIAL_NAMES, ...NOT_OBJECT_IDS) },
       // under the 16 KB header limit but for a few, so that routing and validation are reached
       { weight: 8, arbitrary: hostileString.map(underHeaderLimit) },
       { weight: 4, arbitrary: hostileValue.map((v) => underHeaderLimit(JSON.stringify(v) ?? '')) },
@@ -369,7 +440,10 @@ function plausibleHeader(name: string): fc.Arbitrary<string> {
       return fc.oneof(fc.constantFrom('0', '0', '-1', '1.5'), fc.nat(100_000).map(String));
     case 'upload-metadata':
       return fc
-        .tuple(fc.constantFrom(OWN_SESSION, '000000000000000000000000'), fc.constantFrom(OWN_QUESTION, 'nope'))
+        .tuple(
+          fc.constantFrom(OWN_SESSION, OWN_SESSION, '000000000000000000000000', ...NOT_OBJECT_IDS),
+          fc.constantFrom(OWN_QUESTION, OWN_QUESTION, 'nope', ...SPECIAL_NAMES),
+        )
         .map(([session, question]) => `session_id ${session},question_id ${question}`);
     default:
       return fc.string({ maxLength: 20 }).map(headerSafe);
@@ -401,6 +475,130 @@ async function snapshot(): Promise<string> {
   );
   return parts.join(' ');
 }
+
+describe('named hostile inputs', () => {
+  it('tus creation refuses metadata naming no ObjectId or no question id with a 400 that says why', async () => {
+    const owner = new ApiClient(app.url, TOKENS.owner);
+    const tus = new TusClient(owner);
+    const session = await owner.newSession(['q1']);
+    const before = await snapshot();
+    for (const bad of NOT_OBJECT_IDS) {
+      const res = await tus.create(bad, 'q1', 1000);
+      expect(res.status, bad).toBe(400);
+      expect(res.body.detail).toBe(
+        'Upload-Metadata session_id must be a 24-character hexadecimal id as returned by POST /api/sessions.',
+      );
+    }
+    for (const bad of ['$where', 'a.b', '../q1', 'q 1', 'x'.repeat(65)]) {
+      const res = await tus.create(session, bad, 1000);
+      expect(res.status, bad).toBe(400);
+      expect(res.body.detail).toBe(
+        'Upload-Metadata question_id must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-".',
+      );
+    }
+    // well-formed, but no such question in the session: as for any other
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const res = await tus.create(session, name, 1000);
+      expect(res.status, name).toBe(404);
+    }
+    expect(await snapshot()).toBe(before);
+    expect(app.problems().filter((line) => /"level":"(error|fatal)"/.test(line))).toEqual([]);
+  });
+
+  it('question ids special to JavaScript and MongoDB are refused with a sentence or work as ordinary ids, on every route', async () => {
+    const api = new ApiClient(app.url, tokenFor('named-ids'));
+    const tus = new TusClient(api);
+    const statuses: number[] = [];
+    const seen = <T extends { status: number }>(res: T) => (statuses.push(res.status), res);
+    const ordinary = await api.newSession(['q1']);
+    const wav = wavTone(0.3, 500);
+    for (const name of SPECIAL_NAMES) {
+      const shaped = /^[A-Za-z0-9_-]{1,64}$/.test(name);
+      const reserved = ['__proto__', 'constructor', 'prototype'].includes(name);
+      const created = seen(
+        await api.createSession([
+          { question_id: name, text: 'Q?' },
+          { question_id: 'other', text: 'Q?' },
+        ]),
+      );
+      if (!shaped || reserved) {
+        expect(created.status, name).toBe(400);
+        expect(created.body.message, name).toContain(
+          reserved ? 'must not be __proto__, constructor or prototype' : 'question_id must be 1 to 64 characters',
+        );
+      } else {
+        expect(created.status, name).toBe(201);
+        const id = created.body.session_id as string;
+        expect(seen(await api.request('GET', `/api/sessions/${id}`)).body.answers).toEqual({});
+        expect(seen(await api.answerStatus(id, name)).status).toBe(404);
+        expect(seen(await api.upload(id, name, wav, { contentType: 'audio/wav' })).status).toBe(202);
+        expect((await api.waitForAnswer(id, name)).status).toBe('completed');
+        const view = seen(await api.request('GET', `/api/sessions/${id}`));
+        expect(Object.keys(view.body.answers)).toEqual([name]);
+        expect(seen(await api.sessionStatus(id)).body.summary).toMatchObject({ completed: 1, not_uploaded: 1 });
+        expect(seen(await api.request('GET', `/api/sessions/${id}/export`)).status).toBe(200);
+        expect(seen(await api.request('POST', `/api/transcription-retry/${id}/${name}`)).status).toBe(409);
+        const upload = await tus.start(id, name, wav.length);
+        expect(seen(await tus.terminate(upload)).status).toBe(204);
+        expect(seen(await api.request('DELETE', `/api/upload-answer/${id}/${name}`)).status).toBe(204);
+        const analysis = seen(await api.request('POST', `/api/analyze/${id}`));
+        expect(analysis.status).toBe(200);
+        expect(analysis.body.unanswered).toEqual([name, 'other']);
+      }
+      // the name as a path segment or tus metadata of a session without such a question
+      const path = encodeURIComponent(name);
+      const expected = shaped ? 404 : 400;
+      expect(seen(await api.answerStatus(ordinary, path)).status, name).toBe(expected);
+      expect(seen(await api.upload(ordinary, path, wav, { contentType: 'audio/wav' })).status, name).toBe(expected);
+      expect(seen(await api.request('DELETE', `/api/upload-answer/${ordinary}/${path}`)).status, name).toBe(expected);
+      expect(seen(await api.request('POST', `/api/transcription-retry/${ordinary}/${path}`)).status, name).toBe(
+        expected,
+      );
+      expect(seen(await tus.create(ordinary, name, 1000)).status, name).toBe(expected);
+    }
+    expect(statuses.filter((s) => s >= 500)).toEqual([]);
+    expect(app.problems().filter((line) => /"level":"(error|fatal)"/.test(line))).toEqual([]);
+  });
+
+  it('vocabularies of every character class: created, or refused with a 400 naming the term; what is created transcribes', async () => {
+    const api = new ApiClient(app.url, tokenFor('named-vocabulary'));
+    const accepted = HOSTILE_TERMS.filter(
+      (t) =>
+        t.trim() !== '' &&
+        t.length <= 60 &&
+        !/[\p{Cc}\u2028\u2029<>]/u.test(t) &&
+        !/[\ud800-\udfff]/.test(t.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')),
+    );
+    expect(accepted.length).toBeGreaterThanOrEqual(10);
+    for (const term of HOSTILE_TERMS) {
+      const res = await api.request('POST', '/api/sessions', {
+        json: { questions: [{ question_id: 'q1', text: 'Q?', vocabulary: [term] }] },
+      });
+      const label = JSON.stringify(term).slice(0, 40);
+      if (accepted.includes(term)) {
+        expect(res.status, label).toBe(201);
+      } else {
+        expect(res.status, label).toBe(400);
+        expect(res.body.message, label).toMatch(
+          /vocabulary term ".*" (must|is \d+ characters long)|vocabulary terms must not be empty/s,
+        );
+      }
+    }
+    // every accepted class in one question: the strict provider takes them as keywords
+    const created = await api.request('POST', '/api/sessions', {
+      json: { questions: [{ question_id: 'q1', text: 'Q?', vocabulary: accepted }] },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.session_id as string;
+    expect((await api.upload(id, 'q1', wavTone(0.3, 510), { contentType: 'audio/wav' })).status).toBe(202);
+    const done = await api.waitForAnswer(id, 'q1');
+    expect(done).toMatchObject({ status: 'completed' });
+    expect(done.transcribed_without_hints).toBeUndefined();
+    const sent = fake.requests.filter((r) => r.status === 200 && r.keywords?.includes(accepted[0])).at(-1)!;
+    expect(sent.keywords!.slice(0, accepted.length)).toEqual(accepted);
+    expect(app.problems().filter((line) => /"level":"(error|fatal)"/.test(line))).toEqual([]);
+  });
+});
 
 describe('hostile input from the OpenAPI document', () => {
   it('never answers 5xx, never hangs, never dies, and changes nothing it refuses', { timeout: 240_000 }, async () => {

@@ -4,6 +4,7 @@ import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { FakeOpenAI } from '../support/fake-openai.js';
+import { seedSession } from '../support/factories.js';
 
 let db: TestDatabase;
 let otherDb: TestDatabase;
@@ -130,5 +131,116 @@ describe('what the provider is asked', () => {
     const worse = await create(api, [QUESTION], { languages: ['english'] });
     expect(worse.status).toBe(400);
     expect(JSON.stringify(worse.body)).toContain('languages must be ISO-639-1 codes');
+  });
+});
+
+describe('vocabulary the providers refuse (no answer fails for a term the candidate cannot change)', () => {
+  it.each([
+    [
+      'List<T>',
+      'vocabulary term "List<T>" must not contain "<" or ">": transcription providers refuse them in keywords',
+    ],
+    ['a -> b', 'vocabulary term "a -> b" must not contain "<" or ">"'],
+    [
+      'two\nlines',
+      'vocabulary term "two\\nlines" must be a single line: transcription providers refuse keywords with line breaks',
+    ],
+    ['carriage\rreturn', 'vocabulary term "carriage\\rreturn" must be a single line'],
+    ['para\u2029graph', 'must be a single line'],
+    ['tab\there', 'vocabulary term "tab\\there" must not contain control characters (such as a tab or NUL)'],
+    ['nul\u0000', 'must not contain control characters'],
+    ['half \ud83c', 'vocabulary term "half \\ud83c" must be well-formed Unicode'],
+    ['x'.repeat(61), 'is 61 characters long; a term must be at most 60'],
+    ['   ', 'vocabulary terms must not be empty or blank; term 2 is "   "'],
+  ])('refuses %j at session creation with a 400 naming the term and the rule', async (term, message) => {
+    const api = new ApiClient(current.url, tokenFor('vocabulary-refused'));
+    const res = await create(api, [{ ...QUESTION, vocabulary: ['GridFS', term] }]);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toContain(message);
+    expect(await db.db.collection('interview_sessions').countDocuments({ user_id: 'vocabulary-refused' })).toBe(0);
+  });
+
+  it('takes every other kind of term as it is: emoji, right-to-left scripts, symbols, joined emoji', async () => {
+    const api = new ApiClient(current.url, tokenFor('alice'));
+    const vocabulary = [
+      '🎤 Mikrofon',
+      'שלום עולם',
+      'مرحبا',
+      'C#',
+      "O'Reilly & Co.",
+      '👩‍💻 dev',
+      'naïve café',
+      'x'.repeat(60),
+    ];
+    const res = await create(api, [{ ...QUESTION, vocabulary }]);
+    expect(res.status).toBe(201);
+    const view = await api.request('GET', `/api/sessions/${res.body.session_id}`);
+    expect(view.body.questions[0].vocabulary).toEqual(vocabulary);
+  });
+
+  it('a provider that refuses the hints gets the recording once more without them, and the answer says so', async () => {
+    const api = new ApiClient(current.url, tokenFor('alice'));
+    const created = await create(api, [QUESTION], { language: 'en' });
+    const sessionId = created.body.session_id as string;
+    fake.script('q1', {
+      kind: 'status',
+      status: 400,
+      type: 'invalid_request_error',
+      param: 'keywords',
+      code: 'invalid_value',
+      message: "Invalid 'keywords': a keyword this provider does not take.",
+    });
+    expect((await api.upload(sessionId, 'q1', wavTone(0.5, tone++), { contentType: 'audio/wav' })).status).toBe(202);
+    const done = await api.waitForAnswer(sessionId, 'q1');
+    expect(done).toMatchObject({ status: 'completed', attempts: 1, transcribed_without_hints: true });
+    expect(done.error).toBeUndefined();
+    const [refused, again] = fake.requestsFor('q1');
+    expect(fake.requestsFor('q1')).toHaveLength(2);
+    expect(refused).toMatchObject({ status: 400, language: 'en' });
+    expect(refused.keywords!.slice(0, 2)).toEqual(['Standard Webhooks', 'at-least-once']);
+    expect(again).toMatchObject({ status: 200, keywords: undefined, language: undefined, languages: undefined });
+    expect(again.sha256).toBe(refused.sha256); // the same recording, read again
+    const view = await api.request('GET', `/api/sessions/${sessionId}`);
+    expect(view.body.answers.q1).toMatchObject({ transcription_status: 'completed', transcribed_without_hints: true });
+    const exported = await api.request('GET', `/api/sessions/${sessionId}/export`);
+    expect(exported.body.session.answers[0].transcribed_without_hints).toBe(true);
+  });
+
+  it('a refusal that stays without hints fails the answer with a sentence for the operator, not advice to record again', async () => {
+    const api = new ApiClient(current.url, tokenFor('alice'));
+    const created = await create(api, [QUESTION], { language: 'en' });
+    const sessionId = created.body.session_id as string;
+    const refusal = {
+      kind: 'status' as const,
+      status: 400,
+      type: 'invalid_request_error',
+      param: 'language',
+      code: 'invalid_value',
+      message: "Invalid language 'en' for this deployment.",
+    };
+    fake.script('q1', refusal, refusal);
+    expect((await api.upload(sessionId, 'q1', wavTone(0.5, tone++), { contentType: 'audio/wav' })).status).toBe(202);
+    const failed = await api.waitForAnswer(sessionId, 'q1');
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toBe(
+      "The transcription provider refused the request's language (400), not the recording; the operator must check the transcription settings (TRANSCRIPTION_MODEL, TRANSCRIPTION_LANGUAGE), then retry the answer.",
+    );
+    expect(fake.requestsFor('q1')).toHaveLength(2); // once with the hints, once without: never more
+  });
+
+  it('a session stored before these rules: a refused term is left out, and the strict provider transcribes the rest', async () => {
+    const sessionId = await seedSession(db.db, {
+      userId: 'alice',
+      questions: [{ ...QUESTION, vocabulary: ['List<T>', 'line\nbreak', 'GridFS'] } as never],
+    });
+    const api = new ApiClient(current.url, tokenFor('alice'));
+    expect((await api.upload(sessionId, 'q1', wavTone(0.5, tone++), { contentType: 'audio/wav' })).status).toBe(202);
+    const done = await api.waitForAnswer(sessionId, 'q1');
+    expect(done.status).toBe('completed');
+    expect(done.transcribed_without_hints).toBeUndefined();
+    const [sent] = fake.requestsFor('q1');
+    expect(fake.requestsFor('q1')).toHaveLength(1);
+    expect(sent.keywords![0]).toBe('GridFS');
+    expect(sent.keywords).not.toContain('List<T>');
   });
 });

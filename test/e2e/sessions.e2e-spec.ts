@@ -23,6 +23,8 @@ afterAll(async () => {
 });
 
 describe('POST /api/sessions', () => {
+  let refusals = 0;
+
   it('creates a session, keeps given question ids and generates missing ones', async () => {
     const res = await alice.createSession(
       [
@@ -57,6 +59,20 @@ describe('POST /api/sessions', () => {
     [{ questions: [{ text: 'ok', question_id: 'a.b' }] }, 'question_id must be 1 to 64 characters'],
     [{ questions: [{ text: 'ok', question_id: 'x'.repeat(65) }] }, 'question_id must be 1 to 64 characters'],
     [{ questions: [{ text: 'ok', question_id: { $gt: '' } }] }, 'question_id must be a string'],
+    [{ questions: [{ text: 'ok', question_id: '$where' }] }, 'question_id must be 1 to 64 characters'],
+    // the names JavaScript gives an object's prototype: keys of the answers map in every view
+    [
+      { questions: [{ text: 'ok', question_id: '__proto__' }] },
+      'question_id must not be __proto__, constructor or prototype',
+    ],
+    [
+      { questions: [{ text: 'ok', question_id: 'constructor' }] },
+      'question_id must not be __proto__, constructor or prototype',
+    ],
+    [
+      { questions: [{ text: 'ok', question_id: 'prototype' }] },
+      'question_id must not be __proto__, constructor or prototype',
+    ],
     [
       {
         questions: [
@@ -69,11 +85,14 @@ describe('POST /api/sessions', () => {
     [{ questions: [{ text: 'ok' }], owner: 'mallory' }, 'property owner should not exist'],
     [{ questions: 'nope' }, 'questions must be an array'],
   ])('refuses %j with a 400 that says why', async (body, message) => {
-    const res = await alice.request('POST', '/api/sessions', { json: body });
+    const user = `refused-${refusals++}`;
+    const res = await alice.as(user).request('POST', '/api/sessions', { json: body });
     expect(res.status).toBe(400);
     expect(res.body.statusCode).toBe(400);
     expect(res.body.error).toBe('Bad Request');
     expect(res.body.message).toContain(message);
+    // refused before anything is stored
+    expect(await db.db.collection('interview_sessions').countDocuments({ user_id: user })).toBe(0);
   });
 
   it('refuses a body that is not JSON', async () => {

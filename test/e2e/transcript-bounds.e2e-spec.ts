@@ -6,7 +6,7 @@ import { wavTone } from '../support/audio.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { FakeOpenAI } from '../support/fake-openai.js';
 
-/** Issue 15, item 5: a provider text over the answer's budget is stored cut and flagged, never refused. */
+/** A provider text over the answer's budget is stored cut and flagged, never refused: the session document has a size limit. */
 let db: TestDatabase;
 let fake: FakeOpenAI;
 let app: AppProcess;

@@ -117,6 +117,44 @@ describe('the transcription pipeline', () => {
     expect(JSON.stringify(full.body)).not.toContain('claim_id');
   });
 
+  it('takes question ids named like members every object inherits (toString, valueOf, hasOwnProperty) as ordinary ids', async () => {
+    const ids = ['toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf'];
+    const created = await alice.createSession(ids.map((id) => ({ question_id: id, text: `What is ${id}?` })));
+    expect(created.status).toBe(201);
+    const sessionId = created.body.session_id as string;
+    expect(created.body.questions.map((q: { question_id: string }) => q.question_id)).toEqual(ids);
+
+    // before any upload: nothing is mistaken for an answer
+    const fresh = await alice.request('GET', `/api/sessions/${sessionId}`);
+    expect(fresh.status).toBe(200);
+    expect(fresh.body.answers).toEqual({});
+    const unanswered = await alice.request('GET', `/api/transcription-status/${sessionId}/valueOf`);
+    expect(unanswered.status).toBe(404);
+    expect((await alice.sessionStatus(sessionId)).body.summary).toMatchObject({ not_uploaded: 4, completed: 0 });
+
+    const audio = freshAudio();
+    expect((await alice.upload(sessionId, 'toString', audio)).status).toBe(202);
+    const done = await alice.waitForAnswer(sessionId, 'toString');
+    expect(done).toMatchObject({
+      question_id: 'toString',
+      status: 'completed',
+      transcript: expectedTranscript(sha256Of(audio)),
+    });
+    const view = await alice.request('GET', `/api/sessions/${sessionId}`);
+    expect(Object.keys(view.body.answers)).toEqual(['toString']);
+    expect(view.body.answers.toString).toMatchObject({ question_id: 'toString', transcription_status: 'completed' });
+    expect((await alice.sessionStatus(sessionId)).body.summary).toMatchObject({ not_uploaded: 3, completed: 1 });
+    const exported = await alice.request('GET', `/api/sessions/${sessionId}/export`);
+    expect(exported.status).toBe(200);
+    expect(exported.body.session.answers.map((a: { question_id: string }) => a.question_id)).toEqual(['toString']);
+    expect((await alice.request('DELETE', `/api/upload-answer/${sessionId}/valueOf`)).status).toBe(404);
+    expect((await alice.request('POST', `/api/transcription-retry/${sessionId}/hasOwnProperty`)).status).toBe(404);
+    const analysis = await alice.request('POST', `/api/analyze/${sessionId}`);
+    expect(analysis.status).toBe(200);
+    expect(analysis.body.unanswered).toEqual(['valueOf', 'hasOwnProperty', 'isPrototypeOf']);
+    expect(app.problems().filter((line) => /"level":"(error|fatal)"/.test(line))).toEqual([]);
+  });
+
   it('answers 404 for the status of a question with no upload, and for a foreign session', async () => {
     const sessionId = await alice.newSession(['q1']);
     const none = await alice.answerStatus(sessionId, 'q1');

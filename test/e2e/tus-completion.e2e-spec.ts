@@ -58,7 +58,8 @@ const setKeys = (command: WireCommand) =>
 
 /** The writes of a completion, as they cross the wire. */
 const STEPS: Record<string, (question: string) => (command: WireCommand) => boolean> = {
-  'the files document': () => (c) => c.collection === 'fs.files' && c.name === 'update',
+  // a replace (an upsert), under the upload's document lock: findAndModify, or update where no lock is taken
+  'the files document': () => (c) => c.collection === 'fs.files' && (c.name === 'findAndModify' || c.name === 'update'),
   'the upload marked complete': () => (c) =>
     c.collection === 'resumable_uploads' &&
     c.name === 'findAndModify' &&

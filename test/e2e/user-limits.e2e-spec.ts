@@ -11,7 +11,7 @@ import { partHeader, rawRequest, writeAll } from '../support/raw-http.js';
 import { EventStreamClient } from '../support/sse.js';
 import { patchStream, TusClient } from '../support/tus.js';
 
-/** Issue 15, item 5: what one user may hold at once, counted in the database across instances. */
+/** What one user may hold at once, counted in the database so that every instance enforces the same limit. */
 const LEASE_MS = 1500;
 const ENV = {
   MAX_SESSIONS_PER_USER: '3',

@@ -4,10 +4,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { AnalysisModule } from '../../src/analysis/analysis.module.js';
 import { AnalysisService } from '../../src/analysis/analysis.service.js';
 import { AnswerScorer } from '../../src/analysis/answer-scorer.js';
+import { DocumentLockTimeout } from '../../src/database/document-locks.js';
+import { SessionDocuments } from '../../src/interview-record/session-documents.js';
 import { seedSession } from '../support/factories.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
 
-/** Issue 15, item 8: a scoring claim is renewed while scoring; waiting callers get a 202 in time. */
+/** A scoring claim is renewed while scoring, so slow scoring is never done twice; waiting callers get a 202 in time. */
 let app: MediumApp;
 let analysis: AnalysisService;
 
@@ -89,4 +91,30 @@ describe('scoring that outlives its first claim', () => {
     slow.release();
     expect((await first).httpStatus).toBe(200);
   }, 15_000);
+});
+
+describe('a failed write of the scores', () => {
+  it('is retried with the scores in hand: each answer is scored once and the analysis is stored', async () => {
+    const sessionId = await answered();
+    const scorer = app.get(AnswerScorer);
+    const score = vi.spyOn(scorer, 'score');
+    const documents = app.get(SessionDocuments);
+    const original = documents.findOneAndUpdate.bind(documents);
+    let saves = 0;
+    vi.spyOn(documents, 'findOneAndUpdate').mockImplementation(async (id, filter, update, returnDocument) => {
+      const set = (update as { $set?: Record<string, unknown> }).$set ?? {};
+      // a lock timeout at the moment the scores are written, twice
+      if (set.status === 'analyzed' && ++saves <= 2) {
+        throw new DocumentLockTimeout(`timed out waiting for the lock on interview_sessions:${String(id)}`);
+      }
+      return original(id, filter, update, returnDocument);
+    });
+    const result = await analysis.analyze('alice', sessionId, 0);
+    expect(result.httpStatus).toBe(200);
+    expect(saves).toBe(3);
+    expect(score.mock.calls.map(([request]) => request.questionId).sort()).toEqual(['q1', 'q2']);
+    const doc = await app.db.collection('interview_sessions').findOne({ _id: new Types.ObjectId(sessionId) });
+    expect(doc).toMatchObject({ status: 'analyzed', analysis_claim: null });
+    expect(doc!.analysis.final_score).toBe((result.body as { final_score: number }).final_score);
+  });
 });

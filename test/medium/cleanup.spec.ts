@@ -25,7 +25,9 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 beforeEach(async () => {
-  for (const name of ['interview_sessions', 'fs.files', 'fs.chunks']) await app.db.collection(name).deleteMany({});
+  for (const name of ['interview_sessions', 'fs.files', 'fs.chunks', 'resumable_uploads']) {
+    await app.db.collection(name).deleteMany({});
+  }
 });
 
 /** Stores a file as an upload at `uploadedAt` would have (GridFS stamps uploadDate with the real time). */
@@ -145,6 +147,55 @@ describe('session retention', () => {
     const month = await cleanup.run(app.clock.advance(2 * DAY));
     expect(month.sessions_erased).toBe(1);
     expect(await app.db.collection('interview_sessions').countDocuments()).toBe(0);
+  });
+
+  it("erases an expired session's unfinished tus uploads with their chunks, and keeps another session's", async () => {
+    const now = app.clock.now();
+    const old = new ObjectId(
+      await seedSession(app.db, { userId: 'alice', questions: [{ question_id: 'q1', text: 'Q' }] }),
+    );
+    const live = new ObjectId(
+      await seedSession(app.db, { userId: 'alice', questions: [{ question_id: 'q1', text: 'Q' }] }),
+    );
+    await app.db
+      .collection('interview_sessions')
+      .updateOne({ _id: old }, { $set: { created_at: new Date(now.getTime() - 31 * DAY) } });
+    const upload = (session: ObjectId) => ({
+      _id: new ObjectId(),
+      user_id: 'alice',
+      session_id: session,
+      question_id: 'q1',
+      size: 100_000,
+      offset: 1000,
+      next_n: 2,
+      chunk_size: 500,
+      tail: Buffer.alloc(0),
+      metadata: {},
+      format: null,
+      created_at: now,
+      expires_at: new Date(now.getTime() + DAY),
+      complete: false,
+      sha256: null,
+      answer_id: null,
+      // a PATCH is writing it: an erasure removes it all the same
+      lease_owner: 'a-writer',
+      lease_until: new Date(now.getTime() + 60_000),
+    });
+    const [gone, kept] = [upload(old), upload(live)];
+    await app.db.collection('resumable_uploads').insertMany([gone, kept]);
+    for (const { _id } of [gone, kept]) {
+      await app.db
+        .collection('fs.chunks')
+        .insertMany([0, 1].map((n) => ({ files_id: _id, n, data: Buffer.alloc(500) })));
+    }
+
+    const report = await cleanup.run(now);
+    expect(report).toMatchObject({ sessions_erased: 1, chunks_deleted: 2 });
+    expect(await app.db.collection('resumable_uploads').find().toArray()).toEqual([
+      expect.objectContaining({ _id: kept._id }),
+    ]);
+    expect(await app.db.collection('fs.chunks').countDocuments({ files_id: gone._id })).toBe(0);
+    expect(await app.db.collection('fs.chunks').countDocuments({ files_id: kept._id })).toBe(2);
   });
 
   it('deletes webhook deliveries a relay left for a session erased meanwhile, and keeps those of live sessions', async () => {

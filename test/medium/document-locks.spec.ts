@@ -10,7 +10,7 @@ import {
 } from '../../src/database/document-locks.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
 
-/** Issue 15, item 10: the FerretDB document lock. */
+/** The document lock that makes conditional updates exclusive on FerretDB, which lacks atomic ones. */
 let app: MediumApp;
 let locks: DocumentLocks;
 

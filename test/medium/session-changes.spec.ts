@@ -5,7 +5,7 @@ import { SessionDataModule } from '../../src/sessions/session-data.module.js';
 import { SessionRepository } from '../../src/sessions/session.repository.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
 
-/** Issue 15, item 5: a live stream's watcher reads a whole session only when its rev moved. */
+/** A live stream's watcher reads a whole session only when its rev moved, so that watching stays cheap. */
 let app: MediumApp;
 
 beforeAll(async () => {

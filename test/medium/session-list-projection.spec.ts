@@ -5,7 +5,7 @@ import { SessionRepository } from '../../src/sessions/session.repository.js';
 import { answerStatusProjection, answerStatusView, sessionSummaryView } from '../../src/sessions/session.view.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
 
-/** Issue 15, item 5: the session list reads only what it returns, never transcripts or segments. */
+/** The session list reads only what it returns, never transcripts or segments (the bulk of a session). */
 let app: MediumApp;
 
 beforeAll(async () => {

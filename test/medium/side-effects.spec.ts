@@ -4,15 +4,16 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
 import { AnswerRepository } from '../../src/answers/answer.repository.js';
-import type { Answer } from '../../src/answers/answer.schema.js';
+import type { Answer } from '../../src/interview-record/answer.schema.js';
 import { AnswerAudioStore } from '../../src/audio/answer-audio.store.js';
 import { Sha256Meter } from '../../src/common/sha256-meter.js';
-import { SessionDocuments } from '../../src/sessions/session-documents.js';
+import { SessionDocuments } from '../../src/interview-record/session-documents.js';
 import { SessionEraser } from '../../src/sessions/session-eraser.js';
 import { SessionRepository } from '../../src/sessions/session.repository.js';
 import { SHUTTING_DOWN } from '../../src/transcription/job-scheduler.js';
-import { freshQueueState } from '../../src/transcription/queue/answer-queue-state.schema.js';
-import { TranscribeAnswerJob, type AnswerJob } from '../../src/transcription/transcribe-answer.job.js';
+import { freshQueueState } from '../../src/interview-record/answer-queue-state.schema.js';
+import type { AnswerJob } from '../../src/transcription/answer-job.js';
+import { TranscribeAnswerJob } from '../../src/transcription/transcribe-answer.job.js';
 import { TranscriptionModule } from '../../src/transcription/transcription.module.js';
 import { TranscriptionWorker } from '../../src/transcription/transcription.worker.js';
 import { WebhookDeliveryStore } from '../../src/webhooks/webhook-delivery.store.js';
@@ -22,7 +23,7 @@ import { expectedTranscript, FakeOpenAI, sha256Of } from '../support/fake-openai
 import { startMedium, type MediumApp } from '../support/medium.js';
 
 /**
- * Side effects of a finished transcription that must be neither lost nor doubled (issue 15): a
+ * Side effects of a finished transcription that must be neither lost nor doubled: a
  * failed completion write, a lost webhook insert, an erasure racing a job.
  */
 const LEASE_MS = 30_000;
@@ -124,7 +125,7 @@ function failCompletionWrites(times: number) {
   });
 }
 
-describe('a failed completion write (issue 15, item 7)', () => {
+describe('a failed completion write', () => {
   it('is retried: the provider is asked once and the answer completes', async () => {
     const audio = wavTone(0.3, 400);
     const { sessionId, fileId } = await uploaded(audio);
@@ -196,7 +197,7 @@ describe('a failed completion write (issue 15, item 7)', () => {
   });
 });
 
-describe('webhook events recorded with the change that causes them (issue 15, item 6)', () => {
+describe('webhook events recorded with the change that causes them', () => {
   it('a failed insert of transcriptions.completed is relayed later, once', async () => {
     const { sessionId } = await uploaded(wavTone(0.3, 440));
     const store = app.get(WebhookDeliveryStore);
@@ -229,7 +230,7 @@ describe('webhook events recorded with the change that causes them (issue 15, it
   });
 });
 
-describe('erasure racing a finishing job (issue 15, item 9)', () => {
+describe('erasure racing a finishing job', () => {
   it('leaves no webhook row behind when the event is stored after the erasure deleted the rows', async () => {
     const { sessionId, fileId } = await uploaded(wavTone(0.3, 460));
     const store = app.get(WebhookDeliveryStore);

@@ -3,9 +3,10 @@ import { Types } from 'mongoose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
 import { AnswerRepository } from '../../src/answers/answer.repository.js';
-import type { Answer } from '../../src/answers/answer.schema.js';
+import type { Answer } from '../../src/interview-record/answer.schema.js';
+import { isClaimable } from '../../src/interview-record/claimable-states.js';
 import { QueueModule } from '../../src/transcription/queue/queue.module.js';
-import { freshQueueState } from '../../src/transcription/queue/answer-queue-state.schema.js';
+import { freshQueueState } from '../../src/interview-record/answer-queue-state.schema.js';
 import { TranscriptionQueue } from '../../src/transcription/queue/transcription-queue.js';
 import { WorkIndex } from '../../src/transcription/queue/work-index.js';
 import { SessionRepository } from '../../src/sessions/session.repository.js';
@@ -200,5 +201,30 @@ describe('the work index', () => {
     expect((await stored()).work_due_at).toEqual(leaseFrom(start));
     const late = app.clock.advance(LEASE_MS);
     expect(await dueHere(late)).toEqual([expect.objectContaining({ questionId: 'q1', dueAt: leaseFrom(start) })]);
+  });
+});
+
+describe('claimability', () => {
+  it('isClaimable says what the claim on the server does, state by state', async () => {
+    const at = (ms: number) => new Date(app.clock.nowMs() + ms);
+    const states: Partial<Answer>[] = [
+      { transcription_status: 'queued', next_attempt_at: null },
+      { transcription_status: 'queued', next_attempt_at: at(-1) },
+      { transcription_status: 'queued', next_attempt_at: at(0) },
+      { transcription_status: 'queued', next_attempt_at: at(1) },
+      { transcription_status: 'processing', claim_id: 'x', lease_until: at(-1) },
+      { transcription_status: 'processing', claim_id: 'x', lease_until: at(0) },
+      { transcription_status: 'processing', claim_id: 'x', lease_until: at(1) },
+      { transcription_status: 'completed' },
+      { transcription_status: 'failed' },
+      { transcription_status: 'queued', gridfs_file_id: null },
+    ];
+    for (const state of states) {
+      const answer = { ...(await queuedAnswer()), ...state };
+      await app.db.collection('interview_sessions').updateOne({ _id: sessionId }, { $set: { 'answers.q1': answer } });
+      const now = app.clock.now();
+      const claimed = await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(now), now);
+      expect({ state, claimed: claimed !== null }).toEqual({ state, claimed: isClaimable(answer, now) });
+    }
   });
 });

@@ -2,12 +2,12 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { Binary, ObjectId } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ANSWER_QUEUED } from '../../src/answers/answer-events.js';
 import { AnswerRepository } from '../../src/answers/answer.repository.js';
 import { AnswersModule } from '../../src/answers/answers.module.js';
 import { AnswerIntake } from '../../src/answers/intake/answer-intake.js';
 import { UploadCompletion } from '../../src/answers/resumable/upload-completion.js';
 import { ResumableUploadDocuments, type ResumableUpload } from '../../src/audio/resumable-upload.documents.js';
+import { ANSWER_QUEUED } from '../../src/interview-record/answer-events.js';
 import { seedSession } from '../support/factories.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
 
@@ -97,10 +97,11 @@ describe('finishing a tus upload', () => {
     });
     const first = completion.complete(doc, 'first', DONE);
     await held.reached;
-    // meanwhile its lease ran out and a HEAD finished the upload
+    // meanwhile its lease ran out, and a HEAD took the upload and finished it
+    await app.db.collection('resumable_uploads').updateOne({ _id: doc._id }, { $set: { lease_owner: 'head' } });
     const complete = (await documents.get(doc._id))!;
     expect(complete).toMatchObject({ complete: true, replaces: null });
-    const byHead = await completion.finish(complete);
+    const byHead = await completion.finish(complete, 'head');
     expect(byHead.sha256).toBe(DONE.sha256);
     const attached = await answerOf(doc);
     expect(attached).toMatchObject({ id: complete.answer_id, transcription_status: 'queued' });
@@ -132,7 +133,7 @@ describe('finishing a tus upload', () => {
       await held.wait();
       return replace(...args);
     });
-    const again = completion.finish(complete);
+    const again = completion.finish(complete, 'first');
     await held.reached;
     // a newer answer (a multipart upload) lands meanwhile
     const newer = await app.get(AnswerIntake).accept({
@@ -140,7 +141,7 @@ describe('finishing a tus upload', () => {
       userId: 'alice',
       questionId: 'r2',
       answerId: 'newer-answer',
-      stored: { fileId: new ObjectId() as never, sizeBytes: 10 },
+      stored: { fileId: new ObjectId(), sizeBytes: 10 },
       format: { extension: 'wav', contentType: 'audio/wav' },
       sha256: 'cd'.repeat(32),
       requestId: null,

@@ -3,8 +3,8 @@ import { UserLeases, type HeldUserLease } from '../../src/database/user-leases.j
 import { startMedium, type MediumApp } from '../support/medium.js';
 
 /**
- * Issue 15, item 5: insert-then-count never admits more than the limit, however many race for it,
- * and a burst of simultaneous requests still admits some of them.
+ * Insert-then-count (FerretDB has no atomic conditional insert) never admits more than the limit,
+ * however many race for it, and a burst of simultaneous requests still admits some of them.
  */
 let app: MediumApp;
 

@@ -6,7 +6,7 @@ export interface SeedAnswer {
   error?: string;
   fileId?: ObjectId | null;
   queuedAt?: Date;
-  /** Issue 16's measurement of the audio, stored on the answer as the transcription job stores it. */
+  /** The speech guard's measurement of the audio, stored on the answer as the transcription job stores it. */
   speech?: { duration_seconds: number; speech_seconds: number; pauses: Array<{ start: number; end: number }> } | null;
   noSpeech?: boolean;
   suspectHallucination?: boolean;

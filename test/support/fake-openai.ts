@@ -12,7 +12,17 @@ import type { AddressInfo, Socket } from 'node:net';
 /** What the fake provider does with one transcription request. */
 export type Behavior =
   | { kind: 'ok'; text?: string; delayMs?: number }
-  | { kind: 'status'; status: number; message?: string; headers?: Record<string, string>; delayMs?: number }
+  | {
+      kind: 'status';
+      status: number;
+      message?: string;
+      /** The refused parameter and the error's code and type, as OpenAI's error bodies name them. */
+      param?: string;
+      code?: string;
+      type?: string;
+      headers?: Record<string, string>;
+      delayMs?: number;
+    }
   | { kind: 'stall' }
   | { kind: 'reset' }
   | { kind: 'malformed' }
@@ -214,7 +224,12 @@ export class FakeOpenAI {
     const refused = refusedParameter(record);
     if (refused) {
       return this.reply(res, record, 400, {
-        error: { message: refused, type: 'invalid_request_error', param: null, code: 'unsupported_value' },
+        error: {
+          message: refused.message,
+          type: 'invalid_request_error',
+          param: refused.param,
+          code: refused.code ?? 'unsupported_value',
+        },
       });
     }
     const pieceKey = `${record.questionId}/part-${String(record.piece).padStart(3, '0')}`;
@@ -239,7 +254,14 @@ export class FakeOpenAI {
           res,
           record,
           behavior.status,
-          { error: { message: behavior.message ?? `scripted ${behavior.status}`, type: 'server_error' } },
+          {
+            error: {
+              message: behavior.message ?? `scripted ${behavior.status}`,
+              type: behavior.type ?? 'server_error',
+              param: behavior.param ?? null,
+              code: behavior.code ?? null,
+            },
+          },
           behavior.headers,
         );
       case 'stall':
@@ -420,16 +442,34 @@ export class FakeOpenAI {
 
 /**
  * What OpenAI's current models refuse, as the real endpoint answers it: gpt-* transcription models
- * answer json only; keywords and languages are gpt-transcribe's alone.
+ * answer json only; keywords and languages are gpt-transcribe's alone, and its keywords must be
+ * single-line strings without "<" or ">" (OpenAI's documentation for gpt-transcribe).
  */
-function refusedParameter(record: TranscriptionRequest): string | undefined {
+function refusedParameter(
+  record: TranscriptionRequest,
+): { message: string; param: string | null; code?: string } | undefined {
   const openAiGpt = /^gpt-/.test(record.model ?? '');
   if (openAiGpt && record.responseFormat && !['json', 'text'].includes(record.responseFormat)) {
-    return `response_format '${record.responseFormat}' is not compatible with model '${record.model}'. Use 'json' or 'text'.`;
+    return {
+      message: `response_format '${record.responseFormat}' is not compatible with model '${record.model}'. Use 'json' or 'text'.`,
+      param: 'response_format',
+    };
   }
   const gptTranscribe = /^gpt-transcribe/.test(record.model ?? '');
-  if (!gptTranscribe && record.keywords) return `keywords is not supported with model '${record.model}'.`;
-  if (!gptTranscribe && record.languages) return `languages is not supported with model '${record.model}'.`;
+  if (!gptTranscribe && record.keywords) {
+    return { message: `keywords is not supported with model '${record.model}'.`, param: 'keywords' };
+  }
+  if (!gptTranscribe && record.languages) {
+    return { message: `languages is not supported with model '${record.model}'.`, param: 'languages' };
+  }
+  const bad = (record.keywords ?? []).findIndex((k) => /[\r\n<>]/.test(k));
+  if (bad >= 0) {
+    return {
+      message: `Invalid 'keywords[${bad}]': keywords must be single-line strings and must not contain '<' or '>'.`,
+      param: `keywords[${bad}]`,
+      code: 'invalid_value',
+    };
+  }
   return undefined;
 }
 

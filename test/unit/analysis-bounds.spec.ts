@@ -1,9 +1,9 @@
 import { BSON } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { ANALYSIS_TEXT_MAX_BYTES, analysisTextShare, boundAnalysisTexts } from '../../src/analysis/analysis-bounds.js';
-import type { ScoredAnswer } from '../../src/analysis/analysis.schema.js';
+import type { ScoredAnswer } from '../../src/interview-record/analysis.schema.js';
 
-/** Issue 15, item 5: the stored analysis's texts are bounded, whatever the scorer replied. */
+/** The stored analysis's texts are bounded, whatever the scorer replied: a session document must stay far below 16 MB. */
 const wide = (chars: number) => '€'.repeat(chars); // three bytes a character
 
 function scored(questionId: string, criteria: number, rationaleChars: number, evidenceChars: number): ScoredAnswer {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TranscriptionSettings } from '../../src/config/settings.js';
-import { AudioTools, inputArgs } from '../../src/transcription/transcribers/audio-tools.js';
+import { AudioTools, inputArgs } from '../../src/transcription/recording/audio-tools.js';
 import { wavTone } from '../support/audio.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vi-tools-'));

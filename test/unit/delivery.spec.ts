@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answerDelivery, countFillers, sessionDelivery } from '../../src/analysis/delivery.js';
+import { answerDelivery, countFillers, sessionDelivery } from '../../src/delivery/delivery.js';
 
 const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i}`).join(' ');
 

@@ -1,7 +1,8 @@
 import { Types } from 'mongoose';
 import { describe, expect, it } from 'vitest';
-import { answerDueAt, earliestDueAt, isClaimable } from '../../src/transcription/queue/due-work.js';
-import type { Answer } from '../../src/answers/answer.schema.js';
+import { isClaimable } from '../../src/interview-record/claimable-states.js';
+import { answerDueAt, earliestDueAt } from '../../src/interview-record/due-work.js';
+import type { Answer } from '../../src/interview-record/answer.schema.js';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
 function answer(fields: Partial<Answer>): Answer {

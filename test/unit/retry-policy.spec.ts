@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   classifyError,
   parseRetryAfter,
+  refusedHints,
   retryDelayMs,
   TranscriptionFailure,
-} from '../../src/transcription/retry-policy.js';
+} from '../../src/transcription/recording/retry-policy.js';
 
 const apiError = (status: number, message = 'boom', headers: Record<string, string> = {}) =>
   APIError.generate(status, { error: { message } }, undefined, new Headers(headers));
@@ -39,6 +40,40 @@ describe('classifyError', () => {
     expect(failure.message).not.toContain('boom');
     expect(failure.detail).toBe(`${status} boom`);
     expect(failure.logText).toBe(`${message} [${status} boom]`);
+  });
+
+  it.each([
+    ['keywords', "Invalid 'keywords[0]': keywords must be single-line strings without '<' or '>'."],
+    ['language', "Invalid language 'xx'."],
+    ['prompt', 'prompt is too long'],
+  ])("says a 400 refusing the request's %s is no fault of the recording, and names who can fix it", (param, text) => {
+    const error = APIError.generate(
+      400,
+      { error: { message: text, param, type: 'invalid_request_error' } },
+      undefined,
+      new Headers(),
+    );
+    const failure = classifyError(error);
+    expect(failure.kind).toBe('permanent');
+    expect(failure.message).toBe(
+      `The transcription provider refused the request's ${param} (400), not the recording; the operator must check the transcription settings (TRANSCRIPTION_MODEL, TRANSCRIPTION_LANGUAGE), then retry the answer.`,
+    );
+    expect(failure.message).not.toContain('upload it again');
+  });
+
+  it('tells a refusal of the interview hints (keywords, prompt, language) from a refusal of the audio', () => {
+    const refusal = (body: Record<string, unknown>, status = 400) =>
+      APIError.generate(status, { error: { type: 'invalid_request_error', ...body } }, undefined, new Headers());
+    expect(refusedHints(refusal({ message: 'bad', param: 'keywords' }))).toBe(true);
+    expect(refusedHints(refusal({ message: 'bad', param: 'keywords[3]' }))).toBe(true);
+    expect(refusedHints(refusal({ message: 'bad', param: 'languages' }))).toBe(true);
+    // a server that names no parameter, but says which
+    expect(refusedHints(refusal({ message: 'Keywords must not contain newlines' }))).toBe(true);
+    expect(refusedHints(refusal({ message: 'Audio file might be corrupted or unsupported' }))).toBe(false);
+    expect(refusedHints(refusal({ message: 'bad', param: 'file' }))).toBe(false);
+    expect(refusedHints(refusal({ message: 'bad', param: 'model' }))).toBe(false);
+    expect(refusedHints(refusal({ message: 'keywords', param: 'keywords' }, 500))).toBe(false);
+    expect(refusedHints(new Error('keywords'))).toBe(false);
   });
 
   it("never puts the provider's text, which can quote a masked key, in the user's sentence", () => {

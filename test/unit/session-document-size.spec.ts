@@ -1,7 +1,7 @@
 import { BSON } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { boundAnalysisTexts } from '../../src/analysis/analysis-bounds.js';
-import type { ScoredAnswer } from '../../src/analysis/analysis.schema.js';
+import type { ScoredAnswer } from '../../src/interview-record/analysis.schema.js';
 import {
   answerBudgetBytes,
   boundTranscript,
@@ -10,8 +10,8 @@ import {
 } from '../../src/transcription/transcript-bounds.js';
 
 /**
- * Issue 15, item 5: the largest session document the input limits allow, with every transcript,
- * segment list and pause list of every answer at its budget, stays far from MongoDB's 16 MB.
+ * The largest session document the input limits allow, with every transcript, segment list and
+ * pause list of every answer at its budget, stays far from MongoDB's 16 MB.
  * The figures are in docs/reliability.md, "Side effects and limits".
  */
 const MB = 1024 * 1024;

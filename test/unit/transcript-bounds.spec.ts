@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TranscriptFields } from '../../src/transcription/queue/completion-facts.js';
+import type { TranscriptFields } from '../../src/interview-record/answer.schema.js';
 import {
   answerBudgetBytes,
   boundTranscript,

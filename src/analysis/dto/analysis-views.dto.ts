@@ -1,5 +1,5 @@
 import { ProblemView } from '../../common/dto/problem.dto.js';
-import { AnswerDeliveryView, SessionDeliveryView } from './delivery-views.dto.js';
+import { AnswerDeliveryView, SessionDeliveryView } from '../../delivery/dto/delivery-views.dto.js';
 
 /** One criterion of the rubric, as scored. */
 export class CriterionScoreView {

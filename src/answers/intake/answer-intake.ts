@@ -2,13 +2,14 @@ import { ConflictException, Injectable, Logger, NotFoundException } from '@nestj
 import { AnswerAudioStore, type StoredAudio } from '../../audio/answer-audio.store.js';
 import { Clock } from '../../database/clock.js';
 import { ServiceMetrics } from '../../metrics/service-metrics.js';
-import type { SessionRecord } from '../../sessions/session.schema.js';
+import { answerOf, answerPath } from '../../interview-record/answer-paths.js';
+import type { SessionRecord } from '../../interview-record/session.schema.js';
 import { SessionRepository } from '../../sessions/session.repository.js';
 import { SESSION_NOT_FOUND } from '../../sessions/sessions.service.js';
 import { currentTraceParent } from '../../tracing/spans.js';
-import { freshQueueState } from '../../transcription/queue/answer-queue-state.schema.js';
+import { freshQueueState } from '../../interview-record/answer-queue-state.schema.js';
 import { AnswerRepository } from '../answer.repository.js';
-import type { Answer } from '../answer.schema.js';
+import type { Answer } from '../../interview-record/answer.schema.js';
 import type { UploadAcceptedView } from '../dto/answer-views.dto.js';
 import type { AudioFormat } from './audio-format.js';
 
@@ -121,9 +122,9 @@ export class AnswerIntake {
     if (previous !== undefined) return previous;
     const current = await this.sessionRecords.findOwned(session._id, userId, {
       status: 1,
-      [`answers.${questionId}.id`]: 1,
+      [`${answerPath(questionId)}.id`]: 1,
     });
-    if (current?.answers?.[questionId]?.id === answer.id) return null; // taken in by an earlier try
+    if (answerOf(current?.answers, questionId)?.id === answer.id) return null; // taken in by an earlier try
     await this.audio.delete(stored.fileId);
     if (!current) throw new NotFoundException(SESSION_NOT_FOUND);
     if (current.status !== 'in_progress') throw new ConflictException(closedMessage(current.status));

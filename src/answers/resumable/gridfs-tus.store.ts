@@ -3,6 +3,7 @@ import { DataStore, Upload } from '@tus/utils';
 import { Binary, ObjectId } from 'mongodb';
 import type { Readable } from 'node:stream';
 import type { ResumableUpload, ResumableUploadDocuments, UploadHead } from '../../audio/resumable-upload.documents.js';
+import { ResumableUploadRemovals } from '../../audio/resumable-upload.removals.js';
 import type { Clock } from '../../database/clock.js';
 import { COMPLETION_PENDING, isTusError, tusError } from './tus-errors.js';
 import { currentTusRequest } from './tus-request.js';
@@ -113,49 +114,67 @@ export class GridFsTusStore extends DataStore {
     });
   }
 
+  /** Termination, by the request that holds the upload (its lease): never a complete one. */
   override async remove(id: string): Promise<void> {
     const upload = await this.head(id);
-    if (upload.complete) throw tusError(404, UPLOAD_NOT_FOUND);
-    await this.documents.removeUnfinished(upload._id);
+    if (upload.complete) throw notFound();
+    const token = this.locker.tokenFor(id);
+    if (!token || !(await this.documents.remove(upload._id, { holder: token }))) {
+      throw await this.refusalForLost(upload._id, tusError(423, UPLOAD_BUSY));
+    }
   }
 
   override getExpiration(): number {
     return this.options.expiryMs;
   }
 
-  /** The cleanup removes expired uploads (AudioCleanup); this serves @tus/server's own call. */
+  /** The cleanup removes expired uploads (AudioCleanup); this serves @tus/server's own call, with the same care. */
   override async deleteExpired(): Promise<number> {
-    let removed = 0;
-    for (const upload of await this.documents.expired(this.clock.now(), 1000)) {
-      if (upload.complete) await this.documents.forget(upload._id);
-      else await this.documents.removeUnfinished(upload._id);
-      removed++;
-    }
-    return removed;
+    const removed = await new ResumableUploadRemovals(this.documents).removeExpired(this.clock.now(), null, 1000);
+    return removed.uploads;
   }
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
     const doc = await this.find(id);
     const token = this.locker.tokenFor(id);
     if (!token) throw tusError(423, UPLOAD_BUSY);
-    if (doc.complete) {
-      // a completion cut short: an empty PATCH at the full length finishes it
-      if (offset !== doc.size) throw tusError(409, ALREADY_COMPLETE(doc.size));
-      await this.finishing(() => this.completion.finish(doc));
-      return doc.size;
+    try {
+      if (doc.complete) {
+        // a completion cut short: an empty PATCH at the full length finishes it
+        if (offset !== doc.size) throw tusError(409, ALREADY_COMPLETE(doc.size));
+        await this.finishing(() => this.completion.finish(doc, token));
+        return doc.size;
+      }
+      if (doc.offset !== offset) throw tusError(409, `The upload is at byte ${doc.offset}; send from there.`);
+      const hash = await this.hashOfStoredChunks(doc);
+      const writer = new UploadChunkWriter(this.documents, doc, token, hash, this.buffers, {
+        batchBytes: BATCH_BYTES,
+        recordEveryBytes: RECORD_EVERY_BYTES,
+      });
+      const outcome = await writer.write(stream);
+      if (outcome.complete) {
+        const done = { sha256: hash.digest(), chunkCount: outcome.chunkCount, format: outcome.format };
+        await this.finishing(() => this.completion.complete(doc, token, done));
+      }
+      return outcome.offset;
+    } catch (error) {
+      throw isTusError(error) && error.status_code === 423 ? await this.refusalForLost(doc._id, error) : error;
     }
-    if (doc.offset !== offset) throw tusError(409, `The upload is at byte ${doc.offset}; send from there.`);
-    const hash = await this.hashOfStoredChunks(doc);
-    const writer = new UploadChunkWriter(this.documents, doc, token, hash, this.buffers, {
-      batchBytes: BATCH_BYTES,
-      recordEveryBytes: RECORD_EVERY_BYTES,
-    });
-    const outcome = await writer.write(stream);
-    if (outcome.complete) {
-      const done = { sha256: hash.digest(), chunkCount: outcome.chunkCount, format: outcome.format };
-      await this.finishing(() => this.completion.complete(doc, token, done));
+  }
+
+  /**
+   * A request lost the upload it held: `refusal` when another request took it over (423), but when
+   * it was removed meanwhile (its session erased, or it expired while this request could not renew
+   * its lease), 404, and the chunks this request stored after the removal are deleted with it.
+   */
+  private async refusalForLost(id: ObjectId, refusal: unknown): Promise<unknown> {
+    try {
+      if (await this.documents.head(id)) return refusal;
+      await this.documents.dropIfAbandoned(id);
+      return notFound();
+    } catch {
+      return refusal; // the cleanup removes what is left (orphan chunks)
     }
-    return outcome.offset;
   }
 
   /**
@@ -178,15 +197,17 @@ export class GridFsTusStore extends DataStore {
     const lock = this.locker.newLock(id);
     try {
       await lock.lock(new AbortController().signal, () => undefined);
-      if (!this.locker.tokenFor(id)) throw notFound(); // gone meanwhile
+      const token = this.locker.tokenFor(id);
+      if (!token) throw notFound(); // gone meanwhile
       const doc = await this.find(id);
-      if (doc.complete) await this.completion.finish(doc);
+      if (doc.complete) await this.completion.finish(doc, token);
       return doc;
     } catch (error) {
       // refused: the upload was removed; busy, or the database failed: ask again (tus clients retry a 423)
       if (isTusError(error) && error.status_code < 500 && error.status_code !== 423) throw notFound();
       if (!isTusError(error)) this.logger.warn(`upload ${id}: finishing it failed: ${(error as Error).message}`);
-      throw tusError(423, COMPLETION_PENDING);
+      // a lease lost to a removal (its session erased) is a 404, as for a PATCH
+      throw await this.refusalForLost(uploadObjectId(id)!, tusError(423, COMPLETION_PENDING));
     } finally {
       await lock.unlock();
     }

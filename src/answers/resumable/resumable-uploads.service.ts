@@ -6,6 +6,7 @@ import { NodeRequest, sendNodeResponse } from 'srvx/node';
 import { ResumableUploadDocuments } from '../../audio/resumable-upload.documents.js';
 import type { AuthenticatedUser } from '../../auth/authenticated-user.js';
 import { API_RESPONSE_HEADERS } from '../../common/cors-options.js';
+import { QUESTION_ID_PATTERN, QUESTION_ID_RULE, SESSION_ID_PATTERN, SESSION_ID_RULE } from '../../common/ids.js';
 import { httpSettings, storageSettings, type HttpSettings, type StorageSettings } from '../../config/settings.js';
 import { Clock } from '../../database/clock.js';
 import { SessionsService } from '../../sessions/sessions.service.js';
@@ -116,6 +117,9 @@ export class ResumableUploadsService implements OnModuleInit {
     if (!sessionId || !questionId) {
       throw tusError(400, 'Name the answer in Upload-Metadata: session_id and question_id (base64, as tus says).');
     }
+    // checked here, where they enter: a session id that is no ObjectId must be a 400, not a driver error
+    if (!SESSION_ID_PATTERN.test(sessionId)) throw tusError(400, `Upload-Metadata session_id ${SESSION_ID_RULE}.`);
+    if (!QUESTION_ID_PATTERN.test(questionId)) throw tusError(400, `Upload-Metadata question_id ${QUESTION_ID_RULE}.`);
     if (upload.size === undefined) throw tusError(400, 'Send Upload-Length: the recording size in bytes.');
     if (upload.size === 0) throw tusError(400, 'The recording is empty; record an answer and upload it again.');
     if (req.headers.get('content-type')?.startsWith('application/offset+octet-stream'))
@@ -144,10 +148,11 @@ export class ResumableUploadsService implements OnModuleInit {
   }
 
   /** The last byte is in: the store made it the answer within its write (UploadCompletion), under its lease. */
-  private async finished(upload: Upload) {
+  private finished(upload: Upload) {
     const accepted = currentTusRequest()?.accepted;
-    if (!accepted) throw new Error(`upload ${upload.id} finished without being made the answer`);
-    return { status_code: 202, body: JSON.stringify(accepted), headers: { 'Content-Type': 'application/json' } };
+    if (!accepted) return Promise.reject(new Error(`upload ${upload.id} finished without being made the answer`));
+    const headers = { 'Content-Type': 'application/json' };
+    return Promise.resolve({ status_code: 202, body: JSON.stringify(accepted), headers });
   }
 
   private userOf(req: TusRequest): string {

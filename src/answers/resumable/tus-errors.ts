@@ -26,22 +26,35 @@ export function isTransientDatabaseError(error: unknown): boolean {
   return error.name.startsWith('Mongo') && TRANSIENT_CODES.has((error as { code?: unknown }).code as number);
 }
 
-/** What @tus/server sends for a thrown `{ status_code, body }`: the body as given. */
-export interface TusError {
+/** What @tus/server sends for whatever is thrown with a `status_code` and a `body`: the body as given. */
+export interface TusRefusal {
   status_code: number;
   body: string;
 }
 
-/** A refusal as problem details (RFC 9457), the shape every other route answers with. */
-export function tusError(status: number, detail: string): TusError {
-  return {
-    status_code: status,
-    body: JSON.stringify(problemDetails(status, detail)),
-  };
+/**
+ * A refusal of ours: an Error (with a stack, and throwable as an error should be) that carries the
+ * two fields @tus/server 2.x reads off a thrown value (server.js onError: error.status_code,
+ * error.body), so it sends it as it would a plain `{ status_code, body }`.
+ */
+export class TusError extends Error implements TusRefusal {
+  override name = 'TusError';
+  constructor(
+    readonly status_code: number,
+    readonly body: string,
+  ) {
+    super(`tus refusal ${status_code}`);
+  }
 }
 
-export function isTusError(error: unknown): error is TusError {
-  return typeof error === 'object' && error !== null && typeof (error as TusError).status_code === 'number';
+/** A refusal as problem details (RFC 9457), the shape every other route answers with. */
+export function tusError(status: number, detail: string): TusError {
+  return new TusError(status, JSON.stringify(problemDetails(status, detail)));
+}
+
+/** Ours, or one of @tus/server's own (plain `{ status_code, body }` objects). */
+export function isTusError(error: unknown): error is TusRefusal {
+  return typeof error === 'object' && error !== null && typeof (error as TusRefusal).status_code === 'number';
 }
 
 /** A Nest HttpException (from the shared checks) as the error @tus/server can send. */
@@ -49,9 +62,7 @@ export function fromHttpException(error: unknown): unknown {
   if (!(error instanceof HttpException)) return error;
   const response = error.getResponse();
   const message =
-    typeof response === 'object' && response !== null && 'message' in response
-      ? (response as { message: unknown }).message
-      : response;
+    typeof response === 'object' && response !== null && 'message' in response ? response.message : response;
   return tusError(error.getStatus(), Array.isArray(message) ? message.join('; ') : String(message));
 }
 
@@ -119,7 +130,7 @@ export function refusalsAsProblems(res: ServerResponse): void {
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
   const write = res.write.bind(res) as (...args: unknown[]) => boolean;
   const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
-  res.writeHead = ((code: number, ...rest: unknown[]) => {
+  res.writeHead = (code: number, ...rest: unknown[]) => {
     // an extension we do not offer (concatenation, deferred length) was asked for: the client's error
     if (code === 501) {
       code = 400;
@@ -134,7 +145,7 @@ export function refusalsAsProblems(res: ServerResponse): void {
       res.setHeader('Content-Type', PROBLEM_JSON);
     }
     return writeHead(code, ...rest);
-  }) as ServerResponse['writeHead'];
+  };
   res.write = ((chunk: unknown, ...rest: unknown[]) => {
     if (status < 400) return write(chunk, ...rest);
     if (chunk !== undefined && chunk !== null) held.push(Buffer.from(chunk as string));

@@ -122,7 +122,7 @@ export class UploadChunkWriter {
     await this.settle();
     if (this.offset === this.upload.size && this.format) return this.finish(this.format);
     await this.record(this.keptProgress());
-    if (streamError) throw streamError;
+    if (streamError) throw streamError as Error; // what the stream failed with
     return { complete: false, offset: this.offset };
   }
 
@@ -142,7 +142,7 @@ export class UploadChunkWriter {
     } catch (error) {
       if (!(error instanceof HeadRefused)) throw error;
       await this.settle().catch(() => undefined); // no chunk of ours lands after the removal
-      await this.documents.removeUnfinished(this.id);
+      await this.documents.remove(this.id, { holder: this.token });
       throw tusError(400, error.message);
     }
   }

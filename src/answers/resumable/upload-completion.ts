@@ -1,10 +1,10 @@
 import { ConflictException, GoneException, HttpException, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ObjectId } from 'mongodb';
-import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
 import { ResumableUploadDocuments, type ResumableUpload } from '../../audio/resumable-upload.documents.js';
 import { Clock } from '../../database/clock.js';
-import type { SessionRecord } from '../../sessions/session.schema.js';
+import { answerOf, answerPath } from '../../interview-record/answer-paths.js';
+import type { SessionRecord } from '../../interview-record/session.schema.js';
 import { SessionsService } from '../../sessions/sessions.service.js';
 import type { UploadAcceptedView } from '../dto/answer-views.dto.js';
 import type { AudioFormat } from '../intake/audio-format.js';
@@ -33,7 +33,10 @@ interface SessionState {
  * 5. the upload's document is forgotten (if this fails, the answer stands and the next look finds it).
  * A failure before 3 leaves the upload unfinished: the client resends from the offset HEAD gives. A
  * failure after it leaves it complete: a later HEAD or PATCH calls `finish`, which ends it once. A
- * refusal (session erased or closed, a newer answer) removes the upload and its audio.
+ * refusal (session erased or closed, a newer answer) removes the upload and its audio. Steps 2 and 3
+ * and the removal are fenced by the holder's token: a request that lost the upload (taken over, or
+ * removed by an erasure or the cleanup) writes nothing and gets a 423, which the store turns into a
+ * 404 when the upload is gone.
  */
 @Injectable()
 export class UploadCompletion {
@@ -43,7 +46,6 @@ export class UploadCompletion {
     private readonly documents: ResumableUploadDocuments,
     private readonly sessions: SessionsService,
     private readonly intake: AnswerIntake,
-    private readonly audio: AnswerAudioStore,
     private readonly clock: Clock,
   ) {}
 
@@ -59,15 +61,15 @@ export class UploadCompletion {
       assertOpenQuestion(state.session, doc.question_id);
     } catch (error) {
       // refused: the upload goes, with a files document an earlier try may have written
-      throw await this.refused(doc, error);
+      throw await this.refused(doc, token, error);
     }
     const answerId = randomUUID();
-    await this.documents.writeFilesDocument(doc._id, {
+    const written = await this.documents.writeFilesDocument(doc._id, token, {
       length: doc.size,
       chunkSize: doc.chunk_size,
       filename: `${String(doc.session_id)}-${doc.question_id}.${done.format.extension}`,
       metadata: {
-        session_id: doc.session_id as never,
+        session_id: doc.session_id,
         question_id: doc.question_id,
         user_id: doc.user_id,
         answer_id: answerId,
@@ -78,6 +80,7 @@ export class UploadCompletion {
         size_bytes: doc.size,
       },
     });
+    if (!written) throw tusError(423, UPLOAD_BUSY);
     const completed = {
       offset: doc.size,
       next_n: done.chunkCount,
@@ -89,7 +92,7 @@ export class UploadCompletion {
       replaces: state.current,
     };
     if (!(await this.documents.recordProgress(doc._id, token, completed))) throw tusError(423, UPLOAD_BUSY);
-    return this.attach({ ...doc, ...completed, tail: doc.tail }, state.session, 'first');
+    return this.attach({ ...doc, ...completed, tail: doc.tail }, token, state.session, 'first');
   }
 
   /**
@@ -97,7 +100,7 @@ export class UploadCompletion {
    * is attached unless it already is; refused (the upload removed) when the session is gone or
    * closed, a newer answer took the question, or the audio is gone.
    */
-  async finish(doc: ResumableUpload): Promise<UploadAcceptedView> {
+  async finish(doc: ResumableUpload, token: string): Promise<UploadAcceptedView> {
     let session: SessionRecord;
     try {
       const state = await this.sessionState(doc);
@@ -114,9 +117,9 @@ export class UploadCompletion {
       if (state.current !== doc.replaces) throw new ConflictException(NEWER_ANSWER);
       if (!(await this.documents.hasFilesDocument(doc._id))) throw new GoneException(UPLOAD_RESET);
     } catch (error) {
-      throw await this.refused(doc, error);
+      throw await this.refused(doc, token, error);
     }
-    return this.attach(doc, session, 'again');
+    return this.attach(doc, token, session, 'again');
   }
 
   /**
@@ -125,6 +128,7 @@ export class UploadCompletion {
    */
   private async attach(
     doc: ResumableUpload,
+    token: string,
     session: SessionRecord,
     attempt: 'first' | 'again',
   ): Promise<UploadAcceptedView> {
@@ -135,14 +139,14 @@ export class UploadCompletion {
         userId: doc.user_id,
         questionId: doc.question_id,
         answerId: doc.answer_id!,
-        stored: { fileId: doc._id as never, sizeBytes: doc.size },
+        stored: { fileId: doc._id, sizeBytes: doc.size },
         format: { extension: doc.format!.extension, contentType: doc.format!.content_type } as AudioFormat,
         sha256: doc.sha256!,
         requestId: currentTusRequest()?.requestId ?? null,
         ...(attempt === 'again' ? { replacing: doc.replaces ?? null } : {}),
       });
     } catch (error) {
-      throw await this.refused(doc, error);
+      throw await this.refused(doc, token, error);
     }
     this.intake.count('accepted', doc.size);
     await this.forget(doc._id);
@@ -150,17 +154,15 @@ export class UploadCompletion {
   }
 
   /**
-   * A refusal (4xx) removes the upload: its document first, so that no later request tries to
-   * finish it, then its audio (or the cleanup's, should that fail). Anything else leaves it all for
-   * the next try.
+   * A refusal (4xx) removes the upload, by its holder: its document first, so that no later request
+   * tries to finish it, then its chunks and files document (the cleanup's, should that fail). A
+   * holder that lost the upload meanwhile removes nothing (423). Anything else leaves it all for the
+   * next try.
    */
-  private async refused(doc: ResumableUpload, error: unknown): Promise<unknown> {
+  private async refused(doc: ResumableUpload, token: string, error: unknown): Promise<unknown> {
     if (!(error instanceof HttpException) || error.getStatus() >= 500) return error;
+    if (!(await this.documents.remove(doc._id, { refusedBy: token }))) return tusError(423, UPLOAD_BUSY);
     this.intake.count('rejected');
-    await this.documents.forget(doc._id);
-    await this.audio.delete(doc._id as never).catch((cause: Error) => {
-      this.logger.warn(`could not delete the audio of refused upload ${doc._id.toHexString()}: ${cause.message}`);
-    });
     return fromHttpException(error);
   }
 
@@ -175,8 +177,8 @@ export class UploadCompletion {
     const session = await this.sessions.getOwned(String(doc.session_id), doc.user_id, {
       status: 1,
       'questions.question_id': 1,
-      [`answers.${doc.question_id}.id`]: 1,
+      [`${answerPath(doc.question_id)}.id`]: 1,
     });
-    return { session, current: session.answers?.[doc.question_id]?.id ?? null };
+    return { session, current: answerOf(session.answers, doc.question_id)?.id ?? null };
   }
 }

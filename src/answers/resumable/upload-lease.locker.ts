@@ -69,5 +69,5 @@ export class UploadLeaseLocker implements Locker {
 
 /** For requests that only read an upload (HEAD): no hold, so an offset can be asked while a PATCH runs. */
 export const readOnlyLocker: Locker = {
-  newLock: () => ({ lock: async () => undefined, unlock: async () => undefined }),
+  newLock: () => ({ lock: () => Promise.resolve(), unlock: () => Promise.resolve() }),
 };

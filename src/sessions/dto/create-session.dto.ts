@@ -4,6 +4,7 @@ import {
   ArrayMinSize,
   IsArray,
   IsNotEmpty,
+  IsNotIn,
   IsObject,
   IsOptional,
   IsString,
@@ -11,12 +12,20 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import { RubricInputDto } from '../../analysis/dto/rubric-input.dto.js';
-import { QUESTION_ID_PATTERN, QUESTION_ID_RULE } from '../../common/ids.js';
+import { RubricInputDto } from './rubric-input.dto.js';
+import { MAX_VOCABULARY_TERMS } from '../../common/hint-terms.js';
+import { IsVocabulary } from './vocabulary-terms.js';
+import {
+  QUESTION_ID_PATTERN,
+  QUESTION_ID_RULE,
+  RESERVED_QUESTION_ID_RULE,
+  RESERVED_QUESTION_IDS,
+} from '../../common/ids.js';
 
 export class QuestionInputDto {
   // class-validator runs the decorators bottom-up: the type check sits last so it speaks first.
   @IsOptional()
+  @IsNotIn(RESERVED_QUESTION_IDS, { message: `question_id ${RESERVED_QUESTION_ID_RULE}` })
   @Matches(QUESTION_ID_PATTERN, { message: `question_id ${QUESTION_ID_RULE}` })
   @IsString({ message: 'question_id must be a string' })
   question_id?: string;
@@ -39,14 +48,14 @@ export class QuestionInputDto {
   rubric?: RubricInputDto;
   /**
    * Terms the candidate is likely to say (product names, jargon), sent to the transcription
-   * provider as hints before those found in the text and model answer.
+   * provider as hints before those found in the text and model answer. Each is one line of at most
+   * 60 characters, without "<", ">" or control characters (what the providers accept).
    * @example ["idempotent", "GridFS", "Kubernetes"]
    */
   @IsOptional()
-  @MaxLength(60, { each: true, message: 'each vocabulary term must be at most 60 characters' })
-  @IsNotEmpty({ each: true, message: 'vocabulary terms must not be empty' })
+  @IsVocabulary()
   @IsString({ each: true, message: 'vocabulary must be an array of strings' })
-  @ArrayMaxSize(40, { message: 'vocabulary must contain at most 40 terms' })
+  @ArrayMaxSize(MAX_VOCABULARY_TERMS, { message: `vocabulary must contain at most ${MAX_VOCABULARY_TERMS} terms` })
   @IsArray({ message: 'vocabulary must be an array of strings' })
   vocabulary?: string[];
 }

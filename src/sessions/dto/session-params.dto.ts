@@ -1,8 +1,8 @@
 import { Matches } from 'class-validator';
-import { QUESTION_ID_PATTERN, QUESTION_ID_RULE, SESSION_ID_RULE } from '../../common/ids.js';
+import { QUESTION_ID_PATTERN, QUESTION_ID_RULE, SESSION_ID_PATTERN, SESSION_ID_RULE } from '../../common/ids.js';
 
 export class SessionParams {
-  @Matches(/^[0-9a-f]{24}$/i, { message: `sessionId ${SESSION_ID_RULE}` })
+  @Matches(SESSION_ID_PATTERN, { message: `sessionId ${SESSION_ID_RULE}` })
   sessionId: string;
 }
 

@@ -1,6 +1,6 @@
 import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
-import { AnswerDeliveryView, SessionDeliveryView } from '../../analysis/dto/delivery-views.dto.js';
-import { RubricView } from '../../analysis/dto/rubric-views.dto.js';
+import { AnswerDeliveryView, SessionDeliveryView } from '../../delivery/dto/delivery-views.dto.js';
+import { RubricView } from './rubric-views.dto.js';
 
 /*
  * What the session routes answer with. The view functions in session.view.ts are typed with these
@@ -78,6 +78,8 @@ export class AnswerStatusView {
   no_speech?: boolean;
   /** Present (true) for little speech whose transcript is a known silence hallucination: not scored as the candidate's words. */
   suspect_hallucination?: boolean;
+  /** Present (true) when the transcription provider refused the interview's hints (the question's vocabulary and terms, the session's language) and the recording was transcribed once more without them: domain terms may be spelled less well. */
+  transcribed_without_hints?: boolean;
   /** Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
   transcript_truncated?: boolean;
   /** Present (true) when segments past the answer's byte budget were not stored. */
@@ -111,6 +113,8 @@ export class SessionAnswerView {
   no_speech: boolean;
   /** Little speech and a transcript that is a known silence hallucination: not scored as the candidate's words. */
   suspect_hallucination: boolean;
+  /** Present (true) when the transcription provider refused the interview's hints (the question's vocabulary and terms, the session's language) and the recording was transcribed once more without them: domain terms may be spelled less well. */
+  transcribed_without_hints?: boolean;
   /** Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
   transcript_truncated?: boolean;
   /** Present (true) when segments past the answer's byte budget were not stored. */

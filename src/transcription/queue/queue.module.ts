@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { SessionDataModule } from '../../sessions/session-data.module.js';
+import { InterviewRecordModule } from '../../interview-record/interview-record.module.js';
+import { ClaimProgress } from './claim-progress.js';
 import { QueueGauges } from './queue-gauges.js';
 import { QueueStatsReader } from './queue-stats.js';
 import { TranscriptionQueue } from './transcription-queue.js';
@@ -7,8 +8,8 @@ import { WorkIndex } from './work-index.js';
 
 /** The transcription queue in the session documents: claims, leases, due work and its statistics. */
 @Module({
-  imports: [SessionDataModule],
-  providers: [TranscriptionQueue, WorkIndex, QueueStatsReader, QueueGauges],
-  exports: [TranscriptionQueue, WorkIndex, QueueStatsReader],
+  imports: [InterviewRecordModule],
+  providers: [TranscriptionQueue, ClaimProgress, WorkIndex, QueueStatsReader, QueueGauges],
+  exports: [TranscriptionQueue, ClaimProgress, WorkIndex, QueueStatsReader],
 })
 export class QueueModule {}

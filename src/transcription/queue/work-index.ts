@@ -1,20 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import type { Types } from 'mongoose';
-import { SessionDocuments } from '../../sessions/session-documents.js';
-import type { SessionRecord } from '../../sessions/session.schema.js';
-import { answerDueAt, earliestDueAt, isClaimable } from './due-work.js';
+import { SessionDocuments } from '../../interview-record/session-documents.js';
+import type { SessionRecord } from '../../interview-record/session.schema.js';
+import { dueAnswer, type DueAnswer } from '../../interview-record/answer-events.js';
+import { isClaimable } from '../../interview-record/claimable-states.js';
+import { answerDueAt, refreshWorkDue } from '../../interview-record/due-work.js';
 
-/** An answer that needs a worker (now, or at `dueAt`). */
-export interface DueAnswer {
-  sessionId: Types.ObjectId;
-  questionId: string;
-  fileId: Types.ObjectId;
-  queuedAt: Date;
-  dueAt: Date;
-  requestId?: string | null;
-  /** The upload's trace, which the transcription joins. */
-  traceContext?: string | null;
-}
+export type { DueAnswer } from '../../interview-record/answer-events.js';
 
 /** Sessions read per scan for due work. */
 const SCAN_BATCH = 100;
@@ -42,15 +33,7 @@ export class WorkIndex {
         if (!answer.gridfs_file_id || !dueAt) continue;
         if (answer.transcription_status === 'processing' && !isClaimable(answer, now)) continue;
         claimable ||= isClaimable(answer, now);
-        due.push({
-          sessionId: session._id,
-          questionId,
-          fileId: answer.gridfs_file_id,
-          queuedAt: answer.queued_at,
-          dueAt,
-          requestId: answer.request_id,
-          traceContext: answer.trace_context,
-        });
+        due.push(dueAnswer(session._id, questionId, answer));
       }
       if (!claimable) await this.refresh(session).catch(() => undefined);
     }
@@ -80,11 +63,7 @@ export class WorkIndex {
    * since it was read (then whoever changed it kept work_due_at early enough).
    */
   async refresh(session: Pick<SessionRecord, '_id' | 'rev' | 'answers'>): Promise<void> {
-    const due = earliestDueAt(session.answers ?? {});
-    await this.documents.updateOne(
-      session._id,
-      { rev: session.rev },
-      due ? { $set: { work_due_at: due } } : { $unset: { work_due_at: '' } },
-    );
+    const { filter, update } = refreshWorkDue(session);
+    await this.documents.updateOne(session._id, filter, update);
   }
 }

@@ -4,10 +4,10 @@ import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
-import type { TranscriptionTask } from '../transcribers/recording-transcriber.js';
-import { TranscriptionFailure } from '../retry-policy.js';
-import { verifiedAudio } from '../transcribers/verified-audio.js';
-import { AudioTools, inputArgs } from '../transcribers/audio-tools.js';
+import type { TranscriptionTask } from '../recording/transcription-task.js';
+import { TranscriptionFailure } from '../recording/retry-policy.js';
+import { verifiedAudio } from '../recording/verified-audio.js';
+import { AudioTools, inputArgs } from '../recording/audio-tools.js';
 import { measureSpeech, MIN_PAUSE_SECONDS, type Pause, type SpeechMeasure } from './speech-measure.js';
 
 /** What listening to a recording found. */

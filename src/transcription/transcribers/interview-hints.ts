@@ -1,19 +1,11 @@
 import { STOPWORDS } from '../../analysis/local-scorer.js';
+import { MAX_VOCABULARY_TERM_CHARS, MAX_VOCABULARY_TERMS, vocabularyTermProblem } from '../../common/hint-terms.js';
 import type { TranscriptionCapabilities } from '../../common/model-capabilities.js';
-
-/** What the interview tells the provider about the recording. */
-export interface InterviewHints {
-  /** The question's vocabulary first, then the domain terms of its text and model answer. */
-  keywords: string[];
-  /** The session's language (ISO-639-1), else TRANSCRIPTION_LANGUAGE. */
-  language: string | null;
-  /** The session's possible languages, for a bilingual interview. */
-  languages: string[];
-}
+import type { InterviewHints } from '../recording/transcription-task.js';
 
 /** At most this many keywords go with one recording, each at most KEYWORD_CHARS long. */
-export const MAX_KEYWORDS = 40;
-const KEYWORD_CHARS = 60;
+export const MAX_KEYWORDS = MAX_VOCABULARY_TERMS;
+const KEYWORD_CHARS = MAX_VOCABULARY_TERM_CHARS;
 /** whisper reads only the last 224 tokens of a prompt: about this many characters. */
 const MAX_PROMPT_CHARS = 600;
 
@@ -41,7 +33,9 @@ export function interviewKeywords(question: {
     seen.add(key);
     found.push(trimmed);
   };
-  for (const term of question.vocabulary ?? []) add(term);
+  // a term stored before the providers' rules were checked at creation is left out: sent, it
+  // would only have the request refused
+  for (const term of question.vocabulary ?? []) if (vocabularyTermProblem(term) === null) add(term);
   for (const text of [question.text, question.model_answer]) {
     for (const match of text.matchAll(/[\p{L}\p{N}](?:[\p{L}\p{N}+#]|[-.](?=[\p{L}\p{N}]))*/gu)) {
       if (isTerm(match[0])) add(match[0]);
@@ -49,6 +43,13 @@ export function interviewKeywords(question: {
   }
   return found;
 }
+
+/** No hints: what a request is sent again with when a provider refused its hints. */
+export const NO_HINTS: InterviewHints = { keywords: [], language: null, languages: [] };
+
+/** Whether a request with these hints says anything a provider could refuse that NO_HINTS does not. */
+export const hasHints = (hints: InterviewHints) =>
+  hints.keywords.length > 0 || hints.language !== null || hints.languages.length > 0;
 
 /** The hint parameters of one transcription request, as far as the model family takes them. */
 export function hintParameters(

@@ -5,17 +5,25 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
+import { untilStored } from '../../common/backoff.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
-import type { AnswerPiece } from '../queue/answer-queue-state.schema.js';
-import { TranscriptionQueue } from '../queue/transcription-queue.js';
-import { classifyError, retryDelayMs, TranscriptionFailure } from '../retry-policy.js';
+import type { AnswerPiece } from '../../interview-record/answer-queue-state.schema.js';
+import { ClaimProgress } from '../queue/claim-progress.js';
+import { classifyError, refusedHints, retryDelayMs, TranscriptionFailure } from '../recording/retry-policy.js';
 import { SpeechMeter } from '../speech/speech-meter.js';
-import { AudioTools } from './audio-tools.js';
+import { AudioTools } from '../recording/audio-tools.js';
+import { hasHints, NO_HINTS } from './interview-hints.js';
 import { planPieces } from './piece-plan.js';
-import { ClaimLost, type RecordingTranscriber, type TranscriptionTask } from './recording-transcriber.js';
+import type { RecordingTranscriber } from './recording-transcriber.js';
+import { ClaimLost, type InterviewHints, type TranscriptionTask } from '../recording/transcription-task.js';
 import { TranscriptionProvider, type TranscriptionResult } from './transcription-provider.js';
-import { verifiedAudio } from './verified-audio.js';
-import { createWorkDirectory, removeWorkDirectory } from './work-directory.js';
+import { verifiedAudio } from '../recording/verified-audio.js';
+import { createWorkDirectory, removeWorkDirectory } from '../recording/work-directory.js';
+
+/** The hints the pieces of one recording are sent with: the interview's, or none once refused. */
+interface PieceHints {
+  current: InterviewHints;
+}
 
 const clock = (seconds: number) => {
   const s = Math.round(seconds);
@@ -35,7 +43,7 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
 
   constructor(
     private readonly audio: AnswerAudioStore,
-    private readonly queue: TranscriptionQueue,
+    private readonly progress: ClaimProgress,
     private readonly provider: TranscriptionProvider,
     private readonly tools: AudioTools,
     private readonly speech: SpeechMeter,
@@ -72,7 +80,7 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
           maxBytes: this.settings.maxFileBytes,
           maxSeconds: this.settings.pieceSeconds,
         }).map((p) => ({ ...p, done: false, text: null, language: null, segments: null }));
-        if (!(await this.queue.recordPieces(job.sessionId, job.questionId, job.claimId, pieces, 0))) {
+        if (!(await this.progress.recordPieces(job.sessionId, job.questionId, job.claimId, pieces, 0))) {
           throw new ClaimLost();
         }
       }
@@ -118,28 +126,34 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
     const pending = pieces.flatMap((p, index) => (p.done ? [] : [index]));
     let done = pieces.length - pending.length;
     const stopOthers = new AbortController();
+    // once the provider refused the hints, the pieces still to send go without them
+    const hints: PieceHints = { current: job.hints };
     let next = 0;
     const lane = async () => {
       while (next < pending.length && !signal.aborted && !stopOthers.signal.aborted) {
         const index = pending[next++];
-        const result = await this.transcribePiece(job, pieces, index, files[index], signal, stopOthers.signal);
+        const result = await this.transcribePiece(job, pieces, index, files[index], hints, signal, stopOthers.signal);
         pieces[index] = {
           ...pieces[index],
           done: true,
           text: result.text,
           language: result.language,
           segments: result.segments,
+          ...(result.withoutHints ? { without_hints: true } : {}),
         };
         done++;
         const progress = Math.floor((done * 100) / pieces.length);
-        const held = await this.queue.recordPiece(
-          job.sessionId,
-          job.questionId,
-          job.claimId,
-          index,
-          pieces[index],
-          progress,
+        // the provider answered this piece: its write is retried, never the paid call (a lost claim stops it)
+        const held = await untilStored(
+          () => this.progress.recordPiece(job.sessionId, job.questionId, job.claimId, index, pieces[index], progress),
+          signal,
+          (error, attempt, delay) =>
+            this.logger.warn(
+              `could not keep piece ${index + 1} of session=${String(job.sessionId)} question=${job.questionId} ` +
+                `(try ${attempt}): ${error.message}; trying again in ${delay} ms`,
+            ),
         );
+        if (held === undefined) throw signal.reason;
         if (!held) throw new ClaimLost();
       }
     };
@@ -165,24 +179,37 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
     pieces: AnswerPiece[],
     index: number,
     file: string,
+    hints: PieceHints,
     signal: AbortSignal,
     stop: AbortSignal,
   ): Promise<TranscriptionResult> {
     const piece = pieces[index];
     const name = `Piece ${index + 1} of ${pieces.length} (${clock(piece.start_seconds)}–${clock(piece.end_seconds)})`;
     for (let attempt = 1; ; attempt++) {
+      const sent = hints.current;
       try {
-        return await this.provider.transcribeWithin(
+        const result = await this.provider.transcribeWithin(
           {
             stream: createReadStream(file),
             filename: `answer-${job.questionId}-part-${String(index).padStart(3, '0')}.ogg`,
             contentType: 'audio/ogg',
           },
           signal,
-          job.hints,
+          sent,
         );
+        return sent === job.hints ? result : { ...result, withoutHints: true };
       } catch (error) {
         if (signal.aborted) throw signal.reason ?? error;
+        if (refusedHints(error) && hasHints(sent)) {
+          // the terms or the language were refused, not the audio: this piece and the rest go without them
+          this.logger.warn(
+            `${name} of session=${String(job.sessionId)} question=${job.questionId}: the provider refused the hints; ` +
+              `sending the pieces without them [${classifyError(error).detail}]`,
+          );
+          hints.current = NO_HINTS;
+          attempt--;
+          continue;
+        }
         const failure = classifyError(error);
         if (failure.kind === 'permanent') {
           throw failure.within(`${name} could not be transcribed: `, 'permanent');
@@ -209,6 +236,7 @@ function joinPieces(pieces: AnswerPiece[], duration: number): TranscriptionResul
   for (const p of pieces) if (p.language) languages.set(p.language, (languages.get(p.language) ?? 0) + 1);
   const language = [...languages.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
   const timed = pieces.every((p) => Array.isArray(p.segments));
+  const withoutHints = pieces.some((p) => p.without_hints);
   const ms = (t: number) => Math.round(t * 1000) / 1000;
   return {
     text: pieces
@@ -226,5 +254,6 @@ function joinPieces(pieces: AnswerPiece[], duration: number): TranscriptionResul
           })),
         )
       : null,
+    ...(withoutHints ? { withoutHints: true } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { Silence } from './audio-tools.js';
+import type { Silence } from '../recording/audio-tools.js';
 
 export interface PlannedPiece {
   start_seconds: number;

@@ -1,33 +1,7 @@
-import type { Types } from 'mongoose';
-import type { Answer } from '../../answers/answer.schema.js';
-import type { SessionRecord } from '../../sessions/session.schema.js';
-import type { InterviewHints } from './interview-hints.js';
+import type { TranscriptionTask } from '../recording/transcription-task.js';
 import type { TranscriptionResult } from './transcription-provider.js';
-
-/** One claimed answer to transcribe. */
-export interface TranscriptionTask {
-  sessionId: Types.ObjectId;
-  questionId: string;
-  fileId: Types.ObjectId;
-  /** The claim this job holds; every write it makes is fenced by it. */
-  claimId: string;
-  /** As read when the claim was taken. */
-  answer: Answer;
-  /** The session as the claim left it (what a failure's webhook event is built from). */
-  session: SessionRecord;
-  /** The question's keywords and the session's language(s). */
-  hints: InterviewHints;
-}
 
 /** Turns a claimed answer's stored audio into a transcript. */
 export interface RecordingTranscriber {
   transcribe(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptionResult>;
-}
-
-/** The claim was taken over or the answer replaced while the job ran: stop, write nothing. */
-export class ClaimLost extends Error {
-  override name = 'ClaimLost';
-  constructor() {
-    super('the claim on this answer is gone');
-  }
 }

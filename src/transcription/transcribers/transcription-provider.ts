@@ -11,10 +11,11 @@ import {
 } from '../../config/settings.js';
 import { ServiceMetrics } from '../../metrics/service-metrics.js';
 import { SpanKind, traceHeaders, withSpan } from '../../tracing/spans.js';
-import { TranscriptionFailure } from '../retry-policy.js';
+import { TranscriptionFailure } from '../recording/retry-policy.js';
 import type { SpeechReading } from '../speech/speech-meter.js';
 import { DISFLUENCY_PROMPT } from './disfluency-prompt.js';
-import { hintParameters, type InterviewHints } from './interview-hints.js';
+import { hintParameters } from './interview-hints.js';
+import type { InterviewHints } from '../recording/transcription-task.js';
 
 export interface AudioForTranscription {
   stream: Readable;
@@ -31,6 +32,8 @@ export interface TranscriptionResult {
   segments: { start: number; end: number; text: string }[] | null;
   /** The speech guard's reading, when the transcriber measured it on its own pass (large recordings). */
   reading?: SpeechReading | null;
+  /** The provider refused the interview's hints, so (some of) the audio was transcribed without them. */
+  withoutHints?: boolean;
 }
 
 /** The one place that talks to the transcription provider, through the official openai SDK. */

@@ -90,23 +90,6 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-  '/api/sessions/{sessionId}/export': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    /** The session's data as JSON for a data-access request (never audio). */
-    get: operations['SessionsController_export'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
   '/api/sessions/{sessionId}/webhook-deliveries': {
     parameters: {
       query?: never;
@@ -133,6 +116,23 @@ export interface paths {
     };
     /** Server-Sent Events: the session's answers as they change, on whichever server they change. */
     get: operations['SessionsController_events'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/sessions/{sessionId}/export': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The session's data as JSON for a data-access request (never audio). */
+    get: operations['SessionExportController_export'];
     put?: never;
     post?: never;
     delete?: never;
@@ -371,7 +371,8 @@ export interface components {
       rubric?: components['schemas']['RubricInputDto'];
       /**
        * @description Terms the candidate is likely to say (product names, jargon), sent to the transcription
-       *     provider as hints before those found in the text and model answer.
+       *     provider as hints before those found in the text and model answer. Each is one line of at most
+       *     60 characters, without "<", ">" or control characters (what the providers accept).
        * @example [
        *       "idempotent",
        *       "GridFS",
@@ -456,11 +457,116 @@ export interface components {
       /** @description Pass it back as `cursor` for the next page; null on the last one. */
       next_cursor: string | null;
     };
+    WebhookAttemptView: {
+      /** Format: date-time */
+      at: string;
+      /** @description The receiver's HTTP status; null when it never answered. */
+      status_code: number | null;
+      /** @description Why the attempt failed; null when it succeeded. */
+      error: string | null;
+      duration_ms: number;
+    };
+    WebhookDeliveryView: {
+      /** @description The event id, also sent as the webhook-id header. */
+      id: string;
+      /** @enum {string} */
+      event: 'transcriptions.completed' | 'session.analyzed' | 'transcription.failed';
+      url: string;
+      /** @enum {string} */
+      status: 'failed' | 'pending' | 'delivered';
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      delivered_at: string | null;
+      /** Format: date-time */
+      next_attempt_at: string | null;
+      attempts: components['schemas']['WebhookAttemptView'][];
+    };
+    WebhookDeliveriesView: {
+      deliveries: components['schemas']['WebhookDeliveryView'][];
+    };
     SegmentView: {
       /** @description Seconds from the recording's start. */
       start: number;
       end: number;
       text: string;
+    };
+    SpeechPauseView: {
+      start: number;
+      end: number;
+    };
+    SpeechView: {
+      duration_seconds: number;
+      /** @description From the first to the last speech, minus the pauses. */
+      speech_seconds: number;
+      /** @description Every silence of at least 0.25 s between the first and the last speech. */
+      pauses: components['schemas']['SpeechPauseView'][];
+    };
+    AnswerAudioView: {
+      format: string;
+      content_type: string;
+      size_bytes: number;
+      /** @description SHA-256 (hex) of the bytes as uploaded, as the upload's 202 gave it: a device can tell whether the server has its copy. */
+      sha256: string | null;
+    };
+    SessionAnswerView: {
+      /** @description Changes with every upload of this question. */
+      id: string;
+      question_id: string;
+      /** @description The stored audio while it is kept; null once transcribed. */
+      gridfs_file_id: string | null;
+      /** @enum {string} */
+      transcription_status: 'queued' | 'processing' | 'completed' | 'failed';
+      transcript: string | null;
+      /** Format: date-time */
+      transcribed_at: string | null;
+      transcription_error: string | null;
+      progress: number | null;
+      language: string | null;
+      duration_seconds: number | null;
+      /** @description Timed stretches of the transcript; null when the model gives text only. */
+      segments: components['schemas']['SegmentView'][] | null;
+      /** @description Measured before transcription; null until then, or when the guard is off or ffmpeg missing. */
+      speech: components['schemas']['SpeechView'] | null;
+      /** @description The recording held no speech: completed with an empty transcript, without a provider call. */
+      no_speech: boolean;
+      /** @description Little speech and a transcript that is a known silence hallucination: not scored as the candidate's words. */
+      suspect_hallucination: boolean;
+      /** @description Present (true) when the transcription provider refused the interview's hints (the question's vocabulary and terms, the session's language) and the recording was transcribed once more without them: domain terms may be spelled less well. */
+      transcribed_without_hints?: boolean;
+      /** @description Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
+      transcript_truncated?: boolean;
+      /** @description Present (true) when segments past the answer's byte budget were not stored. */
+      segments_truncated?: boolean;
+      /** @description Present (true) when measured pauses past the answer's byte budget were not stored: delivery counts the ones kept. */
+      pauses_truncated?: boolean;
+      attempts: number;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      audio_expired_at: string | null;
+      audio: components['schemas']['AnswerAudioView'] | null;
+    };
+    SessionView: {
+      /** @description Keyed by question id; questions without an upload are absent. */
+      answers: {
+        [key: string]: components['schemas']['SessionAnswerView'];
+      };
+      session_id: string;
+      title: string;
+      /** @enum {string} */
+      status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
+      webhook_url: string | null;
+      language: string | null;
+      /** @description The session's rubric; null: the default rubric (see docs/api.md, "Scoring: rubrics, evidence and delivery"). */
+      rubric: components['schemas']['RubricView'] | null;
+      /** @description Present when the session was created with a list of languages. */
+      languages?: string[];
+      questions: components['schemas']['QuestionView'][];
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      updated_at: string;
     };
     AnswerDeliveryView: {
       /**
@@ -486,16 +592,51 @@ export interface components {
       /** @description Per minute of speaking time; null when the provider was not asked to keep filler words. */
       filler_words_per_minute: number | null;
     };
-    SpeechPauseView: {
-      start: number;
-      end: number;
+    AnswerStatusView: {
+      question_id: string;
+      /** @enum {string} */
+      status: 'queued' | 'processing' | 'completed' | 'failed';
+      /** @description Once completed. */
+      transcript?: string;
+      /** @description Why it failed, or why the last attempt failed while it is retried. */
+      error?: string;
+      /** Format: date-time */
+      transcribed_at?: string;
+      /** @description 0–100, never decreasing, while processing. */
+      progress?: number;
+      /** @description As the provider names it (whisper-1 says "english"), once completed, when it says. */
+      language?: string;
+      duration_seconds?: number;
+      /** @description Present (true) when the recording held no speech: completed with an empty transcript, without a provider call. */
+      no_speech?: boolean;
+      /** @description Present (true) for little speech whose transcript is a known silence hallucination: not scored as the candidate's words. */
+      suspect_hallucination?: boolean;
+      /** @description Present (true) when the transcription provider refused the interview's hints (the question's vocabulary and terms, the session's language) and the recording was transcribed once more without them: domain terms may be spelled less well. */
+      transcribed_without_hints?: boolean;
+      /** @description Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
+      transcript_truncated?: boolean;
+      /** @description Present (true) when segments past the answer's byte budget were not stored. */
+      segments_truncated?: boolean;
+      /** @description Present (true) when measured pauses past the answer's byte budget were not stored: delivery counts the ones kept. */
+      pauses_truncated?: boolean;
+      attempts: number;
+      /** @description Pace, pauses and filler words, once completed (the status routes only, not the live stream). */
+      delivery?: components['schemas']['AnswerDeliveryView'];
     };
-    SpeechView: {
-      duration_seconds: number;
-      /** @description From the first to the last speech, minus the pauses. */
-      speech_seconds: number;
-      /** @description Every silence of at least 0.25 s between the first and the last speech. */
-      pauses: components['schemas']['SpeechPauseView'][];
+    SnapshotEventView: {
+      session_id: string;
+      /** @enum {string} */
+      status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
+      summary: components['schemas']['TranscriptionSummaryView'];
+      answers: components['schemas']['AnswerStatusView'][];
+    };
+    ReadyEventView: {
+      session_id: string;
+      summary: components['schemas']['TranscriptionSummaryView'];
+    };
+    AnalyzedEventView: {
+      session_id: string;
+      final_score: number | null;
     };
     ExportedAudioView: {
       format: string;
@@ -510,7 +651,7 @@ export interface components {
     ExportedAnswerView: {
       question_id: string;
       /** @enum {string} */
-      transcription_status: 'queued' | 'failed' | 'completed' | 'processing';
+      transcription_status: 'queued' | 'processing' | 'completed' | 'failed';
       transcript: string | null;
       transcription_error: string | null;
       language: string | null;
@@ -520,6 +661,8 @@ export interface components {
       speech: components['schemas']['SpeechView'] | null;
       no_speech: boolean;
       suspect_hallucination: boolean;
+      /** @description Present (true) when the transcription provider refused the interview's hints (the question's vocabulary and terms, the session's language) and the recording was transcribed once more without them: domain terms may be spelled less well. */
+      transcribed_without_hints?: boolean;
       /** @description Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
       transcript_truncated?: boolean;
       /** @description Present (true) when segments past the answer's byte budget were not stored. */
@@ -622,142 +765,6 @@ export interface components {
       /** Format: date-time */
       exported_at: string;
       session: components['schemas']['ExportedSessionView'];
-    };
-    WebhookAttemptView: {
-      /** Format: date-time */
-      at: string;
-      /** @description The receiver's HTTP status; null when it never answered. */
-      status_code: number | null;
-      /** @description Why the attempt failed; null when it succeeded. */
-      error: string | null;
-      duration_ms: number;
-    };
-    WebhookDeliveryView: {
-      /** @description The event id, also sent as the webhook-id header. */
-      id: string;
-      /** @enum {string} */
-      event: 'transcriptions.completed' | 'session.analyzed' | 'transcription.failed';
-      url: string;
-      /** @enum {string} */
-      status: 'pending' | 'delivered' | 'failed';
-      /** Format: date-time */
-      created_at: string;
-      /** Format: date-time */
-      delivered_at: string | null;
-      /** Format: date-time */
-      next_attempt_at: string | null;
-      attempts: components['schemas']['WebhookAttemptView'][];
-    };
-    WebhookDeliveriesView: {
-      deliveries: components['schemas']['WebhookDeliveryView'][];
-    };
-    AnswerAudioView: {
-      format: string;
-      content_type: string;
-      size_bytes: number;
-      /** @description SHA-256 (hex) of the bytes as uploaded, as the upload's 202 gave it: a device can tell whether the server has its copy. */
-      sha256: string | null;
-    };
-    SessionAnswerView: {
-      /** @description Changes with every upload of this question. */
-      id: string;
-      question_id: string;
-      /** @description The stored audio while it is kept; null once transcribed. */
-      gridfs_file_id: string | null;
-      /** @enum {string} */
-      transcription_status: 'queued' | 'failed' | 'completed' | 'processing';
-      transcript: string | null;
-      /** Format: date-time */
-      transcribed_at: string | null;
-      transcription_error: string | null;
-      progress: number | null;
-      language: string | null;
-      duration_seconds: number | null;
-      /** @description Timed stretches of the transcript; null when the model gives text only. */
-      segments: components['schemas']['SegmentView'][] | null;
-      /** @description Measured before transcription; null until then, or when the guard is off or ffmpeg missing. */
-      speech: components['schemas']['SpeechView'] | null;
-      /** @description The recording held no speech: completed with an empty transcript, without a provider call. */
-      no_speech: boolean;
-      /** @description Little speech and a transcript that is a known silence hallucination: not scored as the candidate's words. */
-      suspect_hallucination: boolean;
-      /** @description Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
-      transcript_truncated?: boolean;
-      /** @description Present (true) when segments past the answer's byte budget were not stored. */
-      segments_truncated?: boolean;
-      /** @description Present (true) when measured pauses past the answer's byte budget were not stored: delivery counts the ones kept. */
-      pauses_truncated?: boolean;
-      attempts: number;
-      /** Format: date-time */
-      created_at: string;
-      /** Format: date-time */
-      audio_expired_at: string | null;
-      audio: components['schemas']['AnswerAudioView'] | null;
-    };
-    SessionView: {
-      /** @description Keyed by question id; questions without an upload are absent. */
-      answers: {
-        [key: string]: components['schemas']['SessionAnswerView'];
-      };
-      session_id: string;
-      title: string;
-      /** @enum {string} */
-      status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
-      webhook_url: string | null;
-      language: string | null;
-      /** @description The session's rubric; null: the default rubric (see docs/api.md, "Scoring: rubrics, evidence and delivery"). */
-      rubric: components['schemas']['RubricView'] | null;
-      /** @description Present when the session was created with a list of languages. */
-      languages?: string[];
-      questions: components['schemas']['QuestionView'][];
-      /** Format: date-time */
-      created_at: string;
-      /** Format: date-time */
-      updated_at: string;
-    };
-    AnswerStatusView: {
-      question_id: string;
-      /** @enum {string} */
-      status: 'queued' | 'failed' | 'completed' | 'processing';
-      /** @description Once completed. */
-      transcript?: string;
-      /** @description Why it failed, or why the last attempt failed while it is retried. */
-      error?: string;
-      /** Format: date-time */
-      transcribed_at?: string;
-      /** @description 0–100, never decreasing, while processing. */
-      progress?: number;
-      /** @description As the provider names it (whisper-1 says "english"), once completed, when it says. */
-      language?: string;
-      duration_seconds?: number;
-      /** @description Present (true) when the recording held no speech: completed with an empty transcript, without a provider call. */
-      no_speech?: boolean;
-      /** @description Present (true) for little speech whose transcript is a known silence hallucination: not scored as the candidate's words. */
-      suspect_hallucination?: boolean;
-      /** @description Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
-      transcript_truncated?: boolean;
-      /** @description Present (true) when segments past the answer's byte budget were not stored. */
-      segments_truncated?: boolean;
-      /** @description Present (true) when measured pauses past the answer's byte budget were not stored: delivery counts the ones kept. */
-      pauses_truncated?: boolean;
-      attempts: number;
-      /** @description Pace, pauses and filler words, once completed (the status routes only, not the live stream). */
-      delivery?: components['schemas']['AnswerDeliveryView'];
-    };
-    SnapshotEventView: {
-      session_id: string;
-      /** @enum {string} */
-      status: 'in_progress' | 'analyzing' | 'analyzed' | 'erasing';
-      summary: components['schemas']['TranscriptionSummaryView'];
-      answers: components['schemas']['AnswerStatusView'][];
-    };
-    ReadyEventView: {
-      session_id: string;
-      summary: components['schemas']['TranscriptionSummaryView'];
-    };
-    AnalyzedEventView: {
-      session_id: string;
-      final_score: number | null;
     };
     UploadAcceptedView: {
       /** @enum {string} */
@@ -1669,94 +1676,6 @@ export interface operations {
       };
     };
   };
-  SessionsController_export: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        sessionId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description A JSON download. */
-      200: {
-        headers: {
-          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
-          'X-Request-Id': string;
-          /** @description attachment; filename="interview-session-<id>.json" */
-          'Content-Disposition': string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['SessionExportView'];
-        };
-      };
-      /** @description A parameter, the query or the body is not valid; `detail` says which and how. */
-      400: {
-        headers: {
-          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
-          'X-Request-Id': string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['ProblemView'];
-        };
-      };
-      /** @description No valid bearer token. */
-      401: {
-        headers: {
-          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
-          'X-Request-Id': string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['ProblemView'];
-        };
-      };
-      /** @description No such session (or question) for this user; another user’s session answers the same. */
-      404: {
-        headers: {
-          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
-          'X-Request-Id': string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['ProblemView'];
-        };
-      };
-      /** @description A request header over Node's limit (16 KB in all); answered by the HTTP server itself, without a body. */
-      431: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description A bug: the server logs it; the problem says nothing more. */
-      500: {
-        headers: {
-          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
-          'X-Request-Id': string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['ProblemView'];
-        };
-      };
-      /** @description The database is unreachable for the moment; retry in a few seconds. */
-      503: {
-        headers: {
-          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
-          'X-Request-Id': string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['ProblemView'];
-        };
-      };
-    };
-  };
   SessionsController_webhookDeliveries: {
     parameters: {
       query?: never;
@@ -1918,6 +1837,94 @@ export interface operations {
           'X-Request-Id': string;
           /** @description Seconds to wait before asking again. */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+      /** @description A request header over Node's limit (16 KB in all); answered by the HTTP server itself, without a body. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description A bug: the server logs it; the problem says nothing more. */
+      500: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+      /** @description The database is unreachable for the moment; retry in a few seconds. */
+      503: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+    };
+  };
+  SessionExportController_export: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        sessionId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A JSON download. */
+      200: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          /** @description attachment; filename="interview-session-<id>.json" */
+          'Content-Disposition': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SessionExportView'];
+        };
+      };
+      /** @description A parameter, the query or the body is not valid; `detail` says which and how. */
+      400: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+      /** @description No valid bearer token. */
+      401: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+      /** @description No such session (or question) for this user; another user’s session answers the same. */
+      404: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
           [name: string]: unknown;
         };
         content: {

@@ -12,8 +12,10 @@ export function AnswerProgressList({ questions, progress, onRetry }: Props) {
   return (
     <ol className="answer-progress" aria-label="Your answers">
       {questions.map((question, index) => {
-        const indicator = indicatorFor(progress[question.question_id]);
-        const failedPart = progress[question.question_id]?.upload?.phase === 'failed' ? 'upload' : 'transcription';
+        // own keys only: a question id may be "toString", which every object inherits
+        const own = Object.hasOwn(progress, question.question_id) ? progress[question.question_id] : undefined;
+        const indicator = indicatorFor(own);
+        const failedPart = own?.upload?.phase === 'failed' ? 'upload' : 'transcription';
         return (
           <li key={question.question_id} className={`indicator indicator--${indicator.tone}`}>
             <span className="indicator__question">Question {index + 1}</span>{' '}

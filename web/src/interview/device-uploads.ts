@@ -163,7 +163,11 @@ async function settledOnServer(api: ApiClient, pending: PendingRecording): Promi
   });
   if (!session) return true; // the session is gone (erased): nothing to upload to
   if (session.status !== 'in_progress') return true;
-  const answer = session.answers?.[pending.questionId];
+  // own keys only: a question id may be "toString", which every object inherits
+  const answer =
+    session.answers && Object.hasOwn(session.answers, pending.questionId)
+      ? session.answers[pending.questionId]
+      : undefined;
   if (!answer) return false;
   if (answer.audio?.sha256 === pending.sha256) return true;
   return Date.parse(answer.created_at) > pending.savedAt;

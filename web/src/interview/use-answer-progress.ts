@@ -27,7 +27,8 @@ export function useAnswerProgress(api: ApiClient, sessionId: string) {
   const submitting = useRef(new Set<Promise<unknown>>());
 
   const update = useCallback((questionId: string, change: (previous: AnswerProgress) => AnswerProgress) => {
-    setProgress((all) => ({ ...all, [questionId]: change(all[questionId] ?? {}) }));
+    // own keys only: a question id may be "toString", which every object inherits
+    setProgress((all) => ({ ...all, [questionId]: change((Object.hasOwn(all, questionId) && all[questionId]) || {}) }));
   }, []);
 
   /** Asks the server for every answer's state: when no event of this page's own upload will come. */

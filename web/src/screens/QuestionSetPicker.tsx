@@ -34,7 +34,7 @@ export function QuestionSetPicker({ api, onStarted, sets = QUESTION_SETS }: Prop
   return (
     <section className="card">
       <h1>Choose an interview</h1>
-      <form onSubmit={start}>
+      <form onSubmit={(event) => void start(event)}>
         <fieldset>
           <legend>Question set</legend>
           {sets.map((set) => (

@@ -188,7 +188,7 @@ describe('ResultsScreen', () => {
       ['Q2', 'No answer was heard'],
     ]);
     // the no-speech answer has no bar: never a zero that looks like data
-    const bars = within(chart as unknown as HTMLElement).getAllByTestId('delivery-row');
+    const bars = within(chart).getAllByTestId('delivery-row');
     expect(bars[0].querySelectorAll('rect')).toHaveLength(2);
     expect(bars[1].querySelectorAll('rect')).toHaveLength(0);
     expect(bars[1].textContent).toBe('Q2No answer was heard');

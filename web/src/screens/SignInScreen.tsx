@@ -50,7 +50,7 @@ export function SignInScreen({ devLogin, onSignedIn }: Props) {
     <section className="card">
       <h1>Voice interview</h1>
       <p>Development sign-in: any user name works.</p>
-      <form onSubmit={signIn} noValidate>
+      <form onSubmit={(event) => void signIn(event)} noValidate>
         <label htmlFor={inputId}>User name</label>
         <input
           id={inputId}

@@ -1,4 +1,6 @@
-import type { Answer } from '../../answers/answer.schema.js';
+import type { AnswerPlan } from './answer-plans.js';
+import type { Answer } from './answer.schema.js';
+import type { SessionRecord } from './session.schema.js';
 
 /** When an answer next needs a worker, or null when it needs none. */
 export function answerDueAt(answer: Answer): Date | null {
@@ -12,13 +14,6 @@ export function answerDueAt(answer: Answer): Date | null {
   }
 }
 
-/** True when a worker may claim this answer now: due and queued, or processing with a lapsed lease. */
-export function isClaimable(answer: Answer, now: Date): boolean {
-  const due = answerDueAt(answer);
-  if (!due || !answer.gridfs_file_id) return false;
-  return answer.transcription_status === 'queued' ? due <= now : due < now;
-}
-
 export function earliestDueAt(answers: Record<string, Answer>): Date | null {
   let earliest: Date | null = null;
   for (const answer of Object.values(answers)) {
@@ -26,4 +21,16 @@ export function earliestDueAt(answers: Record<string, Answer>): Date | null {
     if (due && (!earliest || due < earliest)) earliest = due;
   }
   return earliest;
+}
+
+/**
+ * Sets work_due_at to exactly when this session next needs a worker, unless the session changed
+ * since it was read (then whoever changed it kept work_due_at early enough).
+ */
+export function refreshWorkDue(session: Pick<SessionRecord, 'rev' | 'answers'>): AnswerPlan {
+  const due = earliestDueAt(session.answers ?? {});
+  return {
+    filter: { rev: session.rev },
+    update: due ? { $set: { work_due_at: due } } : { $unset: { work_due_at: '' } },
+  };
 }

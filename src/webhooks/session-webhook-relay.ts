@@ -2,10 +2,10 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import type { Types } from 'mongoose';
 import { webhookSettings, type WebhookSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
-import { WebhookDeliveryStore } from '../webhooks/webhook-delivery.store.js';
-import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
-import { SessionDocuments } from './session-documents.js';
-import type { SessionRecord } from './session.schema.js';
+import { WebhookDeliveryStore } from './webhook-delivery.store.js';
+import { WebhookOutbox } from './webhook-outbox.js';
+import { SessionDocuments } from '../interview-record/session-documents.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
 
 type WithPending = Pick<SessionRecord, '_id' | 'rev' | 'status' | 'pending_webhooks'>;
 

@@ -1,6 +1,6 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
-import { TranscriptSegment, TranscriptSegmentSchema } from '../../answers/transcript-segment.schema.js';
-import { AnswerSpeech, AnswerSpeechSchema } from '../../answers/answer-speech.schema.js';
+import { TranscriptSegment, TranscriptSegmentSchema } from './transcript-segment.schema.js';
+import { AnswerSpeech, AnswerSpeechSchema } from './answer-speech.schema.js';
 
 /**
  * One piece of a recording too large to send whole: where it lies in the compressed recording and,
@@ -27,6 +27,10 @@ export class AnswerPiece {
   /** Relative to the piece's start. */
   @Prop({ type: [TranscriptSegmentSchema], default: null })
   segments: TranscriptSegment[] | null;
+
+  /** Transcribed without the interview's hints, which the provider refused. */
+  @Prop({ type: Boolean, default: undefined })
+  without_hints?: boolean;
 }
 export const AnswerPieceSchema = SchemaFactory.createForClass(AnswerPiece);
 
@@ -60,6 +64,9 @@ export class HeldResult {
 
   @Prop({ type: Boolean, default: undefined })
   disfluencies_kept?: boolean;
+
+  @Prop({ type: Boolean, default: undefined })
+  transcribed_without_hints?: boolean;
 }
 export const HeldResultSchema = SchemaFactory.createForClass(HeldResult);
 

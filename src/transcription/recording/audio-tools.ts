@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
-import { TranscriptionFailure } from '../retry-policy.js';
+import { TranscriptionFailure } from './retry-policy.js';
 
 /** A stretch of silence in a recording, in seconds from its start. */
 export interface Silence {
@@ -215,14 +215,14 @@ export class AudioTools implements OnApplicationBootstrap {
       });
       createInterface({ input: child.stdout }).on('line', (line) => lines === 'stdout' && onLine(line));
       child.once('error', (error: NodeJS.ErrnoException) => {
-        if (signal.aborted) return reject(signal.reason);
+        if (signal.aborted) return reject(signal.reason as Error);
         if (error.code === 'ENOENT' || error.code === 'EACCES') {
           return reject(new TranscriptionFailure(AudioTools.MISSING, 'permanent'));
         }
         reject(error);
       });
       child.once('close', (code) => {
-        if (signal.aborted) return reject(signal.reason);
+        if (signal.aborted) return reject(signal.reason as Error);
         if (code === 0) return resolve();
         const name = command.split('/').pop();
         // ffmpeg's own lines name temporary paths: they go to the log, not to the user

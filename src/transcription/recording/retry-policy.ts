@@ -1,5 +1,5 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
-import { backoffMs } from '../common/backoff.js';
+import { backoffMs } from '../../common/backoff.js';
 
 export type FailureKind = 'transient' | 'permanent';
 
@@ -60,8 +60,41 @@ export function parseRetryAfter(headers: unknown, now = Date.now()): number | un
 
 /** The provider's own text and code, for the log: a 401's message quotes the (masked) key. */
 function providerDetail(error: APIError): string {
-  const raw = (error.error as { message?: unknown } | undefined)?.message ?? error.message;
-  return `${error.status} ${String(raw).replace(/\s+/g, ' ').slice(0, 300)}`;
+  return `${error.status} ${providerMessage(error).replace(/\s+/g, ' ').slice(0, 300)}`;
+}
+
+/** The message of the provider's error body, else the SDK's. */
+function providerMessage(error: APIError): string {
+  const body: unknown = error.error;
+  const message = typeof body === 'object' && body !== null && 'message' in body ? body.message : undefined;
+  return typeof message === 'string' ? message : error.message;
+}
+
+/** The parameters a transcription request carries besides the audio, by the names providers give them. */
+const REQUEST_PARAMETERS =
+  /^(keywords|prompt|languages?|model|response_format|temperature|timestamp_granularities|include|chunking_strategy)\b/;
+/** The ones the interview supplies (the question's terms, the session's language): dropped on a refusal. */
+const HINT_PARAMETERS = /^(keywords|prompt|languages?)\b/;
+
+/**
+ * Which parameter of the request (not the audio) a 400 refused: the error's `param`, or, from a
+ * server that names none, a hint parameter its message names. Undefined for anything else.
+ */
+function refusedParameter(error: APIError): string | undefined {
+  const param = typeof error.param === 'string' ? error.param : '';
+  if (param) return REQUEST_PARAMETERS.test(param) ? param.match(REQUEST_PARAMETERS)![1] : undefined;
+  const text = providerMessage(error);
+  return /\b(keywords?|prompt|languages?)\b/i.exec(text)?.[1].toLowerCase();
+}
+
+/**
+ * Whether the provider refused the interview's hints (keywords, prompt, language): a 400 naming one
+ * of them. The answer is then sent again once without them; the recording itself was never judged.
+ */
+export function refusedHints(error: unknown): boolean {
+  if (!(error instanceof APIError) || error.status !== 400) return false;
+  const parameter = refusedParameter(error);
+  return parameter !== undefined && HINT_PARAMETERS.test(parameter);
 }
 
 /** Sorts a provider or storage error into "try again later" and "this will never work". */
@@ -99,6 +132,14 @@ export function classifyError(error: unknown): TranscriptionFailure {
     }
     if (status === 413) {
       return failure('The recording is too large for the transcription provider (413).', 'permanent');
+    }
+    const parameter = refusedParameter(error);
+    if (parameter) {
+      // a setting or a hint, not the recording: uploading it again cannot help
+      return failure(
+        `The transcription provider refused the request's ${parameter} (${status}), not the recording; the operator must check the transcription settings (TRANSCRIPTION_MODEL, TRANSCRIPTION_LANGUAGE), then retry the answer.`,
+        'permanent',
+      );
     }
     return failure(
       `The transcription provider rejected the audio (${status}); check that the recording plays, then upload it again.`,

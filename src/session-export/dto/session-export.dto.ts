@@ -1,7 +1,7 @@
 import { CriterionScoreView } from '../../analysis/dto/analysis-views.dto.js';
-import { AnswerDeliveryView, SessionDeliveryView } from '../../analysis/dto/delivery-views.dto.js';
-import { RubricView } from '../../analysis/dto/rubric-views.dto.js';
-import { QuestionView, SegmentView, SpeechView } from './session-views.dto.js';
+import { AnswerDeliveryView, SessionDeliveryView } from '../../delivery/dto/delivery-views.dto.js';
+import { RubricView } from '../../sessions/dto/rubric-views.dto.js';
+import { QuestionView, SegmentView, SpeechView } from '../../sessions/dto/session-views.dto.js';
 
 /** What an export says of an answer's audio: never the audio itself. */
 export class ExportedAudioView {
@@ -26,6 +26,8 @@ export class ExportedAnswerView {
   speech: SpeechView | null;
   no_speech: boolean;
   suspect_hallucination: boolean;
+  /** Present (true) when the transcription provider refused the interview's hints (the question's vocabulary and terms, the session's language) and the recording was transcribed once more without them: domain terms may be spelled less well. */
+  transcribed_without_hints?: boolean;
   /** Present (true) when the provider's text was longer than the answer may store (TRANSCRIPT_MAX_BYTES, or its share of SESSION_TRANSCRIPTS_MAX_BYTES): the transcript is its beginning. */
   transcript_truncated?: boolean;
   /** Present (true) when segments past the answer's byte budget were not stored. */

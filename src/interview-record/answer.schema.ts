@@ -1,6 +1,6 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
-import { AnswerQueueState, AnswerQueueStateSchema } from '../transcription/queue/answer-queue-state.schema.js';
+import { AnswerQueueState, AnswerQueueStateSchema } from './answer-queue-state.schema.js';
 import { AnswerSpeech, AnswerSpeechSchema } from './answer-speech.schema.js';
 import { TranscriptSegment, TranscriptSegmentSchema } from './transcript-segment.schema.js';
 
@@ -24,7 +24,11 @@ export class AnswerAudio {
 }
 export const AnswerAudioSchema = SchemaFactory.createForClass(AnswerAudio);
 
-/** The transcription queue's fields (claim, lease, retry time, pieces) are part of every answer. */
+/**
+ * The transcription queue's fields (claim, lease, retry time, pieces) are part of every answer: their
+ * own schema class declares them, AnswerSchema adds that schema, and this merge gives the type.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface Answer extends AnswerQueueState {}
 
 /**
@@ -32,6 +36,7 @@ export interface Answer extends AnswerQueueState {}
  * the queue's own fields are declared in AnswerQueueState.
  */
 @Schema({ _id: false })
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class Answer {
   /** Changes with every upload, so an old job can never be mistaken for the current one. */
   @Prop({ required: true })
@@ -107,6 +112,13 @@ export class Answer {
   @Prop({ default: false })
   no_speech?: boolean;
 
+  /**
+   * The provider refused the interview's hints (the question's terms, the session's language), so
+   * the recording was transcribed without them: its domain terms may be spelled less well.
+   */
+  @Prop({ type: Boolean, default: undefined })
+  transcribed_without_hints?: boolean;
+
   /** Little speech, and a transcript that is a known silence hallucination: not the candidate's words. */
   @Prop({ default: false })
   suspect_hallucination?: boolean;
@@ -120,3 +132,24 @@ export class Answer {
   audio_expired_at?: Date | null;
 }
 export const AnswerSchema = SchemaFactory.createForClass(Answer).add(AnswerQueueStateSchema);
+
+/** What a finished transcription stores on its answer. */
+export interface TranscriptFields {
+  transcript: string;
+  language: string | null;
+  duration_seconds: number | null;
+  segments: { start: number; end: number; text: string }[] | null;
+  speech: AnswerSpeech | null;
+  no_speech: boolean;
+  suspect_hallucination: boolean;
+  /** The provider was asked to keep filler words (disfluency-prompt.ts). */
+  disfluencies_kept?: boolean;
+  /** The provider refused the interview's hints; the recording was transcribed without them. */
+  transcribed_without_hints?: boolean;
+  /** The provider's text was longer than the answer's budget and is stored cut (transcript-bounds.ts). */
+  transcript_truncated?: boolean;
+  /** Segments past the answer's budget were not stored. */
+  segments_truncated?: boolean;
+  /** Measured pauses past the answer's budget were not stored (delivery then counts only those kept). */
+  pauses_truncated?: boolean;
+}

@@ -1,27 +1,7 @@
-import { answerPath } from '../../answers/answer.repository.js';
-import type { AnswerSpeech } from '../../answers/answer-speech.schema.js';
-import type { Answer } from '../../answers/answer.schema.js';
-import type { SessionRecord } from '../../sessions/session.schema.js';
-import type { PendingWebhooks } from '../../webhooks/webhook-outbox.js';
-
-/** What a finished transcription stores on its answer. */
-export interface TranscriptFields {
-  transcript: string;
-  language: string | null;
-  duration_seconds: number | null;
-  segments: { start: number; end: number; text: string }[] | null;
-  speech: AnswerSpeech | null;
-  no_speech: boolean;
-  suspect_hallucination: boolean;
-  /** The provider was asked to keep filler words (disfluency-prompt.ts). */
-  disfluencies_kept?: boolean;
-  /** The provider's text was longer than the answer's budget and is stored cut (transcript-bounds.ts). */
-  transcript_truncated?: boolean;
-  /** Segments past the answer's budget were not stored. */
-  segments_truncated?: boolean;
-  /** Measured pauses past the answer's budget were not stored (delivery then counts only those kept). */
-  pauses_truncated?: boolean;
-}
+import { answerOf, answerPath } from './answer-paths.js';
+import type { Answer } from './answer.schema.js';
+import type { PendingWebhooks } from './pending-webhooks.js';
+import type { SessionRecord } from './session.schema.js';
 
 /** The webhook events a settling write carries, given the session as it will be after the write. */
 export type EventsOf = (after: SessionRecord) => PendingWebhooks;
@@ -39,13 +19,13 @@ export function withAnswer(session: SessionRecord, questionId: string, answer: A
  * other answer is completed too (the completion finishes the session's transcriptions, and its
  * write carries that event) or one is not. Two answers completing at once can then not both
  * decide "not the last one" and lose the event: the second write's assumption fails and is
- * decided again on a fresh read. No filter reaches into an array (answers is a map).
+ * decided again on a fresh read.
  */
 export function othersAsIn(session: SessionRecord, questionId: string): Record<string, unknown> {
   const others = session.questions.map((q) => q.question_id).filter((q) => q !== questionId);
   if (others.length === 0) return {};
   const status = (q: string) => `${answerPath(q)}.transcription_status`;
-  const allDone = others.every((q) => session.answers?.[q]?.transcription_status === 'completed');
+  const allDone = others.every((q) => answerOf(session.answers, q)?.transcription_status === 'completed');
   return allDone
     ? Object.fromEntries(others.map((q) => [status(q), 'completed']))
     : { $or: others.map((q) => ({ [status(q)]: { $ne: 'completed' } })) };

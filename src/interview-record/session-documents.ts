@@ -10,7 +10,7 @@ type Filter = QueryFilter<InterviewSession>;
 type Update = UpdateQuery<InterviewSession>;
 
 /** A write bumps `rev` exactly when it changes what clients see of the session. */
-const bumpsRev = (update: Update) => typeof (update.$inc as Record<string, unknown> | undefined)?.rev === 'number';
+const bumpsRev = (update: Update) => typeof update.$inc?.rev === 'number';
 
 /**
  * The one way to write an interview-session document. Each write is a single conditional update

@@ -1,5 +1,5 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
-import type { AnswerDelivery, SessionDelivery } from './delivery.js';
+import type { AnswerDelivery, SessionDelivery } from '../delivery/delivery.js';
 
 export type ScoringMethod = 'llm' | 'local' | 'none';
 
@@ -92,7 +92,7 @@ export class ScoredAnswer {
   @Prop({ default: false })
   needs_review: boolean;
 
-  /** When nothing was heard (issue 16's no_speech), or the transcript is a suspected hallucination. */
+  /** When the speech guard heard nothing (the answer's no_speech), or the transcript is a suspected hallucination. */
   @Prop({ type: String, default: null })
   not_scored_reason?: 'no_speech' | 'suspect_hallucination' | null;
 

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
-import type { AnswerAudio } from '../../answers/answer.schema.js';
+import type { AnswerAudio } from '../../interview-record/answer.schema.js';
 import { Sha256Meter } from '../../common/sha256-meter.js';
-import { TranscriptionFailure } from '../retry-policy.js';
+import { TranscriptionFailure } from './retry-policy.js';
 
 export const INTEGRITY_FAILURE =
   'The stored audio failed its integrity check (SHA-256 mismatch); upload the answer again.';

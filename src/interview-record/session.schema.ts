@@ -1,9 +1,9 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { HydratedDocument, Schema as MongooseSchema, Types } from 'mongoose';
-import type { PendingWebhooks } from '../webhooks/webhook-outbox.js';
-import { Analysis, AnalysisClaim, AnalysisClaimSchema, AnalysisSchema } from '../analysis/analysis.schema.js';
-import { Rubric, RubricSchema } from '../analysis/rubric/rubric.schema.js';
-import { Answer, AnswerSchema } from '../answers/answer.schema.js';
+import type { PendingWebhooks } from './pending-webhooks.js';
+import { Analysis, AnalysisClaim, AnalysisClaimSchema, AnalysisSchema } from './analysis.schema.js';
+import { Rubric, RubricSchema } from './rubric.schema.js';
+import { Answer, AnswerSchema } from './answer.schema.js';
 
 export const SESSION_STATUSES = ['in_progress', 'analyzing', 'analyzed', 'erasing'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
@@ -113,13 +113,3 @@ InterviewSessionSchema.index({ webhooks_due_at: 1 }, { sparse: true });
 
 /** A session as read with lean(): answers is a plain object keyed by question_id. */
 export type SessionRecord = Omit<InterviewSession, 'answers'> & { answers: Record<string, Answer> };
-
-/**
- * A projection of these fields of these questions' answers, and nothing else of them: answers is a
- * map keyed by question id, so a projection names each key.
- */
-export function answerFieldsProjection(questionIds: Iterable<string>, fields: readonly string[]): Record<string, 1> {
-  const projection: Record<string, 1> = {};
-  for (const questionId of questionIds) for (const field of fields) projection[`answers.${questionId}.${field}`] = 1;
-  return projection;
-}

@@ -1,5 +1,4 @@
-import type { Rubric } from './rubric.schema.js';
-import type { RubricInputDto } from '../dto/rubric-input.dto.js';
+import type { Rubric } from '../interview-record/rubric.schema.js';
 
 /** What applies when neither the question nor the session carries a rubric. */
 export const DEFAULT_RUBRIC: Rubric = {
@@ -59,19 +58,6 @@ export const DEFAULT_RUBRIC: Rubric = {
     },
   ],
 };
-
-/** The stored form of a validated rubric input. */
-export function toRubric(input: RubricInputDto): Rubric {
-  return {
-    criteria: input.criteria.map((c) => ({
-      id: c.id,
-      name: c.name?.trim() || c.id,
-      description: c.description?.trim() ?? '',
-      weight: c.weight,
-      levels: c.levels?.map((l) => l.trim()) ?? [],
-    })),
-  };
-}
 
 /** A question's rubric wins over the session's; without either, the default applies. */
 export function rubricFor(session: { rubric?: Rubric | null }, question: { rubric?: Rubric | null }): Rubric {

@@ -1,0 +1,10 @@
+import type { DueAnswer } from '../interview-record/answer-events.js';
+import type { SchedulableJob } from './job-scheduler.js';
+
+/** One answer's transcription, as the scheduler sees it. */
+export type AnswerJob = DueAnswer & SchedulableJob;
+
+/** The job for a due answer: one per uploaded file, started in upload order. */
+export function answerJob(due: DueAnswer): AnswerJob {
+  return { ...due, key: `${String(due.sessionId)}/${due.questionId}/${String(due.fileId)}`, order: due.queuedAt };
+}
