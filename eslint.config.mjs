@@ -39,11 +39,6 @@ export default tseslint.config(
     },
   },
   {
-    // @tus/server's DataStore and hooks speak in plain `{ status_code, body }` refusals (tus-errors.ts)
-    files: ['src/answers/resumable/**'],
-    rules: { '@typescript-eslint/only-throw-error': 'off' },
-  },
-  {
     files: ['web/src/**'],
     languageOptions: { globals: { ...globals.browser } },
   },

@@ -63,6 +63,13 @@ export class AppModule {
             throttlers: [
               { name: 'uploads', ttl: 60_000, limit: http.uploadsPerMinute },
               { name: 'analyze', ttl: 60_000, limit: http.analyzePerMinute },
+              // HEADs of tus uploads only, whichever guarded route they reach
+              {
+                name: 'uploadChecks',
+                ttl: 60_000,
+                limit: http.uploadChecksPerMinute,
+                skipIf: (context) => context.switchToHttp().getRequest<{ method: string }>().method !== 'HEAD',
+              },
             ],
           }),
         }),

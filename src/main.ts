@@ -4,6 +4,8 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
+import { UPLOADS_PATH } from './answers/resumable/resumable-uploads.service.js';
+import { corsOptions, corsOriginList } from './common/cors-options.js';
 import { verifyJsonComplexity } from './common/json-body-bounds.js';
 import { requestDeadline } from './common/request-deadline.js';
 import { loadOrCreateDevJwtSecret, DEV_SECRET_FILE } from './config/dev-jwt-secret.js';
@@ -74,15 +76,7 @@ async function bootstrap(): Promise<void> {
   // (Nest's type omits `verify`, which it uses only for rawBody; express.json takes it as given)
   const jsonOptions = { limit: JSON_BODY_LIMIT, verify: verifyJsonComplexity };
   app.useBodyParser('json', jsonOptions);
-  if (env.CORS_ORIGINS) {
-    app.enableCors({
-      origin: env.CORS_ORIGINS.split(',').map((origin) => origin.trim()),
-      methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'X-Request-Id'],
-      exposedHeaders: ['Retry-After', 'Content-Disposition', 'X-Request-Id'],
-      maxAge: 600,
-    });
-  }
+  if (env.CORS_ORIGINS) app.enableCors(corsOptions(corsOriginList(env.CORS_ORIGINS), UPLOADS_PATH));
   if (env.ROLE !== 'worker') serveOpenApi(app);
   const server = app.getHttpServer();
   // Long recordings over slow links take a while (HTTP_REQUEST_TIMEOUT_MS for the whole request);

@@ -21,13 +21,20 @@ export class AnswerRepository {
   ) {}
 
   /**
-   * Makes `answer` the current answer to the question, if the session is still open. The caller has
-   * checked that the session has the question (questions never change after creation): a filter
-   * through the questions array would match nothing on FerretDB's PostgreSQL backend. Returns the
-   * previous answer (null if there was none), or undefined if nothing changed.
+   * Makes `answer` the current answer to the question, if the session is still open and the question
+   * does not hold this very answer already (a completion tried again must not queue it twice). With
+   * `replacing` (an answer id, or null for none), only while the question still holds that one. The
+   * caller has checked that the session has the question (questions never change after creation): a
+   * filter through the questions array would match nothing on FerretDB's PostgreSQL backend. Returns
+   * the previous answer (null if there was none), or undefined if nothing changed.
    */
-  async replace(sessionId: Types.ObjectId, userId: string, answer: Answer): Promise<Answer | null | undefined> {
-    const { filter, update } = plans.replace(userId, answer);
+  async replace(
+    sessionId: Types.ObjectId,
+    userId: string,
+    answer: Answer,
+    replacing?: string | null,
+  ): Promise<Answer | null | undefined> {
+    const { filter, update } = plans.replace(userId, answer, replacing);
     const previous = await this.documents.findOneAndUpdate(sessionId, filter, update, 'before');
     if (!previous) return undefined;
     this.queued(sessionId, answer);

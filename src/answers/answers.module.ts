@@ -9,11 +9,12 @@ import { TranscriptionStatusController } from './transcription-status.controller
 import { UploadController } from './upload.controller.js';
 import { ResumableUploadsController } from './resumable/resumable-uploads.controller.js';
 import { ResumableUploadsService } from './resumable/resumable-uploads.service.js';
+import { UploadCompletion } from './resumable/upload-completion.js';
 
 /** Uploading, withdrawing and retrying answers, and their transcription status. */
 @Module({
   imports: [SessionsModule, AnswerDataModule, AudioStorageModule],
   controllers: [UploadController, ResumableUploadsController, TranscriptionStatusController],
-  providers: [AnswersService, AudioUploadReceiver, AnswerIntake, ResumableUploadsService],
+  providers: [AnswersService, AudioUploadReceiver, AnswerIntake, UploadCompletion, ResumableUploadsService],
 })
 export class AnswersModule {}

@@ -7,53 +7,14 @@ import { ensureCollection } from '../database/ensure-collection.js';
 import { AUDIO_BUCKET, type AnswerAudioMetadata } from './answer-audio.store.js';
 import { removableBy, type UploadRemover } from './upload-remover.js';
 
-export const RESUMABLE_UPLOADS = 'resumable_uploads';
-
-/**
- * An unfinished resumable upload. Its full chunks are already GridFS chunks (`files_id` = `_id`,
- * `n` = index); only the bytes after the last full chunk (`tail`, shorter than a chunk, or the
- * audio head while its format is not yet recognised) live here. `offset` = next_n * chunk_size +
- * tail length, always: it is written in one update with the chunk count it covers.
- */
-export interface ResumableUpload {
-  _id: ObjectId;
-  user_id: string;
-  session_id: ObjectId;
-  question_id: string;
-  size: number;
-  offset: number;
-  next_n: number;
-  chunk_size: number;
-  tail: Binary;
-  /**
-   * Saved SHA-256 state over exactly the first `next_n` chunks (hash-wasm's format), written in the
-   * same update as `next_n`; absent in uploads begun before it was kept (their chunks are hashed again).
-   */
-  hash_state?: Binary | null;
-  metadata: Record<string, string | null>;
-  format: { extension: string; content_type: string } | null;
-  created_at: Date;
-  expires_at: Date;
-  /** Set once the last byte is in and the GridFS files document is written. */
-  complete: boolean;
-  sha256: string | null;
-  /** The answer id the files document names, chosen when the upload completed. */
-  answer_id: string | null;
-  lease_owner: string | null;
-  lease_until: Date | null;
-}
-
-export type LeaseOutcome = 'held' | 'busy' | 'missing';
-
-/** What a progress record may set; `offset` = next_n * chunk_size + tail length, always. */
-export type UploadProgress = Partial<
-  Pick<ResumableUpload, 'offset' | 'next_n' | 'format' | 'complete' | 'sha256' | 'answer_id' | 'lease_until'>
-> & { tail?: Buffer; hash_state?: Uint8Array };
-
-/** A chunk index already taken: the unique {files_id, n} index refused the insert. */
-export function isDuplicateKey(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
-}
+import {
+  HEAD_FIELDS,
+  RESUMABLE_UPLOADS,
+  type LeaseOutcome,
+  type ResumableUpload,
+  type UploadHead,
+  type UploadProgress,
+} from './resumable-upload.schema.js';
 
 /**
  * All database I/O of resumable uploads: their documents in `resumable_uploads`, and the GridFS
@@ -100,6 +61,17 @@ export class ResumableUploadDocuments implements OnModuleInit {
 
   get(id: ObjectId): Promise<ResumableUpload | null> {
     return this.uploads().findOne({ _id: id });
+  }
+
+  /** The fields HEAD answers with, in one small read. */
+  head(id: ObjectId): Promise<UploadHead | null> {
+    return this.uploads().findOne<UploadHead>({ _id: id }, { projection: HEAD_FIELDS });
+  }
+
+  /** Whether the upload's GridFS files document is there (written when its last byte came in). */
+  async hasFilesDocument(id: ObjectId): Promise<boolean> {
+    const files = this.connection.db!.collection(`${AUDIO_BUCKET}.files`);
+    return (await files.findOne({ _id: id }, { projection: { _id: 1 } })) !== null;
   }
 
   /** Takes the upload for `token` unless another holder's lease is still running. */

@@ -22,7 +22,7 @@ export const RETRY_AFTER_HEADER = {
 /**
  * Documents error responses of a route as RFC 9457 problems: a status alone takes its usual
  * meaning, `[status, description]` says what it means here, `[status, description, type]` names a
- * problem schema with members of its own. 429 carries Retry-After. Every route also answers 500 and
+ * problem schema with members of its own. 429 and 423 carry Retry-After. Every route also answers 500 and
  * 503, and the ones with a body 408 and 413 (see openapi.ts).
  */
 export function ApiProblems(
@@ -36,7 +36,7 @@ export function ApiProblems(
         status,
         description: description ?? MEANINGS[status] ?? 'See `detail`.',
         type: type ?? ProblemView,
-        ...(status === 429 ? { headers: RETRY_AFTER_HEADER } : {}),
+        ...(status === 429 || status === 423 ? { headers: RETRY_AFTER_HEADER } : {}),
       });
     }),
   );

@@ -2,6 +2,7 @@ import type { QueryFilter, Types, UpdateQuery } from 'mongoose';
 import { answerFields, answerOf, answerPath } from './answer-paths.js';
 import type { AnswerPiece } from './answer-queue-state.schema.js';
 import type { Answer, TranscriptFields } from './answer.schema.js';
+import { claimableStates } from './claimable-states.js';
 import { othersAsIn, withAnswer, type EventsOf } from './completion-facts.js';
 import { carryingEvents, type PendingWebhooks } from './pending-webhooks.js';
 import type { InterviewSession, SessionRecord } from './session.schema.js';
@@ -23,12 +24,23 @@ type Settled = 'completed' | 'failed';
 
 // ---- what the candidate (and the cleanup) do to an answer ----
 
-/** Makes `answer` the current answer to its question, while the session is open. */
-export function replace(userId: string, answer: Answer): AnswerPlan {
+/**
+ * Makes `answer` the current answer to its question, while the session is open and the question
+ * does not hold this very answer already (a completion tried again must not queue it twice). With
+ * `replacing` (an answer id, or null for none), only while the question still holds that one.
+ */
+export function replace(userId: string, answer: Answer, replacing?: string | null): AnswerPlan {
+  const a = answerPath(answer.question_id);
+  const holding =
+    replacing === undefined
+      ? { [`${a}.id`]: { $ne: answer.id } }
+      : replacing === null
+        ? { [a]: { $exists: false } }
+        : { [`${a}.id`]: replacing };
   return {
-    filter: { user_id: userId, status: 'in_progress' },
+    filter: { user_id: userId, status: 'in_progress', ...holding },
     update: {
-      $set: { [answerPath(answer.question_id)]: answer, updated_at: answer.updated_at },
+      $set: { [a]: answer, updated_at: answer.updated_at },
       $inc: { rev: 1 },
       $min: { work_due_at: answer.queued_at },
     },
@@ -89,36 +101,6 @@ export function releaseAudio(questionId: string, fileId: FileId, status: Settled
       $inc: { rev: 1 },
     },
   };
-}
-
-// ---- when an answer needs a worker ----
-
-type Condition = string | null | { $lte: Date } | { $lt: Date };
-
-/**
- * The states a worker may claim an answer from, at `now`: queued and not waiting for a retry, or
- * processing with a lapsed lease. The claim's filter states them; isClaimable reads them back.
- */
-const claimableStates = (now: Date): Partial<Record<keyof Answer, Condition>>[] => [
-  { transcription_status: 'queued', next_attempt_at: null },
-  { transcription_status: 'queued', next_attempt_at: { $lte: now } },
-  { transcription_status: 'processing', lease_until: { $lt: now } },
-];
-
-/** Whether `value` meets `condition` as the database would judge it (null also matches a missing field). */
-function meets(value: unknown, condition: Condition): boolean {
-  if (condition === null) return value === null || value === undefined;
-  if (typeof condition === 'string') return value === condition;
-  if (!(value instanceof Date)) return false;
-  return '$lte' in condition ? value <= condition.$lte : value < condition.$lt;
-}
-
-/** True when the claim would take this answer now: it has audio and is in a claimable state. */
-export function isClaimable(answer: Answer, now: Date): boolean {
-  if (!answer.gridfs_file_id) return false;
-  return claimableStates(now).some((state) =>
-    Object.entries(state).every(([field, condition]) => meets(answer[field as keyof Answer], condition)),
-  );
 }
 
 // ---- what the transcription queue does to an answer ----

@@ -109,6 +109,10 @@ describe('tus uploads at /api/uploads', () => {
     const second = await tus.patch(id, 0, audio);
     expect(second.status).toBe(423);
     expect(second.body.detail).toMatch(/Another request is writing this upload/);
+    // nor is an offset given that is about to move: a client would resume from it for nothing
+    const head = await tus.head(id);
+    expect(head.status).toBe(423);
+    expect(head.headers.get('retry-after')).toMatch(/^\d+$/);
 
     first.push(audio.subarray(100_000));
     first.push(null);
@@ -232,8 +236,16 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promi
   }
 }
 
-/** The offset once the cut-off request has let go of the upload (its lease released). */
+/** The offset once the cut-off request has let go of the upload (HEAD answers 423 while one holds it). */
 async function waitForSettledOffset(id: string): Promise<number> {
-  await waitFor(async () => !(await uploads().findOne({ _id: new ObjectId(id) }))?.lease_owner);
-  return tus.offset(id);
+  let offset = -1;
+  await waitFor(async () => {
+    if ((await uploads().findOne({ _id: new ObjectId(id) }))?.lease_owner) return false;
+    const head = await tus.head(id);
+    if (head.status === 423) return false;
+    expect(head.status).toBe(200);
+    offset = Number(head.headers.get('upload-offset'));
+    return true;
+  });
+  return offset;
 }

@@ -6,7 +6,8 @@ import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
 import { AnswerIntake } from '../../src/answers/intake/answer-intake.js';
 import { GridFsTusStore } from '../../src/answers/resumable/gridfs-tus.store.js';
 import { ResumableUploadsService } from '../../src/answers/resumable/resumable-uploads.service.js';
-import { isTusError } from '../../src/answers/resumable/tus-errors.js';
+import { isTusError, tusError } from '../../src/answers/resumable/tus-errors.js';
+import { UploadCompletion } from '../../src/answers/resumable/upload-completion.js';
 import { UploadLeaseLocker } from '../../src/answers/resumable/upload-lease.locker.js';
 import { AnswerAudioStore } from '../../src/audio/answer-audio.store.js';
 import { AudioStorageModule } from '../../src/audio/audio-storage.module.js';
@@ -33,14 +34,13 @@ let documents: ResumableUploadDocuments;
 let audioStore: AnswerAudioStore;
 let store: GridFsTusStore;
 let locker: UploadLeaseLocker;
-let service: ResumableUploadsService;
 let injector: StepInjector;
 
 beforeAll(async () => {
   app = await startMedium('cleanupraces', {
     // the tus service and the intake without the HTTP layer (controllers and their guards)
     imports: [CleanupOnceModule, SessionsModule, AnswerDataModule, AudioStorageModule],
-    providers: [ResumableUploadsService, AnswerIntake],
+    providers: [ResumableUploadsService, UploadCompletion, AnswerIntake],
     env: {
       AUDIO_RETENTION_HOURS: '24',
       HTTP_REQUEST_TIMEOUT_MS: '60000',
@@ -52,25 +52,21 @@ beforeAll(async () => {
   cleanup = app.get(AudioCleanup);
   documents = app.get(ResumableUploadDocuments);
   audioStore = app.get(AnswerAudioStore);
-  service = app.get(ResumableUploadsService);
   // a second instance's tus store and locker over the same documents, as @tus/server drives them
   locker = new UploadLeaseLocker(documents, app.clock, LEASE_MS);
-  store = new GridFsTusStore(documents, locker, app.clock, { chunkSizeBytes: CHUNK, expiryMs: EXPIRY_MS });
+  const completion = app.get(UploadCompletion);
+  store = new GridFsTusStore(documents, locker, completion, app.clock, { chunkSizeBytes: CHUNK, expiryMs: EXPIRY_MS });
   injector = new StepInjector([documents, audioStore]);
 });
 afterAll(() => app?.close());
 
 const statusOf = (error: unknown) => (isTusError(error) ? error.status_code : 500);
-const finishOf = (upload: Upload) =>
-  (service as unknown as { finish(req: unknown, upload: Upload): Promise<unknown> }).finish(
-    { runtime: { node: { req: { id: 'race' } } } },
-    upload,
-  );
 
 /**
  * One tus PATCH as @tus/server's PatchHandler runs it against the store: take the lock (the
- * upload's lease), read the upload, check the offset, write, let go of the lock, and once the last
- * byte is in, the service's onUploadFinish (the real intake: the answer points at the file).
+ * upload's lease), read the upload, check the offset, write, let go of the lock. The write that
+ * brings the last byte also makes the upload the answer (UploadCompletion, the real intake: the
+ * answer points at the file), under the same lease.
  */
 class Patch {
   status: number | null = null;
@@ -90,8 +86,7 @@ class Patch {
       await lock.lock(new AbortController().signal, () => undefined);
       this.lock = lock;
       this.upload = await store.getUpload(this.id.toHexString());
-      if (this.upload.offset !== this.offset)
-        throw Object.assign(new Error('offset moved'), { status_code: 409, body: '' });
+      if (this.upload.offset !== this.offset) throw tusError(409, 'not at this offset');
     } catch (error) {
       this.status = statusOf(error);
       await lock.unlock();
@@ -102,21 +97,13 @@ class Patch {
   async run(): Promise<number> {
     if (!this.lock && this.status === null) await this.begin();
     if (this.status !== null) return this.status;
-    let offset: number;
     try {
-      offset = await store.write(Readable.from([this.bytes]), this.id.toHexString(), this.offset);
+      const offset = await store.write(Readable.from([this.bytes]), this.id.toHexString(), this.offset);
+      return (this.status = offset < this.upload!.size! ? 204 : 202);
     } catch (error) {
       return (this.status = statusOf(error));
     } finally {
       await this.lock!.unlock();
-    }
-    if (offset < this.upload!.size!) return (this.status = 204);
-    this.upload!.offset = offset;
-    try {
-      await finishOf(this.upload!);
-      return (this.status = 202);
-    } catch (error) {
-      return (this.status = statusOf(error));
     }
   }
 }

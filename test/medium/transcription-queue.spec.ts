@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
 import { AnswerRepository } from '../../src/answers/answer.repository.js';
 import type { Answer } from '../../src/interview-record/answer.schema.js';
-import { isClaimable } from '../../src/interview-record/answer-plans.js';
+import { isClaimable } from '../../src/interview-record/claimable-states.js';
 import { QueueModule } from '../../src/transcription/queue/queue.module.js';
 import { freshQueueState } from '../../src/interview-record/answer-queue-state.schema.js';
 import { TranscriptionQueue } from '../../src/transcription/queue/transcription-queue.js';

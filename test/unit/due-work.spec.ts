@@ -1,6 +1,6 @@
 import { Types } from 'mongoose';
 import { describe, expect, it } from 'vitest';
-import { isClaimable } from '../../src/interview-record/answer-plans.js';
+import { isClaimable } from '../../src/interview-record/claimable-states.js';
 import { answerDueAt, earliestDueAt } from '../../src/interview-record/due-work.js';
 import type { Answer } from '../../src/interview-record/answer.schema.js';
 

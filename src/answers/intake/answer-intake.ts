@@ -2,6 +2,7 @@ import { ConflictException, Injectable, Logger, NotFoundException } from '@nestj
 import { AnswerAudioStore, type StoredAudio } from '../../audio/answer-audio.store.js';
 import { Clock } from '../../database/clock.js';
 import { ServiceMetrics } from '../../metrics/service-metrics.js';
+import { answerOf, answerPath } from '../../interview-record/answer-paths.js';
 import type { SessionRecord } from '../../interview-record/session.schema.js';
 import { SessionRepository } from '../../sessions/session.repository.js';
 import { SESSION_NOT_FOUND } from '../../sessions/sessions.service.js';
@@ -33,13 +34,33 @@ export interface ArrivedAudio {
   format: AudioFormat;
   sha256: string;
   requestId: string | null;
+  /**
+   * For a completion tried again (tus): replace only the answer the question held when the upload
+   * completed (its id, or null for none). Whatever the question holds is replaced otherwise.
+   */
+  replacing?: string | null;
+}
+
+export const NEWER_ANSWER =
+  'A newer answer to this question was uploaded while this one was being finished; this recording was not kept.';
+
+/** The 202 body of an accepted upload, for either path. */
+export function acceptedView(fileId: unknown, sha256: string): UploadAcceptedView {
+  return {
+    status: 'processing',
+    message: 'Upload received; the answer is queued for transcription.',
+    file_id: String(fileId),
+    transcription_status: 'queued',
+    sha256,
+  };
 }
 
 /**
  * What happens once an answer's bytes are in, whichever way they came (one multipart request or a
  * resumable tus upload): the audio becomes the question's answer in one atomic update (replacing
  * the previous one, whose audio goes), queued for transcription; the response carries its hash.
- * If the session closed meanwhile, the new audio is deleted and the caller gets the 409/404.
+ * If the session closed meanwhile, the new audio is deleted and the caller gets the 409/404. Taking
+ * the same answer in again (a retry whose first try landed unseen) changes nothing and succeeds.
  */
 @Injectable()
 export class AnswerIntake {
@@ -71,7 +92,7 @@ export class AnswerIntake {
       request_id: arrived.requestId,
       trace_context: currentTraceParent(),
     };
-    const previous = await this.attach(arrived.session, arrived.userId, answer, stored);
+    const previous = await this.attach(arrived, answer);
     if (previous?.gridfs_file_id) {
       // The replaced audio is no longer referenced; if this delete is lost, cleanup finds the orphan.
       await this.audio
@@ -80,13 +101,7 @@ export class AnswerIntake {
           this.logger.warn(`could not delete replaced audio ${String(previous.gridfs_file_id)}: ${error.message}`),
         );
     }
-    return {
-      status: 'processing',
-      message: 'Upload received; the answer is queued for transcription.',
-      file_id: String(stored.fileId),
-      transcription_status: 'queued',
-      sha256,
-    };
+    return acceptedView(stored.fileId, sha256);
   }
 
   /** Counts an upload's outcome, for either path. */
@@ -95,21 +110,24 @@ export class AnswerIntake {
     if (outcome === 'accepted') this.metrics.uploadBytes.inc(sizeBytes);
   }
 
-  /** Swaps the new answer in; if the session changed meanwhile (analyzed, erased), the audio goes. */
-  private async attach(session: SessionRecord, userId: string, answer: Answer, stored: StoredAudio) {
-    let previous: Answer | null | undefined;
-    try {
-      previous = await this.answers.replace(session._id, userId, answer);
-    } catch (error) {
-      await this.audio.delete(stored.fileId).catch(() => undefined);
-      throw error;
-    }
-    if (previous === undefined) {
-      await this.audio.delete(stored.fileId);
-      const current = await this.sessionRecords.findOwned(session._id, userId, { status: 1 });
-      if (!current) throw new NotFoundException(SESSION_NOT_FOUND);
-      throw new ConflictException(closedMessage(current.status));
-    }
-    return previous;
+  /**
+   * Swaps the new answer in; if the session changed meanwhile (analyzed, erased, a newer answer),
+   * the audio goes. A failed write leaves the audio: the write may have landed all the same, and the
+   * answer would then point at nothing (an orphan is the cleanup's to find). Returns the answer
+   * replaced, or null when there was none, or when this answer was in place already.
+   */
+  private async attach(arrived: ArrivedAudio, answer: Answer): Promise<Answer | null> {
+    const { session, userId, questionId, stored } = arrived;
+    const previous = await this.answers.replace(session._id, userId, answer, arrived.replacing);
+    if (previous !== undefined) return previous;
+    const current = await this.sessionRecords.findOwned(session._id, userId, {
+      status: 1,
+      [`${answerPath(questionId)}.id`]: 1,
+    });
+    if (answerOf(current?.answers, questionId)?.id === answer.id) return null; // taken in by an earlier try
+    await this.audio.delete(stored.fileId);
+    if (!current) throw new NotFoundException(SESSION_NOT_FOUND);
+    if (current.status !== 'in_progress') throw new ConflictException(closedMessage(current.status));
+    throw new ConflictException(NEWER_ANSWER);
   }
 }

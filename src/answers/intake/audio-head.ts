@@ -35,6 +35,11 @@ export class AudioHead {
     return ended || this.held >= this.window ? 'judge' : 'more';
   }
 
+  /** How many bytes from the start are needed to judge, as far as what is held tells. */
+  get needed(): number {
+    return this.window;
+  }
+
   /** Everything held, left in place. */
   peek(): Buffer {
     if (this.parts.length !== 1) this.parts = [Buffer.concat(this.parts)];

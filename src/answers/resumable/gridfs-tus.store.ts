@@ -1,12 +1,17 @@
+import { Logger } from '@nestjs/common';
 import { DataStore, Upload } from '@tus/utils';
 import { Binary, ObjectId } from 'mongodb';
-import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { ResumableUpload, ResumableUploadDocuments } from '../../audio/resumable-upload.documents.js';
+import type { ResumableUploadDocuments } from '../../audio/resumable-upload.documents.js';
+import type { ResumableUpload, UploadHead } from '../../audio/resumable-upload.schema.js';
 import { ResumableUploadRemovals } from '../../audio/resumable-upload.removals.js';
 import type { Clock } from '../../database/clock.js';
-import { isTusError, tusError } from './tus-errors.js';
-import { ChunkBuffers, UploadChunkWriter, type UploadFormat } from './upload-chunk-writer.js';
+import { COMPLETION_PENDING, isTusError, tusError } from './tus-errors.js';
+import { currentTusRequest } from './tus-request.js';
+import { ChunkBuffers } from './chunk-buffers.js';
+import { UploadChunkWriter } from './upload-chunk-writer.js';
+import type { UploadAcceptedView } from '../dto/answer-views.dto.js';
+import type { UploadCompletion } from './upload-completion.js';
 import { UPLOAD_BUSY, type UploadLeaseLocker } from './upload-lease.locker.js';
 import { UploadSha256 } from './upload-sha256.js';
 
@@ -20,6 +25,8 @@ const RECORD_EVERY_BYTES = 8 * 1024 * 1024;
 const BATCH_BYTES = 1024 * 1024;
 
 export const UPLOAD_NOT_FOUND = 'No unfinished upload with this id exists for your account; create a new one.';
+const ALREADY_COMPLETE = (size: number) =>
+  `This upload is complete: all ${size} bytes are in. Ask with HEAD, or send an empty PATCH at Upload-Offset ${size}, to confirm it.`;
 
 export interface GridFsTusStoreOptions {
   chunkSizeBytes: number;
@@ -34,16 +41,19 @@ export function uploadObjectId(id: string): ObjectId | null {
  * A tus DataStore over GridFS. Bytes become GridFS chunks (files_id = the upload's id, n = index)
  * as they arrive (UploadChunkWriter); only the unfinished tail chunk is kept, in the upload's
  * document, with the saved SHA-256 state of the chunks before it. Neither memory (beyond two small
- * batches of chunks) nor local disk ever holds the file, and nothing is read back: when the last
- * byte is in, the GridFS files document is written with the SHA-256 of exactly the bytes stored, and
- * from then on the upload is an ordinary stored recording, which onUploadFinish hands to the intake.
+ * batches of chunks) nor local disk ever holds the file, and nothing is read back. When the last byte
+ * is in, UploadCompletion makes it the answer, within the same request and under its lease; an
+ * upload a failure left complete but not yet the answer is finished by the next HEAD (under a lease
+ * of its own) or PATCH at its full length.
  */
 export class GridFsTusStore extends DataStore {
+  private readonly logger = new Logger(GridFsTusStore.name);
   /** Two batches and the chunk being filled: one request at a time writes without a new allocation. */
   private readonly buffers = new ChunkBuffers(2 * BATCH_BYTES);
   constructor(
     private readonly documents: ResumableUploadDocuments,
     private readonly locker: UploadLeaseLocker,
+    private readonly completion: UploadCompletion,
     private readonly clock: Clock,
     private readonly options: GridFsTusStoreOptions,
   ) {
@@ -80,24 +90,38 @@ export class GridFsTusStore extends DataStore {
     return upload;
   }
 
+  /**
+   * The upload as HEAD and PATCH see it, from the owner check's read when there was one. A HEAD
+   * that finds it complete (a completion cut short) finishes it first: 200 at its full length once
+   * it is the answer, 404 once it was refused and removed, 423 while it cannot be finished yet. A
+   * HEAD while another request writes it answers 423 too: the offset is about to move (a client
+   * resuming from it would send bytes for nothing and get a 409).
+   */
   override async getUpload(id: string): Promise<Upload> {
-    const doc = await this.find(id);
+    const request = currentTusRequest();
+    let upload = request?.upload?._id.toHexString() === id ? request.upload : await this.head(id);
+    if (request?.method === 'HEAD') {
+      if (upload.complete) upload = await this.finishForHead(id);
+      else if (upload.lease_owner && upload.lease_until && upload.lease_until > this.clock.now()) {
+        throw tusError(423, UPLOAD_BUSY);
+      }
+    }
     return new Upload({
       id,
-      size: doc.size,
-      offset: doc.complete ? doc.size : doc.offset,
-      metadata: doc.metadata,
-      creation_date: doc.created_at.toISOString(),
+      size: upload.size,
+      offset: upload.complete ? upload.size : upload.offset,
+      metadata: upload.metadata,
+      creation_date: upload.created_at.toISOString(),
     });
   }
 
   /** Termination, by the request that holds the upload (its lease): never a complete one. */
   override async remove(id: string): Promise<void> {
-    const doc = await this.find(id);
-    if (doc.complete) throw tusError(404, UPLOAD_NOT_FOUND);
+    const upload = await this.head(id);
+    if (upload.complete) throw notFound();
     const token = this.locker.tokenFor(id);
-    if (!token || !(await this.documents.remove(doc._id, { holder: token }))) {
-      throw await this.refusalForLost(doc._id, tusError(423, UPLOAD_BUSY));
+    if (!token || !(await this.documents.remove(upload._id, { holder: token }))) {
+      throw await this.refusalForLost(upload._id, tusError(423, UPLOAD_BUSY));
     }
   }
 
@@ -115,16 +139,24 @@ export class GridFsTusStore extends DataStore {
     const doc = await this.find(id);
     const token = this.locker.tokenFor(id);
     if (!token) throw tusError(423, UPLOAD_BUSY);
-    if (doc.complete || doc.offset !== offset)
-      throw tusError(409, `The upload is at byte ${doc.offset}; send from there.`);
     try {
+      if (doc.complete) {
+        // a completion cut short: an empty PATCH at the full length finishes it
+        if (offset !== doc.size) throw tusError(409, ALREADY_COMPLETE(doc.size));
+        await this.finishing(() => this.completion.finish(doc, token));
+        return doc.size;
+      }
+      if (doc.offset !== offset) throw tusError(409, `The upload is at byte ${doc.offset}; send from there.`);
       const hash = await this.hashOfStoredChunks(doc);
       const writer = new UploadChunkWriter(this.documents, doc, token, hash, this.buffers, {
         batchBytes: BATCH_BYTES,
         recordEveryBytes: RECORD_EVERY_BYTES,
       });
       const outcome = await writer.write(stream);
-      if (outcome.complete) await this.complete(doc, token, hash.digest(), outcome.chunkCount, outcome.format);
+      if (outcome.complete) {
+        const done = { sha256: hash.digest(), chunkCount: outcome.chunkCount, format: outcome.format };
+        await this.finishing(() => this.completion.complete(doc, token, done));
+      }
       return outcome.offset;
     } catch (error) {
       throw isTusError(error) && error.status_code === 423 ? await this.refusalForLost(doc._id, error) : error;
@@ -138,11 +170,47 @@ export class GridFsTusStore extends DataStore {
    */
   private async refusalForLost(id: ObjectId, refusal: unknown): Promise<unknown> {
     try {
-      if (await this.documents.get(id)) return refusal;
+      if (await this.documents.head(id)) return refusal;
       await this.documents.dropIfAbandoned(id);
-      return tusError(404, UPLOAD_NOT_FOUND);
+      return notFound();
     } catch {
       return refusal; // the cleanup removes what is left (orphan chunks)
+    }
+  }
+
+  /**
+   * Runs a completion and keeps its 202 body for onUploadFinish. A refusal is passed on; any other
+   * failure leaves what is stored for the next try, and the client is told to come back (503).
+   */
+  private async finishing(work: () => Promise<UploadAcceptedView>): Promise<void> {
+    try {
+      const accepted = await work();
+      const request = currentTusRequest();
+      if (request) request.accepted = accepted;
+    } catch (error) {
+      if (isTusError(error)) throw error;
+      throw new CompletionPending(error);
+    }
+  }
+
+  /** HEAD found the upload complete: finish it under a lease of its own, as a PATCH would. */
+  private async finishForHead(id: string): Promise<UploadHead> {
+    const lock = this.locker.newLock(id);
+    try {
+      await lock.lock(new AbortController().signal, () => undefined);
+      const token = this.locker.tokenFor(id);
+      if (!token) throw notFound(); // gone meanwhile
+      const doc = await this.find(id);
+      if (doc.complete) await this.completion.finish(doc, token);
+      return doc;
+    } catch (error) {
+      // refused: the upload was removed; busy, or the database failed: ask again (tus clients retry a 423)
+      if (isTusError(error) && error.status_code < 500 && error.status_code !== 423) throw notFound();
+      if (!isTusError(error)) this.logger.warn(`upload ${id}: finishing it failed: ${(error as Error).message}`);
+      // a lease lost to a removal (its session erased) is a 404, as for a PATCH
+      throw await this.refusalForLost(uploadObjectId(id)!, tusError(423, COMPLETION_PENDING));
+    } finally {
+      await lock.unlock();
     }
   }
 
@@ -157,48 +225,27 @@ export class GridFsTusStore extends DataStore {
     return hash;
   }
 
-  /** The last byte is in: write the files document, mark the upload complete with the SHA-256 of the chunks stored. */
-  private async complete(
-    doc: ResumableUpload,
-    token: string,
-    sha256: string,
-    chunkCount: number,
-    format: UploadFormat,
-  ): Promise<void> {
-    const answerId = randomUUID();
-    const written = await this.documents.writeFilesDocument(doc._id, token, {
-      length: doc.size,
-      chunkSize: doc.chunk_size,
-      filename: `${String(doc.session_id)}-${doc.question_id}.${format.extension}`,
-      metadata: {
-        session_id: doc.session_id,
-        question_id: doc.question_id,
-        user_id: doc.user_id,
-        answer_id: answerId,
-        content_type: format.content_type,
-        upload_date: this.clock.now(),
-        status: 'queued',
-        sha256,
-        size_bytes: doc.size,
-      },
-    });
-    if (!written) throw tusError(423, UPLOAD_BUSY);
-    const still = await this.documents.recordProgress(doc._id, token, {
-      offset: doc.size,
-      next_n: chunkCount,
-      tail: Buffer.alloc(0),
-      format,
-      complete: true,
-      sha256,
-      answer_id: answerId,
-    });
-    if (!still) throw tusError(423, UPLOAD_BUSY);
+  private async head(id: string): Promise<UploadHead> {
+    const objectId = uploadObjectId(id);
+    const upload = objectId ? await this.documents.head(objectId) : null;
+    if (!upload) throw notFound();
+    return upload;
   }
 
   private async find(id: string): Promise<ResumableUpload> {
     const objectId = uploadObjectId(id);
     const doc = objectId ? await this.documents.get(objectId) : null;
-    if (!doc) throw tusError(404, UPLOAD_NOT_FOUND);
+    if (!doc) throw notFound();
     return doc;
+  }
+}
+
+const notFound = () => tusError(404, UPLOAD_NOT_FOUND);
+
+/** A completion that failed for a reason other than a refusal: what is stored stays for the next try. */
+export class CompletionPending extends Error {
+  override name = 'CompletionPending';
+  constructor(override readonly cause: unknown) {
+    super(`the completion did not finish: ${(cause as Error)?.message ?? String(cause)}`);
   }
 }

@@ -10,12 +10,13 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { Controller, Delete, Head, Param, Patch, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Head, Options, Param, Patch, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { ApiProblems } from '../../common/api-problems.decorator.js';
 import type { AuthenticatedUser } from '../../auth/authenticated-user.js';
 import { CurrentUser } from '../../auth/current-user.decorator.js';
+import { Public } from '../../auth/public.decorator.js';
 import { UserThrottlerGuard } from '../../common/user-throttler.guard.js';
 import { watchClientLeft } from '../../common/client-left.js';
 import { UserLeases } from '../../database/user-leases.js';
@@ -34,6 +35,15 @@ const OFFSET = { 'Upload-Offset': header('Bytes the server holds.', 'integer'), 
 const NO_TUS_VERSION: [number, string] = [412, 'No Tus-Resumable: 1.0.0 header.'];
 const BAD_TUS_HEADER: [number, string] = [400, 'A tus header is not valid; `detail` says which and what it must hold.'];
 const UPLOAD_ID = { name: 'uploadId', description: 'The id in the Location the creation answered with.' };
+const DISCOVERY = {
+  description: 'What this server speaks (tus 1.0 discovery); a CORS preflight gets these headers too.',
+  headers: {
+    'Tus-Resumable': header('1.0.0'),
+    'Tus-Version': header('The protocol versions spoken: 1.0.0.'),
+    'Tus-Extension': header('The extensions offered: creation,termination,expiration.'),
+    'Tus-Max-Size': header('The largest upload accepted, in bytes (MAX_UPLOAD_BYTES).', 'integer'),
+  },
+};
 
 /**
  * tus 1.0 resumable uploads (https://tus.io/protocols/resumable-upload): the protocol itself is
@@ -41,7 +51,6 @@ const UPLOAD_ID = { name: 'uploadId', description: 'The id in the Location the c
  * as problem details, like every other route's, @tus/server's own plain-text refusals included.
  */
 @ApiTags('answers')
-@ApiBearerAuth()
 @Controller('api/uploads')
 export class ResumableUploadsController {
   constructor(
@@ -49,8 +58,29 @@ export class ResumableUploadsController {
     private readonly leases: UserLeases,
   ) {}
 
+  /**
+   * tus discovery: what this server speaks. No sign-in: a browser's CORS preflight carries no
+   * credentials, and the answer is the same for everyone (no upload, no user, no database).
+   */
+  @Options()
+  @Public()
+  @ApiNoContentResponse(DISCOVERY)
+  discover(@Res() res: Response): void {
+    res.status(204).set(this.uploads.discovery()).end();
+  }
+
+  /** The same discovery, asked of an upload's own URL (where a preflight for its HEAD or PATCH goes). */
+  @Options(':uploadId')
+  @Public()
+  @ApiParam(UPLOAD_ID)
+  @ApiNoContentResponse(DISCOVERY)
+  discoverAt(@Res() res: Response): void {
+    res.status(204).set(this.uploads.discovery()).end();
+  }
+
   /** Creates an upload of `Upload-Length` bytes for one answer (`Upload-Metadata: session_id, question_id`). */
   @Post()
+  @ApiBearerAuth()
   @ApiHeader(TUS_RESUMABLE)
   @ApiHeader({ name: 'Upload-Length', required: true, description: 'Size of the recording in bytes.' })
   @ApiHeader({
@@ -67,7 +97,10 @@ export class ResumableUploadsController {
     },
   })
   @ApiProblems(
-    [400, 'A tus header is not valid, Upload-Length is missing, or Upload-Metadata lacks session_id or question_id.'],
+    [
+      400,
+      'A tus header is not valid, Upload-Length is missing, Upload-Metadata lacks session_id or question_id, or a body came with the creation (creation-with-upload is not offered).',
+    ],
     401,
     404,
     [409, 'The session is analyzed or being analyzed.'],
@@ -81,27 +114,44 @@ export class ResumableUploadsController {
     return this.pass(req, res);
   }
 
-  /** The offset to resume from. */
+  /**
+   * The offset to resume from: one small read. Rate-limited per user in a bucket of its own
+   * (RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE); it takes none of the user's upload places.
+   */
   @Head(':uploadId')
+  @ApiBearerAuth()
   @ApiParam(UPLOAD_ID)
   @ApiHeader(TUS_RESUMABLE)
   @ApiOkResponse({
-    description: 'The upload; send the rest from Upload-Offset.',
+    description:
+      'The upload; send the rest from Upload-Offset. Upload-Offset = Upload-Length: every byte is in and the ' +
+      'recording is the answer (a completion an earlier request left unfinished is finished first).',
     headers: { ...OFFSET, 'Upload-Length': header('Size of the recording.', 'integer') },
   })
   @ApiProblems(
     BAD_TUS_HEADER,
     401,
-    [404, 'No such upload for this user (or it was completed).'],
+    [404, 'No such upload for this user: finished before (see the session), refused and removed, or never made.'],
     [410, 'Expired.'],
     NO_TUS_VERSION,
+    [
+      423,
+      'Another request is writing the upload (its offset is about to move), or every byte is in but it could not be made the answer yet (another request is at it, or the database failed): ask again after Retry-After.',
+    ],
+    [429, 'Over RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE HEADs for this user.'],
   )
+  @UseGuards(UserThrottlerGuard)
+  @SkipThrottle({ uploads: true, analyze: true })
   offset(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.pass(req, res);
   }
 
-  /** Appends bytes at `Upload-Offset`. The request that brings the last byte answers 202 like a multipart upload. */
+  /**
+   * Appends bytes at `Upload-Offset`. The request that brings the last byte answers 202 like a
+   * multipart upload; an empty PATCH at the full length finishes an upload a failure left complete.
+   */
   @Patch(':uploadId')
+  @ApiBearerAuth()
   @ApiParam(UPLOAD_ID)
   @ApiHeader(TUS_RESUMABLE)
   @ApiHeader({ name: 'Upload-Offset', required: true, description: 'Where these bytes start: the HEAD offset.' })
@@ -117,7 +167,10 @@ export class ResumableUploadsController {
     [400, 'A tus header is not valid, or the first bytes are not a supported audio recording (the upload is removed).'],
     401,
     [404, 'No such upload for this user.'],
-    [409, 'Upload-Offset is not where the upload is, or the session closed meanwhile.'],
+    [
+      409,
+      'Upload-Offset is not where the upload is, the session closed meanwhile, or a newer answer to the question arrived while this one was being finished (the upload is removed).',
+    ],
     [403, 'No Upload-Offset or no Content-Type header (tus answers these with 403).'],
     [410, 'Expired.'],
     NO_TUS_VERSION,
@@ -125,6 +178,10 @@ export class ResumableUploadsController {
     [415, 'Content-Type must be application/offset+octet-stream.'],
     [423, 'Another request is writing this upload.'],
     [429, 'MAX_CONCURRENT_UPLOADS_PER_USER uploads of this user are in flight already.'],
+    [
+      503,
+      'The upload could not be finished, or the database is unavailable; nothing that arrived is lost: ask with HEAD after Retry-After (it finishes an upload whose bytes are all in) and resume.',
+    ],
   )
   async append(
     @Param('uploadId') _id: string,
@@ -145,6 +202,7 @@ export class ResumableUploadsController {
 
   /** Abandons an unfinished upload (tus termination): its bytes are deleted. */
   @Delete(':uploadId')
+  @ApiBearerAuth()
   @ApiParam(UPLOAD_ID)
   @ApiHeader(TUS_RESUMABLE)
   @ApiNoContentResponse({ description: 'Removed.', headers: { 'Tus-Resumable': header('1.0.0') } })

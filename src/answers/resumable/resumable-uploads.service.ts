@@ -1,26 +1,38 @@
-import { HttpException, Inject, Injectable, Logger, OnModuleInit, UnauthorizedException } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, UnauthorizedException } from '@nestjs/common';
 import { Server, type Upload } from '@tus/server';
 import type { Request, Response } from 'express';
 import { ObjectId } from 'mongodb';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
-import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
 import { ResumableUploadDocuments } from '../../audio/resumable-upload.documents.js';
 import type { AuthenticatedUser } from '../../auth/authenticated-user.js';
-import { storageSettings, type StorageSettings } from '../../config/settings.js';
+import { API_RESPONSE_HEADERS } from '../../common/cors-options.js';
 import { QUESTION_ID_PATTERN, QUESTION_ID_RULE, SESSION_ID_PATTERN, SESSION_ID_RULE } from '../../common/ids.js';
+import { httpSettings, storageSettings, type HttpSettings, type StorageSettings } from '../../config/settings.js';
 import { Clock } from '../../database/clock.js';
 import { SessionsService } from '../../sessions/sessions.service.js';
-import type { AudioFormat } from '../intake/audio-format.js';
-import { AnswerIntake, assertOpenQuestion } from '../intake/answer-intake.js';
-import { GridFsTusStore, UPLOAD_NOT_FOUND, uploadObjectId } from './gridfs-tus.store.js';
-import { fromHttpException, isTusError, tusError } from './tus-errors.js';
+import { assertOpenQuestion } from '../intake/answer-intake.js';
+import { CompletionPending, GridFsTusStore, UPLOAD_NOT_FOUND, uploadObjectId } from './gridfs-tus.store.js';
+import {
+  COMPLETION_PENDING,
+  DATABASE_BUSY,
+  fromHttpException,
+  isTransientDatabaseError,
+  isTusError,
+  RETRY_AFTER_SECONDS,
+  tusError,
+} from './tus-errors.js';
+import { currentTusRequest, withTusRequest } from './tus-request.js';
+import { UploadCompletion } from './upload-completion.js';
 import { readOnlyLocker, UploadLeaseLocker } from './upload-lease.locker.js';
 
 export const UPLOADS_PATH = '/api/uploads';
+const TUS_VERSION = '1.0.0';
+const WITH_UPLOAD =
+  'Creating an upload with its first bytes (creation-with-upload) is not offered here: create it without a body, then PATCH the bytes.';
 
 /** The request as @tus/server hands it to hooks: a web Request that keeps the Node one. */
 type TusRequest = globalThis.Request & {
-  runtime?: { node?: { req: Request & { user?: AuthenticatedUser; id?: string } } };
+  runtime?: { node?: { req: Request & { user?: AuthenticatedUser; id?: string }; res?: Response } };
 };
 
 const nodeRequest = (req: TusRequest) => req.runtime?.node?.req;
@@ -36,22 +48,23 @@ const nodeRequest = (req: TusRequest) => req.runtime?.node?.req;
 export class ResumableUploadsService implements OnModuleInit {
   private readonly logger = new Logger(ResumableUploadsService.name);
   private server!: Server;
+  private store!: GridFsTusStore;
 
   constructor(
     private readonly documents: ResumableUploadDocuments,
-    private readonly audio: AnswerAudioStore,
     private readonly sessions: SessionsService,
-    private readonly intake: AnswerIntake,
+    private readonly completion: UploadCompletion,
     private readonly clock: Clock,
     @Inject(storageSettings.KEY) private readonly settings: StorageSettings,
+    @Inject(httpSettings.KEY) private readonly http: HttpSettings,
   ) {}
 
   onModuleInit(): void {
     const locker = new UploadLeaseLocker(this.documents, this.clock, this.settings.resumableLeaseMs);
-    const store = new GridFsTusStore(this.documents, locker, this.clock, {
+    const store = (this.store = new GridFsTusStore(this.documents, locker, this.completion, this.clock, {
       chunkSizeBytes: this.settings.chunkSizeBytes,
       expiryMs: this.settings.resumableExpiryMs,
-    });
+    }));
     this.server = new Server({
       path: UPLOADS_PATH,
       datastore: store,
@@ -61,9 +74,22 @@ export class ResumableUploadsService implements OnModuleInit {
       namingFunction: () => new ObjectId().toHexString(),
       onUploadCreate: (req, upload) => this.bind(req as TusRequest, upload),
       onIncomingRequest: (req, id) => this.assertOwner(req as TusRequest, id),
-      onUploadFinish: (req, upload) => this.finish(req as TusRequest, upload),
-      onResponseError: (_req, error) => this.asProblem(error),
+      onUploadFinish: (_req, upload) => this.finished(upload),
+      onResponseError: (req, error) => this.asProblem(req as TusRequest, error),
+      // @tus/server sets CORS headers on its answers: the same origins as the rest of the API
+      allowedOrigins: (origin) => this.http.corsOrigins.includes(origin),
+      exposedHeaders: API_RESPONSE_HEADERS,
     });
+  }
+
+  /** tus discovery (OPTIONS): the protocol version, exactly the extensions offered, the size limit. */
+  discovery(): Record<string, string> {
+    return {
+      'Tus-Resumable': TUS_VERSION,
+      'Tus-Version': TUS_VERSION,
+      'Tus-Extension': this.store.extensions.join(','),
+      'Tus-Max-Size': String(this.settings.maxUploadBytes),
+    };
   }
 
   /**
@@ -77,7 +103,10 @@ export class ResumableUploadsService implements OnModuleInit {
     if (req.method === 'PATCH') {
       Object.defineProperty(request, 'body', { value: ReadableStream.from(req), configurable: true });
     }
-    await sendNodeResponse(res, await this.server.handleWeb(request));
+    const { user, id } = req as Request & { user?: AuthenticatedUser; id?: string };
+    const state = { method: req.method, userId: user?.userId, requestId: id ?? null };
+    const answer = await withTusRequest(state, () => this.server.handleWeb(request as globalThis.Request));
+    await sendNodeResponse(res, answer);
   }
 
   /** POST: the upload must name a session the caller owns, still open, with that question. */
@@ -93,6 +122,8 @@ export class ResumableUploadsService implements OnModuleInit {
     if (!QUESTION_ID_PATTERN.test(questionId)) throw tusError(400, `Upload-Metadata question_id ${QUESTION_ID_RULE}.`);
     if (upload.size === undefined) throw tusError(400, 'Send Upload-Length: the recording size in bytes.');
     if (upload.size === 0) throw tusError(400, 'The recording is empty; record an answer and upload it again.');
+    if (req.headers.get('content-type')?.startsWith('application/offset+octet-stream'))
+      throw tusError(400, WITH_UPLOAD);
     try {
       const session = await this.sessions.getOwned(sessionId, userId, { status: 1, questions: 1 });
       assertOpenQuestion(session, questionId);
@@ -102,49 +133,26 @@ export class ResumableUploadsService implements OnModuleInit {
     return { metadata: { session_id: sessionId, question_id: questionId, user_id: userId } };
   }
 
-  /** HEAD, PATCH, DELETE: only the user who created an upload may see or touch it. */
+  /**
+   * HEAD, PATCH, DELETE: only the user who created an upload may see or touch it. The fields read
+   * here (a small projection) are all HEAD answers with: the store takes them from the request.
+   */
   private async assertOwner(req: TusRequest, id: string): Promise<void> {
     if (req.method === 'POST') return;
     const userId = this.userOf(req);
     const objectId = uploadObjectId(id);
-    const doc = objectId ? await this.documents.get(objectId) : null;
-    if (!doc || doc.user_id !== userId) throw tusError(404, UPLOAD_NOT_FOUND);
+    const upload = objectId ? await this.documents.head(objectId) : null;
+    if (!upload || upload.user_id !== userId) throw tusError(404, UPLOAD_NOT_FOUND);
+    const request = currentTusRequest();
+    if (request) request.upload = upload;
   }
 
-  /** The last byte is in and the file is complete in GridFS: the shared intake makes it the answer. */
-  private async finish(req: TusRequest, upload: Upload) {
-    const id = uploadObjectId(upload.id)!;
-    const doc = await this.documents.get(id);
-    // removed since the last byte was in (its session erased): the store has let go of it already
-    if (!doc) throw tusError(404, UPLOAD_NOT_FOUND);
-    if (!doc.complete || !doc.format || !doc.sha256 || !doc.answer_id) {
-      throw new Error(`upload ${upload.id} finished without being complete`);
-    }
-    const fileId = id as never;
-    try {
-      const session = await this.sessions.getOwned(String(doc.session_id), doc.user_id, { status: 1, questions: 1 });
-      assertOpenQuestion(session, doc.question_id);
-      const view = await this.intake.accept({
-        session,
-        userId: doc.user_id,
-        questionId: doc.question_id,
-        answerId: doc.answer_id,
-        stored: { fileId, sizeBytes: doc.size },
-        format: { extension: doc.format.extension, contentType: doc.format.content_type } as AudioFormat,
-        sha256: doc.sha256,
-        requestId: nodeRequest(req)?.id ?? null,
-      });
-      await this.documents.forget(id);
-      this.intake.count('accepted', doc.size);
-      return { status_code: 202, body: JSON.stringify(view), headers: { 'Content-Type': 'application/json' } };
-    } catch (error) {
-      this.intake.count('rejected');
-      if (error instanceof HttpException && error.getStatus() < 500) {
-        await this.audio.delete(fileId).catch(() => undefined);
-        await this.documents.forget(id).catch(() => undefined);
-      }
-      throw fromHttpException(error);
-    }
+  /** The last byte is in: the store made it the answer within its write (UploadCompletion), under its lease. */
+  private finished(upload: Upload) {
+    const accepted = currentTusRequest()?.accepted;
+    if (!accepted) return Promise.reject(new Error(`upload ${upload.id} finished without being made the answer`));
+    const headers = { 'Content-Type': 'application/json' };
+    return Promise.resolve({ status_code: 202, body: JSON.stringify(accepted), headers });
   }
 
   private userOf(req: TusRequest): string {
@@ -153,13 +161,35 @@ export class ResumableUploadsService implements OnModuleInit {
     return user.userId;
   }
 
-  /** Every refusal as problem details; the library's plain-text ones are wrapped, unknown errors logged. */
-  private asProblem(error: unknown): { status_code: number; body: string } {
+  /**
+   * Every refusal as problem details; the library's plain-text ones are wrapped. A completion cut
+   * short, or a database that failed, is a 503 to come back from (with Retry-After, as a 423 is);
+   * anything else is a bug: logged, and a 500.
+   */
+  private asProblem(req: TusRequest, error: unknown): { status_code: number; body: string } {
+    const problem = this.problemFor(error);
+    if (problem.status_code === 503 || problem.status_code === 423) {
+      req.runtime?.node?.res?.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    }
+    return problem;
+  }
+
+  private problemFor(error: unknown): { status_code: number; body: string } {
     if (isTusError(error)) {
       if (error.body.startsWith('{')) return error;
       return tusError(error.status_code, error.body.trim());
     }
-    this.logger.error(`resumable upload failed: ${(error as Error).message}`);
+    if (error instanceof CompletionPending) {
+      const cause = error.cause as Error;
+      if (isTransientDatabaseError(cause)) this.logger.warn(`${error.message}; the next HEAD or PATCH finishes it`);
+      else this.logger.error(`${error.message}; the next HEAD or PATCH finishes it`, cause?.stack);
+      return tusError(503, COMPLETION_PENDING);
+    }
+    if (isTransientDatabaseError(error)) {
+      this.logger.warn(`resumable upload: database unavailable: ${(error as Error).message}`);
+      return tusError(503, DATABASE_BUSY);
+    }
+    this.logger.error(`resumable upload failed: ${(error as Error).message}`, (error as Error).stack);
     return tusError(500, 'The upload could not be stored; try again.');
   }
 }

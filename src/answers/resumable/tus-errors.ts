@@ -1,23 +1,60 @@
 import { HttpException } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
+import { isDatabaseUnavailable } from '../../common/api-exception.filter.js';
 import { PROBLEM_JSON, problemDetails } from '../../common/problem-details.js';
 
-/** What @tus/server sends for a thrown `{ status_code, body }`: the body as given. */
-export interface TusError {
+/** Seconds a client is asked to wait (Retry-After) before it asks again after a 503 or 423. */
+export const RETRY_AFTER_SECONDS = 2;
+
+/** A completion that did not finish (every byte stays): the next HEAD or PATCH takes it up. */
+export const COMPLETION_PENDING =
+  'The upload could not be finished just now; nothing that arrived is lost. Ask with HEAD in a few seconds ' +
+  '(it finishes an upload whose bytes are all in) and resume from the offset it gives.';
+
+export const DATABASE_BUSY =
+  'The database is temporarily unavailable; nothing acknowledged is lost. Ask with HEAD in a few seconds and resume from the offset it gives.';
+
+/** Driver and document-lock errors after which the same request can succeed a moment later. */
+const TRANSIENT_ERRORS = new Set(['DocumentWriteTimeout', 'DocumentLockLost', 'DocumentLockTimeout']);
+/** Server errors of the same kind: a statement over its time limit, a server shutting down. */
+const TRANSIENT_CODES = new Set([50, 91, 189, 262, 11600, 11602]);
+
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (isDatabaseUnavailable(error)) return true;
+  if (!(error instanceof Error)) return false;
+  if (TRANSIENT_ERRORS.has(error.name)) return true;
+  return error.name.startsWith('Mongo') && TRANSIENT_CODES.has((error as { code?: unknown }).code as number);
+}
+
+/** What @tus/server sends for whatever is thrown with a `status_code` and a `body`: the body as given. */
+export interface TusRefusal {
   status_code: number;
   body: string;
 }
 
-/** A refusal as problem details (RFC 9457), the shape every other route answers with. */
-export function tusError(status: number, detail: string): TusError {
-  return {
-    status_code: status,
-    body: JSON.stringify(problemDetails(status, detail)),
-  };
+/**
+ * A refusal of ours: an Error (with a stack, and throwable as an error should be) that carries the
+ * two fields @tus/server 2.x reads off a thrown value (server.js onError: error.status_code,
+ * error.body), so it sends it as it would a plain `{ status_code, body }`.
+ */
+export class TusError extends Error implements TusRefusal {
+  override name = 'TusError';
+  constructor(
+    readonly status_code: number,
+    readonly body: string,
+  ) {
+    super(`tus refusal ${status_code}`);
+  }
 }
 
-export function isTusError(error: unknown): error is TusError {
-  return typeof error === 'object' && error !== null && typeof (error as TusError).status_code === 'number';
+/** A refusal as problem details (RFC 9457), the shape every other route answers with. */
+export function tusError(status: number, detail: string): TusError {
+  return new TusError(status, JSON.stringify(problemDetails(status, detail)));
+}
+
+/** Ours, or one of @tus/server's own (plain `{ status_code, body }` objects). */
+export function isTusError(error: unknown): error is TusRefusal {
+  return typeof error === 'object' && error !== null && typeof (error as TusRefusal).status_code === 'number';
 }
 
 /** A Nest HttpException (from the shared checks) as the error @tus/server can send. */

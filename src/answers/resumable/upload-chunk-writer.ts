@@ -1,20 +1,14 @@
 import type { ObjectId } from 'mongodb';
 import type { Readable } from 'node:stream';
-import type {
-  ResumableUpload,
-  ResumableUploadDocuments,
-  UploadProgress,
-} from '../../audio/resumable-upload.documents.js';
-import { isDuplicateKey } from '../../audio/resumable-upload.documents.js';
-import { ACCEPTED_AUDIO_DESCRIPTION, TAGS_TOO_LARGE, detectAudioFormat } from '../intake/audio-format.js';
-import { AudioHead } from '../intake/audio-head.js';
+import type { ResumableUploadDocuments } from '../../audio/resumable-upload.documents.js';
+import { isDuplicateKey, type ResumableUpload, type UploadProgress } from '../../audio/resumable-upload.schema.js';
+import type { ChunkBuffers } from './chunk-buffers.js';
+import { HeadRefused, HeldHead, type UploadFormat } from './held-head.js';
 import { tusError } from './tus-errors.js';
 import { UPLOAD_BUSY } from './upload-lease.locker.js';
 import type { UploadSha256 } from './upload-sha256.js';
 
-const NOT_AUDIO = `The uploaded file is not a supported audio recording; send ${ACCEPTED_AUDIO_DESCRIPTION}.`;
-
-export type UploadFormat = NonNullable<ResumableUpload['format']>;
+export type { UploadFormat } from './held-head.js';
 
 export interface ChunkWriterLimits {
   /** Full chunks go to the database about this many bytes at a time (one insertMany). */
@@ -26,32 +20,6 @@ export interface ChunkWriterLimits {
 /** What one PATCH left: the offset it reached, and when that is the whole file, its chunk count and format. */
 export type WriteOutcome =
   { complete: false; offset: number } | { complete: true; offset: number; chunkCount: number; format: UploadFormat };
-
-/**
- * Chunk-sized buffers kept from one request to the next. A request's buffers live as long as it
- * does, so a collection of the young generation finds them alive and moves them to the old one,
- * where they would wait, garbage, for a full collection: the server's memory rose by a few MB per
- * PATCH until one came. Kept here, the same few buffers serve every request.
- */
-export class ChunkBuffers {
-  private readonly free = new Map<number, Buffer[]>();
-
-  /** Keeps up to `keepBytes` (and one buffer more) of each chunk size. */
-  constructor(private readonly keepBytes: number) {}
-
-  take(size: number): Buffer {
-    return this.free.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size);
-  }
-
-  give(buffers: Iterable<Buffer>): void {
-    for (const buffer of buffers) {
-      const list = this.free.get(buffer.length) ?? [];
-      if (list.length * buffer.length > this.keepBytes) continue;
-      list.push(buffer);
-      this.free.set(buffer.length, list);
-    }
-  }
-}
 
 /** Full chunks on their way to the database, with the hash state after their last byte. */
 interface Batch {
@@ -78,8 +46,8 @@ export class UploadChunkWriter {
   private format: UploadFormat | null;
   /** Bytes the upload holds once what has arrived is kept. */
   private offset: number;
-  /** The first bytes, until their format is known (kept in the upload's document between requests). */
-  private head = new AudioHead();
+  /** The first bytes, until their format is known. */
+  private head: HeldHead | null;
   /** Every buffer this request took from the pool, given back once nothing of it is in flight. */
   private readonly owned = new Set<Buffer>();
   private current: Buffer | null = null;
@@ -107,16 +75,11 @@ export class UploadChunkWriter {
     this.batchChunks = Math.max(1, Math.floor(limits.batchBytes / this.chunkSize));
     this.recordEvery = limits.recordEveryBytes;
     this.format = upload.format;
-    this.offset = upload.offset;
+    this.head = this.format ? null : new HeldHead(documents, upload);
+    // the tail is taken again as the request's first bytes (writeAll)
+    this.offset = upload.offset - upload.tail.buffer.length;
     this.nextN = this.storedN = this.recordedN = upload.next_n;
     this.storedHashState = hash.save();
-    const tail = Buffer.from(upload.tail.buffer);
-    if (!this.format) {
-      this.head = new AudioHead(tail);
-    } else if (tail.length > 0) {
-      this.current = this.buffer();
-      this.filled = tail.copy(this.current);
-    }
   }
 
   /** Reads the request to its end (or its cut-off: what arrived is kept, then the stream's error is thrown). */
@@ -136,6 +99,8 @@ export class UploadChunkWriter {
   }
 
   private async writeAll(stream: Readable): Promise<WriteOutcome> {
+    const tail = Buffer.from(this.upload.tail.buffer);
+    if (tail.length > 0) await this.take(tail);
     let streamError: unknown = null;
     const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     for (;;) {
@@ -153,28 +118,29 @@ export class UploadChunkWriter {
     await this.settle();
     if (this.offset === this.upload.size && this.format) return this.finish(this.format);
     await this.record(this.keptProgress());
-    if (streamError) throw streamError;
+    if (streamError) throw streamError as Error; // what the stream failed with
     return { complete: false, offset: this.offset };
   }
 
   private async take(data: Buffer): Promise<void> {
     this.offset += data.length;
-    if (this.format) return this.append(data);
-    this.head.add(data);
-    const state = this.head.state(this.offset >= this.upload.size);
-    if (state === 'more') return;
-    if (state === 'tags-too-large') {
+    await this.append(data);
+    if (this.head) await this.judge(data);
+  }
+
+  /** While the format is unknown: the head takes the bytes too, and tells the format once it can. */
+  private async judge(data: Buffer): Promise<void> {
+    try {
+      const format = await this.head!.add(data, this.offset);
+      if (format === 'more') return;
+      this.format = format;
+      this.head = null;
+    } catch (error) {
+      if (!(error instanceof HeadRefused)) throw error;
+      await this.settle().catch(() => undefined); // no chunk of ours lands after the removal
       await this.documents.remove(this.id, { holder: this.token });
-      throw tusError(400, TAGS_TOO_LARGE);
+      throw tusError(400, error.message);
     }
-    const head = this.head.take();
-    const detected = await detectAudioFormat(head);
-    if (!detected) {
-      await this.documents.remove(this.id, { holder: this.token });
-      throw tusError(400, NOT_AUDIO);
-    }
-    this.format = { extension: detected.extension, content_type: detected.contentType };
-    await this.append(head);
   }
 
   /** Copies bytes into chunk buffers; each full chunk is hashed and, a batch at a time, stored. */
@@ -240,14 +206,12 @@ export class UploadChunkWriter {
 
   /** Everything that arrived: the stored chunks and, in the document, the bytes after them. */
   private keptProgress(): UploadProgress {
-    const tail = this.format
-      ? Buffer.from(this.current?.subarray(0, this.filled) ?? Buffer.alloc(0))
-      : Buffer.from(this.head.peek());
     return {
       offset: this.offset,
       next_n: this.storedN,
-      tail,
+      tail: Buffer.from(this.current?.subarray(0, this.filled) ?? Buffer.alloc(0)),
       format: this.format,
+      judge_at: this.head?.judgeAt ?? null,
       hash_state: this.storedHashState,
     };
   }

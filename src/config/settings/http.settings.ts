@@ -1,6 +1,7 @@
 import { type ConfigType, registerAs } from '@nestjs/config';
 import { Transform } from 'class-transformer';
 import { IsOptional, Matches } from 'class-validator';
+import { corsOriginList } from '../../common/cors-options.js';
 import { readEnvironment } from '../read-environment.js';
 import { emptyToUndefined, IntegerSetting } from '../setting-rules.js';
 
@@ -23,6 +24,10 @@ export class HttpEnvironment {
   @IntegerSetting(1, 100_000)
   RATE_LIMIT_ANALYZE_PER_MINUTE = 60;
 
+  /** HEAD /api/uploads/:id (where a tus upload stands) per user and minute: a bucket of its own. */
+  @IntegerSetting(1, 100_000)
+  RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE = 120;
+
   @IntegerSetting(1000, 86_400_000)
   HTTP_REQUEST_TIMEOUT_MS = 3_600_000;
 
@@ -36,6 +41,8 @@ export const httpSettings = registerAs('http', () => {
     requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
     uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MINUTE,
     analyzePerMinute: e.RATE_LIMIT_ANALYZE_PER_MINUTE,
+    uploadChecksPerMinute: e.RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE,
+    corsOrigins: corsOriginList(e.CORS_ORIGINS),
   };
 });
 

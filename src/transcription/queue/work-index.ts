@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { SessionDocuments } from '../../interview-record/session-documents.js';
 import type { SessionRecord } from '../../interview-record/session.schema.js';
 import { dueAnswer, type DueAnswer } from '../../interview-record/answer-events.js';
-import { isClaimable } from '../../interview-record/answer-plans.js';
+import { isClaimable } from '../../interview-record/claimable-states.js';
 import { answerDueAt, refreshWorkDue } from '../../interview-record/due-work.js';
 
 export type { DueAnswer } from '../../interview-record/answer-events.js';

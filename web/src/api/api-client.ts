@@ -61,13 +61,13 @@ export class ApiClient {
     );
   }
 
-  /** The same answer through the resumable (tus) endpoint, resuming `uploadUrl` when given. */
+  /** The same answer through the resumable (tus) endpoint, resuming `uploadUrl` when given (see uploadResumable). */
   uploadAnswerResumable(
     sessionId: string,
     questionId: string,
     recording: Blob,
     options: { uploadUrl?: string; onUploadUrl?: (url: string) => void; signal?: AbortSignal },
-  ): Promise<UploadAccepted> {
+  ): Promise<UploadAccepted | null> {
     return uploadResumable({ token: this.token, baseUrl: this.baseUrl, sessionId, questionId, recording, ...options });
   }
 

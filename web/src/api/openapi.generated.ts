@@ -171,7 +171,11 @@ export interface paths {
     /** Creates an upload of `Upload-Length` bytes for one answer (`Upload-Metadata: session_id, question_id`). */
     post: operations['ResumableUploadsController_create'];
     delete?: never;
-    options?: never;
+    /**
+     * tus discovery: what this server speaks. No sign-in: a browser's CORS preflight carries no
+     *     credentials, and the answer is the same for everyone (no upload, no user, no database).
+     */
+    options: operations['ResumableUploadsController_discover'];
     head?: never;
     patch?: never;
     trace?: never;
@@ -188,10 +192,17 @@ export interface paths {
     post?: never;
     /** Abandons an unfinished upload (tus termination): its bytes are deleted. */
     delete: operations['ResumableUploadsController_terminate'];
-    options?: never;
-    /** The offset to resume from. */
+    /** The same discovery, asked of an upload's own URL (where a preflight for its HEAD or PATCH goes). */
+    options: operations['ResumableUploadsController_discoverAt'];
+    /**
+     * The offset to resume from: one small read. Rate-limited per user in a bucket of its own
+     *     (RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE); it takes none of the user's upload places.
+     */
     head: operations['ResumableUploadsController_offset'];
-    /** Appends bytes at `Upload-Offset`. The request that brings the last byte answers 202 like a multipart upload. */
+    /**
+     * Appends bytes at `Upload-Offset`. The request that brings the last byte answers 202 like a
+     *     multipart upload; an empty PATCH at the full length finishes an upload a failure left complete.
+     */
     patch: operations['ResumableUploadsController_append'];
     trace?: never;
   };
@@ -2219,7 +2230,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description A tus header is not valid, Upload-Length is missing, or Upload-Metadata lacks session_id or question_id. */
+      /** @description A tus header is not valid, Upload-Length is missing, Upload-Metadata lacks session_id or question_id, or a body came with the creation (creation-with-upload is not offered). */
       400: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
@@ -2329,6 +2340,63 @@ export interface operations {
       };
     };
   };
+  ResumableUploadsController_discover: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description What this server speaks (tus 1.0 discovery); a CORS preflight gets these headers too. */
+      204: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          /** @description 1.0.0 */
+          'Tus-Resumable': string;
+          /** @description The protocol versions spoken: 1.0.0. */
+          'Tus-Version': string;
+          /** @description The extensions offered: creation,termination,expiration. */
+          'Tus-Extension': string;
+          /** @description The largest upload accepted, in bytes (MAX_UPLOAD_BYTES). */
+          'Tus-Max-Size': number;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description A request header over Node's limit (16 KB in all); answered by the HTTP server itself, without a body. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description A bug: the server logs it; the problem says nothing more. */
+      500: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+      /** @description The database is unreachable for the moment; retry in a few seconds. */
+      503: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+    };
+  };
   ResumableUploadsController_terminate: {
     parameters: {
       query?: never;
@@ -2404,11 +2472,73 @@ export interface operations {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
           'X-Request-Id': string;
+          /** @description Seconds to wait before asking again. */
+          'Retry-After': number;
           [name: string]: unknown;
         };
         content: {
           'application/problem+json': components['schemas']['ProblemView'];
         };
+      };
+      /** @description A request header over Node's limit (16 KB in all); answered by the HTTP server itself, without a body. */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description A bug: the server logs it; the problem says nothing more. */
+      500: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+      /** @description The database is unreachable for the moment; retry in a few seconds. */
+      503: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+    };
+  };
+  ResumableUploadsController_discoverAt: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id in the Location the creation answered with. */
+        uploadId: unknown;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description What this server speaks (tus 1.0 discovery); a CORS preflight gets these headers too. */
+      204: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          /** @description 1.0.0 */
+          'Tus-Resumable': string;
+          /** @description The protocol versions spoken: 1.0.0. */
+          'Tus-Version': string;
+          /** @description The extensions offered: creation,termination,expiration. */
+          'Tus-Extension': string;
+          /** @description The largest upload accepted, in bytes (MAX_UPLOAD_BYTES). */
+          'Tus-Max-Size': number;
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description A request header over Node's limit (16 KB in all); answered by the HTTP server itself, without a body. */
       431: {
@@ -2456,7 +2586,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The upload; send the rest from Upload-Offset. */
+      /** @description The upload; send the rest from Upload-Offset. Upload-Offset = Upload-Length: every byte is in and the recording is the answer (a completion an earlier request left unfinished is finished first). */
       200: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
@@ -2493,7 +2623,7 @@ export interface operations {
           'application/problem+json': components['schemas']['ProblemView'];
         };
       };
-      /** @description No such upload for this user (or it was completed). */
+      /** @description No such upload for this user: finished before (see the session), refused and removed, or never made. */
       404: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
@@ -2520,6 +2650,32 @@ export interface operations {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
           'X-Request-Id': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+      /** @description Another request is writing the upload (its offset is about to move), or every byte is in but it could not be made the answer yet (another request is at it, or the database failed): ask again after Retry-After. */
+      423: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          /** @description Seconds to wait before asking again. */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemView'];
+        };
+      };
+      /** @description Over RATE_LIMIT_UPLOAD_CHECKS_PER_MINUTE HEADs for this user. */
+      429: {
+        headers: {
+          /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
+          'X-Request-Id': string;
+          /** @description Seconds to wait before asking again. */
+          'Retry-After': number;
           [name: string]: unknown;
         };
         content: {
@@ -2662,7 +2818,7 @@ export interface operations {
           'application/problem+json': components['schemas']['ProblemView'];
         };
       };
-      /** @description Upload-Offset is not where the upload is, or the session closed meanwhile. */
+      /** @description Upload-Offset is not where the upload is, the session closed meanwhile, or a newer answer to the question arrived while this one was being finished (the upload is removed). */
       409: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
@@ -2722,6 +2878,8 @@ export interface operations {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
           'X-Request-Id': string;
+          /** @description Seconds to wait before asking again. */
+          'Retry-After': number;
           [name: string]: unknown;
         };
         content: {
@@ -2759,7 +2917,7 @@ export interface operations {
           'application/problem+json': components['schemas']['ProblemView'];
         };
       };
-      /** @description The database is unreachable for the moment; retry in a few seconds. */
+      /** @description The upload could not be finished, or the database is unavailable; nothing that arrived is lost: ask with HEAD after Retry-After (it finishes an upload whose bytes are all in) and resume. */
       503: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */

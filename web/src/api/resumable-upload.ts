@@ -19,13 +19,19 @@ export interface ResumableUploadRequest {
 
 /**
  * Uploads a recording through the server's tus endpoint (/api/uploads) with tus-js-client, resuming
- * `uploadUrl` when given (a reload, a retry) from the offset the server reports. Retries are the
- * caller's (the upload queue's backoff); failures come back as ApiErrors with the server's sentence.
+ * `uploadUrl` when given (a reload, a retry) from the offset the server reports. Resolves with the
+ * server's 202 body, or with null when the upload resumed turned out to hold every byte already: the
+ * server's HEAD said so (it finishes such an upload before it answers), and tus-js-client reports
+ * that as success with no body; the session then tells whether the recording is the answer. A
+ * resumed upload the server no longer has (404: finished before, or refused and removed) fails with
+ * that status rather than starting a second upload: the caller decides, knowing the session. Retries
+ * are the caller's (the upload queue's backoff); failures come back as ApiErrors with the server's sentence.
  */
-export function uploadResumable(request: ResumableUploadRequest): Promise<UploadAccepted> {
-  return new Promise<UploadAccepted>((resolve, reject) => {
+export function uploadResumable(request: ResumableUploadRequest): Promise<UploadAccepted | null> {
+  return new Promise<UploadAccepted | null>((resolve, reject) => {
     const upload = new Upload(request.recording, {
-      endpoint: `${request.baseUrl}/api/uploads`,
+      // without an endpoint, a resume the server refuses is an error instead of a new upload
+      endpoint: request.uploadUrl ? undefined : `${request.baseUrl}/api/uploads`,
       uploadUrl: request.uploadUrl ?? null,
       headers: { Authorization: `Bearer ${request.token}` },
       metadata: { session_id: request.sessionId, question_id: request.questionId },
@@ -36,8 +42,13 @@ export function uploadResumable(request: ResumableUploadRequest): Promise<Upload
         if (upload.url) request.onUploadUrl?.(upload.url);
       },
       onSuccess: ({ lastResponse }) => {
+        const body = lastResponse.getBody();
+        if (!body) {
+          resolve(null); // HEAD: every byte is in
+          return;
+        }
         try {
-          resolve(JSON.parse(lastResponse.getBody()) as UploadAccepted);
+          resolve(JSON.parse(body) as UploadAccepted);
         } catch {
           reject(new ApiError('The server did not confirm the upload; it will be sent again.', 0));
         }

@@ -121,7 +121,9 @@ describe('recordings kept on the device', () => {
     expect(await pendingRecordings('alice')).toHaveLength(1);
     unmount();
 
+    // analyzed while the upload was being sent: the 409 says so, and the session confirms it
     api.uploadAnswerResumable.mockRejectedValueOnce(new ApiError('This session has already been analyzed.', 409));
+    api.getSession.mockResolvedValueOnce(openSession).mockResolvedValueOnce({ ...openSession, status: 'analyzed' });
     render(<KeptRecordingsNotice api={api as unknown as ApiClient} isOnline={() => true} />);
     await waitFor(async () => expect(await pendingRecordings('alice')).toHaveLength(0));
   });

@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
 import type { ApiClient } from '../api/api-client';
 import { ApiError } from '../api/api-error';
-import { DurableUploads, KEPT_UPLOADED_EVENT, resumeKept } from './device-uploads';
+import { DurableUploads, KEPT_UPLOADED_EVENT, resumeKept, sendKept } from './device-uploads';
 import { keepRecording, pendingRecordings, sha256Hex } from './pending-recordings';
 
 describe('uploads of recordings kept on the device', () => {
@@ -81,5 +81,86 @@ describe('uploads of recordings kept on the device', () => {
     } finally {
       delete (navigator as { locks?: unknown }).locks;
     }
+  });
+
+  describe('when the tus upload they resume needs no more bytes, or is gone', () => {
+    /** A kept recording with an upload begun earlier, and an API whose session holds `held` for the question. */
+    async function keptWithUpload(userId: string, held: { sha256?: string; createdAt?: string } | null) {
+      const kept = await keepRecording({
+        userId,
+        sessionId: 's1',
+        questionId: 'q1',
+        recording: new Blob([`words of ${userId}`], { type: 'audio/webm' }),
+      });
+      const pending = { ...kept, uploadUrl: '/api/uploads/begun' };
+      const answers = held
+        ? {
+            q1: { audio: { sha256: held.sha256 ?? kept.sha256 }, created_at: held.createdAt ?? '2000-01-01T00:00:00Z' },
+          }
+        : {};
+      const getSession = vi.fn(async () => ({ session_id: 's1', status: 'in_progress', answers }));
+      return { kept, pending, getSession };
+    }
+
+    it('forget a recording whose resumed upload the server finished (HEAD), once the session holds its hash', async () => {
+      const { pending, getSession } = await keptWithUpload('erin', {});
+      const uploadAnswerResumable = vi.fn(async () => null);
+      await sendKept({ getSession, uploadAnswerResumable } as unknown as ApiClient, pending);
+      expect(uploadAnswerResumable).toHaveBeenCalledTimes(1);
+      expect(getSession).toHaveBeenCalledTimes(1);
+      expect(await pendingRecordings('erin')).toEqual([]);
+    });
+
+    it('keep it, and say so as a passing problem, while the session does not hold it yet', async () => {
+      const { getSession, pending } = await keptWithUpload('frank', null);
+      const uploadAnswerResumable = vi.fn(async () => null);
+      const api = { getSession, uploadAnswerResumable } as unknown as ApiClient;
+      const error = await sendKept(api, pending).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ApiError);
+      expect((error as ApiError).isTransient).toBe(true);
+      expect(await pendingRecordings('frank')).toHaveLength(1);
+    });
+
+    it('do not send it again when the upload is gone (its 202 lost) and the session holds it', async () => {
+      const { pending, getSession } = await keptWithUpload('gina', {});
+      const uploadAnswerResumable = vi.fn(async () => {
+        throw new ApiError('The server does not know this upload.', 404);
+      });
+      await sendKept({ getSession, uploadAnswerResumable } as unknown as ApiClient, pending);
+      expect(uploadAnswerResumable).toHaveBeenCalledTimes(1);
+      expect(await pendingRecordings('gina')).toEqual([]);
+    });
+
+    it('send it as a new upload when the upload is gone (refused and removed) and the session lacks it', async () => {
+      const { kept, pending, getSession } = await keptWithUpload('hugo', null);
+      const uploadUrls: (string | undefined)[] = [];
+      const uploadAnswerResumable = vi.fn(async (_s: string, _q: string, _r: Blob, options: { uploadUrl?: string }) => {
+        uploadUrls.push(options.uploadUrl);
+        if (options.uploadUrl) throw new ApiError('The server does not know this upload.', 404);
+        return { status: 'processing', transcription_status: 'queued', sha256: kept.sha256 };
+      });
+      await sendKept({ getSession, uploadAnswerResumable } as unknown as ApiClient, pending);
+      expect(uploadUrls).toEqual(['/api/uploads/begun', undefined]);
+      expect(await pendingRecordings('hugo')).toEqual([]);
+    });
+
+    it('keep it and try again when a resume meets a 409, unless the session settled the question', async () => {
+      const conflict = vi.fn(async () => {
+        throw new ApiError('Upload-Offset is not where the upload is.', 409);
+      });
+      // the offset moved under the resume: kept, and the error says to try again
+      const open = await keptWithUpload('iris', null);
+      const error = await sendKept(
+        { getSession: open.getSession, uploadAnswerResumable: conflict } as unknown as ApiClient,
+        open.pending,
+      ).catch((e: unknown) => e);
+      expect((error as ApiError).isTransient).toBe(true);
+      expect(await pendingRecordings('iris')).toHaveLength(1);
+      // the session was analyzed meanwhile: nothing to upload to any more
+      const closed = await keptWithUpload('jack', null);
+      const getSession = vi.fn(async () => ({ session_id: 's1', status: 'analyzed', answers: {} }));
+      await sendKept({ getSession, uploadAnswerResumable: conflict } as unknown as ApiClient, closed.pending);
+      expect(await pendingRecordings('jack')).toEqual([]);
+    });
   });
 });

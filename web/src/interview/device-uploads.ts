@@ -1,6 +1,6 @@
 import { ApiError } from '../api/api-error';
 import type { ApiClient } from '../api/api-client';
-import type { SessionView } from '../api/types';
+import type { UploadAccepted } from '../api/types';
 import { claimAcrossTabs } from './tab-claims';
 import {
   DeviceStorageError,
@@ -38,21 +38,43 @@ export function userIdOf(token: string): string {
 
 /**
  * Sends one kept recording through the resumable endpoint (resuming its earlier tus upload), and
- * forgets it only when the server's 202 carries its SHA-256.
+ * forgets it only when the server holds it: its 202 carries the recording's SHA-256, or, when the
+ * upload resumed needed no more bytes (a HEAD said so) or is gone (its 202 was lost, or the server
+ * removed it), the session's answer has that SHA-256 (or a newer answer stands). An upload that is
+ * gone and whose recording the session does not hold is sent again as a new upload; a 409 (the
+ * offset moved under the resume, or the session refused it) is a reason to try again, unless the
+ * session holds the recording, a newer answer, or is closed.
  */
 export async function sendKept(
   api: ApiClient,
   pending: PendingRecording,
   onUploadUrl?: (url: string) => void,
 ): Promise<void> {
-  const accepted = await api.uploadAnswerResumable(pending.sessionId, pending.questionId, pending.recording, {
-    uploadUrl: pending.uploadUrl,
-    onUploadUrl: (url) => {
-      onUploadUrl?.(url);
-      void rememberUploadUrl(pending, url).catch(() => undefined);
-    },
-  });
-  if (accepted.sha256 !== pending.sha256) {
+  const send = (uploadUrl?: string) =>
+    api.uploadAnswerResumable(pending.sessionId, pending.questionId, pending.recording, {
+      uploadUrl,
+      onUploadUrl: (url) => {
+        onUploadUrl?.(url);
+        void rememberUploadUrl(pending, url).catch(() => undefined);
+      },
+    });
+  let accepted: UploadAccepted | null;
+  try {
+    accepted = await send(pending.uploadUrl);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const gone = !!pending.uploadUrl && (error.status === 404 || error.status === 410);
+    // 409: the offset moved under this resume (another writer let go meanwhile), or the session refused it
+    if (!gone && error.status !== 409) throw error;
+    if (await settledOnServer(api, pending)) return forgetRecording(pending);
+    if (!gone) throw new ApiError('The upload moved on while it was being resumed; resuming it again.', 503);
+    accepted = await send(undefined);
+  }
+  if (accepted === null) {
+    if (!(await settledOnServer(api, pending))) {
+      throw new ApiError('The server has not confirmed the recording yet; asking again.', 503);
+    }
+  } else if (accepted.sha256 !== pending.sha256) {
     throw new ApiError('The server received different bytes than were recorded; sending the answer again.', 500);
   }
   await forgetRecording(pending);
@@ -134,7 +156,11 @@ export class DurableUploads {
 }
 
 /** Whether the server already holds this recording, or a newer answer that must not be overwritten. */
-function settledOnServer(session: SessionView | null, pending: PendingRecording): boolean {
+async function settledOnServer(api: ApiClient, pending: PendingRecording): Promise<boolean> {
+  const session = await api.getSession(pending.sessionId).catch((error: unknown) => {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  });
   if (!session) return true; // the session is gone (erased): nothing to upload to
   if (session.status !== 'in_progress') return true;
   // own keys only: a question id may be "toString", which every object inherits
@@ -165,11 +191,7 @@ export async function resumeKept(api: ApiClient, userId: string): Promise<Resume
       await claimAcrossTabs(key, 'ifAvailable', async () => {
         const current = await keptRecording(pending);
         if (!current || current.sha256 !== pending.sha256) return; // uploaded or replaced meanwhile
-        const session = await api.getSession(current.sessionId).catch((error: unknown) => {
-          if (error instanceof ApiError && error.status === 404) return null;
-          throw error;
-        });
-        if (settledOnServer(session, current)) {
+        if (await settledOnServer(api, current)) {
           await forgetRecording(current);
           report.dropped++;
           return;
