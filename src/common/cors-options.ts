@@ -17,14 +17,6 @@ const TUS_RESPONSE_HEADERS = [
 /** Response headers the API's own clients read. */
 export const API_RESPONSE_HEADERS = ['Retry-After', 'Content-Disposition', 'X-Request-Id'];
 
-/** CORS_ORIGINS as a list (empty when unset: same origin only). */
-export function corsOriginList(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((origin) => origin.trim())
-    .filter(Boolean);
-}
-
 /**
  * Cross-origin calls from CORS_ORIGINS, tus uploads included (their methods and headers). An OPTIONS
  * under /api/uploads is tus discovery as well as a preflight: the route answers it (204 with the tus

@@ -56,3 +56,11 @@ export function IntegerSetting(min: number, max: number, message?: string): Prop
     Max(max, { message: text }),
   );
 }
+
+/** CORS_ORIGINS as a list (empty when unset: same origin only). */
+export function corsOriginList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+}

@@ -1,9 +1,8 @@
 import { type ConfigType, registerAs } from '@nestjs/config';
 import { Transform } from 'class-transformer';
 import { IsOptional, Matches } from 'class-validator';
-import { corsOriginList } from '../../common/cors-options.js';
 import { readEnvironment } from '../read-environment.js';
-import { emptyToUndefined, IntegerSetting } from '../setting-rules.js';
+import { corsOriginList, emptyToUndefined, IntegerSetting } from '../setting-rules.js';
 
 /** The HTTP server. main.ts reads PORT, CORS_ORIGINS and the timeouts at boot; the rest is injected. */
 export class HttpEnvironment {
