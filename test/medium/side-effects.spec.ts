@@ -1,17 +1,9 @@
-import { ObjectId } from 'mongodb';
 import { Types } from 'mongoose';
-import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
-import { AnswerRepository } from '../../src/answers/answer.repository.js';
-import type { Answer } from '../../src/interview-record/answer.schema.js';
-import { AnswerAudioStore } from '../../src/audio/answer-audio.store.js';
-import { Sha256Meter } from '../../src/common/sha256-meter.js';
 import { SessionDocuments } from '../../src/interview-record/session-documents.js';
 import { SessionEraser } from '../../src/sessions/session-eraser.js';
-import { SessionRepository } from '../../src/sessions/session.repository.js';
 import { SHUTTING_DOWN } from '../../src/transcription/job-scheduler.js';
-import { freshQueueState } from '../../src/interview-record/answer-queue-state.schema.js';
 import type { AnswerJob } from '../../src/transcription/answer-job.js';
 import { TranscribeAnswerJob } from '../../src/transcription/transcribe-answer.job.js';
 import { TranscriptionModule } from '../../src/transcription/transcription.module.js';
@@ -21,6 +13,7 @@ import { wavTone } from '../support/audio.js';
 import { eventually } from '../support/database.js';
 import { expectedTranscript, FakeOpenAI, sha256Of } from '../support/fake-openai.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
+import { queuedAnswer } from '../support/queued-answer.js';
 
 /**
  * Side effects of a finished transcription that must be neither lost nor doubled: a
@@ -56,46 +49,7 @@ afterAll(async () => {
 beforeEach(() => fake.reset());
 afterEach(() => vi.restoreAllMocks());
 
-async function uploaded(audio: Buffer, questionIds = ['q1']) {
-  const now = app.clock.now();
-  const session = await app.get(SessionRepository).create(
-    'alice',
-    {
-      title: '',
-      questions: questionIds.map((id) => ({ question_id: id, text: 'Q?', model_answer: '' })),
-      webhookUrl: HOOK,
-      language: null,
-    },
-    now,
-  );
-  const answerId = new ObjectId().toHexString();
-  const stored = await app.get(AnswerAudioStore).save(Readable.from([audio]), 'q1.wav', {
-    session_id: session._id,
-    question_id: 'q1',
-    user_id: 'alice',
-    answer_id: answerId,
-    content_type: 'audio/wav',
-    upload_date: now,
-    status: 'queued',
-  });
-  const meter = new Sha256Meter();
-  meter.update(audio);
-  const answer: Answer = {
-    id: answerId,
-    question_id: 'q1',
-    gridfs_file_id: stored.fileId,
-    transcription_status: 'queued',
-    transcript: null,
-    transcribed_at: null,
-    transcription_error: null,
-    created_at: now,
-    updated_at: now,
-    ...freshQueueState(now),
-    audio: { format: 'wav', content_type: 'audio/wav', size_bytes: audio.length, sha256: meter.digest() },
-  };
-  await app.get(AnswerRepository).replace(session._id, 'alice', answer);
-  return { sessionId: session._id, fileId: stored.fileId };
-}
+const uploaded = (audio: Buffer, questionIds = ['q1']) => queuedAnswer(app, audio, { questionIds, webhookUrl: HOOK });
 
 async function dueJob(sessionId: Types.ObjectId): Promise<AnswerJob> {
   const found = (await job.findDue(app.clock.now())).find((j) => String(j.sessionId) === String(sessionId));

@@ -1,15 +1,7 @@
-import { ObjectId } from 'mongodb';
 import { Types } from 'mongoose';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
-import { AnswerRepository } from '../../src/answers/answer.repository.js';
-import type { Answer } from '../../src/interview-record/answer.schema.js';
-import { AnswerAudioStore } from '../../src/audio/answer-audio.store.js';
-import { Sha256Meter } from '../../src/common/sha256-meter.js';
-import { SessionRepository } from '../../src/sessions/session.repository.js';
 import { LOST_CLAIM } from '../../src/transcription/job-scheduler.js';
-import { freshQueueState } from '../../src/interview-record/answer-queue-state.schema.js';
 import { WorkIndex } from '../../src/transcription/queue/work-index.js';
 import type { AnswerJob } from '../../src/transcription/answer-job.js';
 import { TranscribeAnswerJob } from '../../src/transcription/transcribe-answer.job.js';
@@ -18,6 +10,7 @@ import { TranscriptionWorker } from '../../src/transcription/transcription.worke
 import { wavTone } from '../support/audio.js';
 import { expectedTranscript, FakeOpenAI, sha256Of } from '../support/fake-openai.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
+import { queuedAnswer } from '../support/queued-answer.js';
 
 const LEASE_MS = 30_000;
 let app: MediumApp;
@@ -48,44 +41,7 @@ afterAll(async () => {
 });
 beforeEach(() => fake.reset());
 
-/** A session whose answer to q1 has real audio in GridFS, queued as an upload leaves it. */
-async function uploaded(audio: Buffer): Promise<{ sessionId: Types.ObjectId; fileId: Types.ObjectId }> {
-  const now = app.clock.now();
-  const session = await app
-    .get(SessionRepository)
-    .create(
-      'alice',
-      { title: '', questions: [{ question_id: 'q1', text: 'Q?', model_answer: '' }], webhookUrl: null, language: null },
-      now,
-    );
-  const answerId = new ObjectId().toHexString();
-  const stored = await app.get(AnswerAudioStore).save(Readable.from([audio]), 'q1.wav', {
-    session_id: session._id,
-    question_id: 'q1',
-    user_id: 'alice',
-    answer_id: answerId,
-    content_type: 'audio/wav',
-    upload_date: now,
-    status: 'queued',
-  });
-  const meter = new Sha256Meter();
-  meter.update(audio);
-  const answer: Answer = {
-    id: answerId,
-    question_id: 'q1',
-    gridfs_file_id: stored.fileId,
-    transcription_status: 'queued',
-    transcript: null,
-    transcribed_at: null,
-    transcription_error: null,
-    created_at: now,
-    updated_at: now,
-    ...freshQueueState(now),
-    audio: { format: 'wav', content_type: 'audio/wav', size_bytes: audio.length, sha256: meter.digest() },
-  };
-  await app.get(AnswerRepository).replace(session._id, 'alice', answer);
-  return { sessionId: session._id, fileId: stored.fileId };
-}
+const uploaded = (audio: Buffer) => queuedAnswer(app, audio);
 
 async function dueJob(sessionId: Types.ObjectId): Promise<AnswerJob> {
   const found = (await job.findDue(app.clock.now())).find((j) => String(j.sessionId) === String(sessionId));
