@@ -5,7 +5,6 @@ import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
 import { DocumentLockTimeout } from '../../src/database/document-locks.js';
 import { SessionDocuments } from '../../src/interview-record/session-documents.js';
 import { LOST_CLAIM } from '../../src/transcription/job-scheduler.js';
-import type { AnswerJob } from '../../src/transcription/answer-job.js';
 import { TranscribeAnswerJob } from '../../src/transcription/transcribe-answer.job.js';
 import { TranscriptionModule } from '../../src/transcription/transcription.module.js';
 import { TranscriptionWorker } from '../../src/transcription/transcription.worker.js';
@@ -13,7 +12,7 @@ import { speechLikeWav, wavTone } from '../support/audio.js';
 import { eventually } from '../support/database.js';
 import { expectedTranscript, FakeOpenAI, sha256Of } from '../support/fake-openai.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
-import { queuedAnswer } from '../support/queued-answer.js';
+import { dueJob as dueJobOf, queuedAnswer } from '../support/queued-answer.js';
 
 /**
  * Every write that follows a paid provider answer is retried with the answer in hand, never by
@@ -55,11 +54,7 @@ afterEach(() => vi.restoreAllMocks());
 
 const uploaded = (audio: Buffer, vocabulary?: string[]) => queuedAnswer(app, audio, { vocabulary });
 
-async function dueJob(sessionId: Types.ObjectId): Promise<AnswerJob> {
-  const found = (await job.findDue(app.clock.now())).find((j) => String(j.sessionId) === String(sessionId));
-  expect(found).toBeDefined();
-  return found!;
-}
+const dueJob = (sessionId: Types.ObjectId) => dueJobOf(app, sessionId);
 
 /** Claims and runs the answer's job as the scheduler would, again after each retry's delay, until it settles. */
 async function runUntilSettled(sessionId: Types.ObjectId): Promise<void> {

@@ -4,7 +4,6 @@ import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
 import { SessionDocuments } from '../../src/interview-record/session-documents.js';
 import { SessionEraser } from '../../src/sessions/session-eraser.js';
 import { SHUTTING_DOWN } from '../../src/transcription/job-scheduler.js';
-import type { AnswerJob } from '../../src/transcription/answer-job.js';
 import { TranscribeAnswerJob } from '../../src/transcription/transcribe-answer.job.js';
 import { TranscriptionModule } from '../../src/transcription/transcription.module.js';
 import { TranscriptionWorker } from '../../src/transcription/transcription.worker.js';
@@ -13,7 +12,7 @@ import { wavTone } from '../support/audio.js';
 import { eventually } from '../support/database.js';
 import { expectedTranscript, FakeOpenAI, sha256Of } from '../support/fake-openai.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
-import { queuedAnswer } from '../support/queued-answer.js';
+import { dueJob as dueJobOf, queuedAnswer } from '../support/queued-answer.js';
 
 /**
  * Side effects of a finished transcription that must be neither lost nor doubled: a
@@ -51,11 +50,7 @@ afterEach(() => vi.restoreAllMocks());
 
 const uploaded = (audio: Buffer, questionIds = ['q1']) => queuedAnswer(app, audio, { questionIds, webhookUrl: HOOK });
 
-async function dueJob(sessionId: Types.ObjectId): Promise<AnswerJob> {
-  const found = (await job.findDue(app.clock.now())).find((j) => String(j.sessionId) === String(sessionId));
-  expect(found).toBeDefined();
-  return found!;
-}
+const dueJob = (sessionId: Types.ObjectId) => dueJobOf(app, sessionId);
 
 const answerOf = async (sessionId: Types.ObjectId) =>
   (await app.db.collection('interview_sessions').findOne({ _id: sessionId }))!.answers.q1;

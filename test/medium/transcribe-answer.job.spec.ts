@@ -3,14 +3,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
 import { LOST_CLAIM } from '../../src/transcription/job-scheduler.js';
 import { WorkIndex } from '../../src/transcription/queue/work-index.js';
-import type { AnswerJob } from '../../src/transcription/answer-job.js';
 import { TranscribeAnswerJob } from '../../src/transcription/transcribe-answer.job.js';
 import { TranscriptionModule } from '../../src/transcription/transcription.module.js';
 import { TranscriptionWorker } from '../../src/transcription/transcription.worker.js';
 import { wavTone } from '../support/audio.js';
 import { expectedTranscript, FakeOpenAI, sha256Of } from '../support/fake-openai.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
-import { queuedAnswer } from '../support/queued-answer.js';
+import { dueJob as dueJobOf, queuedAnswer } from '../support/queued-answer.js';
 
 const LEASE_MS = 30_000;
 let app: MediumApp;
@@ -43,11 +42,7 @@ beforeEach(() => fake.reset());
 
 const uploaded = (audio: Buffer) => queuedAnswer(app, audio);
 
-async function dueJob(sessionId: Types.ObjectId): Promise<AnswerJob> {
-  const found = (await job.findDue(app.clock.now())).find((j) => String(j.sessionId) === String(sessionId));
-  expect(found).toBeDefined();
-  return found!;
-}
+const dueJob = (sessionId: Types.ObjectId) => dueJobOf(app, sessionId);
 
 const answerOf = async (sessionId: Types.ObjectId) =>
   (await app.db.collection('interview_sessions').findOne({ _id: sessionId }))!.answers.q1;

@@ -1,4 +1,5 @@
 import { ObjectId } from 'mongodb';
+import { expect } from 'vitest';
 import type { Types } from 'mongoose';
 import { Readable } from 'node:stream';
 import { AnswerRepository } from '../../src/answers/answer.repository.js';
@@ -7,6 +8,8 @@ import { Sha256Meter } from '../../src/common/sha256-meter.js';
 import { freshQueueState } from '../../src/interview-record/answer-queue-state.schema.js';
 import type { Answer } from '../../src/interview-record/answer.schema.js';
 import { SessionRepository } from '../../src/sessions/session.repository.js';
+import type { AnswerJob } from '../../src/transcription/answer-job.js';
+import { TranscribeAnswerJob } from '../../src/transcription/transcribe-answer.job.js';
 import type { MediumApp } from './medium.js';
 
 export interface QueuedAnswerSession {
@@ -63,4 +66,12 @@ export async function queuedAnswer(
   };
   await app.get(AnswerRepository).replace(session._id, 'alice', answer);
   return { sessionId: session._id, fileId: stored.fileId };
+}
+
+/** The due job of the session's answer, as the scheduler's scan would find it now (fails the test when none is). */
+export async function dueJob(app: MediumApp, sessionId: Types.ObjectId): Promise<AnswerJob> {
+  const due = await app.get(TranscribeAnswerJob).findDue(app.clock.now());
+  const found = due.find((j) => String(j.sessionId) === String(sessionId));
+  expect(found).toBeDefined();
+  return found!;
 }
