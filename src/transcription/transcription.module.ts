@@ -4,6 +4,7 @@ import { WebhookEventsModule } from '../webhooks/webhooks.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { AnswerTranscripts } from './answer-transcripts.js';
 import { SpeechMeter } from './speech/speech-meter.js';
+import { WebRtcVadEngine } from './speech/webrtc-vad.js';
 import { AttemptOutcomes } from './attempt-outcomes.js';
 import { TranscribeAnswerJob } from './transcribe-answer.job.js';
 import { AudioTools } from './recording/audio-tools.js';
@@ -18,6 +19,7 @@ import { TranscriptionWorker } from './transcription.worker.js';
   providers: [
     AudioTools,
     SpeechMeter,
+    WebRtcVadEngine,
     TranscriptionProvider,
     WholeRecordingTranscriber,
     LargeRecordingTranscriber,

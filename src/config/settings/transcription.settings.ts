@@ -26,17 +26,17 @@ export class TranscriptionEnvironment {
   @Matches(/^[a-z]{2}$/, { message: 'TRANSCRIPTION_LANGUAGE must be an ISO-639-1 code such as en' })
   TRANSCRIPTION_LANGUAGE?: string;
 
-  /** Measure the speech in each recording (ffmpeg) and send none without speech to the provider. */
+  /** Measure the speech in each recording (a voice-activity detector) and send none without speech to the provider. */
   @Transform(toBoolean)
   @IsBoolean({ message: 'TRANSCRIPTION_SPEECH_GUARD must be true or false' })
   TRANSCRIPTION_SPEECH_GUARD = true;
 
   /**
-   * Quieter than this (dBFS, every sample of a stretch) is silence. Room noise and microphone hiss
-   * sit at -60 to -40 dBFS, speech in a browser recording peaks at -20 to -3 dBFS.
+   * The WebRTC voice-activity detector's aggressiveness: 3 (the default) takes least noise for
+   * speech; lower modes keep more of a faint voice and more of the room with it (bench/NOTES.md).
    */
-  @IntegerSetting(-90, -10)
-  TRANSCRIPTION_SILENCE_DB = -30;
+  @IntegerSetting(0, 3)
+  TRANSCRIPTION_VAD_MODE = 3;
 
   /** A recording with less speech than this holds no answer (the shortest words, "no", take about 200 ms). */
   @IntegerSetting(0, 10_000)
@@ -119,7 +119,7 @@ export const transcriptionSettings = registerAs('transcription', () => {
     responseFormat: e.TRANSCRIPTION_RESPONSE_FORMAT,
     speechGuard: {
       enabled: e.TRANSCRIPTION_SPEECH_GUARD,
-      silenceDb: e.TRANSCRIPTION_SILENCE_DB,
+      vadMode: e.TRANSCRIPTION_VAD_MODE as 0 | 1 | 2 | 3,
       minSpeechSeconds: e.TRANSCRIPTION_MIN_SPEECH_MS / 1000,
     },
   };

@@ -3,24 +3,16 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
 import { TranscriptionFailure } from './retry-policy.js';
-
-/** A stretch of silence in a recording, in seconds from its start. */
-export interface Silence {
-  start: number;
-  end: number;
-}
 
 /** Lines of ffmpeg's stderr kept for an error message (never the whole log). */
 const STDERR_TAIL_LINES = 5;
 
 /** Opus at this rate keeps speech intelligible at about 11 MB per hour. */
 const OPUS_BITRATE = '24k';
-
-/** Quieter than this for at least SILENCE_MIN_SECONDS counts as a pause where a piece may end. */
-const SILENCE_NOISE_DB = -35;
-const SILENCE_MIN_SECONDS = 0.4;
 
 /** ffmpeg's demuxer for each container the upload check accepts (AudioFormat.extension). */
 const DEMUXERS: Record<string, string> = {
@@ -118,8 +110,7 @@ export class AudioTools implements OnApplicationBootstrap {
       this.ffprobePath,
       ['-v', 'error', ...inputArgs(file, format), '-show_entries', 'format=duration', '-of', 'csv=p=0'],
       signal,
-      (line) => (out += line),
-      'stdout',
+      { onStdoutLine: (line) => (out += line) },
     );
     const seconds = Number(out.trim());
     if (!Number.isFinite(seconds) || seconds <= 0) {
@@ -129,38 +120,62 @@ export class AudioTools implements OnApplicationBootstrap {
   }
 
   /**
-   * Re-encodes any audio ffmpeg can read to mono 16 kHz Opus in Ogg, and reports the silences it
-   * heard on the way (one pass over the input); `silence` is the speech guard's threshold when it is on.
+   * Re-encodes any audio ffmpeg can read to mono 16 kHz Opus in Ogg, and hands the same decoded audio
+   * to `onSamples` as 16 kHz mono PCM for the speech detector: one decode for both.
    */
   async compress(
     input: string,
     format: string,
     output: string,
     signal: AbortSignal,
-    silence = { noiseDb: SILENCE_NOISE_DB, minSeconds: SILENCE_MIN_SECONDS },
-  ): Promise<Silence[]> {
-    const silences: Silence[] = [];
-    let start: number | undefined;
+    onSamples: (samples: Int16Array) => void,
+  ): Promise<void> {
     await this.run(
       this.ffmpegPath,
       [
-        ...['-hide_banner', '-nostdin', '-nostats', '-y', ...inputArgs(input, format), '-vn', '-map', '0:a:0'],
-        ...['-af', `silencedetect=noise=${silence.noiseDb}dB:d=${silence.minSeconds}`],
-        ...['-ac', '1', '-ar', '16000', '-c:a', 'libopus', '-b:a', OPUS_BITRATE, '-application', 'voip'],
+        ...['-hide_banner', '-nostdin', '-nostats', '-y', ...inputArgs(input, format), '-vn'],
+        ...[
+          '-map',
+          '0:a:0',
+          '-ac',
+          '1',
+          '-ar',
+          '16000',
+          '-c:a',
+          'libopus',
+          '-b:a',
+          OPUS_BITRATE,
+          '-application',
+          'voip',
+        ],
         ...['-f', 'ogg', output],
+        ...['-map', '0:a:0', '-ac', '1', '-ar', '16000', '-f', 's16le', 'pipe:1'],
       ],
       signal,
-      (line) => {
-        const began = /silence_start: (-?[\d.]+)/.exec(line);
-        if (began) start = Math.max(0, Number(began[1]));
-        const ended = /silence_end: ([\d.]+)/.exec(line);
-        if (ended && start !== undefined) {
-          silences.push({ start, end: Number(ended[1]) });
-          start = undefined;
-        }
-      },
+      { onSamples },
     );
-    return silences;
+  }
+
+  /**
+   * Decodes a recording streamed to ffmpeg's input (the detected container, read from the pipe only)
+   * into 16 kHz mono PCM for the speech detector, handed over as it comes with backpressure. False
+   * when ffmpeg stopped reading before the end of the input (it could not make sense of the rest).
+   */
+  async decode(
+    source: Readable,
+    format: string,
+    signal: AbortSignal,
+    onSamples: (samples: Int16Array) => void,
+  ): Promise<boolean> {
+    return this.run(
+      this.ffmpegPath,
+      [
+        ...['-hide_banner', '-nostdin', '-nostats', ...inputArgs('pipe:0', format), '-vn'],
+        ...['-map', '0:a:0', '-ac', '1', '-ar', '16000', '-f', 's16le', 'pipe:1'],
+      ],
+      signal,
+      { onSamples, stdin: source },
+    );
   }
 
   /**
@@ -186,7 +201,7 @@ export class AudioTools implements OnApplicationBootstrap {
     } else {
       args.push('-f', 'ogg', join(dir, 'piece-000.ogg'));
     }
-    await this.run(this.ffmpegPath, args, signal, () => undefined);
+    await this.run(this.ffmpegPath, args, signal, {});
     const pieces = (await readdir(dir)).filter((name) => /^piece-\d{3}\.ogg$/.test(name)).sort();
     if (pieces.length !== cuts.length + 1) {
       throw new TranscriptionFailure(
@@ -197,23 +212,23 @@ export class AudioTools implements OnApplicationBootstrap {
     return pieces.map((name) => join(dir, name));
   }
 
-  /** Runs a tool to completion, feeding `onLine` each line of its stderr (or stdout). */
-  private run(
-    command: string,
-    args: string[],
-    signal: AbortSignal,
-    onLine: (line: string) => void,
-    lines: 'stderr' | 'stdout' = 'stderr',
-  ): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], signal, killSignal: 'SIGKILL' });
-      const tail: string[] = [];
-      createInterface({ input: child.stderr }).on('line', (line) => {
-        tail.push(line);
-        if (tail.length > STDERR_TAIL_LINES) tail.shift();
-        if (lines === 'stderr') onLine(line);
-      });
-      createInterface({ input: child.stdout }).on('line', (line) => lines === 'stdout' && onLine(line));
+  /**
+   * Runs a tool to completion: `stdin` is piped to it (ffmpeg closing its input early is reported by
+   * its exit code), its stdout is read as lines or as 16-bit PCM samples, and the last lines of its
+   * stderr explain a failure in the log.
+   */
+  private async run(command: string, args: string[], signal: AbortSignal, io: ToolIo): Promise<boolean> {
+    const child = spawn(command, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      signal,
+      killSignal: 'SIGKILL',
+    });
+    const tail: string[] = [];
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      tail.push(line);
+      if (tail.length > STDERR_TAIL_LINES) tail.shift();
+    });
+    const exited = new Promise<number | null>((resolve, reject) => {
       child.once('error', (error: NodeJS.ErrnoException) => {
         if (signal.aborted) return reject(signal.reason as Error);
         if (error.code === 'ENOENT' || error.code === 'EACCES') {
@@ -221,20 +236,55 @@ export class AudioTools implements OnApplicationBootstrap {
         }
         reject(error);
       });
-      child.once('close', (code) => {
-        if (signal.aborted) return reject(signal.reason as Error);
-        if (code === 0) return resolve();
-        const name = command.split('/').pop();
-        // ffmpeg's own lines name temporary paths: they go to the log, not to the user
-        reject(
-          new TranscriptionFailure(
-            `${name} could not read the recording as audio; upload it again in another format.`,
-            'permanent',
-            undefined,
-            `exit ${code}: ${tail.join(' | ').slice(0, 300)}`,
-          ),
-        );
-      });
+      child.once('close', resolve);
     });
+    if (!io.stdin) child.stdin.end();
+    const fed = io.stdin
+      ? pipeline(io.stdin, child.stdin).then(
+          () => true,
+          (error: NodeJS.ErrnoException) => {
+            if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return false;
+            child.kill('SIGKILL');
+            throw error;
+          },
+        )
+      : Promise.resolve(true);
+    const read = (async () => {
+      if (io.onSamples) {
+        let odd: Buffer | undefined;
+        for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+          const bytes = odd ? Buffer.concat([odd, chunk]) : chunk;
+          const even = bytes.length - (bytes.length % 2);
+          odd = even < bytes.length ? Buffer.from(bytes.subarray(even)) : undefined;
+          // a copy: the chunk's memory may not be aligned for 16-bit reads
+          if (even > 0) io.onSamples(new Int16Array(Uint8Array.prototype.slice.call(bytes, 0, even).buffer));
+        }
+      } else if (io.onStdoutLine) {
+        for await (const line of createInterface({ input: child.stdout })) io.onStdoutLine(line);
+      } else {
+        child.stdout.resume();
+      }
+    })();
+    const [code, complete] = await Promise.all([exited, fed, read]).catch((error: unknown) => {
+      child.kill('SIGKILL');
+      throw signal.aborted ? signal.reason : error;
+    });
+    if (signal.aborted) throw signal.reason as Error;
+    if (code === 0) return complete;
+    const name = command.split('/').pop();
+    // ffmpeg's own lines name temporary paths: they go to the log, not to the user
+    throw new TranscriptionFailure(
+      `${name} could not read the recording as audio; upload it again in another format.`,
+      'permanent',
+      undefined,
+      `exit ${code}: ${tail.join(' | ').slice(0, 300)}`,
+    );
   }
+}
+
+/** What a tool reads and how its output is taken. */
+interface ToolIo {
+  stdin?: Readable;
+  onStdoutLine?: (line: string) => void;
+  onSamples?: (samples: Int16Array) => void;
 }

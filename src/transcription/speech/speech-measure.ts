@@ -1,43 +1,40 @@
-/** A stretch of silence, in seconds from the recording's start. */
+/** A stretch of silence (or of speech), in seconds from the recording's start. */
 export interface Pause {
   start: number;
   end: number;
 }
 
+/** How the speech was found: the detector and the settings it ran with. */
+export interface SpeechDetector {
+  /** webrtc-vad: WebRTC's voice-activity detector (voice-activity.ts). */
+  name: string;
+  /** Its aggressiveness, 0 (keeps most) to 3 (keeps least). */
+  mode: number;
+  /** Rumble below this is filtered out before the detector hears the audio. */
+  high_pass_hz: number;
+  /** A voiced frame this far below the recording's loudest speech is someone else in the room. */
+  level_gate_db: number;
+  /** A voiced frame must stand this far above the room's noise floor. */
+  noise_margin_db: number;
+  /** Shorter bursts of speech on their own are not words. */
+  min_speech_seconds: number;
+  /** Shorter silences are gaps between words: part of speaking, not pauses. */
+  min_pause_seconds: number;
+}
+
 /** How much speech a recording holds, as stored on the answer (seconds, to 0.01). */
 export interface SpeechMeasure {
   duration_seconds: number;
-  /** From the first to the last speech, minus the pauses. */
+  /** The stretches of speech added up: from the first to the last speech, minus the pauses. */
   speech_seconds: number;
-  /** Every silence of at least the detector's minimum between the first and the last speech. */
+  /** Every silence of at least the detector's min_pause_seconds between the first and the last speech. */
   pauses: Pause[];
+  /** Absent on answers measured before the detector existed. */
+  detector?: SpeechDetector;
 }
 
-/** The shortest silence that counts as a pause; ffmpeg's silencedetect `d`. */
+/** The shortest silence that counts as a pause (the gaps between words are shorter). */
 export const MIN_PAUSE_SECONDS = 0.25;
-
-const centi = (t: number) => Math.round(t * 100) / 100;
-
-/**
- * The speech in a recording of `durationSeconds` from the silences ffmpeg's silencedetect found in it
- * (in order; the last one may still be open at the end). Leading and trailing silence is not a pause.
- */
-export function measureSpeech(silences: Pause[], durationSeconds: number): SpeechMeasure {
-  const duration = Math.max(0, durationSeconds);
-  // the stretches of sound between the silences
-  const sounds: Pause[] = [];
-  let cursor = 0;
-  for (const silence of silences) {
-    const start = Math.max(cursor, Math.min(silence.start, duration));
-    if (start - cursor > 0.001) sounds.push({ start: cursor, end: start });
-    cursor = Math.max(cursor, Math.min(silence.end, duration));
-  }
-  if (duration - cursor > 0.001) sounds.push({ start: cursor, end: duration });
-  if (sounds.length === 0) return { duration_seconds: centi(duration), speech_seconds: 0, pauses: [] };
-  const pauses = sounds.slice(1).map((sound, i) => ({ start: centi(sounds[i].end), end: centi(sound.start) }));
-  const spoken = sounds.reduce((sum, s) => sum + (s.end - s.start), 0);
-  return { duration_seconds: centi(duration), speech_seconds: centi(spoken), pauses };
-}
 
 /**
  * What Whisper-family models are known to write for a recording without words (subtitle credits

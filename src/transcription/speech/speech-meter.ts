@@ -1,14 +1,14 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { pipeline } from 'node:stream/promises';
 import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
 import type { TranscriptionTask } from '../recording/transcription-task.js';
 import { TranscriptionFailure } from '../recording/retry-policy.js';
 import { verifiedAudio } from '../recording/verified-audio.js';
-import { AudioTools, inputArgs } from '../recording/audio-tools.js';
-import { measureSpeech, MIN_PAUSE_SECONDS, type Pause, type SpeechMeasure } from './speech-measure.js';
+import { AudioTools } from '../recording/audio-tools.js';
+import type { Pause, SpeechMeasure } from './speech-measure.js';
+import { DEFAULT_DETECTOR, VoiceActivityDetector, type VoiceActivity } from './voice-activity.js';
+import { UnsupportedWav, WavPcmReader } from './wav-pcm.js';
+import { WebRtcVadEngine } from './webrtc-vad.js';
 
 /** What listening to a recording found. */
 export interface SpeechReading {
@@ -17,10 +17,14 @@ export interface SpeechReading {
   noSpeech: boolean;
 }
 
+/** The detector's name and settings, stored with every measure it makes. */
+export const DETECTOR_NAME = 'webrtc-vad';
+
 /**
- * Listens to an answer's stored audio before the provider hears it: one ffmpeg pass (decode,
- * silencedetect, discard) over the stream from GridFS, whose SHA-256 is checked on the way. Off
- * when TRANSCRIPTION_SPEECH_GUARD=false or ffmpeg cannot be run (said once, at start-up).
+ * Listens to an answer's stored audio before the provider hears it: one decode of the stream from
+ * GridFS (in this process for WAV, by ffmpeg for the other containers), whose SHA-256 is checked
+ * on the way, into the voice-activity detector (voice-activity.ts). Off when
+ * TRANSCRIPTION_SPEECH_GUARD=false; a recording ffmpeg cannot decode goes to the provider unmeasured.
  */
 @Injectable()
 export class SpeechMeter implements OnApplicationBootstrap {
@@ -30,6 +34,7 @@ export class SpeechMeter implements OnApplicationBootstrap {
   constructor(
     private readonly audio: AnswerAudioStore,
     private readonly tools: AudioTools,
+    private readonly vad: WebRtcVadEngine,
     @Inject(transcriptionSettings.KEY) settings: TranscriptionSettings,
   ) {
     this.guard = settings.speechGuard;
@@ -39,32 +44,43 @@ export class SpeechMeter implements OnApplicationBootstrap {
     if (!this.guard.enabled) return this.logger.log('the speech guard is off (TRANSCRIPTION_SPEECH_GUARD=false)');
     if (!(await this.tools.available())) {
       this.logger.warn(
-        `the speech guard is off: ffmpeg (FFMPEG_PATH=${this.tools.ffmpegPath}) cannot be run, so every recording goes to the provider, silent ones included`,
+        `ffmpeg (FFMPEG_PATH=${this.tools.ffmpegPath}) cannot be run: only WAV recordings are measured for speech; the others go to the provider unmeasured`,
       );
     }
   }
 
-  /** The silence the guard listens for, for a transcriber that measures on its own pass; undefined when off. */
-  get silence(): { noiseDb: number; minSeconds: number } | undefined {
-    return this.guard.enabled ? { noiseDb: this.guard.silenceDb, minSeconds: MIN_PAUSE_SECONDS } : undefined;
+  /** A fresh detector, for a transcriber that decodes the audio on its own pass (a large recording). */
+  detector(): VoiceActivityDetector {
+    return new VoiceActivityDetector(this.vad.open(this.guard.vadMode), {
+      ...DEFAULT_DETECTOR,
+      mode: this.guard.vadMode,
+    });
   }
 
-  /** The reading of silences a transcriber found on its own pass; null when the guard is off. */
-  judge(silences: Pause[], durationSeconds: number): SpeechReading | null {
-    if (!this.guard.enabled) return null;
-    const speech = measureSpeech(silences, durationSeconds);
-    return { speech, noSpeech: speech.speech_seconds < this.guard.minSpeechSeconds };
+  /** What a detector that heard a whole recording found; the speech reading is null when the guard is off. */
+  judge(detector: VoiceActivityDetector): { reading: SpeechReading | null; silences: Pause[] } {
+    const activity = detector.finish();
+    return { reading: this.guard.enabled ? this.reading(activity, detector) : null, silences: activity.silences };
   }
 
   /**
-   * The speech in the task's recording; null when the guard is off or ffmpeg could not read the
-   * recording (it then goes to the provider as it is). Throws the integrity failure, or the abort.
+   * The speech in the task's recording; null when the guard is off or the recording could not be
+   * decoded (it then goes to the provider as it is). Throws the integrity failure, or the abort.
    */
   async read(task: TranscriptionTask, signal: AbortSignal): Promise<SpeechReading | null> {
-    if (!this.guard.enabled || !(await this.tools.available())) return null;
+    if (!this.guard.enabled) return null;
+    const format = task.answer.audio.format;
     try {
-      const speech = await this.listen(task, signal);
-      return { speech, noSpeech: speech.speech_seconds < this.guard.minSpeechSeconds };
+      if (format === 'wav') {
+        try {
+          return await this.listenInProcess(task, signal);
+        } catch (error) {
+          if (!(error instanceof UnsupportedWav)) throw error;
+          this.logger.debug(`${String(task.sessionId)}/${task.questionId}: ${error.message}; decoding with ffmpeg`);
+        }
+      }
+      if (!(await this.tools.available())) return null;
+      return await this.listenThroughFfmpeg(task, signal);
     } catch (error) {
       if (signal.aborted || error instanceof TranscriptionFailure) throw error;
       this.logger.warn(
@@ -74,56 +90,47 @@ export class SpeechMeter implements OnApplicationBootstrap {
     }
   }
 
-  private async listen(task: TranscriptionTask, signal: AbortSignal): Promise<SpeechMeasure> {
-    const silences: Pause[] = [];
-    let open: number | undefined;
-    let duration = 0;
-    const tail: string[] = [];
-    const child = spawn(
-      this.tools.ffmpegPath,
-      [
-        // the detected container, read from the pipe only (ffmpeg never guesses its input)
-        ...['-hide_banner', '-nostdin', '-nostats', ...inputArgs('pipe:0', task.answer.audio.format), '-vn'],
-        ...['-af', `silencedetect=noise=${this.guard.silenceDb}dB:d=${MIN_PAUSE_SECONDS}`],
-        ...['-f', 'null', '-', '-progress', 'pipe:1'],
-      ],
-      { stdio: ['pipe', 'pipe', 'pipe'], signal, killSignal: 'SIGKILL' },
-    );
-    createInterface({ input: child.stderr }).on('line', (line) => {
-      tail.push(line);
-      if (tail.length > 3) tail.shift();
-      const began = /silence_start: (-?[\d.]+)/.exec(line);
-      if (began) open = Math.max(0, Number(began[1]));
-      const ended = /silence_end: ([\d.]+)/.exec(line);
-      if (ended && open !== undefined) {
-        silences.push({ start: open, end: Number(ended[1]) });
-        open = undefined;
+  private async listenInProcess(task: TranscriptionTask, signal: AbortSignal): Promise<SpeechReading> {
+    return this.listen(task, async (detector, stored) => {
+      const reader = new WavPcmReader((samples) => detector.push(samples));
+      for await (const chunk of stored.stream as AsyncIterable<Buffer>) {
+        if (signal.aborted) throw signal.reason;
+        reader.write(chunk);
       }
+      return true;
     });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const time = /^out_time_us=(\d+)$/.exec(line);
-      if (time) duration = Number(time[1]) / 1e6;
-    });
-    const exited = new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', resolve);
-    });
-    const stored = this.audio.openDownload(task.fileId);
-    const checked = verifiedAudio(stored, task.answer.audio);
-    // ffmpeg closing its input early (unreadable audio) is reported by its exit code
-    const fed = pipeline(stored, checked.stream, child.stdin).then(
-      () => true,
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return false;
-        child.kill('SIGKILL');
-        throw error;
-      },
+  }
+
+  private async listenThroughFfmpeg(task: TranscriptionTask, signal: AbortSignal): Promise<SpeechReading> {
+    return this.listen(task, (detector, stored) =>
+      this.tools.decode(stored.stream, task.answer.audio.format, signal, (samples) => detector.push(samples)),
     );
-    const [complete, code] = await Promise.all([fed, exited]);
-    if (code !== 0) throw new Error(`ffmpeg exit ${code}: ${tail.join(' | ').slice(0, 300)}`);
-    if (!complete) throw new Error('ffmpeg stopped reading the recording before its end');
-    checked.verify();
-    if (open !== undefined) silences.push({ start: open, end: duration });
-    return measureSpeech(silences, duration);
+  }
+
+  /** Streams the stored audio through `decode` into a detector; the SHA-256 is checked at the end. */
+  private async listen(
+    task: TranscriptionTask,
+    decode: (detector: VoiceActivityDetector, stored: ReturnType<typeof verifiedAudio>) => Promise<boolean>,
+  ): Promise<SpeechReading> {
+    const source = this.audio.openDownload(task.fileId);
+    const checked = verifiedAudio(source, task.answer.audio);
+    source.on('error', (error: Error) => checked.stream.destroy(error));
+    source.pipe(checked.stream);
+    const detector = this.detector();
+    try {
+      const complete = await decode(detector, checked);
+      if (!complete) throw new Error('ffmpeg stopped reading the recording before its end');
+      checked.verify();
+      return this.reading(detector.finish(), detector);
+    } finally {
+      detector.dispose();
+      source.destroy();
+      checked.stream.destroy();
+    }
+  }
+
+  private reading(activity: VoiceActivity, detector: VoiceActivityDetector): SpeechReading {
+    const speech = { ...activity.measure, detector: { name: DETECTOR_NAME, ...detector.settings } };
+    return { speech, noSpeech: speech.speech_seconds < this.guard.minSpeechSeconds };
   }
 }

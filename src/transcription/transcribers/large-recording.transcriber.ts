@@ -32,8 +32,8 @@ const clock = (seconds: number) => {
 
 /**
  * Transcribes a recording over the provider's size limit: copies it from GridFS to a temporary
- * file (checking its SHA-256 on the way), re-encodes it to mono 16 kHz Opus, cuts that at pauses
- * into pieces the provider accepts, and transcribes the pieces a few at a time. Each finished piece
+ * file (checking its SHA-256 on the way), re-encodes it to mono 16 kHz Opus while the speech detector
+ * hears the same decode, cuts that at the pauses it found into pieces the provider accepts, and transcribes the pieces a few at a time. Each finished piece
  * is stored on the answer at once, so a failed piece is retried alone and a restarted job only
  * sends the pieces still missing.
  */
@@ -59,17 +59,20 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
       const source = join(dir, `source.${format}`);
       await this.download(job, source, signal);
       const compressed = join(dir, 'compressed.ogg');
-      const silences = await this.tools.compress(
-        source,
-        job.answer.audio.format,
-        compressed,
-        signal,
-        this.speech.silence,
-      );
+      // the speech detector hears the same decode that compresses: a large recording is decoded once
+      const detector = this.speech.detector();
+      let heard: ReturnType<SpeechMeter['judge']>;
+      try {
+        await this.tools.compress(source, job.answer.audio.format, compressed, signal, (samples) =>
+          detector.push(samples),
+        );
+        heard = this.speech.judge(detector);
+      } finally {
+        detector.dispose();
+      }
       await rm(source);
+      const { reading, silences } = heard;
       const duration = await this.tools.durationSeconds(compressed, 'ogg', signal);
-      // the speech guard's measure comes from the same pass: a large recording is read only once
-      const reading = this.speech.judge(silences, duration);
       if (reading?.noSpeech) return { text: '', language: null, duration_seconds: null, segments: null, reading };
       const compressedBytes = (await stat(compressed)).size;
 

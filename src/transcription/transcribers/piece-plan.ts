@@ -1,4 +1,4 @@
-import type { Silence } from '../recording/audio-tools.js';
+import type { Pause as Silence } from '../speech/speech-measure.js';
 
 export interface PlannedPiece {
   start_seconds: number;
