@@ -7,12 +7,16 @@
  * minute of speaking time, so a candidate who stops to think is not reported as slow.
  */
 
+import type { SpeechDetector } from '../transcription/speech/speech-measure.js';
+
 /** What the transcription job measured on the audio (seconds); null when it could not measure. */
 export interface MeasuredSpeech {
   duration_seconds: number;
   speech_seconds: number;
-  /** Silences of at least 0.25 s between the first and the last speech. */
+  /** Silences of at least the detector's min_pause_seconds between the first and the last speech. */
   pauses: Array<{ start: number; end: number }>;
+  /** Absent when measured before the voice-activity detector (by loudness). */
+  detector?: SpeechDetector;
 }
 
 /** The fields of an answer that delivery reads (the speech fields exist once audio is measured). */
@@ -42,6 +46,8 @@ export interface AnswerDelivery {
   filler_words: number | null;
   /** Null when the transcript may have dropped them (the provider was not asked to keep them). */
   filler_words_per_minute: number | null;
+  /** How the speech and the pauses were found: the detector and its settings; null when not measured by it. */
+  measured_by: SpeechDetector | null;
 }
 
 export interface DeliveryRange {
@@ -80,7 +86,12 @@ export function countFillers(text: string): number {
   return wordsOf(text).filter((w) => FILLERS.has(w)).length;
 }
 
-function emptyDelivery(status: DeliveryStatus, threshold: number, duration: number | null): AnswerDelivery {
+function emptyDelivery(
+  status: DeliveryStatus,
+  threshold: number,
+  duration: number | null,
+  measuredBy: SpeechDetector | null = null,
+): AnswerDelivery {
   return {
     status,
     duration_seconds: duration,
@@ -92,6 +103,7 @@ function emptyDelivery(status: DeliveryStatus, threshold: number, duration: numb
     pause_threshold_seconds: threshold,
     filler_words: null,
     filler_words_per_minute: null,
+    measured_by: measuredBy,
   };
 }
 
@@ -101,14 +113,27 @@ export function answerDelivery(answer: DeliveryInput | undefined, pauseThreshold
   const speech = answer.speech ?? null;
   const duration = speech?.duration_seconds ?? answer.duration_seconds ?? null;
   const durationView = duration === null ? null : round(duration, 2);
-  if (answer.no_speech) return emptyDelivery('no_speech', pauseThresholdSeconds, durationView);
+  const d = speech?.detector;
+  // field by field: the view never passes on whatever else a stored subdocument holds
+  const measuredBy: SpeechDetector | null = d
+    ? {
+        name: d.name,
+        mode: d.mode,
+        high_pass_hz: d.high_pass_hz,
+        level_gate_db: d.level_gate_db,
+        noise_margin_db: d.noise_margin_db,
+        min_speech_seconds: d.min_speech_seconds,
+        min_pause_seconds: d.min_pause_seconds,
+      }
+    : null;
+  if (answer.no_speech) return emptyDelivery('no_speech', pauseThresholdSeconds, durationView, measuredBy);
   if (!speech || answer.transcript === null) return emptyDelivery('not_measured', pauseThresholdSeconds, durationView);
   const pauses = speech.pauses.map((p) => Math.max(0, p.end - p.start));
   const long = pauses.filter((p) => p >= pauseThresholdSeconds);
   const shortSum = pauses.filter((p) => p < pauseThresholdSeconds).reduce((s, p) => s + p, 0);
   const speaking = speech.speech_seconds + shortSum;
   const words = answer.suspect_hallucination ? 0 : wordsOf(answer.transcript).length;
-  if (speaking <= 0 || words === 0) return emptyDelivery('no_speech', pauseThresholdSeconds, durationView);
+  if (speaking <= 0 || words === 0) return emptyDelivery('no_speech', pauseThresholdSeconds, durationView, measuredBy);
   const minutes = speaking / 60;
   const fillers = countFillers(answer.transcript);
   return {
@@ -122,6 +147,7 @@ export function answerDelivery(answer: DeliveryInput | undefined, pauseThreshold
     pause_threshold_seconds: pauseThresholdSeconds,
     filler_words: fillers,
     filler_words_per_minute: answer.disfluencies_kept ? round(fillers / minutes, 1) : null,
+    measured_by: measuredBy,
   };
 }
 

@@ -1,7 +1,7 @@
 import { answerDelivery, sessionDelivery } from '../delivery/delivery.js';
-import type { AnswerDeliveryView, SessionDeliveryView } from '../delivery/dto/delivery-views.dto.js';
+import type { AnswerDeliveryView, SessionDeliveryView, SpeechDetectorView } from '../delivery/dto/delivery-views.dto.js';
 import type { Rubric } from '../interview-record/rubric.schema.js';
-import type { AnswerSpeech } from '../interview-record/answer-speech.schema.js';
+import type { AnswerSpeech, SpeechDetectorRecord } from '../interview-record/answer-speech.schema.js';
 import type { Answer } from '../interview-record/answer.schema.js';
 import type {
   AnswerStatusView,
@@ -111,6 +111,18 @@ export const speechView = (speech: AnswerSpeech): SpeechView => ({
   duration_seconds: speech.duration_seconds,
   speech_seconds: speech.speech_seconds,
   pauses: speech.pauses.map((p) => ({ start: p.start, end: p.end })),
+  ...(speech.detector ? { detector: detectorView(speech.detector) } : {}),
+});
+
+/** The detector's name and settings, field by field (never the stored subdocument itself). */
+const detectorView = (d: SpeechDetectorRecord): SpeechDetectorView => ({
+  name: d.name,
+  mode: d.mode,
+  high_pass_hz: d.high_pass_hz,
+  level_gate_db: d.level_gate_db,
+  noise_margin_db: d.noise_margin_db,
+  min_speech_seconds: d.min_speech_seconds,
+  min_pause_seconds: d.min_pause_seconds,
 });
 
 /** Segments are only in the full views: a long answer has hundreds, too many for every status poll. */

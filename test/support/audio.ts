@@ -23,12 +23,60 @@ function wavHeader(dataBytes: number, sampleRate: number, channels = 1, bitsPerS
   return header;
 }
 
-/** A real 16-bit mono PCM WAV of a sine tone; different tones give different bytes. */
+/** The formants of an open vowel ("ah"): centre and bandwidth, Hz. */
+const FORMANTS: Array<[number, number]> = [
+  [700, 130],
+  [1220, 70],
+  [2600, 160],
+];
+
+/**
+ * A sung vowel: the harmonics of a voice at `pitch` Hz shaped by the formants of "ah", with a
+ * little vibrato and a syllable-rate swell. A pure sine is no voice to a voice-activity detector;
+ * this is, and it is cheap and exact to make, so tests that need "an answer" need no speech synthesiser.
+ */
+function vowelSample(t: number, pitch: number): number {
+  const table = vowelPeriod(pitch);
+  const cycles = pitch * (t + (0.03 / (2 * Math.PI * 5)) * (1 - Math.cos(2 * Math.PI * 5 * t)));
+  const at = (cycles - Math.floor(cycles)) * VOWEL_TABLE;
+  return table[Math.floor(at)] * (0.6 + 0.4 * Math.sin(2 * Math.PI * 3.5 * t));
+}
+
+/** One period of the vowel at each pitch, computed once (hours of test audio stay cheap to make). */
+const VOWEL_TABLE = 4096;
+const vowelPeriods = new Map<number, Float32Array>();
+function vowelPeriod(pitch: number): Float32Array {
+  let table = vowelPeriods.get(pitch);
+  if (table) return table;
+  const harmonics: Array<[number, number]> = [];
+  let norm = 0;
+  for (let h = 1; h * pitch < 7_500 && h <= 40; h++) {
+    let amplitude = 0;
+    for (const [centre, width] of FORMANTS) amplitude += 1 / (1 + ((h * pitch - centre) / width) ** 2);
+    amplitude /= Math.sqrt(h);
+    harmonics.push([h, amplitude]);
+    norm += amplitude;
+  }
+  table = new Float32Array(VOWEL_TABLE);
+  for (let i = 0; i < VOWEL_TABLE; i++) {
+    let value = 0;
+    for (const [h, amplitude] of harmonics) value += amplitude * Math.sin((2 * Math.PI * h * i) / VOWEL_TABLE);
+    table[i] = value / norm;
+  }
+  vowelPeriods.set(pitch, table);
+  return table;
+}
+
+/**
+ * A real 16-bit mono PCM WAV of a voice holding a vowel ("ah", wavTone's "tone"): `frequency` picks
+ * the pitch (from 100 to 260 Hz), so different frequencies give different bytes and voices.
+ */
 export function wavTone(seconds = 0.25, frequency = 440, sampleRate = 16_000): Buffer {
   const samples = Math.round(seconds * sampleRate);
+  const pitch = 100 + (Math.abs(Math.round(frequency * 7.3)) % 1600) / 10;
   const data = Buffer.alloc(samples * 2);
   for (let i = 0; i < samples; i++) {
-    data.writeInt16LE(Math.round(Math.sin((2 * Math.PI * frequency * i) / sampleRate) * 12_000), i * 2);
+    data.writeInt16LE(Math.round(vowelSample(i / sampleRate, pitch) * 14_000), i * 2);
   }
   return Buffer.concat([wavHeader(data.length, sampleRate), data]);
 }
@@ -136,8 +184,8 @@ const UTTERANCES = [4.2, 6.8, 3.1, 8.4, 5.5, 2.6, 7.3];
 const PAUSES = [0.9, 1.6, 0.7, 2.2, 1.1];
 
 /**
- * A 16-bit 44.1 kHz stereo WAV of `seconds`, generated chunk by chunk: gliding, amplitude-modulated
- * tones a few seconds long (a rough stand-in for speech) separated by silent pauses, so that a
+ * A 16-bit 44.1 kHz stereo WAV of `seconds`, generated chunk by chunk: sung vowels a few seconds
+ * long (a rough stand-in for speech, heard as voice by the speech detector) separated by silent pauses, so that a
  * splitter looking for pauses finds some. About 10.6 MB per minute, never held in memory.
  */
 export function speechLikeWav(seconds: number, sampleRate = 44_100): Readable {
@@ -172,9 +220,7 @@ export function speechLikeWav(seconds: number, sampleRate = 44_100): Readable {
         }
         if (!speaking) continue;
         const t = frame / sampleRate;
-        const pitch = 140 + 60 * Math.sin(2 * Math.PI * 0.3 * t) + (turn % 5) * 20;
-        const envelope = 0.55 + 0.45 * Math.sin(2 * Math.PI * 4 * t);
-        const sample = Math.round(Math.sin(2 * Math.PI * pitch * t) * envelope * 9_000);
+        const sample = Math.round(vowelSample(t, 120 + (turn % 5) * 20) * 9_000);
         chunk.writeInt16LE(sample, i * 4);
         chunk.writeInt16LE(sample, i * 4 + 2);
       }

@@ -31,12 +31,12 @@ describe('AudioTools input', () => {
     writeFileSync(join(dir, 'other.wav'), wavTone(1, 500));
     // ffmpeg left to guess reads this as a concat list and encodes other.wav
     writeFileSync(join(dir, 'source.wav'), 'ffconcat version 1.0\nfile other.wav\n');
-    await expect(tools.compress(join(dir, 'source.wav'), 'wav', join(dir, 'out.ogg'), never)).rejects.toMatchObject({
+    await expect(tools.compress(join(dir, 'source.wav'), 'wav', join(dir, 'out.ogg'), never, () => undefined)).rejects.toMatchObject({
       name: 'TranscriptionFailure',
       message: 'ffmpeg could not read the recording as audio; upload it again in another format.',
     });
     writeFileSync(join(dir, 'list.mp3'), '#EXTM3U\n#EXTINF:1,\nhttp://169.254.169.254/latest/meta-data\n');
-    await expect(tools.compress(join(dir, 'list.mp3'), 'mp3', join(dir, 'out.ogg'), never)).rejects.toMatchObject({
+    await expect(tools.compress(join(dir, 'list.mp3'), 'mp3', join(dir, 'out.ogg'), never, () => undefined)).rejects.toMatchObject({
       name: 'TranscriptionFailure',
     });
     await expect(tools.durationSeconds(join(dir, 'source.wav'), 'wav', never)).rejects.toMatchObject({
@@ -44,9 +44,11 @@ describe('AudioTools input', () => {
     });
   });
 
-  it('still reads a real recording as its container', async () => {
+  it('still reads a real recording as its container, and hands the same decode over as 16 kHz PCM', async () => {
     writeFileSync(join(dir, 'real.wav'), wavTone(1, 440));
-    await tools.compress(join(dir, 'real.wav'), 'wav', join(dir, 'real.ogg'), never);
+    let samples = 0;
+    await tools.compress(join(dir, 'real.wav'), 'wav', join(dir, 'real.ogg'), never, (pcm) => (samples += pcm.length));
+    expect(samples).toBe(16_000);
     expect(await tools.durationSeconds(join(dir, 'real.ogg'), 'ogg', never)).toBeCloseTo(1, 0);
     expect(
       execFileSync('ffprobe', [

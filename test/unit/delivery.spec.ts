@@ -2,6 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { answerDelivery, countFillers, sessionDelivery } from '../../src/delivery/delivery.js';
 
 const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i}`).join(' ');
+const detector = {
+  name: 'webrtc-vad',
+  mode: 3,
+  high_pass_hz: 200,
+  level_gate_db: 14,
+  noise_margin_db: 4,
+  min_speech_seconds: 0.09,
+  min_pause_seconds: 0.25,
+};
 
 describe('answerDelivery', () => {
   it('measures pace over speaking time: short gaps count as speaking, long pauses do not', () => {
@@ -18,6 +27,7 @@ describe('answerDelivery', () => {
             { start: 15, end: 15.5 },
             { start: 20, end: 21.5 },
           ],
+          detector: { ...detector, extra: 'never shown' } as typeof detector,
         },
       },
       1,
@@ -33,6 +43,7 @@ describe('answerDelivery', () => {
       pause_threshold_seconds: 1,
       filler_words: 0,
       filler_words_per_minute: null,
+      measured_by: detector,
     });
   });
 
@@ -71,6 +82,7 @@ describe('answerDelivery', () => {
       longest_pause_seconds: null,
       filler_words: null,
       filler_words_per_minute: null,
+      measured_by: null,
     };
     expect(answerDelivery(undefined, 1)).toEqual({
       status: 'unanswered',
@@ -80,10 +92,10 @@ describe('answerDelivery', () => {
     });
     expect(
       answerDelivery(
-        { transcript: '', no_speech: true, speech: { duration_seconds: 4, speech_seconds: 0, pauses: [] } },
+        { transcript: '', no_speech: true, speech: { duration_seconds: 4, speech_seconds: 0, pauses: [], detector } },
         1,
       ),
-    ).toEqual({ status: 'no_speech', duration_seconds: 4, pause_threshold_seconds: 1, ...nulls });
+    ).toEqual({ status: 'no_speech', duration_seconds: 4, pause_threshold_seconds: 1, ...nulls, measured_by: detector });
     expect(
       answerDelivery(
         {

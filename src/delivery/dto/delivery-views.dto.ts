@@ -3,6 +3,24 @@
  * nothing to measure: an unanswered question or an answer with no speech is never shown as zeros.
  */
 
+/** The voice-activity detector that found an answer's speech and pauses, and its settings. */
+export class SpeechDetectorView {
+  /** webrtc-vad: WebRTC's voice-activity detector. */
+  name: string;
+  /** Its aggressiveness, 0 (keeps most) to 3 (keeps least): TRANSCRIPTION_VAD_MODE. */
+  mode: number;
+  /** Rumble below this frequency (Hz) is filtered out before the detector hears the audio. */
+  high_pass_hz: number;
+  /** A voiced stretch this many dB below the answer's loudest speech is taken for someone else in the room. */
+  level_gate_db: number;
+  /** A voiced stretch must stand this many dB above the room's noise floor. */
+  noise_margin_db: number;
+  /** Shorter bursts of sound on their own are not words (seconds). */
+  min_speech_seconds: number;
+  /** Shorter silences are gaps between words, not pauses (seconds). */
+  min_pause_seconds: number;
+}
+
 /** One answer's pace, pauses and filler words. */
 export class AnswerDeliveryView {
   /** measured; unanswered (nothing uploaded); no_speech (nothing was heard); not_measured (the audio's speech was not measured). */
@@ -24,6 +42,8 @@ export class AnswerDeliveryView {
   filler_words: number | null;
   /** Per minute of speaking time; null when the provider was not asked to keep filler words. */
   filler_words_per_minute: number | null;
+  /** How the speech and the pauses were found; null when the answer was not measured by the detector (or was measured before it existed). */
+  measured_by: SpeechDetectorView | null;
 }
 
 export class DeliveryRangeView {

@@ -1,5 +1,5 @@
 import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
-import { AnswerDeliveryView, SessionDeliveryView } from '../../delivery/dto/delivery-views.dto.js';
+import { AnswerDeliveryView, SessionDeliveryView, SpeechDetectorView } from '../../delivery/dto/delivery-views.dto.js';
 import { RubricView } from './rubric-views.dto.js';
 
 /*
@@ -48,8 +48,10 @@ export class SpeechView {
   duration_seconds: number;
   /** From the first to the last speech, minus the pauses. */
   speech_seconds: number;
-  /** Every silence of at least 0.25 s between the first and the last speech. */
+  /** Every silence of at least the detector's min_pause_seconds between the first and the last speech. */
   pauses: SpeechPauseView[];
+  /** How the speech and the pauses were found; absent on answers measured before the voice-activity detector. */
+  detector?: SpeechDetectorView;
 }
 
 export class AnswerAudioView {

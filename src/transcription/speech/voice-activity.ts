@@ -174,11 +174,11 @@ export class VoiceActivityDetector {
       }
     }
     // gaps between words are speaking; then a burst too short to be a word is dropped
-    const bridge = Math.round(this.settings.min_pause_seconds / FRAME_SECONDS);
     const merged: Array<[number, number]> = [];
     for (const run of runs) {
       const last = merged.at(-1);
-      if (last && run[0] - last[1] < bridge) last[1] = run[1];
+      // (in centiseconds, as stored: a gap stored as 0.24 s is no pause of at least 0.25 s)
+      if (last && centi((run[0] - last[1]) * FRAME_SECONDS) < this.settings.min_pause_seconds) last[1] = run[1];
       else merged.push([run[0], run[1]]);
     }
     const shortest = this.settings.min_speech_seconds / FRAME_SECONDS;
