@@ -14,7 +14,7 @@ const { db, fake, app, clientFor, startApp } = useE2eApp('analysis', {
 });
 const alice = clientFor('alice');
 let tone = 2000;
-const freshAudio = () => wavTone(0.2, tone++);
+const freshAudio = () => wavTone(0.5, tone++);
 
 const QUESTIONS = [
   {
@@ -452,6 +452,8 @@ describe('POST /api/analyze/:sessionId', () => {
       pause_threshold_seconds: 1,
       filler_words: 0,
       filler_words_per_minute: null,
+      // seeded as answers measured before the voice-activity detector: no detector to name
+      measured_by: null,
     };
     const nothing = {
       speaking_seconds: null,
@@ -462,6 +464,7 @@ describe('POST /api/analyze/:sessionId', () => {
       pause_threshold_seconds: 1,
       filler_words: null,
       filler_words_per_minute: null,
+      measured_by: null,
     };
     const q2Delivery = { status: 'no_speech', duration_seconds: 5, ...nothing };
     const q3Delivery = { status: 'unanswered', duration_seconds: null, ...nothing };

@@ -16,7 +16,7 @@ const { fake, app, clientFor, startApp } = useE2eApp('events', {
 });
 const alice = clientFor('alice');
 let tone = 3000;
-const freshAudio = () => wavTone(0.2, tone++);
+const freshAudio = () => wavTone(0.5, tone++);
 const streams: EventStreamClient[] = [];
 // registered after the fixture's, so this runs before its servers stop
 afterAll(async () => {

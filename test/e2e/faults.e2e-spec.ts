@@ -10,7 +10,7 @@ import { PrivateDatabase } from '../support/private-database.js';
 import { multipartRequest } from '../support/raw-http.js';
 
 let tone = 5000;
-const freshAudio = () => wavTone(0.2, tone++);
+const freshAudio = () => wavTone(0.5, tone++);
 // No database of the fixture's: each test brings its own (one it can stop, or one it drops after
 // stopping the servers), and starts its servers on it; they are killed after the test.
 const {

@@ -12,7 +12,7 @@ import { multipartRequest } from '../support/raw-http.js';
 const { db, fake, clientFor } = useE2eApp('lifecycle', { env: { GRIDFS_CHUNK_SIZE_BYTES: '16384' } });
 const alice = clientFor('alice');
 let tone = 4000;
-const freshAudio = () => wavTone(0.2, tone++);
+const freshAudio = () => wavTone(0.5, tone++);
 
 /** Everything stored for a session: its document, its GridFS files and their chunks. */
 async function remains(sessionId: string, fileIds: string[] = []) {

@@ -12,7 +12,7 @@ import { hasPromtool, promtoolCheckMetrics } from '../support/promtool.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 let tone = 2400;
-const freshAudio = () => wavTone(0.2, tone++);
+const freshAudio = () => wavTone(0.5, tone++);
 const WEBHOOK_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
 /**

@@ -8,7 +8,7 @@ import { useE2eApp } from '../support/e2e.js';
 import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
 
 let tone = 1200;
-const freshAudio = () => wavTone(0.2, tone++);
+const freshAudio = () => wavTone(0.5, tone++);
 
 /**
  * One user uploads a dozen answers or more at once here, to load the instances: more than

@@ -68,7 +68,7 @@ describe('OpenTelemetry tracing', () => {
     const callerTrace = randomBytes(16).toString('hex');
     const callerSpan = randomBytes(8).toString('hex');
     const form = new FormData();
-    form.append('audio', new Blob([wavTone(0.2, tone++)], { type: 'audio/wav' }), 'a.wav');
+    form.append('audio', new Blob([wavTone(0.5, tone++)], { type: 'audio/wav' }), 'a.wav');
     const res = await api.request('POST', `/api/upload-answer/${sessionId}/q1`, {
       body: form,
       headers: { traceparent: `00-${callerTrace}-${callerSpan}-01`, 'x-request-id': 'traced-upload-1' },
@@ -114,8 +114,8 @@ describe('OpenTelemetry tracing', () => {
     const api = new ApiClient(app.url, tokenFor('alice'));
     const sessionId = await api.newSession(['q1', 'q2']);
     fake.script('q2', { kind: 'status', status: 503 }, { kind: 'ok' });
-    await api.upload(sessionId, 'q1', wavTone(0.2, tone++));
-    await api.upload(sessionId, 'q2', wavTone(0.2, tone++));
+    await api.upload(sessionId, 'q1', wavTone(0.5, tone++));
+    await api.upload(sessionId, 'q2', wavTone(0.5, tone++));
     await api.waitForAnswer(sessionId, 'q1');
     await api.waitForAnswer(sessionId, 'q2');
     const first = await spansOfAnswer(sessionId, 'q1');
@@ -140,7 +140,7 @@ describe('OpenTelemetry tracing', () => {
     const app = await startApp({});
     const api = new ApiClient(app.url, tokenFor('alice'));
     const sessionId = await api.newSession(['q1']);
-    await api.upload(sessionId, 'q1', wavTone(0.2, tone++));
+    await api.upload(sessionId, 'q1', wavTone(0.5, tone++));
     await api.waitForAnswer(sessionId, 'q1');
     await new Promise((r) => setTimeout(r, 300));
     expect(collector.spans).toHaveLength(0);

@@ -18,7 +18,7 @@ const { db, fake, app, clientFor } = useE2eApp('transcription', {
 const alice = clientFor('alice');
 let tone = 700;
 /** Every upload gets audio of its own, so transcripts tell which bytes were transcribed. */
-const freshAudio = () => wavTone(0.2, tone++);
+const freshAudio = () => wavTone(0.5, tone++);
 
 /** What GridFS still holds of one uploaded file (other tests' failed answers keep theirs). */
 async function fileCounts(fileId: string) {

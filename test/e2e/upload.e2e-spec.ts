@@ -179,7 +179,7 @@ describe('POST /api/upload-answer/:sessionId/:questionId', () => {
                 req,
                 partHeader('XyZ', { name: 'audio', filename: 'a.wav', contentType: 'audio/wav', data: '' }),
               );
-              await writeAll(req, wavTone(0.2, 250));
+              await writeAll(req, wavTone(0.5, 250));
             },
           }),
         /malformed or was cut off/,

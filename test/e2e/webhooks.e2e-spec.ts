@@ -22,7 +22,7 @@ const WEBHOOK_ENV = {
 };
 
 let tone = 3100;
-const freshAudio = () => wavTone(0.2, tone++);
+const freshAudio = () => wavTone(0.5, tone++);
 
 // a database and a receiver of their own for every test, which starts its servers (killed after it)
 const { db, fake, receiver, startApp } = useE2eApp('webhooks', {

@@ -147,6 +147,12 @@ export class VoiceActivityDetector {
   /** The speech found, once every sample has been pushed. */
   finish(): VoiceActivity {
     const duration = this.samples / SAMPLE_RATE;
+    if (this.pendingCount > 0) {
+      // the last few milliseconds, padded with silence to a whole frame: the end of a word counts
+      this.pending.fill(0, this.pendingCount);
+      this.pendingCount = 0;
+      this.frame();
+    }
     const level = (i: number) => this.levels[Math.floor(i / BLOCK_FRAMES)][i % BLOCK_FRAMES];
     const isVoiced = (i: number) => this.voiced[Math.floor(i / BLOCK_FRAMES)][i % BLOCK_FRAMES] === 1;
 
