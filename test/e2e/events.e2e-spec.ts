@@ -71,7 +71,7 @@ describe('GET /api/sessions/:sessionId/events', () => {
       transcribed_at: expect.any(String),
       // whisper-1 answers verbose_json; the fake's duration of 6444 bytes of PCM
       language: 'english',
-      duration_seconds: 0.2,
+      duration_seconds: 0.5,
       attempts: 1,
     });
     expect(stream.named('ready')[0]).toEqual({

@@ -260,10 +260,11 @@ describe('without ffmpeg', () => {
 
   it('warns once at start-up, transcribes small recordings, fails large ones saying ffmpeg is needed until it is installed', async () => {
     const warnings = bare.logs.filter((line) => line.includes('cannot be run'));
-    // one line for large recordings, one for the speech guard (off without ffmpeg), each once
+    // one line for large recordings, one for the speech guard (WAV only without ffmpeg), each once
+    const guard = 'only WAV recordings are measured for speech; the others go to the provider unmeasured';
     expect(warnings).toHaveLength(2);
-    expect(warnings.filter((line) => line.includes('the speech guard is off'))).toHaveLength(1);
-    expect(warnings.find((line) => !line.includes('the speech guard is off'))).toContain(
+    expect(warnings.filter((line) => line.includes(guard))).toHaveLength(1);
+    expect(warnings.find((line) => !line.includes(guard))).toContain(
       `ffmpeg (FFMPEG_PATH=${bin}/ffmpeg) and ffprobe (FFPROBE_PATH=${bin}/ffprobe) cannot be run: ` +
         'recordings over TRANSCRIPTION_MAX_FILE_BYTES will fail to transcribe until ffmpeg is installed',
     );
@@ -274,6 +275,8 @@ describe('without ffmpeg', () => {
     expect((await uploadWav(api, sessionId, 'long', 30)).status).toBe(202); // 5.3 MB > 1 MB
     const short = await api.waitForAnswer(sessionId, 'short');
     expect(short).toMatchObject({ status: 'completed', transcript: expectedTranscript(sha256Of(audio)) });
+    // a WAV is decoded in this process: measured for speech without ffmpeg
+    expect(short.delivery).toMatchObject({ status: 'measured', measured_by: { name: 'webrtc-vad' } });
     const long = await api.waitForAnswer(sessionId, 'long');
     expect(long).toMatchObject({
       status: 'failed',
