@@ -25,6 +25,7 @@ import {
   uploadMemory,
 } from './benchmarks/uploads.js';
 import { pipelineLatency } from './benchmarks/pipeline.js';
+import { speechMeasurement, speechPassLatency } from './benchmarks/speech.js';
 import { analyzePending, scaleLatency, scaleTable, statusThroughput } from './benchmarks/reads.js';
 import { renderReport, type BenchTable } from './report.js';
 import { startBaseline, startService, type Target } from './servers.js';
@@ -44,7 +45,7 @@ const output =
         : 'docs/benchmarks.md',
   );
 const resultsFile = (of: string) => join(ROOT, 'bench/results', `${of}.json`);
-/** BENCH_ONLY=pipeline,reads,uploads,resumable,chunks,scale runs only those groups (for development). */
+/** BENCH_ONLY=pipeline,speech,reads,uploads,resumable,chunks,scale runs only those groups (for development). */
 const only = process.env.BENCH_ONLY?.split(',');
 const want = (group: string) => !only || only.includes(group);
 const TRANSCRIPTION_CONCURRENCY = 4;
@@ -150,6 +151,21 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   await stop(worker);
+
+  // 1b. the speech measurement: its cost per audio minute, its memory, and what it adds to the pipeline
+  if (want('speech')) {
+    log('speech measurement');
+    for (const table of await speechMeasurement(ctx)) push(table);
+    push(
+      await speechPassLatency(
+        ctx,
+        db,
+        fake,
+        (env) => track(startService(uri('main'), { ROLE: 'all', ...env }, fake.url)),
+        (target) => stop(target),
+      ),
+    );
+  }
 
   // 2. the API alone (no worker, so answers stay queued) next to both baselines
   const service = await track(startService(uri('main'), { ROLE: 'api' }));

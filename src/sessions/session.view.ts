@@ -1,5 +1,9 @@
 import { answerDelivery, sessionDelivery } from '../delivery/delivery.js';
-import type { AnswerDeliveryView, SessionDeliveryView, SpeechDetectorView } from '../delivery/dto/delivery-views.dto.js';
+import type {
+  AnswerDeliveryView,
+  SessionDeliveryView,
+  SpeechDetectorView,
+} from '../delivery/dto/delivery-views.dto.js';
 import type { Rubric } from '../interview-record/rubric.schema.js';
 import type { AnswerSpeech, SpeechDetectorRecord } from '../interview-record/answer-speech.schema.js';
 import type { Answer } from '../interview-record/answer.schema.js';

@@ -35,7 +35,10 @@ describe('speech in real rooms', () => {
         status: 'completed',
         transcript: '',
         no_speech: true,
-        delivery: expect.objectContaining({ status: 'no_speech', measured_by: expect.objectContaining({ name: 'webrtc-vad' }) }),
+        delivery: expect.objectContaining({
+          status: 'no_speech',
+          measured_by: expect.objectContaining({ name: 'webrtc-vad' }),
+        }),
       });
     }
     expect(fake.requests).toHaveLength(0);
@@ -77,7 +80,10 @@ describe('speech in real rooms', () => {
     });
 
     // a quiet speaker (-35 dBFS RMS) is heard and transcribed
-    expect(await alice.waitForAnswer(sessionId, 'quiet')).toMatchObject({ status: 'completed', delivery: { status: 'measured' } });
+    expect(await alice.waitForAnswer(sessionId, 'quiet')).toMatchObject({
+      status: 'completed',
+      delivery: { status: 'measured' },
+    });
     expect(fake.requestsFor('fan')).toHaveLength(1);
     expect(fake.requestsFor('quiet')).toHaveLength(1);
   });

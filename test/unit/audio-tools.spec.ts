@@ -31,12 +31,16 @@ describe('AudioTools input', () => {
     writeFileSync(join(dir, 'other.wav'), wavTone(1, 500));
     // ffmpeg left to guess reads this as a concat list and encodes other.wav
     writeFileSync(join(dir, 'source.wav'), 'ffconcat version 1.0\nfile other.wav\n');
-    await expect(tools.compress(join(dir, 'source.wav'), 'wav', join(dir, 'out.ogg'), never, () => undefined)).rejects.toMatchObject({
+    await expect(
+      tools.compress(join(dir, 'source.wav'), 'wav', join(dir, 'out.ogg'), never, () => undefined),
+    ).rejects.toMatchObject({
       name: 'TranscriptionFailure',
       message: 'ffmpeg could not read the recording as audio; upload it again in another format.',
     });
     writeFileSync(join(dir, 'list.mp3'), '#EXTM3U\n#EXTINF:1,\nhttp://169.254.169.254/latest/meta-data\n');
-    await expect(tools.compress(join(dir, 'list.mp3'), 'mp3', join(dir, 'out.ogg'), never, () => undefined)).rejects.toMatchObject({
+    await expect(
+      tools.compress(join(dir, 'list.mp3'), 'mp3', join(dir, 'out.ogg'), never, () => undefined),
+    ).rejects.toMatchObject({
       name: 'TranscriptionFailure',
     });
     await expect(tools.durationSeconds(join(dir, 'source.wav'), 'wav', never)).rejects.toMatchObject({

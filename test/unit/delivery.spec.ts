@@ -95,7 +95,13 @@ describe('answerDelivery', () => {
         { transcript: '', no_speech: true, speech: { duration_seconds: 4, speech_seconds: 0, pauses: [], detector } },
         1,
       ),
-    ).toEqual({ status: 'no_speech', duration_seconds: 4, pause_threshold_seconds: 1, ...nulls, measured_by: detector });
+    ).toEqual({
+      status: 'no_speech',
+      duration_seconds: 4,
+      pause_threshold_seconds: 1,
+      ...nulls,
+      measured_by: detector,
+    });
     expect(
       answerDelivery(
         {

@@ -11,7 +11,9 @@ beforeAll(() => engine.onModuleInit());
 const samplesOf = (wav: Buffer) => new Int16Array(Uint8Array.prototype.slice.call(wav, 44).buffer);
 const silence = (seconds: number) => new Int16Array(Math.round(seconds * 16_000));
 const sine = (seconds: number, hz: number) =>
-  Int16Array.from({ length: Math.round(seconds * 16_000) }, (_, i) => Math.round(Math.sin((2 * Math.PI * hz * i) / 16_000) * 12_000));
+  Int16Array.from({ length: Math.round(seconds * 16_000) }, (_, i) =>
+    Math.round(Math.sin((2 * Math.PI * hz * i) / 16_000) * 12_000),
+  );
 
 function heard(...parts: Int16Array[]) {
   const detector = new VoiceActivityDetector(engine.open(3));
