@@ -87,24 +87,32 @@ export class WavPcmReader {
     const data = this.carry.length ? Buffer.concat([this.carry, bytes]) : bytes;
     const frames = Math.floor(data.length / f.blockAlign);
     this.carry = Buffer.from(data.subarray(frames * f.blockAlign));
-    const out: number[] = [];
+    if (frames === 0) return;
+    // the common case (16-bit mono at 16 kHz) is a copy; the rest go sample by sample
+    if (f.rate === SAMPLE_RATE && f.channels === 1 && f.width === 2 && !f.float) {
+      this.onSamples(new Int16Array(Uint8Array.prototype.slice.call(data, 0, frames * 2).buffer));
+      return;
+    }
+    const out = new Int16Array(Math.ceil((frames * SAMPLE_RATE) / f.rate) + 2);
+    let count = 0;
+    const emit = (value: number) => (out[count++] = toInt16(value));
     for (let i = 0; i < frames; i++) {
       let value = 0;
       for (let c = 0; c < f.channels; c++) value += readSample(data, i * f.blockAlign + c * f.width, f);
-      this.resample(value / f.channels, out);
+      this.resample(value / f.channels, emit);
     }
-    if (out.length) this.onSamples(Int16Array.from(out));
+    if (count > 0) this.onSamples(out.subarray(0, count));
   }
 
-  /** Adds one input sample (full scale ±1) and appends the output samples it completes. */
-  private resample(value: number, out: number[]): void {
+  /** Adds one input sample (full scale ±1) and emits the output samples it completes. */
+  private resample(value: number, emit: (value: number) => void): void {
     const rate = this.format!.rate;
     if (rate === SAMPLE_RATE) {
-      out.push(toInt16(value));
+      emit(value);
     } else if (rate > SAMPLE_RATE) {
       const index = Math.floor((this.inputIndex * SAMPLE_RATE) / rate);
       if (index !== this.outIndex && this.count > 0) {
-        out.push(toInt16(this.sum / this.count));
+        emit(this.sum / this.count);
         this.sum = 0;
         this.count = 0;
       }
@@ -115,7 +123,7 @@ export class WavPcmReader {
       const step = rate / SAMPLE_RATE;
       while (this.nextOut <= this.inputIndex) {
         const t = this.nextOut - (this.inputIndex - 1);
-        out.push(toInt16(this.previous + (value - this.previous) * Math.max(0, t)));
+        emit(this.previous + (value - this.previous) * Math.max(0, t));
         this.nextOut += step;
       }
       this.previous = value;
