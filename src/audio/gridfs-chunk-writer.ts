@@ -27,6 +27,8 @@ export class GridFsChunkWriter extends Writable {
   private filled = 0;
   private n = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Chunk buffers whose insert is acknowledged, filled again: no garbage of a chunk per chunk. */
+  private readonly spare: Buffer[] = [];
   private failure: Error | null = null;
 
   constructor(
@@ -76,7 +78,7 @@ export class GridFsChunkWriter extends Writable {
     this.length += data.length;
     for (let at = 0; at < data.length;) {
       if (this.failure) return;
-      this.current ??= Buffer.allocUnsafe(this.chunkSize);
+      this.current ??= this.spare.pop() ?? Buffer.allocUnsafe(this.chunkSize);
       const copied = data.copy(this.current, this.filled, at, at + this.chunkSize - this.filled);
       this.filled += copied;
       at += copied;
@@ -93,7 +95,9 @@ export class GridFsChunkWriter extends Writable {
     const insert = this.chunks
       .insertOne({ _id: new ObjectId(), files_id: this.id, n, data: new Binary(chunk) })
       .then(
-        () => undefined,
+        () => {
+          if (chunk.length === this.chunkSize) this.spare.push(chunk);
+        },
         (error: Error) => {
           this.failure ??= error;
         },
