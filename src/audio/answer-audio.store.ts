@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { storageSettings, type StorageSettings } from '../config/settings.js';
 import { ensureCollection } from '../database/ensure-collection.js';
 import { withSpan } from '../tracing/spans.js';
-import { GridFsChunkWriter } from './gridfs-chunk-writer.js';
+import { GridFsChunkWriter, SharedInsertSlots } from './gridfs-chunk-writer.js';
 
 /** Chunks fetched per round trip when audio is read back (at 255 KB each, about 1 MB). */
 const DOWNLOAD_BATCH_CHUNKS = 4;
@@ -47,6 +47,8 @@ export class AnswerAudioStore implements OnModuleInit {
   private readonly logger = new Logger(AnswerAudioStore.name);
   private readonly chunkSizeBytes: number;
   private readonly writeWindowChunks: number;
+  /** Two uploads at a time get their whole window; the others keep one insert in flight each. */
+  private readonly sharedInsertSlots: SharedInsertSlots;
 
   constructor(
     @InjectConnection() private readonly connection: Connection,
@@ -54,6 +56,7 @@ export class AnswerAudioStore implements OnModuleInit {
   ) {
     this.chunkSizeBytes = settings.chunkSizeBytes;
     this.writeWindowChunks = settings.writeWindowChunks;
+    this.sharedInsertSlots = new SharedInsertSlots(2 * (settings.writeWindowChunks - 1));
   }
 
   /**
@@ -106,6 +109,7 @@ export class AnswerAudioStore implements OnModuleInit {
       this.chunkSizeBytes,
       this.writeWindowChunks,
       () => ({ filename, metadata }),
+      this.sharedInsertSlots,
     );
     if (onEnd) source.once('end', () => onEnd(metadata)); // registered before pipe(), so it runs first
     try {

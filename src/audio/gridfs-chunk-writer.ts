@@ -7,7 +7,28 @@ export interface GridFsFileFields {
 }
 
 /**
- * A GridFS file written as a stream, with up to `window` chunk inserts in flight at once: the
+ * Chunk inserts beyond each upload's first, shared by every upload of a process: one large upload
+ * gets its whole window, while many at once (each already keeping one insert in flight) do not add
+ * a window each to the database's queue, ahead of the session writes that accept them.
+ */
+export class SharedInsertSlots {
+  private taken = 0;
+  constructor(readonly size: number) {}
+
+  tryTake(): boolean {
+    if (this.taken >= this.size) return false;
+    this.taken++;
+    return true;
+  }
+
+  give(): void {
+    this.taken--;
+  }
+}
+
+/**
+ * A GridFS file written as a stream, with up to `window` chunk inserts in flight at once (the first
+ * always, the others while SharedInsertSlots has room): the
  * driver's upload stream keeps about one, so each chunk waits a whole round trip for the one before
  * (bench/NOTES.md, "Chunk writes", for the window measured). When the window is full the writer
  * stops taking bytes, so the socket is not read further and memory stays at `window` + 1 chunks.
@@ -37,6 +58,7 @@ export class GridFsChunkWriter extends Writable {
     private readonly chunkSize: number,
     private readonly window: number,
     private readonly fields: () => GridFsFileFields,
+    private readonly shared: SharedInsertSlots = new SharedInsertSlots(window - 1),
   ) {
     super({ highWaterMark: chunkSize });
   }
@@ -46,12 +68,12 @@ export class GridFsChunkWriter extends Writable {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    if (this.filled > 0) this.send(this.current!.subarray(0, this.filled));
     this.writeFilesDocument().then(() => callback(), callback);
   }
 
   /** Once every chunk is acknowledged: the files document, the one record that makes the file whole. */
   private async writeFilesDocument(): Promise<void> {
+    if (this.filled > 0 && !this.failure) this.send(this.current!.subarray(0, this.filled), await this.slot());
     await this.settled();
     if (this.failure) throw this.failure;
     const { filename, metadata } = this.fields();
@@ -83,12 +105,23 @@ export class GridFsChunkWriter extends Writable {
       this.filled += copied;
       at += copied;
       if (this.filled < this.chunkSize) continue;
-      this.send(this.current);
-      while (this.inFlight.size >= this.window) await Promise.race(this.inFlight);
+      this.send(this.current, await this.slot());
     }
   }
 
-  private send(chunk: Buffer): void {
+  /**
+   * Waits until one more insert may start: the first of this upload always may; more, up to the
+   * window, while a shared slot is free. True when the insert holds a shared slot.
+   */
+  private async slot(): Promise<boolean> {
+    for (;;) {
+      if (this.inFlight.size === 0) return false;
+      if (this.inFlight.size < this.window && this.shared.tryTake()) return true;
+      await Promise.race(this.inFlight);
+    }
+  }
+
+  private send(chunk: Buffer, sharedSlot: boolean): void {
     const n = this.n++;
     this.current = null;
     this.filled = 0;
@@ -102,7 +135,10 @@ export class GridFsChunkWriter extends Writable {
           this.failure ??= error;
         },
       )
-      .finally(() => this.inFlight.delete(insert));
+      .finally(() => {
+        this.inFlight.delete(insert);
+        if (sharedSlot) this.shared.give();
+      });
     this.inFlight.add(insert);
   }
 

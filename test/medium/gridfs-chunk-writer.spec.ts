@@ -3,7 +3,7 @@ import { GridFSBucket, type Collection, type Db } from 'mongodb';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GridFsChunkWriter } from '../../src/audio/gridfs-chunk-writer.js';
+import { GridFsChunkWriter, SharedInsertSlots } from '../../src/audio/gridfs-chunk-writer.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 
 const CHUNK = 16 * 1024;
@@ -96,6 +96,27 @@ describe('GridFsChunkWriter', () => {
     await pipeline(source(randomBytes(6 * CHUNK), 3 * CHUNK), writer);
     expect(watch.most).toBe(1);
     expect(watch.inserted).toBe(6);
+  });
+
+  it('uploads at once share the inserts beyond their first: with 2 shared slots, two writers keep at most 4 in flight', async () => {
+    const { chunks, watch } = watchedChunks();
+    const shared = new SharedInsertSlots(2);
+    const writers = [1, 2].map(
+      (i) =>
+        new GridFsChunkWriter(
+          db.collection('fs.files'),
+          chunks,
+          CHUNK,
+          4,
+          () => ({ filename: `${i}.wav`, metadata: {} }),
+          shared,
+        ),
+    );
+    await Promise.all(writers.map((w) => pipeline(source(randomBytes(12 * CHUNK)), w)));
+    expect(watch.most).toBe(4);
+    expect(watch.inserted).toBe(24);
+    // every shared slot given back
+    expect([shared.tryTake(), shared.tryTake(), shared.tryTake()]).toEqual([true, true, false]);
   });
 
   it('an empty file is a files document of length 0 and no chunk', async () => {
