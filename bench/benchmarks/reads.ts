@@ -76,8 +76,8 @@ export async function statusThroughput(ctx: BenchContext, targets: Target[], spe
     method:
       `autocannon, 64 keep-alive connections, ${durationSeconds} s per run after a 1 s warm-up, ${repetitions} ` +
       'interleaved repetition(s). The session has 10 transcribed answers. The service authenticates the JWT, reads ' +
-      'the session (owner in the filter, projected) and builds the status view; the baselines do a bare findOne by ' +
-      '_id and send the document.',
+      'the session once (by _id, question texts and rubrics left out, the owner checked) and builds the status ' +
+      'view; the baselines do a bare findOne by _id and send the document.',
     columns,
     rows: targets.map((t) => ({ name: t.name, cells: cells(results.get(t.name)!) })),
     ratioColumn: 0,
