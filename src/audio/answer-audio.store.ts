@@ -3,10 +3,10 @@ import { InjectConnection } from '@nestjs/mongoose';
 import { ObjectId } from 'mongodb';
 import type { Connection, Types } from 'mongoose';
 import { Readable } from 'node:stream';
-import { databaseSettings, storageSettings, type DatabaseSettings, type StorageSettings } from '../config/settings.js';
+import { storageSettings, type StorageSettings } from '../config/settings.js';
 import { ensureCollection } from '../database/ensure-collection.js';
 import { withSpan } from '../tracing/spans.js';
-import { ChunkInsertSlots, GridFsChunkWriter } from './gridfs-chunk-writer.js';
+import { GridFsChunkWriter, SharedInsertSlots } from './gridfs-chunk-writer.js';
 
 /** Chunks fetched per round trip when audio is read back (at 255 KB each, about 1 MB). */
 const DOWNLOAD_BATCH_CHUNKS = 4;
@@ -47,23 +47,16 @@ export class AnswerAudioStore implements OnModuleInit {
   private readonly logger = new Logger(AnswerAudioStore.name);
   private readonly chunkSizeBytes: number;
   private readonly writeWindowChunks: number;
-  /**
-   * Half the driver's pool for chunk inserts, the other half always free for everything else;
-   * two uploads at a time get their whole window.
-   */
-  private readonly insertSlots: ChunkInsertSlots;
+  /** Two uploads at a time get their whole window; the others keep one insert in flight each. */
+  private readonly sharedInsertSlots: SharedInsertSlots;
 
   constructor(
     @InjectConnection() private readonly connection: Connection,
     @Inject(storageSettings.KEY) settings: StorageSettings,
-    @Inject(databaseSettings.KEY) database: DatabaseSettings,
   ) {
     this.chunkSizeBytes = settings.chunkSizeBytes;
     this.writeWindowChunks = settings.writeWindowChunks;
-    this.insertSlots = new ChunkInsertSlots(
-      Math.max(1, Math.floor(database.maxPoolSize / 2)),
-      2 * (settings.writeWindowChunks - 1),
-    );
+    this.sharedInsertSlots = new SharedInsertSlots(2 * (settings.writeWindowChunks - 1));
   }
 
   /**
@@ -116,7 +109,7 @@ export class AnswerAudioStore implements OnModuleInit {
       this.chunkSizeBytes,
       this.writeWindowChunks,
       () => ({ filename, metadata }),
-      this.insertSlots,
+      this.sharedInsertSlots,
     );
     if (onEnd) source.once('end', () => onEnd(metadata)); // registered before pipe(), so it runs first
     try {

@@ -7,47 +7,28 @@ export interface GridFsFileFields {
 }
 
 /**
- * Chunk inserts in flight, counted for the whole process. At most `total` at once, so that chunk
- * inserts never take every connection of the driver's pool: the pool hands connections out first
- * come, first served, and a burst of uploads left each transcription claim, session write and
- * status read waiting behind every chunk queued before it. Of those, at most `extra` are uploads'
- * second and later inserts: each upload may always keep one in flight (waiting its turn for a slot),
- * and a few at a time get their whole window.
+ * Chunk inserts beyond each upload's first, shared by every upload of a process: one large upload
+ * gets its whole window, while many at once (each already keeping one insert in flight) do not add
+ * a window each to the database's queue, ahead of the session writes that accept them.
  */
-export class ChunkInsertSlots {
-  private inFlight = 0;
-  private extras = 0;
-  private readonly waiters: (() => void)[] = [];
+export class SharedInsertSlots {
+  private taken = 0;
+  constructor(readonly size: number) {}
 
-  constructor(
-    readonly total: number,
-    readonly extra: number,
-  ) {}
-
-  /** A slot for an upload's only insert in flight: waits until one is free. */
-  async takeFirst(): Promise<void> {
-    while (this.inFlight >= this.total) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    this.inFlight++;
-  }
-
-  /** A slot for one more insert of an upload that has one in flight, if one is free now. */
-  tryTakeExtra(): boolean {
-    if (this.inFlight >= this.total || this.extras >= this.extra) return false;
-    this.inFlight++;
-    this.extras++;
+  tryTake(): boolean {
+    if (this.taken >= this.size) return false;
+    this.taken++;
     return true;
   }
 
-  give(extra: boolean): void {
-    this.inFlight--;
-    if (extra) this.extras--;
-    this.waiters.shift()?.();
+  give(): void {
+    this.taken--;
   }
 }
 
 /**
- * A GridFS file written as a stream, with up to `window` chunk inserts in flight at once (as many as
- * ChunkInsertSlots, shared by the process's uploads, allows): the
+ * A GridFS file written as a stream, with up to `window` chunk inserts in flight at once (the first
+ * always, the others while SharedInsertSlots has room): the
  * driver's upload stream keeps about one, so each chunk waits a whole round trip for the one before
  * (bench/NOTES.md, "Chunk writes", for the window measured). When the window is full the writer
  * stops taking bytes, so the socket is not read further and memory stays at `window` + 1 chunks.
@@ -77,7 +58,7 @@ export class GridFsChunkWriter extends Writable {
     private readonly chunkSize: number,
     private readonly window: number,
     private readonly fields: () => GridFsFileFields,
-    private readonly slots: ChunkInsertSlots = new ChunkInsertSlots(window, window - 1),
+    private readonly shared: SharedInsertSlots = new SharedInsertSlots(window - 1),
   ) {
     super({ highWaterMark: chunkSize });
   }
@@ -129,21 +110,18 @@ export class GridFsChunkWriter extends Writable {
   }
 
   /**
-   * Waits until one more insert may start: the first of this upload once the process has a slot
-   * free; more, up to the window, while an extra slot is free. True when the insert holds an extra slot.
+   * Waits until one more insert may start: the first of this upload always may; more, up to the
+   * window, while a shared slot is free. True when the insert holds a shared slot.
    */
   private async slot(): Promise<boolean> {
     for (;;) {
-      if (this.inFlight.size === 0) {
-        await this.slots.takeFirst();
-        return false;
-      }
-      if (this.inFlight.size < this.window && this.slots.tryTakeExtra()) return true;
+      if (this.inFlight.size === 0) return false;
+      if (this.inFlight.size < this.window && this.shared.tryTake()) return true;
       await Promise.race(this.inFlight);
     }
   }
 
-  private send(chunk: Buffer, extra: boolean): void {
+  private send(chunk: Buffer, sharedSlot: boolean): void {
     const n = this.n++;
     this.current = null;
     this.filled = 0;
@@ -159,7 +137,7 @@ export class GridFsChunkWriter extends Writable {
       )
       .finally(() => {
         this.inFlight.delete(insert);
-        this.slots.give(extra);
+        if (sharedSlot) this.shared.give();
       });
     this.inFlight.add(insert);
   }

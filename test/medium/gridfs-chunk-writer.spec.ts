@@ -3,7 +3,7 @@ import { GridFSBucket, type Collection, type Db } from 'mongodb';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ChunkInsertSlots, GridFsChunkWriter } from '../../src/audio/gridfs-chunk-writer.js';
+import { GridFsChunkWriter, SharedInsertSlots } from '../../src/audio/gridfs-chunk-writer.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 
 const CHUNK = 16 * 1024;
@@ -98,9 +98,9 @@ describe('GridFsChunkWriter', () => {
     expect(watch.inserted).toBe(6);
   });
 
-  it('uploads at once share the inserts beyond their first: with 2 extra slots, two writers keep at most 4 in flight', async () => {
+  it('uploads at once share the inserts beyond their first: with 2 shared slots, two writers keep at most 4 in flight', async () => {
     const { chunks, watch } = watchedChunks();
-    const shared = new ChunkInsertSlots(100, 2);
+    const shared = new SharedInsertSlots(2);
     const writers = [1, 2].map(
       (i) =>
         new GridFsChunkWriter(
@@ -115,28 +115,8 @@ describe('GridFsChunkWriter', () => {
     await Promise.all(writers.map((w) => pipeline(source(randomBytes(12 * CHUNK)), w)));
     expect(watch.most).toBe(4);
     expect(watch.inserted).toBe(24);
-    // every slot given back
-    expect([shared.tryTakeExtra(), shared.tryTakeExtra(), shared.tryTakeExtra()]).toEqual([true, true, false]);
-  });
-
-  it('the process keeps at most `total` inserts in flight: three writers with 2 slots in all', async () => {
-    const { chunks, watch } = watchedChunks();
-    const slots = new ChunkInsertSlots(2, 10);
-    const writers = [1, 2, 3].map(
-      (i) =>
-        new GridFsChunkWriter(
-          db.collection('fs.files'),
-          chunks,
-          CHUNK,
-          4,
-          () => ({ filename: `${i}.wav`, metadata: {} }),
-          slots,
-        ),
-    );
-    await Promise.all(writers.map((w) => pipeline(source(randomBytes(5 * CHUNK)), w)));
-    expect(watch.most).toBe(2);
-    expect(watch.inserted).toBe(15);
-    expect(await db.collection('fs.files').countDocuments({})).toBe(3);
+    // every shared slot given back
+    expect([shared.tryTake(), shared.tryTake(), shared.tryTake()]).toEqual([true, true, false]);
   });
 
   it('an empty file is a files document of length 0 and no chunk', async () => {
