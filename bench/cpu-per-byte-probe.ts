@@ -81,10 +81,11 @@ async function main(): Promise<void> {
     ['multipart parse (busboy)', () => parse(pieces, drain)],
     [
       'SHA-256',
-      async () => {
+      () => {
         const hash = createHash('sha256');
         for (const p of wavPieces) hash.update(p);
         hash.digest('hex');
+        return Promise.resolve();
       },
     ],
     ['AudioGate (format, limit, SHA-256)', () => pipeline(Readable.from(wavPieces), new AudioGate(2 * BYTES), drain())],
