@@ -4,8 +4,13 @@ import { partHeader } from '../test/support/raw-http.js';
 import type { Target } from './servers.js';
 
 export interface BenchContext {
-  /** Shorter runs and smaller files, for development (BENCH_QUICK=1 or --quick). */
+  /** Shorter runs and smaller files, for development (BENCH_QUICK=1 or --quick); also set by --smoke. */
   quick: boolean;
+  /**
+   * `--smoke` (in `npm test`): every benchmark once with tiny sizes and no warm-ups, no target judged,
+   * so that a change that breaks a benchmark (a new limit answering 429, a renamed route) fails CI.
+   */
+  smoke: boolean;
   /** The database URI with a database name of the bench's own. */
   uri(database: string): string;
   /** The GridFS chunk size of the service's default configuration (the baselines use the same). */
@@ -16,9 +21,14 @@ export interface BenchContext {
 export const MB = 1024 * 1024;
 export const BOUNDARY = 'bench-boundary-5d1c0f3a9e';
 
-/** Repetitions: `full` normally, `quick` in quick mode. */
+/** Repetitions: `full` normally, `quick` in quick mode, once in a smoke run. */
 export function reps(ctx: BenchContext, full: number, quick: number): number {
-  return ctx.quick ? quick : full;
+  return ctx.smoke ? 1 : ctx.quick ? quick : full;
+}
+
+/** A size (bytes, requests, seconds, answers): `full` normally, `quick` in quick mode, `smoke` in a smoke run. */
+export function sized(ctx: BenchContext, full: number, quick: number, smoke: number): number {
+  return ctx.smoke ? smoke : ctx.quick ? quick : full;
 }
 
 /** Where a target takes an upload: the service's route, or the baselines' bare one. */

@@ -3,7 +3,7 @@ import { ObjectId } from 'mongodb';
 import { ApiClient, tokenFor } from '../../test/support/api.js';
 import { wavTone } from '../../test/support/audio.js';
 import type { FakeOpenAI } from '../../test/support/fake-openai.js';
-import { reps, type BenchContext } from '../context.js';
+import { reps, sized, type BenchContext } from '../context.js';
 import type { BenchTable } from '../report.js';
 import { percentile, spread } from '../stats.js';
 import type { Target } from '../servers.js';
@@ -78,18 +78,19 @@ export async function pipelineLatency(
   concurrency: number,
 ): Promise<BenchTable> {
   const slowProviderMs = 200;
+  const [sixteen, sixtyFour] = [sized(ctx, 16, 16, 2), sized(ctx, 64, 64, 3)];
   const levels = [
     { name: '1 in flight', count: 1, repetitions: reps(ctx, 15, 5), delayMs: 0 },
-    { name: '16 in flight', count: 16, repetitions: reps(ctx, 3, 1), delayMs: 0 },
-    { name: '64 in flight', count: 64, repetitions: reps(ctx, 2, 1), delayMs: 0 },
+    { name: `${sixteen} in flight`, count: sixteen, repetitions: reps(ctx, 3, 1), delayMs: 0 },
+    { name: `${sixtyFour} in flight`, count: sixtyFour, repetitions: reps(ctx, 2, 1), delayMs: 0 },
     {
-      name: `16 in flight, provider ${slowProviderMs} ms`,
-      count: 16,
+      name: `${sixteen} in flight, provider ${slowProviderMs} ms`,
+      count: sixteen,
       repetitions: reps(ctx, 2, 1),
       delayMs: slowProviderMs,
     },
   ];
-  await burst(service, db, fake, 1); // warm-up
+  if (!ctx.smoke) await burst(service, db, fake, 1); // warm-up
   const rows = [];
   const results = new Map<string, Burst[]>();
   for (const level of levels) {

@@ -1,5 +1,5 @@
 import { tokenFor } from '../../test/support/api.js';
-import { reps, type BenchContext } from '../context.js';
+import { reps, sized, type BenchContext } from '../context.js';
 import { load, type LoadResult } from '../load.js';
 import type { BenchTable } from '../report.js';
 import { spread } from '../stats.js';
@@ -38,7 +38,9 @@ async function measure(
   budget: { amount?: number; durationSeconds?: number },
 ): Promise<Map<string, LoadResult[]>> {
   const results = new Map(targets.map((t) => [t.name, [] as LoadResult[]]));
-  for (const target of targets) await load({ ...readRequest(target, spec), connections, durationSeconds: 1 });
+  if (!ctx.smoke) {
+    for (const target of targets) await load({ ...readRequest(target, spec), connections, durationSeconds: 1 });
+  }
   for (let rep = 0; rep < repetitions; rep++) {
     for (const target of targets) {
       const result = await load({ ...readRequest(target, spec), connections, ...budget });
@@ -65,7 +67,7 @@ const cells = (runs: LoadResult[]) => [
 
 export async function statusThroughput(ctx: BenchContext, targets: Target[], spec: ReadSpec): Promise<BenchTable> {
   const repetitions = reps(ctx, 3, 2);
-  const durationSeconds = ctx.quick ? 3 : 8;
+  const durationSeconds = sized(ctx, 8, 3, 1);
   const results = await measure(ctx, targets, spec, 64, repetitions, { durationSeconds });
   const service = spread(results.get('service')!.map((r) => r.requestsPerSecond)).median;
   const raw = spread(results.get('raw driver')!.map((r) => r.requestsPerSecond)).median;
@@ -74,8 +76,8 @@ export async function statusThroughput(ctx: BenchContext, targets: Target[], spe
     method:
       `autocannon, 64 keep-alive connections, ${durationSeconds} s per run after a 1 s warm-up, ${repetitions} ` +
       'interleaved repetition(s). The session has 10 transcribed answers. The service authenticates the JWT, reads ' +
-      'the session (owner in the filter, projected) and builds the status view; the baselines do a bare findOne by ' +
-      '_id and send the document.',
+      'the session once (by _id, question texts and rubrics left out, the owner checked) and builds the status ' +
+      'view; the baselines do a bare findOne by _id and send the document.',
     columns,
     rows: targets.map((t) => ({ name: t.name, cells: cells(results.get(t.name)!) })),
     ratioColumn: 0,
@@ -92,7 +94,7 @@ export async function analyzePending(
   connections: number,
 ): Promise<BenchTable> {
   const repetitions = reps(ctx, 3, 2);
-  const budget = connections === 1 ? { amount: ctx.quick ? 200 : 500 } : { durationSeconds: ctx.quick ? 3 : 6 };
+  const budget = connections === 1 ? { amount: sized(ctx, 500, 200, 20) } : { durationSeconds: sized(ctx, 6, 3, 1) };
   const results = await measure(ctx, targets, spec, connections, repetitions, budget);
   const p99 = spread(results.get('service')!.map((r) => r.p99)).median;
   return {
@@ -113,7 +115,7 @@ export async function analyzePending(
 export async function scaleLatency(ctx: BenchContext, service: Target, spec: Omit<ReadSpec, 'route'>) {
   const repetitions = reps(ctx, 3, 2);
   // bounded in time, not requests: on a server that scans, one call at 10,000 sessions can take a second
-  const budget = { durationSeconds: ctx.quick ? 3 : 6 };
+  const budget = { durationSeconds: sized(ctx, 6, 3, 1) };
   const status = await measure(ctx, [service], { ...spec, route: 'status' }, 1, repetitions, budget);
   const analyze = await measure(ctx, [service], { ...spec, route: 'analyze' }, 1, repetitions, budget);
   const s = status.get('service')!;
@@ -141,7 +143,7 @@ export function scaleTable(
   return {
     title: `Status and analyze latency with 10 and with ${sessions.toLocaleString('en-US')} sessions in the collection`,
     method:
-      `One connection, ${ctx.quick ? 3 : 6} s per run, ${reps(ctx, 3, 2)} repetition(s), first with 10 ` +
+      `One connection, ${sized(ctx, 6, 3, 1)} s per run, ${reps(ctx, 3, 2)} repetition(s), first with 10 ` +
       `sessions in the collection, then with ${sessions.toLocaleString('en-US')} (copies of the first measured ` +
       'session under other users, then a new one). The measured session is each time the newest (the last in the ' +
       'collection) and has 10 queued answers.',

@@ -3,7 +3,7 @@ import { ApiClient, tokenFor } from '../../test/support/api.js';
 import { streamingWav, streamingWavSlice } from '../../test/support/audio.js';
 import { multipartRequest } from '../../test/support/raw-http.js';
 import { patchStream, TusClient } from '../../test/support/tus.js';
-import { BOUNDARY, MB, reps, resetGridFs, type BenchContext } from '../context.js';
+import { BOUNDARY, MB, reps, resetGridFs, sized, type BenchContext } from '../context.js';
 import type { BenchTable } from '../report.js';
 import { spread } from '../stats.js';
 import type { Target } from '../servers.js';
@@ -47,7 +47,7 @@ async function multipartUpload(service: Target, sessionId: string, questionId: s
 
 /** BENCH_ONLY=resumable: the tus path's throughput against the multipart path's, on the same service. */
 export async function resumableThroughput(ctx: BenchContext, db: Db, service: Target): Promise<BenchTable> {
-  const bytes = ctx.quick ? 32 * MB : 128 * MB;
+  const bytes = sized(ctx, 128 * MB, 32 * MB, 1 * MB);
   const repetitions = reps(ctx, 3, 1);
   const api = new ApiClient(service.url, tokenFor(USER));
   const questions = Array.from({ length: repetitions * 2 }, (_, i) => `q${i + 1}`);

@@ -2,7 +2,7 @@ import type { Db } from 'mongodb';
 import { ApiClient, tokenFor } from '../../test/support/api.js';
 import { streamingWav } from '../../test/support/audio.js';
 import { multipartRequest } from '../../test/support/raw-http.js';
-import { BOUNDARY, MB, multipartWav, reps, resetGridFs, uploadPath, type BenchContext } from '../context.js';
+import { BOUNDARY, MB, multipartWav, reps, resetGridFs, sized, uploadPath, type BenchContext } from '../context.js';
 import { load } from '../load.js';
 import type { BenchTable } from '../report.js';
 import { spread } from '../stats.js';
@@ -54,7 +54,7 @@ export async function largeUploadThroughput(
   targets: Target[],
   answers: FreshAnswers,
 ): Promise<BenchTable> {
-  const bytes = ctx.quick ? 64 * MB : 200 * MB;
+  const bytes = sized(ctx, 200 * MB, 64 * MB, 1 * MB);
   const repetitions = reps(ctx, 3, 1);
   const rates = new Map(targets.map((t) => [t.name, [] as number[]]));
   const cpu = new Map(targets.map((t) => [t.name, [] as number[]]));
@@ -93,7 +93,8 @@ export async function uploadMemory(
   targets: Target[],
   answers: FreshAnswers,
 ): Promise<BenchTable> {
-  const bytes = ctx.quick ? 256 * MB : 1024 * MB;
+  const bytes = sized(ctx, 1024 * MB, 256 * MB, 1 * MB);
+  const warmUp = sized(ctx, 64 * MB, 64 * MB, 1 * MB);
   const growth = new Map(targets.map((t) => [t.name, [] as number[]]));
   const rates = new Map(targets.map((t) => [t.name, [] as number[]]));
   for (const target of targets) {
@@ -102,7 +103,7 @@ export async function uploadMemory(
     for (let rep = 0; rep < repetitions; rep++) {
       await resetGridFs(db);
       // warm-up (modules loaded, connections open, code compiled) before the baseline RSS
-      await streamUpload(target, answers, 64 * MB);
+      await streamUpload(target, answers, warmUp);
       await resetGridFs(db);
       const before = rssOf(target.pid);
       const stop = sampleRss(target.pid);
@@ -120,7 +121,7 @@ export async function uploadMemory(
   return {
     title: `Peak server memory growth during a ${bytes / MB} MB upload`,
     method:
-      'RSS of the server process sampled every 50 ms during one streamed upload, after a 64 MB warm-up upload; ' +
+      `RSS of the server process sampled every 50 ms during one streamed upload, after a ${warmUp / MB} MB warm-up upload; ` +
       'growth = peak − RSS before the upload. The service is measured twice, each baseline once.',
     columns: [{ label: 'peak RSS growth (MB)' }, { label: 'MB/s' }],
     rows: targets.map((t) => ({ name: t.name, cells: [growth.get(t.name)!, rates.get(t.name)!] })),
@@ -136,8 +137,11 @@ export async function concurrentSmallUploads(
   targets: Target[],
   answers: FreshAnswers,
 ): Promise<BenchTable> {
-  const body = await multipartWav(1 * MB);
-  const amount = ctx.quick ? 64 : 128;
+  const fileBytes = sized(ctx, 1 * MB, 1 * MB, 64 * 1024);
+  const size = fileBytes >= MB ? `${fileBytes / MB} MB` : `${fileBytes / 1024} KB`;
+  const body = await multipartWav(fileBytes);
+  const amount = sized(ctx, 128, 64, 8);
+  const connections = sized(ctx, 64, 64, 4);
   const repetitions = reps(ctx, 3, 1);
   const p50 = new Map(targets.map((t) => [t.name, [] as number[]]));
   const p99 = new Map(targets.map((t) => [t.name, [] as number[]]));
@@ -145,7 +149,7 @@ export async function concurrentSmallUploads(
   const run = (target: Target, count: number) =>
     load({
       url: target.url,
-      connections: 64,
+      connections,
       method: 'POST',
       headers: {
         authorization: `Bearer ${tokenFor(USER)}`,
@@ -158,7 +162,7 @@ export async function concurrentSmallUploads(
         return uploadPath(target, sessionId, questionId);
       },
     });
-  for (const target of targets) await run(target, 64); // warm-up
+  if (!ctx.smoke) for (const target of targets) await run(target, 64); // warm-up
   for (let rep = 0; rep < repetitions; rep++) {
     for (const target of targets) {
       await resetGridFs(db);
@@ -180,10 +184,10 @@ export async function concurrentSmallUploads(
   const raw99 = spread(p99.get('raw driver')!).median;
   const met = s99 <= 5 * s50 && s99 <= 1.5 * raw99;
   return {
-    title: '1 MB answer uploads, 64 concurrent clients',
+    title: `${size} answer uploads, ${connections} concurrent clients`,
     method:
-      `${amount} uploads of a 1 MB WAV (multipart) over 64 keep-alive connections (autocannon), each to a question ` +
-      `not answered before; time to the 202. One 64-upload warm-up per target; ${repetitions} repetition(s).`,
+      `${amount} uploads of a ${size} WAV (multipart) over ${connections} keep-alive connections (autocannon), each to a question ` +
+      `not answered before; time to the 202. ${ctx.smoke ? 'No' : 'One 64-upload'} warm-up per target; ${repetitions} repetition(s).`,
     columns: [{ label: 'p50 (ms)', digits: 0 }, { label: 'p99 (ms)', digits: 0 }, { label: 'uploads/s' }],
     rows: targets.map((t) => ({ name: t.name, cells: [p50.get(t.name)!, p99.get(t.name)!, rps.get(t.name)!] })),
     ratioColumn: 1,
@@ -200,14 +204,14 @@ export async function chunkSizeSweep(
   sizes: number[],
   startAt: (chunkSizeBytes: number) => Promise<Target>,
 ): Promise<BenchTable> {
-  const bytes = 64 * MB;
+  const bytes = sized(ctx, 64 * MB, 64 * MB, 1 * MB);
   const repetitions = reps(ctx, 3, 1);
   const rows = [];
   for (const size of sizes) {
     const service = await startAt(size);
     try {
       const answers = await FreshAnswers.create(service, 1, repetitions + 1);
-      await streamUpload(service, answers, 8 * MB); // warm-up
+      if (!ctx.smoke) await streamUpload(service, answers, 8 * MB); // warm-up
       const rates: number[] = [];
       const growth: number[] = [];
       const readRates: number[] = [];
@@ -228,9 +232,9 @@ export async function chunkSizeSweep(
   }
   await resetGridFs(db);
   return {
-    title: 'GridFS chunk size (service, one 64 MB upload)',
+    title: `GridFS chunk size (service, one ${bytes / MB} MB upload)`,
     method:
-      `The service restarted with each GRIDFS_CHUNK_SIZE_BYTES; one streamed 64 MB upload per repetition ` +
+      `The service restarted with each GRIDFS_CHUNK_SIZE_BYTES; one streamed ${bytes / MB} MB upload per repetition ` +
       `(${repetitions}), then the file read back the way the transcription job reads it (the chunks in order, 4 ` +
       'per round trip, through the driver from the bench process). The first row is the size in use.',
     columns: [{ label: 'upload MB/s' }, { label: 'peak RSS growth (MB)' }, { label: 'read-back MB/s' }],

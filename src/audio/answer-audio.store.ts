@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
-import { GridFSBucket, GridFSBucketWriteStream, ObjectId } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import type { Connection, Types } from 'mongoose';
-import { finished } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { storageSettings, type StorageSettings } from '../config/settings.js';
 import { ensureCollection } from '../database/ensure-collection.js';
 import { withSpan } from '../tracing/spans.js';
+import { GridFsChunkWriter, SharedInsertSlots } from './gridfs-chunk-writer.js';
 
 /** Chunks fetched per round trip when audio is read back (at 255 KB each, about 1 MB). */
 const DOWNLOAD_BATCH_CHUNKS = 4;
@@ -45,14 +45,18 @@ export interface StoredAudio {
 @Injectable()
 export class AnswerAudioStore implements OnModuleInit {
   private readonly logger = new Logger(AnswerAudioStore.name);
-  private gridfs?: GridFSBucket;
   private readonly chunkSizeBytes: number;
+  private readonly writeWindowChunks: number;
+  /** Two uploads at a time get their whole window; the others keep one insert in flight each. */
+  private readonly sharedInsertSlots: SharedInsertSlots;
 
   constructor(
     @InjectConnection() private readonly connection: Connection,
     @Inject(storageSettings.KEY) settings: StorageSettings,
   ) {
     this.chunkSizeBytes = settings.chunkSizeBytes;
+    this.writeWindowChunks = settings.writeWindowChunks;
+    this.sharedInsertSlots = new SharedInsertSlots(2 * (settings.writeWindowChunks - 1));
   }
 
   /**
@@ -71,21 +75,13 @@ export class AnswerAudioStore implements OnModuleInit {
     ]).catch((error: Error) => this.logger.warn(`could not create the audio collections: ${error.message}`));
   }
 
-  private bucket(): GridFSBucket {
-    if (!this.gridfs) {
-      const db = this.connection.db;
-      if (!db) throw new Error('MongoDB connection is not open');
-      this.gridfs = new GridFSBucket(db, { bucketName: AUDIO_BUCKET, chunkSizeBytes: this.chunkSizeBytes });
-    }
-    return this.gridfs;
-  }
-
   /**
-   * Streams `source` into a new GridFS file with backpressure. If the source or the database fails,
-   * the partial file is removed before the error is rethrown, so nothing is left behind.
-   * `onEnd` runs when the source has ended and before the files document is written, so that it
-   * can complete `metadata` (the checksum) without a second write: the driver writes the files
-   * document from the very metadata object it was given, once the stream is finished.
+   * Streams `source` into a new GridFS file with backpressure, a few chunk inserts in flight
+   * (GridFsChunkWriter). If the source or the database fails, the partial file is removed before the
+   * error is rethrown, so nothing is left behind. `onEnd` runs when the source has ended and before
+   * the files document is written, so that it can complete `metadata` (the checksum) without a
+   * second write: the files document is written from the very metadata object given, once every
+   * chunk is stored.
    */
   async save(
     source: Readable,
@@ -106,7 +102,15 @@ export class AnswerAudioStore implements OnModuleInit {
     metadata: AnswerAudioMetadata,
     onEnd?: (metadata: AnswerAudioMetadata) => void,
   ): Promise<StoredAudio> {
-    const upload = this.bucket().openUploadStream(filename, { metadata, chunkSizeBytes: this.chunkSizeBytes });
+    const db = this.connection.db!;
+    const upload = new GridFsChunkWriter(
+      db.collection(`${AUDIO_BUCKET}.files`),
+      db.collection(`${AUDIO_BUCKET}.chunks`),
+      this.chunkSizeBytes,
+      this.writeWindowChunks,
+      () => ({ filename, metadata }),
+      this.sharedInsertSlots,
+    );
     if (onEnd) source.once('end', () => onEnd(metadata)); // registered before pipe(), so it runs first
     try {
       await new Promise<void>((resolve, reject) => {
@@ -235,14 +239,14 @@ export class AnswerAudioStore implements OnModuleInit {
     return { files: files.deletedCount, chunks: chunks.deletedCount };
   }
 
-  private async discardPartial(source: Readable, upload: GridFSBucketWriteStream): Promise<void> {
+  private async discardPartial(source: Readable, upload: GridFsChunkWriter): Promise<void> {
     source.unpipe(upload);
-    if (!upload.errored && !upload.writableFinished) {
-      // Let the chunk the driver may be inserting right now land before deleting, so that no chunk
-      // is written after the delete: close the file, then remove it whole.
-      upload.end();
-      await finished(upload).catch(() => undefined);
-    }
+    // destroy() reports only once no chunk insert is in flight, so that none lands after the delete
+    await new Promise<void>((resolve) => {
+      if (upload.closed) return resolve();
+      upload.once('close', () => resolve());
+      upload.destroy();
+    });
     await this.delete(upload.id).catch((error: Error) => {
       this.logger.warn(`could not remove partial upload ${String(upload.id)}: ${error.message}; cleanup will`);
     });

@@ -59,8 +59,7 @@ export class SessionEventStream implements BeforeApplicationShutdown {
 
   async stream(userId: string, sessionId: string, res: Response): Promise<void> {
     const clientLeft = watchClientLeft(res);
-    // only what the snapshot shows: never segments, pieces or question texts
-    let current = await this.sessions.getOwnedStatuses(sessionId, userId, { 'analysis.final_score': 1 });
+    let current = await this.sessions.getOwnedStatuses(sessionId, userId);
     // counted across instances; a 429 (problem JSON, Retry-After) before any byte of the stream
     const lease = await this.leases.acquire(userId, 'event_stream');
     if (clientLeft()) {

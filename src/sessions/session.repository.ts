@@ -79,7 +79,9 @@ export class SessionRepository implements OnModuleInit {
     userId: string,
     projection?: Record<string, 0 | 1>,
   ): Promise<SessionRecord | null> {
-    const fields = projection ? { ...projection, user_id: 1, status: 1 } : undefined;
+    // an exclusion (every value 0) keeps user_id and status already, and may not be mixed with inclusions
+    const excludes = projection && Object.values(projection).every((v) => v === 0);
+    const fields = projection && !excludes ? { ...projection, user_id: 1, status: 1 } : projection;
     const session = await this.documents.model.findOne({ _id: sessionId }, fields).lean<SessionRecord>().exec();
     return session && session.user_id === userId && session.status !== 'erasing' ? session : null;
   }

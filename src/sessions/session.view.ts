@@ -42,6 +42,26 @@ const STATUS_FIELDS = [
   'transcribed_without_hints',
 ] as const;
 
+/**
+ * What the status views (GET transcription-status, an event stream's snapshot) leave out of their one
+ * read of a session: question texts, model answers and rubrics, the analysis's per-answer part (the
+ * stream shows analysis.final_score) and pending webhook payloads. Answers stay whole: answers is a
+ * map keyed by question id, and naming its keys needs the question ids first (a second read, as
+ * before). Chosen by measurement on FerretDB 1.24/PostgreSQL (bench/status-read-probe.ts,
+ * bench/NOTES.md): FerretDB applies a projection after reading the whole document, at a cost that
+ * grows with the paths named, so the named status fields of 10 answers (~180 paths) made one read
+ * slower than the whole document, while this 7-path exclusion costs about what no projection does.
+ */
+export const STATUS_READ_EXCLUSION = {
+  'questions.text': 0,
+  'questions.model_answer': 0,
+  'questions.rubric': 0,
+  'questions.vocabulary': 0,
+  rubric: 0,
+  'analysis.answers': 0,
+  pending_webhooks: 0,
+} as const satisfies Record<string, 0>;
+
 /** A projection of the status fields of these questions' answers (answers is a map: each key is named). */
 export function answerStatusProjection(questionIds: string[]): Record<string, 1> {
   return { 'questions.question_id': 1, ...answerFieldsProjection(questionIds, STATUS_FIELDS) };

@@ -9,7 +9,7 @@ import type { ListSessionsQuery } from './dto/list-sessions.dto.js';
 import type { SessionListView } from './dto/session-views.dto.js';
 import type { WebhookDeliveriesView } from '../webhooks/dto/webhook-deliveries.dto.js';
 import { SessionEraser } from './session-eraser.js';
-import { answerStatusProjection, sessionSummaryView } from './session.view.js';
+import { sessionSummaryView, STATUS_READ_EXCLUSION } from './session.view.js';
 import { Clock } from '../database/clock.js';
 import { webhookDeliveriesView } from '../webhooks/webhook-deliveries.view.js';
 import { WebhookDeliveryStore } from '../webhooks/webhook-delivery.store.js';
@@ -88,15 +88,11 @@ export class SessionsService {
   }
 
   /**
-   * The caller's session with only what the status views show: its question ids first, then the
-   * status fields of those answers (and `also`), never segments, pieces or question texts.
+   * The caller's session for the status views (status GET, an event stream's snapshot), in one read
+   * (see STATUS_READ_EXCLUSION for why this projection).
    */
-  async getOwnedStatuses(sessionId: string, userId: string, also: Record<string, 1> = {}): Promise<SessionRecord> {
-    const { questions } = await this.getOwned(sessionId, userId, { 'questions.question_id': 1 });
-    return this.getOwned(sessionId, userId, {
-      ...answerStatusProjection(questions.map((q) => q.question_id)),
-      ...also,
-    });
+  getOwnedStatuses(sessionId: string, userId: string): Promise<SessionRecord> {
+    return this.getOwned(sessionId, userId, STATUS_READ_EXCLUSION);
   }
 
   private assignQuestionIds(dto: CreateSessionDto): Question[] {

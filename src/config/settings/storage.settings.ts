@@ -10,6 +10,10 @@ export class StorageEnvironment {
   @IntegerSetting(16 * 1024, 8 * 1024 * 1024)
   GRIDFS_CHUNK_SIZE_BYTES = 255 * 1024;
 
+  /** Chunk inserts one multipart upload keeps in flight at once (bench/NOTES.md: chosen by measurement). */
+  @IntegerSetting(1, 64)
+  GRIDFS_WRITE_WINDOW_CHUNKS = 4;
+
   /** An unfinished resumable (tus) upload expires this long after it was created. */
   @IntegerSetting(1_000, 30 * 86_400_000)
   RESUMABLE_UPLOAD_EXPIRY_MS = 86_400_000;
@@ -24,6 +28,7 @@ export const storageSettings = registerAs('storage', () => {
   return {
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     chunkSizeBytes: e.GRIDFS_CHUNK_SIZE_BYTES,
+    writeWindowChunks: e.GRIDFS_WRITE_WINDOW_CHUNKS,
     resumableExpiryMs: e.RESUMABLE_UPLOAD_EXPIRY_MS,
     resumableLeaseMs: e.RESUMABLE_UPLOAD_LEASE_MS,
   };
