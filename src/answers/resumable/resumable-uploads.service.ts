@@ -20,7 +20,9 @@ import {
   isTusError,
   RETRY_AFTER_SECONDS,
   tusError,
+  tusTextSentence,
 } from './tus-errors.js';
+import { lengthRefusal } from './deferred-length.js';
 import { currentTusRequest, withTusRequest } from './tus-request.js';
 import { UploadCompletion } from './upload-completion.js';
 import { readOnlyLocker, UploadLeaseLocker } from './upload-lease.locker.js';
@@ -38,11 +40,14 @@ type TusRequest = globalThis.Request & {
 const nodeRequest = (req: TusRequest) => req.runtime?.node?.req;
 
 /**
- * Resumable uploads (tus 1.0: core, creation, termination, expiration) at /api/uploads, over the
- * GridFS store. An upload is bound at creation to the caller, a session and a question
- * (`Upload-Metadata: session_id, question_id`) and passes the multipart endpoint's checks; once its
- * last byte is in it goes through the same intake, so the final PATCH answers 202 with the same
- * body as a multipart upload (the SHA-256 of the bytes stored).
+ * Resumable uploads (tus 1.0: core, creation, creation-defer-length, termination, expiration) at
+ * /api/uploads, over the GridFS store. An upload is bound at creation to the caller, a session and
+ * a question (`Upload-Metadata: session_id, question_id`) and passes the multipart endpoint's
+ * checks; once its last byte is in it goes through the same intake, so the final PATCH answers 202
+ * with the same body as a multipart upload (the SHA-256 of the bytes stored). An upload created
+ * with Upload-Defer-Length: 1 (a recording streamed while it is made) learns its length from the
+ * PATCH that carries Upload-Length; until then the bytes it holds are what MAX_UPLOAD_BYTES bounds
+ * (deferred-length.ts), and it cannot become the answer.
  */
 @Injectable()
 export class ResumableUploadsService implements OnModuleInit {
@@ -120,7 +125,6 @@ export class ResumableUploadsService implements OnModuleInit {
     // checked here, where they enter: a session id that is no ObjectId must be a 400, not a driver error
     if (!SESSION_ID_PATTERN.test(sessionId)) throw tusError(400, `Upload-Metadata session_id ${SESSION_ID_RULE}.`);
     if (!QUESTION_ID_PATTERN.test(questionId)) throw tusError(400, `Upload-Metadata question_id ${QUESTION_ID_RULE}.`);
-    if (upload.size === undefined) throw tusError(400, 'Send Upload-Length: the recording size in bytes.');
     if (upload.size === 0) throw tusError(400, 'The recording is empty; record an answer and upload it again.');
     if (req.headers.get('content-type')?.startsWith('application/offset+octet-stream'))
       throw tusError(400, WITH_UPLOAD);
@@ -143,6 +147,10 @@ export class ResumableUploadsService implements OnModuleInit {
     const objectId = uploadObjectId(id);
     const upload = objectId ? await this.documents.head(objectId) : null;
     if (!upload || upload.user_id !== userId) throw tusError(404, UPLOAD_NOT_FOUND);
+    if (req.method === 'PATCH') {
+      const refusal = lengthRefusal(upload, req.headers, this.settings.maxUploadBytes);
+      if (refusal) throw refusal;
+    }
     const request = currentTusRequest();
     if (request) request.upload = upload;
   }
@@ -177,7 +185,7 @@ export class ResumableUploadsService implements OnModuleInit {
   private problemFor(error: unknown): { status_code: number; body: string } {
     if (isTusError(error)) {
       if (error.body.startsWith('{')) return error;
-      return tusError(error.status_code, error.body.trim());
+      return tusError(error.status_code, tusTextSentence(error.body) ?? error.body.trim());
     }
     if (error instanceof CompletionPending) {
       const cause = error.cause as Error;
