@@ -5,7 +5,7 @@ import { ApiClient, tokenFor } from '../support/api.js';
 import { encodedTone, wavTone } from '../support/audio.js';
 import { useE2eApp } from '../support/e2e.js';
 import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
-import { patchStream, TusClient } from '../support/tus.js';
+import { patchCutOff, patchStream, TusClient } from '../support/tus.js';
 import { Readable } from 'node:stream';
 
 /*
@@ -115,6 +115,33 @@ describe('tus uploads of deferred length', () => {
     await alice.waitForAnswer(sessionId, 'q1');
   });
 
+  it('resumes from the offset a cut-off PATCH that declared the length reached, the same length said again', async () => {
+    const sessionId = await alice.newSession(['q1']);
+    const audio = encodedTone('webm');
+    const id = await tus.startDeferred(sessionId, 'q1');
+    // the whole recording in one PATCH with its length (a recording stopped before its upload began), cut
+    await patchCutOff(app.url, tokenFor('alice'), id, 0, audio, Math.floor(audio.length * 0.6), {
+      'upload-length': String(audio.length),
+    });
+    let offset = 0;
+    await waitFor(async () => {
+      const head = await tus.head(id);
+      if (head.status !== 200) return false;
+      offset = Number(head.headers.get('upload-offset'));
+      return true;
+    });
+    expect(offset).toBeGreaterThan(0);
+    expect((await uploadDoc(id))!.size).toBe(audio.length);
+    // a different length is refused; the same again (as tus-js-client resends it) is no change
+    const other = await tus.patch(id, offset, audio.subarray(offset), audio.length + 1);
+    expect(other.status).toBe(400);
+    expect(other.body.detail).toMatch(/^This upload's length is known already/);
+    const done = await tus.patch(id, offset, audio.subarray(offset), audio.length);
+    expect(done.body).toMatchObject({ sha256: sha256Of(audio) });
+    expect(done.status).toBe(202);
+    await alice.waitForAnswer(sessionId, 'q1');
+  });
+
   it('refuses first bytes that are not audio, and keeps nothing', async () => {
     const sessionId = await alice.newSession(['q1']);
     const id = await tus.startDeferred(sessionId, 'q1');
@@ -152,10 +179,10 @@ describe('tus uploads of deferred length', () => {
 
     const audio = wavTone(3);
     const fixed = await tus.start(sessionId, 'q1', audio.length);
-    const twice = await tus.patch(fixed, 0, audio.subarray(0, 1000), audio.length);
+    const twice = await tus.patch(fixed, 0, audio.subarray(0, 1000), audio.length + 5);
     expect(twice.status).toBe(400);
     expect(twice.body.detail).toBe(
-      `This upload's length is known already (${audio.length} bytes); send Upload-Length only once, to an upload created with Upload-Defer-Length: 1.`,
+      `This upload's length is known already (${audio.length} bytes); Upload-Length may only repeat it, and only for an upload created with Upload-Defer-Length: 1.`,
     );
 
     const id = await tus.startDeferred(sessionId, 'q1');

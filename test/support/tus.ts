@@ -87,6 +87,7 @@ export function patchCutOff(
   offset: number,
   body: Uint8Array,
   sendBytes: number,
+  extraHeaders: Record<string, string> = {},
 ): Promise<void> {
   return new Promise((resolve) => {
     const req = httpRequest(`${baseUrl}/api/uploads/${id}`, {
@@ -97,6 +98,7 @@ export function patchCutOff(
         'upload-offset': String(offset),
         'content-type': 'application/offset+octet-stream',
         'content-length': String(body.length),
+        ...extraHeaders,
       },
     });
     req.on('error', () => undefined);

@@ -5,7 +5,8 @@ import { tusError, type TusError } from './tus-errors.js';
  * The length rules of a PATCH (tus creation-defer-length), checked before any byte is read, each
  * refused with a sentence of its own (@tus/server's own refusals say "Upload-Length or
  * Upload-Defer-Length header required" for three different mistakes):
- * - Upload-Length is sent once, only to an upload created with Upload-Defer-Length: 1, never below
+ * - Upload-Length is sent to an upload created with Upload-Defer-Length: 1 (again only with the
+ *   same value, which the service drops before this runs), never below
  *   the bytes it holds, never 0, never above MAX_UPLOAD_BYTES;
  * - while the length is unknown, the running total is what MAX_UPLOAD_BYTES bounds: a PATCH whose
  *   Content-Length would take the upload past it is refused whole. A body without Content-Length
@@ -23,7 +24,7 @@ export function lengthRefusal(
     if (upload.size !== null) {
       return tusError(
         400,
-        `This upload's length is known already (${upload.size} bytes); send Upload-Length only once, to an upload created with Upload-Defer-Length: 1.`,
+        `This upload's length is known already (${upload.size} bytes); Upload-Length may only repeat it, and only for an upload created with Upload-Defer-Length: 1.`,
       );
     }
     const length = Number(declared); // a whole number: @tus/server validated the header

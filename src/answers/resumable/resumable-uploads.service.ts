@@ -104,6 +104,7 @@ export class ResumableUploadsService implements OnModuleInit {
    * between collections (test/e2e/large-resumable-upload.e2e-spec.ts).
    */
   async handle(req: Request, res: Response): Promise<void> {
+    if (req.method === 'PATCH' && req.headers['upload-length'] !== undefined) await this.withoutRepeatedLength(req);
     const request = new NodeRequest({ req, res });
     if (req.method === 'PATCH') {
       Object.defineProperty(request, 'body', { value: ReadableStream.from(req), configurable: true });
@@ -112,6 +113,23 @@ export class ResumableUploadsService implements OnModuleInit {
     const state = { method: req.method, userId: user?.userId, requestId: id ?? null };
     const answer = await withTusRequest(state, () => this.server.handleWeb(request as globalThis.Request));
     await sendNodeResponse(res, answer);
+  }
+
+  /**
+   * A client resuming an upload of deferred length sends Upload-Length with its last bytes, even
+   * when the PATCH that was cut off had declared it already (tus-js-client does): the same length
+   * again changes nothing, so it is dropped before @tus/server, which refuses any second one, sees
+   * it. A different one is refused (deferred-length.ts). The owner check follows as for any PATCH.
+   */
+  private async withoutRepeatedLength(req: Request): Promise<void> {
+    const id = uploadObjectId(req.path.split('/').at(-1) ?? '');
+    const upload = id ? await this.documents.head(id) : null;
+    if (upload?.size === null || upload?.size === undefined) return;
+    if (String(upload.size) !== req.headers['upload-length']) return;
+    delete req.headers['upload-length'];
+    for (let i = req.rawHeaders.length - 2; i >= 0; i -= 2) {
+      if (req.rawHeaders[i].toLowerCase() === 'upload-length') req.rawHeaders.splice(i, 2);
+    }
   }
 
   /** POST: the upload must name a session the caller owns, still open, with that question. */
