@@ -107,6 +107,7 @@ export class LiveUpload {
   }
 
   append(chunk: Blob): void {
+    if (this.stopped || this.source.hasEnded) return; // discarded, or finished: nothing more goes
     this.source.push(chunk);
   }
 

@@ -130,6 +130,15 @@ export class DurableUploads {
       (pending) => {
         this.kept.set(key, pending);
         void take?.forget(); // kept whole now: the chunks are not needed
+        // the stream's upload created after the recording was kept: a reload must resume it too
+        if (take && !pending.uploadUrl) {
+          void take.whenUrl.then(async (uploadUrl) => {
+            await rememberUploadUrl(pending, uploadUrl, true).catch(() => undefined);
+            const now = this.keptNow(key);
+            if (now?.sha256 === pending.sha256 && !now.uploadUrl)
+              this.kept.set(key, { ...now, uploadUrl, deferred: true });
+          });
+        }
         return pending;
       },
       (error: Error) => {

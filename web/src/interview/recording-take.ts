@@ -28,6 +28,9 @@ export class RecordingTake implements TakeSink {
   private storing: Promise<void>;
   private storable = true;
   private readonly startedAt = Date.now();
+  private urlKnown!: (url: string) => void;
+  /** The upload's URL once the server created it (a take that never reached the server: never). */
+  readonly whenUrl = new Promise<string>((resolve) => (this.urlKnown = resolve));
 
   constructor(
     api: Pick<ApiClient, 'token' | 'baseUrl'>,
@@ -44,21 +47,28 @@ export class RecordingTake implements TakeSink {
       questionId: key.questionId,
       mimeType,
       onUploadUrl: (url) => {
+        this.urlKnown(url);
         this.storing = this.storing.then(() => this.keep(() => rememberTakeUpload(this.key, url)));
       },
     });
     this.storing = this.keep(() => beginTake({ ...this.key, mimeType, startedAt: this.startedAt }));
   }
 
+  /**
+   * Kept first, then sent: the server never holds more of the take than the device, so the take
+   * kept after a crash can always resume the upload (its bytes are the server's and then some).
+   */
   add(chunk: Blob): void {
-    this.live.append(chunk);
     const index = this.index++;
     const durationMs = Date.now() - this.startedAt;
-    this.storing = this.storing.then(() => this.keep(() => appendChunk(this.key, index, chunk, durationMs)));
+    this.storing = this.storing
+      .then(() => this.keep(() => appendChunk(this.key, index, chunk, durationMs)))
+      .then(() => this.live.append(chunk));
   }
 
   /** The recording is the answer: the upload ends (its 202, or an ApiError for the queue to resume from `url`). */
-  finish(): Promise<UploadAccepted | null> {
+  async finish(): Promise<UploadAccepted | null> {
+    await this.storing; // every chunk handed to the upload first
     return this.live.finish();
   }
 
