@@ -171,8 +171,8 @@ export class DurableUploads {
         this.kept.set(key, withUrl);
         await rememberUploadUrl(pending, take.url, true).catch(() => undefined);
       }
-      // without a kept copy, the recording goes the simple way (below)
-      if (!pending) void take.forget();
+      // without a kept copy, the recording goes the simple way (below): the stream's upload goes
+      if (!pending) void take.discard().catch(() => undefined);
     }
     // a device that could not keep the recording sends it the simple way (one multipart request)
     if (!pending || pending.recording !== recording) return this.api.uploadAnswer(sessionId, questionId, recording);

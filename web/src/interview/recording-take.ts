@@ -1,3 +1,4 @@
+import type { HttpStack } from 'tus-js-client';
 import type { ApiClient } from '../api/api-client';
 import { LiveUpload } from '../api/live-upload';
 import type { UploadAccepted } from '../api/types';
@@ -33,7 +34,8 @@ export class RecordingTake implements TakeSink {
   readonly whenUrl = new Promise<string>((resolve) => (this.urlKnown = resolve));
 
   constructor(
-    api: Pick<ApiClient, 'token' | 'baseUrl'>,
+    /** `tusHttpStack`: for tests, what the stream's tus-js-client sends with. */
+    api: Pick<ApiClient, 'token' | 'baseUrl'> & { tusHttpStack?: HttpStack },
     key: Omit<TakeKey, 'attempt'>,
     mimeType: string,
     private readonly onProblem: (sentence: string) => void,
@@ -46,6 +48,7 @@ export class RecordingTake implements TakeSink {
       sessionId: key.sessionId,
       questionId: key.questionId,
       mimeType,
+      ...(api.tusHttpStack ? { httpStack: api.tusHttpStack } : {}),
       onUploadUrl: (url) => {
         this.urlKnown(url);
         this.storing = this.storing.then(() => this.keep(() => rememberTakeUpload(this.key, url)));
