@@ -87,7 +87,6 @@ export function patchCutOff(
   offset: number,
   body: Uint8Array,
   sendBytes: number,
-  extraHeaders: Record<string, string> = {},
 ): Promise<void> {
   return new Promise((resolve) => {
     const req = httpRequest(`${baseUrl}/api/uploads/${id}`, {
@@ -98,7 +97,6 @@ export function patchCutOff(
         'upload-offset': String(offset),
         'content-type': 'application/offset+octet-stream',
         'content-length': String(body.length),
-        ...extraHeaders,
       },
     });
     req.on('error', () => undefined);
