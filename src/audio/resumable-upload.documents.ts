@@ -116,6 +116,14 @@ export class ResumableUploadDocuments implements OnModuleInit {
   }
 
   /**
+   * Sets the length of an upload created without one (tus creation-defer-length), as the holder
+   * `token`, once: false when the upload was taken over, is gone, or has a length already.
+   */
+  declareLength(id: ObjectId, token: string, size: number): Promise<boolean> {
+    return this.locked(id, (lock) => this.fencedUpdate({ _id: id, lease_owner: token, size: null }, { size }, lock));
+  }
+
+  /**
    * One `$set` under the document lock, bounded by what its lease has left. A findAndModify, the one
    * write FerretDB bounds by maxTimeMS (it ignores it on update; see DocumentLocks), and cheap here:
    * an upload's document is its tail and a few fields. Whether it matched.

@@ -15,7 +15,11 @@ export interface ResumableUpload {
   user_id: string;
   session_id: ObjectId;
   question_id: string;
-  size: number;
+  /**
+   * The recording's length in bytes; null while it is deferred (tus creation-defer-length: created
+   * with Upload-Defer-Length: 1, the length sent with a later PATCH). Never complete while null.
+   */
+  size: number | null;
   offset: number;
   next_n: number;
   chunk_size: number;

@@ -2,7 +2,13 @@ import type { CorsOptions, CorsOptionsDelegate } from '@nestjs/common/interfaces
 import type { Request } from 'express';
 
 /** What a tus client sends (besides Authorization and Content-Type), and what it must read back. */
-const TUS_REQUEST_HEADERS = ['Tus-Resumable', 'Upload-Length', 'Upload-Metadata', 'Upload-Offset'];
+const TUS_REQUEST_HEADERS = [
+  'Tus-Resumable',
+  'Upload-Length',
+  'Upload-Defer-Length',
+  'Upload-Metadata',
+  'Upload-Offset',
+];
 const TUS_RESPONSE_HEADERS = [
   'Location',
   'Tus-Resumable',
@@ -11,6 +17,7 @@ const TUS_RESPONSE_HEADERS = [
   'Tus-Max-Size',
   'Upload-Offset',
   'Upload-Length',
+  'Upload-Defer-Length',
   'Upload-Metadata',
   'Upload-Expires',
 ];

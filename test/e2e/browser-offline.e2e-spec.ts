@@ -139,16 +139,25 @@ describe('recordings kept on the device, in headless Chromium', () => {
     const { page, network, tus, pageErrors } = await openAs('olga');
     const sessionId = await startInterview(page, 'olga');
 
+    // the first seconds are streamed while recording (a tus upload of deferred length), the rest not
     await recordFor(page, 1500);
     await network.offline();
     await page.getByRole('button', { name: 'Next question' }).click();
     await page.getByText('Question 2 of 3').waitFor();
-    // kept on the device before any upload; offline, no tus upload could even be created
+    // kept on the device, with the upload that streamed it; offline, it could not be finished
     await expect
       .poll(() => keptRecordings(page, 'olga'))
-      .toEqual([expect.objectContaining({ userId: 'olga', sessionId, questionId: 'q1', uploadUrl: null })]);
+      .toEqual([
+        expect.objectContaining({
+          userId: 'olga',
+          sessionId,
+          questionId: 'q1',
+          uploadUrl: expect.stringContaining('/api/uploads/'),
+        }),
+      ]);
     const [kept] = await keptRecordings(page, 'olga');
     expect(kept.bytes).toBeGreaterThan(2_000);
+    const streamedBeforeReload = tus.filter((t) => t.status !== undefined).length;
 
     // the tab reloads while offline: the app shell comes from the "cache", the answer from IndexedDB
     await serveAppShell(page, proxy.url, WEB_DIST);
@@ -157,7 +166,9 @@ describe('recordings kept on the device, in headless Chromium', () => {
     expect(await page.evaluate('navigator.onLine')).toBe(false);
     expect(await keptRecordings(page, 'olga')).toEqual([kept]);
     expect(fake.requests.filter((r) => r.sha256 === kept.sha256)).toEqual([]);
-    expect(tus.filter((t) => t.status !== undefined)).toEqual([]);
+    // offline: nothing more reached the server, and nothing was finished
+    expect(tus.filter((t) => t.status !== undefined)).toHaveLength(streamedBeforeReload);
+    expect(tus.filter((t) => t.status === 202)).toEqual([]);
 
     await network.online();
     const answer = await waitForTranscript('olga', sessionId, 'q1');
@@ -185,9 +196,11 @@ describe('recordings kept on the device, in headless Chromium', () => {
     const { page, network, tus, pageErrors } = await openAs('petra');
     const sessionId = await startInterview(page, 'petra');
 
+    // recorded offline, so nothing is streamed while recording: the whole answer is left to send
+    const sentBefore = proxy.sentBytes;
+    await network.offline();
     await recordFor(page, 5000);
     await network.online(UPLOAD_BYTES_PER_SECOND);
-    const sentBefore = proxy.sentBytes;
     const patchSent = page.waitForRequest((r) => r.method() === 'PATCH' && r.url().includes('/api/uploads/'));
     await page.getByRole('button', { name: 'Next question' }).click();
     await patchSent;
@@ -207,9 +220,10 @@ describe('recordings kept on the device, in headless Chromium', () => {
     await expect.poll(() => keptRecordings(page, 'petra'), { timeout: 10_000 }).toEqual([]);
     const sentInAll = proxy.sentBytes - sentBefore;
 
-    // one upload was created; the cut PATCH started at 0, the one after the reload at the server's offset
+    // one upload was created (tries while offline reached nothing); the cut PATCH started at 0, the
+    // one after the reload at the server's offset
     const uploadUrl = new URL(kept.uploadUrl!, proxy.url).href;
-    expect(tus.filter((t) => t.method === 'POST').map((t) => t.status)).toEqual([201]);
+    expect(tus.filter((t) => t.method === 'POST' && t.status !== undefined).map((t) => t.status)).toEqual([201]);
     const patches = tus.filter((t) => t.method === 'PATCH');
     expect(patches[0]).toMatchObject({ url: uploadUrl, offset: 0 });
     expect(patches[0].status).toBeUndefined();
@@ -254,8 +268,10 @@ describe('recordings kept on the device, in headless Chromium', () => {
     await a.network.online();
     await a.page.getByTestId('status-q1').getByText('Done').waitFor({ timeout: 40_000 });
     expect(await a.page.getByText(/trying again/).count()).toBe(0);
-    expect(a.tus.filter((t) => t.status !== undefined)).toEqual([]);
-    expect(b.tus.filter((t) => t.method === 'POST').map((t) => t.status)).toEqual([201]);
+    // A created the upload while recording (streamed online); B finished that same upload
+    expect(a.tus.filter((t) => t.status === 202)).toEqual([]);
+    expect([...a.tus, ...b.tus].filter((t) => t.method === 'POST').map((t) => t.status)).toEqual([201]);
+    expect(b.tus.filter((t) => t.method === 'POST')).toEqual([]);
     expect(b.tus.filter((t) => t.status === 202)).toHaveLength(1);
     expect(await acceptedUploads()).toBe(acceptedBefore + 1);
     expect(fake.requests.filter((r) => r.sha256 === kept.sha256)).toHaveLength(1);

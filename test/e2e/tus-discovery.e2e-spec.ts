@@ -38,7 +38,7 @@ afterAll(async () => {
 const DISCOVERY = {
   'tus-resumable': '1.0.0',
   'tus-version': '1.0.0',
-  'tus-extension': 'creation,termination,expiration',
+  'tus-extension': 'creation,creation-defer-length,termination,expiration',
   'tus-max-size': String(MAX_UPLOAD_BYTES),
 };
 const discovered = (headers: Headers) => Object.fromEntries(Object.keys(DISCOVERY).map((n) => [n, headers.get(n)]));

@@ -22,6 +22,24 @@ export class TusClient {
     });
   }
 
+  /** Creates an upload whose length comes with a later PATCH (tus creation-defer-length). */
+  createDeferred(sessionId: string, questionId: string): Promise<ApiResponse> {
+    return this.api.request('POST', '/api/uploads', {
+      headers: {
+        'tus-resumable': '1.0.0',
+        'upload-defer-length': '1',
+        'upload-metadata': TusClient.metadata({ session_id: sessionId, question_id: questionId }),
+      },
+    });
+  }
+
+  /** Creates an upload of deferred length and returns its id, failing loudly otherwise. */
+  async startDeferred(sessionId: string, questionId: string): Promise<string> {
+    const res = await this.createDeferred(sessionId, questionId);
+    if (res.status !== 201) throw new Error(`tus create (deferred): ${res.status} ${JSON.stringify(res.body)}`);
+    return res.headers.get('location')!.split('/').at(-1)!;
+  }
+
   /** Creates an upload and returns its id, failing loudly otherwise. */
   async start(sessionId: string, questionId: string, size: number): Promise<string> {
     const res = await this.create(sessionId, questionId, size);
@@ -40,12 +58,14 @@ export class TusClient {
     return Number(res.headers.get('upload-offset'));
   }
 
-  patch(id: string, offset: number, bytes: Uint8Array): Promise<ApiResponse> {
+  /** `length`: the Upload-Length of an upload created with a deferred one, sent with these bytes. */
+  patch(id: string, offset: number, bytes: Uint8Array, length?: number): Promise<ApiResponse> {
     return this.api.request('PATCH', `/api/uploads/${id}`, {
       headers: {
         'tus-resumable': '1.0.0',
         'upload-offset': String(offset),
         'content-type': 'application/offset+octet-stream',
+        ...(length === undefined ? {} : { 'upload-length': String(length) }),
       },
       body: bytes as unknown as RequestInit['body'],
     });

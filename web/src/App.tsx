@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { ApiClient, devLoginEnabled } from './api/api-client';
 import type { CreatedSession } from './api/types';
 import { KeptRecordingsNotice } from './components/KeptRecordingsNotice';
+import { UnfinishedRecordingsNotice } from './components/UnfinishedRecordingsNotice';
 import { InterviewFlow } from './screens/InterviewFlow';
 import { QuestionSetPicker } from './screens/QuestionSetPicker';
 import { SignInScreen } from './screens/SignInScreen';
@@ -44,7 +45,13 @@ export function App() {
     );
   }
   // recordings kept on this device by an earlier page (reload, crash, offline) are uploaded from here
-  const kept = <KeptRecordingsNotice api={api} />;
+  // answers cut off mid-recording by the last page are offered: keep (upload what was said) or discard
+  const kept = (
+    <>
+      <UnfinishedRecordingsNotice api={api} />
+      <KeptRecordingsNotice api={api} />
+    </>
+  );
   if (!interview) {
     return (
       <main>

@@ -58,7 +58,7 @@ export class GridFsTusStore extends DataStore {
     private readonly options: GridFsTusStoreOptions,
   ) {
     super();
-    this.extensions = ['creation', 'termination', 'expiration'];
+    this.extensions = ['creation', 'creation-defer-length', 'termination', 'expiration'];
   }
 
   override async create(upload: Upload): Promise<Upload> {
@@ -70,7 +70,7 @@ export class GridFsTusStore extends DataStore {
       user_id: String(metadata.user_id),
       session_id: new ObjectId(String(metadata.session_id)),
       question_id: String(metadata.question_id),
-      size: upload.size!,
+      size: upload.size ?? null, // null: deferred (Upload-Defer-Length: 1), declared by a later PATCH
       offset: 0,
       next_n: 0,
       chunk_size: this.options.chunkSizeBytes,
@@ -108,11 +108,24 @@ export class GridFsTusStore extends DataStore {
     }
     return new Upload({
       id,
-      size: upload.size,
-      offset: upload.complete ? upload.size : upload.offset,
+      size: upload.size ?? undefined, // undefined: deferred, and HEAD answers Upload-Defer-Length: 1
+      offset: upload.complete && upload.size !== null ? upload.size : upload.offset,
       metadata: upload.metadata,
       creation_date: upload.created_at.toISOString(),
     });
+  }
+
+  /**
+   * A PATCH brought Upload-Length for an upload created without one (@tus/server has checked it is
+   * not below the offset nor above MAX_UPLOAD_BYTES), before its bytes are written: a cut-off after
+   * this leaves an upload of known length, resumed as any other.
+   */
+  override async declareUploadLength(id: string, size: number): Promise<void> {
+    const token = this.locker.tokenFor(id);
+    const objectId = uploadObjectId(id);
+    if (!token || !objectId || !(await this.documents.declareLength(objectId, token, size))) {
+      throw await this.refusalForLost(objectId!, tusError(423, UPLOAD_BUSY));
+    }
   }
 
   /** Termination, by the request that holds the upload (its lease): never a complete one. */
@@ -142,9 +155,10 @@ export class GridFsTusStore extends DataStore {
     try {
       if (doc.complete) {
         // a completion cut short: an empty PATCH at the full length finishes it
-        if (offset !== doc.size) throw tusError(409, ALREADY_COMPLETE(doc.size));
+        const size = doc.size!; // a complete upload's length is known
+        if (offset !== size) throw tusError(409, ALREADY_COMPLETE(size));
         await this.finishing(() => this.completion.finish(doc, token));
-        return doc.size;
+        return size;
       }
       if (doc.offset !== offset) throw tusError(409, `The upload is at byte ${doc.offset}; send from there.`);
       const hash = await this.hashOfStoredChunks(doc);

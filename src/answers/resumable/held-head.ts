@@ -43,7 +43,8 @@ export class HeldHead {
    * while more bytes are needed; throws HeadRefused when the head is not audio.
    */
   async add(data: Buffer, offset: number): Promise<UploadFormat | 'more'> {
-    const ended = offset >= this.upload.size;
+    // a deferred length (null) has not ended: the PATCH that declares it is where it may
+    const ended = this.upload.size !== null && offset >= this.upload.size;
     if (this.head) this.head.add(data);
     else this.fresh.push(data);
     if (!this.head && offset < this.judgeAt && !ended) return 'more';

@@ -40,7 +40,7 @@ const DISCOVERY = {
   headers: {
     'Tus-Resumable': header('1.0.0'),
     'Tus-Version': header('The protocol versions spoken: 1.0.0.'),
-    'Tus-Extension': header('The extensions offered: creation,termination,expiration.'),
+    'Tus-Extension': header('The extensions offered: creation,creation-defer-length,termination,expiration.'),
     'Tus-Max-Size': header('The largest upload accepted, in bytes (MAX_UPLOAD_BYTES).', 'integer'),
   },
 };
@@ -78,11 +78,24 @@ export class ResumableUploadsController {
     res.status(204).set(this.uploads.discovery()).end();
   }
 
-  /** Creates an upload of `Upload-Length` bytes for one answer (`Upload-Metadata: session_id, question_id`). */
+  /**
+   * Creates an upload of `Upload-Length` bytes for one answer (`Upload-Metadata: session_id,
+   * question_id`), or, with `Upload-Defer-Length: 1`, of a length the last PATCH tells (a recording
+   * uploaded while it is made).
+   */
   @Post()
   @ApiBearerAuth()
   @ApiHeader(TUS_RESUMABLE)
-  @ApiHeader({ name: 'Upload-Length', required: true, description: 'Size of the recording in bytes.' })
+  @ApiHeader({
+    name: 'Upload-Length',
+    required: false,
+    description: 'Size of the recording in bytes; this or Upload-Defer-Length.',
+  })
+  @ApiHeader({
+    name: 'Upload-Defer-Length',
+    required: false,
+    description: '1: the length is not known yet (tus creation-defer-length); a later PATCH sends Upload-Length.',
+  })
   @ApiHeader({
     name: 'Upload-Metadata',
     required: true,
@@ -99,7 +112,7 @@ export class ResumableUploadsController {
   @ApiProblems(
     [
       400,
-      'A tus header is not valid, Upload-Length is missing, Upload-Metadata lacks session_id or question_id, or a body came with the creation (creation-with-upload is not offered).',
+      'A tus header is not valid, neither Upload-Length nor Upload-Defer-Length: 1 (or both) was sent, Upload-Metadata lacks session_id or question_id, or a body came with the creation (creation-with-upload is not offered).',
     ],
     401,
     404,
@@ -126,7 +139,15 @@ export class ResumableUploadsController {
     description:
       'The upload; send the rest from Upload-Offset. Upload-Offset = Upload-Length: every byte is in and the ' +
       'recording is the answer (a completion an earlier request left unfinished is finished first).',
-    headers: { ...OFFSET, 'Upload-Length': header('Size of the recording.', 'integer') },
+    headers: {
+      ...OFFSET,
+      'Upload-Length': header('Size of the recording, once known.', 'integer', false),
+      'Upload-Defer-Length': header(
+        '1 while the length is not known yet (sent instead of Upload-Length).',
+        'integer',
+        false,
+      ),
+    },
   })
   @ApiProblems(
     BAD_TUS_HEADER,
@@ -149,12 +170,20 @@ export class ResumableUploadsController {
   /**
    * Appends bytes at `Upload-Offset`. The request that brings the last byte answers 202 like a
    * multipart upload; an empty PATCH at the full length finishes an upload a failure left complete.
+   * An upload created with a deferred length learns it from the PATCH that carries Upload-Length
+   * (with the last bytes, or alone); until then MAX_UPLOAD_BYTES bounds the bytes it holds.
    */
   @Patch(':uploadId')
   @ApiBearerAuth()
   @ApiParam(UPLOAD_ID)
   @ApiHeader(TUS_RESUMABLE)
   @ApiHeader({ name: 'Upload-Offset', required: true, description: 'Where these bytes start: the HEAD offset.' })
+  @ApiHeader({
+    name: 'Upload-Length',
+    required: false,
+    description:
+      'The whole length, sent once, only to an upload created with Upload-Defer-Length: 1 (usually with its last bytes).',
+  })
   @ApiConsumes('application/offset+octet-stream')
   @ApiBody({ description: 'The next bytes of the recording.', schema: { type: 'string', format: 'binary' } })
   @ApiNoContentResponse({ description: 'Stored; more bytes to come.', headers: OFFSET })
@@ -164,7 +193,10 @@ export class ResumableUploadsController {
     headers: OFFSET,
   })
   @ApiProblems(
-    [400, 'A tus header is not valid, or the first bytes are not a supported audio recording (the upload is removed).'],
+    [
+      400,
+      'A tus header is not valid, Upload-Length is sent to an upload whose length is known, is 0 or below its offset, or the first bytes are not a supported audio recording (the upload is removed).',
+    ],
     401,
     [404, 'No such upload for this user.'],
     [
@@ -174,7 +206,10 @@ export class ResumableUploadsController {
     [403, 'No Upload-Offset or no Content-Type header (tus answers these with 403).'],
     [410, 'Expired.'],
     NO_TUS_VERSION,
-    413,
+    [
+      413,
+      'The upload would be larger than MAX_UPLOAD_BYTES: its Upload-Length, or, while its length is deferred, the bytes it holds and these.',
+    ],
     [415, 'Content-Type must be application/offset+octet-stream.'],
     [423, 'Another request is writing this upload.'],
     [429, 'MAX_CONCURRENT_UPLOADS_PER_USER uploads of this user are in flight already.'],

@@ -20,7 +20,9 @@ import {
   isTusError,
   RETRY_AFTER_SECONDS,
   tusError,
+  tusTextSentence,
 } from './tus-errors.js';
+import { lengthRefusal } from './deferred-length.js';
 import { currentTusRequest, withTusRequest } from './tus-request.js';
 import { UploadCompletion } from './upload-completion.js';
 import { readOnlyLocker, UploadLeaseLocker } from './upload-lease.locker.js';
@@ -38,11 +40,14 @@ type TusRequest = globalThis.Request & {
 const nodeRequest = (req: TusRequest) => req.runtime?.node?.req;
 
 /**
- * Resumable uploads (tus 1.0: core, creation, termination, expiration) at /api/uploads, over the
- * GridFS store. An upload is bound at creation to the caller, a session and a question
- * (`Upload-Metadata: session_id, question_id`) and passes the multipart endpoint's checks; once its
- * last byte is in it goes through the same intake, so the final PATCH answers 202 with the same
- * body as a multipart upload (the SHA-256 of the bytes stored).
+ * Resumable uploads (tus 1.0: core, creation, creation-defer-length, termination, expiration) at
+ * /api/uploads, over the GridFS store. An upload is bound at creation to the caller, a session and
+ * a question (`Upload-Metadata: session_id, question_id`) and passes the multipart endpoint's
+ * checks; once its last byte is in it goes through the same intake, so the final PATCH answers 202
+ * with the same body as a multipart upload (the SHA-256 of the bytes stored). An upload created
+ * with Upload-Defer-Length: 1 (a recording streamed while it is made) learns its length from the
+ * PATCH that carries Upload-Length; until then the bytes it holds are what MAX_UPLOAD_BYTES bounds
+ * (deferred-length.ts), and it cannot become the answer.
  */
 @Injectable()
 export class ResumableUploadsService implements OnModuleInit {
@@ -99,6 +104,7 @@ export class ResumableUploadsService implements OnModuleInit {
    * between collections (test/e2e/large-resumable-upload.e2e-spec.ts).
    */
   async handle(req: Request, res: Response): Promise<void> {
+    if (req.method === 'PATCH' && req.headers['upload-length'] !== undefined) await this.withoutRepeatedLength(req);
     const request = new NodeRequest({ req, res });
     if (req.method === 'PATCH') {
       Object.defineProperty(request, 'body', { value: ReadableStream.from(req), configurable: true });
@@ -107,6 +113,23 @@ export class ResumableUploadsService implements OnModuleInit {
     const state = { method: req.method, userId: user?.userId, requestId: id ?? null };
     const answer = await withTusRequest(state, () => this.server.handleWeb(request as globalThis.Request));
     await sendNodeResponse(res, answer);
+  }
+
+  /**
+   * A client resuming an upload of deferred length sends Upload-Length with its last bytes, even
+   * when the PATCH that was cut off had declared it already (tus-js-client does): the same length
+   * again changes nothing, so it is dropped before @tus/server, which refuses any second one, sees
+   * it. A different one is refused (deferred-length.ts). The owner check follows as for any PATCH.
+   */
+  private async withoutRepeatedLength(req: Request): Promise<void> {
+    const id = uploadObjectId(req.path.split('/').at(-1) ?? '');
+    const upload = id ? await this.documents.head(id) : null;
+    if (upload?.size === null || upload?.size === undefined) return;
+    if (String(upload.size) !== req.headers['upload-length']) return;
+    delete req.headers['upload-length'];
+    for (let i = req.rawHeaders.length - 2; i >= 0; i -= 2) {
+      if (req.rawHeaders[i].toLowerCase() === 'upload-length') req.rawHeaders.splice(i, 2);
+    }
   }
 
   /** POST: the upload must name a session the caller owns, still open, with that question. */
@@ -120,7 +143,6 @@ export class ResumableUploadsService implements OnModuleInit {
     // checked here, where they enter: a session id that is no ObjectId must be a 400, not a driver error
     if (!SESSION_ID_PATTERN.test(sessionId)) throw tusError(400, `Upload-Metadata session_id ${SESSION_ID_RULE}.`);
     if (!QUESTION_ID_PATTERN.test(questionId)) throw tusError(400, `Upload-Metadata question_id ${QUESTION_ID_RULE}.`);
-    if (upload.size === undefined) throw tusError(400, 'Send Upload-Length: the recording size in bytes.');
     if (upload.size === 0) throw tusError(400, 'The recording is empty; record an answer and upload it again.');
     if (req.headers.get('content-type')?.startsWith('application/offset+octet-stream'))
       throw tusError(400, WITH_UPLOAD);
@@ -143,6 +165,10 @@ export class ResumableUploadsService implements OnModuleInit {
     const objectId = uploadObjectId(id);
     const upload = objectId ? await this.documents.head(objectId) : null;
     if (!upload || upload.user_id !== userId) throw tusError(404, UPLOAD_NOT_FOUND);
+    if (req.method === 'PATCH') {
+      const refusal = lengthRefusal(upload, req.headers, this.settings.maxUploadBytes);
+      if (refusal) throw refusal;
+    }
     const request = currentTusRequest();
     if (request) request.upload = upload;
   }
@@ -177,7 +203,7 @@ export class ResumableUploadsService implements OnModuleInit {
   private problemFor(error: unknown): { status_code: number; body: string } {
     if (isTusError(error)) {
       if (error.body.startsWith('{')) return error;
-      return tusError(error.status_code, error.body.trim());
+      return tusError(error.status_code, tusTextSentence(error.body) ?? error.body.trim());
     }
     if (error instanceof CompletionPending) {
       const cause = error.cause as Error;

@@ -73,7 +73,8 @@ const HEADER_RULES: Record<string, string> = {
   'upload-offset': 'Upload-Offset must be a whole number of bytes: the offset a HEAD request answers with',
   'content-type': 'Content-Type must be application/offset+octet-stream',
   'upload-metadata': 'Upload-Metadata must be comma-separated "key base64-value" pairs',
-  'upload-defer-length': 'Upload-Defer-Length is not supported here; send Upload-Length',
+  'upload-defer-length':
+    'Upload-Defer-Length must be 1 (the length then comes with a later PATCH as Upload-Length), or be left out',
 };
 
 /** @tus/server's own refusal texts (@tus/utils ERRORS), by how they begin, and what a client should do. */
@@ -86,7 +87,8 @@ const TUS_TEXTS: Record<string, string> = {
   'The file for this url no longer exists': 'This upload expired or was removed; create a new one.',
   "upload's size exceeded": 'These bytes go past the Upload-Length the upload was created with.',
   'Maximum size exceeded': 'The recording is larger than MAX_UPLOAD_BYTES allows; upload a shorter answer.',
-  'Upload-Length or Upload-Defer-Length header required': "Send Upload-Length: the recording's size in bytes.",
+  'Upload-Length or Upload-Defer-Length header required':
+    "Send one of Upload-Length (the recording's size in bytes) or Upload-Defer-Length: 1 (the length comes with a later PATCH).",
   'Upload-Metadata is invalid':
     'Upload-Metadata must be comma-separated "key base64-value" pairs: session_id and question_id.',
   'Cannot terminate an already completed upload':
@@ -94,9 +96,13 @@ const TUS_TEXTS: Record<string, string> = {
   'Request aborted due to lock acquired':
     'Another request took over this upload; ask with HEAD and resume from its offset.',
   'Concatenation extension is not': 'Concatenated (parallel) uploads are not supported; send one upload per recording.',
-  'creation-defer-length extension is not':
-    'Send Upload-Length when creating the upload; a deferred length is not supported.',
 };
+
+/** The sentence for one of @tus/server's own refusal texts (as it throws them, or writes them), if it is one we know. */
+export function tusTextSentence(text: string): string | null {
+  const said = text.trim();
+  return Object.entries(TUS_TEXTS).find(([start]) => said.startsWith(start))?.[1] ?? null;
+}
 
 /**
  * A sentence for a refusal @tus/server wrote as its own text: the missing version (412), headers it
@@ -105,8 +111,8 @@ const TUS_TEXTS: Record<string, string> = {
 export function tusRefusalDetail(status: number, text: string): string {
   const said = text.trim();
   if (status === 412) return 'Send Tus-Resumable: 1.0.0 with every tus request; this server speaks tus 1.0.0.';
-  const known = Object.entries(TUS_TEXTS).find(([start]) => said.startsWith(start));
-  if (known) return known[1];
+  const known = tusTextSentence(said);
+  if (known) return known;
   const invalid = /^Invalid ((?:[\w-]+ ?)+)$/.exec(said);
   if (status === 400 && invalid) {
     const rules = invalid[1]
@@ -131,7 +137,7 @@ export function refusalsAsProblems(res: ServerResponse): void {
   const write = res.write.bind(res) as (...args: unknown[]) => boolean;
   const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
   res.writeHead = (code: number, ...rest: unknown[]) => {
-    // an extension we do not offer (concatenation, deferred length) was asked for: the client's error
+    // an extension we do not offer (concatenation) was asked for: the client's error
     if (code === 501) {
       code = 400;
       if (typeof rest[0] === 'string') rest[0] = 'Bad Request';

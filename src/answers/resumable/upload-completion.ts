@@ -18,6 +18,14 @@ import { UPLOAD_BUSY } from './upload-lease.locker.js';
 /** An upload found complete that cannot be finished: its audio is gone, or it predates `replaces`. */
 export const UPLOAD_RESET = 'This upload could not be finished and was removed; upload the answer again.';
 
+/** An upload whose length is known: every upload whose last byte is in (a deferred length is declared first). */
+type SizedUpload = ResumableUpload & { size: number };
+
+function sized(doc: ResumableUpload): SizedUpload {
+  if (doc.size === null) throw new Error(`upload ${doc._id.toHexString()} has no length yet`);
+  return doc as SizedUpload;
+}
+
 /** The session as a completion reads it: open or not, its questions, and the answer id the question holds. */
 interface SessionState {
   session: SessionRecord;
@@ -52,10 +60,11 @@ export class UploadCompletion {
 
   /** Steps 1 to 5 for the request that brought the last byte, as the holder `token`. */
   async complete(
-    doc: ResumableUpload,
+    upload: ResumableUpload,
     token: string,
     done: { sha256: string; chunkCount: number; format: UploadFormat },
   ): Promise<UploadAcceptedView> {
+    const doc = sized(upload);
     let state: SessionState;
     try {
       state = await this.sessionState(doc);
@@ -101,7 +110,8 @@ export class UploadCompletion {
    * is attached unless it already is; refused (the upload removed) when the session is gone or
    * closed, a newer answer took the question, or the audio is gone.
    */
-  async finish(doc: ResumableUpload, token: string): Promise<UploadAcceptedView> {
+  async finish(upload: ResumableUpload, token: string): Promise<UploadAcceptedView> {
+    const doc = sized(upload);
     let session: SessionRecord;
     try {
       const state = await this.sessionState(doc);
@@ -128,7 +138,7 @@ export class UploadCompletion {
    * wins, as with multipart), unless it is this answer already; a later one only what it held then.
    */
   private async attach(
-    doc: ResumableUpload,
+    doc: SizedUpload,
     token: string,
     session: SessionRecord,
     attempt: 'first' | 'again',

@@ -66,7 +66,12 @@ export class ApiClient {
     sessionId: string,
     questionId: string,
     recording: Blob,
-    options: { uploadUrl?: string; onUploadUrl?: (url: string) => void; signal?: AbortSignal },
+    options: {
+      uploadUrl?: string;
+      lengthDeferred?: boolean;
+      onUploadUrl?: (url: string) => void;
+      signal?: AbortSignal;
+    },
   ): Promise<UploadAccepted | null> {
     return uploadResumable({ token: this.token, baseUrl: this.baseUrl, sessionId, questionId, recording, ...options });
   }

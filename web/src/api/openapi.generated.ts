@@ -168,7 +168,11 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Creates an upload of `Upload-Length` bytes for one answer (`Upload-Metadata: session_id, question_id`). */
+    /**
+     * Creates an upload of `Upload-Length` bytes for one answer (`Upload-Metadata: session_id,
+     *     question_id`), or, with `Upload-Defer-Length: 1`, of a length the last PATCH tells (a recording
+     *     uploaded while it is made).
+     */
     post: operations['ResumableUploadsController_create'];
     delete?: never;
     /**
@@ -202,6 +206,8 @@ export interface paths {
     /**
      * Appends bytes at `Upload-Offset`. The request that brings the last byte answers 202 like a
      *     multipart upload; an empty PATCH at the full length finishes an upload a failure left complete.
+     *     An upload created with a deferred length learns it from the PATCH that carries Upload-Length
+     *     (with the last bytes, or alone); until then MAX_UPLOAD_BYTES bounds the bytes it holds.
      */
     patch: operations['ResumableUploadsController_append'];
     trace?: never;
@@ -2205,8 +2211,10 @@ export interface operations {
       header: {
         /** @description tus metadata: `session_id <base64>,question_id <base64>`. */
         'Upload-Metadata': string;
-        /** @description Size of the recording in bytes. */
-        'Upload-Length': string;
+        /** @description 1: the length is not known yet (tus creation-defer-length); a later PATCH sends Upload-Length. */
+        'Upload-Defer-Length'?: string;
+        /** @description Size of the recording in bytes; this or Upload-Defer-Length. */
+        'Upload-Length'?: string;
         /** @description The tus protocol version: 1.0.0. */
         'Tus-Resumable': string;
       };
@@ -2230,7 +2238,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description A tus header is not valid, Upload-Length is missing, Upload-Metadata lacks session_id or question_id, or a body came with the creation (creation-with-upload is not offered). */
+      /** @description A tus header is not valid, neither Upload-Length nor Upload-Defer-Length: 1 (or both) was sent, Upload-Metadata lacks session_id or question_id, or a body came with the creation (creation-with-upload is not offered). */
       400: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
@@ -2358,7 +2366,7 @@ export interface operations {
           'Tus-Resumable': string;
           /** @description The protocol versions spoken: 1.0.0. */
           'Tus-Version': string;
-          /** @description The extensions offered: creation,termination,expiration. */
+          /** @description The extensions offered: creation,creation-defer-length,termination,expiration. */
           'Tus-Extension': string;
           /** @description The largest upload accepted, in bytes (MAX_UPLOAD_BYTES). */
           'Tus-Max-Size': number;
@@ -2532,7 +2540,7 @@ export interface operations {
           'Tus-Resumable': string;
           /** @description The protocol versions spoken: 1.0.0. */
           'Tus-Version': string;
-          /** @description The extensions offered: creation,termination,expiration. */
+          /** @description The extensions offered: creation,creation-defer-length,termination,expiration. */
           'Tus-Extension': string;
           /** @description The largest upload accepted, in bytes (MAX_UPLOAD_BYTES). */
           'Tus-Max-Size': number;
@@ -2595,8 +2603,10 @@ export interface operations {
           'Upload-Offset': number;
           /** @description 1.0.0 */
           'Tus-Resumable': string;
-          /** @description Size of the recording. */
-          'Upload-Length': number;
+          /** @description Size of the recording, once known. */
+          'Upload-Length'?: number;
+          /** @description 1 while the length is not known yet (sent instead of Upload-Length). */
+          'Upload-Defer-Length'?: number;
           [name: string]: unknown;
         };
         content?: never;
@@ -2717,6 +2727,8 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
+        /** @description The whole length, sent once, only to an upload created with Upload-Defer-Length: 1 (usually with its last bytes). */
+        'Upload-Length'?: string;
         /** @description Where these bytes start: the HEAD offset. */
         'Upload-Offset': string;
         /** @description The tus protocol version: 1.0.0. */
@@ -2763,7 +2775,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description A tus header is not valid, or the first bytes are not a supported audio recording (the upload is removed). */
+      /** @description A tus header is not valid, Upload-Length is sent to an upload whose length is known, is 0 or below its offset, or the first bytes are not a supported audio recording (the upload is removed). */
       400: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */
@@ -2851,7 +2863,7 @@ export interface operations {
           'application/problem+json': components['schemas']['ProblemView'];
         };
       };
-      /** @description The upload is larger than MAX_UPLOAD_BYTES. */
+      /** @description The upload would be larger than MAX_UPLOAD_BYTES: its Upload-Length, or, while its length is deferred, the bytes it holds and these. */
       413: {
         headers: {
           /** @description The request's id: the caller's own when it is 1–128 of [A-Za-z0-9._:-], else a new UUID. */

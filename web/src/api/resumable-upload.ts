@@ -13,6 +13,11 @@ export interface ResumableUploadRequest {
   recording: Blob;
   /** A tus upload created earlier for this recording: resumed from the server's offset. */
   uploadUrl?: string;
+  /**
+   * `uploadUrl` was created with a deferred length (streamed while recording, LiveUpload): the PATCH
+   * that brings the recording's last byte also says its length (Upload-Length).
+   */
+  lengthDeferred?: boolean;
   onUploadUrl?: (url: string) => void;
   signal?: AbortSignal;
 }
@@ -36,6 +41,7 @@ export function uploadResumable(request: ResumableUploadRequest): Promise<Upload
       headers: { Authorization: `Bearer ${request.token}` },
       metadata: { session_id: request.sessionId, question_id: request.questionId },
       chunkSize: CHUNK_BYTES,
+      uploadLengthDeferred: !!request.uploadUrl && !!request.lengthDeferred,
       retryDelays: [],
       storeFingerprintForResuming: false,
       onUploadUrlAvailable: () => {
@@ -60,7 +66,7 @@ export function uploadResumable(request: ResumableUploadRequest): Promise<Upload
   });
 }
 
-async function toApiError(error: Error): Promise<ApiError> {
+export async function toApiError(error: Error): Promise<ApiError> {
   const response = error instanceof DetailedError ? error.originalResponse : null;
   if (!response) return networkError();
   const status = response.getStatus();

@@ -6,7 +6,7 @@ type Recorder = ReturnType<typeof useRecorder>;
 
 /** Record, stop, record again, and listen back to what was recorded. */
 export function RecorderControls({ recorder }: { recorder: Recorder }) {
-  const { phase, recording, seconds, error, start, stop } = recorder;
+  const { phase, recording, seconds, error, notice, start, stop } = recorder;
   const [playbackUrl, setPlaybackUrl] = useState<string | null>(null);
 
   useEffect(() => {
@@ -43,6 +43,11 @@ export function RecorderControls({ recorder }: { recorder: Recorder }) {
       </p>
       {phase === 'recorded' && playbackUrl && <audio controls src={playbackUrl} aria-label="Your recorded answer" />}
       <ErrorNotice message={error} />
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
     </div>
   );
 }

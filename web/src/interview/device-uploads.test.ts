@@ -164,3 +164,50 @@ describe('uploads of recordings kept on the device', () => {
     });
   });
 });
+
+describe('answers streamed while they are recorded', () => {
+  it('are finished by their stream: the 202 forgets the kept copy and nothing is sent again', async () => {
+    const { TusServerInMemory } = await import('../test/tus-server-in-memory');
+    const server = new TusServerInMemory();
+    const uploadAnswerResumable = vi.fn();
+    const api = { token: 'fay', baseUrl: '', tusHttpStack: server, uploadAnswerResumable } as unknown as ApiClient;
+    const durable = new DurableUploads(api, 'fay');
+    const take = durable.beginTake('s1', 'q1', 'audio/webm', () => undefined);
+    const chunks = [new Blob([new Uint8Array([1, 2, 3])]), new Blob([new Uint8Array([4, 5])])];
+    for (const chunk of chunks) take.add(chunk);
+    const recording = new Blob(chunks, { type: 'audio/webm' });
+    await vi.waitFor(() => expect(server.stored).toEqual([1, 2, 3, 4, 5]));
+
+    await durable.keep('s1', 'q1', recording);
+    expect(await durable.uploadAnswer('s1', 'q1', recording)).toEqual({ sha256: await sha256Hex(recording) });
+    expect(server.length).toBe(5);
+    expect(uploadAnswerResumable).not.toHaveBeenCalled();
+    expect(await pendingRecordings('fay')).toEqual([]);
+  });
+
+  it('resume the streamed upload, its length deferred, when its end could not be sent', async () => {
+    const { TusServerInMemory } = await import('../test/tus-server-in-memory');
+    const server = new TusServerInMemory();
+    const calls: { uploadUrl?: string; lengthDeferred?: boolean }[] = [];
+    const uploadAnswerResumable = vi.fn(
+      async (_s: string, _q: string, r: Blob, options: { uploadUrl?: string; lengthDeferred?: boolean }) => {
+        calls.push({ uploadUrl: options.uploadUrl, lengthDeferred: options.lengthDeferred });
+        return { status: 'processing', transcription_status: 'queued', sha256: await sha256Hex(r) };
+      },
+    );
+    const api = { token: 'gil', baseUrl: '', tusHttpStack: server, uploadAnswerResumable } as unknown as ApiClient;
+    const durable = new DurableUploads(api, 'gil');
+    const take = durable.beginTake('s1', 'q1', 'audio/webm', () => undefined);
+    take.add(new Blob([new Uint8Array([9, 9])]));
+    await vi.waitFor(() => expect(server.stored).toEqual([9, 9]));
+    const recording = new Blob([new Uint8Array([9, 9]), new Uint8Array([8])], { type: 'audio/webm' });
+    take.add(new Blob([new Uint8Array([8])]));
+    server.dropPatches = 10; // the network goes as the answer is handed over
+    const kept = await durable.keep('s1', 'q1', recording);
+    expect(kept).toMatchObject({ uploadUrl: '/api/uploads/u1', deferred: true });
+
+    await durable.uploadAnswer('s1', 'q1', recording);
+    expect(calls).toEqual([{ uploadUrl: '/api/uploads/u1', lengthDeferred: true }]);
+    expect(await pendingRecordings('gil')).toEqual([]);
+  });
+});

@@ -1,6 +1,7 @@
 import { ApiError } from '../api/api-error';
 import type { ApiClient } from '../api/api-client';
 import type { UploadAccepted } from '../api/types';
+import { RecordingTake } from './recording-take';
 import { claimAcrossTabs } from './tab-claims';
 import {
   DeviceStorageError,
@@ -53,6 +54,7 @@ export async function sendKept(
   const send = (uploadUrl?: string) =>
     api.uploadAnswerResumable(pending.sessionId, pending.questionId, pending.recording, {
       uploadUrl,
+      lengthDeferred: !!uploadUrl && !!pending.deferred,
       onUploadUrl: (url) => {
         onUploadUrl?.(url);
         void rememberUploadUrl(pending, url).catch(() => undefined);
@@ -86,7 +88,11 @@ export async function sendKept(
  */
 export class DurableUploads {
   private readonly kept = new Map<string, PendingRecording | Promise<PendingRecording | null>>();
+  /** The take being recorded, or recorded and not yet handed over, of each question. */
+  private readonly takes = new Map<string, RecordingTake>();
   storageProblem: string | null = null;
+  /** Whether the device's failure to keep a recording while it is made was said already (said once). */
+  private liveProblemSaid = false;
 
   constructor(
     private readonly api: ApiClient,
@@ -95,13 +101,44 @@ export class DurableUploads {
     private readonly onSentElsewhere?: (questionId: string) => void,
   ) {}
 
+  /**
+   * Call when Record is pressed: the take keeps each chunk on the device and streams it to the
+   * server as it is recorded. A take of the question not handed over (Record again) is discarded,
+   * here and on the server. `onProblem` hears, once per page, that the device cannot keep it.
+   */
+  beginTake(sessionId: string, questionId: string, mimeType: string, onProblem: (sentence: string) => void) {
+    const key = keyOf({ userId: this.userId, sessionId, questionId });
+    const previous = this.takes.get(key);
+    if (previous) void previous.discard().catch(() => undefined);
+    const take = new RecordingTake(this.api, { userId: this.userId, sessionId, questionId }, mimeType, (sentence) => {
+      if (this.liveProblemSaid) return;
+      this.liveProblemSaid = true;
+      onProblem(sentence);
+    });
+    this.takes.set(key, take);
+    return take;
+  }
+
   /** Call the moment a recording stops, before its upload starts. */
   keep(sessionId: string, questionId: string, recording: Blob): Promise<PendingRecording | null> {
     const key = keyOf({ userId: this.userId, sessionId, questionId });
     claimed.add(key);
-    const saving = keepRecording({ userId: this.userId, sessionId, questionId, recording }).then(
+    const take = this.takes.get(key);
+    // a take streamed while recording: a reload resumes its upload (of deferred length)
+    const live = take?.url ? { uploadUrl: take.url, deferred: true } : {};
+    const saving = keepRecording({ userId: this.userId, sessionId, questionId, recording, ...live }).then(
       (pending) => {
         this.kept.set(key, pending);
+        void take?.forget(); // kept whole now: the chunks are not needed
+        // the stream's upload created after the recording was kept: a reload must resume it too
+        if (take && !pending.uploadUrl) {
+          void take.whenUrl.then(async (uploadUrl) => {
+            await rememberUploadUrl(pending, uploadUrl, true).catch(() => undefined);
+            const now = this.keptNow(key);
+            if (now?.sha256 === pending.sha256 && !now.uploadUrl)
+              this.kept.set(key, { ...now, uploadUrl, deferred: true });
+          });
+        }
         return pending;
       },
       (error: Error) => {
@@ -118,6 +155,25 @@ export class DurableUploads {
   async uploadAnswer(sessionId: string, questionId: string, recording: Blob): Promise<unknown> {
     const key = keyOf({ userId: this.userId, sessionId, questionId });
     const pending = await this.kept.get(key);
+    const take = this.takes.get(key);
+    if (take) {
+      // streamed while recording: only its end is left to send; a failure is resumed below, from `url`
+      this.takes.delete(key);
+      const accepted = await take.finish().catch(() => undefined);
+      if (accepted && (!pending || accepted.sha256 === pending.sha256)) {
+        if (pending) await forgetRecording(pending);
+        void take.forget();
+        claimed.delete(key);
+        return accepted;
+      }
+      if (pending && take.url) {
+        const withUrl = { ...pending, uploadUrl: take.url, deferred: true };
+        this.kept.set(key, withUrl);
+        await rememberUploadUrl(pending, take.url, true).catch(() => undefined);
+      }
+      // without a kept copy, the recording goes the simple way (below): the stream's upload goes
+      if (!pending) void take.discard().catch(() => undefined);
+    }
     // a device that could not keep the recording sends it the simple way (one multipart request)
     if (!pending || pending.recording !== recording) return this.api.uploadAnswer(sessionId, questionId, recording);
     // one tab at a time: another tab of this user may be sending the same kept recording
@@ -126,12 +182,12 @@ export class DurableUploads {
       // gone: another tab's upload got its 202 while this one waited; its status is the server's to tell
       if (!stored) return this.onSentElsewhere?.(questionId);
       if (stored.sha256 !== pending.sha256) return; // a newer take replaced it: that one goes instead
-      const uploadUrl = stored.uploadUrl ?? this.keptNow(key)?.uploadUrl;
+      const known = stored.uploadUrl ? stored : this.keptNow(key);
       // a retry resumes the tus upload an earlier attempt (of this tab or another) created, as a reload would
-      await sendKept(this.api, { ...pending, uploadUrl }, (url) => {
+      await sendKept(this.api, { ...pending, uploadUrl: known?.uploadUrl, deferred: known?.deferred }, (url) => {
         // unless a newer recording took the question over meanwhile
         const now = this.keptNow(key);
-        if (now?.recording === recording) this.kept.set(key, { ...now, uploadUrl: url });
+        if (now?.recording === recording) this.kept.set(key, { ...now, uploadUrl: url, deferred: false });
       });
     });
     claimed.delete(key);

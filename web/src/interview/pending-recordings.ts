@@ -14,6 +14,8 @@ export interface PendingRecording {
   savedAt: number;
   /** The tus upload it is going to, once created: a reload resumes it instead of starting again. */
   uploadUrl?: string;
+  /** `uploadUrl` was created with a deferred length (streamed while recording): its last PATCH says the length. */
+  deferred?: boolean;
 }
 
 const DATABASE = 'interview-recordings';
@@ -118,8 +120,8 @@ export async function keptRecording(
 }
 
 /** Remembers the tus upload a recording goes to, unless a newer recording took its place meanwhile. */
-export async function rememberUploadUrl(pending: PendingRecording, uploadUrl: string): Promise<void> {
-  await update(pending, (current) => ({ ...current, uploadUrl }));
+export async function rememberUploadUrl(pending: PendingRecording, uploadUrl: string, deferred = false): Promise<void> {
+  await update(pending, (current) => ({ ...current, uploadUrl, deferred }));
 }
 
 /** Forgets the recording, only if the one stored is still the one with this hash (a newer one stays). */

@@ -154,5 +154,12 @@ export function useAnswerProgress(api: ApiClient, sessionId: string) {
     return queue.failedQuestions();
   }, [queue]);
 
-  return { progress, submit, retry, waitForChange, settleUploads };
+  /** A question's next take: its chunks kept on the device and streamed to the server as they are recorded. */
+  const beginTakeFor = useCallback(
+    (questionId: string) => (mimeType: string, onProblem: (sentence: string) => void) =>
+      durable.beginTake(sessionId, questionId, mimeType, onProblem),
+    [durable, sessionId],
+  );
+
+  return { progress, submit, retry, waitForChange, settleUploads, beginTakeFor };
 }

@@ -32,7 +32,10 @@ function retrySentence(count: number, what: 'uploaded' | 'transcribed'): string 
 
 /** One interview from the first question to the results. */
 export function InterviewFlow({ api, session, title, onStartAnother }: Props) {
-  const { progress, submit, retry, waitForChange, settleUploads } = useAnswerProgress(api, session.session_id);
+  const { progress, submit, retry, waitForChange, settleUploads, beginTakeFor } = useAnswerProgress(
+    api,
+    session.session_id,
+  );
   const [phase, setPhase] = useState<Phase>({ name: 'answering', index: 0 });
   const [remaining, setRemaining] = useState<number | null>(null);
   const questions = session.questions;
@@ -84,6 +87,7 @@ export function InterviewFlow({ api, session, title, onStartAnother }: Props) {
           question={questions[phase.index]}
           number={phase.index + 1}
           total={questions.length}
+          beginTake={beginTakeFor(questions[phase.index].question_id)}
           onAnswered={(recording) => {
             if (recording) submit(questions[phase.index].question_id, recording);
             if (phase.index + 1 < questions.length) setPhase({ name: 'answering', index: phase.index + 1 });

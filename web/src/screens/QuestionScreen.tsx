@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import type { SessionQuestion } from '../api/types';
 import { RecorderControls } from '../components/RecorderControls';
-import { useRecorder } from '../interview/use-recorder';
+import { useRecorder, type BeginTake } from '../interview/use-recorder';
 
 interface Props {
   question: SessionQuestion;
@@ -9,14 +9,16 @@ interface Props {
   total: number;
   /** Called with the recording (or null when nothing was recorded); returns at once. */
   onAnswered: (recording: Blob | null) => void;
+  /** Keeps and streams each chunk as it is recorded (see useAnswerProgress). */
+  beginTake?: BeginTake;
 }
 
 /**
  * One question at a time. Next hands the recording over and shows the next question at once: the
  * upload runs in the background. Render it with key={question_id} so each question starts fresh.
  */
-export function QuestionScreen({ question, number, total, onAnswered }: Props) {
-  const recorder = useRecorder();
+export function QuestionScreen({ question, number, total, onAnswered, beginTake }: Props) {
+  const recorder = useRecorder(beginTake);
   const heading = useRef<HTMLHeadingElement>(null);
   const last = number === total;
 
