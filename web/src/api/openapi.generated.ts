@@ -501,12 +501,30 @@ export interface components {
       start: number;
       end: number;
     };
+    SpeechDetectorView: {
+      /** @description webrtc-vad: WebRTC's voice-activity detector. */
+      name: string;
+      /** @description Its aggressiveness, 0 (keeps most) to 3 (keeps least): TRANSCRIPTION_VAD_MODE. */
+      mode: number;
+      /** @description Rumble below this frequency (Hz) is filtered out before the detector hears the audio. */
+      high_pass_hz: number;
+      /** @description A voiced stretch this many dB below the answer's loudest speech is taken for someone else in the room. */
+      level_gate_db: number;
+      /** @description A voiced stretch must stand this many dB above the room's noise floor. */
+      noise_margin_db: number;
+      /** @description Shorter bursts of sound on their own are not words (seconds). */
+      min_speech_seconds: number;
+      /** @description Shorter silences are gaps between words, not pauses (seconds). */
+      min_pause_seconds: number;
+    };
     SpeechView: {
       duration_seconds: number;
       /** @description From the first to the last speech, minus the pauses. */
       speech_seconds: number;
-      /** @description Every silence of at least 0.25 s between the first and the last speech. */
+      /** @description Every silence of at least the detector's min_pause_seconds between the first and the last speech. */
       pauses: components['schemas']['SpeechPauseView'][];
+      /** @description How the speech and the pauses were found; absent on answers measured before the voice-activity detector. */
+      detector?: components['schemas']['SpeechDetectorView'];
     };
     AnswerAudioView: {
       format: string;
@@ -597,6 +615,8 @@ export interface components {
       filler_words: number | null;
       /** @description Per minute of speaking time; null when the provider was not asked to keep filler words. */
       filler_words_per_minute: number | null;
+      /** @description How the speech and the pauses were found; null when the answer was not measured by the detector (or was measured before it existed). */
+      measured_by: components['schemas']['SpeechDetectorView'] | null;
     };
     AnswerStatusView: {
       question_id: string;

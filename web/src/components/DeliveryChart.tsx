@@ -31,6 +31,19 @@ export function deliverySummary(delivery: AnswerDelivery | null | undefined): st
   return parts.join(', ');
 }
 
+const DETECTOR_NAMES: Record<string, string> = { 'webrtc-vad': "WebRTC's voice-activity detector" };
+
+/** How the speech and pauses were found, in one sentence, from the first answer that says so. */
+export function measuredBySentence(deliveries: Array<AnswerDelivery | null | undefined>): string | null {
+  const by = deliveries.find((d) => d?.measured_by)?.measured_by;
+  if (!by) return null;
+  return (
+    `Speech and pauses found by ${DETECTOR_NAMES[by.name] ?? by.name} (mode ${by.mode}), ` +
+    `ignoring sound below ${by.high_pass_hz} Hz and voices more than ${by.level_gate_db} dB quieter than the candidate's; ` +
+    `gaps shorter than ${by.min_pause_seconds} s count as speaking.`
+  );
+}
+
 /**
  * Pace (words per minute) and pauses per question as a small plain SVG bar chart that scales to the
  * screen, with the same numbers in a table below it for screen readers and for anyone who prefers text.
@@ -44,6 +57,7 @@ export function DeliveryChart({ rows }: { rows: DeliveryRow[] }) {
   const maxPause = Math.max(5, ...measured.map((d) => d?.longest_pause_seconds ?? 0));
   const height = TOP + rows.length * ROW;
   const threshold = measured.find((d) => d !== null)?.pause_threshold_seconds ?? 1;
+  const method = measuredBySentence(rows.map((r) => r.delivery));
   return (
     <figure className="delivery">
       <svg
@@ -143,6 +157,11 @@ export function DeliveryChart({ rows }: { rows: DeliveryRow[] }) {
             })}
           </tbody>
         </table>
+        {method && (
+          <p className="delivery__method" data-testid="delivery-method">
+            {method}
+          </p>
+        )}
       </figcaption>
     </figure>
   );

@@ -69,6 +69,15 @@ describe('ResultsScreen', () => {
       pause_threshold_seconds: 1,
       filler_words: 0,
       filler_words_per_minute: null,
+      measured_by: {
+        name: 'webrtc-vad',
+        mode: 3,
+        high_pass_hz: 200,
+        level_gate_db: 14,
+        noise_margin_db: 4,
+        min_speech_seconds: 0.09,
+        min_pause_seconds: 0.25,
+      },
     };
     const nothing = {
       duration_seconds: 5,
@@ -80,6 +89,7 @@ describe('ResultsScreen', () => {
       pause_threshold_seconds: 1,
       filler_words: null,
       filler_words_per_minute: null,
+      measured_by: null,
     };
     render(
       <ResultsScreen
@@ -187,6 +197,11 @@ describe('ResultsScreen', () => {
       ['Q1', '144', '1', '2.5 s'],
       ['Q2', 'No answer was heard'],
     ]);
+    // and how the pauses were found, so that a reader can trust them
+    expect(screen.getByTestId('delivery-method').textContent).toBe(
+      "Speech and pauses found by WebRTC's voice-activity detector (mode 3), ignoring sound below 200 Hz and voices " +
+        "more than 14 dB quieter than the candidate's; gaps shorter than 0.25 s count as speaking.",
+    );
     // the no-speech answer has no bar: never a zero that looks like data
     const bars = within(chart).getAllByTestId('delivery-row');
     expect(bars[0].querySelectorAll('rect')).toHaveLength(2);
