@@ -15,7 +15,8 @@ import { SessionsService } from '../sessions/sessions.service.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { AnalysisRepository } from './analysis.repository.js';
 import type { AnalysisPendingView, AnalysisResultView } from './dto/analysis-views.dto.js';
-import type { Analysis, ScoredAnswer } from '../interview-record/analysis.schema.js';
+import type { Analysis, ScoredAnswer, ScoringProvenance } from '../interview-record/analysis.schema.js';
+import { INSTRUCTIONS_HASH, INSTRUCTIONS_VERSION } from './scoring-instructions.js';
 import { boundAnalysisTexts } from './analysis-bounds.js';
 import { analysisView } from './analysis.view.js';
 import { AnswerScorer } from './answer-scorer.js';
@@ -240,6 +241,8 @@ export class AnalysisService {
             samples: 0,
             spread: null,
             needs_review: false,
+            review_reasons: [],
+            provenance: unscoredProvenance(this.clock.now()),
             not_scored_reason: unscored,
             no_speech: answer?.no_speech ?? false,
             suspect_hallucination: answer?.suspect_hallucination ?? false,
@@ -280,6 +283,22 @@ export class AnalysisService {
       ),
     };
   }
+}
+
+/** An answer the scorer never saw: nothing to audit but when. */
+function unscoredProvenance(now: Date): ScoringProvenance {
+  return {
+    method: 'none',
+    model: null,
+    instructions_version: INSTRUCTIONS_VERSION,
+    instructions_hash: INSTRUCTIONS_HASH,
+    rubric_hash: null,
+    samples: 0,
+    scored_at: now,
+    chat_calls: 0,
+    prompt_tokens: 0,
+    completion_tokens: 0,
+  };
 }
 
 /** Why the speech guard's measurements keep an answer from the scorer: no speech at all, or a known silence hallucination. */

@@ -39,8 +39,71 @@ export class CriterionScore {
 
   @Prop({ type: String, required: true })
   method: ScoringMethod;
+
+  /** The level the model chose before a review flag capped it (the stored level is the cap). */
+  @Prop({ type: Number, default: undefined })
+  capped_from?: number;
 }
 export const CriterionScoreSchema = SchemaFactory.createForClass(CriterionScore);
+
+export const REVIEW_REASON_CODES = [
+  'sample_spread',
+  'evaluator_speech',
+  'model_reported_evaluator_speech',
+  'coverage_disagreement',
+] as const;
+export type ReviewReasonCode = (typeof REVIEW_REASON_CODES)[number];
+
+/** Why a person should look at an answer's score; the score is never raised by it. */
+@Schema({ _id: false })
+export class ReviewReason {
+  @Prop({ type: String, required: true, enum: REVIEW_REASON_CODES })
+  code: ReviewReasonCode;
+
+  /** A sentence for the reviewer, with the words that caused it where there are any. */
+  @Prop({ required: true })
+  detail: string;
+}
+export const ReviewReasonSchema = SchemaFactory.createForClass(ReviewReason);
+
+/** What scored an answer, so that a score can be audited and re-run (POST /api/analyze/:id?rescore=true). */
+@Schema({ _id: false })
+export class ScoringProvenance {
+  @Prop({ type: String, required: true })
+  method: ScoringMethod;
+
+  /** The chat model (SCORING_MODEL) for llm; null for local and none. */
+  @Prop({ type: String, default: null })
+  model: string | null;
+
+  @Prop({ required: true })
+  instructions_version: string;
+
+  /** sha256 of the instructions and the reply schema sent to the model. */
+  @Prop({ required: true })
+  instructions_hash: string;
+
+  /** sha256 of the rubric the answer was judged by; null when it was not scored. */
+  @Prop({ type: String, default: null })
+  rubric_hash: string | null;
+
+  @Prop({ required: true })
+  samples: number;
+
+  @Prop({ required: true })
+  scored_at: Date;
+
+  /** Chat completions sent for this answer, and the tokens their replies' `usage` reported. */
+  @Prop({ default: 0 })
+  chat_calls: number;
+
+  @Prop({ default: 0 })
+  prompt_tokens: number;
+
+  @Prop({ default: 0 })
+  completion_tokens: number;
+}
+export const ScoringProvenanceSchema = SchemaFactory.createForClass(ScoringProvenance);
 
 @Schema({ _id: false })
 export class ScoredAnswer {
@@ -91,6 +154,14 @@ export class ScoredAnswer {
 
   @Prop({ default: false })
   needs_review: boolean;
+
+  /** Why needs_review is set; empty when it is not. */
+  @Prop({ type: [ReviewReasonSchema], default: [] })
+  review_reasons?: ReviewReason[];
+
+  /** What scored it; absent on analyses stored before provenance was kept. */
+  @Prop({ type: ScoringProvenanceSchema, default: undefined })
+  provenance?: ScoringProvenance;
 
   /** When the speech guard heard nothing (the answer's no_speech), or the transcript is a suspected hallucination. */
   @Prop({ type: String, default: null })
