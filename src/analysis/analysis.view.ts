@@ -1,9 +1,4 @@
-import type {
-  Analysis,
-  CriterionScore,
-  ReviewReason,
-  ScoringProvenance,
-} from '../interview-record/analysis.schema.js';
+import type { Analysis, CriterionScore, ReviewReason, ScoringProvenance } from '../interview-record/analysis.schema.js';
 import type { CriterionScoreView, ReviewReasonView, ScoringProvenanceView } from './dto/analysis-views.dto.js';
 import type { AnalysisResultView } from './dto/analysis-views.dto.js';
 import { answerOf } from '../interview-record/answer-paths.js';

@@ -220,7 +220,8 @@ export class AnswerScorer {
       });
     }
     const ceiling = coverageCeiling(coverage);
-    const disagrees = coverage.score !== null && ceiling !== null && medianScore - coverage.score > this.settings.coverageGap;
+    const disagrees =
+      coverage.score !== null && ceiling !== null && medianScore - coverage.score > this.settings.coverageGap;
     if (disagrees) {
       reasons.push({
         code: 'coverage_disagreement',
@@ -270,7 +271,9 @@ export class AnswerScorer {
         const reply = await this.llm.judge(request, pending, note);
         addUsage(sample.usage, reply.usage);
         if (reply.addressedToEvaluator && sample.addressed === null) {
-          sample.addressed = { quote: reply.evaluatorQuote ? verbatimSpan(request.transcript, reply.evaluatorQuote) : null };
+          sample.addressed = {
+            quote: reply.evaluatorQuote ? verbatimSpan(request.transcript, reply.evaluatorQuote) : null,
+          };
         }
         for (const c of pending) {
           const checked = checkCriterion(reply.criteria[c.id], request.transcript, levels);

@@ -27,7 +27,8 @@ const CRITERION_SCHEMA = {
     rationale: { type: 'string', description: 'One or two sentences: why this level' },
     evidence: {
       type: 'string',
-      description: 'Transcript words, verbatim, that show the level; empty only at level 0 when nothing relevant was said',
+      description:
+        'Transcript words, verbatim, that show the level; empty only at level 0 when nothing relevant was said',
     },
   },
   required: ['level', 'rationale', 'evidence'],

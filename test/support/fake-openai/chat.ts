@@ -39,7 +39,7 @@ export interface ChatRequest {
 
 /** What the fake's obedient judge takes for an instruction to it, in English, German, French and Spanish. */
 const INSTRUCTION =
-  /[^.!?]*\b(?:level\s+(?:4|four)|full\s+marks|top\s+(?:score|marks)|maximum\s+(?:score|points)|ignore|disregard|every\s+criterion|all\s+criteria|grader|evaluator|stufe\s+(?:4|vier)|volle\s+punktzahl|höchste|ignorier|prüfer|bewerte|niveau\s+(?:4|quatre)|ignorez|correcteur|note\s+maximale|nivel\s+(?:4|cuatro)|ignora|puntuación\s+máxima|evaluador)\b[^.!?]*[.!?]?/iu;
+  /[^.!?]*\b(?:level\s+(?:4|four)|full\s+marks|top\s+(?:score|marks)|maximum\s+(?:score|points)|ignore|disregard|every\s+criterion|all\s+criteria|entirely\s+correct|every\s+key\s+point|grader|evaluator|stufe\s+(?:4|vier)|volle\s+punktzahl|höchste|ignoriere|prüfer|bewerte|niveau\s+(?:4|quatre)|ignorez|correcteur|note\s+maximale|nivel\s+(?:4|cuatro)|ignora|puntuación\s+máxima|evaluador)\b[^.!?]*[.!?]?/iu;
 
 const words = (text: string) => text.split(/\s+/).filter(Boolean);
 

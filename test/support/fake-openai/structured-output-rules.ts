@@ -39,7 +39,8 @@ export function responseFormatProblem(format: unknown): string | null {
   if (format === undefined) return null;
   const f = format as { type?: unknown; json_schema?: { name?: unknown; strict?: unknown; schema?: unknown } };
   if (f.type === 'text' || f.type === 'json_object') return null;
-  if (f.type !== 'json_schema') return `Invalid value: '${String(f.type)}'. Supported values are: 'json_object', 'json_schema', and 'text'.`;
+  if (f.type !== 'json_schema')
+    return `Invalid value: '${String(f.type)}'. Supported values are: 'json_object', 'json_schema', and 'text'.`;
   const spec = f.json_schema;
   if (!spec || typeof spec.name !== 'string') return "Missing required parameter: 'response_format.json_schema.name'.";
   if (!/^[a-zA-Z0-9_-]{1,64}$/.test(spec.name)) {
@@ -47,7 +48,9 @@ export function responseFormatProblem(format: unknown): string | null {
   }
   if (spec.strict !== true) return null;
   const schema = spec.schema as Record<string, unknown> | undefined;
-  const where = (path: string[]) => `Invalid schema for response_format '${spec.name}': In context=(${path.map((p) => `'${p}'`).join(', ')}), `;
+  const name = spec.name;
+  const where = (path: string[]) =>
+    `Invalid schema for response_format '${name}': In context=(${path.map((p) => `'${p}'`).join(', ')}), `;
   if (!schema || schema.type !== 'object' || 'anyOf' in schema) {
     return `${where([])}schema must be a JSON Schema of 'type: "object"', got 'type: "${String(schema?.type)}"'.`;
   }
