@@ -28,7 +28,10 @@ const PATTERNS: Array<[string, RegExp]> = [
     ),
   ],
   ['en', /\bfull\s+marks\b/iu],
-  ['en', /\b(?:deserves?|earns?|merits?|wants?|needs?|give\s+(?:me|it|this)|award|grant)\s+(?:it\s+|me\s+)?(?:the\s+|a\s+)?(?:perfect|maximum|top|highest)\s+(?:score|points|grade|rating|level)\b/iu],
+  [
+    'en',
+    /\b(?:deserves?|earns?|merits?|wants?|needs?|give\s+(?:me|it|this)|award|grant)\s+(?:it\s+|me\s+)?(?:the\s+|a\s+)?(?:perfect|maximum|top|highest)\s+(?:score|points|grade|rating|level)\b/iu,
+  ],
   [
     'en',
     /\b(?:meets|satisfies|fulfils|fulfills|deserves|earns|reaches|merits)\s+(?:every|all|each)\s+(?:criteria|criterion|requirements?)\b/iu,
