@@ -59,12 +59,22 @@ export class AnalysisService {
     @Inject(deliverySettings.KEY) private readonly delivery: DeliverySettings,
   ) {}
 
-  async analyze(userId: string, sessionId: string, waitSeconds: number, signal?: AbortSignal): Promise<AnalyzeOutcome> {
+  /**
+   * `rescore`: an analyzed session is scored again from its transcripts (with today's model,
+   * instructions and rubric), the analysis it replaces kept as previous_analysis.
+   */
+  async analyze(
+    userId: string,
+    sessionId: string,
+    waitSeconds: number,
+    signal?: AbortSignal,
+    rescore = false,
+  ): Promise<AnalyzeOutcome> {
     // never past the connection's idle timeout: the caller gets a 202, not an empty reply
     const waitUntil = Date.now() + Math.min(waitSeconds * 1000, this.settings.maxWaitMs);
     let session = await this.sessions.getOwned(sessionId, userId);
     for (let round = 0; round < 10; round++) {
-      if (session.status === 'analyzed' && session.analysis) {
+      if (session.status === 'analyzed' && session.analysis && !rescore) {
         return { httpStatus: 200, body: analysisView(session.analysis, session) };
       }
       if (!isSettled(session)) {
@@ -97,15 +107,22 @@ export class AnalysisService {
       }
       const claimId = randomUUID();
       const now = this.clock.now();
+      const rescoring = session.status === 'analyzed';
       const claimed = await this.analyses.claim(
         session,
-        { id: claimId, until: new Date(now.getTime() + this.settings.claimMs) },
+        {
+          id: claimId,
+          until: new Date(now.getTime() + this.settings.claimMs),
+          ...(rescoring ? { rescore: true } : {}),
+        },
         now,
       );
       if (!claimed) {
         session = await this.sessions.getOwned(sessionId, userId); // something changed: look again
         continue;
       }
+      // scored again once: should the claim be taken over, the taker's result is the rescore
+      rescore = false;
       let analysis: Analysis;
       let saved: SessionRecord | null | undefined;
       // renewed while scoring and storing, so that slow scoring is never taken over and done twice
@@ -119,7 +136,14 @@ export class AnalysisService {
         try {
           analysis = await this.score(claimed);
         } catch (error) {
-          await this.analyses.release(claimed._id, claimId, this.clock.now()).catch(() => undefined);
+          await this.analyses
+            .release(
+              claimed._id,
+              claimId,
+              claimed.analysis !== null && claimed.analysis !== undefined,
+              this.clock.now(),
+            )
+            .catch(() => undefined);
           throw error;
         }
         saved = await this.store(claimed, claimId, analysis);
@@ -132,7 +156,7 @@ export class AnalysisService {
       if (saved) {
         await this.relay.relayAfterWrite(saved);
         this.logger.log(
-          `analyzed session=${sessionId} final_score=${analysis.final_score} scored=${analysis.scored_count}`,
+          `${rescoring ? 'rescored' : 'analyzed'} session=${sessionId} final_score=${analysis.final_score} scored=${analysis.scored_count}`,
         );
         return { httpStatus: 200, body: analysisView(analysis, claimed) };
       }
@@ -149,7 +173,8 @@ export class AnalysisService {
   private store(claimed: SessionRecord, claimId: string, analysis: Analysis) {
     const events = this.webhooks.sessionAnalyzed(claimed, analysis);
     return untilStored(
-      () => this.analyses.save(claimed._id, claimId, analysis, events),
+      // a rescore (or a takeover of a lapsed one) replaces the analysis the claim found
+      () => this.analyses.save(claimed._id, claimId, analysis, claimed.analysis ?? null, events),
       AbortSignal.timeout(this.settings.claimMs),
       (error, attempt, delay) =>
         this.logger.warn(

@@ -201,5 +201,9 @@ export class AnalysisClaim {
 
   @Prop({ required: true })
   until: Date;
+
+  /** Taken to score an analyzed session again: given back, the session is analyzed as before. */
+  @Prop({ type: Boolean, default: undefined })
+  rescore?: boolean;
 }
 export const AnalysisClaimSchema = SchemaFactory.createForClass(AnalysisClaim);

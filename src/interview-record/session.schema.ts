@@ -71,6 +71,10 @@ export class InterviewSession {
   @Prop({ type: AnalysisSchema, default: null })
   analysis: Analysis | null;
 
+  /** The analysis a rescore replaced (POST /api/analyze/:id?rescore=true): only the one before, so the document stays bounded. */
+  @Prop({ type: AnalysisSchema, default: null })
+  previous_analysis?: Analysis | null;
+
   /** Held by the one request that scores the session; a crashed holder's claim lapses. */
   @Prop({ type: AnalysisClaimSchema, default: null })
   analysis_claim: AnalysisClaim | null;

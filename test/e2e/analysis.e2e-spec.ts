@@ -560,6 +560,73 @@ describe('POST /api/analyze/:sessionId', () => {
     expect(exported.body.session.analysis.answers[0].criteria).toHaveLength(4);
   });
 
+  it('records provenance on every score, shows it in the export, and rescores on request keeping the previous result', async () => {
+    const sessionId = await seedSession(db.db, {
+      userId: 'alice',
+      questions: QUESTIONS.slice(0, 2),
+      answers: {
+        q1: {
+          status: 'completed',
+          transcript: 'An index is a data structure that speeds up lookups, but it costs extra writes and storage.',
+        },
+      },
+    });
+    fake.setChatDefault({ kind: 'criterion', level: 2 });
+    const first = await analyze(alice, sessionId);
+    expect(first.status).toBe(200);
+    expect(first.body.answers[0].score).toBe(50);
+    expect(fake.chatRequests).toHaveLength(3);
+
+    // another user cannot rescore it (nor tell it exists); a malformed flag is refused
+    expect((await alice.as('bob').request('POST', `/api/analyze/${sessionId}?rescore=true`)).status).toBe(404);
+    const bad = await analyze(alice, sessionId, '?rescore=yes');
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toBe('rescore must be true or false');
+    // without the flag the stored result comes back, unscored again
+    expect((await analyze(alice, sessionId)).body).toEqual(first.body);
+    expect(fake.chatRequests).toHaveLength(3);
+
+    fake.setChatDefault({ kind: 'criterion', level: 4 });
+    const again = await analyze(alice, sessionId, '?rescore=true');
+    expect(again.status).toBe(200);
+    expect(again.body.answers[0].score).toBe(100);
+    expect(fake.chatRequests).toHaveLength(6);
+    expect(Date.parse(again.body.answers[0].provenance.scored_at)).toBeGreaterThan(
+      Date.parse(first.body.answers[0].provenance.scored_at),
+    );
+
+    const exported = await alice.request('GET', `/api/sessions/${sessionId}/export`);
+    expect(exported.status).toBe(200);
+    const { analysis, previous_analysis } = exported.body.session;
+    expect(analysis.answers[0]).toMatchObject({ score: 100, review_reasons: [], needs_review: false });
+    expect(previous_analysis.answers[0]).toMatchObject({ score: 50 });
+    expect(previous_analysis.analyzed_at).toBe(first.body.analyzed_at);
+    expect(analysis.answers[0].provenance).toEqual({
+      method: 'llm',
+      model: 'gpt-test-scorer',
+      instructions_version: 'answer-judge/2',
+      instructions_hash: first.body.answers[0].provenance.instructions_hash,
+      rubric_hash: first.body.answers[0].provenance.rubric_hash,
+      samples: 3,
+      scored_at: again.body.answers[0].provenance.scored_at,
+      chat_calls: 3,
+      prompt_tokens: again.body.answers[0].provenance.prompt_tokens,
+      completion_tokens: again.body.answers[0].provenance.completion_tokens,
+    });
+    expect(analysis.answers[0].provenance.prompt_tokens).toBeGreaterThan(100);
+    expect(analysis.answers[1].provenance).toMatchObject({
+      method: 'none',
+      model: null,
+      rubric_hash: null,
+      samples: 0,
+    });
+
+    const doc = await db.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
+    expect(doc).toMatchObject({ status: 'analyzed', analysis_claim: null });
+    expect(doc!.previous_analysis.answers[0].score).toBe(50);
+    expect(doc!.analysis.answers[0].provenance.instructions_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('scores exactly once when two analyze requests arrive at the same moment', async () => {
     const sessionId = await seedSession(db.db, {
       userId: 'alice',
