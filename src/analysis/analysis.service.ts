@@ -20,6 +20,7 @@ import { INSTRUCTIONS_HASH, INSTRUCTIONS_VERSION } from './scoring-instructions.
 import { boundAnalysisTexts } from './analysis-bounds.js';
 import { analysisView } from './analysis.view.js';
 import { AnswerScorer } from './answer-scorer.js';
+import { AnswerScoring, liveScorings } from './answer-scoring.js';
 import { answerDelivery, sessionDelivery, type DeliveryInput } from '../delivery/delivery.js';
 import { rubricFor } from './default-rubric.js';
 
@@ -52,6 +53,7 @@ export class AnalysisService {
     private readonly analyses: AnalysisRepository,
     private readonly changes: SessionChanges,
     private readonly scorer: AnswerScorer,
+    private readonly answerScoring: AnswerScoring,
     private readonly webhooks: WebhookOutbox,
     private readonly relay: SessionWebhookRelay,
     private readonly clock: Clock,
@@ -105,6 +107,17 @@ export class AnalysisService {
           failed: failed.map((a) => ({ question_id: a!.question_id, error: a!.transcription_error })),
         });
       }
+      if (session.status === 'in_progress' && liveScorings(session, this.clock.nowMs()) > 0) {
+        // answers are being scored right now (eagerly, maybe elsewhere): their results are ours
+        if (Date.now() >= waitUntil || signal?.aborted) return this.scoringElsewhere();
+        session = await this.waitFor(
+          session,
+          (s) => s.status !== 'in_progress' || liveScorings(s, this.clock.nowMs()) === 0,
+          waitUntil,
+          signal,
+        );
+        continue;
+      }
       const claimId = randomUUID();
       const now = this.clock.now();
       const rescoring = session.status === 'analyzed';
@@ -134,7 +147,7 @@ export class AnalysisService {
       }, this.settings.claimMs / 5);
       try {
         try {
-          analysis = await this.score(claimed);
+          analysis = await this.score(claimed, rescoring);
         } catch (error) {
           await this.analyses
             .release(
@@ -245,7 +258,11 @@ export class AnalysisService {
     return changed ?? (await this.sessions.getOwned(sessionId, session.user_id));
   }
 
-  private async score(session: SessionRecord): Promise<Analysis> {
+  /**
+   * Every answer's score: stored ones reused (scored eagerly or by an earlier attempt), missing ones
+   * made now under their own claim (answer-scoring.ts); `fresh` (a rescore) scores every answer again.
+   */
+  private async score(session: SessionRecord, fresh: boolean): Promise<Analysis> {
     const answers = new Array<ScoredAnswer>(session.questions.length);
     const threshold = this.delivery.pauseThresholdSeconds;
     let next = 0;
@@ -275,16 +292,17 @@ export class AnalysisService {
           };
           continue;
         }
-        const transcript = answer.transcript ?? '';
-        const scored = await this.scorer.score(
-          {
-            questionId: question.question_id,
-            question: question.text,
-            modelAnswer: question.model_answer,
-            transcript,
-          },
-          rubricFor(session, question),
-        );
+        const request = {
+          questionId: question.question_id,
+          question: question.text,
+          modelAnswer: question.model_answer,
+          transcript: answer.transcript ?? '',
+        };
+        const scored =
+          (fresh
+            ? null
+            : await this.answerScoring.ensure(session, question.question_id, Date.now() + this.settings.claimMs)) ??
+          (await this.scorer.score(request, rubricFor(session, question)));
         answers[i] = {
           question_id: question.question_id,
           unanswered: false,

@@ -207,3 +207,30 @@ export class AnalysisClaim {
   rescore?: boolean;
 }
 export const AnalysisClaimSchema = SchemaFactory.createForClass(AnalysisClaim);
+
+/**
+ * One answer's score, kept while the session is open so that analyze can reuse it: taken by a claim
+ * (status scoring, with a lease its holder renews) and stored (status scored) only while the answer
+ * is still the version `answer_id` and the claim still held. A re-upload gives the answer a new id,
+ * which makes this record stale for it and claimable again; other answers keep theirs.
+ */
+@Schema({ _id: false })
+export class AnswerScoreRecord {
+  /** The id of the answer (upload) this is the score of. */
+  @Prop({ required: true })
+  answer_id: string;
+
+  @Prop({ type: String, required: true, enum: ['scoring', 'scored'] })
+  status: 'scoring' | 'scored';
+
+  @Prop({ type: String, default: null })
+  claim_id: string | null;
+
+  @Prop({ type: Date, default: null })
+  lease_until: Date | null;
+
+  /** The scorer's result (AnswerScore in answer-scorer.ts); null while scoring. */
+  @Prop({ type: Object, default: null })
+  result: Record<string, unknown> | null;
+}
+export const AnswerScoreRecordSchema = SchemaFactory.createForClass(AnswerScoreRecord);
