@@ -80,7 +80,11 @@ export class AnswerScoring {
       if (record?.answer_id === answer.id && record.status === 'scoring' && record.lease_until! > now) {
         if (waitUntil === undefined || Date.now() >= waitUntil) return null;
         const lapse = Date.now() + (record.lease_until!.getTime() - now.getTime()) + 50;
-        session = await this.waitFor(session, (s) => answerOf(s.answer_scores ?? undefined, questionId)?.status !== 'scoring', Math.min(waitUntil, lapse));
+        session = await this.waitFor(
+          session,
+          (s) => answerOf(s.answer_scores ?? undefined, questionId)?.status !== 'scoring',
+          Math.min(waitUntil, lapse),
+        );
         continue;
       }
       const held: HeldScoring = { questionId, answerId: answer.id, claimId: randomUUID() };
@@ -130,7 +134,9 @@ export class AnswerScoring {
         return null;
       });
     if (!stored) {
-      this.logger.log(`the score of question=${held.questionId} was not stored: the answer changed or the claim lapsed`);
+      this.logger.log(
+        `the score of question=${held.questionId} was not stored: the answer changed or the claim lapsed`,
+      );
     }
     return bounded;
   }

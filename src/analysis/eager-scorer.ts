@@ -80,7 +80,9 @@ export class EagerScorer implements OnModuleDestroy {
         }
       })
       .catch((error: Error) =>
-        this.logger.warn(`eager scoring of session=${String(session._id)} question=${questionId} failed: ${error.message}`),
+        this.logger.warn(
+          `eager scoring of session=${String(session._id)} question=${questionId} failed: ${error.message}`,
+        ),
       )
       .finally(() => this.running.delete(key));
   }
