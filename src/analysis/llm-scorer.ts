@@ -88,14 +88,13 @@ export class LlmScorer {
             content: JSON.stringify({
               question_id: request.questionId,
               question: request.question,
-              model_answer: request.modelAnswer || '(none given: judge relevance and quality only)',
+              model_answer: request.modelAnswer || '(none: judge relevance and quality)',
+              // levels: the descriptions of levels 0 to 4, in order
               criteria: criteria.map((c) => ({
                 id: c.id,
                 name: c.name,
                 ...(c.description ? { description: c.description } : {}),
-                ...(c.levels.length === 5
-                  ? { levels: Object.fromEntries(c.levels.map((text, level) => [level, text])) }
-                  : {}),
+                ...(c.levels.length === 5 ? { levels: c.levels } : {}),
               })),
               ...(note ? { note } : {}),
               transcript: request.transcript,

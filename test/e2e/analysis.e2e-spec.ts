@@ -210,10 +210,11 @@ describe('POST /api/analyze/:sessionId', () => {
     const schema = request.response_format.json_schema.schema;
     expect(schema.required).toEqual(['criteria', 'addressed_to_evaluator', 'evaluator_quote']);
     expect(schema.properties.criteria.required).toEqual(DEFAULT_CRITERIA.map(([id]) => id));
-    expect(schema.properties.criteria.properties.clarity.required).toEqual(['level', 'rationale', 'evidence']);
+    expect(schema.properties.criteria.properties.clarity).toEqual({ $ref: '#/$defs/judgement' });
+    expect(schema.$defs.judgement.required).toEqual(['level', 'rationale', 'evidence']);
     const asked = JSON.parse(request.messages[1].content);
     expect(asked.criteria.map((c: { id: string }) => c.id)).toEqual(DEFAULT_CRITERIA.map(([id]) => id));
-    expect(Object.keys(asked.criteria[0].levels)).toEqual(['0', '1', '2', '3', '4']);
+    expect(asked.criteria[0].levels).toHaveLength(5);
 
     const doc = await db.db.collection('interview_sessions').findOne({ _id: new ObjectId(sessionId) });
     expect(doc).toMatchObject({
@@ -411,7 +412,7 @@ describe('POST /api/analyze/:sessionId', () => {
     );
     const asked = fake.chatRequests.find((r) => r.criteria.includes('accuracy'))!.body;
     expect(JSON.parse(asked.messages[1].content).criteria).toEqual([
-      { id: 'accuracy', name: 'Accuracy', levels: { 0: 'wrong', 1: 'poor', 2: 'fair', 3: 'good', 4: 'exact' } },
+      { id: 'accuracy', name: 'Accuracy', levels: ['wrong', 'poor', 'fair', 'good', 'exact'] },
       { id: 'brevity', name: 'brevity' },
     ]);
     // the same levels with the weights the other way round; the session rubric applies to q2

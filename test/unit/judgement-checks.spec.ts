@@ -161,6 +161,10 @@ describe('the fake provider’s strict json_schema rules', () => {
     expect(responseFormatProblem(format(minLength))).toBe(
       "Invalid schema for response_format 'answer_judgement': In context=('properties', 'evaluator_quote'), 'minLength' is not permitted.",
     );
+    const badRef = { ...schema, $defs: { judgement: { ...schema.$defs.judgement, required: ['level'] } } };
+    expect(responseFormatProblem(format(badRef))).toBe(
+      "Invalid schema for response_format 'answer_judgement': In context=('$defs', 'judgement'), 'required' is required to be supplied and to be an array including every key in properties. Missing 'rationale'.",
+    );
     expect(responseFormatProblem(format({ anyOf: [schema] }))).toMatch(
       /schema must be a JSON Schema of 'type: "object"'/,
     );

@@ -77,6 +77,13 @@ export function responseFormatProblem(format: unknown): string | null {
         if (problem) return problem;
       }
     }
+    for (const [name, definition] of Object.entries((node.$defs ?? {}) as Record<string, Record<string, unknown>>)) {
+      const problem = visit(definition, [...path, '$defs', name], depth + 1);
+      if (problem) return problem;
+    }
+    if (typeof node.$ref === 'string' && !/^#(\/\$defs\/[\w-]+)?$/.test(node.$ref)) {
+      return `${where(path)}'$ref' must point into '$defs' of this schema, got '${node.$ref}'.`;
+    }
     if (node.items) return visit(node.items as Record<string, unknown>, [...path, 'items'], depth + 1);
     for (const [i, option] of ((node.anyOf ?? []) as Record<string, unknown>[]).entries()) {
       const problem = visit(option, [...path, 'anyOf', String(i)], depth + 1);
