@@ -193,7 +193,8 @@ async function main(): Promise<void> {
     );
   }
 
-  if (want('results')) push(await resultsLatency(ctx, (env) => track(startService(uri('results'), env, fake.url)), stop, fake));
+  if (want('results'))
+    push(await resultsLatency(ctx, (env) => track(startService(uri('results'), env, fake.url)), stop, fake));
 
   // 4. indexes: the same reads with 10 and with 10,000 sessions in the collection
   if (want('scale')) await scaleBenchmark(ctx, uri, push);
