@@ -14,6 +14,17 @@ const GAP_MS = 3_000;
 const transcriptionMs = (seconds: number) => 300 + 50 * seconds;
 const CHAT_MS = 1_000;
 
+/**
+ * What a candidate says in about 30 seconds (some 75 words): the fake returns it as each answer's
+ * transcript, so that the prompts carry a transcript of a realistic length.
+ */
+const SPOKEN =
+  'So an index is a separate data structure, usually a B-tree, that the database keeps next to the table. ' +
+  'It lets a query find the rows it needs without scanning everything, which makes lookups much faster. ' +
+  'The cost is that every insert, update and delete has to maintain the index as well, so writes get slower ' +
+  'and it takes extra storage. I would add one for columns we filter or join on often.';
+const spokenFor = (i: number) => `${SPOKEN} That was answer ${i + 1}.`;
+
 interface Run {
   /** Last answer's 202 → analyze 200, ms. */
   resultsMs: number;
@@ -95,7 +106,9 @@ async function interview(service: Target, fake: FakeOpenAI, seconds: number, rou
   if (created.status !== 201) throw new Error(`results: session ${created.status}`);
   const sessionId = (created.body as { session_id: string }).session_id;
   fake.reset();
-  fake.setDefault({ kind: 'ok', delayMs: transcriptionMs(seconds) });
+  for (const [i, q] of ids.entries()) {
+    fake.script(q, { kind: 'ok', text: spokenFor(i), delayMs: transcriptionMs(seconds) });
+  }
   fake.setChatLatency(CHAT_MS);
   const start = Date.now();
   let lastAccepted = 0;
@@ -199,7 +212,8 @@ export async function resultsLatency(
     method:
       `One session of ${ANSWERS} questions (no model answers, the default rubric), a ${seconds}-second WAV uploaded ` +
       `every ${GAP_MS / 1000} s; the fake provider transcribes in 0.3 s + 50 ms per audio second ` +
-      `(${transcriptionMs(seconds)} ms) and answers each chat completion in ${CHAT_MS / 1000} s; SCORING_SAMPLES=3, ` +
+      `(${transcriptionMs(seconds)} ms), each transcript some 80 words, and answers each chat completion in ` +
+      `${CHAT_MS / 1000} s; SCORING_SAMPLES=3, ` +
       `TRANSCRIPTION_CONCURRENCY=4. Time = the last upload's 202 at the client → analyze (?wait=30) 200. ` +
       `Calls and prompt tokens per answer are the fake's requests and the replies' usage (4 characters a token). ` +
       `${repetitions} interview(s) per mode; each mode in a fresh service process.`,
