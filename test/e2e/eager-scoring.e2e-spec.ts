@@ -2,6 +2,7 @@ import { ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { wavTone } from '../support/audio.js';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { useE2eApp } from '../support/e2e.js';
 import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
 
@@ -23,7 +24,19 @@ async function newSession(api: ApiClient, ids: string[]): Promise<string> {
   return res.body.session_id;
 }
 
-const sessionDoc = (id: string) => db.db.collection('interview_sessions').findOne({ _id: new ObjectId(id) });
+/** The database the session is in: the fixture's, or a test's own (where the main server cannot work on it). */
+let current: () => TestDatabase = () => db;
+const sessionDoc = (id: string) =>
+  current()
+    .db.collection('interview_sessions')
+    .findOne({ _id: new ObjectId(id) });
+
+/** A database of the test's own: the main server (which shares the fixture's) can neither transcribe nor score its answers. */
+async function ownDatabase(label: string): Promise<TestDatabase> {
+  const own = await openTestDatabase(label);
+  current = () => own;
+  return own;
+}
 
 async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
@@ -109,7 +122,9 @@ describe('eager scoring', () => {
   });
 
   it('a crash during eager scoring: the lapsed answer is scored again once, a stored one never', async () => {
-    const crashing = await startApp({ SCORING_CLAIM_MS: '2000' });
+    const own = await ownDatabase('eager-crash');
+    const database = { database: { uri: own.uri } };
+    const crashing = await startApp({ SCORING_CLAIM_MS: '2000' }, database);
     const api = new ApiClient(crashing.url, tokenFor('alice'));
     const sessionId = await newSession(api, ['q1', 'q2']);
     fake.scriptChat(
@@ -123,7 +138,7 @@ describe('eager scoring', () => {
     await crashing.kill();
     expect((await sessionDoc(sessionId))!.answer_scores.q1).toMatchObject({ status: 'scoring' });
 
-    const restarted = await startApp({ SCORING_CLAIM_MS: '2000' });
+    const restarted = await startApp({ SCORING_CLAIM_MS: '2000' }, database);
     const res = await new ApiClient(restarted.url, tokenFor('alice')).request(
       'POST',
       `/api/analyze/${sessionId}?wait=20`,
@@ -133,6 +148,9 @@ describe('eager scoring', () => {
     // q1: three unanswered calls before the crash, three after; q2 paid once
     expect(chatFor('q1')).toBe(6);
     expect(chatFor('q2')).toBe(3);
+    await restarted.stop();
+    await own.drop();
+    current = () => db;
   });
 
   it('two instances: each answer is scored exactly once, whichever transcribed it, and analyze on either reuses it', async () => {
@@ -158,7 +176,8 @@ describe('eager scoring', () => {
 
 describe('with SCORING_EAGER=false', () => {
   it('scores nothing until analyze is called', async () => {
-    const lazy = await startApp({ SCORING_EAGER: 'false' });
+    const own = await ownDatabase('eager-off');
+    const lazy = await startApp({ SCORING_EAGER: 'false' }, { database: { uri: own.uri } });
     const api = new ApiClient(lazy.url, tokenFor('alice'));
     const sessionId = await newSession(api, ['q1']);
     await api.upload(sessionId, 'q1', freshAudio());
@@ -168,5 +187,8 @@ describe('with SCORING_EAGER=false', () => {
     const res = await api.request('POST', `/api/analyze/${sessionId}`);
     expect(res.status).toBe(200);
     expect(fake.chatRequests).toHaveLength(3);
+    await lazy.stop();
+    await own.drop();
+    current = () => db;
   });
 });
