@@ -107,9 +107,14 @@ export class AnalysisService {
           failed: failed.map((a) => ({ question_id: a!.question_id, error: a!.transcription_error })),
         });
       }
-      if (session.status === 'in_progress' && liveScorings(session, this.clock.nowMs()) > 0) {
-        // answers are being scored right now (eagerly, maybe elsewhere): their results are ours
-        if (Date.now() >= waitUntil || signal?.aborted) return this.scoringElsewhere();
+      if (
+        session.status === 'in_progress' &&
+        liveScorings(session, this.clock.nowMs()) > 0 &&
+        Date.now() < waitUntil &&
+        !signal?.aborted
+      ) {
+        // answers are being scored right now (eagerly, maybe elsewhere): their results are ours. Past
+        // the wait the session is claimed all the same, and scoring waits for those answers' results
         session = await this.waitFor(
           session,
           (s) => s.status !== 'in_progress' || liveScorings(s, this.clock.nowMs()) === 0,

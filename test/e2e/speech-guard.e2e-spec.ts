@@ -85,8 +85,10 @@ describe('the speech guard', () => {
     expect(speech.duration_seconds).toBeGreaterThan(speech.speech_seconds + 3 * 2.5 - 0.3);
 
     const res = await analyze(sessionId);
-    // the fake judges every criterion level 3 of 4: 75
-    expect(res.body.answers[0]).toMatchObject({ question_id: 'q1', score: 75, scoring_method: 'llm' });
+    // the fake judges every criterion level 3 of 4, held at level 1 (25): its transcript shares no key
+    // term with the model answer, and a score far above the key-term coverage is capped for review
+    expect(res.body.answers[0]).toMatchObject({ question_id: 'q1', score: 25, scoring_method: 'llm' });
+    expect(res.body.answers[0].review_reasons.map((r: { code: string }) => r.code)).toEqual(['coverage_disagreement']);
     expect(res.body.answers[0].no_speech).toBeUndefined();
     // SCORING_SAMPLES (3) scorings, each judging the default rubric's 4 criteria in one call
     expect(fake.chatRequests).toHaveLength(3);
