@@ -28,6 +28,7 @@ import {
 } from './benchmarks/uploads.js';
 import { pipelineLatency } from './benchmarks/pipeline.js';
 import { speechMeasurement, speechPassLatency } from './benchmarks/speech.js';
+import { resultsLatency } from './benchmarks/results.js';
 import { analyzePending, scaleLatency, scaleTable, statusThroughput } from './benchmarks/reads.js';
 import { renderReport, type BenchTable } from './report.js';
 import { startBaseline, startService, type Target } from './servers.js';
@@ -50,7 +51,7 @@ const output =
           : 'docs/benchmarks.md',
   );
 const resultsFile = (of: string) => join(ROOT, 'bench/results', `${of}.json`);
-/** BENCH_ONLY=pipeline,speech,reads,uploads,resumable,chunks,scale runs only those groups (for development). */
+/** BENCH_ONLY=pipeline,speech,reads,uploads,resumable,chunks,results,scale runs only those groups (for development). */
 const only = process.env.BENCH_ONLY?.split(',');
 const want = (group: string) => !only || only.includes(group);
 const TRANSCRIPTION_CONCURRENCY = 4;
@@ -216,6 +217,9 @@ async function main(): Promise<void> {
       ),
     );
   }
+
+  if (want('results'))
+    push(await resultsLatency(ctx, (env) => track(startService(uri('results'), env, fake.url)), stop, fake));
 
   // 4. indexes: the same reads with 10 and with 10,000 sessions in the collection
   if (want('scale')) await scaleBenchmark(ctx, uri, push);

@@ -46,6 +46,33 @@ export function boundAnalysisTexts(answers: ScoredAnswer[]): ScoredAnswer[] {
   });
 }
 
+/**
+ * One answer's score within the share it would have in an analysis of `questions` answers with as
+ * many criteria each: what a per-answer score (answer_scores) may keep before the analysis exists.
+ */
+export function boundScoreTexts<T extends Pick<ScoredAnswer, 'criteria' | 'feedback'>>(score: T, questions: number): T {
+  const texts = Math.max(1, questions) * (4 * Math.max(1, score.criteria.length) + score.feedback.length);
+  const share = Math.floor(ANALYSIS_TEXT_MAX_BYTES / texts);
+  const flag = { cut: false };
+  const cut = (text: string | null) => {
+    if (text === null || Buffer.byteLength(text) <= share) return text;
+    flag.cut = true;
+    return truncateUtf8(text, share);
+  };
+  const bounded = {
+    ...score,
+    feedback: score.feedback.map((line) => cut(line)!),
+    criteria: score.criteria.map((c) => ({
+      ...c,
+      rationale: cut(c.rationale),
+      evidence: cut(c.evidence),
+      ...(c.found_terms ? { found_terms: termsWithin(c.found_terms, share, flag) } : {}),
+      ...(c.missed_terms ? { missed_terms: termsWithin(c.missed_terms, share, flag) } : {}),
+    })),
+  };
+  return flag.cut ? { ...bounded, texts_truncated: true } : bounded;
+}
+
 /** The first key terms whose bytes together fit `share` (the rationale keeps their counts). */
 function termsWithin(terms: string[], share: number, flag: { cut: boolean }): string[] {
   let used = 0;

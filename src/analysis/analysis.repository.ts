@@ -22,7 +22,8 @@ export class AnalysisRepository {
     const filter: Record<string, unknown> =
       session.status === 'analyzing'
         ? { user_id: session.user_id, status: 'analyzing', 'analysis_claim.until': { $lt: now } }
-        : { user_id: session.user_id, status: 'in_progress', rev: session.rev };
+        : // in_progress, or analyzed for a rescore (claim.rescore)
+          { user_id: session.user_id, status: session.status, rev: session.rev };
     return this.documents.findOneAndUpdate(
       session._id,
       filter,
@@ -33,12 +34,14 @@ export class AnalysisRepository {
 
   /**
    * Stores the scores and closes the session, with the webhook events this causes, if `claimId`
-   * still holds the analysis claim. The session after the write, or null.
+   * still holds the analysis claim; a rescore keeps the analysis it replaces as previous_analysis.
+   * The session after the write, or null.
    */
   save(
     sessionId: Types.ObjectId,
     claimId: string,
     analysis: Analysis,
+    replaced: Analysis | null,
     events: PendingWebhooks,
   ): Promise<SessionRecord | null> {
     const carried = carryingEvents(events, analysis.analyzed_at);
@@ -46,7 +49,14 @@ export class AnalysisRepository {
       sessionId,
       { status: 'analyzing', 'analysis_claim.id': claimId },
       {
-        $set: { status: 'analyzed', analysis, analysis_claim: null, updated_at: analysis.analyzed_at, ...carried.$set },
+        $set: {
+          status: 'analyzed',
+          analysis,
+          ...(replaced ? { previous_analysis: replaced } : {}),
+          analysis_claim: null,
+          updated_at: analysis.analyzed_at,
+          ...carried.$set,
+        },
         $inc: { rev: 1 },
         ...(carried.$min.webhooks_due_at ? { $min: carried.$min } : {}),
       },
@@ -63,12 +73,18 @@ export class AnalysisRepository {
     );
   }
 
-  /** Gives the session back (scoring failed), so that a later request can try again. */
-  async release(sessionId: Types.ObjectId, claimId: string, now: Date): Promise<void> {
+  /**
+   * Gives the session back (scoring failed), so that a later request can try again: open again, or
+   * analyzed as before when it held an analysis (a rescore).
+   */
+  async release(sessionId: Types.ObjectId, claimId: string, analyzed: boolean, now: Date): Promise<void> {
     await this.documents.updateOne(
       sessionId,
       { status: 'analyzing', 'analysis_claim.id': claimId },
-      { $set: { status: 'in_progress', analysis_claim: null, updated_at: now }, $inc: { rev: 1 } },
+      {
+        $set: { status: analyzed ? 'analyzed' : 'in_progress', analysis_claim: null, updated_at: now },
+        $inc: { rev: 1 },
+      },
     );
   }
 }

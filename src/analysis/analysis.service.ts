@@ -15,10 +15,12 @@ import { SessionsService } from '../sessions/sessions.service.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { AnalysisRepository } from './analysis.repository.js';
 import type { AnalysisPendingView, AnalysisResultView } from './dto/analysis-views.dto.js';
-import type { Analysis, ScoredAnswer } from '../interview-record/analysis.schema.js';
+import type { Analysis, ScoredAnswer, ScoringProvenance } from '../interview-record/analysis.schema.js';
+import { INSTRUCTIONS_HASH, INSTRUCTIONS_VERSION } from './scoring-instructions.js';
 import { boundAnalysisTexts } from './analysis-bounds.js';
 import { analysisView } from './analysis.view.js';
 import { AnswerScorer } from './answer-scorer.js';
+import { AnswerScoring, liveScorings } from './answer-scoring.js';
 import { answerDelivery, sessionDelivery, type DeliveryInput } from '../delivery/delivery.js';
 import { rubricFor } from './default-rubric.js';
 
@@ -51,6 +53,7 @@ export class AnalysisService {
     private readonly analyses: AnalysisRepository,
     private readonly changes: SessionChanges,
     private readonly scorer: AnswerScorer,
+    private readonly answerScoring: AnswerScoring,
     private readonly webhooks: WebhookOutbox,
     private readonly relay: SessionWebhookRelay,
     private readonly clock: Clock,
@@ -58,12 +61,22 @@ export class AnalysisService {
     @Inject(deliverySettings.KEY) private readonly delivery: DeliverySettings,
   ) {}
 
-  async analyze(userId: string, sessionId: string, waitSeconds: number, signal?: AbortSignal): Promise<AnalyzeOutcome> {
+  /**
+   * `rescore`: an analyzed session is scored again from its transcripts (with today's model,
+   * instructions and rubric), the analysis it replaces kept as previous_analysis.
+   */
+  async analyze(
+    userId: string,
+    sessionId: string,
+    waitSeconds: number,
+    signal?: AbortSignal,
+    rescore = false,
+  ): Promise<AnalyzeOutcome> {
     // never past the connection's idle timeout: the caller gets a 202, not an empty reply
     const waitUntil = Date.now() + Math.min(waitSeconds * 1000, this.settings.maxWaitMs);
     let session = await this.sessions.getOwned(sessionId, userId);
     for (let round = 0; round < 10; round++) {
-      if (session.status === 'analyzed' && session.analysis) {
+      if (session.status === 'analyzed' && session.analysis && !rescore) {
         return { httpStatus: 200, body: analysisView(session.analysis, session) };
       }
       if (!isSettled(session)) {
@@ -94,17 +107,40 @@ export class AnalysisService {
           failed: failed.map((a) => ({ question_id: a!.question_id, error: a!.transcription_error })),
         });
       }
+      if (
+        session.status === 'in_progress' &&
+        liveScorings(session, this.clock.nowMs()) > 0 &&
+        Date.now() < waitUntil &&
+        !signal?.aborted
+      ) {
+        // answers are being scored right now (eagerly, maybe elsewhere): their results are ours. Past
+        // the wait the session is claimed all the same, and scoring waits for those answers' results
+        session = await this.waitFor(
+          session,
+          (s) => s.status !== 'in_progress' || liveScorings(s, this.clock.nowMs()) === 0,
+          waitUntil,
+          signal,
+        );
+        continue;
+      }
       const claimId = randomUUID();
       const now = this.clock.now();
+      const rescoring = session.status === 'analyzed';
       const claimed = await this.analyses.claim(
         session,
-        { id: claimId, until: new Date(now.getTime() + this.settings.claimMs) },
+        {
+          id: claimId,
+          until: new Date(now.getTime() + this.settings.claimMs),
+          ...(rescoring ? { rescore: true } : {}),
+        },
         now,
       );
       if (!claimed) {
         session = await this.sessions.getOwned(sessionId, userId); // something changed: look again
         continue;
       }
+      // scored again once: should the claim be taken over, the taker's result is the rescore
+      rescore = false;
       let analysis: Analysis;
       let saved: SessionRecord | null | undefined;
       // renewed while scoring and storing, so that slow scoring is never taken over and done twice
@@ -116,9 +152,16 @@ export class AnalysisService {
       }, this.settings.claimMs / 5);
       try {
         try {
-          analysis = await this.score(claimed);
+          analysis = await this.score(claimed, rescoring);
         } catch (error) {
-          await this.analyses.release(claimed._id, claimId, this.clock.now()).catch(() => undefined);
+          await this.analyses
+            .release(
+              claimed._id,
+              claimId,
+              claimed.analysis !== null && claimed.analysis !== undefined,
+              this.clock.now(),
+            )
+            .catch(() => undefined);
           throw error;
         }
         saved = await this.store(claimed, claimId, analysis);
@@ -131,7 +174,7 @@ export class AnalysisService {
       if (saved) {
         await this.relay.relayAfterWrite(saved);
         this.logger.log(
-          `analyzed session=${sessionId} final_score=${analysis.final_score} scored=${analysis.scored_count}`,
+          `${rescoring ? 'rescored' : 'analyzed'} session=${sessionId} final_score=${analysis.final_score} scored=${analysis.scored_count}`,
         );
         return { httpStatus: 200, body: analysisView(analysis, claimed) };
       }
@@ -148,7 +191,8 @@ export class AnalysisService {
   private store(claimed: SessionRecord, claimId: string, analysis: Analysis) {
     const events = this.webhooks.sessionAnalyzed(claimed, analysis);
     return untilStored(
-      () => this.analyses.save(claimed._id, claimId, analysis, events),
+      // a rescore (or a takeover of a lapsed one) replaces the analysis the claim found
+      () => this.analyses.save(claimed._id, claimId, analysis, claimed.analysis ?? null, events),
       AbortSignal.timeout(this.settings.claimMs),
       (error, attempt, delay) =>
         this.logger.warn(
@@ -219,7 +263,11 @@ export class AnalysisService {
     return changed ?? (await this.sessions.getOwned(sessionId, session.user_id));
   }
 
-  private async score(session: SessionRecord): Promise<Analysis> {
+  /**
+   * Every answer's score: stored ones reused (scored eagerly or by an earlier attempt), missing ones
+   * made now under their own claim (answer-scoring.ts); `fresh` (a rescore) scores every answer again.
+   */
+  private async score(session: SessionRecord, fresh: boolean): Promise<Analysis> {
     const answers = new Array<ScoredAnswer>(session.questions.length);
     const threshold = this.delivery.pauseThresholdSeconds;
     let next = 0;
@@ -240,6 +288,8 @@ export class AnalysisService {
             samples: 0,
             spread: null,
             needs_review: false,
+            review_reasons: [],
+            provenance: unscoredProvenance(this.clock.now()),
             not_scored_reason: unscored,
             no_speech: answer?.no_speech ?? false,
             suspect_hallucination: answer?.suspect_hallucination ?? false,
@@ -247,16 +297,17 @@ export class AnalysisService {
           };
           continue;
         }
-        const transcript = answer.transcript ?? '';
-        const scored = await this.scorer.score(
-          {
-            questionId: question.question_id,
-            question: question.text,
-            modelAnswer: question.model_answer,
-            transcript,
-          },
-          rubricFor(session, question),
-        );
+        const request = {
+          questionId: question.question_id,
+          question: question.text,
+          modelAnswer: question.model_answer,
+          transcript: answer.transcript ?? '',
+        };
+        const scored =
+          (fresh
+            ? null
+            : await this.answerScoring.ensure(session, question.question_id, Date.now() + this.settings.claimMs)) ??
+          (await this.scorer.score(request, rubricFor(session, question)));
         answers[i] = {
           question_id: question.question_id,
           unanswered: false,
@@ -280,6 +331,22 @@ export class AnalysisService {
       ),
     };
   }
+}
+
+/** An answer the scorer never saw: nothing to audit but when. */
+function unscoredProvenance(now: Date): ScoringProvenance {
+  return {
+    method: 'none',
+    model: null,
+    instructions_version: INSTRUCTIONS_VERSION,
+    instructions_hash: INSTRUCTIONS_HASH,
+    rubric_hash: null,
+    samples: 0,
+    scored_at: now,
+    chat_calls: 0,
+    prompt_tokens: 0,
+    completion_tokens: 0,
+  };
 }
 
 /** Why the speech guard's measurements keep an answer from the scorer: no speech at all, or a known silence hallucination. */

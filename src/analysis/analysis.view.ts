@@ -1,5 +1,5 @@
-import type { Analysis, CriterionScore } from '../interview-record/analysis.schema.js';
-import type { CriterionScoreView } from './dto/analysis-views.dto.js';
+import type { Analysis, CriterionScore, ReviewReason, ScoringProvenance } from '../interview-record/analysis.schema.js';
+import type { CriterionScoreView, ReviewReasonView, ScoringProvenanceView } from './dto/analysis-views.dto.js';
 import type { AnalysisResultView } from './dto/analysis-views.dto.js';
 import { answerOf } from '../interview-record/answer-paths.js';
 import type { SessionRecord } from '../interview-record/session.schema.js';
@@ -16,7 +16,28 @@ export function criterionView(c: CriterionScore): CriterionScoreView {
     ...(c.found_terms ? { found_terms: c.found_terms } : {}),
     ...(c.missed_terms ? { missed_terms: c.missed_terms } : {}),
     method: c.method,
+    ...(c.capped_from !== undefined ? { capped_from: c.capped_from } : {}),
   };
+}
+
+export function provenanceView(p: ScoringProvenance | undefined): ScoringProvenanceView | null {
+  if (!p) return null;
+  return {
+    method: p.method,
+    model: p.model ?? null,
+    instructions_version: p.instructions_version,
+    instructions_hash: p.instructions_hash,
+    rubric_hash: p.rubric_hash ?? null,
+    samples: p.samples,
+    scored_at: p.scored_at.toISOString(),
+    chat_calls: p.chat_calls ?? 0,
+    prompt_tokens: p.prompt_tokens ?? 0,
+    completion_tokens: p.completion_tokens ?? 0,
+  };
+}
+
+export function reviewReasonsView(reasons: ReviewReason[] | undefined): ReviewReasonView[] {
+  return (reasons ?? []).map((r) => ({ code: r.code, detail: r.detail }));
 }
 
 /**
@@ -47,6 +68,8 @@ export function analysisView(
       samples: a.samples ?? (a.method === 'none' ? 0 : 1),
       spread: a.spread ?? null,
       needs_review: a.needs_review ?? false,
+      review_reasons: reviewReasonsView(a.review_reasons),
+      provenance: provenanceView(a.provenance),
       not_scored_reason: a.not_scored_reason ?? null,
       delivery: a.delivery ?? null,
     })),

@@ -17,7 +17,11 @@ import { AnalysisPendingView, AnalysisResultView, TranscriptionFailedProblemView
 export class AnalyzeController {
   constructor(private readonly analysis: AnalysisService) {}
 
-  /** 200 with scores, 202 (Retry-After) while transcriptions run, 409 if any failed. */
+  /**
+   * 200 with scores, 202 (Retry-After) while transcriptions run, 409 if any failed. With
+   * `rescore=true` an analyzed session is scored again (the owner only; the replaced analysis stays
+   * in the export as previous_analysis).
+   */
   @Post(':sessionId')
   @HttpCode(200)
   @UseGuards(UserThrottlerGuard)
@@ -46,7 +50,13 @@ export class AnalyzeController {
   ): Promise<AnalysisResultView | AnalysisPendingView> {
     const gone = new AbortController();
     res.once('close', () => gone.abort());
-    const outcome = await this.analysis.analyze(user.userId, params.sessionId, query.wait ?? 0, gone.signal);
+    const outcome = await this.analysis.analyze(
+      user.userId,
+      params.sessionId,
+      query.wait ?? 0,
+      gone.signal,
+      query.rescore ?? false,
+    );
     res.status(outcome.httpStatus);
     if (outcome.retryAfter !== undefined) res.setHeader('Retry-After', String(outcome.retryAfter));
     return outcome.body;

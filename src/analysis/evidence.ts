@@ -36,3 +36,8 @@ export function verbatimSpan(transcript: string, quote: string): string | null {
   }
   return null;
 }
+
+/** The words of `text` as the evidence check compares them (lower-cased, apostrophes alike). */
+export function wordsOf(text: string): string[] {
+  return tokens(text).map((t) => t.word);
+}

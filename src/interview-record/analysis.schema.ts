@@ -39,8 +39,71 @@ export class CriterionScore {
 
   @Prop({ type: String, required: true })
   method: ScoringMethod;
+
+  /** The level the model chose before a review flag capped it (the stored level is the cap). */
+  @Prop({ type: Number, default: undefined })
+  capped_from?: number;
 }
 export const CriterionScoreSchema = SchemaFactory.createForClass(CriterionScore);
+
+export const REVIEW_REASON_CODES = [
+  'sample_spread',
+  'evaluator_speech',
+  'model_reported_evaluator_speech',
+  'coverage_disagreement',
+] as const;
+export type ReviewReasonCode = (typeof REVIEW_REASON_CODES)[number];
+
+/** Why a person should look at an answer's score; the score is never raised by it. */
+@Schema({ _id: false })
+export class ReviewReason {
+  @Prop({ type: String, required: true, enum: REVIEW_REASON_CODES })
+  code: ReviewReasonCode;
+
+  /** A sentence for the reviewer, with the words that caused it where there are any. */
+  @Prop({ required: true })
+  detail: string;
+}
+export const ReviewReasonSchema = SchemaFactory.createForClass(ReviewReason);
+
+/** What scored an answer, so that a score can be audited and re-run (POST /api/analyze/:id?rescore=true). */
+@Schema({ _id: false })
+export class ScoringProvenance {
+  @Prop({ type: String, required: true })
+  method: ScoringMethod;
+
+  /** The chat model (SCORING_MODEL) for llm; null for local and none. */
+  @Prop({ type: String, default: null })
+  model: string | null;
+
+  @Prop({ required: true })
+  instructions_version: string;
+
+  /** sha256 of the instructions and the reply schema sent to the model. */
+  @Prop({ required: true })
+  instructions_hash: string;
+
+  /** sha256 of the rubric the answer was judged by; null when it was not scored. */
+  @Prop({ type: String, default: null })
+  rubric_hash: string | null;
+
+  @Prop({ required: true })
+  samples: number;
+
+  @Prop({ required: true })
+  scored_at: Date;
+
+  /** Chat completions sent for this answer, and the tokens their replies' `usage` reported. */
+  @Prop({ default: 0 })
+  chat_calls: number;
+
+  @Prop({ default: 0 })
+  prompt_tokens: number;
+
+  @Prop({ default: 0 })
+  completion_tokens: number;
+}
+export const ScoringProvenanceSchema = SchemaFactory.createForClass(ScoringProvenance);
 
 @Schema({ _id: false })
 export class ScoredAnswer {
@@ -92,6 +155,14 @@ export class ScoredAnswer {
   @Prop({ default: false })
   needs_review: boolean;
 
+  /** Why needs_review is set; empty when it is not. */
+  @Prop({ type: [ReviewReasonSchema], default: [] })
+  review_reasons?: ReviewReason[];
+
+  /** What scored it; absent on analyses stored before provenance was kept. */
+  @Prop({ type: ScoringProvenanceSchema, default: undefined })
+  provenance?: ScoringProvenance;
+
   /** When the speech guard heard nothing (the answer's no_speech), or the transcript is a suspected hallucination. */
   @Prop({ type: String, default: null })
   not_scored_reason?: 'no_speech' | 'suspect_hallucination' | null;
@@ -130,5 +201,36 @@ export class AnalysisClaim {
 
   @Prop({ required: true })
   until: Date;
+
+  /** Taken to score an analyzed session again: given back, the session is analyzed as before. */
+  @Prop({ type: Boolean, default: undefined })
+  rescore?: boolean;
 }
 export const AnalysisClaimSchema = SchemaFactory.createForClass(AnalysisClaim);
+
+/**
+ * One answer's score, kept while the session is open so that analyze can reuse it: taken by a claim
+ * (status scoring, with a lease its holder renews) and stored (status scored) only while the answer
+ * is still the version `answer_id` and the claim still held. A re-upload gives the answer a new id,
+ * which makes this record stale for it and claimable again; other answers keep theirs.
+ */
+@Schema({ _id: false })
+export class AnswerScoreRecord {
+  /** The id of the answer (upload) this is the score of. */
+  @Prop({ required: true })
+  answer_id: string;
+
+  @Prop({ type: String, required: true, enum: ['scoring', 'scored'] })
+  status: 'scoring' | 'scored';
+
+  @Prop({ type: String, default: null })
+  claim_id: string | null;
+
+  @Prop({ type: Date, default: null })
+  lease_until: Date | null;
+
+  /** The scorer's result (AnswerScore in answer-scorer.ts); null while scoring. */
+  @Prop({ type: Object, default: null })
+  result: Record<string, unknown> | null;
+}
+export const AnswerScoreRecordSchema = SchemaFactory.createForClass(AnswerScoreRecord);

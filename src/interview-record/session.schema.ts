@@ -1,7 +1,14 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { HydratedDocument, Schema as MongooseSchema, Types } from 'mongoose';
 import type { PendingWebhooks } from './pending-webhooks.js';
-import { Analysis, AnalysisClaim, AnalysisClaimSchema, AnalysisSchema } from './analysis.schema.js';
+import {
+  Analysis,
+  AnalysisClaim,
+  AnalysisClaimSchema,
+  AnalysisSchema,
+  AnswerScoreRecord,
+  AnswerScoreRecordSchema,
+} from './analysis.schema.js';
 import { Rubric, RubricSchema } from './rubric.schema.js';
 import { Answer, AnswerSchema } from './answer.schema.js';
 
@@ -70,6 +77,14 @@ export class InterviewSession {
 
   @Prop({ type: AnalysisSchema, default: null })
   analysis: Analysis | null;
+
+  /** Per question id: the answer's score as scored when its transcript was stored (SCORING_EAGER) or by analyze. */
+  @Prop({ type: Map, of: AnswerScoreRecordSchema, default: undefined })
+  answer_scores?: Record<string, AnswerScoreRecord>;
+
+  /** The analysis a rescore replaced (POST /api/analyze/:id?rescore=true): only the one before, so the document stays bounded. */
+  @Prop({ type: AnalysisSchema, default: null })
+  previous_analysis?: Analysis | null;
 
   /** Held by the one request that scores the session; a crashed holder's claim lapses. */
   @Prop({ type: AnalysisClaimSchema, default: null })

@@ -102,7 +102,7 @@ export class ServiceMetrics {
 
   readonly scoringRequests = new Counter({
     name: 'interview_scoring_requests_total',
-    help: 'Chat completions sent to score answers, one per criterion per sample, by outcome: ok, unusable (refused, malformed, or an evidence quote not in the transcript: tried again), error (failed call).',
+    help: 'Chat completions sent to score answers (one per sample judging every criterion, and one per re-ask of the criteria a reply got wrong), by outcome: ok, unusable (refused, malformed, or a criterion failing its evidence checks: asked again), error (failed call).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
@@ -120,9 +120,16 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly scoringTokens = new Counter({
+    name: 'interview_scoring_tokens_total',
+    help: 'Tokens the scoring chat completions used, as their replies report (usage), by kind: prompt, completion.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly answersScored = new Counter({
     name: 'interview_answers_scored_total',
-    help: 'Answers scored, by method (llm, local, none) and review (needs_review: the samples spread over SCORING_REVIEW_SPREAD, ok).',
+    help: 'Answers scored, by method (llm, local, none) and review (needs_review: samples spread over SCORING_REVIEW_SPREAD, speech to the grader, or a score far above the key-term coverage; ok).',
     labelNames: ['method', 'review'] as const,
     registers: [this.registry],
   });

@@ -1,4 +1,5 @@
-import { criterionView } from '../analysis/analysis.view.js';
+import { criterionView, provenanceView, reviewReasonsView } from '../analysis/analysis.view.js';
+import type { Analysis } from '../interview-record/analysis.schema.js';
 import { answersInOrder } from '../interview-record/answer-paths.js';
 import type { SessionRecord } from '../interview-record/session.schema.js';
 import {
@@ -9,7 +10,7 @@ import {
   sessionDeliveryOf,
   speechView,
 } from '../sessions/session.view.js';
-import type { SessionExportView } from './dto/session-export.dto.js';
+import type { ExportedAnalysisView, SessionExportView } from './dto/session-export.dto.js';
 
 /** Everything the service holds about a session, for a data-access request. Never audio. */
 export function sessionExport(session: SessionRecord, pauseThresholdSeconds: number): SessionExportView {
@@ -56,28 +57,34 @@ export function sessionExport(session: SessionRecord, pauseThresholdSeconds: num
           expired_at: a.audio_expired_at?.toISOString() ?? null,
         },
       })),
-      analysis: session.analysis
-        ? {
-            final_score: session.analysis.final_score,
-            scored_count: session.analysis.scored_count,
-            analyzed_at: session.analysis.analyzed_at.toISOString(),
-            answers: session.analysis.answers.map((a) => ({
-              question_id: a.question_id,
-              score: a.score,
-              feedback: a.feedback,
-              unanswered: a.unanswered,
-              scoring_method: a.method,
-              criteria: (a.criteria ?? []).map(criterionView),
-              samples: a.samples ?? (a.method === 'none' ? 0 : 1),
-              spread: a.spread ?? null,
-              needs_review: a.needs_review ?? false,
-              not_scored_reason: a.not_scored_reason ?? null,
-              delivery: a.delivery ?? null,
-            })),
-            delivery: session.analysis.delivery ?? null,
-          }
-        : null,
+      analysis: session.analysis ? exportedAnalysis(session.analysis) : null,
+      previous_analysis: session.previous_analysis ? exportedAnalysis(session.previous_analysis) : null,
       delivery: sessionDeliveryOf(session, pauseThresholdSeconds),
     },
+  };
+}
+
+/** A stored analysis with what produced each score (provenance) and why any needs review. */
+function exportedAnalysis(analysis: Analysis): ExportedAnalysisView {
+  return {
+    final_score: analysis.final_score,
+    scored_count: analysis.scored_count,
+    analyzed_at: analysis.analyzed_at.toISOString(),
+    answers: analysis.answers.map((a) => ({
+      question_id: a.question_id,
+      score: a.score,
+      feedback: a.feedback,
+      unanswered: a.unanswered,
+      scoring_method: a.method,
+      criteria: (a.criteria ?? []).map(criterionView),
+      samples: a.samples ?? (a.method === 'none' ? 0 : 1),
+      spread: a.spread ?? null,
+      needs_review: a.needs_review ?? false,
+      review_reasons: reviewReasonsView(a.review_reasons),
+      provenance: provenanceView(a.provenance),
+      not_scored_reason: a.not_scored_reason ?? null,
+      delivery: a.delivery ?? null,
+    })),
+    delivery: analysis.delivery ?? null,
   };
 }

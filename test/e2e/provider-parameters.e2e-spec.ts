@@ -100,7 +100,8 @@ describe('what the provider is asked', () => {
 
     const [chat] = fake.chatRequests;
     expect(chat.model).toBe('gpt-4o-mini');
-    expect(chat.body).toMatchObject({ temperature: 0, max_tokens: 600 });
+    // room for each of the default rubric's 4 criteria and the evaluator report
+    expect(chat.body).toMatchObject({ temperature: 0, max_tokens: 350 * 5 });
     expect(chat.body.max_completion_tokens).toBeUndefined();
     expect(chat.body.response_format.type).toBe('json_schema');
   });

@@ -86,7 +86,8 @@ export class FakeOpenAI {
 
   /**
    * The next chat completions about `questionId` get these behaviours, in order; then the default.
-   * `q1/clarity` scripts only the completions about criterion clarity of q1 (they come first).
+   * `q1/clarity` scripts only the completions asking about criterion clarity of q1 alone (a re-ask),
+   * and comes first.
    */
   scriptChat(questionId: string, ...behaviors: ChatBehavior[]): void {
     this.chat.script(questionId, behaviors);
@@ -94,6 +95,11 @@ export class FakeOpenAI {
 
   setChatDefault(behavior: ChatBehavior): void {
     this.chat.setDefault(behavior);
+  }
+
+  /** Every chat completion takes this long before its reply (until reset). */
+  setChatLatency(ms: number): void {
+    this.chat.latencyMs = ms;
   }
 
   setDefault(behavior: Behavior): void {

@@ -19,6 +19,42 @@ export class CriterionScoreView {
   missed_terms?: string[];
   /** llm; local (key-term coverage); none (not judged: score null). */
   method: 'llm' | 'local' | 'none';
+  /** Present when a review flag capped the level: the level the model chose (never raised, only lowered). */
+  capped_from?: number;
+}
+
+/** Why an answer needs a person to look at it. */
+export class ReviewReasonView {
+  /**
+   * sample_spread: the samples disagree by more than SCORING_REVIEW_SPREAD; evaluator_speech: the
+   * transcript speaks to the grader (asks for a score, quotes the rubric's levels, gives instructions);
+   * model_reported_evaluator_speech: the scoring model reported that; coverage_disagreement: the
+   * model's score is more than SCORING_COVERAGE_GAP points above the key-term coverage.
+   */
+  code: 'sample_spread' | 'evaluator_speech' | 'model_reported_evaluator_speech' | 'coverage_disagreement';
+  /** A sentence for the reviewer, quoting the words that caused it where there are any. */
+  detail: string;
+}
+
+/** What produced an answer's score, so that it can be audited and re-run. */
+export class ScoringProvenanceView {
+  /** llm, local (key-term coverage), or none (not scored: unanswered, nothing heard). */
+  method: 'llm' | 'local' | 'none';
+  /** The chat model (SCORING_MODEL) for llm; null otherwise. */
+  model: string | null;
+  /** @example answer-judge/2 */
+  instructions_version: string;
+  /** sha256 (hex) of the instructions and reply schema sent to the model. */
+  instructions_hash: string;
+  /** sha256 (hex) of the rubric the answer was judged by; null when not scored. */
+  rubric_hash: string | null;
+  samples: number;
+  scored_at: string;
+  /** Chat completions sent for this answer. */
+  chat_calls: number;
+  /** Tokens the replies' usage reported. */
+  prompt_tokens: number;
+  completion_tokens: number;
 }
 
 export class ScoredAnswerView {
@@ -43,8 +79,12 @@ export class ScoredAnswerView {
   samples: number;
   /** Highest minus lowest sample score; null with fewer than two samples. */
   spread: number | null;
-  /** The samples disagree by more than SCORING_REVIEW_SPREAD points: a person should look. */
+  /** A person should look: review_reasons says why. A flag never raises the score. */
   needs_review: boolean;
+  /** Why needs_review is set; empty when it is not. */
+  review_reasons: ReviewReasonView[];
+  /** Null for answers of analyses stored before provenance was kept. */
+  provenance: ScoringProvenanceView | null;
   /** Why an uploaded answer scores 0 unscored: nothing was heard, or the transcript is a suspected silence hallucination. */
   not_scored_reason: 'no_speech' | 'suspect_hallucination' | null;
   /** Null for sessions analyzed before delivery was measured. */
@@ -60,7 +100,7 @@ export class AnalysisResultView {
   answers: ScoredAnswerView[];
   /** Question ids without an answer. */
   unanswered: string[];
-  /** Question ids whose samples disagree by more than SCORING_REVIEW_SPREAD. */
+  /** Question ids whose answers need review (see each answer's review_reasons). */
   needs_review: string[];
   /** Null for sessions analyzed before delivery was measured. */
   delivery: SessionDeliveryView | null;

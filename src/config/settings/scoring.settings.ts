@@ -1,7 +1,8 @@
 import { type ConfigType, registerAs } from '@nestjs/config';
-import { IsIn, Matches } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, Matches } from 'class-validator';
 import { readEnvironment } from '../read-environment.js';
-import { IntegerSetting } from '../setting-rules.js';
+import { IntegerSetting, toBoolean } from '../setting-rules.js';
 import { HttpEnvironment } from './http.settings.js';
 import { TranscriptionEnvironment } from './transcription.settings.js';
 
@@ -34,6 +35,21 @@ export class ScoringEnvironment {
   /** Points (0–100) between the highest and lowest sample above which an answer needs review. */
   @IntegerSetting(0, 100)
   SCORING_REVIEW_SPREAD = 20;
+
+  /**
+   * Points (0–100) by which the model's score may exceed the deterministic key-term coverage of the
+   * model answer before the answer needs review and its levels are capped at what the coverage supports.
+   */
+  @IntegerSetting(0, 100)
+  SCORING_COVERAGE_GAP = 50;
+
+  /**
+   * Score each answer in the background as soon as its transcript is stored (analyze then reuses the
+   * stored scores); false scores only when analyze is called, for deployments that seldom analyze.
+   */
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'SCORING_EAGER must be true or false' })
+  SCORING_EAGER = true;
 }
 
 export const scoringSettings = registerAs('scoring', () => {
@@ -48,6 +64,8 @@ export const scoringSettings = registerAs('scoring', () => {
     maxWaitMs: Math.floor(e.HTTP_IDLE_TIMEOUT_MS * 0.8),
     samples: e.SCORING_SAMPLES,
     reviewSpread: e.SCORING_REVIEW_SPREAD,
+    coverageGap: e.SCORING_COVERAGE_GAP,
+    eager: e.SCORING_EAGER,
     // scoring runs as many answers at once as transcription does jobs
     concurrency: e.TRANSCRIPTION_CONCURRENCY,
   };

@@ -1,4 +1,4 @@
-import { CriterionScoreView } from '../../analysis/dto/analysis-views.dto.js';
+import { CriterionScoreView, ReviewReasonView, ScoringProvenanceView } from '../../analysis/dto/analysis-views.dto.js';
 import { AnswerDeliveryView, SessionDeliveryView } from '../../delivery/dto/delivery-views.dto.js';
 import { RubricView } from '../../sessions/dto/rubric-views.dto.js';
 import { QuestionView, SegmentView, SpeechView } from '../../sessions/dto/session-views.dto.js';
@@ -50,6 +50,10 @@ export class ExportedScoreView {
   samples: number;
   spread: number | null;
   needs_review: boolean;
+  /** Why needs_review is set; empty when it is not. */
+  review_reasons: ReviewReasonView[];
+  /** The model, instructions (version and hash), rubric hash, samples, time, method and cost of the score; null for analyses stored before provenance was kept. */
+  provenance: ScoringProvenanceView | null;
   not_scored_reason: 'no_speech' | 'suspect_hallucination' | null;
   delivery: AnswerDeliveryView | null;
 }
@@ -78,6 +82,8 @@ export class ExportedSessionView {
   questions: QuestionView[];
   answers: ExportedAnswerView[];
   analysis: ExportedAnalysisView | null;
+  /** The analysis the last rescore (POST /api/analyze/:id?rescore=true) replaced; null when never rescored. */
+  previous_analysis: ExportedAnalysisView | null;
   /** Every question's delivery now (unanswered and unfinished ones counted as such). */
   delivery: SessionDeliveryView;
 }

@@ -269,7 +269,11 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** 200 with scores, 202 (Retry-After) while transcriptions run, 409 if any failed. */
+    /**
+     * 200 with scores, 202 (Retry-After) while transcriptions run, 409 if any failed. With
+     *     `rescore=true` an analyzed session is scored again (the owner only; the replaced analysis stays
+     *     in the export as previous_analysis).
+     */
     post: operations['AnalyzeController_analyze'];
     delete?: never;
     options?: never;
@@ -722,6 +726,43 @@ export interface components {
        * @enum {string}
        */
       method: 'llm' | 'local' | 'none';
+      /** @description Present when a review flag capped the level: the level the model chose (never raised, only lowered). */
+      capped_from?: number;
+    };
+    ReviewReasonView: {
+      /**
+       * @description sample_spread: the samples disagree by more than SCORING_REVIEW_SPREAD; evaluator_speech: the
+       *     transcript speaks to the grader (asks for a score, quotes the rubric's levels, gives instructions);
+       *     model_reported_evaluator_speech: the scoring model reported that; coverage_disagreement: the
+       *     model's score is more than SCORING_COVERAGE_GAP points above the key-term coverage.
+       * @enum {string}
+       */
+      code: 'sample_spread' | 'evaluator_speech' | 'model_reported_evaluator_speech' | 'coverage_disagreement';
+      /** @description A sentence for the reviewer, quoting the words that caused it where there are any. */
+      detail: string;
+    };
+    ScoringProvenanceView: {
+      /**
+       * @description llm, local (key-term coverage), or none (not scored: unanswered, nothing heard).
+       * @enum {string}
+       */
+      method: 'llm' | 'local' | 'none';
+      /** @description The chat model (SCORING_MODEL) for llm; null otherwise. */
+      model: string | null;
+      /** @example answer-judge/2 */
+      instructions_version: string;
+      /** @description sha256 (hex) of the instructions and reply schema sent to the model. */
+      instructions_hash: string;
+      /** @description sha256 (hex) of the rubric the answer was judged by; null when not scored. */
+      rubric_hash: string | null;
+      samples: number;
+      /** Format: date-time */
+      scored_at: string;
+      /** @description Chat completions sent for this answer. */
+      chat_calls: number;
+      /** @description Tokens the replies' usage reported. */
+      prompt_tokens: number;
+      completion_tokens: number;
     };
     ExportedScoreView: {
       question_id: string;
@@ -734,6 +775,10 @@ export interface components {
       samples: number;
       spread: number | null;
       needs_review: boolean;
+      /** @description Why needs_review is set; empty when it is not. */
+      review_reasons: components['schemas']['ReviewReasonView'][];
+      /** @description The model, instructions (version and hash), rubric hash, samples, time, method and cost of the score; null for analyses stored before provenance was kept. */
+      provenance: components['schemas']['ScoringProvenanceView'] | null;
       /** @enum {string|null} */
       not_scored_reason: 'no_speech' | 'suspect_hallucination' | null;
       delivery: components['schemas']['AnswerDeliveryView'] | null;
@@ -782,6 +827,8 @@ export interface components {
       questions: components['schemas']['QuestionView'][];
       answers: components['schemas']['ExportedAnswerView'][];
       analysis: components['schemas']['ExportedAnalysisView'] | null;
+      /** @description The analysis the last rescore (POST /api/analyze/:id?rescore=true) replaced; null when never rescored. */
+      previous_analysis: components['schemas']['ExportedAnalysisView'] | null;
       /** @description Every question's delivery now (unanswered and unfinished ones counted as such). */
       delivery: components['schemas']['SessionDeliveryView'];
     };
@@ -841,8 +888,12 @@ export interface components {
       samples: number;
       /** @description Highest minus lowest sample score; null with fewer than two samples. */
       spread: number | null;
-      /** @description The samples disagree by more than SCORING_REVIEW_SPREAD points: a person should look. */
+      /** @description A person should look: review_reasons says why. A flag never raises the score. */
       needs_review: boolean;
+      /** @description Why needs_review is set; empty when it is not. */
+      review_reasons: components['schemas']['ReviewReasonView'][];
+      /** @description Null for answers of analyses stored before provenance was kept. */
+      provenance: components['schemas']['ScoringProvenanceView'] | null;
       /**
        * @description Why an uploaded answer scores 0 unscored: nothing was heard, or the transcript is a suspected silence hallucination.
        * @enum {string|null}
@@ -860,7 +911,7 @@ export interface components {
       answers: components['schemas']['ScoredAnswerView'][];
       /** @description Question ids without an answer. */
       unanswered: string[];
-      /** @description Question ids whose samples disagree by more than SCORING_REVIEW_SPREAD. */
+      /** @description Question ids whose answers need review (see each answer's review_reasons). */
       needs_review: string[];
       /** @description Null for sessions analyzed before delivery was measured. */
       delivery: components['schemas']['SessionDeliveryView'] | null;
@@ -3247,6 +3298,11 @@ export interface operations {
     parameters: {
       query?: {
         wait?: number;
+        /**
+         * @description true: score an analyzed session again from its transcripts, with the model, instructions and
+         *     rubric configured now; the analysis it replaces stays in the export as previous_analysis.
+         */
+        rescore?: boolean;
       };
       header?: never;
       path: {

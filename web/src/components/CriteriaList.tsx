@@ -15,6 +15,11 @@ export function CriteriaList({ criteria }: { criteria: CriterionScore[] }) {
           <p className="criterion__head">
             <strong>{c.name}</strong> <span className="criterion__score">{scoreText(c)}</span>
           </p>
+          {c.capped_from !== undefined && (
+            <p className="criterion__capped">
+              Held at level {c.level} (the scorer gave {c.capped_from}) until a person has reviewed it.
+            </p>
+          )}
           {c.rationale && <p className="criterion__why">{c.rationale}</p>}
           {c.evidence && (
             <blockquote className="criterion__evidence" aria-label={`What you said that counted for ${c.name}`}>

@@ -17,6 +17,33 @@ function transcriptText(answer: ScoredAnswer | undefined): string {
 }
 
 /**
+ * Why a person will review this answer's score, each reason next to it. Results stored before the
+ * reasons were kept say only that the scorings disagreed.
+ */
+function ReviewNote({ answer }: { answer: ScoredAnswer }) {
+  const reasons = answer.review_reasons ?? [];
+  if (reasons.length === 0) {
+    return (
+      <p className="result__review">
+        The scorings of this answer disagreed by {answer.spread} points: a person will review it.
+      </p>
+    );
+  }
+  return (
+    <div className="result__review" data-testid="review-reasons">
+      <p>A person will review this score:</p>
+      <ul>
+        {reasons.map((reason, i) => (
+          <li key={i} data-code={reason.code}>
+            {reason.detail}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/**
  * The final score and how the answers were delivered, then each question with its score, the
  * rubric's criteria with the words that earned them, feedback, transcript and model answer.
  */
@@ -48,11 +75,7 @@ export function ResultsScreen({ questions, result, onStartAnother }: Props) {
               <p className="result__score">
                 Score <strong>{answer ? Math.round(answer.score) : 0}</strong> / 100
               </p>
-              {answer?.needs_review && (
-                <p className="result__review">
-                  The scorings of this answer disagreed by {answer.spread} points: a person will review it.
-                </p>
-              )}
+              {answer?.needs_review && <ReviewNote answer={answer} />}
               {answer?.criteria && answer.criteria.length > 0 && (
                 <>
                   <h4>Criteria</h4>

@@ -22,6 +22,8 @@ export function scoredAnswer(
     samples: 1,
     spread: null,
     needs_review: false,
+    review_reasons: [],
+    provenance: null,
     not_scored_reason: null,
     delivery: null,
     ...fields,

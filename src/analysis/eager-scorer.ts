@@ -1,0 +1,106 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { toObjectId } from '../common/object-id.js';
+import { scoringSettings, type ScoringSettings } from '../config/settings.js';
+import { answerOf } from '../interview-record/answer-paths.js';
+import { SESSION_CHANGED, type SessionChangedEvent } from '../interview-record/session-events.js';
+import type { SessionRecord } from '../interview-record/session.schema.js';
+import { SessionRepository } from '../sessions/session.repository.js';
+import { AnswerScoring, scorable } from './answer-scoring.js';
+
+/**
+ * Scores each answer as soon as its transcript is stored (SCORING_EAGER), so that analyze finds the
+ * scores made: a change to a session made by this process (a transcript stored, for one) is the nudge
+ * to look at it; the document says what is due. At most TRANSCRIPTION_CONCURRENCY answers at once.
+ * An answer whose scoring lapsed (a crashed instance) is scored at the next look or by analyze.
+ */
+@Injectable()
+export class EagerScorer implements OnModuleDestroy {
+  private readonly logger = new Logger(EagerScorer.name);
+  private readonly looking = new Set<string>();
+  private readonly lookAgain = new Set<string>();
+  /** session/question/answer id of the scorings this process runs or waits to run. */
+  private readonly running = new Set<string>();
+  private readonly waiting: Array<() => void> = [];
+  private active = 0;
+  private closed = false;
+
+  constructor(
+    private readonly scoring: AnswerScoring,
+    private readonly sessions: SessionRepository,
+    @Inject(scoringSettings.KEY) private readonly settings: ScoringSettings,
+  ) {}
+
+  onModuleDestroy(): void {
+    this.closed = true;
+  }
+
+  @OnEvent(SESSION_CHANGED)
+  onChange(event: SessionChangedEvent): void {
+    if (!this.settings.eager || this.closed) return;
+    if (this.looking.has(event.sessionId)) {
+      this.lookAgain.add(event.sessionId);
+      return;
+    }
+    void this.look(event.sessionId);
+  }
+
+  private async look(sessionId: string): Promise<void> {
+    this.looking.add(sessionId);
+    try {
+      do {
+        this.lookAgain.delete(sessionId);
+        const [session] = await this.sessions.findMany([toObjectId(sessionId)]);
+        if (!session || session.status !== 'in_progress') break;
+        for (const question of session.questions) this.maybeScore(session, question.question_id);
+      } while (this.lookAgain.has(sessionId) && !this.closed);
+    } catch (error) {
+      this.logger.warn(`could not look for answers to score in session=${sessionId}: ${(error as Error).message}`);
+    } finally {
+      this.looking.delete(sessionId);
+    }
+  }
+
+  private maybeScore(session: SessionRecord, questionId: string): void {
+    const answer = answerOf(session.answers, questionId);
+    if (!scorable(answer)) return;
+    const record = answerOf(session.answer_scores ?? undefined, questionId);
+    if (record?.answer_id === answer.id && record.status === 'scored') return;
+    const key = `${String(session._id)}/${questionId}/${answer.id}`;
+    if (this.running.has(key)) return;
+    this.running.add(key);
+    void this.slot()
+      .then(async (release) => {
+        try {
+          // no wait: a live claim elsewhere is someone else's to finish
+          const score = await this.scoring.ensure(session, questionId);
+          if (score) this.logger.log(`scored eagerly session=${String(session._id)} question=${questionId}`);
+        } finally {
+          release();
+        }
+      })
+      .catch((error: Error) =>
+        this.logger.warn(
+          `eager scoring of session=${String(session._id)} question=${questionId} failed: ${error.message}`,
+        ),
+      )
+      .finally(() => this.running.delete(key));
+  }
+
+  private slot(): Promise<() => void> {
+    const release = () => {
+      this.active--;
+      this.waiting.shift()?.();
+    };
+    if (this.active < Math.max(1, this.settings.concurrency)) {
+      this.active++;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve) =>
+      this.waiting.push(() => {
+        this.active++;
+        resolve(release);
+      }),
+    );
+  }
+}
