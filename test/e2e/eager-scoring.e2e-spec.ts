@@ -15,7 +15,7 @@ const { db, fake, clientFor, startApp } = useE2eApp('eager-scoring', {
 });
 const alice = clientFor('alice');
 let tone = 3000;
-const freshAudio = () => wavTone(0.2, tone++);
+const freshAudio = () => wavTone(0.5, tone++);
 
 /** A session of these questions, without model answers (nothing for the key-term coverage to compare). */
 async function newSession(api: ApiClient, ids: string[]): Promise<string> {
