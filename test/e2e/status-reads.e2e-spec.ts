@@ -39,7 +39,9 @@ beforeAll(async () => {
   db = await openTestDatabase('statusreads');
   proxy = await DatabaseProxy.start(db.uri);
   fake = await FakeOpenAI.start();
-  app = await AppProcess.start({ mongodbUri: proxy.uri, openaiUrl: fake.url });
+  // eager scoring reads the session in the background once an answer is transcribed: off, so that
+  // every read counted here is the request's own
+  app = await AppProcess.start({ mongodbUri: proxy.uri, openaiUrl: fake.url, env: { SCORING_EAGER: 'false' } });
   api = new ApiClient(app.url, tokenFor('alice'));
   sessionId = await api.newSession(['q1', 'q2', 'q3']);
   expect((await api.upload(sessionId, 'q2', audio)).status).toBe(202);
