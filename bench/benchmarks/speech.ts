@@ -9,7 +9,7 @@ import { ApiClient, tokenFor } from '../../test/support/api.js';
 import { speechLikeWav, wavTone } from '../../test/support/audio.js';
 import type { FakeOpenAI } from '../../test/support/fake-openai.js';
 import { SpeechCorpus } from '../../test/support/speech-corpus.js';
-import { reps, type BenchContext } from '../context.js';
+import { reps, sized, type BenchContext } from '../context.js';
 import type { BenchTable } from '../report.js';
 import { spread } from '../stats.js';
 import type { Target } from '../servers.js';
@@ -68,7 +68,7 @@ export async function speechMeasurement(ctx: BenchContext): Promise<BenchTable[]
   const engine = new WebRtcVadEngine();
   await engine.onModuleInit();
   const corpus = new SpeechCorpus();
-  const audio = recording(corpus, ctx.quick ? 0.5 : 5);
+  const audio = recording(corpus, sized(ctx, 5, 0.5, 0.25));
   const minutes = audio.seconds / 60;
   const repetitions = reps(ctx, 5, 1);
 
@@ -139,7 +139,7 @@ export async function speechMeasurement(ctx: BenchContext): Promise<BenchTable[]
   };
 
   // memory: a long recording is generated on the fly and measured as it streams
-  const hours = ctx.quick ? 0.25 : 3;
+  const hours = sized(ctx, 3, 0.25, 0.02);
   const detector = new VoiceActivityDetector(engine.open(3));
   global.gc?.();
   const before = process.memoryUsage().rss;
