@@ -3,6 +3,8 @@ import { SAMPLE_RATE } from './voice-activity.js';
 /** A WAV this reader does not decode (a rare encoding): ffmpeg decodes it instead. */
 export class UnsupportedWav extends Error {}
 
+const EMPTY = Buffer.alloc(0);
+
 /** The RIFF chunks before the samples (format, metadata, tags) may take at most this much. */
 const MAX_HEADER_BYTES = 1024 * 1024;
 
@@ -26,7 +28,8 @@ export class WavPcmReader {
   private format?: WavFormat;
   /** Bytes of the data chunk still to come (Infinity when the writer left the size open). */
   private dataLeft = 0;
-  private carry = Buffer.alloc(0);
+  private carry: Buffer = EMPTY;
+  private out = new Int16Array(0);
   private inputIndex = 0;
   // downsampling: the running sum of the output sample being built
   private sum = 0;
@@ -36,6 +39,7 @@ export class WavPcmReader {
   private previous = 0;
   private nextOut = 0;
 
+  /** `onSamples` must use the samples before it returns: their memory is reused for the next chunk. */
   constructor(private readonly onSamples: (samples: Int16Array) => void) {}
 
   write(chunk: Buffer): void {
@@ -86,14 +90,21 @@ export class WavPcmReader {
     const f = this.format!;
     const data = this.carry.length ? Buffer.concat([this.carry, bytes]) : bytes;
     const frames = Math.floor(data.length / f.blockAlign);
-    this.carry = Buffer.from(data.subarray(frames * f.blockAlign));
+    const rest = data.length - frames * f.blockAlign;
+    this.carry = rest ? Buffer.from(data.subarray(frames * f.blockAlign)) : EMPTY;
     if (frames === 0) return;
-    // the common case (16-bit mono at 16 kHz) is a copy; the rest go sample by sample
+    // the common case (16-bit mono at 16 kHz) is handed over as it is, or copied once when unaligned
     if (f.rate === SAMPLE_RATE && f.channels === 1 && f.width === 2 && !f.float) {
-      this.onSamples(new Int16Array(Uint8Array.prototype.slice.call(data, 0, frames * 2).buffer));
+      if (data.byteOffset % 2 === 0) {
+        this.onSamples(new Int16Array(data.buffer, data.byteOffset, frames));
+      } else {
+        const out = this.scratch(frames);
+        for (let i = 0; i < frames; i++) out[i] = data.readInt16LE(i * 2);
+        this.onSamples(out.subarray(0, frames));
+      }
       return;
     }
-    const out = new Int16Array(Math.ceil((frames * SAMPLE_RATE) / f.rate) + 2);
+    const out = this.scratch(Math.ceil((frames * SAMPLE_RATE) / f.rate) + 2);
     let count = 0;
     const emit = (value: number) => (out[count++] = toInt16(value));
     for (let i = 0; i < frames; i++) {
@@ -102,6 +113,15 @@ export class WavPcmReader {
       this.resample(value / f.channels, emit);
     }
     if (count > 0) this.onSamples(out.subarray(0, count));
+  }
+
+  /**
+   * One output buffer, reused for every chunk (the samples handed over are read before the next
+   * chunk comes): a recording of hours allocates it a few times, not once per chunk.
+   */
+  private scratch(length: number): Int16Array {
+    if (this.out.length < length) this.out = new Int16Array(Math.max(length, this.out.length * 2));
+    return this.out;
   }
 
   /** Adds one input sample (full scale ±1) and emits the output samples it completes. */
