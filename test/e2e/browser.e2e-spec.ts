@@ -142,14 +142,20 @@ describe('the web app in headless Chromium', () => {
       expect(await result.textContent()).toContain(HEARD[id]);
       expect(await result.textContent()).toContain(`Feedback on ${id}: name the trade-off.`);
       expect(await result.getByRole('heading', { name: 'Model answer' }).count()).toBe(1);
-      // every criterion of the default rubric, each with the candidate's own words as its evidence
+      // every criterion of the default rubric, each with the candidate's own words as its evidence:
+      // a verbatim passage of at least eight words (or the whole answer), not one passage for all
       const criteria = result.getByTestId('criterion');
       expect(await criteria.count()).toBe(4);
-      const firstWords = HEARD[id].split(' ').slice(0, 5).join(' ');
+      const quotes: string[] = [];
       for (const name of ['Correctness', 'Completeness', 'Clarity', 'Structure']) {
-        const quote = result.getByLabel(`What you said that counted for ${name}`);
-        expect(await quote.textContent()).toBe(`“${firstWords}”`);
+        const quote = (await result.getByLabel(`What you said that counted for ${name}`).textContent()) ?? '';
+        expect(quote).toMatch(/^“.+”$/);
+        const words = quote.slice(1, -1);
+        expect(HEARD[id]).toContain(words);
+        expect(words.split(' ').length).toBeGreaterThanOrEqual(Math.min(8, HEARD[id].split(' ').length));
+        quotes.push(words);
       }
+      expect(new Set(quotes).size).toBeGreaterThan(1);
       expect(await criteria.first().textContent()).toContain(`Correctness level ${LEVELS[id]} of 4`);
     }
     await page.getByRole('heading', { name: 'How you spoke' }).waitFor();
