@@ -51,6 +51,8 @@ export class GridFsChunkWriter extends Writable {
   /** Chunk buffers whose insert is acknowledged, filled again: no garbage of a chunk per chunk. */
   private readonly spare: Buffer[] = [];
   private failure: Error | null = null;
+  /** Set by destroy: no insert may start after it, even one already waiting for a slot. */
+  private stopped = false;
 
   constructor(
     private readonly files: Collection,
@@ -73,7 +75,7 @@ export class GridFsChunkWriter extends Writable {
 
   /** Once every chunk is acknowledged: the files document, the one record that makes the file whole. */
   private async writeFilesDocument(): Promise<void> {
-    if (this.filled > 0 && !this.failure) this.send(this.current!.subarray(0, this.filled), await this.slot());
+    if (this.filled > 0 && !this.failure) this.sendWhenFree(this.current!.subarray(0, this.filled), await this.slot());
     await this.settled();
     if (this.failure) throw this.failure;
     const { filename, metadata } = this.fields();
@@ -88,7 +90,9 @@ export class GridFsChunkWriter extends Writable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    // nothing of ours lands after the error is reported: the caller deletes the chunks next
+    // nothing of ours lands after the error is reported: the caller deletes the chunks next. A write
+    // waiting for a slot wakes when the last insert settles, sees `stopped` and sends nothing more.
+    this.stopped = true;
     void this.settled().then(() => callback(error));
   }
 
@@ -99,13 +103,13 @@ export class GridFsChunkWriter extends Writable {
   private async take(data: Buffer): Promise<void> {
     this.length += data.length;
     for (let at = 0; at < data.length;) {
-      if (this.failure) return;
+      if (this.failure || this.stopped) return;
       this.current ??= this.spare.pop() ?? Buffer.allocUnsafe(this.chunkSize);
       const copied = data.copy(this.current, this.filled, at, at + this.chunkSize - this.filled);
       this.filled += copied;
       at += copied;
       if (this.filled < this.chunkSize) continue;
-      this.send(this.current, await this.slot());
+      this.sendWhenFree(this.current, await this.slot());
     }
   }
 
@@ -119,6 +123,14 @@ export class GridFsChunkWriter extends Writable {
       if (this.inFlight.size < this.window && this.shared.tryTake()) return true;
       await Promise.race(this.inFlight);
     }
+  }
+
+  /** Sends a chunk whose slot has come, unless the writer was destroyed while it waited. */
+  private sendWhenFree(chunk: Buffer, sharedSlot: boolean): void {
+    if (!this.stopped) return this.send(chunk, sharedSlot);
+    if (sharedSlot) this.shared.give();
+    this.current = null;
+    this.filled = 0;
   }
 
   private send(chunk: Buffer, sharedSlot: boolean): void {

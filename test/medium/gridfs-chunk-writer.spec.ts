@@ -22,12 +22,13 @@ beforeEach(async () => {
 /** fs.chunks, with each insertOne counted (most at once) and, from chunk `failAt` on, refused. */
 function watchedChunks(failAt = Infinity) {
   const chunks = db.collection('fs.chunks');
-  const watch = { inFlight: 0, most: 0, inserted: 0 };
+  const watch = { inFlight: 0, most: 0, inserted: 0, started: 0 };
   const wrapped: Collection = new Proxy(chunks, {
     get(target, key, receiver) {
       if (key !== 'insertOne') return Reflect.get(target, key, receiver) as unknown;
       return async (doc: { n: number }) => {
         watch.inFlight++;
+        watch.started++;
         watch.most = Math.max(watch.most, watch.inFlight);
         try {
           await new Promise((r) => setTimeout(r, 5)); // a round trip long enough to overlap
@@ -141,5 +142,27 @@ describe('GridFsChunkWriter', () => {
     const landed = await db.collection('fs.chunks').countDocuments({ files_id: writer.id });
     expect(landed).toBe(watch.inserted);
     expect(landed).toBeLessThan(12);
+  });
+
+  it('destroyed while a chunk waits for its slot, it starts no insert after it closes, so a delete then removes every chunk', async () => {
+    const { chunks, watch } = watchedChunks();
+    const writer = new GridFsChunkWriter(db.collection('fs.files'), chunks, CHUNK, 1, () => ({
+      filename: 'd.wav',
+      metadata: {},
+    }));
+    // three chunks in one write: chunk 0 is in flight, chunk 1 waits for the window of 1
+    writer.write(randomBytes(3 * CHUNK));
+    await new Promise((r) => setTimeout(r, 1));
+    expect(watch.started).toBe(1);
+    await new Promise<void>((resolve) => {
+      writer.once('close', () => resolve());
+      writer.destroy();
+    });
+    const startedAtClose = watch.started;
+    await db.collection('fs.chunks').deleteMany({ files_id: writer.id });
+    await new Promise((r) => setTimeout(r, 50)); // long past a round trip of the watched inserts
+    expect(watch.started).toBe(startedAtClose);
+    expect(watch.inFlight).toBe(0);
+    expect(await db.collection('fs.chunks').countDocuments({ files_id: writer.id })).toBe(0);
   });
 });
