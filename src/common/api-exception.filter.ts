@@ -12,6 +12,8 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongoNotConnectedError',
   'MongoTopologyClosedError',
   'MongoPoolClearedError',
+  // every pooled connection stayed busy past waitQueueTimeoutMS: overloaded, not broken
+  'MongoWaitQueueTimeoutError',
   'DocumentLockTimeout',
 ]);
 
