@@ -1,24 +1,20 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { toObjectId } from '../common/object-id.js';
 import { scoringSettings, type ScoringSettings } from '../config/settings.js';
 import { answerOf } from '../interview-record/answer-paths.js';
 import { SESSION_CHANGED, type SessionChangedEvent } from '../interview-record/session-events.js';
 import type { SessionRecord } from '../interview-record/session.schema.js';
-import { SessionRepository } from '../sessions/session.repository.js';
 import { AnswerScoring, scorable } from './answer-scoring.js';
 
 /**
  * Scores each answer as soon as its transcript is stored (SCORING_EAGER), so that analyze finds the
  * scores made: a change to a session made by this process (a transcript stored, for one) is the nudge
- * to look at it; the document says what is due. At most TRANSCRIPTION_CONCURRENCY answers at once.
+ * to look at it, and the document that write read back says what is due. At most TRANSCRIPTION_CONCURRENCY answers at once.
  * An answer whose scoring lapsed (a crashed instance) is scored at the next look or by analyze.
  */
 @Injectable()
 export class EagerScorer implements OnModuleDestroy {
   private readonly logger = new Logger(EagerScorer.name);
-  private readonly looking = new Set<string>();
-  private readonly lookAgain = new Set<string>();
   /** session/question/answer id of the scorings this process runs or waits to run. */
   private readonly running = new Set<string>();
   private readonly waiting: Array<() => void> = [];
@@ -27,7 +23,6 @@ export class EagerScorer implements OnModuleDestroy {
 
   constructor(
     private readonly scoring: AnswerScoring,
-    private readonly sessions: SessionRepository,
     @Inject(scoringSettings.KEY) private readonly settings: ScoringSettings,
   ) {}
 
@@ -35,30 +30,18 @@ export class EagerScorer implements OnModuleDestroy {
     this.closed = true;
   }
 
+  /**
+   * Only a write that read the session back can make an answer due: storing a transcript is such a
+   * write, and its document is all there is to look at, so no read is spent here. An event without
+   * a document (an update that returned none) makes nothing newly scorable and is passed over; an
+   * answer whose scoring lapsed is taken up at the session's next such change, or by analyze.
+   */
   @OnEvent(SESSION_CHANGED)
   onChange(event: SessionChangedEvent): void {
-    if (!this.settings.eager || this.closed) return;
-    if (this.looking.has(event.sessionId)) {
-      this.lookAgain.add(event.sessionId);
-      return;
-    }
-    void this.look(event.sessionId);
-  }
-
-  private async look(sessionId: string): Promise<void> {
-    this.looking.add(sessionId);
-    try {
-      do {
-        this.lookAgain.delete(sessionId);
-        const [session] = await this.sessions.findMany([toObjectId(sessionId)]);
-        if (!session || session.status !== 'in_progress') break;
-        for (const question of session.questions) this.maybeScore(session, question.question_id);
-      } while (this.lookAgain.has(sessionId) && !this.closed);
-    } catch (error) {
-      this.logger.warn(`could not look for answers to score in session=${sessionId}: ${(error as Error).message}`);
-    } finally {
-      this.looking.delete(sessionId);
-    }
+    if (!this.settings.eager || this.closed || !event.session) return;
+    const session = event.session;
+    if (session.status !== 'in_progress') return;
+    for (const question of session.questions) this.maybeScore(session, question.question_id);
   }
 
   private maybeScore(session: SessionRecord, questionId: string): void {

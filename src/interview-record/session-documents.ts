@@ -16,7 +16,8 @@ const bumpsRev = (update: Update) => typeof update.$inc?.rev === 'number';
  * The one way to write an interview-session document. Each write is a single conditional update
  * (the expected state in the filter), made exclusive by the document lock where the server needs
  * that (FerretDB), and read back lean. A write that bumps `rev` is announced as SESSION_CHANGED
- * here, so that no write can forget to tell live clients of this process.
+ * here (with the document, when the write returned it as it left it), so that no write can forget
+ * to tell live clients of this process.
  *
  * No filter may reach into an array: FerretDB on PostgreSQL matches nothing then (docs/operations.md).
  * findOneAndUpdate returns whole documents: FerretDB 1.x does not implement findAndModify's
@@ -42,7 +43,7 @@ export class SessionDocuments {
     const result = await this.locked(sessionId, (lease) =>
       this.findAndUpdate(sessionId, filter, update, returnDocument, lease),
     );
-    if (result && bumpsRev(update)) this.announce(sessionId);
+    if (result && bumpsRev(update)) this.announce(sessionId, returnDocument === 'after' ? result : undefined);
     return result;
   }
 
@@ -86,7 +87,7 @@ export class SessionDocuments {
     return this.locks.withLock(`interview_sessions:${String(sessionId)}`, work);
   }
 
-  private announce(sessionId: Types.ObjectId): void {
-    this.events.emit(SESSION_CHANGED, { sessionId: String(sessionId) } satisfies SessionChangedEvent);
+  private announce(sessionId: Types.ObjectId, session?: SessionRecord): void {
+    this.events.emit(SESSION_CHANGED, { sessionId: String(sessionId), session } satisfies SessionChangedEvent);
   }
 }

@@ -13,11 +13,12 @@ const BATCH = 500;
 /**
  * Turns changes to watched sessions into callbacks, whichever server made them.
  *
- * Changes made by this process arrive as SESSION_CHANGED events and are delivered at once. Changes
- * made by other instances are noticed by one watcher per process that reads the watched sessions'
- * `rev` every SESSION_WATCH_MS (FerretDB has neither change streams nor working tailable cursors)
- * and reads a whole session only when its `rev` moved. The watcher only runs while someone is
- * listening, and costs one small query per tick however many requests wait.
+ * Changes made by this process arrive as SESSION_CHANGED events and are delivered at once (with the
+ * document the write read back, when it did). Changes made by other instances are noticed by one
+ * watcher per process that reads the watched sessions' `rev` every SESSION_WATCH_MS (FerretDB has
+ * neither change streams nor working tailable cursors) and reads a whole session only when its `rev`
+ * moved. The watcher only runs while someone is listening, and costs one small query per tick
+ * however many requests wait.
  */
 @Injectable()
 export class SessionChanges implements OnModuleDestroy {
@@ -55,7 +56,10 @@ export class SessionChanges implements OnModuleDestroy {
 
   @OnEvent(SESSION_CHANGED)
   onLocalChange(event: SessionChangedEvent): void {
-    if (this.listeners.has(event.sessionId)) void this.refresh([event.sessionId]);
+    if (!this.listeners.has(event.sessionId)) return;
+    // the write's own read-back, when it has one: no second read of the session
+    if (event.session) this.deliver(event.session);
+    else void this.refresh([event.sessionId]);
   }
 
   onModuleDestroy(): void {
@@ -74,17 +78,20 @@ export class SessionChanges implements OnModuleDestroy {
         this.logger.warn(`could not read watched sessions: ${(error as Error).message}`);
         return;
       }
-      for (const session of found) {
-        const id = String(session._id);
-        if ((this.lastRev.get(id) ?? -1) >= session.rev) continue;
-        this.lastRev.set(id, session.rev);
-        for (const listener of this.listeners.get(id) ?? []) {
-          try {
-            listener(session);
-          } catch (error) {
-            this.logger.error(`session listener failed: ${(error as Error).message}`);
-          }
-        }
+      for (const session of found) this.deliver(session);
+    }
+  }
+
+  /** Calls the session's listeners, unless they have seen this rev (or a later one) already. */
+  private deliver(session: SessionRecord): void {
+    const id = String(session._id);
+    if ((this.lastRev.get(id) ?? -1) >= session.rev) return;
+    this.lastRev.set(id, session.rev);
+    for (const listener of this.listeners.get(id) ?? []) {
+      try {
+        listener(session);
+      } catch (error) {
+        this.logger.error(`session listener failed: ${(error as Error).message}`);
       }
     }
   }

@@ -23,10 +23,9 @@ const STALL_S = 60;
 const { db, fake, app } = useE2eApp('load', {
   // the slow default below stays for the whole file
   resetProvider: false,
-  // eager scoring off: with it on, uploads in this burst take three times as long (p50 17 s against
-  // 6.3 s, 10 uploads/s against 29) and one or two answer 500 after waiting for a pooled connection;
-  // issue 27 stays open until eager scoring no longer costs the upload path
-  env: { TRANSCRIPTION_CONCURRENCY: '8', SCORING_EAGER: 'false' },
+  // answers are scored as they are transcribed (SCORING_EAGER, the default); LOAD_SCORING_EAGER=false
+  // measures the burst without it, for comparison
+  env: { TRANSCRIPTION_CONCURRENCY: '8', SCORING_EAGER: process.env.LOAD_SCORING_EAGER ?? 'true' },
 });
 fake.setDefault({ kind: 'ok', delayMs: 50 });
 
@@ -147,14 +146,18 @@ describe('load', () => {
       // Every acknowledged answer is stored: its answer is on the session, pointing at its audio, and
       // the queue is being worked. LOAD_FULL_DRAIN=1 also waits until every one is transcribed (on
       // FerretDB that takes minutes; docs/reliability.md has the figures).
+      let scored = 0;
       const stored = async () => {
         const docs = await db.db
           .collection('interview_sessions')
-          .find({}, { projection: { answers: 1 } })
+          .find({}, { projection: { answers: 1, answer_scores: 1 } })
           .toArray();
         const answers = new Map<string, any>();
-        for (const doc of docs)
+        scored = 0;
+        for (const doc of docs) {
           for (const [q, a] of Object.entries(doc.answers ?? {})) answers.set(`${String(doc._id)}/${q}`, a);
+          for (const record of Object.values(doc.answer_scores ?? {})) if ((record as any)?.status === 'scored') scored++;
+        }
         return answers;
       };
       let answers = await stored();
@@ -207,6 +210,8 @@ describe('load', () => {
           p99_ms: polls.latency.p99,
         },
         completed,
+        // scored as soon as transcribed (SCORING_EAGER)
+        scored,
         still_queued_or_processing: acknowledged.size - completed,
         lost: missing.length,
         peak_rss_mb: Math.round(peakRss / 1024 / 1024),
