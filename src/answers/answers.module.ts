@@ -6,6 +6,7 @@ import { AnswersService } from './answers.service.js';
 import { AnswerIntake } from './intake/answer-intake.js';
 import { AudioUploadReceiver } from './intake/audio-upload.receiver.js';
 import { TranscriptionStatusController } from './transcription-status.controller.js';
+import { UploadIntake } from './intake/upload-intake.js';
 import { UploadController } from './upload.controller.js';
 import { ResumableUploadsController } from './resumable/resumable-uploads.controller.js';
 import { ResumableUploadsService } from './resumable/resumable-uploads.service.js';
@@ -15,6 +16,13 @@ import { UploadCompletion } from './resumable/upload-completion.js';
 @Module({
   imports: [SessionsModule, AnswerDataModule, AudioStorageModule],
   controllers: [UploadController, ResumableUploadsController, TranscriptionStatusController],
-  providers: [AnswersService, AudioUploadReceiver, AnswerIntake, UploadCompletion, ResumableUploadsService],
+  providers: [
+    AnswersService,
+    AudioUploadReceiver,
+    AnswerIntake,
+    UploadIntake,
+    UploadCompletion,
+    ResumableUploadsService,
+  ],
 })
 export class AnswersModule {}

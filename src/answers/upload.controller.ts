@@ -6,9 +6,9 @@ import {
   ApiNoContentResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { Controller, Delete, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { Controller, Delete, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { SkipThrottle } from '@nestjs/throttler';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
@@ -17,6 +17,7 @@ import { UserLeases } from '../database/user-leases.js';
 import { AnswerParams } from '../sessions/dto/session-params.dto.js';
 import { AnswersService } from './answers.service.js';
 import { UploadAcceptedView } from './dto/answer-views.dto.js';
+import { UploadIntake } from './intake/upload-intake.js';
 
 @ApiTags('answers')
 @ApiBearerAuth()
@@ -25,6 +26,7 @@ export class UploadController {
   constructor(
     private readonly answers: AnswersService,
     private readonly leases: UserLeases,
+    private readonly intake: UploadIntake,
   ) {}
 
   /** multipart/form-data with one file part named "audio"; streamed straight into GridFS. */
@@ -51,12 +53,19 @@ export class UploadController {
     @CurrentUser() user: AuthenticatedUser,
     @Param() params: AnswerParams,
     @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
   ): Promise<UploadAcceptedView> {
-    const lease = await this.leases.acquire(user.userId, 'upload');
+    // its turn first (UPLOAD_INTAKE_CONCURRENCY), then the user's place: both held to the end
+    const endTurn = await this.intake.admit(res);
     try {
-      return await this.answers.upload(user.userId, params.sessionId, params.questionId, req);
+      const lease = await this.leases.acquire(user.userId, 'upload');
+      try {
+        return await this.answers.upload(user.userId, params.sessionId, params.questionId, req);
+      } finally {
+        await lease.release();
+      }
     } finally {
-      await lease.release();
+      endTurn();
     }
   }
 

@@ -23,9 +23,14 @@ const STALL_S = 60;
 const { db, fake, app } = useE2eApp('load', {
   // the slow default below stays for the whole file
   resetProvider: false,
-  // answers are scored as they are transcribed (SCORING_EAGER, the default); LOAD_SCORING_EAGER=false
-  // measures the burst without it, for comparison
-  env: { TRANSCRIPTION_CONCURRENCY: '8', SCORING_EAGER: process.env.LOAD_SCORING_EAGER ?? 'true' },
+  // answers are scored as they are transcribed (SCORING_EAGER, the default) and uploads taken in
+  // UPLOAD_INTAKE_CONCURRENCY at a time; LOAD_SCORING_EAGER and LOAD_INTAKE_CONCURRENCY measure the
+  // burst with others, for comparison (docs/reliability.md)
+  env: {
+    TRANSCRIPTION_CONCURRENCY: '8',
+    SCORING_EAGER: process.env.LOAD_SCORING_EAGER ?? 'true',
+    ...(process.env.LOAD_INTAKE_CONCURRENCY ? { UPLOAD_INTAKE_CONCURRENCY: process.env.LOAD_INTAKE_CONCURRENCY } : {}),
+  },
 });
 fake.setDefault({ kind: 'ok', delayMs: 50 });
 
@@ -156,7 +161,8 @@ describe('load', () => {
         scored = 0;
         for (const doc of docs) {
           for (const [q, a] of Object.entries(doc.answers ?? {})) answers.set(`${String(doc._id)}/${q}`, a);
-          for (const record of Object.values(doc.answer_scores ?? {})) if ((record as any)?.status === 'scored') scored++;
+          for (const record of Object.values(doc.answer_scores ?? {}))
+            if ((record as any)?.status === 'scored') scored++;
         }
         return answers;
       };

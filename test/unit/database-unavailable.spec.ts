@@ -10,7 +10,10 @@ const { WaitQueueTimeoutError } = createRequire(import.meta.url)('mongodb/lib/cm
 
 describe('isDatabaseUnavailable (a 503 to retry, never a 500)', () => {
   it('a pool whose every connection stayed busy past waitQueueTimeoutMS is unavailable for now', () => {
-    const error = new WaitQueueTimeoutError('Timed out while checking out a connection from connection pool', '127.0.0.1:27017');
+    const error = new WaitQueueTimeoutError(
+      'Timed out while checking out a connection from connection pool',
+      '127.0.0.1:27017',
+    );
     expect(error.name).toBe('MongoWaitQueueTimeoutError');
     expect(isDatabaseUnavailable(error)).toBe(true);
   });

@@ -20,6 +20,7 @@ import { Public } from '../../auth/public.decorator.js';
 import { UserThrottlerGuard } from '../../common/user-throttler.guard.js';
 import { watchClientLeft } from '../../common/client-left.js';
 import { UserLeases } from '../../database/user-leases.js';
+import { UploadIntake } from '../intake/upload-intake.js';
 import { UploadAcceptedView } from '../dto/answer-views.dto.js';
 import { ResumableUploadsService } from './resumable-uploads.service.js';
 import { refusalsAsProblems } from './tus-errors.js';
@@ -56,6 +57,7 @@ export class ResumableUploadsController {
   constructor(
     private readonly uploads: ResumableUploadsService,
     private readonly leases: UserLeases,
+    private readonly intake: UploadIntake,
   ) {}
 
   /**
@@ -224,14 +226,23 @@ export class ResumableUploadsController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    // each PATCH holds one of the user's upload places while its bytes arrive
+    // each PATCH waits its turn (UPLOAD_INTAKE_CONCURRENCY), then holds one of the user's upload
+    // places while its bytes arrive; both are given back when the response closes
+    const endTurn = await this.intake.admit(res);
     const clientLeft = watchClientLeft(res);
-    const lease = await this.leases.acquire(user.userId, 'upload');
+    const lease = await this.leases.acquire(user.userId, 'upload').catch((error: unknown) => {
+      endTurn();
+      throw error;
+    });
     if (clientLeft()) {
+      endTurn();
       await lease.release(); // the client left while the place was taken
       return;
     }
-    res.once('close', () => void lease.release());
+    res.once('close', () => {
+      endTurn();
+      void lease.release();
+    });
     return this.pass(req, res);
   }
 

@@ -19,6 +19,23 @@ export class StorageEnvironment {
   @IntegerSetting(1, 64)
   GRIDFS_WRITE_WINDOW_CHUNKS = 1;
 
+  /**
+   * Uploads one instance takes in at once (multipart POSTs and tus PATCHes); the others wait their
+   * turn, their bodies unread. Every upload's database commands share the driver's pool, first come
+   * first served, so without a bound a burst of uploads puts the transcription worker's commands
+   * behind all of theirs (docs/reliability.md, the load test).
+   */
+  @IntegerSetting(1, 10_000)
+  UPLOAD_INTAKE_CONCURRENCY = 16;
+
+  /**
+   * How long an upload's turn lasts: one still running after it goes on outside the bound, so that a
+   * few slow uplinks cannot hold every turn for minutes (a burst's short uploads each finish well
+   * inside theirs).
+   */
+  @IntegerSetting(100, 600_000)
+  UPLOAD_INTAKE_TURN_MS = 2_000;
+
   /** An unfinished resumable (tus) upload expires this long after it was created. */
   @IntegerSetting(1_000, 30 * 86_400_000)
   RESUMABLE_UPLOAD_EXPIRY_MS = 86_400_000;
@@ -34,6 +51,8 @@ export const storageSettings = registerAs('storage', () => {
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     chunkSizeBytes: e.GRIDFS_CHUNK_SIZE_BYTES,
     writeWindowChunks: e.GRIDFS_WRITE_WINDOW_CHUNKS,
+    intakeConcurrency: e.UPLOAD_INTAKE_CONCURRENCY,
+    intakeTurnMs: e.UPLOAD_INTAKE_TURN_MS,
     resumableExpiryMs: e.RESUMABLE_UPLOAD_EXPIRY_MS,
     resumableLeaseMs: e.RESUMABLE_UPLOAD_LEASE_MS,
   };
