@@ -53,6 +53,8 @@ describe('upload intake (UPLOAD_INTAKE_CONCURRENCY)', () => {
     await sleep(1_500);
     expect(done).toEqual([]);
     expect(await answerOf(bobSession)).toBeUndefined();
+    const metrics = await new ApiClient(app.url).request<string>('GET', '/metrics');
+    expect(String(metrics.body).split('\n')).toContain('interview_uploads_waiting 1');
 
     proceed();
     const first = await held;

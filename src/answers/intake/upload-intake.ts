@@ -1,7 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { Response } from 'express';
+import { Gauge } from 'prom-client';
 import { Slots } from '../../common/slots.js';
 import { storageSettings, type StorageSettings } from '../../config/settings.js';
+import { ServiceMetrics } from '../../metrics/service-metrics.js';
 import { ClientClosedRequest } from './audio-upload.receiver.js';
 
 /**
@@ -12,13 +14,28 @@ import { ClientClosedRequest } from './audio-upload.receiver.js';
  * lets the next one in, so slow uplinks cannot hold every turn.
  */
 @Injectable()
-export class UploadIntake {
+export class UploadIntake implements OnModuleInit {
   private readonly slots: Slots;
   private readonly turnMs: number;
 
-  constructor(@Inject(storageSettings.KEY) settings: StorageSettings) {
+  constructor(
+    @Inject(storageSettings.KEY) settings: StorageSettings,
+    private readonly metrics: ServiceMetrics,
+  ) {
     this.slots = new Slots(settings.intakeConcurrency);
     this.turnMs = settings.intakeTurnMs;
+  }
+
+  onModuleInit(): void {
+    const slots = this.slots;
+    new Gauge({
+      name: 'interview_uploads_waiting',
+      help: 'Uploads waiting for their turn on this instance (UPLOAD_INTAKE_CONCURRENCY).',
+      registers: [this.metrics.registry],
+      collect() {
+        this.set(slots.waiting);
+      },
+    });
   }
 
   /** Uploads waiting for their turn now. */
