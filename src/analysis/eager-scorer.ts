@@ -4,6 +4,7 @@ import { scoringSettings, type ScoringSettings } from '../config/settings.js';
 import { answerOf } from '../interview-record/answer-paths.js';
 import { SESSION_CHANGED, type SessionChangedEvent } from '../interview-record/session-events.js';
 import type { SessionRecord } from '../interview-record/session.schema.js';
+import { Slots } from '../common/slots.js';
 import { AnswerScoring, scorable } from './answer-scoring.js';
 
 /**
@@ -17,14 +18,15 @@ export class EagerScorer implements OnModuleDestroy {
   private readonly logger = new Logger(EagerScorer.name);
   /** session/question/answer id of the scorings this process runs or waits to run. */
   private readonly running = new Set<string>();
-  private readonly waiting: Array<() => void> = [];
-  private active = 0;
+  private readonly slots: Slots;
   private closed = false;
 
   constructor(
     private readonly scoring: AnswerScoring,
     @Inject(scoringSettings.KEY) private readonly settings: ScoringSettings,
-  ) {}
+  ) {
+    this.slots = new Slots(Math.max(1, settings.concurrency));
+  }
 
   onModuleDestroy(): void {
     this.closed = true;
@@ -52,7 +54,8 @@ export class EagerScorer implements OnModuleDestroy {
     const key = `${String(session._id)}/${questionId}/${answer.id}`;
     if (this.running.has(key)) return;
     this.running.add(key);
-    void this.slot()
+    void this.slots
+      .take()
       .then(async (release) => {
         try {
           // no wait: a live claim elsewhere is someone else's to finish
@@ -68,22 +71,5 @@ export class EagerScorer implements OnModuleDestroy {
         ),
       )
       .finally(() => this.running.delete(key));
-  }
-
-  private slot(): Promise<() => void> {
-    const release = () => {
-      this.active--;
-      this.waiting.shift()?.();
-    };
-    if (this.active < Math.max(1, this.settings.concurrency)) {
-      this.active++;
-      return Promise.resolve(release);
-    }
-    return new Promise((resolve) =>
-      this.waiting.push(() => {
-        this.active++;
-        resolve(release);
-      }),
-    );
   }
 }
