@@ -73,7 +73,15 @@ export function renderTable(table: BenchTable, other?: { label: string; table: B
   return lines.join('\n');
 }
 
+/** The machine this process runs on, as the report names it. */
+export function machineDescription(): string {
+  const cpu = cpus();
+  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB memory, Linux ${release()}`;
+}
+
 export interface RunInfo {
+  /** The machine of the run the tables come from (a later BENCH_ONLY run names its own in `mode`). */
+  machine: string;
   startedAt: Date;
   finishedAt: Date;
   mode: string;
@@ -82,7 +90,6 @@ export interface RunInfo {
 }
 
 export function renderReport(info: RunInfo, tables: BenchTable[], comparison?: Comparison): string {
-  const cpu = cpus();
   const minutes = (info.finishedAt.getTime() - info.startedAt.getTime()) / 60_000;
   const counterpart = (t: BenchTable) => comparison?.tables.find((o) => o.title === t.title);
   const summary = tables.map((t) => {
@@ -102,7 +109,7 @@ export function renderReport(info: RunInfo, tables: BenchTable[], comparison?: C
       `in ${minutes.toFixed(1)} min. Do not edit by hand: run it again. The hand-written part is the last ` +
       'section, kept in `bench/NOTES.md`.',
     '',
-    `- Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB memory, Linux ${release()}`,
+    `- Machine: ${info.machine}`,
     `- Node ${process.versions.node}; database: ${info.database}, on 127.0.0.1`,
     '- Every server is its own process on 127.0.0.1; the load comes from the bench process (autocannon or node:http).',
     '  Cells are the median of the repetitions with (min–max); a single number was measured once.',

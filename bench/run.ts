@@ -30,7 +30,7 @@ import { pipelineLatency } from './benchmarks/pipeline.js';
 import { speechMeasurement, speechPassLatency } from './benchmarks/speech.js';
 import { resultsLatency } from './benchmarks/results.js';
 import { analyzePending, scaleLatency, scaleTable, statusThroughput } from './benchmarks/reads.js';
-import { renderReport, type BenchTable } from './report.js';
+import { machineDescription, renderReport, type BenchTable } from './report.js';
 import { startBaseline, startService, type Target } from './servers.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -282,6 +282,8 @@ interface SavedRun {
   database: string;
   at: string;
   finished?: string;
+  /** The machine of the full run (absent in runs saved before it was recorded). */
+  machine?: string;
   /** Set when some tables come from a later BENCH_ONLY run. */
   merged?: string[];
   tables: BenchTable[];
@@ -294,13 +296,15 @@ interface SavedRun {
 function saveResults(database: string, tables: BenchTable[]): SavedRun {
   const file = resultsFile(backend);
   const now = new Date().toISOString();
-  let run: SavedRun = { database, at: started.toISOString(), finished: now, tables };
+  const machine = machineDescription();
+  let run: SavedRun = { database, machine, at: started.toISOString(), finished: now, tables };
   if (only && existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedRun;
     const fresh = new Map(tables.map((t) => [t.title, t]));
+    const elsewhere = saved.machine !== machine ? ` on ${machine}` : '';
     run = {
       ...saved,
-      merged: [...(saved.merged ?? []), `${only.join(',')} on ${started.toISOString().slice(0, 16)} UTC`],
+      merged: [...(saved.merged ?? []), `${only.join(',')} on ${started.toISOString().slice(0, 16)} UTC${elsewhere}`],
       tables: [
         ...saved.tables.map((t) => fresh.get(t.title) ?? t),
         ...tables.filter((t) => !saved.tables.some((o) => o.title === t.title)),
@@ -319,6 +323,7 @@ function writeReport(database: string, tables: BenchTable[], complete: boolean):
     output,
     renderReport(
       {
+        machine: run?.machine ?? machineDescription(),
         startedAt: run ? new Date(run.at) : started,
         finishedAt: run?.finished ? new Date(run.finished) : new Date(),
         mode:
@@ -347,6 +352,7 @@ function reportOnly(): void {
     output,
     renderReport(
       {
+        machine: saved.machine ?? 'not recorded',
         startedAt: new Date(saved.at),
         finishedAt: new Date(saved.finished ?? saved.at),
         mode: `full run${merged}`,
