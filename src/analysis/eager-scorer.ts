@@ -10,8 +10,9 @@ import { AnswerScoring, scorable } from './answer-scoring.js';
 /**
  * Scores each answer as soon as its transcript is stored (SCORING_EAGER), so that analyze finds the
  * scores made: a change to a session made by this process (a transcript stored, for one) is the nudge
- * to look at it, and the document that write read back says what is due. At most TRANSCRIPTION_CONCURRENCY answers at once.
- * An answer whose scoring lapsed (a crashed instance) is scored at the next look or by analyze.
+ * to look at it, and the document that write read back says what is due. At most
+ * TRANSCRIPTION_CONCURRENCY answers at once. An answer whose scoring lapsed (a crashed instance) is
+ * scored at the next look or by analyze.
  */
 @Injectable()
 export class EagerScorer implements OnModuleDestroy {
