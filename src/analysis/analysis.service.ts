@@ -240,26 +240,8 @@ export class AnalysisService {
     signal?: AbortSignal,
   ): Promise<SessionRecord> {
     const sessionId = String(session._id);
-    const changed = await new Promise<SessionRecord | null>((resolve) => {
-      let finished = false;
-      const finish = (value: SessionRecord | null) => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        unsubscribe();
-        signal?.removeEventListener('abort', onAbort);
-        resolve(value);
-      };
-      const onAbort = () => finish(null);
-      const unsubscribe = this.changes.subscribe(sessionId, (s) => done(s) && finish(s));
-      const timer = setTimeout(() => finish(null), Math.max(0, until - Date.now()));
-      signal?.addEventListener('abort', onAbort);
-      // a change between our last read and the subscription would otherwise be missed
-      this.sessionRecords.findOwned(session._id, session.user_id).then(
-        (s) => s && done(s) && finish(s),
-        () => undefined,
-      );
-    });
+    const read = () => this.sessionRecords.findOwned(session._id, session.user_id);
+    const changed = await this.changes.waitFor(sessionId, done, until, read, signal);
     return changed ?? (await this.sessions.getOwned(sessionId, session.user_id));
   }
 

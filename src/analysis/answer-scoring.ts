@@ -147,25 +147,8 @@ export class AnswerScoring {
     done: (session: SessionRecord) => boolean,
     until: number,
   ): Promise<SessionRecord> {
-    const sessionId = String(session._id);
-    const changed = await new Promise<SessionRecord | null>((resolve) => {
-      let finished = false;
-      const finish = (value: SessionRecord | null) => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        unsubscribe();
-        resolve(value);
-      };
-      const unsubscribe = this.changes.subscribe(sessionId, (s) => done(s) && finish(s));
-      const timer = setTimeout(() => finish(null), Math.max(0, until - Date.now()));
-      this.sessions.findMany([session._id]).then(
-        ([s]) => s && done(s) && finish(s),
-        () => undefined,
-      );
-    });
-    if (changed) return changed;
-    const [fresh] = await this.sessions.findMany([session._id]);
-    return fresh ?? session;
+    const read = async () => (await this.sessions.findMany([session._id]))[0] ?? null;
+    const changed = await this.changes.waitFor(String(session._id), done, until, read);
+    return changed ?? (await read()) ?? session;
   }
 }

@@ -54,6 +54,39 @@ export class SessionChanges implements OnModuleDestroy {
     };
   }
 
+  /**
+   * Resolves with the session as soon as `done` holds for it, or with null at `until` (ms) or when
+   * `signal` aborts. `read` runs once just after subscribing, so that a change between the caller's
+   * last read and the subscription is not missed.
+   */
+  waitFor(
+    sessionId: string,
+    done: (session: SessionRecord) => boolean,
+    until: number,
+    read: () => Promise<SessionRecord | null>,
+    signal?: AbortSignal,
+  ): Promise<SessionRecord | null> {
+    return new Promise((resolve) => {
+      let finished = false;
+      const finish = (value: SessionRecord | null) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        resolve(value);
+      };
+      const onAbort = () => finish(null);
+      const unsubscribe = this.subscribe(sessionId, (s) => done(s) && finish(s));
+      const timer = setTimeout(() => finish(null), Math.max(0, until - Date.now()));
+      signal?.addEventListener('abort', onAbort);
+      read().then(
+        (s) => s && done(s) && finish(s),
+        () => undefined,
+      );
+    });
+  }
+
   @OnEvent(SESSION_CHANGED)
   onLocalChange(event: SessionChangedEvent): void {
     if (!this.listeners.has(event.sessionId)) return;
