@@ -7,7 +7,7 @@
  * there) or discarded. Kept apart from pending-recordings' database so neither has to be upgraded.
  */
 
-import { DeviceStorageError } from './pending-recordings';
+import { deviceStore } from './device-store';
 
 export interface TakeKey {
   userId: string;
@@ -37,51 +37,17 @@ const QUOTA_SENTENCE =
 const UNAVAILABLE_SENTENCE =
   'This browser cannot keep the answer on the device while you record (private mode?); recording goes on, but a reload would lose it.';
 
-function asSentence(error: unknown): DeviceStorageError {
-  const name = (error as DOMException | undefined)?.name;
-  return name === 'QuotaExceededError'
-    ? new DeviceStorageError(QUOTA_SENTENCE, 'quota')
-    : new DeviceStorageError(UNAVAILABLE_SENTENCE, 'unavailable');
-}
+const store = deviceStore(DATABASE, [TAKES, CHUNKS], { quota: QUOTA_SENTENCE, unavailable: UNAVAILABLE_SENTENCE });
 
 export const takeKeyOf = (t: TakeKey) => `${t.userId}\u0000${t.sessionId}\u0000${t.questionId}\u0000${t.attempt}`;
 /** Chunk keys sort as their index does: the take's key, then the index in fixed width. */
 const chunkKey = (take: string, index: number) => `${take}\u0000${String(index).padStart(8, '0')}`;
 const chunksOf = (take: string) => IDBKeyRange.bound(`${take}\u0000`, `${take}\u0000\uffff`);
 
-function open(): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    if (typeof indexedDB === 'undefined') {
-      reject(new DeviceStorageError(UNAVAILABLE_SENTENCE, 'unavailable'));
-      return;
-    }
-    const request = indexedDB.open(DATABASE, 1);
-    request.onupgradeneeded = () => {
-      request.result.createObjectStore(TAKES);
-      request.result.createObjectStore(CHUNKS);
-    };
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(asSentence(request.error));
-  });
-}
-
-async function transaction<T>(
+const transaction = <T>(
   mode: IDBTransactionMode,
   work: (takes: IDBObjectStore, chunks: IDBObjectStore) => IDBRequest<T> | void,
-): Promise<T> {
-  const db = await open();
-  try {
-    return await new Promise<T>((resolve, reject) => {
-      const tx = db.transaction([TAKES, CHUNKS], mode);
-      const request = work(tx.objectStore(TAKES), tx.objectStore(CHUNKS));
-      tx.oncomplete = () => resolve(request ? request.result : (undefined as T));
-      tx.onerror = () => reject(asSentence(tx.error));
-      tx.onabort = () => reject(asSentence(tx.error));
-    });
-  } finally {
-    db.close();
-  }
-}
+): Promise<T> => store.transaction(mode, work);
 
 /** Starts a take (nothing recorded yet). Throws a DeviceStorageError sentence. */
 export async function beginTake(take: TakeKey & { mimeType: string; startedAt: number }): Promise<void> {

@@ -4,6 +4,10 @@
  * SHA-256. A closed tab, a crash, a reload or a lost network therefore never loses an answer.
  */
 
+import { deviceStore } from './device-store';
+
+export { DeviceStorageError } from './device-store';
+
 export interface PendingRecording {
   userId: string;
   sessionId: string;
@@ -21,58 +25,18 @@ export interface PendingRecording {
 const DATABASE = 'interview-recordings';
 const STORE = 'pending';
 
-export class DeviceStorageError extends Error {
-  override name = 'DeviceStorageError';
-  constructor(
-    message: string,
-    readonly kind: 'quota' | 'unavailable',
-  ) {
-    super(message);
-  }
-}
-
 const QUOTA_SENTENCE =
   'This device has no room left to keep your recording safely; free some storage (or close other tabs), then record again.';
 const UNAVAILABLE_SENTENCE =
   'This browser cannot keep recordings on the device (private mode?); keep this tab open until your answers are uploaded.';
 
-function asSentence(error: unknown): DeviceStorageError {
-  const name = (error as DOMException | undefined)?.name;
-  return name === 'QuotaExceededError'
-    ? new DeviceStorageError(QUOTA_SENTENCE, 'quota')
-    : new DeviceStorageError(UNAVAILABLE_SENTENCE, 'unavailable');
-}
+const store = deviceStore(DATABASE, [STORE], { quota: QUOTA_SENTENCE, unavailable: UNAVAILABLE_SENTENCE });
 
 export const keyOf = (r: Pick<PendingRecording, 'userId' | 'sessionId' | 'questionId'>) =>
   `${r.userId}\u0000${r.sessionId}\u0000${r.questionId}`;
 
-function open(): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    if (typeof indexedDB === 'undefined') {
-      reject(new DeviceStorageError(UNAVAILABLE_SENTENCE, 'unavailable'));
-      return;
-    }
-    const request = indexedDB.open(DATABASE, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(asSentence(request.error));
-  });
-}
-
-async function run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => IDBRequest<T> | void): Promise<T> {
-  const db = await open();
-  try {
-    return await new Promise<T>((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const request = work(tx.objectStore(STORE));
-      tx.oncomplete = () => resolve(request ? request.result : (undefined as T));
-      tx.onerror = () => reject(asSentence(tx.error));
-      tx.onabort = () => reject(asSentence(tx.error));
-    });
-  } finally {
-    db.close();
-  }
-}
+const run = <T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => IDBRequest<T> | void): Promise<T> =>
+  store.transaction(mode, work);
 
 /** SHA-256 of the recording, hex, as the server reports it. */
 export async function sha256Hex(recording: Blob): Promise<string> {
@@ -135,25 +99,15 @@ async function update(
   pending: Pick<PendingRecording, 'userId' | 'sessionId' | 'questionId' | 'sha256'>,
   change: (current: StoredRecording) => StoredRecording | null,
 ): Promise<void> {
-  const db = await open();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const tx = db.transaction(STORE, 'readwrite');
-      const store = tx.objectStore(STORE);
-      const key = keyOf(pending);
-      const read = store.get(key);
-      read.onsuccess = () => {
-        const current = read.result as StoredRecording | undefined;
-        if (!current || current.sha256 !== pending.sha256) return;
-        const next = change(current);
-        if (next) store.put(next, key);
-        else store.delete(key);
-      };
-      tx.oncomplete = () => resolve();
-      tx.onerror = () => reject(asSentence(tx.error));
-      tx.onabort = () => reject(asSentence(tx.error));
-    });
-  } finally {
-    db.close();
-  }
+  const key = keyOf(pending);
+  await run('readwrite', (records) => {
+    const read = records.get(key);
+    read.onsuccess = () => {
+      const current = read.result as StoredRecording | undefined;
+      if (!current || current.sha256 !== pending.sha256) return;
+      const next = change(current);
+      if (next) records.put(next, key);
+      else records.delete(key);
+    };
+  });
 }

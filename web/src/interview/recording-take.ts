@@ -3,7 +3,7 @@ import type { ApiClient } from '../api/api-client';
 import { LiveUpload } from '../api/live-upload';
 import type { UploadAccepted } from '../api/types';
 import { appendChunk, beginTake, forgetTake, rememberTakeUpload, takeKeyOf, type TakeKey } from './live-recordings';
-import { DeviceStorageError } from './pending-recordings';
+import { DeviceStorageError } from './device-store';
 
 /** Takes this page is recording or handing over: the offer of unfinished ones leaves them alone. */
 export const activeTakes = new Set<string>();
