@@ -1,4 +1,10 @@
-import type { Analysis, CriterionScore, ReviewReason, ScoringProvenance } from '../interview-record/analysis.schema.js';
+import type {
+  Analysis,
+  CriterionScore,
+  ReviewReason,
+  ScoredAnswer,
+  ScoringProvenance,
+} from '../interview-record/analysis.schema.js';
 import type { CriterionScoreView, ReviewReasonView, ScoringProvenanceView } from './dto/analysis-views.dto.js';
 import type { AnalysisResultView } from './dto/analysis-views.dto.js';
 import { answerOf } from '../interview-record/answer-paths.js';
@@ -40,6 +46,21 @@ export function reviewReasonsView(reasons: ReviewReason[] | undefined): ReviewRe
   return (reasons ?? []).map((r) => ({ code: r.code, detail: r.detail }));
 }
 
+/** How one answer was judged, as both the analyze response and the export show it. */
+export function judgementView(a: ScoredAnswer) {
+  return {
+    scoring_method: a.method,
+    criteria: (a.criteria ?? []).map(criterionView),
+    samples: a.samples ?? (a.method === 'none' ? 0 : 1),
+    spread: a.spread ?? null,
+    needs_review: a.needs_review ?? false,
+    review_reasons: reviewReasonsView(a.review_reasons),
+    provenance: provenanceView(a.provenance),
+    not_scored_reason: a.not_scored_reason ?? null,
+    delivery: a.delivery ?? null,
+  };
+}
+
 /**
  * The stored analysis as the API shows it (analyses stored before rubrics lack the newer fields).
  * The model answers and transcripts come from the session: once analyzed, neither can change.
@@ -63,15 +84,7 @@ export function analysisView(
       ...(a.unanswered ? { unanswered: true } : {}),
       ...(a.no_speech ? { no_speech: true } : {}),
       ...(a.suspect_hallucination ? { suspect_hallucination: true } : {}),
-      scoring_method: a.method,
-      criteria: (a.criteria ?? []).map(criterionView),
-      samples: a.samples ?? (a.method === 'none' ? 0 : 1),
-      spread: a.spread ?? null,
-      needs_review: a.needs_review ?? false,
-      review_reasons: reviewReasonsView(a.review_reasons),
-      provenance: provenanceView(a.provenance),
-      not_scored_reason: a.not_scored_reason ?? null,
-      delivery: a.delivery ?? null,
+      ...judgementView(a),
     })),
     unanswered: analysis.answers.filter((a) => a.unanswered).map((a) => a.question_id),
     needs_review: analysis.answers.filter((a) => a.needs_review).map((a) => a.question_id),

@@ -1,4 +1,4 @@
-import { criterionView, provenanceView, reviewReasonsView } from '../analysis/analysis.view.js';
+import { judgementView } from '../analysis/analysis.view.js';
 import type { Analysis } from '../interview-record/analysis.schema.js';
 import { answersInOrder } from '../interview-record/answer-paths.js';
 import type { SessionRecord } from '../interview-record/session.schema.js';
@@ -75,15 +75,7 @@ function exportedAnalysis(analysis: Analysis): ExportedAnalysisView {
       score: a.score,
       feedback: a.feedback,
       unanswered: a.unanswered,
-      scoring_method: a.method,
-      criteria: (a.criteria ?? []).map(criterionView),
-      samples: a.samples ?? (a.method === 'none' ? 0 : 1),
-      spread: a.spread ?? null,
-      needs_review: a.needs_review ?? false,
-      review_reasons: reviewReasonsView(a.review_reasons),
-      provenance: provenanceView(a.provenance),
-      not_scored_reason: a.not_scored_reason ?? null,
-      delivery: a.delivery ?? null,
+      ...judgementView(a),
     })),
     delivery: analysis.delivery ?? null,
   };
