@@ -1,10 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ObjectId } from 'mongodb';
-import type { BrowserContext, Page, Request } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenFor } from '../support/api.js';
-import { launchChromiumWithMicrophone, NetworkEmulation, recordFor, spokenWav } from '../support/browser.js';
+import {
+  launchChromiumWithMicrophone,
+  openPicker,
+  recordFor,
+  spokenWav,
+  startFirstInterview,
+} from '../support/browser.js';
 import { eventually } from '../support/database.js';
 import { useE2eApp } from '../support/e2e.js';
 
@@ -35,74 +41,9 @@ afterAll(async () => {
   await browser?.close();
 });
 
-interface TusExchange {
-  method: string;
-  url: string;
-  offset?: number;
-  uploadLength?: string;
-  deferLength?: string;
-  status?: number;
-  bodyBytes?: number;
-  failed?: string;
-  at: number;
-  answeredAt?: number;
-}
-
-/** Every request the page makes to /api/uploads, across reloads, with what the server answered. */
-function watchTus(page: Page): TusExchange[] {
-  const seen: TusExchange[] = [];
-  const byRequest = new Map<Request, TusExchange>();
-  page.on('request', (request) => {
-    if (!new URL(request.url()).pathname.startsWith('/api/uploads')) return;
-    const headers = request.headers();
-    const exchange: TusExchange = {
-      method: request.method(),
-      url: request.url(),
-      at: Date.now(),
-      ...(headers['upload-offset'] === undefined ? {} : { offset: Number(headers['upload-offset']) }),
-      ...(headers['upload-length'] === undefined ? {} : { uploadLength: headers['upload-length'] }),
-      ...(headers['upload-defer-length'] === undefined ? {} : { deferLength: headers['upload-defer-length'] }),
-    };
-    byRequest.set(request, exchange);
-    seen.push(exchange);
-  });
-  page.on('requestfinished', (request) => {
-    const exchange = byRequest.get(request);
-    if (!exchange) return;
-    exchange.answeredAt = Date.now();
-    void (async () => {
-      const response = await request.response();
-      exchange.status = response?.status();
-      const length = (await request.allHeaders())['content-length'];
-      if (length !== undefined) exchange.bodyBytes = Number(length);
-    })();
-  });
-  page.on('requestfailed', (request) => {
-    const exchange = byRequest.get(request);
-    if (exchange) exchange.failed = request.failure()?.errorText ?? 'failed';
-  });
-  return seen;
-}
-
-async function openAs(userId: string) {
-  const page = await browser.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.addInitScript(`window.__INTERVIEW_TOKEN__ = ${JSON.stringify(tokenFor(userId))};`);
-  const network = await NetworkEmulation.of(page);
-  const tus = watchTus(page);
-  await page.goto(proxy.url);
-  await page.getByRole('heading', { name: 'Choose an interview' }).waitFor();
-  return { page, network, tus, pageErrors };
-}
-
-async function startInterview(page: Page, userId: string): Promise<string> {
-  await page.getByRole('button', { name: 'Start interview' }).click();
-  await page.getByText('Question 1 of 3').waitFor();
-  const session = await db.db.collection('interview_sessions').findOne({ user_id: userId });
-  expect(session).not.toBeNull();
-  return String(session!._id);
-}
+const openAs = (userId: string) => openPicker(browser, proxy.url, tokenFor(userId));
+const startInterview = (page: Page, userId: string) =>
+  startFirstInterview(page, db.db.collection('interview_sessions'), userId);
 
 interface KeptTake {
   questionId: string;

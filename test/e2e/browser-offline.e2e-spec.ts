@@ -1,15 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { BrowserContext, Page, Request } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenFor } from '../support/api.js';
 import {
   keptRecordings,
   launchChromiumWithMicrophone,
-  NetworkEmulation,
+  openPicker,
   recordFor,
   serveAppShell,
   spokenWav,
+  startFirstInterview,
 } from '../support/browser.js';
 import { eventually } from '../support/database.js';
 import { useE2eApp } from '../support/e2e.js';
@@ -39,75 +40,9 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** One tus request as the page sent it, with what the server answered. */
-interface TusExchange {
-  method: string;
-  url: string;
-  /** The Upload-Offset the request carried (PATCH). */
-  offset?: number;
-  status?: number;
-  /** The Upload-Offset the server answered (HEAD, PATCH). */
-  serverOffset?: number;
-  bodyBytes?: number;
-  failed?: string;
-}
-
-/** Every request the page makes to /api/uploads, across reloads. */
-function watchTus(page: Page): TusExchange[] {
-  const seen: TusExchange[] = [];
-  const byRequest = new Map<Request, TusExchange>();
-  page.on('request', (request) => {
-    if (!new URL(request.url()).pathname.startsWith('/api/uploads')) return;
-    const offset = request.headers()['upload-offset'];
-    const exchange: TusExchange = {
-      method: request.method(),
-      url: request.url(),
-      ...(offset === undefined ? {} : { offset: Number(offset) }),
-    };
-    byRequest.set(request, exchange);
-    seen.push(exchange);
-  });
-  page.on('requestfinished', (request) => {
-    const exchange = byRequest.get(request);
-    if (!exchange) return;
-    void (async () => {
-      const response = await request.response();
-      exchange.status = response?.status();
-      const offset = response?.headers()['upload-offset'];
-      if (offset !== undefined) exchange.serverOffset = Number(offset);
-      // the length as sent on the wire (Playwright does not see a Blob body itself)
-      const length = (await request.allHeaders())['content-length'];
-      if (length !== undefined) exchange.bodyBytes = Number(length);
-    })();
-  });
-  page.on('requestfailed', (request) => {
-    const exchange = byRequest.get(request);
-    if (exchange) exchange.failed = request.failure()?.errorText ?? 'failed';
-  });
-  return seen;
-}
-
-/** A tab signed in as `userId` by its host page (window.__INTERVIEW_TOKEN__, so it stays signed in across reloads). */
-async function openAs(userId: string) {
-  const page = await browser.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.addInitScript(`window.__INTERVIEW_TOKEN__ = ${JSON.stringify(tokenFor(userId))};`);
-  const network = await NetworkEmulation.of(page);
-  const tus = watchTus(page);
-  await page.goto(proxy.url);
-  await page.getByRole('heading', { name: 'Choose an interview' }).waitFor();
-  return { page, network, tus, pageErrors };
-}
-
-/** Starts the first interview of the picker and returns its session id. */
-async function startInterview(page: Page, userId: string): Promise<string> {
-  await page.getByRole('button', { name: 'Start interview' }).click();
-  await page.getByText('Question 1 of 3').waitFor();
-  const session = await db.db.collection('interview_sessions').findOne({ user_id: userId });
-  expect(session).not.toBeNull();
-  return String(session!._id);
-}
+const openAs = (userId: string) => openPicker(browser, proxy.url, tokenFor(userId));
+const startInterview = (page: Page, userId: string) =>
+  startFirstInterview(page, db.db.collection('interview_sessions'), userId);
 
 async function acceptedUploads(): Promise<number> {
   const text = await (await fetch(`${app.url}/metrics`)).text();

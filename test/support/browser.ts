@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
-import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import type { Collection } from 'mongodb';
+import { chromium, type BrowserContext, type CDPSession, type Page, type Request } from 'playwright-core';
 
 /** Debian's chromium package; `npx playwright install` needs the internet, this does not. */
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
@@ -144,4 +145,86 @@ export async function serveAppShell(page: Page, baseUrl: string, webDist: string
     const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'text/html';
     await route.fulfill({ body: readFileSync(file), contentType: type });
   });
+}
+
+/** One tus request as a page sent it, with what the server answered. */
+export interface TusExchange {
+  method: string;
+  url: string;
+  /** The Upload-Offset the request carried (PATCH). */
+  offset?: number;
+  uploadLength?: string;
+  deferLength?: string;
+  status?: number;
+  /** The Upload-Offset the server answered (HEAD, PATCH). */
+  serverOffset?: number;
+  /** The body's length as sent on the wire (Playwright does not see a Blob body itself). */
+  bodyBytes?: number;
+  failed?: string;
+  /** When it was sent, and when its answer had arrived (ms since the epoch). */
+  at: number;
+  answeredAt?: number;
+}
+
+/** Every request the page makes to /api/uploads, across reloads, with what the server answered. */
+export function watchTus(page: Page): TusExchange[] {
+  const seen: TusExchange[] = [];
+  const byRequest = new Map<Request, TusExchange>();
+  page.on('request', (request) => {
+    if (!new URL(request.url()).pathname.startsWith('/api/uploads')) return;
+    const headers = request.headers();
+    const exchange: TusExchange = {
+      method: request.method(),
+      url: request.url(),
+      at: Date.now(),
+      ...(headers['upload-offset'] === undefined ? {} : { offset: Number(headers['upload-offset']) }),
+      ...(headers['upload-length'] === undefined ? {} : { uploadLength: headers['upload-length'] }),
+      ...(headers['upload-defer-length'] === undefined ? {} : { deferLength: headers['upload-defer-length'] }),
+    };
+    byRequest.set(request, exchange);
+    seen.push(exchange);
+  });
+  page.on('requestfinished', (request) => {
+    const exchange = byRequest.get(request);
+    if (!exchange) return;
+    exchange.answeredAt = Date.now();
+    void (async () => {
+      const response = await request.response();
+      exchange.status = response?.status();
+      const offset = response?.headers()['upload-offset'];
+      if (offset !== undefined) exchange.serverOffset = Number(offset);
+      const length = (await request.allHeaders())['content-length'];
+      if (length !== undefined) exchange.bodyBytes = Number(length);
+    })();
+  });
+  page.on('requestfailed', (request) => {
+    const exchange = byRequest.get(request);
+    if (exchange) exchange.failed = request.failure()?.errorText ?? 'failed';
+  });
+  return seen;
+}
+
+/**
+ * A tab of `browser` at the app's interview picker (`url`), signed in with `token` by its host page
+ * (window.__INTERVIEW_TOKEN__, so that it stays signed in across reloads), its tus requests watched.
+ */
+export async function openPicker(browser: BrowserContext, url: string, token: string) {
+  const page = await browser.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.addInitScript(`window.__INTERVIEW_TOKEN__ = ${JSON.stringify(token)};`);
+  const network = await NetworkEmulation.of(page);
+  const tus = watchTus(page);
+  await page.goto(url);
+  await page.getByRole('heading', { name: 'Choose an interview' }).waitFor();
+  return { page, network, tus, pageErrors };
+}
+
+/** Starts the first interview of the picker; the id of the session it made, as `sessions` holds it. */
+export async function startFirstInterview(page: Page, sessions: Collection, userId: string): Promise<string> {
+  await page.getByRole('button', { name: 'Start interview' }).click();
+  await page.getByText('Question 1 of 3').waitFor();
+  const session = await sessions.findOne({ user_id: userId });
+  if (!session) throw new Error(`no session of ${userId} after Start interview`);
+  return String(session._id);
 }
