@@ -244,7 +244,14 @@ describe('tus uploads of deferred length', () => {
 
     // no Content-Length (chunked): cut where it reaches the limit, nothing past it kept
     const other = await tus.startDeferred(sessionId, 'q1');
-    const chunked = await patchChunked(app.url, tokenFor('alice'), other, 0, audio);
+    const chunked = await patchStream(
+      app.url,
+      tokenFor('alice'),
+      other,
+      0,
+      null,
+      Readable.from(pieces(audio, Array<number>(Math.ceil(audio.length / 65_536)).fill(65_536))),
+    );
     expect(chunked.status).toBe(413);
     expect(JSON.parse(chunked.text).detail).toBe(
       'The recording is larger than MAX_UPLOAD_BYTES allows; upload a shorter answer.',
@@ -333,34 +340,4 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promi
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-/** A PATCH without Content-Length (chunked transfer), as a client streaming what it has would send. */
-function patchChunked(
-  baseUrl: string,
-  token: string,
-  id: string,
-  offset: number,
-  bytes: Buffer,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${baseUrl}/api/uploads/${id}`, {
-      method: 'PATCH',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'tus-resumable': '1.0.0',
-        'upload-offset': String(offset),
-        'content-type': 'application/offset+octet-stream',
-        'transfer-encoding': 'chunked',
-      },
-    });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    Readable.from(pieces(bytes, Array<number>(Math.ceil(bytes.length / 65_536)).fill(65_536))).pipe(req);
-  });
 }

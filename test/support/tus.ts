@@ -111,13 +111,16 @@ export function patchCutOff(
   });
 }
 
-/** A PATCH fed from a stream (for sizes no test should hold), answered with status and body. */
+/**
+ * A PATCH fed from a stream (for sizes no test should hold), answered with status and body. With
+ * `length` null it has no Content-Length (chunked transfer), as a client streaming what it has.
+ */
 export function patchStream(
   baseUrl: string,
   token: string,
   id: string,
   offset: number,
-  length: number,
+  length: number | null,
   body: Readable,
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -128,7 +131,7 @@ export function patchStream(
         'tus-resumable': '1.0.0',
         'upload-offset': String(offset),
         'content-type': 'application/offset+octet-stream',
-        'content-length': String(length),
+        ...(length === null ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(length) }),
       },
     });
     req.on('error', reject);
