@@ -88,7 +88,9 @@ export class AnswerScoring {
         continue;
       }
       const held: HeldScoring = { questionId, answerId: answer.id, claimId: randomUUID() };
-      const claimed = await this.scores.claim(session._id, held, new Date(now.getTime() + this.settings.claimMs), now);
+      const claimed = await this.scores
+        .claim(session._id, held, new Date(now.getTime() + this.settings.claimMs), now)
+        .catch((error: Error) => this.readBack(session, held, error));
       if (!claimed) {
         const [fresh] = await this.sessions.findMany([session._id]);
         if (!fresh) return null;
@@ -98,6 +100,20 @@ export class AnswerScoring {
       return this.scoreHeld(claimed, held);
     }
     return null;
+  }
+
+  /**
+   * A claim write that failed may still have been applied: the session says. Held, the scoring goes
+   * on (rather than leave a claim nobody works until its lease lapses); otherwise the error stands.
+   */
+  private async readBack(session: SessionRecord, held: HeldScoring, error: Error): Promise<SessionRecord> {
+    const [fresh] = await this.sessions.findMany([session._id]).catch(() => [] as SessionRecord[]);
+    const record = fresh ? answerOf(fresh.answer_scores ?? undefined, held.questionId) : undefined;
+    if (!fresh || record?.status !== 'scoring' || record.claim_id !== held.claimId) throw error;
+    this.logger.warn(
+      `the scoring claim on question=${held.questionId} answered ${error.message}, but it is held: going on`,
+    );
+    return fresh;
   }
 
   private async scoreHeld(session: SessionRecord, held: HeldScoring): Promise<AnswerScore> {

@@ -64,10 +64,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
         span.setAttribute('transcription.claimed', c !== null);
         return c;
       }),
-    ).catch((error: Error) => {
-      this.logger.warn(`could not claim ${job.key}: ${error.message}; it stays queued`);
-      return null;
-    });
+    ).catch((error: Error) => this.readBack(job, claimId, error));
     if (!claimed) return null;
     const hints: InterviewHints = {
       keywords: claimed.question ? interviewKeywords(claimed.question) : [],
@@ -84,6 +81,21 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
           () => this.run(job, task, signal),
         ),
     };
+  }
+
+  /**
+   * A claim write that failed may still have been applied (the error came after the database took
+   * it): the session says. Held, the job goes on; otherwise the answer stays as it was (queued, or
+   * claimed under a lease that lapses).
+   */
+  private async readBack(job: AnswerJob, claimId: string, error: Error) {
+    const held = await this.queue.heldClaim(job.sessionId, job.questionId, claimId).catch(() => null);
+    if (held) {
+      this.logger.warn(`the claim on ${job.key} answered ${error.message}, but the session holds it: going on`);
+      return held;
+    }
+    this.logger.warn(`could not claim ${job.key}: ${error.message}; it stays queued`);
+    return null;
   }
 
   /** Without a provider nothing is claimed: the answer stays queued and says why (once). */

@@ -22,6 +22,18 @@ export interface Claimed {
   question: Question | null;
 }
 
+function claimedView(session: SessionRecord, questionId: string): Claimed | null {
+  const answer = answerOf(session.answers, questionId);
+  if (!answer) return null;
+  return {
+    answer,
+    session,
+    sessionLanguage: session.language ?? null,
+    sessionLanguages: session.languages ?? [],
+    question: session.questions.find((q) => q.question_id === questionId) ?? null,
+  };
+}
+
 /**
  * The transcription queue. The session documents are the queue: an answer is claimed (queued or
  * lapsed → processing, with a lease) by one conditional update that names the file it must still
@@ -50,15 +62,19 @@ export class TranscriptionQueue {
     now: Date,
   ): Promise<Claimed | null> {
     const claimed = await this.run(sessionId, plans.claim(questionId, fileId, claimId, leaseUntil, now), 'after');
-    const answer = claimed ? answerOf(claimed.answers, questionId) : undefined;
-    if (!claimed || !answer) return null;
-    return {
-      answer,
-      session: claimed,
-      sessionLanguage: claimed.language ?? null,
-      sessionLanguages: claimed.languages ?? [],
-      question: claimed.questions.find((q) => q.question_id === questionId) ?? null,
-    };
+    return claimed ? claimedView(claimed, questionId) : null;
+  }
+
+  /**
+   * The claim `claimId` as the session holds it now, or null: read back after a claim write that
+   * failed without saying whether it was applied (a time limit, a broken connection), so that a
+   * claim the database took is worked now rather than left to lapse and be claimed again.
+   */
+  async heldClaim(sessionId: Types.ObjectId, questionId: string, claimId: string): Promise<Claimed | null> {
+    const session = await this.read(sessionId);
+    const answer = answerOf(session?.answers, questionId);
+    if (!session || answer?.transcription_status !== 'processing' || answer.claim_id !== claimId) return null;
+    return claimedView(session, questionId);
   }
 
   /**
