@@ -246,8 +246,12 @@ describe('load', () => {
       expect([polls.non2xx, polls.errors, polls.timeouts]).toEqual([0, 0, 0]);
       expect(acknowledged.size).toBe(SESSIONS * ANSWERS);
       expect(missing).toEqual([]);
+      // an answer whose audio was gone when it was looked for was transcribed meanwhile: its transcript
+      // is held (the job holds it, deletes the audio, then completes) or the answer is completed by now;
+      // with the queue working during the burst, a job is often between those steps at the end of it
       const recheck = await stored();
-      expect(withoutAudio.filter((key) => recheck.get(key)?.transcription_status !== 'completed')).toEqual([]);
+      const transcribed = (a: any) => a?.transcription_status === 'completed' || Boolean(a?.held_result);
+      expect(withoutAudio.filter((key) => !transcribed(recheck.get(key)))).toEqual([]);
       expect(
         [...answers.values()].every((a) => ['queued', 'processing', 'completed'].includes(a.transcription_status)),
       ).toBe(true);
