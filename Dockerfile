@@ -15,6 +15,8 @@ RUN npm run build:web
 # Run: production dependencies, the compiled server and the built web app only.
 FROM node:24-slim
 ENV NODE_ENV=production
+# fewer glibc malloc arenas: a long upload's freed buffers are reused instead of growing RSS (docs/operations.md)
+ENV MALLOC_ARENA_MAX=2
 # ffmpeg (with ffprobe) compresses and splits recordings over the provider's size limit
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
 WORKDIR /app

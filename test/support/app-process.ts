@@ -72,6 +72,9 @@ export class AppProcess {
     if (this.proc) throw new Error('this server was launched already');
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
+      // as the image and start:prod run it: glibc keeps fewer malloc arenas, so the freed socket and
+      // BSON buffers of a long upload go back to be used again instead of growing RSS (docs/operations.md)
+      MALLOC_ARENA_MAX: '2',
       NODE_ENV: 'test',
       NO_COLOR: '1',
       PORT: '0',
