@@ -189,7 +189,10 @@ describe('the web app in headless Chromium', () => {
       expect(await db.db.collection('fs.chunks').countDocuments()).toBe(0);
     }, 10_000);
     expect(ObjectId.isValid(sessionId)).toBe(true);
-    // the one network error the test caused itself is the only thing the page complained about
-    expect(browserProblems).toEqual([expect.stringMatching(/ERR_CONNECTION_RESET/)]);
+    // the one network error the test caused itself is the only thing the page complained about,
+    // besides the 423 tus answers a resume that comes while the server still finishes the cut PATCH
+    // ("another request is writing it", with Retry-After; seen once with the suite in parallel)
+    const locked = browserProblems.filter((p) => /responded with a status of 423/.test(p));
+    expect(browserProblems.filter((p) => !locked.includes(p))).toEqual([expect.stringMatching(/ERR_CONNECTION_RESET/)]);
   }, 120_000);
 });
