@@ -1,11 +1,11 @@
 import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { DatabaseProxy, type WireCommand } from '../support/database-proxy.js';
-import { eventually, openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import type { WireCommand } from '../support/database-proxy.js';
+import { eventually } from '../support/database.js';
+import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { useProxiedApp } from '../support/proxied-app.js';
 
 /*
  * A claim is one conditional write. When the database applies it but the answer never arrives (a
@@ -18,31 +18,12 @@ import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai
 const LEASE_MS = 20_000;
 const ENV = { TRANSCRIPTION_LEASE_MS: String(LEASE_MS), SCORING_EAGER: 'true' };
 
-let db: TestDatabase;
-let proxy: DatabaseProxy;
-let fake: FakeOpenAI;
-let app: AppProcess;
+const t = useProxiedApp('claimreadback', ENV);
 let alice: ApiClient;
 let tone = 700;
 
-beforeAll(async () => {
-  db = await openTestDatabase('claimreadback');
-  proxy = await DatabaseProxy.start(db.uri);
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({ mongodbUri: proxy.uri, openaiUrl: fake.url, env: ENV });
-  alice = new ApiClient(app.url, tokenFor('alice'));
-});
-
-afterAll(async () => {
-  await app?.stop('SIGKILL');
-  await proxy?.close();
-  await fake?.close();
-  await db?.drop();
-});
-
-beforeEach(() => {
-  proxy.clear();
-  fake.reset();
+beforeAll(() => {
+  alice = new ApiClient(t.app.url, tokenFor('alice'));
 });
 
 const setOf = (command: WireCommand) =>
@@ -57,13 +38,13 @@ const transcriptionClaim = (question: string) => (c: WireCommand) =>
 const scoringClaim = (question: string) => (c: WireCommand) =>
   isSessionWrite(c) && (setOf(c)[`answer_scores.${question}`] as { status?: string } | undefined)?.status === 'scoring';
 
-const session = (id: string) => db.db.collection('interview_sessions').findOne({ _id: new ObjectId(id) });
+const session = (id: string) => t.db.db.collection('interview_sessions').findOne({ _id: new ObjectId(id) });
 
 describe('a claim whose answer is lost after the database applied it', () => {
   it('transcription: the job reads the session back, holds the claim and transcribes now, once, in its first attempt', async () => {
     const sessionId = await alice.newSession(['t1']);
     const audio = wavTone(0.5, tone++);
-    const hit = proxy.inject({ match: transcriptionClaim('t1'), action: { kind: 'fail-after' } });
+    const hit = t.proxy.inject({ match: transcriptionClaim('t1'), action: { kind: 'fail-after' } });
     const started = Date.now();
     expect((await alice.upload(sessionId, 't1', audio)).status).toBe(202);
     await hit;
@@ -72,20 +53,20 @@ describe('a claim whose answer is lost after the database applied it', () => {
     // now, not once the lease the lost answer left has lapsed
     expect(Date.now() - started).toBeLessThan(LEASE_MS / 2);
     expect((await session(sessionId))?.answers.t1).toMatchObject({ transcription_status: 'completed', attempts: 1 });
-    expect(fake.requestsFor('t1')).toHaveLength(1);
-    expect(app.logs.some((l) => l.includes('but the session holds it: going on'))).toBe(true);
+    expect(t.fake.requestsFor('t1')).toHaveLength(1);
+    expect(t.app.logs.some((l) => l.includes('but the session holds it: going on'))).toBe(true);
   });
 
   it('eager scoring: the scorer reads the session back, holds the claim and stores the score now, paying once', async () => {
     const sessionId = await alice.newSession(['s1']);
-    const hit = proxy.inject({ match: scoringClaim('s1'), action: { kind: 'fail-after' } });
+    const hit = t.proxy.inject({ match: scoringClaim('s1'), action: { kind: 'fail-after' } });
     expect((await alice.upload(sessionId, 's1', wavTone(0.5, tone++))).status).toBe(202);
     await hit;
     // the claim's lease is SCORING_CLAIM_MS (5 minutes): without the read-back nobody scores it before then
     await eventually(async () => {
       expect((await session(sessionId))?.answer_scores?.s1).toMatchObject({ status: 'scored', claim_id: null });
     }, 10_000);
-    expect(fake.chatRequests.filter((r) => r.questionId === 's1')).toHaveLength(3);
-    expect(app.logs.some((l) => l.includes('the scoring claim on question=s1 answered'))).toBe(true);
+    expect(t.fake.chatRequests.filter((r) => r.questionId === 's1')).toHaveLength(3);
+    expect(t.app.logs.some((l) => l.includes('the scoring claim on question=s1 answered'))).toBe(true);
   });
 });

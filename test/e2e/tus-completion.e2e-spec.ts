@@ -1,11 +1,11 @@
 import { ObjectId } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor, type ApiResponse } from '../support/api.js';
-import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { DatabaseProxy, type FaultAction, type WireCommand } from '../support/database-proxy.js';
-import { eventually, openTestDatabase, type TestDatabase } from '../support/database.js';
-import { FakeOpenAI, expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import type { FaultAction, WireCommand } from '../support/database-proxy.js';
+import { eventually } from '../support/database.js';
+import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { useProxiedApp } from '../support/proxied-app.js';
 import { TusClient } from '../support/tus.js';
 
 /*
@@ -24,33 +24,14 @@ const ENV = {
   RESUMABLE_UPLOAD_LEASE_MS: '3000',
 };
 
-let db: TestDatabase;
-let proxy: DatabaseProxy;
-let fake: FakeOpenAI;
-let app: AppProcess;
+const t = useProxiedApp('tuscompletion', ENV);
 let alice: ApiClient;
 let tus: TusClient;
 let tone = 300;
 
-beforeAll(async () => {
-  db = await openTestDatabase('tuscompletion');
-  proxy = await DatabaseProxy.start(db.uri);
-  fake = await FakeOpenAI.start();
-  app = await AppProcess.start({ mongodbUri: proxy.uri, openaiUrl: fake.url, env: ENV });
-  alice = new ApiClient(app.url, tokenFor('alice'));
+beforeAll(() => {
+  alice = new ApiClient(t.app.url, tokenFor('alice'));
   tus = new TusClient(alice);
-});
-
-afterAll(async () => {
-  await app?.stop('SIGKILL');
-  await proxy?.close();
-  await fake?.close();
-  await db?.drop();
-});
-
-beforeEach(() => {
-  proxy.clear();
-  fake.reset();
 });
 
 const setKeys = (command: WireCommand) =>
@@ -124,12 +105,12 @@ async function expectOneAnswer(sessionId: string, question: string, audio: Buffe
   const answer = await alice.waitForAnswer(sessionId, question);
   expect(answer).toMatchObject({ status: 'completed', transcript: expectedTranscript(sha256Of(audio)) });
   await new Promise((r) => setTimeout(r, 500)); // a second transcription would have started by now
-  expect(fake.requestsFor(question).map((r) => r.sha256)).toEqual([sha256Of(audio)]);
-  expect(await db.db.collection('resumable_uploads').countDocuments({ _id: new ObjectId(fileId) })).toBe(0);
+  expect(t.fake.requestsFor(question).map((r) => r.sha256)).toEqual([sha256Of(audio)]);
+  expect(await t.db.db.collection('resumable_uploads').countDocuments({ _id: new ObjectId(fileId) })).toBe(0);
   // transcribed: the audio is deleted, and no chunk of the upload is left over
   await eventually(async () => {
-    expect(await db.db.collection('fs.files').countDocuments({ _id: new ObjectId(fileId) })).toBe(0);
-    expect(await db.db.collection('fs.chunks').countDocuments({ files_id: new ObjectId(fileId) })).toBe(0);
+    expect(await t.db.db.collection('fs.files').countDocuments({ _id: new ObjectId(fileId) })).toBe(0);
+    expect(await t.db.db.collection('fs.chunks').countDocuments({ files_id: new ObjectId(fileId) })).toBe(0);
   });
 }
 
@@ -140,7 +121,7 @@ describe('a fault during the completion of a tus upload', () => {
       it(`${step}, ${fault}: a later HEAD finishes it, one answer, one transcription`, async () => {
         const question = `q${++n}`;
         const { sessionId, audio, id } = await started(question);
-        const hit = proxy.inject({ match: match(question), action });
+        const hit = t.proxy.inject({ match: match(question), action });
         const last = await tus.patch(id, 0, audio);
         await hit;
         expectNoBug(last, 'the last PATCH');
@@ -165,7 +146,7 @@ describe('a pause of the database during the completion of a tus upload', () => 
     it(`at ${step}: a HEAD meanwhile neither finishes it twice nor fails, and the PATCH answers 202`, async () => {
       const question = `s${++n}`;
       const { sessionId, audio, id } = await started(question);
-      const hit = proxy.inject({ match: match(question), action: { kind: 'stall', ms: 1500 } });
+      const hit = t.proxy.inject({ match: match(question), action: { kind: 'stall', ms: 1500 } });
       const last = tus.patch(id, 0, audio);
       await hit;
       // before the upload is marked complete HEAD gives the recorded offset; after, it is busy, or
@@ -185,7 +166,7 @@ describe('a pause of the database during the completion of a tus upload', () => 
   it('past the write budget at the attach: 503, and a later HEAD finishes it once the lock has lapsed', async () => {
     const { sessionId, audio, id } = await started('s9');
     // the driver gives up after LOCK_WRITE_BUDGET_MS (8 s) and the statement never reaches the database
-    const hit = proxy.inject({ match: STEPS['the answer attached']('s9'), action: { kind: 'stall', ms: 9_000 } });
+    const hit = t.proxy.inject({ match: STEPS['the answer attached']('s9'), action: { kind: 'stall', ms: 9_000 } });
     const last = await tus.patch(id, 0, audio);
     await hit;
     expectNoBug(last, 'the last PATCH');
@@ -199,7 +180,7 @@ describe('an upload left complete but not yet the answer', () => {
   /** Strands an upload: its last PATCH fails at the attach (before it applies), with a 503. */
   async function stranded(question: string) {
     const upload = await started(question);
-    const hit = proxy.inject({ match: STEPS['the answer attached'](question), action: { kind: 'fail-before' } });
+    const hit = t.proxy.inject({ match: STEPS['the answer attached'](question), action: { kind: 'fail-before' } });
     const last = await tus.patch(upload.id, 0, upload.audio);
     await hit;
     expect(last.status).toBe(503);
@@ -252,16 +233,16 @@ describe('an upload left complete but not yet the answer', () => {
     expect((await tus.head(id)).status).toBe(404);
     const view = await alice.request('GET', `/api/sessions/${sessionId}`);
     expect(view.body.answers.p3.audio.sha256).toBe(sha256Of(newer));
-    expect(await db.db.collection('resumable_uploads').countDocuments({ _id: new ObjectId(id) })).toBe(0);
-    expect(await db.db.collection('fs.files').countDocuments({ _id: new ObjectId(id) })).toBe(0);
-    expect(await db.db.collection('fs.chunks').countDocuments({ files_id: new ObjectId(id) })).toBe(0);
+    expect(await t.db.db.collection('resumable_uploads').countDocuments({ _id: new ObjectId(id) })).toBe(0);
+    expect(await t.db.db.collection('fs.files').countDocuments({ _id: new ObjectId(id) })).toBe(0);
+    expect(await t.db.db.collection('fs.chunks').countDocuments({ files_id: new ObjectId(id) })).toBe(0);
     await alice.waitForAnswer(sessionId, 'p3');
-    expect(fake.requestsFor('p3').map((r) => r.sha256)).toEqual([sha256Of(newer)]);
+    expect(t.fake.requestsFor('p3').map((r) => r.sha256)).toEqual([sha256Of(newer)]);
   });
 
   it('is not taken in twice when its answer landed unseen and a newer one replaced it since', async () => {
     const { sessionId, audio, id } = await started('p4');
-    const hit = proxy.inject({ match: STEPS['the answer attached']('p4'), action: { kind: 'fail-after' } });
+    const hit = t.proxy.inject({ match: STEPS['the answer attached']('p4'), action: { kind: 'fail-after' } });
     expect((await tus.patch(id, 0, audio)).status).toBe(503);
     await hit;
     await alice.waitForAnswer(sessionId, 'p4'); // the answer did land, and is transcribed
@@ -271,12 +252,12 @@ describe('an upload left complete but not yet the answer', () => {
     expect((await tus.head(id)).status).toBe(404);
     const view = await alice.request('GET', `/api/sessions/${sessionId}`);
     expect(view.body.answers.p4.audio.sha256).toBe(sha256Of(newer));
-    expect(fake.requestsFor('p4').map((r) => r.sha256)).toEqual([sha256Of(audio), sha256Of(newer)]);
+    expect(t.fake.requestsFor('p4').map((r) => r.sha256)).toEqual([sha256Of(audio), sha256Of(newer)]);
   });
 
   it('survives the connection breaking just after the answer was attached', async () => {
     const { sessionId, audio, id } = await started('p5');
-    const hit = proxy.inject({ match: STEPS['the answer attached']('p5'), action: { kind: 'cut-after' } });
+    const hit = t.proxy.inject({ match: STEPS['the answer attached']('p5'), action: { kind: 'cut-after' } });
     const last = await tus.patch(id, 0, audio);
     await hit;
     expectNoBug(last, 'the last PATCH');
@@ -287,7 +268,7 @@ describe('an upload left complete but not yet the answer', () => {
 
   it('answers HEAD with 423 while the request that brought the last byte is still finishing it', async () => {
     const { sessionId, audio, id } = await started('p6');
-    const hit = proxy.inject({ match: STEPS['the answer attached']('p6'), action: { kind: 'stall', ms: 1500 } });
+    const hit = t.proxy.inject({ match: STEPS['the answer attached']('p6'), action: { kind: 'stall', ms: 1500 } });
     const last = tus.patch(id, 0, audio);
     await hit;
     const head = await tus.head(id);
@@ -305,8 +286,8 @@ describe('an upload left complete but not yet the answer', () => {
     const last = await tus.patch(id, 50_000, audio.subarray(50_000));
     expectNoBug(last, 'the last PATCH');
     expect(last.status).toBe(404);
-    expect(await db.db.collection('resumable_uploads').countDocuments({ _id: new ObjectId(id) })).toBe(0);
-    expect(await db.db.collection('fs.files').countDocuments({ _id: new ObjectId(id) })).toBe(0);
-    expect(await db.db.collection('fs.chunks').countDocuments({ files_id: new ObjectId(id) })).toBe(0);
+    expect(await t.db.db.collection('resumable_uploads').countDocuments({ _id: new ObjectId(id) })).toBe(0);
+    expect(await t.db.db.collection('fs.files').countDocuments({ _id: new ObjectId(id) })).toBe(0);
+    expect(await t.db.db.collection('fs.chunks').countDocuments({ files_id: new ObjectId(id) })).toBe(0);
   });
 });
