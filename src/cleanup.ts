@@ -39,7 +39,8 @@ async function main(): Promise<void> {
           `(orphan files: ${report.orphan_files}, orphan chunk groups: ${report.orphan_chunk_groups}, ` +
           `expired failed answers: ${report.expired_failed_answers}; kept in use: ${report.kept_in_use}); ` +
           `sessions erased: ${report.sessions_erased}, erasures resumed: ${report.erasures_resumed}, expired resumable uploads: ${report.expired_uploads}, ` +
-          `webhook deliveries of gone sessions: ${report.orphan_webhook_deliveries}.\n`,
+          `webhook deliveries of gone sessions: ${report.orphan_webhook_deliveries}, ` +
+          `transcripts ahead of gone uploads: ${report.orphan_transcripts_ahead}.\n`,
       );
     }
   } finally {

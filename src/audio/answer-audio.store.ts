@@ -132,6 +132,15 @@ export class AnswerAudioStore implements OnModuleInit {
     await Promise.all([this.files().findOne({}, options), this.chunks().findOne({}, options)]);
   }
 
+  /** Which of these ids have a files document. */
+  async existingFileIds(ids: ObjectId[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const files = await this.files()
+      .find({ _id: { $in: ids } }, { projection: { _id: 1 } })
+      .toArray();
+    return new Set(files.map((f) => String(f._id)));
+  }
+
   /** Ids of every stored file that belongs to a session. */
   async fileIdsOfSession(sessionId: Types.ObjectId): Promise<Types.ObjectId[]> {
     const files = await this.connection

@@ -5,6 +5,7 @@ import type { Connection } from 'mongoose';
 import { DocumentLocks, type LockLease } from '../database/document-locks.js';
 import { ensureCollection } from '../database/ensure-collection.js';
 import { AUDIO_BUCKET, type AnswerAudioMetadata } from './answer-audio.store.js';
+import { TRANSCRIPTS_AHEAD } from './transcripts-ahead.documents.js';
 import { removableBy, type UploadRemover } from './upload-remover.js';
 
 import {
@@ -172,16 +173,25 @@ export class ResumableUploadDocuments implements OnModuleInit {
    * saved hash state can be used); throws when one is missing.
    */
   async readChunks(id: ObjectId, chunkCount: number, visit: (data: Uint8Array) => void): Promise<void> {
+    for await (const data of this.storedChunks(id, chunkCount)) visit(data);
+  }
+
+  /** The upload's first `chunkCount` chunks, in order, a few per round trip; throws when one is missing. */
+  async *storedChunks(id: ObjectId, chunkCount: number): AsyncGenerator<Uint8Array> {
     if (chunkCount === 0) return;
     let expected = 0;
     const cursor = this.chunks().find(
       { files_id: id, n: { $lt: chunkCount } },
       { sort: { n: 1 }, batchSize: 4, projection: { n: 1, data: 1 } },
     );
-    for await (const chunk of cursor) {
-      if (chunk.n !== expected) throw new Error(`chunk ${expected} of upload ${id.toHexString()} is missing`);
-      expected++;
-      visit((chunk.data as Binary).buffer);
+    try {
+      for await (const chunk of cursor) {
+        if (chunk.n !== expected) throw new Error(`chunk ${expected} of upload ${id.toHexString()} is missing`);
+        expected++;
+        yield (chunk.data as Binary).buffer;
+      }
+    } finally {
+      await cursor.close();
     }
     if (expected !== chunkCount) throw new Error(`upload ${id.toHexString()} has ${expected} of ${chunkCount} chunks`);
   }
@@ -227,6 +237,8 @@ export class ResumableUploadDocuments implements OnModuleInit {
   private async deleteStored(id: ObjectId): Promise<number> {
     const { deletedCount } = await this.chunks().deleteMany({ files_id: id });
     await this.files().deleteOne({ _id: id });
+    // what was transcribed of it while it grew goes with it
+    await this.connection.db!.collection(TRANSCRIPTS_AHEAD).deleteOne({ _id: id });
     return deletedCount;
   }
 

@@ -5,6 +5,8 @@ import { AnswerRepository } from '../answers/answer.repository.js';
 import { AnswerAudioStore, type StoredFileRow } from '../audio/answer-audio.store.js';
 import { ResumableUploadDocuments } from '../audio/resumable-upload.documents.js';
 import { ResumableUploadRemovals } from '../audio/resumable-upload.removals.js';
+import { TranscriptsAheadDocuments } from '../audio/transcripts-ahead.documents.js';
+import type { ObjectId } from 'mongodb';
 import { cleanupSettings, type CleanupSettings } from '../config/settings.js';
 import { Clock } from '../database/clock.js';
 import { JobLeases } from '../database/job-leases.js';
@@ -34,6 +36,8 @@ export interface CleanupReport {
   expired_uploads: number;
   /** Webhook deliveries of sessions that no longer exist (a relay died mid-erasure), deleted. */
   orphan_webhook_deliveries: number;
+  /** Transcripts ahead (transcripts_ahead) whose upload and audio are both gone. */
+  orphan_transcripts_ahead: number;
 }
 
 const LEASE_NAME = 'audio-cleanup';
@@ -56,6 +60,7 @@ export class AudioCleanup {
     private readonly audio: AnswerAudioStore,
     private readonly resumable: ResumableUploadDocuments,
     private readonly removals: ResumableUploadRemovals,
+    private readonly ahead: TranscriptsAheadDocuments,
     private readonly leases: JobLeases,
     private readonly retention: SessionRetention,
     private readonly clock: Clock,
@@ -76,6 +81,7 @@ export class AudioCleanup {
       sessions_erased: 0,
       expired_uploads: 0,
       orphan_webhook_deliveries: 0,
+      orphan_transcripts_ahead: 0,
     };
     const lease = await this.leases.acquire(LEASE_NAME, LEASE_MS);
     if (!lease) {
@@ -96,13 +102,15 @@ export class AudioCleanup {
       // chunk groups older than that, with a little slack for the last write, are garbage.
       await this.sweepExpiredUploads(now, report);
       await this.sweepOrphanChunks(new Date(now.getTime() - this.settings.maxUploadMs - 5_000), report);
+      await this.sweepOrphanTranscriptsAhead(report);
       this.logger.log(
         `audio cleanup: ${report.files_deleted} files, ${report.chunks_deleted} chunks, ${report.bytes_deleted} bytes deleted ` +
           `(${report.orphan_files} orphan files, ${report.orphan_chunk_groups} orphan chunk groups, ` +
           `${report.expired_failed_answers} expired failed answers, ${report.kept_in_use} kept in use); ` +
           `sessions: ${report.erasures_resumed} erasures resumed, ${report.sessions_erased} erased for retention; ` +
           `${report.expired_uploads} expired resumable uploads removed; ` +
-          `${report.orphan_webhook_deliveries} webhook deliveries of gone sessions deleted`,
+          `${report.orphan_webhook_deliveries} webhook deliveries of gone sessions deleted; ` +
+          `${report.orphan_transcripts_ahead} transcripts ahead of gone uploads deleted`,
       );
       return report;
     } finally {
@@ -191,6 +199,28 @@ export class AudioCleanup {
     const removed = await this.removals.removeExpired(now, finishedBefore, BATCH);
     report.expired_uploads += removed.uploads;
     report.chunks_deleted += removed.chunks;
+  }
+
+  /**
+   * What was transcribed of uploads while they grew, once both the upload and its audio are gone
+   * (an answer transcribed removes it itself; this catches a crash before that, and an erasure
+   * racing a look). Read in the order their writers go: the document, then the upload (forgotten
+   * only after its files document is written), then the files document.
+   */
+  private async sweepOrphanTranscriptsAhead(report: CleanupReport): Promise<void> {
+    let after: ObjectId | null = null;
+    for (;;) {
+      const ids = await this.ahead.ids(BATCH, after);
+      if (ids.length === 0) return;
+      after = ids.at(-1)!;
+      const uploading = await this.resumable.knownIds(ids);
+      const stored = await this.audio.existingFileIds(ids.filter((id) => !uploading.has(id.toHexString())));
+      for (const id of ids) {
+        if (uploading.has(id.toHexString()) || stored.has(id.toHexString())) continue;
+        await this.ahead.remove(id);
+        report.orphan_transcripts_ahead++;
+      }
+    }
   }
 
   /**

@@ -28,6 +28,7 @@ export class CleanupScheduler implements OnApplicationBootstrap {
     deleted.inc({ kind: 'sessions_erased' }, report.sessions_erased);
     deleted.inc({ kind: 'expired_uploads' }, report.expired_uploads);
     deleted.inc({ kind: 'orphan_webhook_deliveries' }, report.orphan_webhook_deliveries);
+    deleted.inc({ kind: 'orphan_transcripts_ahead' }, report.orphan_transcripts_ahead);
     this.metrics.cleanupDeletedBytes.inc(report.bytes_deleted);
   }
 

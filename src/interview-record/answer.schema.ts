@@ -21,6 +21,10 @@ export class AnswerAudio {
   /** Of the bytes as uploaded; the transcription job checks the stored audio against it. */
   @Prop({ type: String })
   sha256?: string;
+
+  /** Uploaded resumably (tus): some of it may have been transcribed while it was uploaded (transcripts_ahead). */
+  @Prop({ type: Boolean, default: undefined })
+  resumable?: boolean;
 }
 export const AnswerAudioSchema = SchemaFactory.createForClass(AnswerAudio);
 

@@ -81,7 +81,7 @@ export class ServiceMetrics {
 
   readonly cleanupDeleted = new Counter({
     name: 'interview_cleanup_deleted_total',
-    help: 'What the audio cleanup removed, by kind (files, orphan_files, orphan_chunk_groups, expired_failed_answers, sessions_erased, expired_uploads, orphan_webhook_deliveries).',
+    help: 'What the audio cleanup removed, by kind (files, orphan_files, orphan_chunk_groups, expired_failed_answers, sessions_erased, expired_uploads, orphan_webhook_deliveries, orphan_transcripts_ahead).',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });

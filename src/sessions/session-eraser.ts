@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Types } from 'mongoose';
 import { AnswerAudioStore } from '../audio/answer-audio.store.js';
 import { ResumableUploadRemovals } from '../audio/resumable-upload.removals.js';
+import { TranscriptsAheadDocuments } from '../audio/transcripts-ahead.documents.js';
 import { Clock } from '../database/clock.js';
 import { WebhookDeliveryStore } from '../webhooks/webhook-delivery.store.js';
 import { SessionRepository } from './session.repository.js';
@@ -16,8 +17,8 @@ export interface ErasureResult {
 /**
  * Erases a session and every byte of its audio, in steps that can be repeated after a crash:
  * (1) mark it erasing, which hides it and stops its jobs from claiming or writing anything,
- * (2) delete its resumable uploads (their documents, then their chunks), its GridFS files and chunks
- * and its webhook deliveries, (3) delete the document, (4) sweep the uploads, files and deliveries
+ * (2) delete its resumable uploads (their documents, then their chunks), its GridFS files and chunks,
+ * its webhook deliveries and what was transcribed of its uploads while they grew, (3) delete the document, (4) sweep the uploads, files and deliveries
  * once more: a job, upload or relay that read the session before step 1 and wrote after step 2
  * leaves nothing behind (writers check the mark too; this catches what was already in flight).
  * Uploads go before files: a tus PATCH in flight writes its files document only while its upload's
@@ -33,6 +34,7 @@ export class SessionEraser {
     private readonly audio: AnswerAudioStore,
     private readonly uploads: ResumableUploadRemovals,
     private readonly webhooks: WebhookDeliveryStore,
+    private readonly ahead: TranscriptsAheadDocuments,
     private readonly clock: Clock,
   ) {}
 
@@ -57,6 +59,7 @@ export class SessionEraser {
         result.chunks += deleted.chunks;
       }
       await this.webhooks.deleteForSession(sessionId);
+      await this.ahead.removeOfSession(sessionId);
     };
     await sweep();
     await this.sessions.deleteErasing(sessionId);

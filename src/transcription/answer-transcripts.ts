@@ -6,6 +6,7 @@ import type { TranscriptFields } from './queue/transcription-queue.js';
 import { looksHallucinated } from './speech/speech-measure.js';
 import { SpeechMeter } from './speech/speech-meter.js';
 import { answerBudgetBytes, boundTranscript } from './transcript-bounds.js';
+import { AheadHandover } from './ahead/ahead-handover.js';
 import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
 import type { RecordingTranscriber } from './transcribers/recording-transcriber.js';
 import type { TranscriptionTask } from './recording/transcription-task.js';
@@ -25,6 +26,7 @@ export class AnswerTranscripts {
   constructor(
     private readonly whole: WholeRecordingTranscriber,
     private readonly large: LargeRecordingTranscriber,
+    private readonly handover: AheadHandover,
     private readonly speech: SpeechMeter,
     private readonly provider: TranscriptionProvider,
     private readonly metrics: ServiceMetrics,
@@ -36,11 +38,18 @@ export class AnswerTranscripts {
    * otherwise the provider's, flagged when it is a known silence hallucination of little speech.
    */
   async of(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptFields> {
-    const transcriber = this.transcriberFor(task.answer);
+    // pieces transcribed while a resumable upload grew stand: the large path sends only the rest
+    const ahead = await this.handover.of(task);
+    const transcriber = ahead ? this.large : this.transcriberFor(task.answer);
     // a large recording is measured on the pass that compresses it
     let reading = transcriber === this.large ? null : await this.speech.read(task, signal);
-    const result = reading?.noSpeech ? null : await transcriber.transcribe(task, signal);
+    const result = reading?.noSpeech
+      ? null
+      : ahead
+        ? await this.large.transcribe(task, signal, ahead)
+        : await transcriber.transcribe(task, signal);
     reading = result?.reading ?? reading;
+    await this.handover.forget(task);
     if (!result || reading?.noSpeech) {
       this.metrics.speechGuard.inc({ outcome: 'no_speech' });
       const { speech } = reading!;

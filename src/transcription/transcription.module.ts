@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AudioStorageModule } from '../audio/audio-storage.module.js';
+import { InterviewRecordModule } from '../interview-record/interview-record.module.js';
 import { WebhookEventsModule } from '../webhooks/webhooks.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { AnswerTranscripts } from './answer-transcripts.js';
@@ -12,10 +13,15 @@ import { LargeRecordingTranscriber } from './transcribers/large-recording.transc
 import { TranscriptionProvider } from './transcribers/transcription-provider.js';
 import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
 import { TranscriptionWorker } from './transcription.worker.js';
+import { AheadHandover } from './ahead/ahead-handover.js';
+import { AheadWorker } from './ahead/ahead.worker.js';
+import { GrowingUploadTranscriber } from './ahead/growing-upload.transcriber.js';
+import { TranscribeAheadJob } from './ahead/transcribe-ahead.job.js';
+import { PieceSender } from './transcribers/piece-sender.js';
 
 /** Background transcription: on worker (and all) instances. */
 @Module({
-  imports: [WebhookEventsModule, QueueModule, AudioStorageModule],
+  imports: [WebhookEventsModule, QueueModule, AudioStorageModule, InterviewRecordModule],
   providers: [
     AudioTools,
     SpeechMeter,
@@ -27,6 +33,11 @@ import { TranscriptionWorker } from './transcription.worker.js';
     AttemptOutcomes,
     TranscribeAnswerJob,
     TranscriptionWorker,
+    PieceSender,
+    GrowingUploadTranscriber,
+    TranscribeAheadJob,
+    AheadHandover,
+    AheadWorker,
   ],
   exports: [TranscriptionWorker, TranscribeAnswerJob],
 })

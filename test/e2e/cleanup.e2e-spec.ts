@@ -123,6 +123,7 @@ describe('audio cleanup', () => {
       sessions_erased: 0,
       expired_uploads: 0,
       orphan_webhook_deliveries: 0,
+      orphan_transcripts_ahead: 0,
     });
 
     for (const kept of [needed, failedFresh, freshOrphan]) expect((await exists(db.db, kept)).file).toBe(true);

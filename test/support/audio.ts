@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 function wavHeader(dataBytes: number, sampleRate: number, channels = 1, bitsPerSample = 16): Buffer {
   const header = Buffer.alloc(44);
@@ -342,4 +343,17 @@ export function spokenAtRate(
   const speakingSeconds = files.reduce((sum, f) => sum + (readFileSync(f).length - 44) / 32_000, 0);
   const words = phrases.join(' ').split(/\s+/).filter(Boolean).length;
   return { wav, speakingSeconds, words };
+}
+
+/**
+ * speechLikeWav as a browser records it: WebM/Opus at 32 kbit/s, mono (what the web app's
+ * MediaRecorder makes), encoded by ffmpeg; made once per length.
+ */
+export async function speechLikeWebm(seconds: number): Promise<Buffer> {
+  workDir ??= mkdtempSync(join(tmpdir(), 'vi-audio-'));
+  const wav = join(workDir, `speechlike-${seconds}.wav`);
+  await pipeline(speechLikeWav(seconds), createWriteStream(wav));
+  const out = join(workDir, `speechlike-${seconds}.webm`);
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', wav, '-ac', '1', '-c:a', 'libopus', '-b:a', '32k', out]);
+  return readFileSync(out);
 }

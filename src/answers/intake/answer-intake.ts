@@ -34,6 +34,8 @@ export interface ArrivedAudio {
   format: AudioFormat;
   sha256: string;
   requestId: string | null;
+  /** Came through a resumable upload (tus), so parts of it may have been transcribed while it grew. */
+  resumable?: boolean;
   /**
    * For a completion tried again (tus): replace only the answer the question held when the upload
    * completed (its id, or null for none). Whatever the question holds is replaced otherwise.
@@ -88,7 +90,13 @@ export class AnswerIntake {
       created_at: now,
       updated_at: now,
       ...freshQueueState(now),
-      audio: { format: format.extension, content_type: format.contentType, size_bytes: stored.sizeBytes, sha256 },
+      audio: {
+        format: format.extension,
+        content_type: format.contentType,
+        size_bytes: stored.sizeBytes,
+        sha256,
+        ...(arrived.resumable ? { resumable: true } : {}),
+      },
       request_id: arrived.requestId,
       trace_context: currentTraceParent(),
     };

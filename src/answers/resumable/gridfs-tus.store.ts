@@ -31,6 +31,8 @@ const ALREADY_COMPLETE = (size: number) =>
 export interface GridFsTusStoreOptions {
   chunkSizeBytes: number;
   expiryMs: number;
+  /** Told after each PATCH that stored bytes and left the upload unfinished. */
+  onGrew?: (upload: ResumableUpload, offset: number) => void;
 }
 
 export function uploadObjectId(id: string): ObjectId | null {
@@ -170,6 +172,8 @@ export class GridFsTusStore extends DataStore {
       if (outcome.complete) {
         const done = { sha256: hash.digest(), chunkCount: outcome.chunkCount, format: outcome.format };
         await this.finishing(() => this.completion.complete(doc, token, done));
+      } else if (outcome.offset > offset) {
+        this.options.onGrew?.(doc, outcome.offset);
       }
       return outcome.offset;
     } catch (error) {

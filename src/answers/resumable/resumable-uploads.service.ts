@@ -1,9 +1,12 @@
 import { Inject, Injectable, Logger, OnModuleInit, UnauthorizedException } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Server, type Upload } from '@tus/server';
 import type { Request, Response } from 'express';
 import { ObjectId } from 'mongodb';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
 import { ResumableUploadDocuments } from '../../audio/resumable-upload.documents.js';
+import type { ResumableUpload } from '../../audio/resumable-upload.schema.js';
+import { UPLOAD_GREW, type UploadGrewEvent } from '../../audio/upload-growth.js';
 import type { AuthenticatedUser } from '../../auth/authenticated-user.js';
 import { API_RESPONSE_HEADERS } from '../../common/cors-options.js';
 import { QUESTION_ID_PATTERN, QUESTION_ID_RULE, SESSION_ID_PATTERN, SESSION_ID_RULE } from '../../common/ids.js';
@@ -60,6 +63,7 @@ export class ResumableUploadsService implements OnModuleInit {
     private readonly sessions: SessionsService,
     private readonly completion: UploadCompletion,
     private readonly clock: Clock,
+    private readonly events: EventEmitter2,
     @Inject(storageSettings.KEY) private readonly settings: StorageSettings,
     @Inject(httpSettings.KEY) private readonly http: HttpSettings,
   ) {}
@@ -69,6 +73,7 @@ export class ResumableUploadsService implements OnModuleInit {
     const store = (this.store = new GridFsTusStore(this.documents, locker, this.completion, this.clock, {
       chunkSizeBytes: this.settings.chunkSizeBytes,
       expiryMs: this.settings.resumableExpiryMs,
+      onGrew: (upload, offset) => this.grew(upload, offset),
     }));
     this.server = new Server({
       path: UPLOADS_PATH,
@@ -85,6 +90,18 @@ export class ResumableUploadsService implements OnModuleInit {
       allowedOrigins: (origin) => this.http.corsOrigins.includes(origin),
       exposedHeaders: API_RESPONSE_HEADERS,
     });
+  }
+
+  /** A PATCH stored bytes of an upload still unfinished: whoever transcribes ahead may look now. */
+  private grew(upload: ResumableUpload, offset: number): void {
+    const event: UploadGrewEvent = {
+      uploadId: upload._id,
+      sessionId: upload.session_id,
+      questionId: upload.question_id,
+      offset,
+      requestId: currentTusRequest()?.requestId ?? null,
+    };
+    this.events.emit(UPLOAD_GREW, event);
   }
 
   /** tus discovery (OPTIONS): the protocol version, exactly the extensions offered, the size limit. */

@@ -154,6 +154,7 @@ export class UploadCompletion {
         format: { extension: doc.format!.extension, contentType: doc.format!.content_type } as AudioFormat,
         sha256: doc.sha256!,
         requestId: currentTusRequest()?.requestId ?? null,
+        resumable: true,
         ...(attempt === 'again' ? { replacing: doc.replaces ?? null } : {}),
       });
     } catch (error) {

@@ -57,6 +57,18 @@ export class TranscriptionEnvironment {
   @IntegerSetting(1, 16)
   TRANSCRIPTION_PIECE_CONCURRENCY = 3;
 
+  /**
+   * While a resumable upload is still growing (a recording streamed as it is made), transcribe its
+   * audio up to a pause once this many seconds after the last such cut are in; 0 turns it off.
+   * At the end only the rest is sent, so a long answer's transcript comes seconds after its last byte.
+   */
+  @IntegerSetting(0, 1400)
+  TRANSCRIPTION_AHEAD_SECONDS = 20;
+
+  /** Growing uploads this instance transcribes ahead at the same time (each one piece at a time). */
+  @IntegerSetting(1, 64)
+  TRANSCRIPTION_AHEAD_CONCURRENCY = 2;
+
   /** The ffmpeg executable (a name looked up on PATH, or a path). */
   @IsString({ message: 'FFMPEG_PATH must be a path or a command name' })
   @MinLength(1, { message: 'FFMPEG_PATH must be a path or a command name' })
@@ -113,6 +125,7 @@ export const transcriptionSettings = registerAs('transcription', () => {
     maxFileBytes: e.TRANSCRIPTION_MAX_FILE_BYTES,
     pieceSeconds: e.TRANSCRIPTION_PIECE_SECONDS,
     pieceConcurrency: e.TRANSCRIPTION_PIECE_CONCURRENCY,
+    ahead: { seconds: e.TRANSCRIPTION_AHEAD_SECONDS, concurrency: e.TRANSCRIPTION_AHEAD_CONCURRENCY },
     transcriptBounds: { answerMaxBytes: e.TRANSCRIPT_MAX_BYTES, sessionMaxBytes: e.SESSION_TRANSCRIPTS_MAX_BYTES },
     ffmpegPath: e.FFMPEG_PATH,
     ffprobePath: e.FFPROBE_PATH,

@@ -121,7 +121,9 @@ export class AudioTools implements OnApplicationBootstrap {
 
   /**
    * Re-encodes any audio ffmpeg can read to mono 16 kHz Opus in Ogg, and hands the same decoded audio
-   * to `onSamples` as 16 kHz mono PCM for the speech detector: one decode for both.
+   * to `onSamples` as 16 kHz mono PCM for the speech detector: one decode for both. `from` starts
+   * either output later in the recording (the decode still runs from its start: a container being
+   * recorded cannot be entered anywhere else), and `stdin` streams the input (then `input` is pipe:0).
    */
   async compress(
     input: string,
@@ -129,30 +131,20 @@ export class AudioTools implements OnApplicationBootstrap {
     output: string,
     signal: AbortSignal,
     onSamples: (samples: Int16Array) => void,
+    options: { oggFromSeconds?: number; pcmFromSeconds?: number; stdin?: Readable } = {},
   ): Promise<void> {
+    const from = (seconds?: number) => (seconds ? ['-ss', seconds.toFixed(3)] : []);
     await this.run(
       this.ffmpegPath,
       [
         ...['-hide_banner', '-nostdin', '-nostats', '-y', ...inputArgs(input, format), '-vn'],
-        ...[
-          '-map',
-          '0:a:0',
-          '-ac',
-          '1',
-          '-ar',
-          '16000',
-          '-c:a',
-          'libopus',
-          '-b:a',
-          OPUS_BITRATE,
-          '-application',
-          'voip',
-        ],
+        ...['-map', '0:a:0', '-ac', '1', '-ar', '16000', ...from(options.oggFromSeconds)],
+        ...['-c:a', 'libopus', '-b:a', OPUS_BITRATE, '-application', 'voip'],
         ...['-f', 'ogg', output],
-        ...['-map', '0:a:0', '-ac', '1', '-ar', '16000', '-f', 's16le', 'pipe:1'],
+        ...['-map', '0:a:0', '-ac', '1', '-ar', '16000', ...from(options.pcmFromSeconds), '-f', 's16le', 'pipe:1'],
       ],
       signal,
-      { onSamples },
+      { onSamples, stdin: options.stdin },
     );
   }
 

@@ -1,29 +1,26 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AnswerAudioStore } from '../../audio/answer-audio.store.js';
 import { untilStored } from '../../common/backoff.js';
 import { transcriptionSettings, type TranscriptionSettings } from '../../config/settings.js';
 import type { AnswerPiece } from '../../interview-record/answer-queue-state.schema.js';
 import { ClaimProgress } from '../queue/claim-progress.js';
-import { classifyError, refusedHints, retryDelayMs, TranscriptionFailure } from '../recording/retry-policy.js';
+import { TranscriptionFailure } from '../recording/retry-policy.js';
 import { SpeechMeter } from '../speech/speech-meter.js';
 import { AudioTools } from '../recording/audio-tools.js';
-import { hasHints, NO_HINTS } from './interview-hints.js';
-import { planPieces } from './piece-plan.js';
+import { joinPieces, planPieces } from './piece-plan.js';
+import { PieceSender, type PieceHints } from './piece-sender.js';
 import type { RecordingTranscriber } from './recording-transcriber.js';
-import { ClaimLost, type InterviewHints, type TranscriptionTask } from '../recording/transcription-task.js';
+import { ClaimLost, type TranscriptionTask } from '../recording/transcription-task.js';
 import { TranscriptionProvider, type TranscriptionResult } from './transcription-provider.js';
+import type { Pause } from '../speech/speech-measure.js';
+import { SAMPLE_RATE } from '../speech/voice-activity.js';
+import { sameStretch, type Stretch } from '../../audio/transcripts-ahead.documents.js';
 import { verifiedAudio } from '../recording/verified-audio.js';
 import { createWorkDirectory, removeWorkDirectory } from '../recording/work-directory.js';
-
-/** The hints the pieces of one recording are sent with: the interview's, or none once refused. */
-interface PieceHints {
-  current: InterviewHints;
-}
 
 const clock = (seconds: number) => {
   const s = Math.round(seconds);
@@ -31,11 +28,24 @@ const clock = (seconds: number) => {
 };
 
 /**
- * Transcribes a recording over the provider's size limit: copies it from GridFS to a temporary
- * file (checking its SHA-256 on the way), re-encodes it to mono 16 kHz Opus while the speech detector
- * hears the same decode, cuts that at the pauses it found into pieces the provider accepts, and transcribes the pieces a few at a time. Each finished piece
- * is stored on the answer at once, so a failed piece is retried alone and a restarted job only
- * sends the pieces still missing.
+ * What a resumable upload had transcribed when it completed (the pieces, in answer form, back to
+ * back from 0 s), and the piece then being sent, which `awaitWorking` waits for: its transcript, or
+ * null when that send ended without one (then it is sent here).
+ */
+export interface PiecesAhead {
+  pieces: AnswerPiece[];
+  working: Stretch | null;
+  awaitWorking(signal: AbortSignal): Promise<AnswerPiece | null>;
+}
+
+/**
+ * Transcribes a recording in pieces: one over the provider's size limit, or one whose first pieces
+ * were transcribed while it was uploaded (PiecesAhead). Copies it from GridFS to a temporary file
+ * (checking its SHA-256 on the way), re-encodes it to mono 16 kHz Opus (from the end of the pieces
+ * sent ahead) while the speech detector hears the same decode (all of it), cuts that at the pauses
+ * it found into pieces the provider accepts, and transcribes the pieces a few at a time. Each
+ * finished piece is stored on the answer at once, so a failed piece is retried alone and a
+ * restarted job only sends the pieces still missing.
  */
 @Injectable()
 export class LargeRecordingTranscriber implements RecordingTranscriber {
@@ -45,12 +55,18 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
     private readonly audio: AnswerAudioStore,
     private readonly progress: ClaimProgress,
     private readonly provider: TranscriptionProvider,
+    private readonly sender: PieceSender,
     private readonly tools: AudioTools,
     private readonly speech: SpeechMeter,
     @Inject(transcriptionSettings.KEY) private readonly settings: TranscriptionSettings,
   ) {}
 
-  async transcribe(job: TranscriptionTask, signal: AbortSignal): Promise<TranscriptionResult> {
+  /**
+   * With `ahead` (pieces of a resumable upload transcribed while it grew), those pieces stand and
+   * only the rest of the recording is compressed, cut and sent; the piece being sent ahead when the
+   * upload completed is awaited rather than paid for again.
+   */
+  async transcribe(job: TranscriptionTask, signal: AbortSignal, ahead?: PiecesAhead): Promise<TranscriptionResult> {
     if (!(await this.tools.available())) throw new TranscriptionFailure(AudioTools.MISSING, 'permanent');
     this.provider.assertConfigured();
     const dir = await createWorkDirectory();
@@ -58,13 +74,25 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
       const format = /^[a-z0-9]{1,10}$/.test(job.answer.audio.format) ? job.answer.audio.format : 'bin';
       const source = join(dir, `source.${format}`);
       await this.download(job, source, signal);
+      // an answer that recorded its own pieces (a retry) resumes them; otherwise those sent ahead stand
+      const known = job.answer.pieces?.length ? [] : aheadPieces(ahead);
+      const oggFrom = known.length ? (known.find((p) => !p.done)?.start_seconds ?? known.at(-1)!.end_seconds) : 0;
       const compressed = join(dir, 'compressed.ogg');
-      // the speech detector hears the same decode that compresses: a large recording is decoded once
+      // the speech detector hears the same decode that compresses (from 0: it measures the whole answer)
       const detector = this.speech.detector();
       let heard: ReturnType<SpeechMeter['judge']>;
+      let samples = 0;
       try {
-        await this.tools.compress(source, job.answer.audio.format, compressed, signal, (samples) =>
-          detector.push(samples),
+        await this.tools.compress(
+          source,
+          job.answer.audio.format,
+          compressed,
+          signal,
+          (pcm) => {
+            samples += pcm.length;
+            detector.push(pcm);
+          },
+          { oggFromSeconds: oggFrom },
         );
         heard = this.speech.judge(detector);
       } finally {
@@ -72,41 +100,69 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
       }
       await rm(source);
       const { reading, silences } = heard;
-      const duration = await this.tools.durationSeconds(compressed, 'ogg', signal);
+      const duration = known.length
+        ? samples / SAMPLE_RATE
+        : await this.tools.durationSeconds(compressed, 'ogg', signal);
       if (reading?.noSpeech) return { text: '', language: null, duration_seconds: null, segments: null, reading };
       const compressedBytes = (await stat(compressed)).size;
 
       let pieces = job.answer.pieces ?? [];
       const resumable = pieces.length > 0 && Math.abs(pieces.at(-1)!.end_seconds - duration) < 1;
       if (!resumable) {
-        pieces = planPieces(duration, compressedBytes, silences, {
-          maxBytes: this.settings.maxFileBytes,
-          maxSeconds: this.settings.pieceSeconds,
-        }).map((p) => ({ ...p, done: false, text: null, language: null, segments: null }));
+        pieces = [...known, ...this.plan(known.at(-1)?.end_seconds ?? 0, duration, oggFrom, compressedBytes, silences)];
         if (!(await this.progress.recordPieces(job.sessionId, job.questionId, job.claimId, pieces, 0))) {
           throw new ClaimLost();
         }
       }
       this.logger.log(
-        `session=${String(job.sessionId)} question=${job.questionId}: ${job.answer.audio.size_bytes} bytes → ${compressedBytes} bytes of Opus, ` +
-          `${duration.toFixed(1)} s in ${pieces.length} piece(s)` +
-          (resumable ? `, ${pieces.filter((p) => p.done).length} already transcribed` : ''),
+        `session=${String(job.sessionId)} question=${job.questionId}: ${job.answer.audio.size_bytes} bytes → ${compressedBytes} bytes of Opus` +
+          (oggFrom > 0 ? ` from ${oggFrom.toFixed(1)} s` : '') +
+          `, ${duration.toFixed(1)} s in ${pieces.length} piece(s)` +
+          (resumable || known.length ? `, ${pieces.filter((p) => p.done).length} already transcribed` : ''),
       );
 
+      // the compressed file starts at `oggFrom`: it holds the pieces from there on
+      const first = pieces.findIndex((p) => p.start_seconds >= oggFrom - 0.001);
       const piecesDir = join(dir, 'pieces');
       await mkdir(piecesDir);
-      const files = await this.tools.split(
-        compressed,
-        pieces.slice(1).map((p) => p.start_seconds),
-        piecesDir,
-        signal,
-      );
+      const split =
+        first < 0
+          ? []
+          : await this.tools.split(
+              compressed,
+              pieces.slice(first + 1).map((p) => p.start_seconds - oggFrom),
+              piecesDir,
+              signal,
+            );
       await rm(compressed);
-      await this.transcribePieces(job, pieces, files, signal);
+      const files = pieces.map((_, index) => (index >= first ? split[index - first] : ''));
+      const working = ahead?.working && known.length ? pieces.findIndex((p) => sameStretch(p, ahead.working!)) : -1;
+      await this.transcribePieces(job, pieces, files, signal, working >= 0 ? { index: working, ahead: ahead! } : null);
       return { ...joinPieces(pieces, duration), reading };
     } finally {
       await removeWorkDirectory(dir);
     }
+  }
+
+  /** Pieces for the recording from `from` to its end (the compressed file starts at `oggFrom`). */
+  private plan(from: number, duration: number, oggFrom: number, compressedBytes: number, silences: Pause[]) {
+    if (duration - from < 0.05) return [];
+    const restBytes = (compressedBytes * (duration - from)) / Math.max(0.001, duration - oggFrom);
+    const shifted = silences
+      .filter((s) => s.end > from)
+      .map((s) => ({ start: Math.max(0, s.start - from), end: s.end - from }));
+    const ms = (t: number) => Math.round(t * 1000) / 1000;
+    return planPieces(duration - from, restBytes, shifted, {
+      maxBytes: this.settings.maxFileBytes,
+      maxSeconds: this.settings.pieceSeconds,
+    }).map((p) => ({
+      start_seconds: ms(p.start_seconds + from),
+      end_seconds: ms(p.end_seconds + from),
+      done: false,
+      text: null,
+      language: null,
+      segments: null,
+    }));
   }
 
   /** GridFS to a temporary file, one chunk at a time, checking the bytes against the upload's SHA-256. */
@@ -119,25 +175,41 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
     checked.verify();
   }
 
-  /** Sends the pieces not yet transcribed, at most TRANSCRIPTION_PIECE_CONCURRENCY at a time. */
+  /**
+   * Sends the pieces not yet transcribed, at most TRANSCRIPTION_PIECE_CONCURRENCY at a time; the
+   * piece still being sent ahead (`awaited`) is waited for, and sent here only if that send ends
+   * without a transcript.
+   */
   private async transcribePieces(
     job: TranscriptionTask,
     pieces: AnswerPiece[],
     files: string[],
     signal: AbortSignal,
+    awaited: { index: number; ahead: PiecesAhead } | null,
   ): Promise<void> {
     const pending = pieces.flatMap((p, index) => (p.done ? [] : [index]));
     let done = pieces.length - pending.length;
     const stopOthers = new AbortController();
     // once the provider refused the hints, the pieces still to send go without them
-    const hints: PieceHints = { current: job.hints };
+    const hints: PieceHints = this.sender.hintsFor(job.hints);
+    const of = `session=${String(job.sessionId)} question=${job.questionId}`;
     let next = 0;
     const lane = async () => {
       while (next < pending.length && !signal.aborted && !stopOthers.signal.aborted) {
         const index = pending[next++];
-        const result = await this.transcribePiece(job, pieces, index, files[index], hints, signal, stopOthers.signal);
+        const piece = pieces[index];
+        const name = `Piece ${index + 1} of ${pieces.length} (${clock(piece.start_seconds)}–${clock(piece.end_seconds)})`;
+        const sentAhead = index === awaited?.index ? await awaited.ahead.awaitWorking(signal) : null;
+        const result = sentAhead
+          ? { ...sentAhead, withoutHints: sentAhead.without_hints }
+          : await this.sender.send(
+              { file: files[index], questionId: job.questionId, index, name, of },
+              hints,
+              signal,
+              stopOthers.signal,
+            );
         pieces[index] = {
-          ...pieces[index],
+          ...piece,
           done: true,
           text: result.text,
           language: result.language,
@@ -152,8 +224,7 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
           signal,
           (error, attempt, delay) =>
             this.logger.warn(
-              `could not keep piece ${index + 1} of session=${String(job.sessionId)} question=${job.questionId} ` +
-                `(try ${attempt}): ${error.message}; trying again in ${delay} ms`,
+              `could not keep piece ${index + 1} of ${of} (try ${attempt}): ${error.message}; trying again in ${delay} ms`,
             ),
         );
         if (held === undefined) throw signal.reason;
@@ -172,91 +243,11 @@ export class LargeRecordingTranscriber implements RecordingTranscriber {
       throw signal.aborted ? signal.reason : error;
     }
   }
-
-  /**
-   * One piece, retried alone on transient failures; a piece that cannot be transcribed fails the
-   * answer. `signal` aborts the request itself; `stop` (another piece failed) only ends the retries.
-   */
-  private async transcribePiece(
-    job: TranscriptionTask,
-    pieces: AnswerPiece[],
-    index: number,
-    file: string,
-    hints: PieceHints,
-    signal: AbortSignal,
-    stop: AbortSignal,
-  ): Promise<TranscriptionResult> {
-    const piece = pieces[index];
-    const name = `Piece ${index + 1} of ${pieces.length} (${clock(piece.start_seconds)}–${clock(piece.end_seconds)})`;
-    for (let attempt = 1; ; attempt++) {
-      const sent = hints.current;
-      try {
-        const result = await this.provider.transcribeWithin(
-          {
-            stream: createReadStream(file),
-            filename: `answer-${job.questionId}-part-${String(index).padStart(3, '0')}.ogg`,
-            contentType: 'audio/ogg',
-          },
-          signal,
-          sent,
-        );
-        return sent === job.hints ? result : { ...result, withoutHints: true };
-      } catch (error) {
-        if (signal.aborted) throw signal.reason ?? error;
-        if (refusedHints(error) && hasHints(sent)) {
-          // the terms or the language were refused, not the audio: this piece and the rest go without them
-          this.logger.warn(
-            `${name} of session=${String(job.sessionId)} question=${job.questionId}: the provider refused the hints; ` +
-              `sending the pieces without them [${classifyError(error).detail}]`,
-          );
-          hints.current = NO_HINTS;
-          attempt--;
-          continue;
-        }
-        const failure = classifyError(error);
-        if (failure.kind === 'permanent') {
-          throw failure.within(`${name} could not be transcribed: `, 'permanent');
-        }
-        if (attempt >= this.settings.maxAttempts) {
-          throw failure.within(`${name} could not be transcribed after ${attempt} attempts: `, 'permanent');
-        }
-        if (stop.aborted) throw error; // the answer fails already: no retry of this piece
-        const delay = retryDelayMs(failure, attempt, this.settings.retry);
-        this.logger.warn(
-          `${name} of session=${String(job.sessionId)} question=${job.questionId}: attempt ${attempt} failed, retrying in ${delay} ms: ${failure.logText}`,
-        );
-        await sleep(delay, undefined, { signal: AbortSignal.any([signal, stop]) }).catch(() => {
-          throw signal.aborted ? signal.reason : error;
-        });
-      }
-    }
-  }
 }
 
-/** The pieces' results as one transcript, with segment times counted from the recording's start. */
-function joinPieces(pieces: AnswerPiece[], duration: number): TranscriptionResult {
-  const languages = new Map<string, number>();
-  for (const p of pieces) if (p.language) languages.set(p.language, (languages.get(p.language) ?? 0) + 1);
-  const language = [...languages.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
-  const timed = pieces.every((p) => Array.isArray(p.segments));
-  const withoutHints = pieces.some((p) => p.without_hints);
-  const ms = (t: number) => Math.round(t * 1000) / 1000;
-  return {
-    text: pieces
-      .map((p) => p.text ?? '')
-      .filter(Boolean)
-      .join(' '),
-    language,
-    duration_seconds: ms(duration),
-    segments: timed
-      ? pieces.flatMap((p) =>
-          p.segments!.map((s) => ({
-            start: ms(p.start_seconds + s.start),
-            end: ms(p.start_seconds + s.end),
-            text: s.text,
-          })),
-        )
-      : null,
-    ...(withoutHints ? { withoutHints: true } : {}),
-  };
+/** The pieces sent ahead, in the answer's shape: the transcribed ones, then the one being sent. */
+function aheadPieces(ahead: PiecesAhead | undefined): AnswerPiece[] {
+  if (!ahead) return [];
+  const working = ahead.working ? [{ ...ahead.working, done: false, text: null, language: null, segments: null }] : [];
+  return [...ahead.pieces.map((p) => ({ ...p, done: true })), ...working];
 }

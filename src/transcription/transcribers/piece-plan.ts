@@ -1,4 +1,6 @@
+import type { AnswerPiece } from '../../interview-record/answer-queue-state.schema.js';
 import type { Pause as Silence } from '../speech/speech-measure.js';
+import type { TranscriptionResult } from './transcription-provider.js';
 
 export interface PlannedPiece {
   start_seconds: number;
@@ -54,4 +56,32 @@ export function planPieces(
   }
   pieces.push({ start_seconds: start, end_seconds: ms(durationSeconds) });
   return pieces;
+}
+
+/** The pieces' results as one transcript, with segment times counted from the recording's start. */
+export function joinPieces(pieces: AnswerPiece[], duration: number): TranscriptionResult {
+  const languages = new Map<string, number>();
+  for (const p of pieces) if (p.language) languages.set(p.language, (languages.get(p.language) ?? 0) + 1);
+  const language = [...languages.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
+  const timed = pieces.every((p) => Array.isArray(p.segments));
+  const withoutHints = pieces.some((p) => p.without_hints);
+  const ms = (t: number) => Math.round(t * 1000) / 1000;
+  return {
+    text: pieces
+      .map((p) => p.text ?? '')
+      .filter(Boolean)
+      .join(' '),
+    language,
+    duration_seconds: ms(duration),
+    segments: timed
+      ? pieces.flatMap((p) =>
+          p.segments!.map((s) => ({
+            start: ms(p.start_seconds + s.start),
+            end: ms(p.start_seconds + s.end),
+            text: s.text,
+          })),
+        )
+      : null,
+    ...(withoutHints ? { withoutHints: true } : {}),
+  };
 }

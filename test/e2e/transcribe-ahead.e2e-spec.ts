@@ -1,0 +1,205 @@
+import { ObjectId } from 'mongodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { speechLikeWebm } from '../support/audio.js';
+import { eventually } from '../support/database.js';
+import { ApiClient, tokenFor } from '../support/api.js';
+import { useE2eApp } from '../support/e2e.js';
+import { expectedTranscript, type TranscriptionRequest } from '../support/fake-openai.js';
+import { TusClient } from '../support/tus.js';
+
+/*
+ * A recording streamed while it is made (tus, deferred length) is transcribed while it grows: each
+ * part that ends at a pause goes to the provider as a piece once TRANSCRIPTION_AHEAD_SECONDS of it
+ * are in, and when the last byte arrives only the rest is sent. Every second of audio is paid for
+ * once, the pieces join as a large recording's do, and nothing is kept of an upload discarded.
+ */
+
+const AHEAD_SECONDS = 8;
+const SECONDS = 60;
+const ENV = {
+  TRANSCRIPTION_AHEAD_SECONDS: String(AHEAD_SECONDS),
+  // whisper-style: timed segments, joined from the pieces
+  TRANSCRIPTION_MODEL: 'whisper-1',
+  TRANSCRIPTION_LEASE_MS: '4000',
+  RESUMABLE_UPLOAD_LEASE_MS: '1500',
+};
+
+const { db, fake, clientFor, startApp } = useE2eApp('ahead', {
+  provider: { probeAudio: true },
+  env: ENV,
+  server: { stopWith: 'SIGKILL' },
+});
+const alice = clientFor('alice');
+
+let recording: Buffer;
+beforeAll(async () => {
+  recording = await speechLikeWebm(SECONDS);
+}, 60_000);
+
+const ahead = (id: string) =>
+  db.db
+    .collection<{
+      _id: ObjectId;
+      pieces: { start_seconds: number; end_seconds: number; done: boolean }[];
+      working: unknown;
+    }>('transcripts_ahead')
+    .findOne({ _id: new ObjectId(id) });
+const sessionDoc = (id: string) => db.db.collection('interview_sessions').findOne({ _id: new ObjectId(id) });
+
+/** The recording's bytes in PATCHes of about `seconds` each, as a recorder uploading while it records sends them. */
+function slices(bytes: Buffer, seconds: number): Buffer[] {
+  const size = Math.ceil((bytes.length / SECONDS) * seconds);
+  const out: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += size) out.push(bytes.subarray(at, at + size));
+  return out;
+}
+
+/** Sends slices from `from` on, waiting `pauseMs` after each (the recorder's pace, sped up). */
+async function send(tus: TusClient, id: string, parts: Buffer[], from: number, offset: number, pauseMs: number) {
+  for (const part of parts.slice(from)) {
+    const res = await tus.patch(id, offset, part);
+    expect(res.status).toBe(204);
+    offset += part.length;
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+  return offset;
+}
+
+/** The provider's requests for a question, by piece, each piece index once. */
+function byPiece(questionId: string): TranscriptionRequest[] {
+  const requests = fake.requestsFor(questionId);
+  return [...requests].sort((a, b) => a.piece! - b.piece!);
+}
+
+/** Seconds the provider was sent for `questionId`, in all. */
+const paidSeconds = (questionId: string) =>
+  fake.requestsFor(questionId).reduce((sum, r) => sum + (r.durationSeconds ?? 0), 0);
+
+describe('transcribing a growing upload', () => {
+  it(
+    'sends the parts that end at a pause while the upload grows, and only the rest after its last byte',
+    { timeout: 120_000 },
+    async () => {
+      const tus = new TusClient(alice);
+      const sessionId = await alice.newSession(['q1']);
+      const id = await tus.startDeferred(sessionId, 'q1');
+      const parts = slices(recording, 2);
+      const offset = await send(tus, id, parts.slice(0, -1), 0, 0, 150);
+
+      // pieces were transcribed before the last byte: they cover the audio up to about AHEAD_SECONDS before its end
+      await eventually(async () => {
+        const doc = await ahead(id);
+        expect(doc?.pieces.at(-1)?.end_seconds ?? 0).toBeGreaterThan(SECONDS - 2 * AHEAD_SECONDS - 4);
+        expect(doc!.working).toBeNull();
+      }, 60_000);
+      const before = fake.requestsFor('q1').length;
+      expect(before).toBeGreaterThanOrEqual(3);
+      const doc = (await ahead(id))!;
+      expect(doc.pieces.map((p) => p.done)).toEqual(doc.pieces.map(() => true));
+      // back to back from 0 s, each ending in a pause, none longer than twice AHEAD_SECONDS unless it found no pause
+      expect(doc.pieces[0].start_seconds).toBe(0);
+      for (let i = 1; i < doc.pieces.length; i++)
+        expect(doc.pieces[i].start_seconds).toBe(doc.pieces[i - 1].end_seconds);
+      // nothing is the answer yet
+      expect((await sessionDoc(sessionId))!.answers?.q1).toBeUndefined();
+
+      const last = parts.at(-1)!;
+      const done = await tus.patch(id, offset, last, recording.length);
+      expect(done.status).toBe(202);
+      const answer = await alice.waitForAnswer(sessionId, 'q1');
+      expect(answer.status).toBe('completed');
+
+      // each piece once, back to back: the seconds paid for are the recording's
+      const requests = byPiece('q1');
+      expect(requests.map((r) => r.piece)).toEqual(requests.map((_, i) => i));
+      expect(requests.length - before).toBeGreaterThanOrEqual(1);
+      expect(requests.length - before).toBeLessThanOrEqual(2);
+      expect(Math.abs(paidSeconds('q1') - SECONDS)).toBeLessThan(1);
+      // joined as a large recording's pieces are: in order, segment times from the recording's start
+      const stored = (await sessionDoc(sessionId))!.answers.q1;
+      expect(stored.transcript).toBe(requests.map((r) => expectedTranscript(r.sha256)).join(' '));
+      const starts = stored.segments.map((s: { start: number }) => s.start);
+      expect(starts).toEqual([...starts].sort((a: number, b: number) => a - b));
+      expect(stored.segments.at(-1).end).toBeGreaterThan(SECONDS - 2);
+      // the whole recording's speech was measured, and the audio and the pieces are gone
+      expect(stored.speech.duration_seconds).toBeCloseTo(SECONDS, 0);
+      expect(stored.pieces).toBeNull();
+      expect(stored.gridfs_file_id).toBeNull();
+      expect(await ahead(id)).toBeNull();
+      expect(await db.db.collection('fs.chunks').countDocuments({ files_id: new ObjectId(id) })).toBe(0);
+    },
+  );
+
+  it(
+    'waits for the piece still with the provider when the last byte comes, instead of paying for it again',
+    { timeout: 120_000 },
+    async () => {
+      const tus = new TusClient(alice);
+      const sessionId = await alice.newSession(['q2']);
+      const id = await tus.startDeferred(sessionId, 'q2');
+      const parts = slices(recording, 2);
+      // the first piece is slow: the upload completes while it is being transcribed
+      fake.script('q2', { kind: 'ok', delayMs: 4_000 });
+      const offset = await send(tus, id, parts.slice(0, 8), 0, 0, 100);
+      await eventually(async () => expect((await ahead(id))?.working).not.toBeNull(), 30_000);
+      const rest = Buffer.concat(parts.slice(8));
+      const done = await tus.patch(id, offset, rest, recording.length);
+      expect(done.status).toBe(202);
+      const answer = await alice.waitForAnswer(sessionId, 'q2');
+      expect(answer.status).toBe('completed');
+      const requests = byPiece('q2');
+      expect(requests.map((r) => r.piece)).toEqual(requests.map((_, i) => i));
+      expect(Math.abs(paidSeconds('q2') - SECONDS)).toBeLessThan(1);
+    },
+  );
+
+  it(
+    'keeps nothing of an upload discarded (tus termination) while it was transcribed ahead',
+    { timeout: 120_000 },
+    async () => {
+      const tus = new TusClient(alice);
+      const sessionId = await alice.newSession(['q3']);
+      const id = await tus.startDeferred(sessionId, 'q3');
+      const parts = slices(recording, 2);
+      await send(tus, id, parts.slice(0, 15), 0, 0, 100);
+      await eventually(async () => expect((await ahead(id))?.pieces.length).toBeGreaterThanOrEqual(1), 30_000);
+      expect((await tus.terminate(id)).status).toBe(204);
+      await eventually(async () => expect(await ahead(id)).toBeNull());
+      const sent = fake.requestsFor('q3').length;
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(fake.requestsFor('q3').length).toBe(sent);
+      expect(await db.db.collection('fs.chunks').countDocuments({ files_id: new ObjectId(id) })).toBe(0);
+      expect((await sessionDoc(sessionId))!.answers?.q3).toBeUndefined();
+    },
+  );
+
+  it('goes on after the server is killed mid-way: no piece is paid for twice', { timeout: 180_000 }, async () => {
+    const own = await startApp();
+    const first = new TusClient(new ApiClient(own.url, tokenFor('alice')));
+    const sessionId = await alice.newSession(['q4']);
+    const id = await first.startDeferred(sessionId, 'q4');
+    const parts = slices(recording, 2);
+    let offset = await send(first, id, parts.slice(0, 14), 0, 0, 100);
+    await eventually(async () => {
+      const doc = await ahead(id);
+      expect(doc?.pieces.length).toBeGreaterThanOrEqual(2);
+      expect(doc!.working).toBeNull();
+      expect(fake.inFlight).toBe(0);
+    }, 30_000);
+    const paidBefore = fake.requestsFor('q4').length;
+    await own.stop('SIGKILL');
+
+    // the rest goes to the other instance, which takes the upload (and what was transcribed of it) over
+    const tus = new TusClient(alice);
+    await eventually(async () => expect(await tus.offset(id)).toBe(offset), 30_000);
+    offset = await send(tus, id, parts.slice(0, -1), 14, offset, 100);
+    const done = await tus.patch(id, offset, parts.at(-1)!, recording.length);
+    expect(done.status).toBe(202);
+    const answer = await alice.waitForAnswer(sessionId, 'q4', ['completed', 'failed'], 60_000);
+    expect(answer.status).toBe('completed');
+    const requests = byPiece('q4');
+    expect(requests.length).toBeGreaterThan(paidBefore);
+    expect(requests.map((r) => r.piece)).toEqual(requests.map((_, i) => i));
+    expect(Math.abs(paidSeconds('q4') - SECONDS)).toBeLessThan(1);
+  });
+});
