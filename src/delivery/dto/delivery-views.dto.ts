@@ -1,3 +1,8 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+/** An answer's delivery status; listed here so that the OpenAPI document names them in this order. */
+export const DELIVERY_STATUSES = ['measured', 'unanswered', 'no_speech', 'not_measured'] as const;
+
 /*
  * How answers were delivered (delivery.ts computes them). Numbers are null whenever there is
  * nothing to measure: an unanswered question or an answer with no speech is never shown as zeros.
@@ -24,7 +29,8 @@ export class SpeechDetectorView {
 /** One answer's pace, pauses and filler words. */
 export class AnswerDeliveryView {
   /** measured; unanswered (nothing uploaded); no_speech (nothing was heard); not_measured (the audio's speech was not measured). */
-  status: 'measured' | 'unanswered' | 'no_speech' | 'not_measured';
+  @ApiProperty({ enum: DELIVERY_STATUSES })
+  status: (typeof DELIVERY_STATUSES)[number];
   /** The recording's length in seconds. */
   duration_seconds: number | null;
   /** From the first to the last speech, less every pause of at least pause_threshold_seconds. */
