@@ -29,6 +29,7 @@ import {
 import { pipelineLatency } from './benchmarks/pipeline.js';
 import { speechMeasurement, speechPassLatency } from './benchmarks/speech.js';
 import { resultsLatency } from './benchmarks/results.js';
+import { aheadLatency } from './benchmarks/ahead.js';
 import { analyzePending, scaleLatency, scaleTable, statusThroughput } from './benchmarks/reads.js';
 import { machineDescription, renderReport, type BenchTable } from './report.js';
 import { startBaseline, startService, type Target } from './servers.js';
@@ -51,7 +52,7 @@ const output =
           : 'docs/benchmarks.md',
   );
 const resultsFile = (of: string) => join(ROOT, 'bench/results', `${of}.json`);
-/** BENCH_ONLY=pipeline,speech,reads,uploads,resumable,chunks,results,scale runs only those groups (for development). */
+/** BENCH_ONLY=pipeline,speech,reads,uploads,resumable,chunks,results,ahead,scale runs only those groups (for development). */
 const only = process.env.BENCH_ONLY?.split(',');
 const want = (group: string) => !only || only.includes(group);
 const TRANSCRIPTION_CONCURRENCY = 4;
@@ -220,6 +221,9 @@ async function main(): Promise<void> {
 
   if (want('results'))
     push(await resultsLatency(ctx, (env) => track(startService(uri('results'), env, fake.url)), stop, fake));
+
+  if (want('ahead'))
+    push(await aheadLatency(ctx, (openaiUrl) => track(startService(uri('ahead'), {}, openaiUrl)), stop));
 
   // 4. indexes: the same reads with 10 and with 10,000 sessions in the collection
   if (want('scale')) await scaleBenchmark(ctx, uri, push);

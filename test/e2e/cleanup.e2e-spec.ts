@@ -171,7 +171,7 @@ describe('audio cleanup', () => {
       await storeFile(own.db, 10, 48, { session_id: new ObjectId().toHexString(), question_id: 'q' });
       expect(await cleanupOutput(own.uri, {}, false)).toBe(
         'Deleted 1 files, 1 chunks, 10 bytes (orphan files: 1, orphan chunk groups: 0, expired failed answers: 0; kept in use: 0); ' +
-          'sessions erased: 0, erasures resumed: 0, expired resumable uploads: 0, webhook deliveries of gone sessions: 0.\n',
+          'sessions erased: 0, erasures resumed: 0, expired resumable uploads: 0, webhook deliveries of gone sessions: 0, transcripts ahead of gone uploads: 0.\n',
       );
     } finally {
       await own.drop();

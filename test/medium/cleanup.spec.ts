@@ -226,4 +226,49 @@ describe('session retention', () => {
     const left = await deliveries.find({}, { projection: { _id: 1 } }).toArray();
     expect(left.map((d) => d._id)).toEqual(['kept']);
   });
+
+  it('deletes what was transcribed ahead of an upload once the upload and its audio are both gone', async () => {
+    const ahead = app.db.collection('transcripts_ahead');
+    await ahead.deleteMany({});
+    const uploading = new ObjectId();
+    await app.db.collection('resumable_uploads').insertOne({
+      _id: uploading,
+      complete: false,
+      expires_at: new Date(app.clock.now().getTime() + DAY),
+    });
+    const transcribing = new Types.ObjectId(); // completed: its file is the answer's audio, being transcribed
+    await app.db
+      .collection('fs.files')
+      .insertOne({
+        _id: transcribing,
+        length: 1,
+        chunkSize: 1,
+        uploadDate: app.clock.now(),
+        filename: 'a.webm',
+        metadata: {},
+      });
+    const gone = new ObjectId();
+    const row = (id: ObjectId) => ({
+      _id: id,
+      session_id: new ObjectId(),
+      question_id: 'q1',
+      pieces: [
+        { start_seconds: 0, end_seconds: 20, done: true, text: 'said while uploading', language: null, segments: null },
+      ],
+      working: null,
+      looked_at_bytes: 80_000,
+      looked_at_seconds: 20,
+      stopped: false,
+      holder: null,
+      held_until: null,
+    });
+    await ahead.insertMany([row(uploading), row(transcribing), row(gone)]);
+
+    const report = await cleanup.run(app.clock.now());
+    expect(report.orphan_transcripts_ahead).toBe(1);
+    const left = await ahead.find({}, { projection: { _id: 1 }, sort: { _id: 1 } }).toArray();
+    expect(left.map((d) => String(d._id)).sort()).toEqual([String(uploading), String(transcribing)].sort());
+    await app.db.collection('resumable_uploads').deleteOne({ _id: uploading });
+    await app.db.collection('fs.files').deleteOne({ _id: transcribing });
+  });
 });

@@ -4,7 +4,13 @@ import { refusalOf, transcriptionBody } from './transcription-rules.js';
 
 /** What the fake provider does with one transcription request. */
 export type Behavior =
-  | { kind: 'ok'; text?: string; delayMs?: number }
+  | {
+      kind: 'ok';
+      text?: string;
+      delayMs?: number;
+      /** Added per second of the audio received (its ffprobe duration: start the fake with probeAudio). */
+      delayPerAudioSecondMs?: number;
+    }
   | {
       kind: 'status';
       status: number;
@@ -80,9 +86,11 @@ export class TranscriptionEndpoint {
 
   private async act(behavior: Behavior, res: ServerResponse, record: TranscriptionRequest): Promise<void> {
     switch (behavior.kind) {
-      case 'ok':
-        if (behavior.delayMs) await new Promise((r) => setTimeout(r, behavior.delayMs));
+      case 'ok': {
+        const delay = (behavior.delayMs ?? 0) + (behavior.delayPerAudioSecondMs ?? 0) * (record.durationSeconds ?? 0);
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
         return this.reply(res, record, 200, transcriptionBody(record, behavior.text));
+      }
       case 'hold':
         await behavior.until;
         return this.reply(res, record, 200, transcriptionBody(record, behavior.text));
