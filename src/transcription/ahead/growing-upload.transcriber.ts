@@ -21,6 +21,13 @@ import { aheadCuts, speechWithin } from './ahead-cuts.js';
 
 /** No look before this many new bytes: a PATCH a second of a recording at 32 kbit/s brings 4 KB. */
 const MIN_NEW_BYTES = 16 * 1024;
+/**
+ * Each look decodes the upload from its start, so a long answer is looked at less often: once this
+ * share of what is transcribed is new (and at least TRANSCRIPTION_AHEAD_SECONDS). A one-hour answer
+ * is then decoded some 40 times in all (about 10 hours of audio) instead of 180 (30 hours), and at
+ * most a tenth of it is left for the end.
+ */
+const LOOK_GROWTH = 0.1;
 
 /** How far a growing upload reached at the last look, and how much of it is transcribed. */
 export interface AheadProgress {
@@ -73,7 +80,7 @@ export class GrowingUploadTranscriber {
     const heard =
       progress.lookedAtSeconds +
       (offset - progress.lookedAtBytes) * (progress.lookedAtSeconds / progress.lookedAtBytes);
-    return heard - progress.covered >= this.settings.ahead.seconds;
+    return heard - progress.covered >= Math.max(this.settings.ahead.seconds, progress.covered * LOOK_GROWTH);
   }
 
   /**
