@@ -22,6 +22,7 @@ const FILES = [
   'test/e2e/lifecycle.e2e-spec.ts',
   // tus, webhooks, cleanup
   'test/e2e/resumable-upload.e2e-spec.ts',
+  'test/e2e/transcribe-ahead.e2e-spec.ts',
   'test/e2e/webhooks.e2e-spec.ts',
   'test/e2e/cleanup.e2e-spec.ts',
   'test/medium/cleanup.spec.ts',
