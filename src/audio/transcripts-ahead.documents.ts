@@ -4,9 +4,22 @@ import type { Filter, ObjectId } from 'mongodb';
 import type { Connection } from 'mongoose';
 import { DocumentLocks, type LockLease } from '../database/document-locks.js';
 import { ensureCollection } from '../database/ensure-collection.js';
-import type { AnswerPiece } from '../interview-record/answer-queue-state.schema.js';
 
 export const TRANSCRIPTS_AHEAD = 'transcripts_ahead';
+
+/**
+ * A transcribed piece, in the shape an answer keeps its pieces in (AnswerPiece), so that the
+ * answer's transcription takes them over as they are; declared here, where they are stored.
+ */
+export interface AheadPiece {
+  start_seconds: number;
+  end_seconds: number;
+  done: boolean;
+  text: string | null;
+  language: string | null;
+  segments: { start: number; end: number; text: string }[] | null;
+  without_hints?: boolean;
+}
 
 /** A stretch of the recording, in seconds from its start. */
 export interface Stretch {
@@ -30,7 +43,7 @@ export interface TranscriptAhead {
   session_id: ObjectId;
   question_id: string;
   /** Transcribed pieces, in order and back to back from 0 s: their transcripts are paid for. */
-  pieces: AnswerPiece[];
+  pieces: AheadPiece[];
   /** The piece with the provider now (it starts where `pieces` end), for as long as `held_until`. */
   working: Stretch | null;
   /** The upload's size and the seconds it decoded to at the last look (how far the audio reaches). */
@@ -134,7 +147,7 @@ export class TranscriptsAheadDocuments implements OnModuleInit {
   }
 
   /** Adds a transcribed piece (the one being sent) as the holder `token`; false when it lost it. */
-  addPiece(id: ObjectId, token: string, piece: AnswerPiece): Promise<boolean> {
+  addPiece(id: ObjectId, token: string, piece: AheadPiece): Promise<boolean> {
     return this.locked(id, async (lock) => {
       const filter = { _id: id, holder: token };
       const update = { $push: { pieces: piece }, $set: { working: null } };
