@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { speechLikeWebm } from '../support/audio.js';
+import { speechLikeWav, speechLikeWebm } from '../support/audio.js';
 import { eventually } from '../support/database.js';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { useE2eApp } from '../support/e2e.js';
@@ -42,6 +42,7 @@ const ahead = (id: string) =>
       _id: ObjectId;
       pieces: { start_seconds: number; end_seconds: number; done: boolean }[];
       working: unknown;
+      stopped: boolean;
     }>('transcripts_ahead')
     .findOne({ _id: new ObjectId(id) });
 const sessionDoc = (id: string) => db.db.collection('interview_sessions').findOne({ _id: new ObjectId(id) });
@@ -202,4 +203,42 @@ describe('transcribing a growing upload', () => {
     expect(requests.map((r) => r.piece)).toEqual(requests.map((_, i) => i));
     expect(Math.abs(paidSeconds('q4') - SECONDS)).toBeLessThan(1);
   });
+
+  it(
+    'leaves alone an upload of known length and a recording too dense to read again at each look',
+    { timeout: 120_000 },
+    async () => {
+      const tus = new TusClient(alice);
+      const sessionId = await alice.newSession(['known', 'dense']);
+      // a finished file uploaded through tus in pieces: transcribed once it is in, whole
+      const known = await tus.start(sessionId, 'known', recording.length);
+      const parts = slices(recording, 5);
+      let offset = 0;
+      for (const [i, part] of parts.entries()) {
+        const res = await tus.patch(known, offset, part);
+        expect(res.status).toBe(i === parts.length - 1 ? 202 : 204);
+        offset += part.length;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(await ahead(known)).toBeNull();
+      expect((await alice.waitForAnswer(sessionId, 'known')).status).toBe('completed');
+      expect(fake.requestsFor('known').map((r) => r.piece)).toEqual([undefined]);
+
+      // 44.1 kHz stereo PCM (1.4 Mbit/s) streamed: looked at once, then no more
+      const wav = Buffer.concat(await speechLikeWav(40).toArray());
+      const dense = await tus.startDeferred(sessionId, 'dense');
+      const chunk = Math.ceil(wav.length / 20);
+      offset = 0;
+      while (offset + chunk < wav.length) {
+        expect((await tus.patch(dense, offset, wav.subarray(offset, offset + chunk))).status).toBe(204);
+        offset += chunk;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await eventually(async () => expect((await ahead(dense))?.stopped).toBe(true), 30_000);
+      expect((await ahead(dense))!.pieces).toEqual([]);
+      expect((await tus.patch(dense, offset, wav.subarray(offset), wav.length)).status).toBe(202);
+      expect((await alice.waitForAnswer(sessionId, 'dense')).status).toBe('completed');
+      expect(fake.requestsFor('dense').map((r) => r.piece)).toEqual([undefined]);
+    },
+  );
 });

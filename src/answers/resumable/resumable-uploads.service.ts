@@ -92,8 +92,13 @@ export class ResumableUploadsService implements OnModuleInit {
     });
   }
 
-  /** A PATCH stored bytes of an upload still unfinished: whoever transcribes ahead may look now. */
+  /**
+   * A PATCH stored bytes of an upload still unfinished: whoever transcribes ahead may look now. Only
+   * for a recording streamed while it is made (deferred length); a file whose length is known is
+   * uploaded as fast as the link allows, and transcribed once it is in.
+   */
   private grew(upload: ResumableUpload, offset: number): void {
+    if (upload.size !== null) return;
     const event: UploadGrewEvent = {
       uploadId: upload._id,
       sessionId: upload.session_id,

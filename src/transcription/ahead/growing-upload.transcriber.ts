@@ -28,6 +28,12 @@ const MIN_NEW_BYTES = 16 * 1024;
  * most a tenth of it is left for the end.
  */
 const LOOK_GROWTH = 0.1;
+/**
+ * Audio denser than this (384 kbit/s; uncompressed PCM above 16 kHz mono, say) is not transcribed
+ * ahead: each look reads the upload again from its start, and a recorder's compressed formats stay
+ * far below it (the web app's Opus: 32 kbit/s).
+ */
+const MAX_BYTES_PER_SECOND = 48_000;
 
 /** How far a growing upload reached at the last look, and how much of it is transcribed. */
 export interface AheadProgress {
@@ -101,9 +107,10 @@ export class GrowingUploadTranscriber {
       const dir = await createWorkDirectory();
       try {
         const heard = await this.decode(upload, progress.covered, dir, signal);
-        progress = { ...progress, lookedAtBytes: upload.offset, lookedAtSeconds: heard.to };
-        const change = { looked_at_bytes: upload.offset, looked_at_seconds: heard.to };
-        if (!(await this.ahead.record(doc._id, token, change))) return progress;
+        const dense = heard.to >= 1 && upload.offset / heard.to > MAX_BYTES_PER_SECOND;
+        progress = { ...progress, lookedAtBytes: upload.offset, lookedAtSeconds: heard.to, stopped: dense };
+        const change = { looked_at_bytes: upload.offset, looked_at_seconds: heard.to, stopped: dense };
+        if (!(await this.ahead.record(doc._id, token, change)) || dense) return progress;
         const cuts = aheadCuts(progress.covered, heard.to, heard.silences, {
           aheadSeconds: this.settings.ahead.seconds,
           maxSeconds: this.settings.pieceSeconds,
