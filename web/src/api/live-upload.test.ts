@@ -27,6 +27,20 @@ describe('GrowingSource', () => {
     expect([after.value, after.done]).toEqual([null, true]);
     expect(await read(source.whole())).toEqual([1, 2, 3, 4, 5, 6]);
   });
+
+  it('once ending, gives nothing more until the end, then the rest and done at once', async () => {
+    const source = new GrowingSource('audio/webm');
+    source.push(bytes(1));
+    source.ending();
+    let answered = false;
+    const waiting = source.slice(0, 100).then((r) => ((answered = true), r));
+    source.push(bytes(2));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(answered).toBe(false);
+    source.end();
+    const last = await waiting;
+    expect([await read(last.value), last.done]).toEqual([[1, 2], true]);
+  });
 });
 
 describe('LiveUpload', () => {
@@ -65,6 +79,31 @@ describe('LiveUpload', () => {
     const landed = patches.filter((p) => p.length !== undefined || p.body.length > 0).slice(-1)[0];
     expect(landed).toMatchObject({ offset: 6, length: '8', body: [7, 8] }); // the last chunk carries the length
     expect(patches.every((p) => p.length === undefined || p === landed)).toBe(true);
+  });
+
+  it('sends what is left with the length in one PATCH once the recording is ending, not its last chunk alone first', async () => {
+    const server = new TusServerInMemory();
+    const live = new LiveUpload({
+      token: 'T',
+      baseUrl: '',
+      sessionId: 's1',
+      questionId: 'q1',
+      mimeType: 'audio/webm',
+      httpStack: server,
+    });
+    live.append(bytes(1, 2));
+    await until(() => server.stored.length === 2);
+    live.ending(); // handed over: the recorder's last chunk is still being kept
+    live.append(bytes(3));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(server.stored).toEqual([1, 2]);
+    live.append(bytes(4));
+    expect(await live.finish()).not.toBeNull();
+    const patches = server.requests.filter((r) => r.method === 'PATCH');
+    expect(patches.map((p) => [p.offset, p.length, p.body])).toEqual([
+      [0, undefined, [1, 2]],
+      [2, '4', [3, 4]],
+    ]);
   });
 
   it('is terminated on the server when discarded', async () => {

@@ -185,6 +185,30 @@ describe('answers streamed while they are recorded', () => {
     expect(await pendingRecordings('fay')).toEqual([]);
   });
 
+  it('end their stream when handed over (keep), without waiting for the whole recording to be kept or the queue', async () => {
+    const { TusServerInMemory } = await import('../test/tus-server-in-memory');
+    const server = new TusServerInMemory();
+    const api = { token: 'hal', baseUrl: '', tusHttpStack: server } as unknown as ApiClient;
+    const durable = new DurableUploads(api, 'hal');
+    const take = durable.beginTake('s1', 'q1', 'audio/webm', () => undefined);
+    take.add(new Blob([new Uint8Array([1, 2])]));
+    await vi.waitFor(() => expect(server.stored).toEqual([1, 2]));
+    // Next while recording: the recorder's last chunk comes, and the recording is handed over at once
+    take.add(new Blob([new Uint8Array([3])]));
+    const recording = new Blob([new Uint8Array([1, 2, 3])], { type: 'audio/webm' });
+    void durable.keep('s1', 'q1', recording);
+    await vi.waitFor(() => expect(server.length).toBe(3));
+    // the last chunk went with the length, in one PATCH
+    const patches = server.requests.filter((r) => r.method === 'PATCH');
+    expect(patches.map((p) => [p.offset, p.length, p.body])).toEqual([
+      [0, undefined, [1, 2]],
+      [2, '3', [3]],
+    ]);
+    expect(await durable.uploadAnswer('s1', 'q1', recording)).toEqual({ sha256: await sha256Hex(recording) });
+    expect(server.requests.filter((r) => r.method === 'PATCH')).toHaveLength(2);
+    expect(await pendingRecordings('hal')).toEqual([]);
+  });
+
   it('resume the streamed upload, its length deferred, when its end could not be sent', async () => {
     const { TusServerInMemory } = await import('../test/tus-server-in-memory');
     const server = new TusServerInMemory();

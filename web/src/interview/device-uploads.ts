@@ -124,6 +124,10 @@ export class DurableUploads {
     const key = keyOf({ userId: this.userId, sessionId, questionId });
     claimed.add(key);
     const take = this.takes.get(key);
+    // its stream ends now, not once the whole recording is kept below and the queue takes it: every
+    // chunk it sends is kept on the device already (live-recordings), and the candidate waits for
+    // this 202. uploadAnswer gets the same outcome from it.
+    void take?.finish().catch(() => undefined);
     // a take streamed while recording: a reload resumes its upload (of deferred length)
     const live = take?.url ? { uploadUrl: take.url, deferred: true } : {};
     const saving = keepRecording({ userId: this.userId, sessionId, questionId, recording, ...live }).then(

@@ -69,9 +69,14 @@ export class RecordingTake implements TakeSink {
       .then(() => this.live.append(chunk));
   }
 
-  /** The recording is the answer: the upload ends (its 202, or an ApiError for the queue to resume from `url`). */
+  /**
+   * The recording is the answer: the upload ends (its 202, or an ApiError for the queue to resume
+   * from `url`). Called again, it gives the same outcome. Chunks still being kept are not sent on
+   * their own: they go with the length, in the upload's last PATCH.
+   */
   async finish(): Promise<UploadAccepted | null> {
-    await this.storing; // every chunk handed to the upload first
+    this.live.ending();
+    await this.storing; // every chunk kept and handed to the upload first
     return this.live.finish();
   }
 
