@@ -23,7 +23,9 @@ interface Run {
 }
 
 async function transcribedAfter(api: ApiClient, sessionId: string, questionId: string, acceptedAt: number) {
-  const answer = await api.waitForAnswer(sessionId, questionId, ['completed', 'failed'], 120_000);
+  const answer = (await api.waitForAnswer(sessionId, questionId, ['completed', 'failed'], 120_000)) as {
+    status: string;
+  };
   if (answer.status !== 'completed') throw new Error(`ahead: ${questionId} ${answer.status}`);
   const view = await api.request<{ answers: Record<string, { transcribed_at: string }> }>(
     'GET',

@@ -237,16 +237,14 @@ describe('session retention', () => {
       expires_at: new Date(app.clock.now().getTime() + DAY),
     });
     const transcribing = new Types.ObjectId(); // completed: its file is the answer's audio, being transcribed
-    await app.db
-      .collection('fs.files')
-      .insertOne({
-        _id: transcribing,
-        length: 1,
-        chunkSize: 1,
-        uploadDate: app.clock.now(),
-        filename: 'a.webm',
-        metadata: {},
-      });
+    await app.db.collection('fs.files').insertOne({
+      _id: transcribing,
+      length: 1,
+      chunkSize: 1,
+      uploadDate: app.clock.now(),
+      filename: 'a.webm',
+      metadata: {},
+    });
     const gone = new ObjectId();
     const row = (id: ObjectId) => ({
       _id: id,
