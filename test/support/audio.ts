@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -185,14 +185,15 @@ const UTTERANCES = [4.2, 6.8, 3.1, 8.4, 5.5, 2.6, 7.3];
 const PAUSES = [0.9, 1.6, 0.7, 2.2, 1.1];
 
 /**
- * A 16-bit 44.1 kHz stereo WAV of `seconds`, generated chunk by chunk: sung vowels a few seconds
- * long (a rough stand-in for speech, heard as voice by the speech detector) separated by silent pauses, so that a
- * splitter looking for pauses finds some. About 10.6 MB per minute, never held in memory.
+ * A 16-bit WAV of `seconds` (44.1 kHz stereo unless told), generated chunk by chunk: sung vowels a
+ * few seconds long (a rough stand-in for speech, heard as voice by the speech detector) separated
+ * by silent pauses, so that a splitter looking for pauses finds some. About 10.6 MB per minute at
+ * 44.1 kHz stereo, 1.9 MB at 16 kHz mono; never held in memory.
  */
-export function speechLikeWav(seconds: number, sampleRate = 44_100): Readable {
-  const channels = 2;
+export function speechLikeWav(seconds: number, sampleRate = 44_100, channels: 1 | 2 = 2): Readable {
+  const frameBytes = channels * 2;
   const frames = Math.round(seconds * sampleRate);
-  const header = wavHeader(frames * channels * 2, sampleRate, channels);
+  const header = wavHeader(frames * frameBytes, sampleRate, channels);
   const framesPerChunk = 16_384;
   let frame = 0;
   let turn = 0;
@@ -211,7 +212,7 @@ export function speechLikeWav(seconds: number, sampleRate = 44_100): Readable {
         return;
       }
       const n = Math.min(framesPerChunk, frames - frame);
-      const chunk = Buffer.alloc(n * channels * 2);
+      const chunk = Buffer.alloc(n * frameBytes);
       for (let i = 0; i < n; i++, frame++) {
         if (frame >= stretchEnd) {
           speaking = !speaking;
@@ -222,16 +223,16 @@ export function speechLikeWav(seconds: number, sampleRate = 44_100): Readable {
         if (!speaking) continue;
         const t = frame / sampleRate;
         const sample = Math.round(vowelSample(t, 120 + (turn % 5) * 20) * 9_000);
-        chunk.writeInt16LE(sample, i * 4);
-        chunk.writeInt16LE(sample, i * 4 + 2);
+        for (let c = 0; c < channels; c++) chunk.writeInt16LE(sample, i * frameBytes + c * 2);
       }
       this.push(chunk);
     },
   });
 }
 
-/** Bytes of speechLikeWav(seconds). */
-export const speechLikeWavBytes = (seconds: number, sampleRate = 44_100) => 44 + Math.round(seconds * sampleRate) * 4;
+/** Bytes of speechLikeWav(seconds, sampleRate, channels). */
+export const speechLikeWavBytes = (seconds: number, sampleRate = 44_100, channels: 1 | 2 = 2) =>
+  44 + Math.round(seconds * sampleRate) * channels * 2;
 
 /** Runs sox (or espeak-ng) into a fresh WAV in the work directory and returns its bytes. */
 function made(name: string, command: string, args: (out: string) => string[]): Buffer {
@@ -345,15 +346,58 @@ export function spokenAtRate(
   return { wav, speakingSeconds, words };
 }
 
+/** speechLikeWebm's recordings made in this process, by length and options: each is made once. */
+const webmMade = new Map<string, Promise<Buffer>>();
+
+export interface SpeechLikeWebmOptions {
+  /** The WAV piped into ffmpeg: 44.1 kHz stereo unless told (16 kHz mono: a fifth of the samples to make). */
+  sampleRate?: number;
+  channels?: 1 | 2;
+  /**
+   * libopus's rate control: 'on' (its default, as the other tests' recordings are made) codes the
+   * sung vowels at about 42 kbit/s; 'constrained' keeps them near 32 kbit/s, the size a browser's
+   * recording of speech at 32 kbit/s comes to (an hour: about 14.4 MB).
+   */
+  vbr?: 'on' | 'constrained';
+}
+
 /**
  * speechLikeWav as a browser records it: WebM/Opus at 32 kbit/s, mono (what the web app's
- * MediaRecorder makes), encoded by ffmpeg; made once per length.
+ * MediaRecorder makes), encoded by ffmpeg; made once per length and options in this process, kept
+ * in the work directory. The WAV is piped into ffmpeg as it is generated, never written out: an
+ * hour of it at 44.1 kHz stereo would be 635 MB.
  */
-export async function speechLikeWebm(seconds: number): Promise<Buffer> {
+export function speechLikeWebm(seconds: number, options: SpeechLikeWebmOptions = {}): Promise<Buffer> {
+  const { sampleRate = 44_100, channels = 2, vbr = 'on' } = options;
+  const name = `speechlike-${seconds}-${sampleRate}-${channels}-${vbr}.webm`;
+  let made = webmMade.get(name);
+  if (!made) {
+    made = encodeSpeechLike(name, speechLikeWav(seconds, sampleRate, channels), ['-vbr', vbr]);
+    webmMade.set(name, made);
+    made.catch(() => webmMade.delete(name));
+  }
+  return made;
+}
+
+async function encodeSpeechLike(name: string, wav: Readable, opusArgs: string[]): Promise<Buffer> {
   workDir ??= mkdtempSync(join(tmpdir(), 'vi-audio-'));
-  const wav = join(workDir, `speechlike-${seconds}.wav`);
-  await pipeline(speechLikeWav(seconds), createWriteStream(wav));
-  const out = join(workDir, `speechlike-${seconds}.webm`);
-  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', wav, '-ac', '1', '-c:a', 'libopus', '-b:a', '32k', out]);
+  const out = join(workDir, name);
+  const ffmpeg = spawn(
+    'ffmpeg',
+    [
+      ...['-loglevel', 'error', '-y', '-f', 'wav', '-i', 'pipe:0'],
+      ...['-ac', '1', '-c:a', 'libopus', '-b:a', '32k', ...opusArgs, out],
+    ],
+    { stdio: ['pipe', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  ffmpeg.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    ffmpeg.once('error', reject);
+    ffmpeg.once('close', resolve);
+  });
+  await pipeline(wav, ffmpeg.stdin);
+  const code = await exited;
+  if (code !== 0) throw new Error(`ffmpeg could not encode ${name} (exit ${code}): ${stderr}`);
   return readFileSync(out);
 }
