@@ -16,7 +16,7 @@ import type { Pause } from '../speech/speech-measure.js';
 import { SpeechMeter } from '../speech/speech-meter.js';
 import { SAMPLE_RATE } from '../speech/voice-activity.js';
 import { interviewKeywords } from '../transcribers/interview-hints.js';
-import { PieceSender } from '../transcribers/piece-sender.js';
+import { clock, PieceSender } from '../transcribers/piece-sender.js';
 import { aheadCuts, speechWithin } from './ahead-cuts.js';
 
 /** No look before this many new bytes: a PATCH a second of a recording at 32 kbit/s brings 4 KB. */
@@ -49,11 +49,6 @@ export const progressOf = (doc: TranscriptAhead): AheadProgress => ({
   covered: doc.pieces.at(-1)?.end_seconds ?? 0,
   stopped: doc.stopped,
 });
-
-const clock = (seconds: number) => {
-  const s = Math.round(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-};
 
 /**
  * Transcribes a resumable upload while it grows (a recording streamed as it is made): decodes what

@@ -12,7 +12,7 @@ import { TranscriptionFailure } from '../recording/retry-policy.js';
 import { SpeechMeter } from '../speech/speech-meter.js';
 import { AudioTools } from '../recording/audio-tools.js';
 import { joinPieces, planPieces } from './piece-plan.js';
-import { PieceSender, type PieceHints } from './piece-sender.js';
+import { clock, PieceSender, type PieceHints } from './piece-sender.js';
 import type { RecordingTranscriber } from './recording-transcriber.js';
 import { ClaimLost, type TranscriptionTask } from '../recording/transcription-task.js';
 import { TranscriptionProvider, type TranscriptionResult } from './transcription-provider.js';
@@ -21,11 +21,6 @@ import { SAMPLE_RATE } from '../speech/voice-activity.js';
 import { sameStretch, type Stretch } from '../../audio/transcripts-ahead.documents.js';
 import { verifiedAudio } from '../recording/verified-audio.js';
 import { createWorkDirectory, removeWorkDirectory } from '../recording/work-directory.js';
-
-const clock = (seconds: number) => {
-  const s = Math.round(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-};
 
 /**
  * What a resumable upload had transcribed when it completed (the pieces, in answer form, back to

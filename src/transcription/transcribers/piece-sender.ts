@@ -13,6 +13,12 @@ export interface PieceHints {
   current: InterviewHints;
 }
 
+/** A time in a recording as a piece's name gives it: m:ss. */
+export const clock = (seconds: number) => {
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+};
+
 /** One piece of a recording on disk (Ogg Opus), as the provider is sent it. */
 export interface PieceToSend {
   file: string;
