@@ -17,6 +17,9 @@ export interface WireCommand {
   /** Bytes of the request on the wire, and of its answer once it came (0 before, or when none did). */
   requestBytes: number;
   replyBytes: number;
+  /** When the proxy read the request, and when the answer came back (null before), in `performance.now()` ms. */
+  sentAt: number;
+  answeredAt: number | null;
 }
 
 /**
@@ -73,7 +76,8 @@ function commandOf(message: Buffer): WireCommand | null {
   if (size <= DECODE_LIMIT) {
     const body = BSON.deserialize(bson, { promoteBuffers: true });
     const [name] = Object.keys(body);
-    return { name, collection: body[name], body, requestBytes: message.length, replyBytes: 0 };
+    const at = { sentAt: performance.now(), answeredAt: null };
+    return { name, collection: body[name], body, requestBytes: message.length, replyBytes: 0, ...at };
   }
   // the first element only: type byte, name (a C string), then a string value
   const type = bson.readUInt8(4);
@@ -84,7 +88,8 @@ function commandOf(message: Buffer): WireCommand | null {
     const length = bson.readInt32LE(nameEnd + 1);
     collection = bson.toString('utf8', nameEnd + 5, nameEnd + 4 + length);
   }
-  return { name, collection, body: { [name]: collection }, requestBytes: message.length, replyBytes: 0 };
+  const at = { sentAt: performance.now(), answeredAt: null };
+  return { name, collection, body: { [name]: collection }, requestBytes: message.length, replyBytes: 0, ...at };
 }
 
 /** Splits a byte stream into wire messages (each starts with its own int32 length). */
@@ -207,7 +212,10 @@ export class DatabaseProxy {
         this.bytesFromDatabase += message.length;
         const responseTo = message.readInt32LE(8);
         const command = waiting.get(responseTo);
-        if (command) command.replyBytes = message.length;
+        if (command) {
+          command.replyBytes = message.length;
+          command.answeredAt = performance.now();
+        }
         waiting.delete(responseTo);
         const action = afterwards.get(responseTo);
         afterwards.delete(responseTo);
