@@ -43,7 +43,7 @@ export interface HeldUserLease {
  * random, growing time and tries again, so that a burst admits up to the limit instead of refusing
  * every one of its requests; it is refused only when the burst has not cleared within about two
  * seconds. A holder renews its row every third of USER_LEASE_MS; a crashed instance's rows stop
- * counting when they expire, and are deleted by the next acquire of that user and kind.
+ * counting when they expire, and are deleted by the next release of that user and kind.
  */
 @Injectable()
 export class UserLeases implements OnModuleInit {
@@ -80,14 +80,15 @@ export class UserLeases implements OnModuleInit {
     }
   }
 
-  /** One insert-then-count: a lease, `full` (held rows fill the limit) or `contended`. */
+  /**
+   * One insert-then-count: a lease, `full` (held rows fill the limit) or `contended`. Admitted in
+   * three round trips (insert, count, mark held); the held rows are counted only when over the limit.
+   */
   private async attempt(userId: string, kind: UserLeaseKind): Promise<HeldUserLease | 'full' | 'contended'> {
     const leaseMs = this.settings.leaseMs;
     const limit = this.limitOf(kind);
     const now = new Date();
     const live = { user_id: userId, kind, expires_at: { $gt: now } };
-    await this.collection().deleteMany({ user_id: userId, kind, expires_at: { $lte: now } });
-    if ((await this.collection().countDocuments({ ...live, state: 'held' })) >= limit) return 'full';
     const id = randomUUID();
     await this.collection().insertOne({
       _id: id,
@@ -97,8 +98,9 @@ export class UserLeases implements OnModuleInit {
       expires_at: new Date(now.getTime() + leaseMs),
     });
     if ((await this.collection().countDocuments(live)) > limit) {
+      const full = (await this.collection().countDocuments({ ...live, state: 'held' })) >= limit;
       await this.collection().deleteOne({ _id: id });
-      return 'contended';
+      return full ? 'full' : 'contended';
     }
     await this.collection().updateOne({ _id: id }, { $set: { state: 'held' } });
     const renew = setInterval(
@@ -116,8 +118,10 @@ export class UserLeases implements OnModuleInit {
         if (released) return;
         released = true;
         clearInterval(renew);
+        // with the rows of this user and kind that expired (a crashed instance's), in the same delete
+        const expired = { user_id: userId, kind, expires_at: { $lte: new Date() } };
         await this.collection()
-          .deleteOne({ _id: id })
+          .deleteMany({ $or: [{ _id: id }, expired] })
           .catch((error: Error) => this.logger.warn(`could not release a ${kind} lease: ${error.message}`));
       },
     };

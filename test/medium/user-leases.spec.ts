@@ -39,4 +39,22 @@ describe('UserLeases', () => {
     expect(stream).not.toBeNull();
     await Promise.all([...one, stream].map((lease) => lease!.release()));
   });
+
+  it("deletes the rows a crashed instance left, once expired, with the user's next release of that kind", async () => {
+    const leases = app.get(UserLeases);
+    const rows = app.db.collection<{ _id: string }>('user_leases');
+    const past = new Date(Date.now() - 1_000);
+    await rows.insertMany([
+      { _id: 'crashed-upload', user_id: 'ghost', kind: 'upload', state: 'held', expires_at: past },
+      { _id: 'crashed-stream', user_id: 'ghost', kind: 'event_stream', state: 'held', expires_at: past },
+      { _id: 'other-user', user_id: 'someone', kind: 'upload', state: 'held', expires_at: past },
+    ] as never[]);
+    const lease = await leases.tryAcquire('ghost', 'upload');
+    expect(lease).not.toBeNull(); // expired rows do not count
+    expect(await rows.countDocuments({ user_id: 'ghost' })).toBe(3);
+    await lease!.release();
+    const left = await rows.find({}, { projection: { _id: 1 } }).toArray();
+    expect(left.map((r) => r._id).sort()).toEqual(['crashed-stream', 'other-user']);
+    await rows.deleteMany({});
+  });
 });
