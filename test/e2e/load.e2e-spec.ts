@@ -184,6 +184,7 @@ describe('load', () => {
       const drainMs = Number(process.env.LOAD_DRAIN_TIMEOUT_S ?? 600) * 1000;
       const deadline = Date.now() + (process.env.LOAD_FULL_DRAIN ? drainMs : 0);
       let completed = [...answers.values()].filter((a) => a.transcription_status === 'completed').length;
+      const completedWhenUploadsEnded = completed;
       while (completed < acknowledged.size && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 500));
         answers = await stored();
@@ -215,6 +216,7 @@ describe('load', () => {
           p50_ms: polls.latency.p50,
           p99_ms: polls.latency.p99,
         },
+        completed_when_uploads_ended: completedWhenUploadsEnded,
         completed,
         // scored as soon as transcribed (SCORING_EAGER)
         scored,
