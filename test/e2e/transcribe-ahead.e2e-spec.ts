@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { speechLikeWav, speechLikeWebm } from '../support/audio.js';
+import { speechAroundSilenceWebm, speechLikeWav, speechLikeWebm } from '../support/audio.js';
 import { eventually } from '../support/database.js';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { useE2eApp } from '../support/e2e.js';
@@ -203,6 +203,58 @@ describe('transcribing a growing upload', () => {
     expect(requests.map((r) => r.piece)).toEqual(requests.map((_, i) => i));
     expect(Math.abs(paidSeconds('q4') - SECONDS)).toBeLessThan(1);
   });
+
+  it(
+    'keeps a silent piece without a provider call, and sends it when TRANSCRIPTION_SPEECH_GUARD is off',
+    { timeout: 180_000 },
+    async () => {
+      // 12 s of speech, 30 s of silence, 12 s of speech: the looks cut inside the silence
+      const quiet = await speechAroundSilenceWebm(12, 30);
+      const total = 54;
+      const stream = async (client: ApiClient, questionId: string) => {
+        const tus = new TusClient(client);
+        const sessionId = await client.newSession([questionId]);
+        const id = await tus.startDeferred(sessionId, questionId);
+        const size = Math.ceil((quiet.length / total) * 2);
+        const parts: Buffer[] = [];
+        for (let at = 0; at < quiet.length; at += size) parts.push(quiet.subarray(at, at + size));
+        const offset = await send(tus, id, parts.slice(0, -1), 0, 0, 150);
+        // the work ahead has reached the second stretch of speech before the last byte
+        await eventually(async () => {
+          const doc = await ahead(id);
+          expect(doc?.pieces.at(-1)?.end_seconds ?? 0).toBeGreaterThan(total - 2 * AHEAD_SECONDS - 4);
+          expect(doc!.working).toBeNull();
+        }, 60_000);
+        const pieces = (await ahead(id))!.pieces;
+        expect((await tus.patch(id, offset, parts.at(-1)!, quiet.length)).status).toBe(202);
+        expect((await client.waitForAnswer(sessionId, questionId)).status).toBe('completed');
+        return pieces;
+      };
+      const silentOf = (pieces: { start_seconds: number; end_seconds: number }[]) =>
+        pieces.filter((p) => p.start_seconds >= 12.5 && p.end_seconds <= 41.5);
+
+      // guard on (the default): the pieces wholly inside the silence are kept empty, never sent
+      const guarded = await stream(alice, 'guarded');
+      expect(silentOf(guarded).length).toBeGreaterThanOrEqual(1);
+      const silentSeconds = silentOf(guarded).reduce((sum, p) => sum + p.end_seconds - p.start_seconds, 0);
+      expect(paidSeconds('guarded')).toBeLessThan(total - silentSeconds + 1);
+      const sentPieces = fake.requestsFor('guarded').map((r) => r.piece);
+      expect(new Set(sentPieces).size).toBe(sentPieces.length); // none twice
+
+      // guard off: every second goes to the provider, the silent pieces too, each once
+      const own = await startApp({ TRANSCRIPTION_SPEECH_GUARD: 'false' });
+      try {
+        const carol = new ApiClient(own.url, tokenFor('carol'));
+        const unguarded = await stream(carol, 'unguarded');
+        expect(silentOf(unguarded).length).toBeGreaterThanOrEqual(1);
+        const requests = byPiece('unguarded');
+        expect(requests.map((r) => r.piece)).toEqual(requests.map((_, i) => i));
+        expect(Math.abs(paidSeconds('unguarded') - total)).toBeLessThan(1);
+      } finally {
+        await own.stop('SIGKILL');
+      }
+    },
+  );
 
   it(
     'leaves alone an upload of known length and a recording too dense to read again at each look',

@@ -346,6 +346,24 @@ export function spokenAtRate(
   return { wav, speakingSeconds, words };
 }
 
+/**
+ * speechLikeWav's first `speechSeconds` (16 kHz mono), `silentSeconds` of digital silence, and the
+ * same speech again, as WebM/Opus at 32 kbit/s: an answer with a long silence in its middle.
+ */
+export async function speechAroundSilenceWebm(speechSeconds: number, silentSeconds: number): Promise<Buffer> {
+  workDir ??= mkdtempSync(join(tmpdir(), 'vi-audio-'));
+  const speech = join(workDir, `speech-${speechSeconds}-16k.wav`);
+  writeFileSync(speech, Buffer.concat(await speechLikeWav(speechSeconds, 16_000, 1).toArray()));
+  const out = join(workDir, `around-silence-${speechSeconds}-${silentSeconds}.webm`);
+  execFileSync('ffmpeg', [
+    ...['-loglevel', 'error', '-y', '-i', speech],
+    ...['-f', 'lavfi', '-t', String(silentSeconds), '-i', 'anullsrc=r=16000:cl=mono', '-i', speech],
+    ...['-filter_complex', '[0:a][1:a][2:a]concat=n=3:v=0:a=1'],
+    ...['-ac', '1', '-c:a', 'libopus', '-b:a', '32k', out],
+  ]);
+  return readFileSync(out);
+}
+
 /** speechLikeWebm's recordings made in this process, by length and options: each is made once. */
 const webmMade = new Map<string, Promise<Buffer>>();
 

@@ -162,7 +162,8 @@ export class GrowingUploadTranscriber {
     const of = `upload=${id.toHexString()} question=${upload.question_id}`;
     const name = `Piece ${at.index + 1} (${clock(at.start)}–${clock(at.end)}, while uploading)`;
     let piece: AnswerPiece;
-    if (speechWithin(at.start, at.end, silences) < this.settings.speechGuard.minSpeechSeconds) {
+    const guard = this.settings.speechGuard;
+    if (guard.enabled && speechWithin(at.start, at.end, silences) < guard.minSpeechSeconds) {
       piece = { ...stretch, done: true, text: '', language: null, segments: [] };
     } else {
       try {
