@@ -228,6 +228,6 @@ export async function speechPassLatency(
     rows,
     target: 'the speech pass adds ≤ 10 ms at 1 in flight',
     verdict: added <= 10 ? 'met' : 'missed',
-    verdictDetail: `+${added.toFixed(0)} ms (median against median)`,
+    verdictDetail: `${added >= 0 ? '+' : ''}${added.toFixed(0)} ms (median against median)`,
   };
 }
