@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { randomUUID } from 'node:crypto';
@@ -139,7 +139,7 @@ function withinBudget<T>(work: Promise<T>, budgetMs: number): Promise<T | OverBu
  * the server (maxTimeMS) and the driver (signal) by then.
  */
 @Injectable()
-export class DocumentLocks implements OnModuleInit, BeforeApplicationShutdown {
+export class DocumentLocks implements OnModuleInit {
   private readonly logger = new Logger(DocumentLocks.name);
   private enabled?: Promise<boolean>;
   /** Local queue per key, so that one process does not race itself for the database lock. */
@@ -159,32 +159,15 @@ export class DocumentLocks implements OnModuleInit, BeforeApplicationShutdown {
     );
   }
 
-  /**
-   * Runs `work` under the lock on `key`. It resolves once the work has, without waiting for the
-   * lock's release (a delete): the write has landed, and another writer of this process waits for
-   * the release in the local queue, so the caller goes on one round trip sooner and nothing can come
-   * between. A release that fails leaves the lock to lapse, as before.
-   */
   withLock<T>(key: string, work: (lease: LockLease) => Promise<T>): Promise<T> {
     const previous = this.local.get(key) ?? Promise.resolve();
-    const held = previous.then(() => this.withDatabaseLock(key, work));
-    const tail = held.then(
-      (h) => h.released,
-      () => undefined,
-    );
+    const run = previous.catch(() => undefined).then(() => this.withDatabaseLock(key, work));
+    const tail = run.catch(() => undefined);
     this.local.set(key, tail);
     void tail.then(() => {
       if (this.local.get(key) === tail) this.local.delete(key);
     });
-    return held.then((h) => h.value);
-  }
-
-  /**
-   * Every release still on its way is answered before the database connection closes (that is in
-   * the shutdown hooks after these), so the locks of a stopping process do not linger.
-   */
-  async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all(this.local.values());
+    return run;
   }
 
   private needed(): Promise<boolean> {
@@ -218,11 +201,8 @@ export class DocumentLocks implements OnModuleInit, BeforeApplicationShutdown {
     }
   }
 
-  private async withDatabaseLock<T>(
-    key: string,
-    work: (lease: LockLease) => Promise<T>,
-  ): Promise<{ value: T; released: Promise<void> }> {
-    if (!(await this.needed())) return { value: await work(atomicServer), released: Promise.resolve() };
+  private async withDatabaseLock<T>(key: string, work: (lease: LockLease) => Promise<T>): Promise<T> {
+    if (!(await this.needed())) return work(atomicServer);
     const deadline = Date.now() + ACQUIRE_TIMEOUT_MS;
     for (;;) {
       const { token, lease } = await this.acquire(key, deadline);
@@ -245,7 +225,8 @@ export class DocumentLocks implements OnModuleInit, BeforeApplicationShutdown {
         // not released: the abandoned write may still land; the lock is broken once it has lapsed
         throw new DocumentWriteTimeout(`the write under the lock on ${key} took over ${budgetMs} ms`);
       }
-      return { value: outcome as T, released: this.release(key, token) };
+      await this.release(key, token);
+      return outcome as T;
     }
   }
 
