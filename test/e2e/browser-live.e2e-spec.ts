@@ -213,7 +213,8 @@ describe('answers kept and uploaded while they are recorded, in headless Chromiu
     const offer = page.getByTestId('unfinished-recordings');
     await offer.getByRole('button', { name: 'Discard it' }).click();
     await offer.waitFor({ state: 'detached' });
-    expect(tus.filter((t) => t.method === 'DELETE').map((t) => t.status)).toEqual([204]);
+    // the watcher notes a response's status a moment after the page has it (watchTus)
+    await eventually(async () => expect(tus.filter((t) => t.method === 'DELETE').map((t) => t.status)).toEqual([204]));
     expect(await db.db.collection('resumable_uploads').countDocuments({ _id: id })).toBe(0);
     expect(await db.db.collection('fs.chunks').countDocuments({ files_id: id })).toBe(0);
     expect(await db.db.collection('fs.files').countDocuments({ _id: id })).toBe(0);
