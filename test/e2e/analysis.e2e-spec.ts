@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { AppProcess } from '../support/app-process.js';
 import { wavTone } from '../support/audio.js';
-import { openTestDatabase } from '../support/database.js';
+import { eventually, openTestDatabase } from '../support/database.js';
 import { useE2eApp } from '../support/e2e.js';
 import { seededAnswer, seedSession } from '../support/factories.js';
 import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
@@ -708,7 +708,10 @@ describe('across instances', () => {
       const res = await pending;
       expect(res.status).toBe(200);
       expect(Date.now() - started).toBeLessThan(5_000);
-      expect(other.logs.some((l) => l.includes(`transcribed session=${sessionId}`))).toBe(true);
+      // the job's log line reaches this process through the server's stdout, a moment after its write
+      await eventually(async () =>
+        expect(other.logs.some((l) => l.includes(`transcribed session=${sessionId}`))).toBe(true),
+      );
       expect(app.logs.some((l) => l.includes(`transcribed session=${sessionId}`))).toBe(false);
     } finally {
       await other.stop();
