@@ -48,8 +48,8 @@ const ahead = (id: string) =>
 const sessionDoc = (id: string) => db.db.collection('interview_sessions').findOne({ _id: new ObjectId(id) });
 
 /** The recording's bytes in PATCHes of about `seconds` each, as a recorder uploading while it records sends them. */
-function slices(bytes: Buffer, seconds: number): Buffer[] {
-  const size = Math.ceil((bytes.length / SECONDS) * seconds);
+function slices(bytes: Buffer, seconds: number, recordingSeconds = SECONDS): Buffer[] {
+  const size = Math.ceil((bytes.length / recordingSeconds) * seconds);
   const out: Buffer[] = [];
   for (let at = 0; at < bytes.length; at += size) out.push(bytes.subarray(at, at + size));
   return out;
@@ -215,9 +215,7 @@ describe('transcribing a growing upload', () => {
         const tus = new TusClient(client);
         const sessionId = await client.newSession([questionId]);
         const id = await tus.startDeferred(sessionId, questionId);
-        const size = Math.ceil((quiet.length / total) * 2);
-        const parts: Buffer[] = [];
-        for (let at = 0; at < quiet.length; at += size) parts.push(quiet.subarray(at, at + size));
+        const parts = slices(quiet, 2, total);
         const offset = await send(tus, id, parts.slice(0, -1), 0, 0, 150);
         // the work ahead has reached the second stretch of speech before the last byte
         await eventually(async () => {
