@@ -19,12 +19,7 @@ export interface SchedulableJob {
 export interface StartedJob {
   /** Extends the claim; false when it is gone, and the job is then aborted with LOST_CLAIM. */
   renew(): Promise<boolean>;
-  /**
-   * Runs the job. `freeSlot` says it no longer needs its slot (what is left is writing down what it
-   * got): the next job starts beside it. A job that never calls it holds its slot to the end; run
-   * outside a scheduler, it has none to give back.
-   */
-  run(signal: AbortSignal, freeSlot?: () => void): Promise<void>;
+  run(signal: AbortSignal): Promise<void>;
 }
 
 /** Where the jobs come from and what a job is: the scheduler knows nothing else about them. */
@@ -51,12 +46,10 @@ interface Running {
   abort: AbortController;
   done: Promise<void>;
   started?: StartedJob;
-  holdsSlot: boolean;
 }
 
 /**
- * Runs at most `concurrency` jobs at once in their slots, and as many more that gave their slot back
- * to finish (JobSource's StartedJob.run), ready ones in `order`; wakes up when the next waiting one
+ * Runs at most `concurrency` jobs at once, ready ones in `order`; wakes up when the next waiting one
  * becomes due, scans its source every `pollMs`, renews the claims of running jobs every `renewMs`
  * and, on stop, gives them `graceMs` before aborting them. The source's database holds the state;
  * this only decides when to look and what to start.
@@ -65,8 +58,6 @@ export class JobScheduler<J extends SchedulableJob> {
   private readonly logger: Logger;
   private readonly waiting = new Map<string, J>();
   private readonly running = new Map<string, Running>();
-  /** Running jobs that hold a slot (the others are finishing). */
-  private slotsInUse = 0;
   private stopping = false;
   private scanTimer?: NodeJS.Timeout;
   private renewTimer?: NodeJS.Timeout;
@@ -161,7 +152,7 @@ export class JobScheduler<J extends SchedulableJob> {
   private pump(): void {
     if (this.stopping) return;
     const now = this.clock.nowMs();
-    while (this.slotsInUse < this.options.concurrency && this.running.size < 2 * this.options.concurrency) {
+    while (this.running.size < this.options.concurrency) {
       let next: J | undefined;
       for (const job of this.waiting.values()) {
         if (job.dueAt.getTime() <= now && (!next || job.order < next.order)) next = job;
@@ -183,28 +174,17 @@ export class JobScheduler<J extends SchedulableJob> {
   }
 
   private launch(job: J): void {
-    const entry: Running = { abort: new AbortController(), done: Promise.resolve(), holdsSlot: true };
-    this.slotsInUse++;
-    const freeSlot = () => {
-      if (!entry.holdsSlot) return;
-      entry.holdsSlot = false;
-      this.slotsInUse--;
-      this.pump();
-    };
+    const entry: Running = { abort: new AbortController(), done: Promise.resolve() };
     entry.done = this.source
       .inContext(job, async () => {
         const started = await this.source.claim(job);
         if (!started) return;
         entry.started = started;
-        await started.run(entry.abort.signal, freeSlot);
+        await started.run(entry.abort.signal);
       })
       .catch((error: Error) => this.logger.error(`job ${job.key} crashed: ${error.stack ?? error.message}`))
       .finally(() => {
         this.running.delete(job.key);
-        if (entry.holdsSlot) {
-          entry.holdsSlot = false;
-          this.slotsInUse--;
-        }
         this.pump();
       });
     this.running.set(job.key, entry);

@@ -74,11 +74,11 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     const task: TranscriptionTask = { ...job, claimId, answer: claimed.answer, hints, session: claimed.session };
     return {
       renew: () => this.queue.renewLease(job.sessionId, job.questionId, claimId, this.leaseFrom(this.clock.now())),
-      run: (signal, freeSlot = () => undefined) =>
+      run: (signal) =>
         withSpan(
           'transcription.attempt',
           { ...spanAttributes(job), 'transcription.attempt': task.answer.attempts },
-          () => this.run(job, task, signal, freeSlot),
+          () => this.run(job, task, signal),
         ),
     };
   }
@@ -111,13 +111,8 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     return new Date(now.getTime() + this.settings.leaseMs);
   }
 
-  /**
-   * The slot is the audio's: read, measured and sent to the provider. Writing down what came of it
-   * (the held result, the audio's delete, the completion or the retry) runs beside the next job.
-   */
-  private async run(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal, freeSlot: () => void) {
+  private async run(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal): Promise<void> {
     const { answer } = task;
-    if (answer.held_result || answer.attempts > this.settings.maxAttempts) freeSlot(); // no audio to read
     if (answer.held_result) {
       // an earlier attempt got the transcript but could not complete the answer: no provider call
       const { text, ...rest } = answer.held_result;
@@ -141,11 +136,9 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     try {
       fields = await this.transcripts.of(task, signal);
     } catch (error) {
-      freeSlot();
       await this.outcomes.threw(job, task, signal, error);
       return;
     }
-    freeSlot();
     await this.outcomes.transcribed(job, task, this.transcripts.bounded(task, fields), signal, startedAt);
   }
 }

@@ -10,9 +10,8 @@ import { sweepWorkDirectories } from './recording/work-directory.js';
 
 /**
  * Transcription on this instance: a scheduler running TranscribeAnswerJob, TRANSCRIPTION_CONCURRENCY
- * reading and sending their audio at once, and as many more writing down what they got. It hears
- * of this process's uploads and retries at once (ANSWER_QUEUED) and of every other due answer by
- * scanning every TRANSCRIPTION_POLL_MS; the session documents hold the state.
+ * at a time. It hears of this process's uploads and retries at once (ANSWER_QUEUED) and of every
+ * other due answer by scanning every TRANSCRIPTION_POLL_MS; the session documents hold the state.
  */
 @Injectable()
 export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {

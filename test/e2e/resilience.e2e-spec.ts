@@ -27,7 +27,7 @@ function answeredPerRecording(): Map<string, number> {
 }
 
 describe('scheduling', () => {
-  it('sends at most TRANSCRIPTION_CONCURRENCY recordings to the provider at once, in upload order', async () => {
+  it('runs at most TRANSCRIPTION_CONCURRENCY jobs at once, in upload order', async () => {
     const app = await startApp({ TRANSCRIPTION_CONCURRENCY: '2' });
     const api = new ApiClient(app.url, tokenFor('alice'));
     const ids = ['q1', 'q2', 'q3', 'q4', 'q5', 'q6'];

@@ -11,8 +11,6 @@ import {
 
 interface TestJob extends SchedulableJob {
   ms: number;
-  /** After this long the job gives its slot back, then finishes `ms` later (never when absent). */
-  freeSlotAfterMs?: number;
 }
 
 /** A source whose jobs sleep `ms` (or until aborted) and record what happened to them. */
@@ -21,8 +19,6 @@ class FakeSource implements JobSource<TestJob> {
   readonly ended: { key: string; reason?: unknown }[] = [];
   running = 0;
   maxRunning = 0;
-  inSlot = 0;
-  maxInSlot = 0;
   renewals = 0;
   renewAnswer = true;
   due: TestJob[] = [];
@@ -36,34 +32,18 @@ class FakeSource implements JobSource<TestJob> {
   async claim(job: TestJob): Promise<StartedJob> {
     return {
       renew: async () => (this.renewals++, this.renewAnswer),
-      run: (signal, freeSlot) => {
+      run: (signal) => {
         this.started.push(job.key);
         this.running++;
         this.maxRunning = Math.max(this.maxRunning, this.running);
-        this.maxInSlot = Math.max(this.maxInSlot, ++this.inSlot);
-        let slotFreed = false;
-        const giveBack = () => {
-          if (slotFreed) return;
-          slotFreed = true;
-          this.inSlot--;
-          freeSlot!();
-        };
         return new Promise<void>((resolve) => {
-          let timer: NodeJS.Timeout;
           const done = (reason?: unknown) => {
             clearTimeout(timer);
-            giveBack();
             this.running--;
             this.ended.push({ key: job.key, reason });
             resolve();
           };
-          if (job.freeSlotAfterMs === undefined) timer = setTimeout(() => done(), job.ms);
-          else {
-            timer = setTimeout(() => {
-              giveBack();
-              timer = setTimeout(() => done(), job.ms);
-            }, job.freeSlotAfterMs);
-          }
+          const timer = setTimeout(() => done(), job.ms);
           signal.addEventListener('abort', () => done(signal.reason));
         });
       },
@@ -96,25 +76,6 @@ describe('JobScheduler', () => {
     await scheduler.idle();
     expect(source.started).toEqual(['c', 'a', 'b', 'd']); // c and a took the two slots at once
     expect(source.maxRunning).toBe(2);
-    await scheduler.stop();
-  });
-
-  it('starts the next job when one gives its slot back to finish, with at most as many finishing as slots', async () => {
-    const source = new FakeSource();
-    const scheduler = new JobScheduler('test', source, new Clock(), options);
-    // each job holds its slot 20 ms, then finishes for 200 ms beside the others
-    for (let i = 0; i < 6; i++) scheduler.offer({ ...job(`j${i}`, i, 200), freeSlotAfterMs: 20 });
-    await new Promise((r) => setTimeout(r, 100));
-    // two in their slots at most; two more finishing; the last two wait for a finisher to end
-    expect(source.started).toEqual(['j0', 'j1', 'j2', 'j3']);
-    expect(source.running).toBe(4);
-    expect(source.maxInSlot).toBe(2);
-    await scheduler.idle();
-    await new Promise((r) => setTimeout(r, 10));
-    await scheduler.idle();
-    expect(source.started).toEqual(['j0', 'j1', 'j2', 'j3', 'j4', 'j5']);
-    expect(source.maxRunning).toBe(4);
-    expect(source.maxInSlot).toBe(2);
     await scheduler.stop();
   });
 
