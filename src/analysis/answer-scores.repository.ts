@@ -27,40 +27,48 @@ export class AnswerScoresRepository {
   /**
    * Takes the right to score the answer `answerId` to `questionId`: only while the session is open
    * (or being analyzed), the question holds that very answer, transcribed, and no score of it is
-   * stored or being made under a live lease. The session after the claim, or null.
+   * stored or being made under a live lease. The lease runs `leaseMs` from when the claim is
+   * written. The session after the claim, or null.
    */
-  claim(sessionId: Types.ObjectId, held: HeldScoring, leaseUntil: Date, now: Date): Promise<SessionRecord | null> {
+  claim(sessionId: Types.ObjectId, held: HeldScoring, leaseMs: number): Promise<SessionRecord | null> {
     const a = answerPath(held.questionId);
     const s = scorePath(held.questionId);
-    const record: AnswerScoreRecord = {
-      answer_id: held.answerId,
-      status: 'scoring',
-      claim_id: held.claimId,
-      lease_until: leaseUntil,
-      result: null,
-    };
-    return this.documents.findOneAndUpdate(
+    return this.documents.findOneAndUpdateAt(
       sessionId,
-      {
-        status: { $in: ['in_progress', 'analyzing'] },
-        [`${a}.id`]: held.answerId,
-        [`${a}.transcription_status`]: 'completed',
-        $or: [
-          { [s]: { $exists: false } },
-          { [s]: null },
-          { [`${s}.answer_id`]: { $ne: held.answerId } },
-          { [`${s}.status`]: 'scoring', [`${s}.lease_until`]: { $lt: now } },
-        ],
+      (now) => {
+        const record: AnswerScoreRecord = {
+          answer_id: held.answerId,
+          status: 'scoring',
+          claim_id: held.claimId,
+          lease_until: new Date(now.getTime() + leaseMs),
+          result: null,
+        };
+        return {
+          filter: {
+            status: { $in: ['in_progress', 'analyzing'] },
+            [`${a}.id`]: held.answerId,
+            [`${a}.transcription_status`]: 'completed',
+            $or: [
+              { [s]: { $exists: false } },
+              { [s]: null },
+              { [`${s}.answer_id`]: { $ne: held.answerId } },
+              { [`${s}.status`]: 'scoring', [`${s}.lease_until`]: { $lt: now } },
+            ],
+          },
+          update: { $set: { [s]: record } },
+        };
       },
-      { $set: { [s]: record } },
       'after',
     );
   }
 
-  /** Extends a held claim; false when it is no longer held. */
-  renew(sessionId: Types.ObjectId, held: HeldScoring, leaseUntil: Date): Promise<boolean> {
+  /** Extends a held claim to `leaseMs` from when the renewal is written; false when it is no longer held. */
+  renew(sessionId: Types.ObjectId, held: HeldScoring, leaseMs: number): Promise<boolean> {
     const s = scorePath(held.questionId);
-    return this.documents.updateOne(sessionId, this.holding(held), { $set: { [`${s}.lease_until`]: leaseUntil } });
+    return this.documents.updateOneAt(sessionId, (now) => ({
+      filter: this.holding(held),
+      update: { $set: { [`${s}.lease_until`]: new Date(now.getTime() + leaseMs) } },
+    }));
   }
 
   /**

@@ -89,7 +89,7 @@ export class AnswerScoring {
       }
       const held: HeldScoring = { questionId, answerId: answer.id, claimId: randomUUID() };
       const claimed = await this.scores
-        .claim(session._id, held, new Date(now.getTime() + this.settings.claimMs), now)
+        .claim(session._id, held, this.settings.claimMs)
         .catch((error: Error) => this.readBack(session, held, error));
       if (!claimed) {
         const [fresh] = await this.sessions.findMany([session._id]);
@@ -120,8 +120,7 @@ export class AnswerScoring {
     const question = session.questions.find((q) => q.question_id === held.questionId)!;
     const answer = answerOf(session.answers, held.questionId)!;
     const renewal = setInterval(() => {
-      const until = new Date(this.clock.nowMs() + this.settings.claimMs);
-      void this.scores.renew(session._id, held, until).catch((error: Error) => {
+      void this.scores.renew(session._id, held, this.settings.claimMs).catch((error: Error) => {
         this.logger.warn(`could not renew the scoring claim on question=${held.questionId}: ${error.message}`);
       });
     }, this.settings.claimMs / 5);

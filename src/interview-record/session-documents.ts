@@ -2,12 +2,18 @@ import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model, QueryFilter, Types, UpdateQuery } from 'mongoose';
+import { Clock } from '../database/clock.js';
 import { DocumentLocks, type LockLease } from '../database/document-locks.js';
 import { SESSION_CHANGED, type SessionChangedEvent } from './session-events.js';
 import { InterviewSession, type SessionRecord } from './session.schema.js';
 
 type Filter = QueryFilter<InterviewSession>;
 type Update = UpdateQuery<InterviewSession>;
+/** A write made from the time it is sent: `now` is read once the session's lock is held. */
+export type WriteAt = (now: Date) => { filter: Filter; update: Update };
+
+/** The document lock that makes a session's writes exclusive (DocumentLocks). */
+export const sessionLockKey = (sessionId: Types.ObjectId) => `interview_sessions:${String(sessionId)}`;
 
 /** A write bumps `rev` exactly when it changes what clients see of the session. */
 const bumpsRev = (update: Update) => typeof update.$inc?.rev === 'number';
@@ -31,31 +37,56 @@ export class SessionDocuments {
     @InjectModel(InterviewSession.name) readonly model: Model<InterviewSession>,
     private readonly locks: DocumentLocks,
     private readonly events: EventEmitter2,
+    private readonly clock: Clock,
   ) {}
 
   /** The session as it was before (`before`) or is after (`after`) the update; null if the filter matched nothing. */
-  async findOneAndUpdate(
+  findOneAndUpdate(
     sessionId: Types.ObjectId,
     filter: Filter,
     update: Update,
     returnDocument: 'before' | 'after',
   ): Promise<SessionRecord | null> {
-    const result = await this.locked(sessionId, (lease) =>
-      this.findAndUpdate(sessionId, filter, update, returnDocument, lease),
-    );
-    if (result && bumpsRev(update)) this.announce(sessionId, returnDocument === 'after' ? result : undefined);
+    return this.findOneAndUpdateAt(sessionId, () => ({ filter, update }), returnDocument);
+  }
+
+  /**
+   * findOneAndUpdate, with the filter and update made from the time the write is sent (after any wait
+   * for the session's lock), so that a lease it grants runs from then: waits for a busy session must
+   * not eat into it.
+   */
+  async findOneAndUpdateAt(
+    sessionId: Types.ObjectId,
+    write: WriteAt,
+    returnDocument: 'before' | 'after',
+  ): Promise<SessionRecord | null> {
+    let sent: Update = {};
+    const result = await this.locked(sessionId, (lease) => {
+      const { filter, update } = write(this.clock.now());
+      sent = update;
+      return this.findAndUpdate(sessionId, filter, update, returnDocument, lease);
+    });
+    if (result && bumpsRev(sent)) this.announce(sessionId, returnDocument === 'after' ? result : undefined);
     return result;
   }
 
   /** Whether the filter matched (and so the update was applied). */
-  async updateOne(sessionId: Types.ObjectId, filter: Filter, update: Update): Promise<boolean> {
+  updateOne(sessionId: Types.ObjectId, filter: Filter, update: Update): Promise<boolean> {
+    return this.updateOneAt(sessionId, () => ({ filter, update }));
+  }
+
+  /** updateOne, with the filter and update made from the time the write is sent (findOneAndUpdateAt). */
+  async updateOneAt(sessionId: Types.ObjectId, write: WriteAt): Promise<boolean> {
+    let sent: Update = {};
     const matched = await this.locked(sessionId, async (lease) => {
+      const { filter, update } = write(this.clock.now());
+      sent = update;
       // FerretDB 1.x ignores maxTimeMS on update and delete but honours it on findAndModify
       if (lease.exclusive) return (await this.findAndUpdate(sessionId, filter, update, 'before', lease)) !== null;
       const result = await this.model.updateOne({ ...filter, _id: sessionId }, update, lease.statement()).exec();
       return result.matchedCount === 1;
     });
-    if (matched && bumpsRev(update)) this.announce(sessionId);
+    if (matched && bumpsRev(sent)) this.announce(sessionId);
     return matched;
   }
 
@@ -84,7 +115,7 @@ export class SessionDocuments {
 
   /** Runs one write to a session exclusively where the server needs help with that (FerretDB). */
   private locked<T>(sessionId: Types.ObjectId, work: (lease: LockLease) => Promise<T>): Promise<T> {
-    return this.locks.withLock(`interview_sessions:${String(sessionId)}`, work);
+    return this.locks.withLock(sessionLockKey(sessionId), work);
   }
 
   private announce(sessionId: Types.ObjectId, session?: SessionRecord): void {

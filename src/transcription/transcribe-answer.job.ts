@@ -58,9 +58,9 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
   async claim(job: AnswerJob): Promise<StartedJob | null> {
     if (!this.provider.configured) return this.waitForProvider(job);
     const claimId = randomUUID();
-    const now = this.clock.now();
+    const { leaseMs } = this.settings;
     const claimed = await withSpan('transcription.claim', spanAttributes(job), (span) =>
-      this.queue.claim(job.sessionId, job.questionId, job.fileId, claimId, this.leaseFrom(now), now).then((c) => {
+      this.queue.claim(job.sessionId, job.questionId, job.fileId, claimId, leaseMs).then((c) => {
         span.setAttribute('transcription.claimed', c !== null);
         return c;
       }),
@@ -73,7 +73,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     };
     const task: TranscriptionTask = { ...job, claimId, answer: claimed.answer, hints, session: claimed.session };
     return {
-      renew: () => this.queue.renewLease(job.sessionId, job.questionId, claimId, this.leaseFrom(this.clock.now())),
+      renew: () => this.queue.renewLease(job.sessionId, job.questionId, claimId, leaseMs),
       run: (signal) =>
         withSpan(
           'transcription.attempt',
@@ -105,10 +105,6 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
       .catch(() => false);
     if (noted) this.logger.warn(`${job.key} waits: ${NO_PROVIDER}`);
     return null;
-  }
-
-  private leaseFrom(now: Date): Date {
-    return new Date(now.getTime() + this.settings.leaseMs);
   }
 
   private async run(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal): Promise<void> {

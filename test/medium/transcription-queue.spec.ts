@@ -1,6 +1,8 @@
 import { ObjectId } from 'mongodb';
 import { Types } from 'mongoose';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DocumentLocks } from '../../src/database/document-locks.js';
+import { sessionLockKey } from '../../src/interview-record/session-documents.js';
 import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
 import { AnswerRepository } from '../../src/answers/answer.repository.js';
 import type { Answer } from '../../src/interview-record/answer.schema.js';
@@ -74,39 +76,60 @@ describe('claims', () => {
 
   it('takes a queued answer once: processing with a lease and one attempt', async () => {
     const now = app.clock.now();
-    const claimed = await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(now), now);
+    const claimed = await queue.claim(sessionId, 'q1', fileId, 'claim-a', LEASE_MS);
     expect(claimed?.answer).toMatchObject({ transcription_status: 'processing', claim_id: 'claim-a', attempts: 1 });
     expect(claimed?.sessionLanguage).toBe('en');
-    expect(await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now)).toBeNull();
+    expect(await queue.claim(sessionId, 'q1', fileId, 'claim-b', LEASE_MS)).toBeNull();
     const doc = await stored();
     expect(doc.answers.q1).toMatchObject({ claim_id: 'claim-a', lease_until: leaseFrom(now), attempts: 1 });
     expect(doc.work_due_at).toEqual(now); // the upload's due time, earlier than the lease
   });
 
   it('refuses a claim for audio the answer no longer points at (a re-upload)', async () => {
-    const now = app.clock.now();
-    expect(await queue.claim(sessionId, 'q1', new Types.ObjectId(), 'claim-a', leaseFrom(now), now)).toBeNull();
+    expect(await queue.claim(sessionId, 'q1', new Types.ObjectId(), 'claim-a', LEASE_MS)).toBeNull();
     expect((await stored()).answers.q1.transcription_status).toBe('queued');
   });
 
   it('lets another worker take over only once the lease has lapsed', async () => {
-    const start = app.clock.now();
-    await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(start), start);
-    let now = app.clock.advance(LEASE_MS); // exactly at the lease's end: still held
-    expect(await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now)).toBeNull();
-    now = app.clock.advance(1);
-    const taken = await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now);
+    await queue.claim(sessionId, 'q1', fileId, 'claim-a', LEASE_MS);
+    app.clock.advance(LEASE_MS); // exactly at the lease's end: still held
+    expect(await queue.claim(sessionId, 'q1', fileId, 'claim-b', LEASE_MS)).toBeNull();
+    app.clock.advance(1);
+    const taken = await queue.claim(sessionId, 'q1', fileId, 'claim-b', LEASE_MS);
     expect(taken?.answer).toMatchObject({ claim_id: 'claim-b', attempts: 2 });
   });
 
+  it('runs a lease from when the claim is written: a wait for the busy session does not shorten it', async () => {
+    let release: (() => void) | undefined;
+    const busy = app
+      .get(DocumentLocks)
+      .withLock(sessionLockKey(sessionId), () => new Promise<void>((resolve) => (release = resolve)));
+    await vi.waitFor(() => expect(release).toBeDefined());
+    const claim = queue.claim(sessionId, 'q1', fileId, 'claim-a', LEASE_MS);
+    const writtenAt = app.clock.advance(20_000); // the claim waits this long for the session
+    release!();
+    await busy;
+    const leaseUntil = new Date(writtenAt.getTime() + LEASE_MS);
+    expect((await claim)?.answer).toMatchObject({
+      claim_id: 'claim-a',
+      lease_until: leaseUntil,
+      updated_at: writtenAt,
+    });
+    expect((await stored()).answers.q1).toMatchObject({ claim_id: 'claim-a', lease_until: leaseUntil });
+
+    const renewedAt = app.clock.advance(5_000);
+    const renewal = queue.renewLease(sessionId, 'q1', 'claim-a', LEASE_MS);
+    expect(await renewal).toBe(true);
+    expect((await stored()).answers.q1.lease_until).toEqual(new Date(renewedAt.getTime() + LEASE_MS));
+  });
+
   it('keeps a renewed claim past its first lease', async () => {
-    const start = app.clock.now();
-    await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(start), start);
-    const renewedAt = app.clock.advance(LEASE_MS / 2);
-    expect(await queue.renewLease(sessionId, 'q1', 'claim-a', leaseFrom(renewedAt))).toBe(true);
-    const now = app.clock.advance(LEASE_MS); // past the first lease, inside the renewed one
-    expect(await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now)).toBeNull();
-    expect(await queue.renewLease(sessionId, 'q1', 'claim-b', leaseFrom(now))).toBe(false);
+    await queue.claim(sessionId, 'q1', fileId, 'claim-a', LEASE_MS);
+    app.clock.advance(LEASE_MS / 2);
+    expect(await queue.renewLease(sessionId, 'q1', 'claim-a', LEASE_MS)).toBe(true);
+    app.clock.advance(LEASE_MS); // past the first lease, inside the renewed one
+    expect(await queue.claim(sessionId, 'q1', fileId, 'claim-b', LEASE_MS)).toBeNull();
+    expect(await queue.renewLease(sessionId, 'q1', 'claim-b', LEASE_MS)).toBe(false);
   });
 });
 
@@ -114,10 +137,9 @@ describe('settling', () => {
   beforeEach(() => queuedAnswer());
 
   it('lets only the holder settle: a worker whose lease lapsed and was taken over writes nothing', async () => {
-    const start = app.clock.now();
-    await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(start), start);
+    await queue.claim(sessionId, 'q1', fileId, 'claim-a', LEASE_MS);
     const now = app.clock.advance(LEASE_MS + 1);
-    await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now);
+    await queue.claim(sessionId, 'q1', fileId, 'claim-b', LEASE_MS);
     const result = {
       transcript: 'late',
       language: null,
@@ -151,7 +173,7 @@ describe('settling', () => {
 
   it('schedules a retry: not claimable before its time, claimable after', async () => {
     const start = app.clock.now();
-    await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(start), start);
+    await queue.claim(sessionId, 'q1', fileId, 'claim-a', LEASE_MS);
     const retryAt = new Date(start.getTime() + 5_000);
     await queue.retryLater(sessionId, 'q1', 'claim-a', 'The provider failed (503).', retryAt, start);
     const doc = await stored();
@@ -166,17 +188,17 @@ describe('settling', () => {
 
     let now = app.clock.advance(4_999);
     expect(await dueHere(now)).toEqual([]);
-    expect(await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now)).toBeNull();
+    expect(await queue.claim(sessionId, 'q1', fileId, 'claim-b', LEASE_MS)).toBeNull();
     now = app.clock.advance(1);
     expect(await dueHere(now)).toEqual([
       expect.objectContaining({ sessionId, questionId: 'q1', fileId, dueAt: retryAt }),
     ]);
-    expect((await queue.claim(sessionId, 'q1', fileId, 'claim-b', leaseFrom(now), now))?.answer.attempts).toBe(2);
+    expect((await queue.claim(sessionId, 'q1', fileId, 'claim-b', LEASE_MS))?.answer.attempts).toBe(2);
   });
 
   it('hands work back on shutdown with the attempt given back, due at once', async () => {
     const start = app.clock.now();
-    await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(start), start);
+    await queue.claim(sessionId, 'q1', fileId, 'claim-a', LEASE_MS);
     const now = app.clock.advance(1_000);
     await queue.handBack(sessionId, 'q1', 'claim-a', now);
     const doc = await stored();
@@ -194,7 +216,7 @@ describe('the work index', () => {
   it('finds a lapsed processing answer, and corrects a session scanned too early', async () => {
     await queuedAnswer();
     const start = app.clock.now();
-    await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(start), start);
+    await queue.claim(sessionId, 'q1', fileId, 'claim-a', LEASE_MS);
     // work_due_at is still the upload time; a scan now finds nothing claimable and moves it to the lease's end
     const early = app.clock.advance(1_000);
     expect(await dueHere(early)).toEqual([]);
@@ -223,7 +245,7 @@ describe('claimability', () => {
       const answer = { ...(await queuedAnswer()), ...state };
       await app.db.collection('interview_sessions').updateOne({ _id: sessionId }, { $set: { 'answers.q1': answer } });
       const now = app.clock.now();
-      const claimed = await queue.claim(sessionId, 'q1', fileId, 'claim-a', leaseFrom(now), now);
+      const claimed = await queue.claim(sessionId, 'q1', fileId, 'claim-a', LEASE_MS);
       expect({ state, claimed: claimed !== null }).toEqual({ state, claimed: isClaimable(answer, now) });
     }
   });

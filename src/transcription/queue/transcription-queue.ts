@@ -50,18 +50,21 @@ export class TranscriptionQueue {
 
   /**
    * Takes the processing claim on an answer that is due (queued, or processing with a lapsed lease),
-   * only while it still points at `fileId`. Returns null if another worker, a re-upload or a
-   * withdrawal got there first.
+   * only while it still points at `fileId`, with a lease of `leaseMs` from when the claim is written.
+   * Returns null if another worker, a re-upload or a withdrawal got there first.
    */
   async claim(
     sessionId: Types.ObjectId,
     questionId: string,
     fileId: Types.ObjectId,
     claimId: string,
-    leaseUntil: Date,
-    now: Date,
+    leaseMs: number,
   ): Promise<Claimed | null> {
-    const claimed = await this.run(sessionId, plans.claim(questionId, fileId, claimId, leaseUntil, now), 'after');
+    const claimed = await this.documents.findOneAndUpdateAt(
+      sessionId,
+      (now) => plans.claim(questionId, fileId, claimId, new Date(now.getTime() + leaseMs), now),
+      'after',
+    );
     return claimed ? claimedView(claimed, questionId) : null;
   }
 
@@ -91,9 +94,11 @@ export class TranscriptionQueue {
     return this.runOne(sessionId, plans.noteWaiting(questionId, fileId, reason, now));
   }
 
-  /** Extends a held claim. False means the claim is gone and the job must stop without writing. */
-  renewLease(sessionId: Types.ObjectId, questionId: string, claimId: string, leaseUntil: Date): Promise<boolean> {
-    return this.runOne(sessionId, plans.renewLease({ questionId, claimId }, leaseUntil));
+  /** Extends a held claim to `leaseMs` from when the renewal is written. False means the claim is gone and the job must stop without writing. */
+  renewLease(sessionId: Types.ObjectId, questionId: string, claimId: string, leaseMs: number): Promise<boolean> {
+    return this.documents.updateOneAt(sessionId, (now) =>
+      plans.renewLease({ questionId, claimId }, new Date(now.getTime() + leaseMs)),
+    );
   }
 
   /**
