@@ -218,7 +218,8 @@ describe('POST /api/upload-answer/:sessionId/:questionId', () => {
       const res = await multipartRequest(`${app.url}/api/upload-answer/${sessionId}/q1`, tokenFor('alice'), [
         { name: 'audio', filename: 'long.wav', contentType: 'audio/wav', data: streamingWav(5_000_000, 16 * 1024) },
       ]).catch((error: Error) => ({ status: -1, body: error.message }));
-      expect(res.status).toBe(413);
+      // with the error's text, should the client see no answer at all
+      expect({ status: res.status, body: res.status === 413 ? null : res.body }).toEqual({ status: 413, body: null });
       await waitForEmptyGridfs();
       expect((await sessions().findOne({ _id: new ObjectId(sessionId) }))!.answers).toEqual({});
     });

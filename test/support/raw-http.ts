@@ -39,10 +39,14 @@ export function rawRequest(
     // a fresh connection each time: a pooled one may be closed by the server's keep-alive timeout
     // at the very moment it is reused, which would look like a reset caused by the request
     const req = request(url, { method: options.method ?? 'POST', headers: options.headers, agent: false });
+    // once the whole answer is in, the request's own fate no longer matters: a client still
+    // writing a body the server refused may see the connection go (EPIPE) while the answer is checked
+    let answered = false;
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
+        answered = true;
         const text = Buffer.concat(chunks).toString();
         let body: unknown = text;
         try {
@@ -56,7 +60,7 @@ export function rawRequest(
     });
     let aborted = false;
     req.on('error', (error) => {
-      if (!aborted) reject(error);
+      if (!aborted && !answered) reject(error);
     });
     options
       .write(req)
