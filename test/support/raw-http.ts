@@ -39,14 +39,20 @@ export function rawRequest(
     // a fresh connection each time: a pooled one may be closed by the server's keep-alive timeout
     // at the very moment it is reused, which would look like a reset caused by the request
     const req = request(url, { method: options.method ?? 'POST', headers: options.headers, agent: false });
-    // once the whole answer is in, the request's own fate no longer matters: a client still
-    // writing a body the server refused may see the connection go (EPIPE) while the answer is checked
+    // once the answer has begun, the request's own fate no longer matters: a client still writing a
+    // body the server refused sees the connection go (EPIPE) while the answer arrives; the answer's
+    // own end, or its being cut off, decides
     let answered = false;
     req.on('response', (res) => {
+      answered = true;
       const chunks: Buffer[] = [];
+      let ended = false;
+      res.on('close', () => {
+        if (!ended) reject(new Error(`the answer (${res.statusCode}) was cut off`));
+      });
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        answered = true;
+        ended = true;
         const text = Buffer.concat(chunks).toString();
         let body: unknown = text;
         try {
