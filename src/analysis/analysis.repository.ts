@@ -16,18 +16,26 @@ export class AnalysisRepository {
    */
   claim(
     session: Pick<SessionRecord, '_id' | 'user_id' | 'rev' | 'status'>,
-    claim: AnalysisClaim,
-    now: Date,
+    claim: Omit<AnalysisClaim, 'until'>,
+    leaseMs: number,
   ): Promise<SessionRecord | null> {
-    const filter: Record<string, unknown> =
-      session.status === 'analyzing'
-        ? { user_id: session.user_id, status: 'analyzing', 'analysis_claim.until': { $lt: now } }
-        : // in_progress, or analyzed for a rescore (claim.rescore)
-          { user_id: session.user_id, status: session.status, rev: session.rev };
-    return this.documents.findOneAndUpdate(
+    return this.documents.findOneAndUpdateAt(
       session._id,
-      filter,
-      { $set: { status: 'analyzing', analysis_claim: claim, updated_at: now }, $inc: { rev: 1 } },
+      (now) => ({
+        filter:
+          session.status === 'analyzing'
+            ? { user_id: session.user_id, status: 'analyzing', 'analysis_claim.until': { $lt: now } }
+            : // in_progress, or analyzed for a rescore (claim.rescore)
+              { user_id: session.user_id, status: session.status, rev: session.rev },
+        update: {
+          $set: {
+            status: 'analyzing',
+            analysis_claim: { ...claim, until: new Date(now.getTime() + leaseMs) },
+            updated_at: now,
+          },
+          $inc: { rev: 1 },
+        },
+      }),
       'after',
     );
   }
@@ -64,13 +72,12 @@ export class AnalysisRepository {
     );
   }
 
-  /** Extends the claim while its holder scores; false when it is no longer held. */
-  renew(sessionId: Types.ObjectId, claimId: string, until: Date): Promise<boolean> {
-    return this.documents.updateOne(
-      sessionId,
-      { status: 'analyzing', 'analysis_claim.id': claimId },
-      { $set: { 'analysis_claim.until': until } },
-    );
+  /** Extends the claim to `leaseMs` from when the renewal is written; false when it is no longer held. */
+  renew(sessionId: Types.ObjectId, claimId: string, leaseMs: number): Promise<boolean> {
+    return this.documents.updateOneAt(sessionId, (now) => ({
+      filter: { status: 'analyzing', 'analysis_claim.id': claimId },
+      update: { $set: { 'analysis_claim.until': new Date(now.getTime() + leaseMs) } },
+    }));
   }
 
   /**

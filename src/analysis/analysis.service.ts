@@ -124,16 +124,11 @@ export class AnalysisService {
         continue;
       }
       const claimId = randomUUID();
-      const now = this.clock.now();
       const rescoring = session.status === 'analyzed';
       const claimed = await this.analyses.claim(
         session,
-        {
-          id: claimId,
-          until: new Date(now.getTime() + this.settings.claimMs),
-          ...(rescoring ? { rescore: true } : {}),
-        },
-        now,
+        { id: claimId, ...(rescoring ? { rescore: true } : {}) },
+        this.settings.claimMs,
       );
       if (!claimed) {
         session = await this.sessions.getOwned(sessionId, userId); // something changed: look again
@@ -145,8 +140,7 @@ export class AnalysisService {
       let saved: SessionRecord | null | undefined;
       // renewed while scoring and storing, so that slow scoring is never taken over and done twice
       const renewal = setInterval(() => {
-        const until = new Date(this.clock.nowMs() + this.settings.claimMs);
-        void this.analyses.renew(claimed._id, claimId, until).catch((error: Error) => {
+        void this.analyses.renew(claimed._id, claimId, this.settings.claimMs).catch((error: Error) => {
           this.logger.warn(`could not renew the scoring claim on session=${sessionId}: ${error.message}`);
         });
       }, this.settings.claimMs / 5);
