@@ -202,7 +202,14 @@ export function holdResult(claim: HeldClaim, result: TranscriptFields): AnswerPl
 function settle(
   claim: HeldClaim,
   fields: Partial<Answer>,
-  options: { attemptsDelta?: number; dueAt?: Date; assumed?: Record<string, unknown>; events?: PendingWebhooks } = {},
+  options: {
+    attemptsDelta?: number;
+    dueAt?: Date;
+    /** The filter pins every other answer as settled: no work is left in the session after this write. */
+    noWorkLeft?: boolean;
+    assumed?: Record<string, unknown>;
+    events?: PendingWebhooks;
+  } = {},
 ): AnswerPlan {
   const a = answerPath(claim.questionId);
   const carried = carryingEvents(options.events ?? {}, fields.updated_at!);
@@ -217,6 +224,7 @@ function settle(
       },
       $inc: { rev: 1, ...(options.attemptsDelta ? { [`${a}.attempts`]: options.attemptsDelta } : {}) },
       ...(Object.keys(min).length > 0 ? { $min: min } : {}),
+      ...(options.noWorkLeft ? { $unset: { work_due_at: '' } } : {}),
     },
   };
 }
@@ -244,7 +252,12 @@ export function complete(
   };
   const { questionId } = claim;
   const after = withAnswer(session, questionId, { ...answerOf(session.answers, questionId)!, ...fields });
-  return settle(claim, fields, { assumed: othersAsIn(session, questionId), events: eventsOf(after) });
+  // when the filter holds every other answer completed, this write leaves no work: work_due_at goes with it
+  const noWorkLeft = session.questions.every(
+    (q) =>
+      q.question_id === questionId || answerOf(session.answers, q.question_id)?.transcription_status === 'completed',
+  );
+  return settle(claim, fields, { assumed: othersAsIn(session, questionId), events: eventsOf(after), noWorkLeft });
 }
 
 /** Back to queued until `retryAt`, keeping the reason for the status view. */

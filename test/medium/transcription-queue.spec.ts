@@ -2,7 +2,7 @@ import { ObjectId } from 'mongodb';
 import { Types } from 'mongoose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DocumentLocks } from '../../src/database/document-locks.js';
-import { sessionLockKey } from '../../src/interview-record/session-documents.js';
+import { SessionDocuments, sessionLockKey } from '../../src/interview-record/session-documents.js';
 import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
 import { AnswerRepository } from '../../src/answers/answer.repository.js';
 import type { Answer } from '../../src/interview-record/answer.schema.js';
@@ -157,6 +157,7 @@ describe('settling', () => {
       transcript: null,
     });
 
+    const refreshes = vi.spyOn(app.get(SessionDocuments), 'updateOne');
     const done = await queue.complete(sessionId, 'q1', 'claim-b', { ...result, transcript: 'hello' }, now);
     expect(done?.answers.q1).toMatchObject({
       transcription_status: 'completed',
@@ -167,8 +168,10 @@ describe('settling', () => {
       lease_until: null,
       attempts: 2,
     });
-    // nothing is left to do, so the session leaves the work index
+    // nothing is left to do, so the session leaves the work index, in the completion's own write
     expect((await stored()).work_due_at).toBeUndefined();
+    expect(refreshes).not.toHaveBeenCalled();
+    refreshes.mockRestore();
   });
 
   it('schedules a retry: not claimable before its time, claimable after', async () => {
@@ -213,6 +216,42 @@ describe('settling', () => {
 });
 
 describe('the work index', () => {
+  it("after a completion that leaves another answer queued, is that answer's due time", async () => {
+    const first = await queuedAnswer();
+    const firstFile = fileId;
+    const start = app.clock.now();
+    // a second question, answered a second later (queuedAnswer's session has one question: add one)
+    await app.db
+      .collection('interview_sessions')
+      .updateOne({ _id: sessionId }, { $push: { questions: { question_id: 'q2', text: 'Q2?', model_answer: '' } } });
+    app.clock.advance(1_000);
+    const second = {
+      ...first,
+      id: new ObjectId().toHexString(),
+      question_id: 'q2',
+      gridfs_file_id: new Types.ObjectId(),
+    };
+    Object.assign(second, {
+      created_at: app.clock.now(),
+      updated_at: app.clock.now(),
+      ...freshQueueState(app.clock.now()),
+    });
+    expect(await answers.replace(sessionId, 'alice', second)).toBeNull();
+    await queue.claim(sessionId, 'q1', firstFile, 'claim-a', LEASE_MS);
+    const result = {
+      transcript: 'one',
+      language: null,
+      duration_seconds: null,
+      segments: null,
+      speech: null,
+      no_speech: false,
+      suspect_hallucination: false,
+    };
+    expect(await queue.complete(sessionId, 'q1', 'claim-a', result, app.clock.now())).not.toBeNull();
+    expect((await stored()).work_due_at).toEqual(second.queued_at);
+    expect(second.queued_at.getTime()).toBe(start.getTime() + 1_000);
+  });
+
   it('finds a lapsed processing answer, and corrects a session scanned too early', async () => {
     await queuedAnswer();
     const start = app.clock.now();

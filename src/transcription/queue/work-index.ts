@@ -3,9 +3,12 @@ import { SessionDocuments } from '../../interview-record/session-documents.js';
 import type { SessionRecord } from '../../interview-record/session.schema.js';
 import { dueAnswer, type DueAnswer } from '../../interview-record/answer-events.js';
 import { isClaimable } from '../../interview-record/claimable-states.js';
-import { answerDueAt, refreshWorkDue } from '../../interview-record/due-work.js';
+import { answerDueAt, earliestDueAt, refreshWorkDue } from '../../interview-record/due-work.js';
 
 export type { DueAnswer } from '../../interview-record/answer-events.js';
+
+/** What the work index reads of a session (work_due_at as stored: absent when no work is due). */
+export type IndexedSession = Pick<SessionRecord, '_id' | 'rev' | 'answers' | 'work_due_at'>;
 
 /** Sessions read per scan for due work. */
 const SCAN_BATCH = 100;
@@ -41,12 +44,12 @@ export class WorkIndex {
   }
 
   /** Sessions that may have an answer needing a worker by `now`, earliest first. */
-  findDue(now: Date, limit: number): Promise<Pick<SessionRecord, '_id' | 'rev' | 'answers'>[]> {
+  findDue(now: Date, limit: number): Promise<IndexedSession[]> {
     return this.documents.model
-      .find({ work_due_at: { $lte: now } }, { rev: 1, answers: 1 })
+      .find({ work_due_at: { $lte: now } }, { rev: 1, answers: 1, work_due_at: 1 })
       .sort({ work_due_at: 1 })
       .limit(limit)
-      .lean<Pick<SessionRecord, '_id' | 'rev' | 'answers'>[]>()
+      .lean<IndexedSession[]>()
       .exec();
   }
 
@@ -60,9 +63,12 @@ export class WorkIndex {
 
   /**
    * Sets work_due_at to exactly when this session next needs a worker, unless the session changed
-   * since it was read (then whoever changed it kept work_due_at early enough).
+   * since it was read (then whoever changed it kept work_due_at early enough), or it is exact already
+   * (a completion that left no work unsets it in its own write).
    */
-  async refresh(session: Pick<SessionRecord, '_id' | 'rev' | 'answers'>): Promise<void> {
+  async refresh(session: IndexedSession): Promise<void> {
+    const exact = earliestDueAt(session.answers ?? {});
+    if ((exact?.getTime() ?? null) === (session.work_due_at?.getTime() ?? null)) return;
     const { filter, update } = refreshWorkDue(session);
     await this.documents.updateOne(session._id, filter, update);
   }
