@@ -4,7 +4,8 @@ import type { SchedulableJob } from './job-scheduler.js';
 /** One answer's transcription, as the scheduler sees it. */
 export type AnswerJob = DueAnswer & SchedulableJob;
 
-/** The job for a due answer: one per uploaded file, started in upload order. */
+/** The job for a due answer: one per uploaded file, started in upload order, grouped by session (its writes' lock). */
 export function answerJob(due: DueAnswer): AnswerJob {
-  return { ...due, key: `${String(due.sessionId)}/${due.questionId}/${String(due.fileId)}`, order: due.queuedAt };
+  const session = String(due.sessionId);
+  return { ...due, key: `${session}/${due.questionId}/${String(due.fileId)}`, order: due.queuedAt, group: session };
 }

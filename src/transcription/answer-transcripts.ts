@@ -10,7 +10,8 @@ import { AheadHandover } from './ahead/ahead-handover.js';
 import { LargeRecordingTranscriber } from './transcribers/large-recording.transcriber.js';
 import type { RecordingTranscriber } from './transcribers/recording-transcriber.js';
 import type { TranscriptionTask } from './recording/transcription-task.js';
-import { TranscriptionProvider } from './transcribers/transcription-provider.js';
+import { TranscriptionProvider, type TranscriptionResult } from './transcribers/transcription-provider.js';
+import type { TakeSlot } from './job-scheduler.js';
 import { WholeRecordingTranscriber } from './transcribers/whole-recording.transcriber.js';
 
 /**
@@ -37,17 +38,21 @@ export class AnswerTranscripts {
    * The answer's transcript: none, without a provider call, when the recording holds no speech;
    * otherwise the provider's, flagged when it is a known silence hallucination of little speech.
    */
-  async of(task: TranscriptionTask, signal: AbortSignal): Promise<TranscriptFields> {
+  async of(task: TranscriptionTask, signal: AbortSignal, slot: TakeSlot): Promise<TranscriptFields> {
     // pieces transcribed while a resumable upload grew stand: the large path sends only the rest
     const ahead = await this.handover.of(task);
     const transcriber = ahead ? this.large : this.transcriberFor(task.answer);
     // a large recording is measured on the pass that compresses it
     let reading = transcriber === this.large ? null : await this.speech.read(task, signal);
-    const result = reading?.noSpeech
-      ? null
-      : ahead
-        ? await this.large.transcribe(task, signal, ahead)
-        : await transcriber.transcribe(task, signal);
+    // the transcriber's work holds a slot; the reads before it and the writes after it do not
+    const release = reading?.noSpeech ? null : await slot(signal);
+    let result: TranscriptionResult | null = null;
+    try {
+      if (release)
+        result = ahead ? await this.large.transcribe(task, signal, ahead) : await transcriber.transcribe(task, signal);
+    } finally {
+      release?.();
+    }
     reading = result?.reading ?? reading;
     await this.handover.forget(task);
     if (!result || reading?.noSpeech) {

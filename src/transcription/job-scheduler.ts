@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Slots } from '../common/slots.js';
 import type { Clock } from '../database/clock.js';
 
 /** Why a running job was told to stop (its AbortSignal's reason). */
@@ -13,13 +14,25 @@ export interface SchedulableJob {
   dueAt: Date;
   /** Ready jobs start in this order, earliest first (upload time). */
   order: Date;
+  /**
+   * Jobs of one group write to the same thing (an answer's session): a job started ahead (beyond
+   * `concurrency`) is one whose group has no job running here, so it never only queues behind them.
+   */
+  group?: string;
 }
+
+/** Waits for one of the scheduler's `concurrency` slots; resolves with its release (call it once). */
+export type TakeSlot = (signal: AbortSignal) => Promise<() => void>;
 
 /** A job whose claim is held: renewed while it runs, stopped when the claim is gone. */
 export interface StartedJob {
   /** Extends the claim; false when it is gone, and the job is then aborted with LOST_CLAIM. */
   renew(): Promise<boolean>;
-  run(signal: AbortSignal): Promise<void>;
+  /**
+   * Runs the job. With `ahead`, the job holds one of the `concurrency` slots only around its costly
+   * part (`slot`); what it does before and after runs beside the other jobs' slots.
+   */
+  run(signal: AbortSignal, slot: TakeSlot): Promise<void>;
 }
 
 /** Where the jobs come from and what a job is: the scheduler knows nothing else about them. */
@@ -33,7 +46,15 @@ export interface JobSource<J extends SchedulableJob> {
 }
 
 export interface SchedulerOptions {
+  /** Jobs holding a slot at once (with `ahead` 0, jobs running at once). */
   concurrency: number;
+  /**
+   * Jobs that may be started beyond `concurrency`, each in a group with no other job running here
+   * (in any phase): they prepare (claim, read) while the slots are busy and take the next free one. A job that has
+   * given its slot back (storing what it got) no longer counts, so the slots are held only around
+   * the costly part. 0 (the default): a job holds its slot from start to end.
+   */
+  ahead?: number;
   /** How often to look for due work in the database. */
   pollMs: number;
   /** How often a running job's claim is renewed. */
@@ -46,10 +67,17 @@ interface Running {
   abort: AbortController;
   done: Promise<void>;
   started?: StartedJob;
+  group?: string;
+  /** Gave its slot back: only storing what it got is left. */
+  finishing?: boolean;
 }
 
+/** Without `ahead` a running job holds its slot already: taking it again is free. */
+const held: TakeSlot = () => Promise.resolve(() => undefined);
+
 /**
- * Runs at most `concurrency` jobs at once, ready ones in `order`; wakes up when the next waiting one
+ * Runs at most `concurrency` jobs at once (with `ahead`, that many holding a slot, up to `ahead` more
+ * preparing, one per group, and those that gave their slot back finishing), ready ones in `order`; wakes up when the next waiting one
  * becomes due, scans its source every `pollMs`, renews the claims of running jobs every `renewMs`
  * and, on stop, gives them `graceMs` before aborting them. The source's database holds the state;
  * this only decides when to look and what to start.
@@ -63,6 +91,8 @@ export class JobScheduler<J extends SchedulableJob> {
   private renewTimer?: NodeJS.Timeout;
   private wakeTimer?: NodeJS.Timeout;
   private wakeAt = Infinity;
+  /** With `ahead`: the `concurrency` slots that running jobs take around their costly part. */
+  private readonly slots?: Slots;
 
   constructor(
     name: string,
@@ -71,6 +101,7 @@ export class JobScheduler<J extends SchedulableJob> {
     private readonly options: SchedulerOptions,
   ) {
     this.logger = new Logger(name);
+    if ((options.ahead ?? 0) > 0) this.slots = new Slots(options.concurrency);
   }
 
   /** Scans at once, then every pollMs; renews running claims every renewMs. */
@@ -148,15 +179,17 @@ export class JobScheduler<J extends SchedulableJob> {
     }, delayMs);
   }
 
-  /** Starts ready jobs, earliest order first, while a slot is free; wakes up for the next due one. */
+  /**
+   * Starts ready jobs, earliest order first, while there is room: up to `concurrency` + `ahead` jobs
+   * not yet past their slot, and a job of a group with a job running here (in any phase) only while
+   * fewer than `concurrency` run in all, as without `ahead`: a group's writes share a lock, and more
+   * of them at once would only queue there, the claims' renewals too. Wakes up for the next due one.
+   */
   private pump(): void {
     if (this.stopping) return;
     const now = this.clock.nowMs();
-    while (this.running.size < this.options.concurrency) {
-      let next: J | undefined;
-      for (const job of this.waiting.values()) {
-        if (job.dueAt.getTime() <= now && (!next || job.order < next.order)) next = job;
-      }
+    for (;;) {
+      const next = this.nextReady(now);
       if (!next) break;
       this.waiting.delete(next.key);
       this.launch(next);
@@ -173,14 +206,46 @@ export class JobScheduler<J extends SchedulableJob> {
     }
   }
 
+  private nextReady(now: number): J | undefined {
+    const { concurrency, ahead = 0 } = this.options;
+    let active = 0;
+    for (const r of this.running.values()) if (!r.finishing) active++;
+    if (active >= concurrency + ahead) return undefined;
+    const busy = this.busyGroups();
+    // a job of a group with a job running here (in any phase) starts only as it would without `ahead`
+    const sameGroupAllowed = this.running.size < concurrency;
+    let next: J | undefined;
+    for (const job of this.waiting.values()) {
+      if (job.dueAt.getTime() > now || (next && job.order >= next.order)) continue;
+      if (!sameGroupAllowed && job.group !== undefined && busy.has(job.group)) continue;
+      next = job;
+    }
+    return next;
+  }
+
+  private busyGroups(): Set<string> {
+    return new Set([...this.running.values()].flatMap((r) => (r.group === undefined ? [] : [r.group])));
+  }
+
   private launch(job: J): void {
-    const entry: Running = { abort: new AbortController(), done: Promise.resolve() };
+    const entry: Running = { abort: new AbortController(), done: Promise.resolve(), group: job.group };
+    const slots = this.slots;
+    const slot: TakeSlot = slots
+      ? async (signal) => {
+          const release = await slots.take(signal);
+          return () => {
+            release();
+            entry.finishing = true;
+            this.pump();
+          };
+        }
+      : held;
     entry.done = this.source
       .inContext(job, async () => {
         const started = await this.source.claim(job);
         if (!started) return;
         entry.started = started;
-        await started.run(entry.abort.signal);
+        await started.run(entry.abort.signal, slot);
       })
       .catch((error: Error) => this.logger.error(`job ${job.key} crashed: ${error.stack ?? error.message}`))
       .finally(() => {

@@ -9,7 +9,7 @@ import { inTrace, withSpan } from '../tracing/spans.js';
 import { answerJob, type AnswerJob } from './answer-job.js';
 import { AnswerTranscripts } from './answer-transcripts.js';
 import { AttemptOutcomes, spanAttributes } from './attempt-outcomes.js';
-import type { JobSource, StartedJob } from './job-scheduler.js';
+import type { JobSource, StartedJob, TakeSlot } from './job-scheduler.js';
 import { TranscriptionQueue } from './queue/transcription-queue.js';
 import { WorkIndex } from './queue/work-index.js';
 import type { InterviewHints, TranscriptionTask } from './recording/transcription-task.js';
@@ -74,11 +74,11 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     const task: TranscriptionTask = { ...job, claimId, answer: claimed.answer, hints, session: claimed.session };
     return {
       renew: () => this.queue.renewLease(job.sessionId, job.questionId, claimId, leaseMs),
-      run: (signal) =>
+      run: (signal, slot) =>
         withSpan(
           'transcription.attempt',
           { ...spanAttributes(job), 'transcription.attempt': task.answer.attempts },
-          () => this.run(job, task, signal),
+          () => this.run(job, task, signal, slot),
         ),
     };
   }
@@ -107,7 +107,8 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     return null;
   }
 
-  private async run(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal): Promise<void> {
+  /** The provider's part of the attempt holds one of TRANSCRIPTION_CONCURRENCY slots (`slot`); the rest does not. */
+  private async run(job: AnswerJob, task: TranscriptionTask, signal: AbortSignal, slot: TakeSlot): Promise<void> {
     const { answer } = task;
     if (answer.held_result) {
       // an earlier attempt got the transcript but could not complete the answer: no provider call
@@ -130,7 +131,7 @@ export class TranscribeAnswerJob implements JobSource<AnswerJob> {
     const startedAt = this.clock.nowMs();
     let fields: TranscriptFields;
     try {
-      fields = await this.transcripts.of(task, signal);
+      fields = await this.transcripts.of(task, signal, slot);
     } catch (error) {
       await this.outcomes.threw(job, task, signal, error);
       return;

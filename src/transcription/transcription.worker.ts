@@ -10,7 +10,8 @@ import { sweepWorkDirectories } from './recording/work-directory.js';
 
 /**
  * Transcription on this instance: a scheduler running TranscribeAnswerJob, TRANSCRIPTION_CONCURRENCY
- * at a time. It hears of this process's uploads and retries at once (ANSWER_QUEUED) and of every
+ * transcribers at a time, and as many more answers (of other sessions) being claimed and measured
+ * before their turn or stored after it, so that the provider is not kept waiting on the database. It hears of this process's uploads and retries at once (ANSWER_QUEUED) and of every
  * other due answer by scanning every TRANSCRIPTION_POLL_MS; the session documents hold the state.
  */
 @Injectable()
@@ -24,6 +25,7 @@ export class TranscriptionWorker implements OnApplicationBootstrap, BeforeApplic
   ) {
     this.scheduler = new JobScheduler(TranscriptionWorker.name, job, clock, {
       concurrency: settings.concurrency,
+      ahead: settings.concurrency,
       pollMs: settings.pollMs,
       renewMs: Math.floor(settings.leaseMs / 3),
       graceMs: settings.shutdownGraceMs,

@@ -131,3 +131,121 @@ describe('JobScheduler', () => {
     await scheduler.stop();
   });
 });
+
+/** A source whose jobs take a slot for `ms`, with `beforeMs` before it and `afterMs` after it. */
+class SlottedSource extends FakeSource {
+  inSlot = 0;
+  maxInSlot = 0;
+  /** Started and not yet past their slot. */
+  unfinished = 0;
+  maxUnfinished = 0;
+  readonly startedGroups: (string | undefined)[] = [];
+
+  constructor(
+    private readonly beforeMs: number,
+    private readonly afterMs: number,
+  ) {
+    super();
+  }
+
+  override async claim(job: TestJob): Promise<StartedJob> {
+    return {
+      renew: async () => true,
+      run: async (signal, slot) => {
+        this.started.push(job.key);
+        this.startedGroups.push(job.group);
+        this.running++;
+        this.maxRunning = Math.max(this.maxRunning, this.running);
+        this.unfinished++;
+        this.maxUnfinished = Math.max(this.maxUnfinished, this.unfinished);
+        await new Promise((r) => setTimeout(r, this.beforeMs));
+        const release = await slot(signal);
+        this.inSlot++;
+        this.maxInSlot = Math.max(this.maxInSlot, this.inSlot);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, job.ms);
+          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()));
+        });
+        this.inSlot--;
+        this.unfinished--;
+        release();
+        await new Promise((r) => setTimeout(r, this.afterMs));
+        this.running--;
+        this.ended.push({ key: job.key });
+      },
+    };
+  }
+}
+
+describe('JobScheduler with jobs started ahead', () => {
+  const grouped = (key: string, order: number, group: string, ms = 40): TestJob => ({ ...job(key, order, ms), group });
+
+  it('keeps every slot busy while other jobs prepare and finish beside them', async () => {
+    const source = new SlottedSource(30, 30);
+    const scheduler = new JobScheduler('test', source, new Clock(), { ...options, ahead: 2 });
+    const started = Date.now();
+    for (let i = 0; i < 8; i++) scheduler.offer(grouped(`j${i}`, i, `g${i}`));
+    await new Promise((r) => setTimeout(r, 5));
+    await scheduler.idle();
+    const took = Date.now() - started;
+    expect(source.maxInSlot).toBe(2);
+    expect(source.maxUnfinished).toBe(4); // two in the slots, two preparing; those finishing do not count
+    expect(source.maxRunning).toBeGreaterThan(4);
+    expect(source.ended).toHaveLength(8);
+    // holding a slot from start to end, 8 jobs of 100 ms through 2 slots take 400 ms; in the slots alone, 4 × 40 + 60
+    expect(took).toBeLessThan(330);
+    await scheduler.stop();
+  });
+
+  it('starts a job ahead only for a group with nothing running here', async () => {
+    const source = new SlottedSource(20, 20);
+    const scheduler = new JobScheduler('test', source, new Clock(), { ...options, ahead: 2 });
+    for (const [key, order, group] of [
+      ['a1', 1, 'a'],
+      ['a2', 2, 'a'],
+      ['a3', 3, 'a'],
+      ['b1', 4, 'b'],
+      ['c1', 5, 'c'],
+    ] as const)
+      scheduler.offer(grouped(key, order, group));
+    await new Promise((r) => setTimeout(r, 5));
+    // a1 and a2 fill the two slots' places; a3 waits, since group a is busy; b1 and c1 start ahead
+    expect(source.started).toEqual(['a1', 'a2', 'b1', 'c1']);
+    await scheduler.idle();
+    expect(source.started).toEqual(['a1', 'a2', 'b1', 'c1', 'a3']);
+    expect(source.maxInSlot).toBe(2);
+    await scheduler.stop();
+  });
+
+  it('does not start a job of a group while another of that group is still finishing', async () => {
+    const source = new SlottedSource(0, 80);
+    const scheduler = new JobScheduler('test', source, new Clock(), { ...options, concurrency: 1, ahead: 1 });
+    scheduler.offer(grouped('a1', 1, 'a', 10));
+    scheduler.offer(grouped('a2', 2, 'a', 10));
+    scheduler.offer(grouped('b1', 3, 'b', 10));
+    await new Promise((r) => setTimeout(r, 40)); // a1 is past its slot, finishing; b1 started ahead of a2
+    expect(source.started).toEqual(['a1', 'b1']);
+    await scheduler.idle();
+    expect(source.started).toEqual(['a1', 'b1', 'a2']);
+    await scheduler.stop();
+  });
+
+  it('aborts a job still waiting for a slot on stop, with SHUTTING_DOWN, and it takes no slot', async () => {
+    const reasons: unknown[] = [];
+    const source = new SlottedSource(0, 0);
+    const original = source.claim.bind(source);
+    source.claim = async (j) => {
+      const started = await original(j);
+      return { ...started, run: (signal, slot) => started.run(signal, slot).catch((e) => void reasons.push(e)) };
+    };
+    const scheduler = new JobScheduler('test', source, new Clock(), { ...options, concurrency: 1, ahead: 1 });
+    scheduler.offer(grouped('holder', 1, 'x', 10_000));
+    scheduler.offer(grouped('waiter', 2, 'y', 10));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(source.maxInSlot).toBe(1);
+    await scheduler.stop();
+    expect(reasons).toEqual([SHUTTING_DOWN]);
+    expect(source.ended).toEqual([{ key: 'holder' }]); // cut short by the abort; the waiter never got in
+    expect(source.maxInSlot).toBe(1);
+  });
+});
