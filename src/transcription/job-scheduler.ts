@@ -50,9 +50,9 @@ export interface SchedulerOptions {
   concurrency: number;
   /**
    * Jobs that may be started beyond `concurrency`, each in a group with no other job running here
-   * (in any phase): they prepare (claim, read) while the slots are busy and take the next free one. A job that has
-   * given its slot back (storing what it got) no longer counts, so the slots are held only around
-   * the costly part. 0 (the default): a job holds its slot from start to end.
+   * (in any phase): they prepare (claim, read) while the slots are busy and take the next free one.
+   * A job that has given its slot back (storing what it got) no longer counts, so the slots are held
+   * only around the costly part. 0 (the default): a job holds its slot from start to end.
    */
   ahead?: number;
   /** How often to look for due work in the database. */
@@ -76,10 +76,11 @@ interface Running {
 const held: TakeSlot = () => Promise.resolve(() => undefined);
 
 /**
- * Runs at most `concurrency` jobs at once (with `ahead`, that many holding a slot, up to `ahead` more
- * preparing, one per group, and those that gave their slot back finishing), ready ones in `order`; wakes up when the next waiting one
- * becomes due, scans its source every `pollMs`, renews the claims of running jobs every `renewMs`
- * and, on stop, gives them `graceMs` before aborting them. The source's database holds the state;
+ * Runs at most `concurrency` jobs at once (with `ahead`: that many holding a slot, up to `ahead`
+ * more preparing, and those that gave their slot back finishing), ready ones in `order`; wakes up
+ * when the next waiting one becomes due, scans its source every `pollMs`, renews the claims of
+ * running jobs every `renewMs` and, on stop, gives them `graceMs` before aborting them (a job that
+ * reaches its slot after the stop is aborted then). The source's database holds the state;
  * this only decides when to look and what to start.
  */
 export class JobScheduler<J extends SchedulableJob> {
@@ -233,6 +234,12 @@ export class JobScheduler<J extends SchedulableJob> {
     const slot: TakeSlot = slots
       ? async (signal) => {
           const release = await slots.take(signal);
+          if (this.stopping) {
+            // no costly part starts once stopping: the job is aborted as at the end of the grace period
+            release();
+            entry.abort.abort(SHUTTING_DOWN);
+            throw entry.abort.signal.reason;
+          }
           return () => {
             release();
             entry.finishing = true;

@@ -230,6 +230,29 @@ describe('JobScheduler with jobs started ahead', () => {
     await scheduler.stop();
   });
 
+  it('hands back a job that reaches its slot after the stop, even within the grace period', async () => {
+    const reasons: unknown[] = [];
+    const source = new SlottedSource(0, 0);
+    const original = source.claim.bind(source);
+    source.claim = async (j) => {
+      const started = await original(j);
+      return { ...started, run: (signal, slot) => started.run(signal, slot).catch((e) => void reasons.push(e)) };
+    };
+    const scheduler = new JobScheduler('test', source, new Clock(), {
+      ...options,
+      concurrency: 1,
+      ahead: 1,
+      graceMs: 500,
+    });
+    scheduler.offer(grouped('holder', 1, 'x', 30));
+    scheduler.offer(grouped('waiter', 2, 'y', 10));
+    await new Promise((r) => setTimeout(r, 5));
+    await scheduler.stop(); // the holder ends within the grace period and frees its slot; the waiter gets no call
+    expect(source.ended).toEqual([{ key: 'holder' }]);
+    expect(reasons).toEqual([SHUTTING_DOWN]);
+    expect(source.maxInSlot).toBe(1);
+  });
+
   it('aborts a job still waiting for a slot on stop, with SHUTTING_DOWN, and it takes no slot', async () => {
     const reasons: unknown[] = [];
     const source = new SlottedSource(0, 0);
