@@ -72,8 +72,8 @@ interface Running {
   finishing?: boolean;
 }
 
-/** Without `ahead` a running job holds its slot already: taking it again is free. */
-const held: TakeSlot = () => Promise.resolve(() => undefined);
+/** A slot that is always free: a job that holds its slot from start to end (no `ahead`), or runs alone. */
+export const freeSlot: TakeSlot = () => Promise.resolve(() => undefined);
 
 /**
  * Runs at most `concurrency` jobs at once (with `ahead`: that many holding a slot, up to `ahead`
@@ -246,7 +246,7 @@ export class JobScheduler<J extends SchedulableJob> {
             this.pump();
           };
         }
-      : held;
+      : freeSlot;
     entry.done = this.source
       .inContext(job, async () => {
         const started = await this.source.claim(job);

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
 import { DocumentLockTimeout } from '../../src/database/document-locks.js';
 import { SessionDocuments } from '../../src/interview-record/session-documents.js';
-import { LOST_CLAIM } from '../../src/transcription/job-scheduler.js';
+import { freeSlot, LOST_CLAIM } from '../../src/transcription/job-scheduler.js';
 import { TranscribeAnswerJob } from '../../src/transcription/transcribe-answer.job.js';
 import { TranscriptionModule } from '../../src/transcription/transcription.module.js';
 import { TranscriptionWorker } from '../../src/transcription/transcription.worker.js';
@@ -59,7 +59,7 @@ const dueJob = (sessionId: Types.ObjectId) => dueJobOf(app, sessionId);
 /** Claims and runs the answer's job as the scheduler would, again after each retry's delay, until it settles. */
 async function runUntilSettled(sessionId: Types.ObjectId): Promise<void> {
   for (let round = 0; round < 3; round++) {
-    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
     if (['completed', 'failed'].includes((await answerOf(sessionId)).transcription_status)) return;
     app.clock.advance(60_000);
   }
@@ -125,7 +125,7 @@ describe('a long recording whose piece write fails after the provider answered',
     const { sessionId } = await uploaded(longAudio);
     const spy = failPieceWrites(0, () => true);
     const stop = new AbortController();
-    const running = (await job.claim(await dueJob(sessionId)))!.run(stop.signal);
+    const running = (await job.claim(await dueJob(sessionId)))!.run(stop.signal, freeSlot);
     await eventually(async () => {
       expect(spy.mock.calls.filter(([, , update]) => 'answers.q1.pieces.0' in setOf(update)).length).toBeGreaterThan(1);
     }, 20_000);
@@ -139,7 +139,7 @@ describe('a long recording whose piece write fails after the provider answered',
 
     app.clock.advance(LEASE_MS + 1);
     fake.reset();
-    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
     const neverKept = stranded.pieces.flatMap((p: { done: boolean }, i: number) => (p.done ? [] : [i]));
     expect(neverKept).toContain(0);
     expect(sendsPerPiece().flatMap((n, i) => (n ? [i] : []))).toEqual(neverKept);
@@ -162,7 +162,7 @@ describe('a whole recording whose result write fails after the provider answered
       }
       return original(id, filter, update, returnDocument);
     });
-    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
     expect(holds).toBe(3); // two failed, the third kept it
     expect(fake.requestsFor('q1')).toHaveLength(1);
     expect(await answerOf(sessionId)).toMatchObject({

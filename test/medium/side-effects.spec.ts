@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
 import { SessionDocuments } from '../../src/interview-record/session-documents.js';
 import { SessionEraser } from '../../src/sessions/session-eraser.js';
-import { SHUTTING_DOWN } from '../../src/transcription/job-scheduler.js';
+import { freeSlot, SHUTTING_DOWN } from '../../src/transcription/job-scheduler.js';
 import { TranscribeAnswerJob } from '../../src/transcription/transcribe-answer.job.js';
 import { TranscriptionModule } from '../../src/transcription/transcription.module.js';
 import { TranscriptionWorker } from '../../src/transcription/transcription.worker.js';
@@ -79,7 +79,7 @@ describe('a failed completion write', () => {
     const audio = wavTone(0.3, 400);
     const { sessionId, fileId } = await uploaded(audio);
     const spy = failCompletionWrites(2);
-    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
     expect(fake.requestsFor('q1')).toHaveLength(1);
     expect(await answerOf(sessionId)).toMatchObject({
       transcription_status: 'completed',
@@ -97,7 +97,7 @@ describe('a failed completion write', () => {
     const { sessionId } = await uploaded(audio);
     await app.db.collection('interview_sessions').updateOne({ _id: sessionId }, { $set: { 'answers.q1.attempts': 2 } }); // the claim makes it 3 of 3
     failCompletionWrites(1);
-    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
     expect(fake.requestsFor('q1')).toHaveLength(1);
     expect(await answerOf(sessionId)).toMatchObject({ transcription_status: 'completed', attempts: 3 });
   });
@@ -107,7 +107,7 @@ describe('a failed completion write', () => {
     const { sessionId, fileId } = await uploaded(audio);
     const spy = failCompletionWrites(1_000);
     const stop = new AbortController();
-    const running = (await job.claim(await dueJob(sessionId)))!.run(stop.signal);
+    const running = (await job.claim(await dueJob(sessionId)))!.run(stop.signal, freeSlot);
     await fake.waitFor(() => fake.requestsFor('q1').length === 1);
     const completing = () =>
       spy.mock.calls.some(
@@ -121,7 +121,7 @@ describe('a failed completion write', () => {
     expect(await answerOf(sessionId)).toMatchObject({ transcription_status: 'processing' });
 
     app.clock.advance(LEASE_MS + 1);
-    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
     expect(fake.requestsFor('q1')).toHaveLength(1);
     expect(await answerOf(sessionId)).toMatchObject({
       transcription_status: 'completed',
@@ -141,7 +141,7 @@ describe('a failed completion write', () => {
       if (result?.answers?.q1?.transcription_status === 'completed') filesWhenCompleted = await fileCount(fileId);
       return result;
     });
-    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
     expect(filesWhenCompleted).toBe(0);
   });
 });
@@ -151,7 +151,7 @@ describe('webhook events recorded with the change that causes them', () => {
     const { sessionId } = await uploaded(wavTone(0.3, 440));
     const store = app.get(WebhookDeliveryStore);
     const enqueue = vi.spyOn(store, 'enqueue').mockRejectedValueOnce(new Error('connection reset by peer'));
-    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
     // the relay after the write, or a sweep that read the session first, met the failure
     expect(enqueue).toHaveBeenCalled();
     await eventually(async () =>
@@ -171,7 +171,7 @@ describe('webhook events recorded with the change that causes them', () => {
     fake.script('q1', { kind: 'status', status: 400, message: 'bad audio' });
     const { sessionId } = await uploaded(wavTone(0.3, 450));
     vi.spyOn(app.get(WebhookDeliveryStore), 'enqueue').mockRejectedValueOnce(new Error('connection reset by peer'));
-    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
     expect(await answerOf(sessionId)).toMatchObject({ transcription_status: 'failed' });
     await eventually(async () =>
       expect((await deliveriesOf(sessionId)).map((d) => d.event)).toEqual(['transcription.failed']),
@@ -191,7 +191,7 @@ describe('erasure racing a finishing job', () => {
       await erased;
       return original(delivery);
     });
-    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
     await erased;
     vi.restoreAllMocks();
     await new Promise((r) => setTimeout(r, 600)); // a sweep or two

@@ -1,7 +1,7 @@
 import { Types } from 'mongoose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AnswerDataModule } from '../../src/answers/answer-data.module.js';
-import { LOST_CLAIM } from '../../src/transcription/job-scheduler.js';
+import { freeSlot, LOST_CLAIM } from '../../src/transcription/job-scheduler.js';
 import { WorkIndex } from '../../src/transcription/queue/work-index.js';
 import { TranscribeAnswerJob } from '../../src/transcription/transcribe-answer.job.js';
 import { TranscriptionModule } from '../../src/transcription/transcription.module.js';
@@ -53,7 +53,7 @@ describe('one transcription job', () => {
     const audio = wavTone(0.3, 300);
     const { sessionId, fileId } = await uploaded(audio);
     const started = await job.claim(await dueJob(sessionId));
-    await started!.run(never);
+    await started!.run(never, freeSlot);
     expect(await answerOf(sessionId)).toMatchObject({
       transcription_status: 'completed',
       transcript: expectedTranscript(sha256Of(audio)),
@@ -69,7 +69,7 @@ describe('one transcription job', () => {
   it('retries a transient failure after its backoff: not before, and then completes', async () => {
     fake.script('q1', { kind: 'status', status: 503, message: 'overloaded' });
     const { sessionId } = await uploaded(wavTone(0.3, 310));
-    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
     const waiting = await answerOf(sessionId);
     expect(waiting).toMatchObject({ transcription_status: 'queued', attempts: 1 });
     // attempt 1 with TRANSCRIPTION_RETRY_BASE_MS=2000: between 1 and 2 s ("equal jitter")
@@ -79,7 +79,7 @@ describe('one transcription job', () => {
     expect((await job.findDue(app.clock.now())).filter((j) => String(j.sessionId) === String(sessionId))).toEqual([]);
 
     app.clock.advance(delay);
-    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
     expect(await answerOf(sessionId)).toMatchObject({ transcription_status: 'completed', attempts: 2 });
     expect(fake.requestsFor('q1')).toHaveLength(2);
   });
@@ -88,7 +88,7 @@ describe('one transcription job', () => {
     fake.script('q1', ...Array(3).fill({ kind: 'status', status: 503, message: 'overloaded' }));
     const { sessionId, fileId } = await uploaded(wavTone(0.3, 320));
     for (let attempt = 1; attempt <= 3; attempt++) {
-      await (await job.claim(await dueJob(sessionId)))!.run(never);
+      await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
       app.clock.advance(60_000);
     }
     expect(await answerOf(sessionId)).toMatchObject({
@@ -105,13 +105,13 @@ describe('one transcription job', () => {
     fake.script('q1', { kind: 'hold', until: held, text: 'from the first worker' });
     const { sessionId } = await uploaded(wavTone(0.3, 330));
     const first = (await job.claim(await dueJob(sessionId)))!;
-    const running = first.run(never);
+    const running = first.run(never, freeSlot);
     await fake.waitFor(() => fake.requestsFor('q1').length === 1);
 
     app.clock.advance(LEASE_MS + 1); // the first worker stopped renewing: its lease lapses
     const second = (await job.claim(await dueJob(sessionId)))!;
     expect(await first.renew()).toBe(false); // what the scheduler would notice next
-    await second.run(never);
+    await second.run(never, freeSlot);
     release();
     await running;
     const answer = await answerOf(sessionId);
@@ -124,7 +124,7 @@ describe('one transcription job', () => {
     const { sessionId } = await uploaded(wavTone(0.3, 340));
     const started = (await job.claim(await dueJob(sessionId)))!;
     const abort = new AbortController();
-    const running = started.run(abort.signal);
+    const running = started.run(abort.signal, freeSlot);
     await fake.waitFor(() => fake.requestsFor('q1').length === 1);
     abort.abort(LOST_CLAIM);
     await running;
@@ -137,7 +137,7 @@ describe('one transcription job', () => {
     await app.db
       .collection('fs.chunks')
       .updateOne({ files_id: fileId, n: 0 }, { $set: { data: Buffer.from('tampered') } });
-    await (await job.claim(await dueJob(sessionId)))!.run(never);
+    await (await job.claim(await dueJob(sessionId)))!.run(never, freeSlot);
     expect(await answerOf(sessionId)).toMatchObject({
       transcription_status: 'failed',
       transcription_error: 'The stored audio failed its integrity check (SHA-256 mismatch); upload the answer again.',

@@ -222,7 +222,7 @@ describe('the work index', () => {
     const start = app.clock.now();
     // a second question, answered a second later (queuedAnswer's session has one question: add one)
     await app.db
-      .collection('interview_sessions')
+      .collection<{ _id: Types.ObjectId; questions: object[] }>('interview_sessions')
       .updateOne({ _id: sessionId }, { $push: { questions: { question_id: 'q2', text: 'Q2?', model_answer: '' } } });
     app.clock.advance(1_000);
     const second = {
