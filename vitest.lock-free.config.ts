@@ -41,6 +41,7 @@ const RACES = [
   'while its answers are queued and being transcribed', // an erasure racing a finishing job
   'while an upload into it is streaming', // an erasure racing an upload's write
   'while its first recording is being transcribed', // a re-upload racing the job's completion
+  'notices a transcription finished by another server', // two servers' claims racing for one answer
 ];
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
