@@ -65,6 +65,17 @@ async function queuedAnswer(questionId = 'q1'): Promise<Answer> {
   return answer;
 }
 
+/** What a job keeps of the provider's answer `text` (no speech measure, nothing flagged). */
+const transcriptOf = (transcript: string) => ({
+  transcript,
+  language: null,
+  duration_seconds: null,
+  segments: null,
+  speech: null,
+  no_speech: false,
+  suspect_hallucination: false,
+});
+
 /** Due answers of this test's session (earlier tests leave theirs in the collection). */
 const dueHere = async (now: Date) =>
   (await workIndex.findDueAnswers(now)).filter((d) => String(d.sessionId) === String(sessionId));
@@ -140,15 +151,7 @@ describe('settling', () => {
     await queue.claim(sessionId, 'q1', fileId, 'claim-a', LEASE_MS);
     const now = app.clock.advance(LEASE_MS + 1);
     await queue.claim(sessionId, 'q1', fileId, 'claim-b', LEASE_MS);
-    const result = {
-      transcript: 'late',
-      language: null,
-      duration_seconds: null,
-      segments: null,
-      speech: null,
-      no_speech: false,
-      suspect_hallucination: false,
-    };
+    const result = transcriptOf('late');
     expect(await queue.complete(sessionId, 'q1', 'claim-a', result, now)).toBeNull();
     expect(await queue.fail(sessionId, 'q1', 'claim-a', 'nope', now)).toBeNull();
     expect((await stored()).answers.q1).toMatchObject({
@@ -238,15 +241,7 @@ describe('the work index', () => {
     });
     expect(await answers.replace(sessionId, 'alice', second)).toBeNull();
     await queue.claim(sessionId, 'q1', firstFile, 'claim-a', LEASE_MS);
-    const result = {
-      transcript: 'one',
-      language: null,
-      duration_seconds: null,
-      segments: null,
-      speech: null,
-      no_speech: false,
-      suspect_hallucination: false,
-    };
+    const result = transcriptOf('one');
     expect(await queue.complete(sessionId, 'q1', 'claim-a', result, app.clock.now())).not.toBeNull();
     expect((await stored()).work_due_at).toEqual(second.queued_at);
     expect(second.queued_at.getTime()).toBe(start.getTime() + 1_000);

@@ -177,6 +177,18 @@ class SlottedSource extends FakeSource {
   }
 }
 
+/** A SlottedSource whose jobs' errors (the reasons they were stopped for) are recorded, not thrown. */
+function abortRecordingSource(): { source: SlottedSource; reasons: unknown[] } {
+  const reasons: unknown[] = [];
+  const source = new SlottedSource(0, 0);
+  const original = source.claim.bind(source);
+  source.claim = async (j) => {
+    const started = await original(j);
+    return { ...started, run: (signal, slot) => started.run(signal, slot).catch((e) => void reasons.push(e)) };
+  };
+  return { source, reasons };
+}
+
 describe('JobScheduler with jobs started ahead', () => {
   const grouped = (key: string, order: number, group: string, ms = 40): TestJob => ({ ...job(key, order, ms), group });
 
@@ -231,13 +243,7 @@ describe('JobScheduler with jobs started ahead', () => {
   });
 
   it('hands back a job that reaches its slot after the stop, even within the grace period', async () => {
-    const reasons: unknown[] = [];
-    const source = new SlottedSource(0, 0);
-    const original = source.claim.bind(source);
-    source.claim = async (j) => {
-      const started = await original(j);
-      return { ...started, run: (signal, slot) => started.run(signal, slot).catch((e) => void reasons.push(e)) };
-    };
+    const { source, reasons } = abortRecordingSource();
     const scheduler = new JobScheduler('test', source, new Clock(), {
       ...options,
       concurrency: 1,
@@ -254,13 +260,7 @@ describe('JobScheduler with jobs started ahead', () => {
   });
 
   it('aborts a job still waiting for a slot on stop, with SHUTTING_DOWN, and it takes no slot', async () => {
-    const reasons: unknown[] = [];
-    const source = new SlottedSource(0, 0);
-    const original = source.claim.bind(source);
-    source.claim = async (j) => {
-      const started = await original(j);
-      return { ...started, run: (signal, slot) => started.run(signal, slot).catch((e) => void reasons.push(e)) };
-    };
+    const { source, reasons } = abortRecordingSource();
     const scheduler = new JobScheduler('test', source, new Clock(), { ...options, concurrency: 1, ahead: 1 });
     scheduler.offer(grouped('holder', 1, 'x', 10_000));
     scheduler.offer(grouped('waiter', 2, 'y', 10));
