@@ -212,13 +212,12 @@ export class JobScheduler<J extends SchedulableJob> {
     let active = 0;
     for (const r of this.running.values()) if (!r.finishing) active++;
     if (active >= concurrency + ahead) return undefined;
-    const busy = this.busyGroups();
     // a job of a group with a job running here (in any phase) starts only as it would without `ahead`
-    const sameGroupAllowed = this.running.size < concurrency;
+    const busy = this.running.size < concurrency ? null : this.busyGroups();
     let next: J | undefined;
     for (const job of this.waiting.values()) {
       if (job.dueAt.getTime() > now || (next && job.order >= next.order)) continue;
-      if (!sameGroupAllowed && job.group !== undefined && busy.has(job.group)) continue;
+      if (busy && job.group !== undefined && busy.has(job.group)) continue;
       next = job;
     }
     return next;
