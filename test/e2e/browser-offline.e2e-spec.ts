@@ -92,6 +92,11 @@ describe('recordings kept on the device, in headless Chromium', () => {
       ]);
     const [kept] = await keptRecordings(page, 'olga');
     expect(kept.bytes).toBeGreaterThan(2_000);
+    // a PATCH still on its way when the network went is answered or fails first (watchTus reads a
+    // status after the request finished): what reached the server before the reload is then known
+    await expect
+      .poll(() => tus.every((t) => t.status !== undefined || t.failed !== undefined), { timeout: 10_000 })
+      .toBe(true);
     const streamedBeforeReload = tus.filter((t) => t.status !== undefined).length;
 
     // the tab reloads while offline: the app shell comes from the "cache", the answer from IndexedDB
