@@ -1,7 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { JsonBodyTooComplex } from './json-body-bounds.js';
 import { PROBLEM_JSON, problemDetails } from './problem-details.js';
+import { bodyStillArriving, discardBody } from './refused-body.js';
 
 /** Driver and mongoose errors that mean "the database is not reachable right now". */
 const UNAVAILABLE_ERRORS = new Set([
@@ -78,6 +79,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
+    const req = host.switchToHttp().getRequest<Request>();
     const { status, body } = this.describe(exception);
     if (res.headersSent) {
       res.destroy();
@@ -87,7 +89,15 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const retryAfter = (exception.getResponse() as { retryAfter?: number }).retryAfter;
       if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
     }
-    res.status(status).type(PROBLEM_JSON).json(body);
+    const send = () => res.status(status).type(PROBLEM_JSON).json(body);
+    // refused while the body is still coming (an upload over the limit, say): answered once the
+    // client has sent it, which it must before it reads an answer (refused-body.ts)
+    if (!req || !bodyStillArriving(req)) return void send();
+    void discardBody(req).then((ended) => {
+      if (res.headersSent || res.destroyed) return;
+      if (!ended) res.setHeader('Connection', 'close');
+      send();
+    });
   }
 
   private describe(exception: unknown): { status: number; body: ReturnType<typeof httpErrorBody> } {

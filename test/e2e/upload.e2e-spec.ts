@@ -1,4 +1,6 @@
 import { ObjectId } from 'mongodb';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, tokenFor } from '../support/api.js';
 import { encodedTone, streamingWav, wavTone } from '../support/audio.js';
@@ -220,6 +222,48 @@ describe('POST /api/upload-answer/:sessionId/:questionId', () => {
       ]).catch((error: Error) => ({ status: -1, body: error.message }));
       // with the error's text, should the client see no answer at all
       expect({ status: res.status, body: res.status === 413 ? null : res.body }).toEqual({ status: 413, body: null });
+      await waitForEmptyGridfs();
+      expect((await sessions().findOne({ _id: new ObjectId(sessionId) }))!.answers).toEqual({});
+    });
+
+    it('reads the rest of a refused body, so that a client that reads only after sending all of it gets the 413', async () => {
+      // as a browser's fetch does: the whole body first, then the answer; and Connection: close, so
+      // the server closes the connection after its answer (with bytes still arriving, a reset)
+      const sessionId = await alice.newSession(['q1']);
+      const boundary = 'refused-body-boundary';
+      const body = Buffer.concat([
+        Buffer.from(partHeader(boundary, { name: 'audio', filename: 'long.wav', contentType: 'audio/wav', data: '' })),
+        // far past the limit, and more than the two ends' socket buffers hold: the client is still
+        // writing when the refusal is ready
+        wavTone(1, 440),
+        Buffer.alloc(24 * 1024 * 1024),
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const url = new URL(`${app.url}/api/upload-answer/${sessionId}/q1`);
+      const socket = connect(Number(url.port), url.hostname);
+      await once(socket, 'connect');
+      const received: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      const closed = once(socket, 'close');
+      const written = new Promise<string>((resolve) => {
+        socket.once('error', (error: Error) => resolve(error.message));
+        const head =
+          `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${tokenFor('alice')}\r\n` +
+          `Content-Type: multipart/form-data; boundary=${boundary}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`;
+        socket.write(head);
+        for (let at = 0; at < body.length; at += 64 * 1024) {
+          const piece = body.subarray(at, at + 64 * 1024);
+          socket.write(`${piece.length.toString(16)}\r\n`);
+          socket.write(piece);
+          socket.write('\r\n');
+        }
+        socket.write('0\r\n\r\n', () => resolve('sent'));
+      });
+      expect(await written).toBe('sent');
+      await closed;
+      const answer = Buffer.concat(received).toString();
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
+      expect(answer).toContain(`${MAX_UPLOAD_BYTES}-byte limit (MAX_UPLOAD_BYTES)`);
       await waitForEmptyGridfs();
       expect((await sessions().findOne({ _id: new ObjectId(sessionId) }))!.answers).toEqual({});
     });

@@ -1,6 +1,7 @@
 import { BadRequestException, HttpException, Injectable } from '@nestjs/common';
 import busboy from 'busboy';
 import type { Request } from 'express';
+import { discardBody } from '../../common/refused-body.js';
 import { AudioGate, tooLarge } from './audio-gate.js';
 import type { AudioFormat } from './audio-format.js';
 
@@ -53,7 +54,8 @@ export class AudioUploadReceiver {
       rejectAudio(error);
       rejectDone(error);
       gate?.destroy(error);
-      stopReading(req);
+      // read on (and drop) what the client still sends, so that it sees the refusal (refused-body.ts)
+      void discardBody(req);
     };
 
     const declared = Number(req.headers['content-length']);
@@ -93,6 +95,8 @@ export class AudioUploadReceiver {
       const current = gate;
       file.on('error', (error: Error) => fail(malformed(error)));
       file.pipe(current);
+      // past the size limit after the format was known, too
+      current.once('error', fail);
       current.format.then((format) => resolveAudio({ stream: current, format }), fail);
     });
     parser.on('filesLimit', () => fail(new BadRequestException('Send exactly one "audio" file part per request.')));
@@ -117,30 +121,4 @@ export class AudioUploadReceiver {
 
 function malformed(error: Error): BadRequestException {
   return new BadRequestException(`The multipart body is malformed or was cut off (${error.message}).`);
-}
-
-/** Bytes of a refused body read and dropped so that the client gets to see the response. */
-const DRAIN_LIMIT = 32 * 1024 * 1024;
-
-/**
- * After a refusal, the rest of the body is read and dropped, so that a client still sending sees the
- * response instead of a reset, and the connection stays usable. Past DRAIN_LIMIT (or when the
- * declared length is beyond it) the connection is closed instead of reading on.
- */
-function stopReading(req: Request): void {
-  req.unpipe();
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > DRAIN_LIMIT && req.res && !req.res.headersSent) {
-    req.res.setHeader('Connection', 'close');
-  }
-  let drained = 0;
-  req.on('data', (chunk: Buffer) => {
-    drained += chunk.length;
-    if (drained > DRAIN_LIMIT) req.destroy();
-  });
-  req.resume();
-  const giveUp = setTimeout(() => req.destroy(), 30_000);
-  giveUp.unref();
-  req.once('end', () => clearTimeout(giveUp));
-  req.once('close', () => clearTimeout(giveUp));
 }
