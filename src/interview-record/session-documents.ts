@@ -113,6 +113,15 @@ export class SessionDocuments {
       .exec();
   }
 
+  /**
+   * Announces a write whose reply was lost (a time limit, a broken connection) once reading the
+   * session back showed it applied, as its own reply would have been: live clients and the eager
+   * scorer of this process hear of it all the same.
+   */
+  announceApplied(session: SessionRecord): void {
+    this.announce(session._id, session);
+  }
+
   /** Runs one write to a session exclusively where the server needs help with that (FerretDB). */
   private locked<T>(sessionId: Types.ObjectId, work: (lease: LockLease) => Promise<T>): Promise<T> {
     return this.locks.withLock(sessionLockKey(sessionId), work);

@@ -78,11 +78,15 @@ export class AttemptOutcomes {
     this.logger.log(
       `${fields.no_speech ? 'heard no speech in' : 'transcribed'} session=${String(job.sessionId)} question=${job.questionId} attempt=${task.answer.attempts} in ${this.clock.nowMs() - startedAt} ms`,
     );
+    // one stamp for every try, by which a try whose reply was lost is recognised as applied
+    const completedAt = this.clock.now();
     const settled = await this.persist(job, 'complete', signal, () =>
       withSpan('transcription.complete', spanAttributes(job), () =>
-        this.queue.complete(job.sessionId, job.questionId, task.claimId, fields, this.clock.now(), snapshot, (after) =>
-          this.webhooks.transcriptionsCompleted(after, this.clock.now()),
-        ),
+        this.queue
+          .complete(job.sessionId, job.questionId, task.claimId, fields, completedAt, snapshot, (after) =>
+            this.webhooks.transcriptionsCompleted(after, this.clock.now()),
+          )
+          .catch((error: Error) => this.readBackCompletion(job, completedAt, error)),
       ),
     );
     if (settled === undefined) return;
@@ -90,6 +94,18 @@ export class AttemptOutcomes {
     this.metrics.transcriptions.inc({ outcome: 'completed' });
     this.metrics.transcriptionSeconds.observe((this.clock.nowMs() - task.answer.queued_at.getTime()) / 1000);
     await this.relay.relayAfterWrite(settled);
+  }
+
+  /**
+   * A completion write that failed may still have been applied (the error came after the database
+   * took it): the session says. Applied, the attempt ends as completed; otherwise the error stands
+   * and the write is tried again.
+   */
+  private async readBackCompletion(job: AnswerJob, completedAt: Date, error: Error): Promise<SessionRecord> {
+    const applied = await this.queue.appliedCompletion(job.sessionId, job.questionId, completedAt).catch(() => null);
+    if (!applied) throw error;
+    this.logger.warn(`the completion of ${job.key} answered ${error.message}, but the session holds it: going on`);
+    return applied;
   }
 
   private dropped(job: AnswerJob): void {

@@ -11,7 +11,8 @@ import { useProxiedApp } from '../support/proxied-app.js';
  * A claim is one conditional write. When the database applies it but the answer never arrives (a
  * time limit, a broken connection), the claimer cannot tell whether it holds the claim. It reads
  * the session back: held, it works the claim now, instead of leaving an answer claimed by nobody
- * until its lease lapses (and then paying a second attempt). The faults are injected on the wire
+ * until its lease lapses (and then paying a second attempt). A completion is read back the same
+ * way: applied, the answer is done, and is announced as done. The faults are injected on the wire
  * between the built server and the real database.
  */
 
@@ -38,9 +39,22 @@ const transcriptionClaim = (question: string) => (c: WireCommand) =>
 const scoringClaim = (question: string) => (c: WireCommand) =>
   isSessionWrite(c) && (setOf(c)[`answer_scores.${question}`] as { status?: string } | undefined)?.status === 'scoring';
 
+/** The completion of `question`'s answer: processing → completed, the transcript stored. */
+const completion = (question: string) => (c: WireCommand) =>
+  isSessionWrite(c) && setOf(c)[`answers.${question}.transcription_status`] === 'completed';
+
+/** The value of one series of the server's /metrics (0 when it has none yet). */
+async function metric(series: string): Promise<number> {
+  const text = (await alice.request<string>('GET', '/metrics')).body;
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+const COMPLETED = 'interview_transcriptions_total{outcome="completed"}';
+const DROPPED = 'interview_transcriptions_total{outcome="dropped"}';
+
 const session = (id: string) => t.db.db.collection('interview_sessions').findOne({ _id: new ObjectId(id) });
 
-describe('a claim whose answer is lost after the database applied it', () => {
+describe('a claim or a completion whose answer is lost after the database applied it', () => {
   it('transcription: the job reads the session back, holds the claim and transcribes now, once, in its first attempt', async () => {
     const sessionId = await alice.newSession(['t1']);
     const audio = wavTone(0.5, tone++);
@@ -68,5 +82,37 @@ describe('a claim whose answer is lost after the database applied it', () => {
     }, 10_000);
     expect(t.fake.chatRequests.filter((r) => r.questionId === 's1')).toHaveLength(3);
     expect(t.app.logs.some((l) => l.includes('the scoring claim on question=s1 answered'))).toBe(true);
+  });
+
+  it('completion: the job reads the session back, finds its transcript stored and carries on as completed: the answer is scored at once', async () => {
+    const sessionId = await alice.newSession(['c1']);
+    const audio = wavTone(0.5, tone++);
+    const [completedBefore, droppedBefore] = [await metric(COMPLETED), await metric(DROPPED)];
+    const hit = t.proxy.inject({ match: completion('c1'), action: { kind: 'fail-after' } });
+    expect((await alice.upload(sessionId, 'c1', audio)).status).toBe(202);
+    await hit;
+    expect(await alice.waitForAnswer(sessionId, 'c1')).toMatchObject({
+      status: 'completed',
+      transcript: expectedTranscript(sha256Of(audio)),
+    });
+    // the eager scorer hears of a completion only from the write that made it: a completion taken
+    // for lost (dropped) is scored by nobody until analyze
+    await eventually(async () => {
+      expect((await session(sessionId))?.answer_scores?.c1).toMatchObject({ status: 'scored', claim_id: null });
+    }, 10_000);
+    expect((await session(sessionId))?.answers.c1).toMatchObject({
+      transcription_status: 'completed',
+      attempts: 1,
+      claim_id: null,
+      gridfs_file_id: null,
+    });
+    expect(t.fake.requestsFor('c1')).toHaveLength(1);
+    expect(t.proxy.commands.filter(completion('c1'))).toHaveLength(1);
+    expect(await metric(COMPLETED)).toBe(completedBefore + 1);
+    expect(await metric(DROPPED)).toBe(droppedBefore);
+    expect(t.app.logs.some((l) => l.includes('the completion of') && l.includes('but the session holds it'))).toBe(
+      true,
+    );
+    expect(t.app.logs.some((l) => l.includes('dropped the transcript'))).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { ObjectId } from 'mongodb';
 import { Types } from 'mongoose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -12,6 +13,7 @@ import { freshQueueState } from '../../src/interview-record/answer-queue-state.s
 import { TranscriptionQueue } from '../../src/transcription/queue/transcription-queue.js';
 import { WorkIndex } from '../../src/transcription/queue/work-index.js';
 import { SessionRepository } from '../../src/sessions/session.repository.js';
+import { SESSION_CHANGED, type SessionChangedEvent } from '../../src/interview-record/session-events.js';
 import { startMedium, type MediumApp } from '../support/medium.js';
 
 const LEASE_MS = 30_000;
@@ -175,6 +177,40 @@ describe('settling', () => {
     expect((await stored()).work_due_at).toBeUndefined();
     expect(refreshes).not.toHaveBeenCalled();
     refreshes.mockRestore();
+  });
+
+  it('knows its own completion applied by an earlier try whose reply was lost, by its stamp, and announces it', async () => {
+    await queue.claim(sessionId, 'q1', fileId, 'claim-a', LEASE_MS);
+    const at = app.clock.advance(1_000);
+    const result = transcriptOf('hello');
+    expect(await queue.complete(sessionId, 'q1', 'claim-a', result, at)).not.toBeNull();
+    const announced: SessionChangedEvent[] = [];
+    const listener = (event: SessionChangedEvent) => announced.push(event);
+    app.get(EventEmitter2).on(SESSION_CHANGED, listener);
+    try {
+      // the try again of the same completion (the claim is gone: the first try took it)
+      const again = await queue.complete(sessionId, 'q1', 'claim-a', result, at);
+      expect(again?.answers.q1).toMatchObject({
+        transcription_status: 'completed',
+        transcript: 'hello',
+        transcribed_at: at,
+      });
+      expect(announced).toEqual([{ sessionId: String(sessionId), session: again }]);
+      expect((await queue.appliedCompletion(sessionId, 'q1', at))?.answers.q1.transcribed_at).toEqual(at);
+      expect(announced).toHaveLength(2);
+      // a completion stamped otherwise is not this one: the answer was completed by another
+      const other = app.clock.advance(1);
+      expect(await queue.complete(sessionId, 'q1', 'claim-a', result, other)).toBeNull();
+      expect(await queue.appliedCompletion(sessionId, 'q1', other)).toBeNull();
+      expect(announced).toHaveLength(2);
+    } finally {
+      app.get(EventEmitter2).off(SESSION_CHANGED, listener);
+    }
+    expect((await stored()).answers.q1).toMatchObject({
+      transcription_status: 'completed',
+      attempts: 1,
+      transcribed_at: at,
+    });
   });
 
   it('schedules a retry: not claimable before its time, claimable after', async () => {

@@ -34,6 +34,12 @@ function claimedView(session: SessionRecord, questionId: string): Claimed | null
   };
 }
 
+/** Whether the answer to `questionId` is completed by the completion stamped `at`. */
+function completedAt(session: SessionRecord | null, questionId: string, at: Date): boolean {
+  const answer = answerOf(session?.answers, questionId);
+  return answer?.transcription_status === 'completed' && answer.transcribed_at?.getTime() === at.getTime();
+}
+
 /**
  * The transcription queue. The session documents are the queue: an answer is claimed (queued or
  * lapsed → processing, with a lease) by one conditional update that names the file it must still
@@ -123,10 +129,29 @@ export class TranscriptionQueue {
       );
       if (settled) return settled;
       session = await this.read(sessionId);
+      // an earlier try of this very completion was applied, its reply lost
+      if (completedAt(session, questionId, now)) return this.applied(session!);
       const answer = answerOf(session?.answers, questionId);
       if (answer?.transcription_status !== 'processing' || answer.claim_id !== claimId) return null;
     }
     return null;
+  }
+
+  /**
+   * The session, when it holds the completion stamped `at` (its transcribed_at) of the answer to
+   * `questionId`: read back after a completion write that failed without saying whether it was
+   * applied, so that an applied one is announced and relayed as its own reply would have been.
+   * Null when it does not.
+   */
+  async appliedCompletion(sessionId: Types.ObjectId, questionId: string, at: Date): Promise<SessionRecord | null> {
+    const session = await this.read(sessionId);
+    return completedAt(session, questionId, at) ? this.applied(session!) : null;
+  }
+
+  private async applied(session: SessionRecord): Promise<SessionRecord> {
+    this.documents.announceApplied(session);
+    await this.workIndex.refresh(session).catch(() => undefined);
+    return session;
   }
 
   private read(sessionId: Types.ObjectId): Promise<SessionRecord | null> {
