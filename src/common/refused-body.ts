@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 
 /** Bytes of a refused body read and dropped so that the client gets to see the response. */
-export const DRAIN_LIMIT_BYTES = 32 * 1024 * 1024;
+const DRAIN_LIMIT_BYTES = 32 * 1024 * 1024;
 /** How long a refused body is read before the response goes out anyway. */
-export const DRAIN_LIMIT_MS = 30_000;
+const DRAIN_LIMIT_MS = 30_000;
 
 const discarding = new WeakMap<IncomingMessage, Promise<boolean>>();
 
