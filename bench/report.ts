@@ -82,6 +82,8 @@ export function machineDescription(): string {
 export interface RunInfo {
   /** The machine of the run the tables come from (a later BENCH_ONLY run names its own in `mode`). */
   machine: string;
+  /** The Node.js version the figures were measured with. */
+  node: string;
   startedAt: Date;
   finishedAt: Date;
   mode: string;
@@ -110,7 +112,7 @@ export function renderReport(info: RunInfo, tables: BenchTable[], comparison?: C
       'section, kept in `bench/NOTES.md`.',
     '',
     `- Machine: ${info.machine}`,
-    `- Node ${process.versions.node}; database: ${info.database}, on 127.0.0.1`,
+    `- Node ${info.node}; database: ${info.database}, on 127.0.0.1`,
     '- Every server is its own process on 127.0.0.1; the load comes from the bench process (autocannon or node:http).',
     '  Cells are the median of the repetitions with (min–max); a single number was measured once.',
     '',

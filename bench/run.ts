@@ -288,6 +288,8 @@ interface SavedRun {
   finished?: string;
   /** The machine of the full run (absent in runs saved before it was recorded). */
   machine?: string;
+  /** The Node.js version of the full run (absent in runs saved before it was recorded). */
+  node?: string;
   /** Set when some tables come from a later BENCH_ONLY run. */
   merged?: string[];
   tables: BenchTable[];
@@ -301,7 +303,14 @@ function saveResults(database: string, tables: BenchTable[]): SavedRun {
   const file = resultsFile(backend);
   const now = new Date().toISOString();
   const machine = machineDescription();
-  let run: SavedRun = { database, machine, at: started.toISOString(), finished: now, tables };
+  let run: SavedRun = {
+    database,
+    machine,
+    node: process.versions.node,
+    at: started.toISOString(),
+    finished: now,
+    tables,
+  };
   if (only && existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedRun;
     const fresh = new Map(tables.map((t) => [t.title, t]));
@@ -328,6 +337,7 @@ function writeReport(database: string, tables: BenchTable[], complete: boolean):
     renderReport(
       {
         machine: run?.machine ?? machineDescription(),
+        node: run ? (run.node ?? 'not recorded') : process.versions.node,
         startedAt: run ? new Date(run.at) : started,
         finishedAt: run?.finished ? new Date(run.finished) : new Date(),
         mode:
@@ -357,6 +367,7 @@ function reportOnly(): void {
     renderReport(
       {
         machine: saved.machine ?? 'not recorded',
+        node: saved.node ?? 'not recorded',
         startedAt: new Date(saved.at),
         finishedAt: new Date(saved.finished ?? saved.at),
         mode: `full run${merged}`,
