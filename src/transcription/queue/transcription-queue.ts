@@ -110,7 +110,9 @@ export class TranscriptionQueue {
   /**
    * Stores the transcript and lets go of the audio, with the webhook events this causes in the
    * same write, conditional on the other answers being as the snapshot says (othersAsIn); read
-   * again and decided anew when they changed. Null when the claim was no longer held.
+   * again and decided anew when they changed. The session after it; also when an earlier try of
+   * this completion (the same `now`) was applied and its reply lost. Null when the claim was no
+   * longer held.
    */
   async complete(
     sessionId: Types.ObjectId,
