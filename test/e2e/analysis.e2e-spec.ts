@@ -7,6 +7,7 @@ import { eventually, openTestDatabase } from '../support/database.js';
 import { useE2eApp } from '../support/e2e.js';
 import { seededAnswer, seedSession } from '../support/factories.js';
 import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { metricsText, sample } from '../support/metrics.js';
 
 const { db, fake, app, clientFor, startApp } = useE2eApp('analysis', {
   // the main server's own: a second one, started in a test, has settings of its own
@@ -37,15 +38,6 @@ const DEFAULT_CRITERIA: Array<[string, string, number]> = [
   ['clarity', 'Clarity', 15],
   ['structure', 'Structure', 15],
 ];
-
-async function metricsText(url: string): Promise<string> {
-  return (await new ApiClient(url).request<string>('GET', '/metrics')).body;
-}
-
-function sample(metrics: string, series: string): number {
-  const line = metrics.split('\n').find((l) => l.startsWith(series + ' '));
-  return line ? Number(line.slice(series.length + 1)) : 0;
-}
 
 const analyze = (api: ApiClient, sessionId: string, query = '') =>
   api.request('POST', `/api/analyze/${sessionId}${query}`);

@@ -14,6 +14,7 @@ import {
 } from '../support/browser.js';
 import { eventually } from '../support/database.js';
 import { useE2eApp } from '../support/e2e.js';
+import { metricsText, sample } from '../support/metrics.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const WEB_DIST = join(ROOT, 'web/dist');
@@ -45,8 +46,7 @@ const startInterview = (page: Page, userId: string) =>
   startFirstInterview(page, db.db.collection('interview_sessions'), userId);
 
 async function acceptedUploads(): Promise<number> {
-  const text = await (await fetch(`${app.url}/metrics`)).text();
-  return Number(/^interview_uploads_total\{outcome="accepted"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  return sample(await metricsText(app.url), 'interview_uploads_total{outcome="accepted"}');
 }
 
 async function answerOnServer(userId: string, sessionId: string, questionId: string) {

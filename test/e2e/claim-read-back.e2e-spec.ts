@@ -5,6 +5,7 @@ import { wavTone } from '../support/audio.js';
 import type { WireCommand } from '../support/database-proxy.js';
 import { eventually } from '../support/database.js';
 import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { metricsText, sample } from '../support/metrics.js';
 import { useProxiedApp } from '../support/proxied-app.js';
 
 /*
@@ -44,11 +45,7 @@ const completion = (question: string) => (c: WireCommand) =>
   isSessionWrite(c) && setOf(c)[`answers.${question}.transcription_status`] === 'completed';
 
 /** The value of one series of the server's /metrics (0 when it has none yet). */
-async function metric(series: string): Promise<number> {
-  const text = (await alice.request<string>('GET', '/metrics')).body;
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
-  return line ? Number(line.slice(series.length + 1)) : 0;
-}
+const metric = async (series: string) => sample(await metricsText(t.app.url), series);
 const COMPLETED = 'interview_transcriptions_total{outcome="completed"}';
 const DROPPED = 'interview_transcriptions_total{outcome="dropped"}';
 

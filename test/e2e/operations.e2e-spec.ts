@@ -8,6 +8,7 @@ import { wavTone } from '../support/audio.js';
 import { eventually, gridfsCounts } from '../support/database.js';
 import { useE2eApp } from '../support/e2e.js';
 import { expectedTranscript, sha256Of } from '../support/fake-openai.js';
+import { sample } from '../support/metrics.js';
 import { hasPromtool, promtoolCheckMetrics } from '../support/promtool.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -23,12 +24,6 @@ const MANY_UPLOADS = { MAX_CONCURRENT_UPLOADS_PER_USER: '64' };
 
 // a database of its own for every test, which starts its servers (killed after it)
 const { db, fake, startApp } = useE2eApp('operations', { scope: 'test', env: MANY_UPLOADS });
-
-/** One sample's value from Prometheus text, e.g. sample(text, 'x_total{outcome="ok"}'); 0 when absent. */
-function sample(metrics: string, series: string): number {
-  const line = metrics.split('\n').find((l) => l.startsWith(series + ' '));
-  return line ? Number(line.slice(series.length + 1)) : 0;
-}
 
 async function scrape(app: AppProcess, headers: Record<string, string> = {}) {
   const res = await new ApiClient(app.url).request<string>('GET', '/metrics', { headers });
